@@ -1,0 +1,36 @@
+/**
+ * Affine forms: how the tracer represents every tensor element. A form is `bias + Σ coef·wire` in real
+ * units, where a wire is an integer circuit signal (a graph input or a gadget's output) with a known
+ * fixed-point scale. Linear ops (Gemm, Conv, BatchNorm, Add, Pad, Reshape, …) only combine forms, so
+ * chains of them fold into one form per element and cost no constraints; coefficients stay in float
+ * until a gadget quantizes its input, so folding never compounds rounding.
+ */
+export interface Affine {
+  readonly bias: number;
+  /** wire id → coefficient. Never mutated after construction. */
+  readonly terms: ReadonlyMap<number, number>;
+}
+
+const NO_TERMS: ReadonlyMap<number, number> = new Map();
+
+export const constant = (value: number): Affine => ({ bias: value, terms: NO_TERMS });
+export const wireForm = (wire: number): Affine => ({ bias: 0, terms: new Map([[wire, 1]]) });
+export const isConstant = (a: Affine): boolean => a.terms.size === 0;
+
+/** Σ coef_i · form_i + bias, accumulated into one map: the hot path of dense layers and convolutions. */
+export function combine(parts: ReadonlyArray<readonly [Affine, number]>, bias = 0): Affine {
+  const terms = new Map<number, number>();
+  let b = bias;
+  for (const [form, c] of parts) {
+    if (c === 0) continue;
+    b += form.bias * c;
+    for (const [w, k] of form.terms) terms.set(w, (terms.get(w) ?? 0) + k * c);
+  }
+  for (const [w, k] of terms) if (k === 0) terms.delete(w);
+  return { bias: b, terms: terms.size ? terms : NO_TERMS };
+}
+
+export const add = (a: Affine, b: Affine): Affine => combine([[a, 1], [b, 1]]);
+export const sub = (a: Affine, b: Affine): Affine => combine([[a, 1], [b, -1]]);
+export const scale = (a: Affine, c: number): Affine => combine([[a, c]]);
+export const shift = (a: Affine, c: number): Affine => ({ bias: a.bias + c, terms: a.terms });

@@ -1,0 +1,130 @@
+import type { DType } from '../../onnx/graph.js';
+import { type Affine, add, combine, constant, isConstant, scale, shift, sub } from '../affine.js';
+import { broadcastDims, broadcastIndex, type SymTensor } from '../tensor.js';
+import type { OpContext, OpImpl } from './context.js';
+
+const widerType = (a: DType, b: DType): DType => (a === 'float' || b === 'float' ? 'float' : a === 'int' || b === 'int' ? 'int' : 'bool');
+
+/** Broadcasts two tensors and combines element pairs, column by column so gadgets stay grouped. */
+function binary(ctx: OpContext, a: SymTensor, b: SymTensor, f: (x: Affine[], y: Affine[]) => Affine[]): SymTensor {
+  const dims = broadcastDims(a.dims, b.dims);
+  if (!dims) ctx.shapeError(`shapes [${a.dims}] and [${b.dims}] do not broadcast`);
+  const ia = broadcastIndex(a.dims, dims);
+  const ib = broadcastIndex(b.dims, dims);
+  const xs = Array.from(ia, (i) => a.data[i]);
+  const ys = Array.from(ib, (i) => b.data[i]);
+  return { dims, dtype: widerType(a.dtype, b.dtype), data: f(xs, ys) };
+}
+
+const zipWith = (f: (x: Affine, y: Affine) => Affine) => (xs: Affine[], ys: Affine[]) => xs.map((x, i) => f(x, ys[i]));
+const map = (t: SymTensor, f: (x: Affine) => Affine): SymTensor => ({ ...t, data: t.data.map(f) });
+
+const mul = (ctx: OpContext, xs: Affine[], ys: Affine[]): Affine[] => ctx.builder.product(xs, ys, ctx.origin);
+
+function div(ctx: OpContext, xs: Affine[], ys: Affine[]): Affine[] {
+  return xs.map((x, i) => {
+    const y = ys[i];
+    if (!isConstant(y)) ctx.fail('division by a value computed from the inputs is not supported yet');
+    if (y.bias === 0) ctx.fail('division by zero');
+    return scale(x, 1 / y.bias);
+  });
+}
+
+function pow(ctx: OpContext, xs: Affine[], ys: Affine[]): Affine[] {
+  // Columns of equal exponent become one product group per squaring step.
+  const exps = ys.map((y) => {
+    if (!isConstant(y)) ctx.fail('the exponent must be a constant');
+    return y.bias;
+  });
+  if (xs.every(isConstant)) return xs.map((x, i) => constant(x.bias ** exps[i]));
+  if (!exps.every((e) => Number.isInteger(e) && e >= 0 && e <= 16)) ctx.fail('only whole exponents from 0 to 16 are supported');
+  let result = exps.map(() => constant(1));
+  let base = xs;
+  for (let bit = 1; exps.some((e) => e >= bit); bit <<= 1) {
+    const take = exps.map((e) => (e & bit) !== 0);
+    if (take.some(Boolean)) result = ctx.builder.product(result, base.map((b, i) => (take[i] ? b : constant(1))), ctx.origin);
+    if (exps.some((e) => e >= bit << 1)) base = ctx.builder.product(base, base, ctx.origin);
+  }
+  return result;
+}
+
+const binaryOp = (f: (ctx: OpContext, xs: Affine[], ys: Affine[]) => Affine[]): OpImpl => (ctx) => [
+  binary(ctx, ctx.input(0), ctx.input(1), (xs, ys) => f(ctx, xs, ys)),
+];
+
+/** A variadic op folded pairwise (Sum, Max, Min, Mean's sum). */
+const variadic = (f: (ctx: OpContext, xs: Affine[], ys: Affine[]) => Affine[]): OpImpl => (ctx) => {
+  let acc = ctx.input(0);
+  for (let i = 1; i < ctx.inputCount; i++) acc = binary(ctx, acc, ctx.input(i), (xs, ys) => f(ctx, xs, ys));
+  return [acc];
+};
+
+/** max(x, y) = y + relu(x − y): one ReLU gadget per pair. */
+export const maxOf = (ctx: OpContext, xs: Affine[], ys: Affine[]): Affine[] =>
+  ctx.builder.relu(xs.map((x, i) => sub(x, ys[i])), ctx.origin).map((r, i) => add(ys[i], r));
+/** min(x, y) = x − relu(x − y). */
+export const minOf = (ctx: OpContext, xs: Affine[], ys: Affine[]): Affine[] =>
+  ctx.builder.relu(xs.map((x, i) => sub(x, ys[i])), ctx.origin).map((r, i) => sub(xs[i], r));
+
+/** LeakyRelu and PRelu: y = α·x + (1 − α)·relu(x), linear in relu(x), so one ReLU gadget. */
+function leaky(ctx: OpContext, x: SymTensor, alpha: SymTensor): SymTensor {
+  if (!broadcastDims(alpha.dims, x.dims)?.every((d, i) => d === x.dims[i])) ctx.shapeError(`slope [${alpha.dims}] does not broadcast to [${x.dims}]`);
+  const slopeIndex = broadcastIndex(alpha.dims, x.dims);
+  const relu = ctx.builder.relu(x.data, ctx.origin);
+  return {
+    ...x,
+    data: x.data.map((xi, i) => {
+      const a = alpha.data[slopeIndex[i]];
+      if (!isConstant(a)) ctx.fail('the slope must be a constant');
+      return combine([[xi, a.bias], [relu[i], 1 - a.bias]]);
+    }),
+  };
+}
+
+/** clip(x) = lo + relu(x − lo) − relu(x − hi). */
+function clip(ctx: OpContext, x: SymTensor, lo: number, hi: number): SymTensor {
+  const data = Number.isFinite(lo) ? ctx.builder.relu(x.data.map((v) => shift(v, -lo)), ctx.origin).map((r) => shift(r, lo)) : x.data;
+  if (!Number.isFinite(hi)) return { ...x, data };
+  const over = ctx.builder.relu(data.map((v) => shift(v, -hi)), ctx.origin);
+  return { ...x, data: data.map((v, i) => sub(v, over[i])) };
+}
+
+function clipBounds(ctx: OpContext): [number, number] {
+  if (ctx.opset < 11) return [ctx.float('min', -Infinity), ctx.float('max', Infinity)];
+  const bound = (i: number, fallback: number) => (ctx.optional(i) ? ctx.constInput(i, 'the clip bound')[0] : fallback);
+  return [bound(1, -Infinity), bound(2, Infinity)];
+}
+
+const identity: OpImpl = (ctx) => [ctx.input(0)];
+
+function cast(ctx: OpContext): SymTensor[] {
+  const x = ctx.input(0);
+  const to = ctx.int('to', 1);
+  const target: DType = to === 9 ? 'bool' : to === 1 || to === 11 || to === 10 ? 'float' : 'int';
+  if (x.data.every(isConstant)) {
+    const conv = (v: number) => (target === 'bool' ? Number(v !== 0) : target === 'int' ? Math.trunc(v) : v);
+    return [{ dims: x.dims, dtype: target, data: x.data.map((v) => constant(conv(v.bias))) }];
+  }
+  // Widening casts keep the value; narrowing a computed float to an integer needs rounding gadgets.
+  if (x.dtype === 'float' && target !== 'float') ctx.fail('casting a computed float to an integer type is not supported yet');
+  return [{ ...x, dtype: target }];
+}
+
+export const elementwiseOps: Record<string, OpImpl> = {
+  Add: binaryOp((_, xs, ys) => zipWith(add)(xs, ys)),
+  Sub: binaryOp((_, xs, ys) => zipWith(sub)(xs, ys)),
+  Mul: binaryOp(mul),
+  Div: binaryOp(div),
+  Pow: binaryOp(pow),
+  Sum: variadic((_, xs, ys) => zipWith(add)(xs, ys)),
+  Max: variadic(maxOf),
+  Min: variadic(minOf),
+  Neg: (ctx) => [map(ctx.input(0), (x) => scale(x, -1))],
+  Relu: (ctx) => [{ ...ctx.input(0), data: ctx.builder.relu(ctx.input(0).data, ctx.origin) }],
+  LeakyRelu: (ctx) => [leaky(ctx, ctx.input(0), { dims: [], dtype: 'float', data: [constant(ctx.float('alpha', 0.01))] })],
+  PRelu: (ctx) => [leaky(ctx, ctx.input(0), ctx.input(1))],
+  Clip: (ctx) => [clip(ctx, ctx.input(0), ...clipBounds(ctx))],
+  Identity: identity,
+  Dropout: identity,
+  Cast: cast,
+};

@@ -1,0 +1,9 @@
+import type { OpImpl } from './context.js';
+import { elementwiseOps } from './elementwise.js';
+import { linearOps } from './linear.js';
+import { poolOps } from './pool.js';
+import { shapeOps } from './shape.js';
+
+/** Every ONNX op the compiler knows, by op type. */
+export const OPS: Readonly<Record<string, OpImpl>> = { ...elementwiseOps, ...shapeOps, ...linearOps, ...poolOps };
+export { OpContext } from './context.js';

@@ -1,0 +1,133 @@
+import { sizeOf } from '../../onnx/graph.js';
+import { type Affine, combine, isConstant } from '../affine.js';
+import { broadcastDims, broadcastIndex, strides, type SymTensor } from '../tensor.js';
+import type { OpContext, OpImpl } from './context.js';
+import { spatialGeometry } from './window.js';
+
+const at2 = (t: SymTensor, batch: number, r: number, c: number): Affine => t.data[batch * t.dims.at(-2)! * t.dims.at(-1)! + r * t.dims.at(-1)! + c];
+
+/**
+ * Batched matrix product with numpy broadcasting. A constant operand makes every output one affine
+ * form (no constraints); two computed operands need one product gadget per multiplication.
+ */
+export function matmul(ctx: OpContext, a0: SymTensor, b0: SymTensor): SymTensor {
+  const a = a0.dims.length === 1 ? { ...a0, dims: [1, a0.dims[0]] } : a0;
+  const b = b0.dims.length === 1 ? { ...b0, dims: [b0.dims[0], 1] } : b0;
+  const [m, k] = a.dims.slice(-2);
+  const [k2, n] = b.dims.slice(-2);
+  if (k !== k2) ctx.shapeError(`inner dimensions differ: [${a0.dims}] × [${b0.dims}]`);
+  const batchDims = broadcastDims(a.dims.slice(0, -2), b.dims.slice(0, -2)) ?? ctx.shapeError(`batch dimensions [${a0.dims}] and [${b0.dims}] do not broadcast`);
+  const aBatch = broadcastIndex(a.dims.slice(0, -2), batchDims);
+  const bBatch = broadcastIndex(b.dims.slice(0, -2), batchDims);
+  const aConst = a.data.every(isConstant);
+  const bConst = b.data.every(isConstant);
+  const out: Affine[] = [];
+  const pairs: [Affine[], Affine[]] = [[], []];
+  for (let p = 0; p < sizeOf(batchDims); p++) {
+    for (let i = 0; i < m; i++) {
+      for (let j = 0; j < n; j++) {
+        const terms: [Affine, number][] = [];
+        for (let t = 0; t < k; t++) {
+          const x = at2(a, aBatch[p], i, t);
+          const y = at2(b, bBatch[p], t, j);
+          if (bConst) terms.push([x, y.bias]);
+          else if (aConst) terms.push([y, x.bias]);
+          else {
+            pairs[0].push(x);
+            pairs[1].push(y);
+          }
+        }
+        out.push(combine(terms));
+      }
+    }
+  }
+  const data = bConst || aConst ? out : sumProducts(ctx, pairs, k);
+  const dims = [...batchDims, ...(a0.dims.length === 1 ? [] : [m]), ...(b0.dims.length === 1 ? [] : [n])];
+  return { dims, dtype: a.dtype, data };
+}
+
+/** Multiplies the collected pairs in one product group and sums them k at a time. */
+function sumProducts(ctx: OpContext, [xs, ys]: [Affine[], Affine[]], k: number): Affine[] {
+  const products = ctx.builder.product(xs, ys, ctx.origin);
+  const out: Affine[] = [];
+  for (let i = 0; i < products.length; i += k) out.push(combine(products.slice(i, i + k).map((p) => [p, 1] as const)));
+  return out;
+}
+
+const transpose2 = (t: SymTensor): SymTensor => {
+  const [r, c] = t.dims;
+  return { ...t, dims: [c, r], data: Array.from({ length: r * c }, (_, i) => t.data[(i % r) * c + Math.floor(i / r)]) };
+};
+
+function gemm(ctx: OpContext): SymTensor[] {
+  let a = ctx.input(0);
+  let b = ctx.input(1);
+  if (a.dims.length !== 2 || b.dims.length !== 2) ctx.shapeError(`Gemm takes matrices, got [${a.dims}] and [${b.dims}]`);
+  if (ctx.int('transA', 0)) a = transpose2(a);
+  if (ctx.int('transB', 0)) b = transpose2(b);
+  const alpha = ctx.float('alpha', 1);
+  const beta = ctx.float('beta', 1);
+  const y = matmul(ctx, a, b);
+  const c = ctx.optional(2);
+  if (!c) return [{ ...y, data: y.data.map((v) => combine([[v, alpha]])) }];
+  const ci = broadcastIndex(c.dims, y.dims);
+  return [{ ...y, data: y.data.map((v, i) => combine([[v, alpha], [c.data[ci[i]], beta]])) }];
+}
+
+/** 1-D and 2-D convolution with strides, pads, dilations and groups; the kernel must be constant. */
+function conv(ctx: OpContext): SymTensor[] {
+  const x = ctx.input(0);
+  const w = ctx.input(1);
+  const bias = ctx.optional(2);
+  if (!w.data.every(isConstant)) ctx.fail('the kernel must be a constant');
+  const group = ctx.int('group', 1);
+  const [batch, channels] = x.dims;
+  const [filters, perGroup] = w.dims;
+  if (channels !== perGroup * group) ctx.shapeError(`input has ${channels} channels, kernel expects ${perGroup * group}`);
+  const geo = spatialGeometry(ctx, x.dims.slice(2), w.dims.slice(2));
+  const xStrides = strides(x.dims);
+  const wStrides = strides(w.dims);
+  const outPositions = sizeOf(geo.outDims);
+  const data: Affine[] = [];
+  for (let nb = 0; nb < batch; nb++) {
+    for (let f = 0; f < filters; f++) {
+      const g = Math.floor(f / (filters / group));
+      for (let pos = 0; pos < outPositions; pos++) {
+        const terms: [Affine, number][] = [];
+        for (let c = 0; c < perGroup; c++) {
+          const base = nb * xStrides[0] + (g * perGroup + c) * xStrides[1];
+          geo.window(pos, (inOffset, kernelOffset) => {
+            const coef = w.data[f * wStrides[0] + c * wStrides[1] + kernelOffset].bias;
+            if (coef !== 0) terms.push([x.data[base + inOffset], coef]);
+          });
+        }
+        data.push(combine(terms, bias ? bias.data[f].bias : 0));
+      }
+    }
+  }
+  return [{ dims: [batch, filters, ...geo.outDims], dtype: x.dtype, data }];
+}
+
+/** y = γ(x − μ)/√(σ² + ε) + β per channel: an affine map that folds into the layer before it. */
+function batchNorm(ctx: OpContext): SymTensor[] {
+  const x = ctx.input(0);
+  const [gamma, beta, mean, variance] = [1, 2, 3, 4].map((i) => ctx.constInput(i, 'batch-norm statistics'));
+  const eps = ctx.float('epsilon', 1e-5);
+  const channels = x.dims[1] ?? 1;
+  const inner = sizeOf(x.dims.slice(2));
+  return [{
+    ...x,
+    data: x.data.map((v, i) => {
+      const c = Math.floor(i / inner) % channels;
+      const s = gamma[c] / Math.sqrt(variance[c] + eps);
+      return combine([[v, s]], beta[c] - mean[c] * s);
+    }),
+  }];
+}
+
+export const linearOps: Record<string, OpImpl> = {
+  MatMul: (ctx) => [matmul(ctx, ctx.input(0), ctx.input(1))],
+  Gemm: gemm,
+  Conv: conv,
+  BatchNormalization: batchNorm,
+};

@@ -1,0 +1,94 @@
+import { sizeOf } from '../../onnx/graph.js';
+import { type Affine, combine } from '../affine.js';
+import { normalizeAxis, strides, type SymTensor } from '../tensor.js';
+import type { OpContext, OpImpl } from './context.js';
+import { maxOf, minOf } from './elementwise.js';
+import { spatialGeometry } from './window.js';
+
+type Reducer = 'sum' | 'mean' | 'max' | 'min';
+
+/** Reduces every window to one value. Max and min run as a balanced tree, one gadget group per level. */
+function reduceWindows(ctx: OpContext, windows: Affine[][], how: Reducer, count: (w: Affine[]) => number): Affine[] {
+  if (how === 'sum' || how === 'mean') {
+    return windows.map((w) => combine(w.map((v) => [v, how === 'mean' ? 1 / count(w) : 1] as const)));
+  }
+  if (windows.some((w) => w.length === 0)) ctx.fail('an empty window');
+  let level = windows;
+  while (level.some((w) => w.length > 1)) {
+    const xs: Affine[] = [];
+    const ys: Affine[] = [];
+    for (const w of level) for (let i = 0; i + 1 < w.length; i += 2) xs.push(w[i]), ys.push(w[i + 1]);
+    const merged = (how === 'max' ? maxOf : minOf)(ctx, xs, ys);
+    let k = 0;
+    level = level.map((w) => {
+      const next: Affine[] = [];
+      for (let i = 0; i + 1 < w.length; i += 2) next.push(merged[k++]);
+      if (w.length % 2) next.push(w[w.length - 1]);
+      return next;
+    });
+  }
+  return level.map((w) => w[0]);
+}
+
+function pool(ctx: OpContext, how: Reducer): SymTensor[] {
+  const x = ctx.input(0);
+  const [batch, channels] = x.dims;
+  const kernel = ctx.ints('kernel_shape', []);
+  if (kernel.length !== x.dims.length - 2) ctx.shapeError(`kernel_shape [${kernel}] does not fit input [${x.dims}]`);
+  if (ctx.int('storage_order', 0) !== 0) ctx.fail('column-major storage_order');
+  if (ctx.node.outputs.length > 1 && ctx.node.outputs[1]) ctx.fail('the Indices output of MaxPool');
+  const geo = spatialGeometry(ctx, x.dims.slice(2), kernel);
+  const includePad = ctx.int('count_include_pad', 0) === 1;
+  const inner = sizeOf(x.dims.slice(2));
+  const windows: Affine[][] = [];
+  for (let plane = 0; plane < batch * channels; plane++) {
+    for (let pos = 0; pos < sizeOf(geo.outDims); pos++) {
+      const w: Affine[] = [];
+      geo.window(pos, (offset) => w.push(x.data[plane * inner + offset]));
+      windows.push(w);
+    }
+  }
+  const data = reduceWindows(ctx, windows, how, (w) => (includePad ? geo.kernelSize : w.length));
+  return [{ dims: [batch, channels, ...geo.outDims], dtype: x.dtype, data }];
+}
+
+function globalPool(ctx: OpContext, how: Reducer): SymTensor[] {
+  const x = ctx.input(0);
+  const inner = sizeOf(x.dims.slice(2));
+  const windows = Array.from({ length: x.dims[0] * x.dims[1] }, (_, p) => x.data.slice(p * inner, (p + 1) * inner));
+  return [{ dims: [x.dims[0], x.dims[1], ...x.dims.slice(2).map(() => 1)], dtype: x.dtype, data: reduceWindows(ctx, windows, how, (w) => w.length) }];
+}
+
+/** ReduceSum/Mean/Max/Min over `axes` (attribute, or input 1 from opset 13 for Sum and 18 for the rest). */
+function reduce(ctx: OpContext, how: Reducer): SymTensor[] {
+  const x = ctx.input(0);
+  const rank = x.dims.length;
+  const axesFromInput = ctx.opset >= (how === 'sum' ? 13 : 18);
+  const rawAxes = axesFromInput ? (ctx.optional(1) ? ctx.constInput(1, 'axes') : undefined) : (ctx.attr('axes') as number[] | undefined);
+  const noop = ctx.int('noop_with_empty_axes', 0) === 1;
+  if ((!rawAxes || rawAxes.length === 0) && noop) return [x];
+  const axes = rawAxes && rawAxes.length ? rawAxes.map((a) => normalizeAxis(a, rank)) : x.dims.map((_, i) => i);
+  const keep = ctx.int('keepdims', 1) === 1;
+  const outFull = x.dims.map((d, i) => (axes.includes(i) ? 1 : d));
+  const outStrides = strides(outFull);
+  const inStrides = strides(x.dims);
+  const windows: Affine[][] = Array.from({ length: sizeOf(outFull) }, () => []);
+  x.data.forEach((v, flat) => {
+    let o = 0;
+    for (let d = 0; d < rank; d++) if (!axes.includes(d)) o += (Math.floor(flat / inStrides[d]) % x.dims[d]) * outStrides[d];
+    windows[o].push(v);
+  });
+  const dims = keep ? outFull : x.dims.filter((_, i) => !axes.includes(i));
+  return [{ dims, dtype: x.dtype, data: reduceWindows(ctx, windows, how, (w) => w.length) }];
+}
+
+export const poolOps: Record<string, OpImpl> = {
+  MaxPool: (ctx) => pool(ctx, 'max'),
+  AveragePool: (ctx) => pool(ctx, 'mean'),
+  GlobalAveragePool: (ctx) => globalPool(ctx, 'mean'),
+  GlobalMaxPool: (ctx) => globalPool(ctx, 'max'),
+  ReduceSum: (ctx) => reduce(ctx, 'sum'),
+  ReduceMean: (ctx) => reduce(ctx, 'mean'),
+  ReduceMax: (ctx) => reduce(ctx, 'max'),
+  ReduceMin: (ctx) => reduce(ctx, 'min'),
+};

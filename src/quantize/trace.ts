@@ -1,0 +1,49 @@
+import { ZkError } from '../core/errors.js';
+import { type OnnxGraph, sizeOf } from '../onnx/graph.js';
+import { CircuitBuilder } from './builder.js';
+import { OPS, OpContext } from './ops/index.js';
+import type { QuantizedGraph } from './plan.js';
+import { fromConst, type SymTensor } from './tensor.js';
+
+export interface QuantizeOptions {
+  /** Fraction bits of activations and weights (value ≈ integer / 2^scale). */
+  scale: number;
+}
+
+/** Ops of the graph we cannot compile, each with its node: reported all at once before any work. */
+export function unsupportedNodes(graph: OnnxGraph): { node: string; op: string }[] {
+  return graph.nodes.filter((n) => !OPS[n.opType]).map((n) => ({ node: n.name, op: n.opType }));
+}
+
+/**
+ * Walks the graph once with affine forms as values. Constant subgraphs (Shape, Gather on shapes,
+ * ConstantOfShape…) fold as they go, linear layers compose, and only non-linear ops add gadgets.
+ */
+export function quantizeGraph(graph: OnnxGraph, options: QuantizeOptions): QuantizedGraph {
+  const missing = unsupportedNodes(graph);
+  if (missing.length) {
+    const list = missing.map((m) => `${m.node} (${m.op})`).join(', ');
+    throw new ZkError('ONNX_UNSUPPORTED', `unsupported op${missing.length > 1 ? 's' : ''}: ${list}`, { nodes: missing });
+  }
+  const builder = new CircuitBuilder(options.scale);
+  const values = new Map<string, SymTensor>();
+  for (const [name, t] of graph.initializers) values.set(name, fromConst(t));
+  for (const input of graph.inputs) {
+    values.set(input.name, { dims: input.dims, dtype: input.dtype, data: builder.addInput(input.name, input.dims, input.dtype, sizeOf(input.dims)) });
+  }
+  for (const node of graph.nodes) {
+    const inputs = node.inputs.map((name) => {
+      if (name === '') return undefined;
+      const v = values.get(name);
+      if (!v) throw new ZkError('ONNX_MALFORMED', `node ${node.name} (${node.opType}) reads ${name}, which no earlier node produces`);
+      return v;
+    });
+    const outputs = OPS[node.opType](new OpContext(node, inputs, builder, graph.opset));
+    node.outputs.forEach((name, i) => name && outputs[i] && values.set(name, outputs[i]));
+  }
+  return builder.build(graph.outputs.map((o) => {
+    const v = values.get(o.name);
+    if (!v) throw new ZkError('ONNX_MALFORMED', `graph output ${o.name} is never produced`);
+    return { name: o.name, dims: v.dims, dtype: v.dtype, forms: v.data };
+  }));
+}
