@@ -1,0 +1,131 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { Command } from 'commander';
+import { isZkError, ZkError } from '../core/errors.js';
+import { releaseCurve } from '../core/snarkjs.js';
+import { parseInputs } from '../io/input.js';
+import { loadOnnx } from '../onnx/load.js';
+import { compileModel, DEFAULT_HEADROOM, DEFAULT_SCALE } from '../model/compile.js';
+import { readModelInfo } from '../model/layout.js';
+import { setupModel } from '../model/setup.js';
+import { ModelProver } from '../prove/prover.js';
+import { loadVerificationKey } from '../setup/index.js';
+import { parseProofBundle, verifyBundle } from '../verify/verify.js';
+import { runConformance } from '../conformance/run.js';
+import { stageBar } from './progress.js';
+
+const dataDir = (): string => resolve(process.env.ZKINFER_DATA_DIR ?? './data');
+const readJson = (file: string): unknown => {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new ZkError('INPUT_INVALID', `${file}: ${(e as Error).message}`);
+  }
+};
+const int = (v: string): number => {
+  const n = Number(v);
+  if (!Number.isInteger(n)) throw new ZkError('INPUT_INVALID', `${v} is not a whole number`);
+  return n;
+};
+
+/** A calibration file holds one input document or an array of them. */
+function calibrationSamples(file: string, onnx: Uint8Array): number[][][] {
+  const doc = readJson(file);
+  const specs = loadOnnx(onnx).inputs;
+  return (Array.isArray(doc) ? doc : [doc]).map((d) => parseInputs(d, specs));
+}
+
+const program = new Command('zkinfer')
+  .description('Zero-knowledge proven inference: ONNX → circom → Groth16')
+  .showHelpAfterError();
+
+program
+  .command('compile')
+  .argument('<model>', 'ONNX model file')
+  .requiredOption('--out <dir>', 'output directory for the compiled model')
+  .option('--calibrate <input.json>', 'calibration input (one input document or an array of them)')
+  .option('--scale <bits>', 'fixed-point fraction bits', String(DEFAULT_SCALE))
+  .option('--headroom <bits>', 'range bits above the calibrated peak', String(DEFAULT_HEADROOM))
+  .description('parse, quantize and compile a model to a circom circuit')
+  .action(async (model: string, opts: { out: string; calibrate?: string; scale: string; headroom: string }) => {
+    const onnx = readFileSync(model);
+    const bar = stageBar('compile');
+    const info = await compileModel(onnx, opts.out, {
+      scale: int(opts.scale),
+      headroomBits: int(opts.headroom),
+      samples: opts.calibrate ? calibrationSamples(opts.calibrate, onnx) : undefined,
+      progress: bar.update,
+    });
+    bar.stop();
+    console.log(`compiled ${info.name} → ${opts.out}`);
+    console.log(`  constraints: ${info.constraints.r1cs} (layers: ${info.layers.map((l) => `${l.op} ${l.constraints}`).join(', ') || 'none'})`);
+    console.log(`  quantization error: ${info.accuracy.maxAbsError.toExponential(3)} (tolerance ${info.accuracy.tolerance.toExponential(3)}, ${info.accuracy.samples} sample(s))`);
+    console.log(`  circom: ${info.compileSeconds.toFixed(1)} s`);
+  });
+
+program
+  .command('setup')
+  .argument('<dir>', 'compiled model directory')
+  .option('--ptau <file>', 'existing powers-of-tau file (e.g. a public ceremony file)')
+  .option('--verify-ptau', 'fully verify the ptau file (slow for large files)')
+  .option('--power <n>', 'power of the development ptau to generate')
+  .description('generate Groth16 proving and verifying keys')
+  .action(async (dir: string, opts: { ptau?: string; verifyPtau?: boolean; power?: string }) => {
+    const info = await setupModel(dir, { ptau: opts.ptau, verifyPtau: opts.verifyPtau, power: opts.power ? int(opts.power) : undefined, dataDir: dataDir() });
+    console.log(`keys written to ${dir} (ptau power ${info.setup!.ptauPower}${info.setup!.developmentPtau ? ', INSECURE development ptau' : ''})`);
+    console.log(`  verifying key sha256: ${info.setup!.vkeyHash}`);
+  });
+
+program
+  .command('prove')
+  .argument('<dir>', 'compiled model directory with keys')
+  .requiredOption('--input <input.json>', 'input document')
+  .requiredOption('--out <proof.json>', 'where to write the proof bundle')
+  .description('run the model and prove the output')
+  .action(async (dir: string, opts: { input: string; out: string }) => {
+    const prover = await ModelProver.load(dir);
+    const values = parseInputs(readJson(opts.input), prover.info.inputs);
+    const bundle = await prover.prove(values);
+    writeFileSync(opts.out, JSON.stringify(bundle, null, 2) + '\n');
+    for (const o of bundle.outputs) console.log(`${o.name} [${o.dims}]: ${o.values.map((v) => +v.toFixed(6)).join(', ')}`);
+    console.log(`proof written to ${opts.out} (witness ${bundle.timings.witnessMs.toFixed(0)} ms, prove ${bundle.timings.proveMs.toFixed(0)} ms)`);
+  });
+
+program
+  .command('verify')
+  .argument('<dir>', 'compiled model directory (model.json and verification_key.json)')
+  .argument('<proof>', 'proof bundle')
+  .description('verify a proof bundle offline')
+  .action(async (dir: string, proofFile: string) => {
+    const verdict = await verifyBundle(readModelInfo(dir), await loadVerificationKey(dir), parseProofBundle(readJson(proofFile)));
+    if (verdict.valid) console.log('valid');
+    else {
+      console.log(`invalid: ${verdict.reason}`);
+      process.exitCode = 1;
+    }
+  });
+
+program
+  .command('conformance')
+  .argument('<corpus>', 'directory of NAME/network.onnx + NAME/input.json')
+  .option('--tier <tier>', 'only the models of this tier in the corpus tiers.json (core, extended, sequence)')
+  .option('--only <names>', 'comma-separated model names')
+  .option('--json <report.json>', 'write the results as JSON')
+  .option('--work <dir>', 'where to compile models', './data/conformance')
+  .description('compile, prove and verify every model of a corpus against onnxruntime')
+  .action(async (corpus: string, opts: { tier?: string; only?: string; json?: string; work: string }) => {
+    const report = await runConformance({ corpus, tier: opts.tier, only: opts.only?.split(','), workDir: opts.work, dataDir: dataDir(), log: (m) => console.error(m) });
+    console.log(report.table);
+    if (opts.json) writeFileSync(opts.json, JSON.stringify(report.results, null, 2) + '\n');
+    if (report.results.some((r) => r.status === 'fail' && r.supported)) process.exitCode = 1;
+  });
+
+try {
+  await program.parseAsync();
+} catch (e) {
+  if (isZkError(e)) console.error(`error [${e.code}]: ${e.message}`);
+  else console.error(e);
+  process.exitCode = 1;
+} finally {
+  await releaseCurve();
+}

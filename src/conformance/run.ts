@@ -1,0 +1,108 @@
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { isZkError } from '../core/errors.js';
+import { parseInputs } from '../io/input.js';
+import { compileModel } from '../model/compile.js';
+import { setupModel } from '../model/setup.js';
+import { loadOnnx } from '../onnx/load.js';
+import { unsupportedNodes } from '../quantize/trace.js';
+import { ModelProver } from '../prove/prover.js';
+import { runReference } from '../reference/onnxruntime.js';
+import { loadVerificationKey } from '../setup/index.js';
+import { verifyBundle } from '../verify/verify.js';
+
+export interface ConformanceResult {
+  model: string;
+  ops: string[];
+  status: 'pass' | 'fail';
+  /** False when the model uses ops the compiler rejects by design (reported, not a regression). */
+  supported: boolean;
+  constraints?: number;
+  proveMs?: number;
+  maxAbsError?: number;
+  tolerance?: number;
+  reason?: string;
+}
+
+export interface ConformanceOptions {
+  corpus: string;
+  tier?: string;
+  only?: string[];
+  workDir: string;
+  dataDir: string;
+  log?: (m: string) => void;
+}
+
+/** Which models to run: a tier of the corpus's tiers.json (beside or above it), a list, or all. */
+function selectModels(opts: ConformanceOptions): string[] {
+  const all = readdirSync(opts.corpus).filter((n) => existsSync(join(opts.corpus, n, 'network.onnx'))).sort();
+  let chosen = all;
+  if (opts.tier) {
+    const tiersFile = [join(opts.corpus, 'tiers.json'), join(opts.corpus, '..', 'tiers.json')].find(existsSync);
+    if (!tiersFile) throw new Error(`no tiers.json beside ${opts.corpus}`);
+    const tiers = JSON.parse(readFileSync(tiersFile, 'utf8')) as Record<string, string[]>;
+    chosen = (tiers[opts.tier] ?? []).filter((n) => all.includes(n));
+  }
+  return opts.only ? chosen.filter((n) => opts.only!.includes(n)) : chosen;
+}
+
+/**
+ * compile → setup → prove → verify for each model, and the proven output against onnxruntime's
+ * float output on the same input. A model passes when the proof verifies and every output is within
+ * the tolerance its quantization states.
+ */
+export async function runConformance(opts: ConformanceOptions): Promise<{ results: ConformanceResult[]; table: string }> {
+  const results: ConformanceResult[] = [];
+  for (const name of selectModels(opts)) {
+    opts.log?.(`conformance: ${name}`);
+    results.push(await runOne(name, opts));
+  }
+  return { results, table: formatTable(results) };
+}
+
+async function runOne(name: string, opts: ConformanceOptions): Promise<ConformanceResult> {
+  const onnx = readFileSync(join(opts.corpus, name, 'network.onnx'));
+  const dir = join(opts.workDir, name);
+  let ops: string[] = [];
+  try {
+    const graph = loadOnnx(onnx);
+    ops = [...new Set(graph.nodes.map((n) => n.opType))];
+    const missing = unsupportedNodes(graph);
+    if (missing.length) {
+      return { model: name, ops, status: 'fail', supported: false, reason: `unsupported: ${missing.map((m) => `${m.node} (${m.op})`).join(', ')}` };
+    }
+    const input = parseInputs(JSON.parse(readFileSync(join(opts.corpus, name, 'input.json'), 'utf8')), graph.inputs);
+    rmSync(dir, { recursive: true, force: true });
+    const info = await compileModel(onnx, dir, { samples: [input], name });
+    await setupModel(dir, { dataDir: opts.dataDir, log: () => {} });
+    const prover = await ModelProver.load(dir);
+    const bundle = await prover.prove(input);
+    const verdict = await verifyBundle(prover.info, await loadVerificationKey(dir), bundle);
+    const reference = await runReference(onnx, graph.inputs, input);
+    const maxAbsError = Math.max(0, ...bundle.outputs.flatMap((o, i) => o.values.map((v, k) => Math.abs(v - reference[i][k]))));
+    const tolerance = info.accuracy.tolerance;
+    const ok = verdict.valid && maxAbsError <= tolerance;
+    return {
+      model: name, ops, status: ok ? 'pass' : 'fail', supported: true,
+      constraints: info.constraints.r1cs, proveMs: Math.round(bundle.timings.proveMs), maxAbsError, tolerance,
+      reason: !verdict.valid ? verdict.reason : ok ? undefined : `error ${maxAbsError.toExponential(2)} above tolerance ${tolerance.toExponential(2)}`,
+    };
+  } catch (e) {
+    const supported = !(isZkError(e) && e.code === 'ONNX_UNSUPPORTED');
+    return { model: name, ops, status: 'fail', supported, reason: isZkError(e) ? `${e.code}: ${e.message}` : String(e) };
+  }
+}
+
+export function formatTable(results: readonly ConformanceResult[]): string {
+  const rows = results.map((r) => [
+    r.model, r.ops.join(' '), r.constraints?.toString() ?? '', r.proveMs?.toString() ?? '',
+    r.maxAbsError !== undefined ? r.maxAbsError.toExponential(2) : '', r.status, (r.reason ?? '').replace(/\|/g, '/').slice(0, 140),
+  ]);
+  const head = ['model', 'ops', 'constraints', 'prove ms', 'max abs error', 'result', 'reason'];
+  const passed = results.filter((r) => r.status === 'pass').length;
+  return [
+    `| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`,
+    ...rows.map((r) => `| ${r.join(' | ')} |`),
+    '', `${passed} passed, ${results.length - passed} failed`,
+  ].join('\n');
+}

@@ -1,0 +1,74 @@
+import { ZkError } from '../core/errors.js';
+import { sizeOf } from '../onnx/graph.js';
+
+/** A graph input as the input parser needs it. */
+export interface InputSpec {
+  name: string;
+  dims: number[];
+}
+
+/**
+ * Reads an input document into one flat row-major array per graph input. Two forms:
+ * - the corpus form `{"input_data": [[...], ...]}`: one flat array per graph input;
+ * - `{"input": nested}` for a one-input model, or `{"input": {name: nested, ...}}` by input name,
+ *   where `nested` is the tensor as nested arrays of the input's shape (or already flat).
+ * Every value must be a finite number; the error names the input and the offending position.
+ */
+export function parseInputs(doc: unknown, specs: readonly InputSpec[]): number[][] {
+  if (typeof doc !== 'object' || doc === null) fail('the input must be a JSON object with "input" or "input_data"');
+  const body = doc as Record<string, unknown>;
+  if ('input_data' in body) {
+    const rows = body.input_data;
+    if (!Array.isArray(rows) || rows.length !== specs.length) fail(`"input_data" must hold ${specs.length} array(s), one per graph input`);
+    return specs.map((s, i) => flatten(rows[i], s));
+  }
+  if ('input' in body) {
+    const input = body.input;
+    if (specs.length === 1 && Array.isArray(input)) return [flatten(input, specs[0])];
+    if (typeof input === 'object' && input !== null && !Array.isArray(input)) {
+      const byName = input as Record<string, unknown>;
+      return specs.map((s) => {
+        if (!(s.name in byName)) fail(`"input" has no value for graph input "${s.name}"`);
+        return flatten(byName[s.name], s);
+      });
+    }
+    fail(specs.length === 1 ? '"input" must be a (nested) array' : `"input" must be an object keyed by input name (${specs.map((s) => s.name).join(', ')})`);
+  }
+  fail('the input must have "input" or "input_data"');
+}
+
+function flatten(value: unknown, spec: InputSpec): number[] {
+  const out: number[] = [];
+  const walk = (v: unknown, path: string): void => {
+    if (Array.isArray(v)) return v.forEach((x, i) => walk(x, `${path}[${i}]`));
+    if (typeof v === 'boolean') return void out.push(Number(v));
+    if (typeof v !== 'number' || !Number.isFinite(v)) fail(`input "${spec.name}"${path}: ${JSON.stringify(v) ?? String(v)} is not a finite number`, { input: spec.name, path });
+    out.push(v);
+  };
+  walk(value, '');
+  const expected = sizeOf(spec.dims);
+  if (out.length !== expected) {
+    throw new ZkError('SHAPE_MISMATCH', `input "${spec.name}" has ${out.length} values; shape [${spec.dims}] needs ${expected}`, { input: spec.name, expected: spec.dims, got: out.length });
+  }
+  return out;
+}
+
+function fail(message: string, details?: Record<string, unknown>): never {
+  throw new ZkError('INPUT_INVALID', message, details);
+}
+
+/** Largest magnitude an input integer may have before it is rejected outright (the circuit checks the rest). */
+const INPUT_LIMIT = 2n ** 64n;
+
+/** Fixed-point encoding of graph inputs at their scales. */
+export function quantizeInputs(values: readonly number[][], scales: readonly number[], names: readonly string[]): bigint[][] {
+  return values.map((row, i) =>
+    row.map((v, k) => {
+      const q = BigInt(Math.round(v * 2 ** scales[i]));
+      if (q >= INPUT_LIMIT || q <= -INPUT_LIMIT) {
+        throw new ZkError('INPUT_OUT_OF_RANGE', `input "${names[i]}"[${k}] = ${v} overflows the fixed-point range`, { input: names[i], index: k });
+      }
+      return q;
+    }),
+  );
+}

@@ -1,0 +1,111 @@
+import { createHash } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { compileCircom } from '../circuit/compile.js';
+import { emitCircom } from '../circuit/emit.js';
+import { ZkError } from '../core/errors.js';
+import { quantizeInputs } from '../io/input.js';
+import { loadOnnx } from '../onnx/load.js';
+import type { OnnxGraph } from '../onnx/graph.js';
+import { sizeOf } from '../onnx/graph.js';
+import { calibrate, evaluate } from '../quantize/evaluate.js';
+import type { QuantizedGraph } from '../quantize/plan.js';
+import { planToJson } from '../quantize/serialize.js';
+import { quantizeGraph } from '../quantize/trace.js';
+import { runReference } from '../reference/onnxruntime.js';
+import { type AccuracyReport, type ModelInfo, modelFiles } from './layout.js';
+
+export interface CompileOptions {
+  /** Fraction bits of the fixed point (default 8). */
+  scale?: number;
+  /** Extra range bits above the largest value seen in calibration (default 2: 4× margin). */
+  headroomBits?: number;
+  /** Calibration samples, each one flat array per graph input; random ones when absent. */
+  samples?: number[][][];
+  name?: string;
+  progress?: (stage: string, fraction: number) => void;
+}
+
+export const DEFAULT_SCALE = 8;
+export const DEFAULT_HEADROOM = 2;
+
+/**
+ * ONNX bytes → a compiled model directory: quantized plan, circom program, r1cs, witness wasm and
+ * model.json with shapes, scales, per-layer constraints and the accuracy against onnxruntime.
+ */
+export async function compileModel(onnx: Uint8Array, outDir: string, options: CompileOptions = {}): Promise<ModelInfo> {
+  const scale = options.scale ?? DEFAULT_SCALE;
+  const headroomBits = options.headroomBits ?? DEFAULT_HEADROOM;
+  if (!Number.isInteger(scale) || scale < 1 || scale > 32) throw new ZkError('INPUT_INVALID', `scale must be a whole number of bits from 1 to 32, got ${scale}`);
+  const progress = options.progress ?? (() => {});
+  progress('parse', 0);
+  const graph = loadOnnx(onnx);
+  const samples = options.samples ?? randomSamples(graph, 8);
+  progress('quantize', 0.05);
+  const quantized = calibrate(quantizeGraph(graph, { scale }), samples.map((s) => toIntegers(quantizedInputsOf(graph, scale), s)), headroomBits);
+  progress('reference', 0.1);
+  const accuracy = await measureAccuracy(onnx, graph, quantized, samples);
+  const files = modelFiles(outDir);
+  mkdirSync(files.buildDir, { recursive: true });
+  progress('circom', 0.15);
+  const source = emitCircom(quantized, options.name ?? graph.name);
+  const compiled = await compileCircom(files.buildDir, source.code);
+  const info: ModelInfo = {
+    format: 'zkinfer-model/1',
+    name: options.name ?? graph.name,
+    onnxSha256: createHash('sha256').update(onnx).digest('hex'),
+    scale,
+    headroomBits,
+    inputs: quantized.inputs.map((inp, i) => ({ name: inp.name, dims: inp.dims, dtype: inp.dtype, scale: inp.scale, signal: source.inputSignals[i] })),
+    outputs: quantized.outputs.map((o, i) => ({ name: o.name, dims: o.dims, dtype: o.dtype, scale: o.scale, signal: source.outputSignals[i] })),
+    layers: source.layers,
+    constraints: { layers: source.layers.reduce((s, l) => s + l.constraints, 0), r1cs: compiled.constraints },
+    publicSignals: compiled.publicSignals,
+    accuracy,
+    compileSeconds: compiled.seconds,
+  };
+  writeFileSync(files.onnx, onnx);
+  writeFileSync(files.plan, planToJson(quantized));
+  writeFileSync(files.info, JSON.stringify(info, null, 2) + '\n');
+  progress('done', 1);
+  return info;
+}
+
+const quantizedInputsOf = (graph: OnnxGraph, scale: number) => graph.inputs.map((i) => ({ name: i.name, scale: i.dtype === 'float' ? scale : 0 }));
+
+const toIntegers = (inputs: { name: string; scale: number }[], sample: number[][]): bigint[][] =>
+  quantizeInputs(sample, inputs.map((i) => i.scale), inputs.map((i) => i.name));
+
+/** Without calibration data: uniform floats in [-1, 1), booleans, and small integers, seeded. */
+function randomSamples(graph: OnnxGraph, count: number): number[][][] {
+  let seed = 0x2545f491;
+  const next = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+  return Array.from({ length: count }, () =>
+    graph.inputs.map((inp) =>
+      Array.from({ length: sizeOf(inp.dims) }, () => (inp.dtype === 'float' ? next() * 2 - 1 : inp.dtype === 'bool' ? Math.round(next()) : Math.floor(next() * 4))),
+    ),
+  );
+}
+
+/**
+ * The promise we state: outputs within 2^(4 − scale) of the float model, relative to the larger of 1
+ * and the model's largest output (1/16 at the default scale of 8).
+ */
+export const toleranceFor = (scale: number, maxAbsReference: number): number => 2 ** (4 - scale) * Math.max(1, maxAbsReference);
+
+async function measureAccuracy(onnx: Uint8Array, graph: OnnxGraph, plan: QuantizedGraph, samples: number[][][]): Promise<AccuracyReport> {
+  let maxAbsError = 0;
+  let maxAbsReference = 0;
+  for (const sample of samples) {
+    const reference = await runReference(onnx, graph.inputs, sample);
+    const ours = evaluate(plan, toIntegers(plan.inputs, sample), { checkRanges: true }).outputs;
+    ours.forEach((out, o) =>
+      out.forEach((v, k) => {
+        const ref = reference[o][k];
+        maxAbsReference = Math.max(maxAbsReference, Math.abs(ref));
+        maxAbsError = Math.max(maxAbsError, Math.abs(Number(v) / 2 ** plan.outputs[o].scale - ref));
+      }),
+    );
+  }
+  const tolerance = toleranceFor(plan.scale, maxAbsReference);
+  return { samples: samples.length, maxAbsError, maxAbsReference, tolerance, withinTolerance: maxAbsError <= tolerance };
+}

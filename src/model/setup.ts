@@ -1,0 +1,46 @@
+import { writeFileSync } from 'node:fs';
+import { ZkError } from '../core/errors.js';
+import { checkPtauFits, ensureDevPtau, importPtau, readR1csHeader, requiredPower, setupGroth16 } from '../setup/index.js';
+import { type ModelInfo, modelFiles, readModelInfo, requireArtifact } from './layout.js';
+
+export interface SetupOptions {
+  /** An existing powers-of-tau file (e.g. a public ceremony's); checked to fit. */
+  ptau?: string;
+  /** Also run the full cryptographic verification of `ptau` (slow on large files). */
+  verifyPtau?: boolean;
+  /** Power of the development ptau to generate (default: the smallest that fits). */
+  power?: number;
+  /** Where development ptau files are cached. */
+  dataDir: string;
+  log?: (message: string) => void;
+}
+
+/** Groth16 keys for a compiled model directory; records the setup in model.json. */
+export async function setupModel(dir: string, options: SetupOptions): Promise<ModelInfo> {
+  const info = readModelInfo(dir);
+  const files = modelFiles(dir);
+  const log = options.log ?? ((m: string) => console.error(m));
+  const header = await readR1csHeader(requireArtifact(files.r1cs, 'compile'));
+  const needed = requiredPower(header.nConstraints, header.nPublic);
+  let ptauPath: string;
+  let ptauPower: number;
+  if (options.ptau) {
+    const imported = await importPtau(options.ptau, { verify: options.verifyPtau ?? false });
+    checkPtauFits(imported, needed);
+    ptauPath = options.ptau;
+    ptauPower = imported.power;
+  } else {
+    ptauPower = Math.max(needed, options.power ?? 0);
+    if (options.power !== undefined && options.power < needed) {
+      throw new ZkError('PTAU_INVALID', `power ${options.power} is too small for this circuit: it needs ${needed}`);
+    }
+    ptauPath = await ensureDevPtau(options.dataDir, ptauPower, log);
+  }
+  const keys = await setupGroth16({ r1csPath: files.r1cs, ptauPath, outDir: dir, log });
+  const updated: ModelInfo = {
+    ...info,
+    setup: { system: 'groth16', ptauPower, developmentPtau: !options.ptau, vkeyHash: keys.vkeyHash, seconds: keys.seconds },
+  };
+  writeFileSync(files.info, JSON.stringify(updated, null, 2) + '\n');
+  return updated;
+}
