@@ -26,15 +26,15 @@ const gadgetName = (g: GadgetGroup): string =>
   g.kind === 'product' ? 'Product' : g.relu ? `RescaleRelu(${g.shift}, ${g.bits})` : `Rescale(${g.shift}, ${g.bits})`;
 
 /**
- * Prints the graph as one readable circom template. Every gadget group becomes a loop over its
- * elements whose affine inputs come from constant tables (CSR: per element a run of wire indices and
- * coefficients) printed as functions at the end of the file; all signals live in one wire array `w`.
+ * Prints the graph as one readable circom template. All signals live in one wire array `w`; each
+ * gadget group is a component array whose inputs are written out as explicit affine expressions
+ * over earlier wires, one line per element, with the weights as integer constants. (Explicit
+ * expressions also compile about 20x faster in circom than accumulating them in a `var` loop.)
  */
 export function emitCircom(graph: QuantizedGraph, modelName: string): CircuitSource {
   const inputSignals = graph.inputs.map((_, i) => `in${i}`);
   const outputSignals = graph.outputs.map((_, i) => `out${i}`);
   const body: string[] = [];
-  const tables: string[] = [];
   const layers: LayerCost[] = [];
 
   graph.inputs.forEach((inp, i) => {
@@ -50,31 +50,22 @@ export function emitCircom(graph: QuantizedGraph, modelName: string): CircuitSou
     layers.push({ layer: index, node: g.node, op: g.op, gadget: gadgetName(g), count, constraints });
     body.push(`    // layer ${index}: ${g.op} "${g.node}": ${count} x ${gadgetName(g)}, ${constraints} constraints`);
     if (g.kind === 'shift') {
-      body.push(`    // in: affine forms at scale 2^${g.inScale}, range-checked to ${g.bits} signed bits; out: wires ${g.firstWire}.. at scale 2^${g.outScale}`);
-      body.push(...tableLoads(name, g.inputs, tables));
+      body.push(`    // in: affine forms at scale 2^${g.inScale}, range-checked to ${g.bits} signed bits; out: wires ${g.firstWire}..${g.firstWire + count - 1} at scale 2^${g.outScale}`);
       body.push(`    component ${name}[${count}];`);
-      body.push(`    for (var j = 0; j < ${count}; j++) {`);
-      body.push(...accumulate(name, 'acc'));
-      body.push(`        ${name}[j] = ${gadgetName(g)};`);
-      body.push(`        ${name}[j].in <== acc;`);
-      body.push(`        w[${g.firstWire} + j] <== ${name}[j].out;`);
+      body.push(`    for (var j = 0; j < ${count}; j++) ${name}[j] = ${gadgetName(g)};`);
+      g.inputs.forEach((f, j) => body.push(`    ${name}[${j}].in <== ${affine(f)};`));
+      body.push(`    for (var j = 0; j < ${count}; j++) w[${g.firstWire} + j] <== ${name}[j].out;`);
     } else {
-      body.push(`    // out: wires ${g.firstWire}.. at scale 2^${g.outScale}`);
-      body.push(...tableLoads(`${name}a`, g.a, tables), ...tableLoads(`${name}b`, g.b, tables));
-      body.push(`    for (var j = 0; j < ${count}; j++) {`);
-      body.push(...accumulate(`${name}a`, 'a'), ...accumulate(`${name}b`, 'b'));
-      body.push(`        w[${g.firstWire} + j] <== a * b;`);
+      body.push(`    // out: wires ${g.firstWire}..${g.firstWire + count - 1} at scale 2^${g.outScale}`);
+      g.a.forEach((a, j) => body.push(`    w[${g.firstWire + j}] <== (${affine(a)}) * (${affine(g.b[j])});`));
     }
-    body.push('    }', '');
+    body.push('');
   });
 
   graph.outputs.forEach((out, i) => {
-    const name = `o${i}`;
     body.push(`    // graph output "${out.name}" [${out.dims}] at scale 2^${out.scale}`);
-    body.push(...tableLoads(name, out.forms, tables));
-    body.push(`    for (var j = 0; j < ${out.forms.length}; j++) {`);
-    body.push(...accumulate(name, 'acc'));
-    body.push(`        ${outputSignals[i]}[j] <== acc;`, '    }', '');
+    out.forms.forEach((f, j) => body.push(`    ${outputSignals[i]}[${j}] <== ${affine(f)};`));
+    body.push('');
   });
 
   const decls = [
@@ -94,8 +85,6 @@ export function emitCircom(graph: QuantizedGraph, modelName: string): CircuitSou
     '',
     `include "${LIBRARY_INCLUDE}";`,
     '',
-    '// Constant tables: in layer L, element j reads coef[t] * w[wire[t]] for t in start[j]..start[j+1]-1, plus bias[j].',
-    ...tables,
     'template Model() {',
     ...decls,
     '',
@@ -108,30 +97,27 @@ export function emitCircom(graph: QuantizedGraph, modelName: string): CircuitSou
   return { code, inputSignals, outputSignals, layers };
 }
 
-function tableLoads(name: string, forms: readonly IntForm[], tables: string[]): string[] {
-  const start = [0];
-  for (const f of forms) start.push(start[start.length - 1] + f.wires.length);
-  // circom has no empty arrays: a layer whose forms are all constant keeps one unused slot.
-  const pad = <T,>(xs: T[], filler: T): T[] => (xs.length ? xs : [filler]);
-  const wire = pad(forms.flatMap((f) => f.wires), 0);
-  const coef = pad(forms.flatMap((f) => f.coefs), 0n);
-  const bias = forms.map((f) => f.bias);
-  tables.push(table(`${name}_start`, start), table(`${name}_wire`, wire), table(`${name}_coef`, coef), table(`${name}_bias`, bias));
-  return [
-    `    var ${name}Start[${start.length}] = ${name}_start();`,
-    `    var ${name}Wire[${wire.length}] = ${name}_wire();`,
-    `    var ${name}Coef[${coef.length}] = ${name}_coef();`,
-    `    var ${name}Bias[${bias.length}] = ${name}_bias();`,
-  ];
+/**
+ * `bias + c*w[i] - c*w[j] ...`. circom evaluates a sum recursively, and a left-deep chain of hundreds
+ * of terms overflows its stack, so runs of 8 terms are joined as a balanced tree of parentheses.
+ */
+function affine(f: IntForm): string {
+  const terms = f.wires.map((wire, t) => {
+    const c = f.coefs[t];
+    const mag = c < 0n ? -c : c;
+    return { negative: c < 0n, text: mag === 1n ? `w[${wire}]` : `${mag}*w[${wire}]` };
+  });
+  const chunks: string[] = [];
+  for (let i = 0; i < terms.length; i += 8) {
+    chunks.push(terms.slice(i, i + 8).map((t, k) => (k === 0 ? (t.negative ? '-' : '') + t.text : `${t.negative ? '-' : '+'} ${t.text}`)).join(' '));
+  }
+  const sum = balanced(chunks);
+  if (!sum) return f.bias.toString();
+  return f.bias === 0n ? sum : `${f.bias} + ${chunks.length > 1 ? sum : `(${sum})`}`;
 }
 
-const accumulate = (name: string, acc: string): string[] => [
-  `        var ${acc} = ${name}Bias[j];`,
-  `        for (var t = ${name}Start[j]; t < ${name}Start[j + 1]; t++) ${acc} += ${name}Coef[t] * w[${name}Wire[t]];`,
-];
-
-function table(name: string, values: ReadonlyArray<number | bigint>): string {
-  const lines: string[] = [];
-  for (let i = 0; i < values.length; i += 24) lines.push('        ' + values.slice(i, i + 24).join(', '));
-  return `function ${name}() {\n    return [\n${lines.join(',\n')}\n    ];\n}\n`;
+function balanced(parts: string[]): string {
+  if (parts.length <= 1) return parts[0] ?? '';
+  const mid = Math.ceil(parts.length / 2);
+  return `(${balanced(parts.slice(0, mid))})\n        + (${balanced(parts.slice(mid))})`;
 }

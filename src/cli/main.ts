@@ -1,5 +1,5 @@
 import { readFileSync, writeFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { basename, dirname, extname, resolve } from 'node:path';
 import { Command } from 'commander';
 import { isZkError, ZkError } from '../core/errors.js';
 import { releaseCurve } from '../core/snarkjs.js';
@@ -28,6 +28,12 @@ const int = (v: string): number => {
   return n;
 };
 
+/** `mnist/network.onnx` → `mnist`; `lenet.onnx` → `lenet`. */
+function modelName(file: string): string {
+  const stem = basename(file, extname(file));
+  return ['network', 'model'].includes(stem) ? basename(dirname(resolve(file))) : stem;
+}
+
 /** A calibration file holds one input document or an array of them. */
 function calibrationSamples(file: string, onnx: Uint8Array): number[][][] {
   const doc = readJson(file);
@@ -54,6 +60,7 @@ program
       scale: int(opts.scale),
       headroomBits: int(opts.headroom),
       samples: opts.calibrate ? calibrationSamples(opts.calibrate, onnx) : undefined,
+      name: modelName(model),
       progress: bar.update,
     });
     bar.stop();

@@ -1,0 +1,103 @@
+/**
+ * `npm run bench`: compile → setup → warm prove → verify for the benchmark models, written to
+ * bench/results.json and bench/results.md. Development ptau files are cached under ZKINFER_DATA_DIR
+ * (./data by default) so a second run skips the slow phase-2 preparation.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join, resolve } from 'node:path';
+import { releaseCurve, snarkjs } from '../src/core/snarkjs.js';
+import { parseInputs } from '../src/io/input.js';
+import { compileModel } from '../src/model/compile.js';
+import { modelFiles } from '../src/model/layout.js';
+import { setupModel } from '../src/model/setup.js';
+import { loadOnnx } from '../src/onnx/load.js';
+import { ModelProver } from '../src/prove/prover.js';
+import { loadVerificationKey } from '../src/setup/index.js';
+import { mnistMlp } from './example-models.js';
+import { REPO_ROOT } from '../test/support/env.js';
+
+const dataDir = resolve(process.env.ZKINFER_DATA_DIR ?? './data');
+const workDir = join(dataDir, 'bench');
+const corpus = resolve(REPO_ROOT, '..', 'shared', 'conformance', 'ezkl');
+const runs = Number(process.env.BENCH_RUNS ?? 5);
+
+interface BenchModel { name: string; onnx: Uint8Array; input: unknown }
+
+const models: BenchModel[] = [
+  { name: 'mnist_mlp', onnx: mnistMlp(), input: JSON.parse(readFileSync(join(REPO_ROOT, 'examples/mnist_mlp/input.json'), 'utf8')) },
+  ...['1l_mlp', '1l_conv'].map((name) => ({
+    name,
+    onnx: readFileSync(join(corpus, name, 'network.onnx')),
+    input: JSON.parse(readFileSync(join(corpus, name, 'input.json'), 'utf8')),
+  })),
+];
+
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const seconds = async <T>(f: () => Promise<T>): Promise<[T, number]> => {
+  const t = performance.now();
+  const r = await f();
+  return [r, (performance.now() - t) / 1000];
+};
+
+const results = [];
+for (const m of models) {
+  const dir = join(workDir, m.name);
+  rmSync(dir, { recursive: true, force: true });
+  const values = parseInputs(m.input, loadOnnx(m.onnx).inputs);
+  const [info, compileS] = await seconds(() => compileModel(m.onnx, dir, { samples: [values], name: m.name }));
+  const [, setupS] = await seconds(() => setupModel(dir, { dataDir, log: () => {} }));
+  const prover = await ModelProver.load(dir);
+  await prover.prove(values); // warm-up: the worker threads of the curve start here
+  const witnessMs: number[] = [];
+  const proveMs: number[] = [];
+  const verifyMs: number[] = [];
+  const vkey = await loadVerificationKey(dir);
+  for (let i = 0; i < runs; i++) {
+    const bundle = await prover.prove(values);
+    witnessMs.push(bundle.timings.witnessMs);
+    proveMs.push(bundle.timings.proveMs);
+    const [ok, s] = await seconds(() => snarkjs.groth16.verify(vkey, bundle.publicSignals, bundle.proof));
+    if (!ok) throw new Error(`${m.name}: proof did not verify`);
+    verifyMs.push(s * 1000);
+  }
+  const row = {
+    model: m.name,
+    constraints: info.constraints.r1cs,
+    compileS: +compileS.toFixed(2),
+    circomS: +info.compileSeconds.toFixed(2),
+    setupS: +setupS.toFixed(2),
+    witnessMs: +median(witnessMs).toFixed(1),
+    proveMs: +median(proveMs).toFixed(1),
+    verifyMs: +median(verifyMs).toFixed(1),
+    snarkjsCliProveMs: cliProveMs(dir, values, info.inputs.map((t) => t.signal), prover),
+    peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
+    maxAbsError: info.accuracy.maxAbsError,
+  };
+  console.error(JSON.stringify(row));
+  results.push(row);
+}
+
+/** The same proof through snarkjs' own CLI, as a user without zkinfer would run it (a whole process). */
+function cliProveMs(dir: string, _values: number[][], _signals: string[], _prover: ModelProver): number {
+  const files = modelFiles(dir);
+  const cli = createRequire(import.meta.url).resolve('snarkjs/cli.js');
+  const wtns = join(dir, 'bench.wtns');
+  execFileSync(process.execPath, [cli, 'wtns', 'calculate', files.wasm, join(dir, 'bench-input.json'), wtns]);
+  const t = performance.now();
+  execFileSync(process.execPath, [cli, 'groth16', 'prove', files.zkey, wtns, join(dir, 'bench-proof.json'), join(dir, 'bench-public.json')]);
+  return Math.round(performance.now() - t);
+}
+
+mkdirSync(join(REPO_ROOT, 'bench'), { recursive: true });
+const doc = { date: new Date().toISOString(), node: process.version, runs, results };
+writeFileSync(join(REPO_ROOT, 'bench/results.json'), JSON.stringify(doc, null, 2) + '\n');
+const head = ['model', 'constraints', 'compile s', 'setup s', 'witness ms', 'prove ms (warm)', 'verify ms', 'snarkjs CLI prove ms', 'peak RSS MB', 'max abs error'];
+const table = [
+  `| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`,
+  ...results.map((r) => `| ${[r.model, r.constraints, r.compileS, r.setupS, r.witnessMs, r.proveMs, r.verifyMs, r.snarkjsCliProveMs, r.peakRssMb, r.maxAbsError.toExponential(2)].join(' | ')} |`),
+].join('\n');
+writeFileSync(join(REPO_ROOT, 'bench/results.md'), table + '\n');
+console.log(table);
+await releaseCurve();
