@@ -57,8 +57,22 @@ function fail(message: string, details?: Record<string, unknown>): never {
   throw new ZkError('INPUT_INVALID', message, details);
 }
 
-/** Largest magnitude an input integer may have before it is rejected outright (the circuit checks the rest). */
-const INPUT_LIMIT = 2n ** 64n;
+/**
+ * Inputs are fixed-point integers with |q| < 2^64 (booleans 0 or 1). The prover refuses larger ones
+ * and the verifier rejects public signals outside this bound: the compiler proves (checkNoWrap) that
+ * no affine form over bounded inputs can wrap around the field, so a huge input cannot alias a small
+ * one through a layer's range check.
+ */
+export const INPUT_LIMIT = 2n ** 64n;
+
+/** Why a decoded public input is outside what the circuit's soundness argument covers, if it is. */
+export function inputBoundViolation(inputs: readonly bigint[][], specs: readonly { name: string; dtype: string }[]): string | undefined {
+  for (let i = 0; i < specs.length; i++) {
+    const bad = inputs[i].findIndex((v) => (specs[i].dtype === 'bool' ? v !== 0n && v !== 1n : v >= INPUT_LIMIT || v <= -INPUT_LIMIT));
+    if (bad >= 0) return `input ${specs[i].name}[${bad}] is outside the range the circuit is sound for`;
+  }
+  return undefined;
+}
 
 /** Fixed-point encoding of graph inputs at their scales. */
 export function quantizeInputs(values: readonly number[][], scales: readonly number[], names: readonly string[]): bigint[][] {

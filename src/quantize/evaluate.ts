@@ -1,4 +1,5 @@
 import { ZkError } from '../core/errors.js';
+import { INPUT_LIMIT } from '../io/input.js';
 import type { GadgetGroup, IntForm, QuantizedGraph } from './plan.js';
 
 /**
@@ -77,5 +78,40 @@ export function calibrate(graph: QuantizedGraph, samples: readonly bigint[][][],
     }
     return { ...g, bits };
   });
-  return { ...graph, groups };
+  const calibrated = { ...graph, groups };
+  checkNoWrap(calibrated);
+  return calibrated;
+}
+
+/** Half of BN254's scalar field, less a range check's width: below it a form's integer value is its field value. */
+const NO_WRAP_LIMIT = 2n ** 252n;
+
+/**
+ * Proves no affine form can wrap around the field for any admissible input (|input| < 2^64, each
+ * gadget output within its range check): then every range check constrains the true integer, and a
+ * proof cannot be made for an input whose integer evaluation overflows.
+ */
+export function checkNoWrap(graph: QuantizedGraph): void {
+  const bound = new Array<bigint>(graph.wireCount);
+  for (const inp of graph.inputs) {
+    const n = inp.dims.reduce((a, b) => a * b, 1);
+    for (let k = 0; k < n; k++) bound[inp.firstWire + k] = inp.dtype === 'bool' ? 1n : INPUT_LIMIT;
+  }
+  const formBound = (f: IntForm, where: string): bigint => {
+    let b = abs(f.bias);
+    f.wires.forEach((w, t) => (b += abs(f.coefs[t]) * bound[w]));
+    if (b >= NO_WRAP_LIMIT) throw new ZkError('INPUT_OUT_OF_RANGE', `${where} could wrap around the field for large inputs; lower the scale`, { where });
+    return b;
+  };
+  graph.groups.forEach((g, i) => {
+    const where = `layer ${i} (${g.op} node ${g.node})`;
+    if (g.kind === 'shift') {
+      g.inputs.forEach((f) => formBound(f, where));
+      const out = 1n << BigInt(g.bits - 1 - g.shift);
+      for (let k = 0; k < g.inputs.length; k++) bound[g.firstWire + k] = out;
+    } else {
+      g.a.forEach((a, k) => (bound[g.firstWire + k] = formBound(a, where) * formBound(g.b[k], where)));
+    }
+  });
+  graph.outputs.forEach((o) => o.forms.forEach((f) => formBound(f, `output ${o.name}`)));
 }

@@ -114,7 +114,16 @@ export const elementwiseOps: Record<string, OpImpl> = {
   Add: binaryOp((_, xs, ys) => zipWith(add)(xs, ys)),
   Sub: binaryOp((_, xs, ys) => zipWith(sub)(xs, ys)),
   Mul: binaryOp(mul),
-  Div: binaryOp(div),
+  Div: (ctx) => {
+    const [a, b] = [ctx.input(0), ctx.input(1)];
+    if (widerType(a.dtype, b.dtype) === 'float') return [binary(ctx, a, b, (xs, ys) => div(ctx, xs, ys))];
+    // Integer Div (shape arithmetic such as size // 2) truncates toward zero, like onnxruntime.
+    return [binary(ctx, a, b, (xs, ys) => xs.map((x, i) => {
+      if (!isConstant(x) || !isConstant(ys[i])) ctx.fail('integer division of a value computed from the inputs is not supported');
+      if (ys[i].bias === 0) ctx.fail('division by zero');
+      return constant(Math.trunc(x.bias / ys[i].bias));
+    }))];
+  },
   Pow: binaryOp(pow),
   Sum: variadic((_, xs, ys) => zipWith(add)(xs, ys)),
   Max: variadic(maxOf),

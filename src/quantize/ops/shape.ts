@@ -23,7 +23,7 @@ function forEachIndex(dims: readonly number[], f: (coord: number[], flat: number
 }
 
 const withDims = (ctx: OpContext, t: SymTensor, dims: number[]): SymTensor => {
-  if (sizeOf(dims) !== t.data.length) ctx.shapeError(`cannot reshape [${t.dims}] to [${dims}]`);
+  if (sizeOf(dims) !== t.data.length || dims.some((d) => !Number.isInteger(d) || d < 0)) ctx.shapeError(`cannot reshape [${t.dims}] to [${dims}]`);
   return { ...t, dims };
 };
 
@@ -109,7 +109,7 @@ function slice(ctx: OpContext): SymTensor[] {
     const s = steps[i];
     if (s === 0) ctx.fail('a step of 0');
     const clamp = (v: number, lo: number, hi: number) => Math.min(Math.max(v < 0 ? v + n : v, lo), hi);
-    const b = s > 0 ? clamp(starts[i], 0, n) : clamp(starts[i], -1, n - 1);
+    const b = s > 0 ? clamp(starts[i], 0, n) : clamp(starts[i], 0, n - 1);
     const e = s > 0 ? clamp(ends[i], 0, n) : clamp(ends[i], -1, n - 1);
     begin[axis] = b;
     step[axis] = s;

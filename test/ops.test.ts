@@ -1,0 +1,899 @@
+/**
+ * Every op the quantizer supports, one small model at a time, against real onnxruntime (no circom):
+ * build the model with OnnxBuilder from a seed, quantize at scale 8, calibrate on 4 random samples with
+ * 2 bits of headroom, then evaluate the integer semantics on 3 fresh samples (with range checks on) and
+ * compare the dequantized outputs with onnxruntime's float32 outputs.
+ *
+ * Error model at scale s = 8 (LSB = 2^-8), which the per-test tolerances below are built from:
+ * - a float input is rounded to the 2^-8 grid: |δx| ≤ 2^-9;
+ * - a folded coefficient c on a scale-8 wire is rounded to 2^-8 (the builder keeps at most `scale`
+ *   fraction bits beyond the wire's scale): |δc| ≤ 2^-9; a bias is rounded at the form's scale (≥ 2^-8
+ *   for float wires, 2^-16 once a coefficient needs all 8 bits);
+ * - so one term c·x costs ≤ 2^-9·(|c| + |x|), and a K-term dot product ≤ K·(cmax + xmax)/2 · 2^-8;
+ * - a shift gadget that drops bits rounds to nearest: ≤ 2^-9 each; a ReLU of scale-8 wires with ±1
+ *   coefficients (Relu, Max, Min, Clip, MaxPool) has shift 0 and is exact;
+ * - a product a·b of scale-8 operands is exact at scale 16, so it costs ≤ 2^-9·(|a| + |b|);
+ * - onnxruntime computes in float32 (relative error ~1e-7 at these magnitudes): negligible.
+ * `dotTol(K, cmax, xmax, extra)` is that bound plus `extra` LSBs; every test states its own.
+ */
+import { after, test, type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import * as ort from 'onnxruntime-node';
+import { ZkError, type ZkErrorCode } from '../src/core/errors.js';
+import { quantizeInputs } from '../src/io/input.js';
+import { sizeOf } from '../src/onnx/graph.js';
+import { loadOnnx } from '../src/onnx/load.js';
+import { calibrate, evaluate } from '../src/quantize/evaluate.js';
+import type { QuantizedGraph } from '../src/quantize/plan.js';
+import { quantizeGraph, unsupportedNodes } from '../src/quantize/trace.js';
+import { runReference } from '../src/reference/onnxruntime.js';
+import { OnnxBuilder, mulberry32, randomTensor } from './support/onnx-builder.js';
+
+const SCALE = 8;
+const LSB = 2 ** -SCALE;
+const HEADROOM = 2;
+const CALIBRATION_SAMPLES = 4;
+const EVAL_SAMPLES = 3;
+
+/** The worst-case error of a K-term dot product with |coef| ≤ cmax and |x| ≤ xmax, plus `extra` LSBs. */
+const dotTol = (k: number, cmax = 1, xmax = 1, extra = 0): number => ((k * (cmax + xmax)) / 2 + extra) * LSB;
+
+const report: { name: string; maxErr: number; tol: number }[] = [];
+after(() => {
+  const lines = report.map((r) => `  ${r.name.padEnd(58)} max |err| ${r.maxErr.toExponential(3).padStart(10)}   tol ${r.tol.toExponential(3)} (${(r.tol / LSB).toFixed(2)} LSB)`);
+  console.log(`\nlargest error per test (LSB = 2^-${SCALE}):\n${lines.join('\n')}`);
+});
+
+interface CheckOptions {
+  /** Absolute tolerance for every output element. */
+  tol: number;
+  seed?: number;
+  /** Float inputs are uniform in [offset - amp, offset + amp). */
+  amp?: number;
+  offset?: number;
+}
+
+interface Checked {
+  plan: QuantizedGraph;
+  maxErr: number;
+}
+
+/** Output shapes from onnxruntime itself, to check the tracer's dims (runReference returns data only). */
+async function ortDims(bytes: Uint8Array, sample: number[][]): Promise<number[][]> {
+  const graph = loadOnnx(bytes);
+  const session = await ort.InferenceSession.create(bytes);
+  try {
+    const feeds: Record<string, ort.Tensor> = {};
+    graph.inputs.forEach((inp, i) => {
+      feeds[inp.name] = inp.dtype === 'float'
+        ? new ort.Tensor('float32', Float32Array.from(sample[i]), inp.dims)
+        : new ort.Tensor('int64', BigInt64Array.from(sample[i], (v) => BigInt(v)), inp.dims);
+    });
+    const out = await session.run(feeds);
+    return session.outputNames.map((n) => [...out[n].dims]);
+  } finally {
+    await session.release();
+  }
+}
+
+/** Quantize, calibrate, evaluate on fresh samples and compare with onnxruntime. */
+async function check(t: TestContext, bytes: Uint8Array, opts: CheckOptions): Promise<Checked> {
+  const graph = loadOnnx(bytes);
+  const rng = mulberry32(opts.seed ?? 1234);
+  const amp = opts.amp ?? 1;
+  const offset = opts.offset ?? 0;
+  const sample = (): number[][] =>
+    graph.inputs.map((inp) =>
+      inp.dtype === 'float'
+        ? Array.from(randomTensor(rng, inp.dims, amp), (v) => Math.fround(v + offset))
+        : Array.from({ length: sizeOf(inp.dims) }, () => Math.floor(rng() * 9) - 4),
+    );
+  const raw = quantizeGraph(graph, { scale: SCALE });
+  const toInts = (s: number[][]) => quantizeInputs(s, raw.inputs.map((i) => i.scale), raw.inputs.map((i) => i.name));
+  const plan = calibrate(raw, Array.from({ length: CALIBRATION_SAMPLES }, () => toInts(sample())), HEADROOM);
+  let maxErr = 0;
+  for (let round = 0; round < EVAL_SAMPLES; round++) {
+    const s = sample();
+    const reference = await runReference(bytes, graph.inputs, s);
+    if (round === 0) {
+      const dims = await ortDims(bytes, s);
+      assert.deepEqual(plan.outputs.map((o) => o.dims), dims, 'output shapes');
+    }
+    const ours = evaluate(plan, toInts(s), { checkRanges: true }).outputs;
+    assert.equal(ours.length, reference.length);
+    ours.forEach((out, o) => {
+      assert.equal(out.length, reference[o].length, `output ${plan.outputs[o].name} length`);
+      out.forEach((v, k) => {
+        const got = Number(v) / 2 ** plan.outputs[o].scale;
+        const err = Math.abs(got - reference[o][k]);
+        maxErr = Math.max(maxErr, err);
+        assert.ok(err <= opts.tol, `${plan.outputs[o].name}[${k}]: ${got} vs onnxruntime ${reference[o][k]} (|err| ${err} > tol ${opts.tol})`);
+      });
+    });
+  }
+  t.diagnostic(`max |err| ${maxErr.toExponential(3)} (${(maxErr / LSB).toFixed(3)} LSB), tol ${opts.tol.toExponential(3)}`);
+  report.push({ name: t.name, maxErr, tol: opts.tol });
+  return { plan, maxErr };
+}
+
+const shiftGroups = (p: QuantizedGraph) => p.groups.filter((g) => g.kind === 'shift');
+const productGroups = (p: QuantizedGraph) => p.groups.filter((g) => g.kind === 'product');
+
+function assertZkError(f: () => unknown, code: ZkErrorCode, ...fragments: (string | RegExp)[]): ZkError {
+  let caught: unknown;
+  try {
+    f();
+  } catch (e) {
+    caught = e;
+  }
+  assert.ok(caught instanceof ZkError, `expected a ZkError ${code}, got ${caught instanceof Error ? `${caught.name}: ${caught.message}` : String(caught)}`);
+  assert.equal(caught.code, code, caught.message);
+  for (const f of fragments) {
+    if (typeof f === 'string') assert.ok(caught.message.includes(f), `message "${caught.message}" should mention ${f}`);
+    else assert.match(caught.message, f);
+  }
+  return caught;
+}
+
+const f = OnnxBuilder.float;
+/** Uniform in [lo, hi). */
+const uniform = (rng: () => number, n: number, lo: number, hi: number) => Float32Array.from({ length: n }, () => lo + (hi - lo) * rng());
+
+// ---------------------------------------------------------------------------------------------
+// Linear layers
+// ---------------------------------------------------------------------------------------------
+
+test('Gemm transA/transB, alpha 0.5, beta 2, bias [n] broadcast', async (t) => {
+  const rng = mulberry32(11);
+  const bytes = new OnnxBuilder()
+    .input('a', [4, 3]) // transA: A is [k, m]
+    .initializer('B', [5, 4], randomTensor(rng, [5, 4], 1)) // transB: B is [n, k]
+    .initializer('C', [5], randomTensor(rng, [5], 1))
+    .node('Gemm', ['a', 'B', 'C'], ['y'], { transA: 1, transB: 1, alpha: 0.5, beta: f(2) })
+    .output('y', [3, 5])
+    .build();
+  // K = 4 terms with folded coefficients alpha·w ≤ 0.5 and |x| ≤ 1; beta·C is rounded at 2^-16.
+  const { plan } = await check(t, bytes, { tol: dotTol(4, 0.5, 1, 1) });
+  assert.equal(plan.groups.length, 0, 'a linear graph costs no gadget');
+});
+
+test('Gemm bias [m,1] broadcast, and Gemm without C (alpha 1.5)', async (t) => {
+  const rng = mulberry32(12);
+  const bytes = new OnnxBuilder()
+    .input('a', [2, 6])
+    .initializer('B', [6, 3], randomTensor(rng, [6, 3], 1))
+    .initializer('C', [2, 1], randomTensor(rng, [2, 1], 1))
+    .node('Gemm', ['a', 'B', 'C'], ['y1'], { beta: 0.25 })
+    .node('Gemm', ['a', 'B'], ['y2'], { alpha: 1.5 })
+    .output('y1', [2, 3])
+    .output('y2', [2, 3])
+    .build();
+  // K = 6 terms, coefficients up to alpha·|w| ≤ 1.5.
+  const { plan } = await check(t, bytes, { tol: dotTol(6, 1.5, 1, 1) });
+  assert.equal(plan.groups.length, 0);
+});
+
+test('Gemm with both operands computed uses one product group', async (t) => {
+  const bytes = new OnnxBuilder()
+    .input('a', [2, 3])
+    .input('b', [3, 2])
+    .node('Gemm', ['a', 'b'], ['y'], { alpha: 0.5 })
+    .output('y', [2, 2])
+    .build();
+  // K = 3 products, each ≤ 2^-9·(|a| + |b|) = 2^-8, then alpha 0.5 (exact).
+  const { plan } = await check(t, bytes, { tol: dotTol(3, 1, 1, 1) });
+  assert.equal(plan.groups.length, 1);
+  assert.equal(productGroups(plan)[0].a.length, 12);
+});
+
+test('MatMul 2-D and 1-D operands with a constant weight', async (t) => {
+  const rng = mulberry32(21);
+  const bytes = new OnnxBuilder()
+    .input('x', [3, 4])
+    .input('v', [4])
+    .initializer('W', [4, 5], randomTensor(rng, [4, 5], 1))
+    .initializer('L', [3, 4], randomTensor(rng, [3, 4], 1))
+    .node('MatMul', ['x', 'W'], ['y'])
+    .node('MatMul', ['v', 'W'], ['yv']) // [4]·[4,5] → [5]
+    .node('MatMul', ['L', 'v'], ['lv']) // [3,4]·[4] → [3]
+    .output('y', [3, 5])
+    .output('yv', [5])
+    .output('lv', [3])
+    .build();
+  // K = 4 terms, |w|, |x| ≤ 1.
+  const { plan } = await check(t, bytes, { tol: dotTol(4, 1, 1, 1) });
+  assert.equal(plan.groups.length, 0);
+});
+
+test('MatMul batched 3-D, constant on the right and on the left (broadcast batch)', async (t) => {
+  const rng = mulberry32(22);
+  const bytes = new OnnxBuilder()
+    .input('x', [2, 3, 4])
+    .initializer('W', [4, 5], randomTensor(rng, [4, 5], 1))
+    .initializer('L', [3, 3], randomTensor(rng, [3, 3], 1))
+    .initializer('LB', [2, 2, 3], randomTensor(rng, [2, 2, 3], 1))
+    .node('MatMul', ['x', 'W'], ['right']) // [2,3,4]·[4,5] → [2,3,5]
+    .node('MatMul', ['L', 'x'], ['left']) // [3,3]·[2,3,4] → [2,3,4]
+    .node('MatMul', ['LB', 'x'], ['leftBatched']) // [2,2,3]·[2,3,4] → [2,2,4]
+    .output('right', [2, 3, 5])
+    .output('left', [2, 3, 4])
+    .output('leftBatched', [2, 2, 4])
+    .build();
+  // At most K = 4 terms.
+  const { plan } = await check(t, bytes, { tol: dotTol(4, 1, 1, 1) });
+  assert.equal(plan.groups.length, 0);
+});
+
+test('MatMul with both operands computed: product gadgets, batch broadcast', async (t) => {
+  const bytes = new OnnxBuilder()
+    .input('a', [2, 3, 4])
+    .input('b', [2, 4, 2])
+    .input('c', [4, 3])
+    .node('MatMul', ['a', 'b'], ['y']) // [2,3,2]
+    .node('MatMul', ['a', 'c'], ['z']) // [2,3,3] with c broadcast over the batch
+    .output('y', [2, 3, 2])
+    .output('z', [2, 3, 3])
+    .build();
+  // K = 4 products, each ≤ 2^-9·(|a| + |b|) ≤ 2^-8.
+  const { plan } = await check(t, bytes, { tol: dotTol(4, 1, 1, 1) });
+  assert.equal(shiftGroups(plan).length, 0, 'scale-8 operands need no rescale');
+  assert.deepEqual(productGroups(plan).map((g) => g.a.length), [2 * 3 * 2 * 4, 2 * 3 * 3 * 4]);
+});
+
+test('Conv 2-D stride 2, pads, bias', async (t) => {
+  const rng = mulberry32(31);
+  const bytes = new OnnxBuilder()
+    .input('x', [1, 3, 7, 7])
+    .initializer('W', [4, 3, 3, 3], randomTensor(rng, [4, 3, 3, 3], 1))
+    .initializer('B', [4], randomTensor(rng, [4], 1))
+    .node('Conv', ['x', 'W', 'B'], ['y'], { strides: [2, 2], pads: [1, 1, 1, 1], kernel_shape: [3, 3] })
+    .output('y', [1, 4, 4, 4])
+    .build();
+  // K = 3 channels × 3×3 taps = 27 terms, |w|, |x| ≤ 1.
+  const { plan } = await check(t, bytes, { tol: dotTol(27, 1, 1, 1) });
+  assert.equal(plan.groups.length, 0);
+});
+
+test('Conv 2-D dilation 2, groups 2, asymmetric pads, bias', async (t) => {
+  const rng = mulberry32(32);
+  const bytes = new OnnxBuilder()
+    .input('x', [1, 4, 8, 8])
+    .initializer('W', [6, 2, 3, 3], randomTensor(rng, [6, 2, 3, 3], 1))
+    .initializer('B', [6], randomTensor(rng, [6], 1))
+    .node('Conv', ['x', 'W', 'B'], ['y'], { dilations: [2, 2], group: 2, pads: [2, 1, 2, 0] })
+    .output('y', [1, 6, 8, 5])
+    .build();
+  // K = 2 channels per group × 9 taps = 18 terms.
+  const { plan } = await check(t, bytes, { tol: dotTol(18, 1, 1, 1) });
+  assert.equal(plan.groups.length, 0);
+});
+
+test('Conv 1-D stride 2 asymmetric pads, and SAME_UPPER without bias', async (t) => {
+  const rng = mulberry32(33);
+  const bytes = new OnnxBuilder()
+    .input('x', [1, 3, 10])
+    .initializer('W', [2, 3, 3], randomTensor(rng, [2, 3, 3], 1))
+    .initializer('B', [2], randomTensor(rng, [2], 1))
+    .node('Conv', ['x', 'W', 'B'], ['y'], { strides: [2], pads: [1, 2] })
+    .node('Conv', ['x', 'W'], ['z'], { strides: [3], auto_pad: 'SAME_UPPER' })
+    .output('y', [1, 2, 6])
+    .output('z', [1, 2, 4])
+    .build();
+  // K = 3 channels × 3 taps = 9 terms.
+  const { plan } = await check(t, bytes, { tol: dotTol(9, 1, 1, 1) });
+  assert.equal(plan.groups.length, 0);
+});
+
+test('BatchNormalization alone folds to an affine map', async (t) => {
+  const rng = mulberry32(41);
+  const bytes = new OnnxBuilder()
+    .input('x', [1, 3, 4, 4])
+    .initializer('gamma', [3], randomTensor(rng, [3], 1))
+    .initializer('beta', [3], randomTensor(rng, [3], 1))
+    .initializer('mean', [3], randomTensor(rng, [3], 0.5))
+    .initializer('var', [3], uniform(rng, 3, 0.5, 1.5))
+    .node('BatchNormalization', ['x', 'gamma', 'beta', 'mean', 'var'], ['y'], { epsilon: 1e-3 })
+    .output('y', [1, 3, 4, 4])
+    .build();
+  // One term per element; coefficient γ/√(σ²+ε) ≤ 1/√0.5 ≈ 1.42.
+  const { plan } = await check(t, bytes, { tol: dotTol(1, 1.42, 1, 1) });
+  assert.equal(plan.groups.length, 0);
+});
+
+test('Conv then BatchNormalization folds into the convolution: no gadget', async (t) => {
+  const rng = mulberry32(42);
+  const bytes = new OnnxBuilder()
+    .input('x', [1, 2, 5, 5])
+    .initializer('W', [3, 2, 3, 3], randomTensor(rng, [3, 2, 3, 3], 1))
+    .initializer('gamma', [3], randomTensor(rng, [3], 1))
+    .initializer('beta', [3], randomTensor(rng, [3], 1))
+    .initializer('mean', [3], randomTensor(rng, [3], 0.5))
+    .initializer('var', [3], uniform(rng, 3, 0.5, 1.5))
+    .node('Conv', ['x', 'W'], ['c'], { pads: [1, 1, 1, 1] })
+    .node('BatchNormalization', ['c', 'gamma', 'beta', 'mean', 'var'], ['y'])
+    .output('y', [1, 3, 5, 5])
+    .build();
+  // K = 18 terms with folded coefficients w·γ/√(σ²+ε) ≤ 1.42.
+  const { plan } = await check(t, bytes, { tol: dotTol(18, 1.42, 1, 1) });
+  assert.equal(plan.groups.length, 0);
+});
+
+// ---------------------------------------------------------------------------------------------
+// Activations
+// ---------------------------------------------------------------------------------------------
+
+test('Relu on an input: one shift-0 ReLU group', async (t) => {
+  const bytes = new OnnxBuilder().input('x', [2, 5]).node('Relu', ['x'], ['y']).output('y', [2, 5]).build();
+  // Exact but for input rounding (2^-9).
+  const { plan } = await check(t, bytes, { tol: 1 * LSB });
+  assert.equal(plan.groups.length, 1);
+  const g = shiftGroups(plan)[0];
+  assert.ok(g.relu);
+  assert.equal(g.shift, 0);
+});
+
+test('Relu after Gemm makes exactly one shift group with relu=true', async (t) => {
+  const rng = mulberry32(51);
+  const bytes = new OnnxBuilder()
+    .input('x', [1, 4])
+    .initializer('W', [3, 4], randomTensor(rng, [3, 4], 1))
+    .initializer('b', [3], randomTensor(rng, [3], 1))
+    .node('Gemm', ['x', 'W', 'b'], ['h'], { transB: 1 })
+    .node('Relu', ['h'], ['y'])
+    .output('y', [1, 3])
+    .build();
+  // K = 4 terms, then one rounding shift (2^-9).
+  const { plan } = await check(t, bytes, { tol: dotTol(4, 1, 1, 1) });
+  assert.equal(plan.groups.length, 1);
+  const g = plan.groups[0];
+  assert.equal(g.kind, 'shift');
+  assert.ok(g.kind === 'shift' && g.relu && g.shift === 8 && g.inputs.length === 3, JSON.stringify({ ...g, inputs: undefined }));
+  assert.equal(g.op, 'Relu');
+});
+
+test('LeakyRelu alpha 0.1', async (t) => {
+  const bytes = new OnnxBuilder().input('x', [2, 6]).node('LeakyRelu', ['x'], ['y'], { alpha: 0.1 }).output('y', [2, 6]).build();
+  // y = 0.1·x + 0.9·relu(x): two rounded coefficients (2^-9 each) on |x| ≤ 1, plus input rounding.
+  const { plan } = await check(t, bytes, { tol: 2 * LSB });
+  assert.equal(plan.groups.length, 1);
+});
+
+test('PRelu with a per-channel slope [C,1,1]', async (t) => {
+  const rng = mulberry32(52);
+  const bytes = new OnnxBuilder()
+    .input('x', [1, 3, 4, 4])
+    .initializer('slope', [3, 1, 1], randomTensor(rng, [3, 1, 1], 0.5))
+    .node('PRelu', ['x', 'slope'], ['y'])
+    .output('y', [1, 3, 4, 4])
+    .build();
+  // As LeakyRelu: coefficients α and 1 − α rounded to 2^-9 each.
+  const { plan } = await check(t, bytes, { tol: 2 * LSB });
+  assert.equal(plan.groups.length, 1);
+});
+
+test('Clip (opset 13) with min and max inputs, only min, only max', async (t) => {
+  const bytes = new OnnxBuilder()
+    .input('x', [3, 5])
+    .initializer('lo', [], [-0.5])
+    .initializer('hi', [], [0.6])
+    .node('Clip', ['x', 'lo', 'hi'], ['both'])
+    .node('Clip', ['x', 'lo'], ['onlyMin'])
+    .node('Clip', ['x', '', 'hi'], ['onlyMax'])
+    .output('both', [3, 5])
+    .output('onlyMin', [3, 5])
+    .output('onlyMax', [3, 5])
+    .build();
+  // Shift-0 ReLUs are exact; input rounding and the bound 0.6 rounded to 2^-8 (≤ 2^-9 each).
+  const { plan } = await check(t, bytes, { tol: 1 * LSB });
+  assert.equal(plan.groups.length, 4, 'two ReLUs for [lo, hi], one for each one-sided clip');
+});
+
+// ---------------------------------------------------------------------------------------------
+// Elementwise arithmetic
+// ---------------------------------------------------------------------------------------------
+
+test('Add/Sub with broadcasting and constants: no gadget', async (t) => {
+  const rng = mulberry32(61);
+  const bytes = new OnnxBuilder()
+    .input('x', [2, 3, 4])
+    .input('y', [3, 1])
+    .initializer('c', [4], randomTensor(rng, [4], 1))
+    .node('Add', ['x', 'y'], ['s'])
+    .node('Sub', ['x', 'c'], ['d'])
+    .node('Sub', ['c', 'y'], ['e']) // constant on the left, [4] − [3,1] → [3,4]
+    .node('Add', ['s', 'c'], ['sc'])
+    .output('s', [2, 3, 4])
+    .output('d', [2, 3, 4])
+    .output('e', [3, 4])
+    .output('sc', [2, 3, 4])
+    .build();
+  // Two rounded inputs (2^-9 each) and a constant rounded at 2^-8.
+  const { plan } = await check(t, bytes, { tol: 2 * LSB });
+  assert.equal(plan.groups.length, 0);
+});
+
+test('Mul/Div with broadcasting and constants', async (t) => {
+  const rng = mulberry32(62);
+  const signs = uniform(rng, 4, 0, 1).map((v) => (v < 0.5 ? -1 : 1));
+  const divisor = uniform(rng, 4, 0.5, 1.5).map((v, i) => v * signs[i]);
+  const bytes = new OnnxBuilder()
+    .input('x', [2, 3, 4])
+    .input('y', [3, 1])
+    .initializer('c', [4], randomTensor(rng, [4], 1))
+    .initializer('d', [4], divisor)
+    .initializer('two', [], [2])
+    .node('Mul', ['x', 'c'], ['xc']) // constant: folds
+    .node('Mul', ['two', 'x'], ['x2']) // constant scalar on the left
+    .node('Div', ['x', 'd'], ['xd']) // constant divisor: folds, |1/d| ≤ 2
+    .node('Mul', ['x', 'y'], ['xy']) // both computed: product gadgets
+    .output('xc', [2, 3, 4])
+    .output('x2', [2, 3, 4])
+    .output('xd', [2, 3, 4])
+    .output('xy', [2, 3, 4])
+    .build();
+  // Worst term: x/d with |1/d| ≤ 2 → 2^-9·(2 + 1) = 1.5 LSB; x·y ≤ 2^-9·(1 + 1).
+  const { plan } = await check(t, bytes, { tol: dotTol(1, 2, 1, 1) });
+  assert.equal(plan.groups.length, 1);
+  assert.equal(productGroups(plan)[0].a.length, 24);
+});
+
+test('Mul/Div by constants after computed layers fold: no rescale gadget', async (t) => {
+  const rng = mulberry32(64);
+  const bytes = new OnnxBuilder()
+    .input('x', [1, 4])
+    .input('y', [4, 3])
+    .initializer('W', [4, 3], randomTensor(rng, [4, 3], 1))
+    .initializer('half', [], [0.5])
+    .initializer('three', [3], [3, -1.5, 0.75])
+    .node('MatMul', ['x', 'W'], ['m']) // a form at scale 16
+    .node('Mul', ['m', 'half'], ['mh'])
+    .node('Div', ['mh', 'three'], ['lin'])
+    .node('MatMul', ['x', 'y'], ['p']) // product wires at scale 16
+    .node('Mul', ['three', 'p'], ['pc'])
+    .output('lin', [1, 3])
+    .output('pc', [1, 3])
+    .build();
+  // lin: K = 4 terms with folded coefficients w·0.5/d, |c| ≤ 0.5/0.75 ≈ 0.67 → ≤ 4.3 LSB.
+  // pc: 3·(4 products of ≤ 1 LSB each) ≤ 3 × 5 LSB, the bound used.
+  const { plan } = await check(t, bytes, { tol: 3 * dotTol(4, 1, 1, 1) });
+  assert.equal(shiftGroups(plan).length, 0, 'multiplying by a constant is linear');
+  assert.equal(productGroups(plan).length, 1);
+});
+
+test('Pow with exponent 2 and 3', async (t) => {
+  const bytes = new OnnxBuilder()
+    .input('x', [2, 5])
+    .initializer('two', [], [2])
+    .initializer('three', [], [3])
+    .node('Pow', ['x', 'two'], ['sq'])
+    .node('Pow', ['x', 'three'], ['cube'])
+    .output('sq', [2, 5])
+    .output('cube', [2, 5])
+    .build();
+  // x²: 2^-9·2|x| ≤ 1 LSB. x³ = x·rescale(x²): |x|·(1 LSB + 2^-9 rescale) + |x²|·2^-9 ≤ 2 LSB.
+  const { plan } = await check(t, bytes, { tol: 3 * LSB });
+  // x² alone: one product group, read at scale 16 (1·x² folds). x³: x², rescale x² to scale 8, x·x².
+  assert.equal(productGroups(plan).length, 3);
+  assert.equal(shiftGroups(plan).length, 1);
+});
+
+test('Sum/Max/Min variadic with broadcasting', async (t) => {
+  const rng = mulberry32(63);
+  const bytes = new OnnxBuilder()
+    .input('a', [2, 3])
+    .input('b', [3])
+    .input('c', [2, 1])
+    .initializer('k', [3], randomTensor(rng, [3], 1))
+    .node('Sum', ['a', 'b', 'c'], ['s'])
+    .node('Max', ['a', 'b', 'c'], ['mx'])
+    .node('Min', ['a', 'b', 'k'], ['mn'])
+    .node('Max', ['a'], ['one']) // a single input is the identity
+    .output('s', [2, 3])
+    .output('mx', [2, 3])
+    .output('mn', [2, 3])
+    .output('one', [2, 3])
+    .build();
+  // Sum: three rounded inputs (1.5 LSB); Max/Min through shift-0 ReLUs are exact.
+  const { plan } = await check(t, bytes, { tol: 2 * LSB });
+  assert.equal(plan.groups.length, 4, 'one ReLU group per pairwise max/min');
+  assert.ok(shiftGroups(plan).every((g) => g.shift === 0));
+});
+
+// ---------------------------------------------------------------------------------------------
+// Pools and reductions
+// ---------------------------------------------------------------------------------------------
+
+test('MaxPool 2x2 s2, 3x3 s1 with pads, ceil_mode', async (t) => {
+  const bytes = new OnnxBuilder()
+    .input('x', [1, 2, 7, 7])
+    .node('MaxPool', ['x'], ['a'], { kernel_shape: [2, 2], strides: [2, 2] })
+    .node('MaxPool', ['x'], ['b'], { kernel_shape: [3, 3], strides: [1, 1], pads: [1, 1, 1, 1] })
+    .node('MaxPool', ['x'], ['c'], { kernel_shape: [2, 2], strides: [2, 2], ceil_mode: 1 })
+    .node('MaxPool', ['x'], ['d'], { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1], ceil_mode: 1 })
+    .output('a', [1, 2, 3, 3])
+    .output('b', [1, 2, 7, 7])
+    .output('c', [1, 2, 4, 4])
+    .output('d', [1, 2, 4, 4])
+    .build();
+  // Max via shift-0 ReLUs: exact, only input rounding (2^-9).
+  const { plan } = await check(t, bytes, { tol: 1 * LSB });
+  assert.ok(shiftGroups(plan).every((g) => g.shift === 0 && g.relu));
+});
+
+test('AveragePool count_include_pad 0 and 1 with pads', async (t) => {
+  const bytes = new OnnxBuilder()
+    .input('x', [1, 2, 7, 7])
+    .node('AveragePool', ['x'], ['ex'], { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1], count_include_pad: 0 })
+    .node('AveragePool', ['x'], ['inc'], { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1], count_include_pad: 1 })
+    .node('AveragePool', ['x'], ['plain'], { kernel_shape: [2, 2], strides: [2, 2] })
+    .output('ex', [1, 2, 4, 4])
+    .output('inc', [1, 2, 4, 4])
+    .output('plain', [1, 2, 3, 3])
+    .build();
+  // K ≤ 9 terms with coefficients 1/9 … 1/4 (|c| ≤ 0.25), each rounded to 2^-8.
+  const { plan } = await check(t, bytes, { tol: dotTol(9, 0.25, 1, 1) });
+  assert.equal(plan.groups.length, 0);
+});
+
+test('GlobalAveragePool and GlobalMaxPool', async (t) => {
+  const bytes = new OnnxBuilder()
+    .input('x', [1, 3, 4, 5])
+    .node('GlobalAveragePool', ['x'], ['avg'])
+    .node('GlobalMaxPool', ['x'], ['max'])
+    .output('avg', [1, 3, 1, 1])
+    .output('max', [1, 3, 1, 1])
+    .build();
+  // Mean of 20: coefficient 1/20 rounded to 2^-8 (error 2^-9 each, on |x| ≤ 1) — K = 20 terms of
+  // |c| = 0.05; max exact.
+  const { plan } = await check(t, bytes, { tol: dotTol(20, 0.05, 1, 1) });
+  assert.ok(shiftGroups(plan).every((g) => g.shift === 0 && g.relu), 'only the max costs gadgets');
+});
+
+test('ReduceMean/ReduceSum/ReduceMax/ReduceMin with axes and keepdims 0/1', async (t) => {
+  const bytes = new OnnxBuilder()
+    .input('x', [2, 3, 4])
+    .initializerInt64('lastAxis', [1], [-1])
+    .node('ReduceMean', ['x'], ['mean'], { axes: [1], keepdims: 0 })
+    .node('ReduceSum', ['x', 'lastAxis'], ['sum'], { keepdims: 1 }) // opset 13: axes as an input
+    .node('ReduceSum', ['x'], ['sumAll'], { keepdims: 0 })
+    .node('ReduceMax', ['x'], ['max'], { axes: [0, 2], keepdims: 1 })
+    .node('ReduceMax', ['x'], ['maxLast'], { axes: [-1], keepdims: 0 })
+    .node('ReduceMin', ['x'], ['min'], { keepdims: 0 }) // all axes → scalar
+    .node('ReduceMin', ['x'], ['min1'], { axes: [1] })
+    .output('mean', [2, 4])
+    .output('sum', [2, 3, 1])
+    .output('sumAll', [])
+    .output('max', [1, 3, 1])
+    .output('maxLast', [2, 3])
+    .output('min', [])
+    .output('min1', [2, 1, 4])
+    .build();
+  // Worst: the sum of all 24 elements, 24 rounded inputs (24 · 2^-9 = 12 LSB); the mean of 3 with
+  // coefficient 1/3 rounded to 2^-8 is ≤ 3·(1/3 + 1)/2 LSB. Max/Min exact.
+  const { plan } = await check(t, bytes, { tol: dotTol(24, 0, 1, 1) });
+  assert.ok(shiftGroups(plan).every((g) => g.shift === 0 && g.relu));
+});
+
+test('ReduceMean over 300 values of about 50 keeps the promised 2^-4 relative accuracy', {
+  todo: 'coefficients keep at most 8 fraction bits: 1/300 becomes 1/256 (17% off), a systematic error that '
+    + 'accumulates over the window (the corpus model 1l_mean is off by 8.6 on a mean of 50)',
+}, async (t) => {
+  const bytes = new OnnxBuilder()
+    .input('x', [1, 1, 300])
+    .node('ReduceMean', ['x'], ['y'], { keepdims: 0 })
+    .output('y', [])
+    .build();
+  // compileModel's stated promise: 2^(4 − scale)·max(1, |output|) = 2^-4·50 ≈ 3.1.
+  await check(t, bytes, { tol: 2 ** -4 * 51, amp: 30, offset: 50 });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Data movement: every one of these must cost no gadget and be exact up to input rounding.
+// ---------------------------------------------------------------------------------------------
+
+/** Data movement copies wires: the only error is the input's rounding, ≤ 2^-9. */
+const MOVE_TOL = 1 * LSB;
+
+async function checkMovement(t: TestContext, bytes: Uint8Array, tol = MOVE_TOL): Promise<QuantizedGraph> {
+  const { plan } = await check(t, bytes, { tol });
+  assert.equal(plan.groups.length, 0, 'data movement costs no gadget');
+  return plan;
+}
+
+test('Flatten (axis 2 and default)', async (t) => {
+  const bytes = new OnnxBuilder()
+    .input('x', [2, 3, 2, 2])
+    .node('Flatten', ['x'], ['a'], { axis: 2 })
+    .node('Flatten', ['x'], ['b'])
+    .node('Flatten', ['x'], ['c'], { axis: -1 })
+    .output('a', [6, 4])
+    .output('b', [2, 12])
+    .output('c', [12, 2])
+    .build();
+  await checkMovement(t, bytes);
+});
+
+test('Reshape with 0 and -1', async (t) => {
+  const bytes = new OnnxBuilder()
+    .input('x', [2, 3, 4])
+    .initializerInt64('s1', [2], [0, -1])
+    .initializerInt64('s2', [3], [-1, 0, 2])
+    .initializerInt64('s3', [4], [4, 1, -1, 3])
+    .node('Reshape', ['x', 's1'], ['a'])
+    .node('Reshape', ['x', 's2'], ['b'])
+    .node('Reshape', ['x', 's3'], ['c'])
+    .output('a', [2, 12])
+    .output('b', [4, 3, 2])
+    .output('c', [4, 1, 2, 3])
+    .build();
+  await checkMovement(t, bytes);
+});
+
+test('Transpose (perm and default reversal)', async (t) => {
+  const bytes = new OnnxBuilder()
+    .input('x', [1, 2, 3, 4])
+    .node('Transpose', ['x'], ['a'], { perm: [0, 2, 1, 3] })
+    .node('Transpose', ['x'], ['b'])
+    .node('Transpose', ['x'], ['c'], { perm: [3, 1, 0, 2] })
+    .output('a', [1, 3, 2, 4])
+    .output('b', [4, 3, 2, 1])
+    .output('c', [4, 2, 1, 3])
+    .build();
+  await checkMovement(t, bytes);
+});
+
+test('Squeeze/Unsqueeze with opset-13 axes inputs', async (t) => {
+  const bytes = new OnnxBuilder()
+    .input('x', [1, 3, 1, 4])
+    .initializerInt64('sq', [2], [0, -2])
+    .initializerInt64('unsq', [2], [0, -1])
+    .node('Squeeze', ['x', 'sq'], ['a'])
+    .node('Squeeze', ['x'], ['b']) // no axes: every 1
+    .node('Unsqueeze', ['a', 'unsq'], ['c'])
+    .output('a', [3, 4])
+    .output('b', [3, 4])
+    .output('c', [1, 3, 4, 1])
+    .build();
+  await checkMovement(t, bytes);
+});
+
+test('Concat on axis 1 and a negative axis, with a constant part', async (t) => {
+  const rng = mulberry32(71);
+  const bytes = new OnnxBuilder()
+    .input('x', [2, 3])
+    .input('y', [2, 2])
+    .initializer('k', [2, 1], randomTensor(rng, [2, 1], 1))
+    .node('Concat', ['x', 'y', 'k'], ['a'], { axis: 1 })
+    .node('Concat', ['y', 'x'], ['b'], { axis: -1 })
+    .node('Concat', ['x', 'x'], ['c'], { axis: -2 })
+    .output('a', [2, 6])
+    .output('b', [2, 5])
+    .output('c', [4, 3])
+    .build();
+  await checkMovement(t, bytes);
+});
+
+test('Slice with steps and negative indices', async (t) => {
+  const bytes = new OnnxBuilder()
+    .input('x', [4, 6])
+    .initializerInt64('st1', [2], [0, -1])
+    .initializerInt64('en1', [2], [4, -100])
+    .initializerInt64('ax1', [2], [0, 1])
+    .initializerInt64('sp1', [2], [2, -2])
+    .initializerInt64('st2', [1], [-3])
+    .initializerInt64('en2', [1], [1000])
+    .initializerInt64('ax2', [1], [-1])
+    .initializerInt64('st3', [1], [-1])
+    .initializerInt64('en3', [1], [-(2 ** 53) + 1]) // "to the start" (ONNX uses INT64_MIN-ish sentinels)
+    .initializerInt64('sp3', [1], [-1])
+    .initializerInt64('st4', [1], [1])
+    .initializerInt64('en4', [1], [-1])
+    .node('Slice', ['x', 'st1', 'en1', 'ax1', 'sp1'], ['a']) // rows 0,2; cols 5,3,1
+    .node('Slice', ['x', 'st2', 'en2', 'ax2'], ['b']) // cols 3..5
+    .node('Slice', ['x', 'st3', 'en3', 'ax2', 'sp3'], ['c']) // cols reversed
+    .node('Slice', ['x', 'st4', 'en4'], ['d']) // axes default [0]: rows 1..2
+    .output('a', [2, 3])
+    .output('b', [4, 3])
+    .output('c', [4, 6])
+    .output('d', [2, 6])
+    .build();
+  await checkMovement(t, bytes);
+});
+
+test('Slice with a negative step and a start before the axis clamps the start to 0', async (t) => {
+  // ONNX: for negative steps, starts are clamped to [0, dim − 1], ends to [−1, dim − 1].
+  const bytes = new OnnxBuilder()
+    .input('x', [2, 5])
+    .initializerInt64('st', [1], [-100])
+    .initializerInt64('en', [1], [-200])
+    .initializerInt64('ax', [1], [1])
+    .initializerInt64('sp', [1], [-1])
+    .node('Slice', ['x', 'st', 'en', 'ax', 'sp'], ['y']) // element 0 only
+    .output('y', [2, 1])
+    .build();
+  await checkMovement(t, bytes);
+});
+
+test('Pad constant with value, edge, reflect', async (t) => {
+  const bytes = new OnnxBuilder()
+    .input('x', [2, 3, 4])
+    .initializerInt64('pads', [6], [0, 1, 2, 0, 2, 1])
+    .initializer('value', [], [0.5])
+    .node('Pad', ['x', 'pads', 'value'], ['c'])
+    .node('Pad', ['x', 'pads'], ['z']) // constant 0
+    .node('Pad', ['x', 'pads'], ['e'], { mode: 'edge' })
+    .node('Pad', ['x', 'pads'], ['r'], { mode: 'reflect' })
+    .output('c', [2, 6, 7])
+    .output('z', [2, 6, 7])
+    .output('e', [2, 6, 7])
+    .output('r', [2, 6, 7])
+    .build();
+  await checkMovement(t, bytes);
+});
+
+test('Gather on constant indices (axis 0, axis 1, 2-D and scalar indices, negative)', async (t) => {
+  const bytes = new OnnxBuilder()
+    .input('x', [3, 4])
+    .initializerInt64('i1', [3], [2, 0, -1])
+    .initializerInt64('i2', [2, 2], [0, 3, 1, -4])
+    .initializerInt64('i0', [], [2])
+    .node('Gather', ['x', 'i1'], ['a'])
+    .node('Gather', ['x', 'i2'], ['b'], { axis: 1 })
+    .node('Gather', ['x', 'i0'], ['c'], { axis: -1 })
+    .output('a', [3, 4])
+    .output('b', [3, 2, 2])
+    .output('c', [3])
+    .build();
+  await checkMovement(t, bytes);
+});
+
+test('Split (sizes input, and equal parts)', async (t) => {
+  const bytes = new OnnxBuilder()
+    .input('x', [2, 6])
+    .initializerInt64('sizes', [3], [1, 2, 3])
+    .node('Split', ['x', 'sizes'], ['a', 'b', 'c'], { axis: 1 })
+    .node('Split', ['x'], ['top', 'bottom'])
+    .node('Split', ['x'], ['p', 'q', 'r'], { axis: -1 })
+    .output('a', [2, 1])
+    .output('b', [2, 2])
+    .output('c', [2, 3])
+    .output('top', [1, 6])
+    .output('bottom', [1, 6])
+    .output('p', [2, 2])
+    .output('q', [2, 2])
+    .output('r', [2, 2])
+    .build();
+  await checkMovement(t, bytes);
+});
+
+test('Expand (bidirectional broadcast)', async (t) => {
+  const bytes = new OnnxBuilder()
+    .input('x', [3, 1])
+    .initializerInt64('shape', [3], [2, 3, 4])
+    .initializerInt64('small', [2], [1, 1])
+    .node('Expand', ['x', 'shape'], ['a'])
+    .node('Expand', ['x', 'small'], ['b']) // a smaller shape keeps x's
+    .output('a', [2, 3, 4])
+    .output('b', [3, 1])
+    .build();
+  await checkMovement(t, bytes);
+});
+
+test('Identity and Cast (float→float, int input→float)', async (t) => {
+  const bytes = new OnnxBuilder()
+    .input('x', [2, 3])
+    .input('n', [2, 3], 'int64')
+    .initializer('half', [], [0.5])
+    .initializer('frac', [], [0.3])
+    .node('Identity', ['x'], ['a'])
+    .node('Cast', ['x'], ['b'], { to: 1 })
+    .node('Cast', ['n'], ['nf'], { to: 1 })
+    .node('Mul', ['nf', 'half'], ['nh'])
+    .node('Add', ['nh', 'frac'], ['c']) // n/2 + 0.3: the bias needs fraction bits on an integer wire
+    .node('Add', ['nf', 'x'], ['d'])
+    .output('a', [2, 3])
+    .output('b', [2, 3])
+    .output('c', [2, 3])
+    .output('d', [2, 3])
+    .build();
+  // Integers enter exactly; 0.3 rounded to 2^-8 (2^-9), x rounded (2^-9).
+  await checkMovement(t, bytes, 1 * LSB);
+});
+
+test('Shape→Gather→Unsqueeze→Concat→Reshape folds to constants: no gadget', async (t) => {
+  const bytes = new OnnxBuilder()
+    .input('x', [2, 3, 4])
+    .initializerInt64('zero', [], [0])
+    .initializerInt64('axes0', [1], [0])
+    .initializerInt64('minusOne', [1], [-1])
+    .node('Shape', ['x'], ['s'])
+    .node('Gather', ['s', 'zero'], ['batch'], { axis: 0 })
+    .node('Unsqueeze', ['batch', 'axes0'], ['batch1'])
+    .node('Concat', ['batch1', 'minusOne'], ['target'], { axis: 0 })
+    .node('Reshape', ['x', 'target'], ['y'])
+    .output('y', [2, 12])
+    .output('s', [3], 'int64')
+    .output('target', [2], 'int64')
+    .build();
+  const plan = await checkMovement(t, bytes);
+  assert.deepEqual(plan.outputs[0].dims, [2, 12]);
+});
+
+test('integer Div on folded shapes truncates like onnxruntime', async (t) => {
+  const bytes = new OnnxBuilder()
+    .input('x', [2, 3, 4])
+    .initializerInt64('one', [], [1])
+    .initializerInt64('two', [1], [2])
+    .initializerInt64('minusOne', [1], [-1])
+    .node('Shape', ['x'], ['s'])
+    .node('Gather', ['s', 'one'], ['c'], { axis: 0 }) // 3
+    .node('Div', ['s', 'two'], ['halves']) // [1, 1, 2]
+    .node('Div', ['c', 'two'], ['half']) // 3 / 2 = 1
+    .node('Mul', ['s', 'minusOne'], ['neg']) // [-2, -3, -4]
+    .node('Div', ['neg', 'two'], ['negHalves']) // truncation toward zero: [-1, -1, -2]
+    .output('halves', [3], 'int64')
+    .output('half', [1], 'int64')
+    .output('negHalves', [3], 'int64')
+    .build();
+  await checkMovement(t, bytes);
+});
+
+// ---------------------------------------------------------------------------------------------
+// Errors
+// ---------------------------------------------------------------------------------------------
+
+test('unsupported ops throw ONNX_UNSUPPORTED naming the node and the op', () => {
+  const bytes = new OnnxBuilder()
+    .input('x', [1, 4])
+    .node('Relu', ['x'], ['r'])
+    .node('Sigmoid', ['r'], ['s'])
+    .node('Softmax', ['s'], ['y'])
+    .output('y', [1, 4])
+    .build();
+  const graph = loadOnnx(bytes);
+  graph.nodes[1].name = 'my_gate';
+  assert.deepEqual(unsupportedNodes(graph), [{ node: 'my_gate', op: 'Sigmoid' }, { node: 'Softmax_2', op: 'Softmax' }]);
+  const e = assertZkError(() => quantizeGraph(graph, { scale: SCALE }), 'ONNX_UNSUPPORTED', 'my_gate', 'Sigmoid', 'Softmax_2', 'Softmax');
+  assert.deepEqual(e.details?.nodes, [{ node: 'my_gate', op: 'Sigmoid' }, { node: 'Softmax_2', op: 'Softmax' }]);
+
+  const one = loadOnnx(new OnnxBuilder().input('x', [1, 4]).node('Sigmoid', ['x'], ['y']).output('y', [1, 4]).build());
+  assertZkError(() => quantizeGraph(one, { scale: SCALE }), 'ONNX_UNSUPPORTED', 'Sigmoid_0', 'Sigmoid');
+});
+
+test('an op used in a way the quantizer cannot compile throws ONNX_UNSUPPORTED naming the node', () => {
+  const div = loadOnnx(new OnnxBuilder().input('x', [2]).input('y', [2]).node('Div', ['x', 'y'], ['z']).output('z', [2]).build());
+  assertZkError(() => quantizeGraph(div, { scale: SCALE }), 'ONNX_UNSUPPORTED', 'Div_0', 'Div');
+  const kernel = loadOnnx(new OnnxBuilder().input('x', [1, 1, 4]).input('w', [1, 1, 2]).node('Conv', ['x', 'w'], ['y']).output('y', [1, 1, 3]).build());
+  assertZkError(() => quantizeGraph(kernel, { scale: SCALE }), 'ONNX_UNSUPPORTED', 'Conv_0', 'kernel');
+});
+
+test('Reshape to an impossible shape throws SHAPE_MISMATCH', () => {
+  const reshape = (shape: number[]) =>
+    loadOnnx(new OnnxBuilder().input('x', [2, 3]).initializerInt64('s', [shape.length], shape).node('Reshape', ['x', 's'], ['y']).output('y').build());
+  assertZkError(() => quantizeGraph(reshape([4, 2]), { scale: SCALE }), 'SHAPE_MISMATCH', 'Reshape_0');
+  // 6 elements do not split into rows of 4: -1 would have to be 1.5.
+  assertZkError(() => quantizeGraph(reshape([4, -1]), { scale: SCALE }), 'SHAPE_MISMATCH', 'Reshape_0');
+  assertZkError(() => quantizeGraph(reshape([-1, -1]), { scale: SCALE }), 'SHAPE_MISMATCH', 'Reshape_0');
+});
+
+test('a graph reading an undefined value throws ONNX_MALFORMED', () => {
+  const bytes = new OnnxBuilder().input('x', [2]).node('Relu', ['x'], ['r']).node('Neg', ['r'], ['y']).output('y', [2]).build();
+  const graph = loadOnnx(bytes);
+  graph.nodes[1].inputs[0] = 'ghost';
+  assertZkError(() => quantizeGraph(graph, { scale: SCALE }), 'ONNX_MALFORMED', 'ghost', 'Neg_1');
+  const noOutput = loadOnnx(bytes);
+  noOutput.outputs[0] = { ...noOutput.outputs[0], name: 'nowhere' };
+  assertZkError(() => quantizeGraph(noOutput, { scale: SCALE }), 'ONNX_MALFORMED', 'nowhere');
+});
+
+test('loadOnnx on random bytes or an empty buffer throws ONNX_MALFORMED', () => {
+  assertZkError(() => loadOnnx(new Uint8Array(0)), 'ONNX_MALFORMED');
+  for (let seed = 1; seed <= 200; seed++) {
+    const rng = mulberry32(seed);
+    const bytes = Uint8Array.from({ length: 1 + Math.floor(rng() * 256) }, () => Math.floor(rng() * 256));
+    assertZkError(() => loadOnnx(bytes), 'ONNX_MALFORMED');
+  }
+  // A truncated real model is not a model either.
+  const model = new OnnxBuilder().input('x', [2]).node('Relu', ['x'], ['y']).output('y', [2]).build();
+  assertZkError(() => loadOnnx(model.subarray(0, model.length - 3)), 'ONNX_MALFORMED');
+});
