@@ -9,6 +9,10 @@ import { WitnessCalculatorBuilder as builderUntyped } from 'circom_runtime';
 
 export type FileRef = string | { type: 'mem'; data: Uint8Array };
 
+/** The proof systems of snarkjs zkinfer supports; every one runs on BN254 with circom's r1cs. */
+export const PROOF_SYSTEMS = ['groth16', 'plonk', 'fflonk'] as const;
+export type ProofSystem = (typeof PROOF_SYSTEMS)[number];
+
 export interface Groth16Proof {
   pi_a: string[];
   pi_b: string[][];
@@ -17,13 +21,41 @@ export interface Groth16Proof {
   curve: string;
 }
 
+/** G1 points are projective [x, y, "1"], evaluations are field elements, all decimal strings. */
+export interface PlonkProof {
+  A: string[]; B: string[]; C: string[]; Z: string[]; T1: string[]; T2: string[]; T3: string[]; Wxi: string[]; Wxiw: string[];
+  eval_a: string; eval_b: string; eval_c: string; eval_s1: string; eval_s2: string; eval_zw: string;
+  protocol: 'plonk';
+  curve: string;
+}
+
+export interface FflonkProof {
+  polynomials: { C1: string[]; C2: string[]; W1: string[]; W2: string[] };
+  evaluations: Record<'ql' | 'qr' | 'qm' | 'qo' | 'qc' | 's1' | 's2' | 's3' | 'a' | 'b' | 'c' | 'z' | 'zw' | 't1w' | 't2w' | 'inv', string>;
+  protocol: 'fflonk';
+  curve: string;
+}
+
+export type SnarkProof = Groth16Proof | PlonkProof | FflonkProof;
+
+type ProveOptions = { singleThread?: boolean };
+/** prove/verify have one shape in all three systems; calldata export argument order does not (see chain/calldata.ts). */
+interface SystemApi<P> {
+  prove(zkey: FileRef, witness: FileRef, logger?: unknown, options?: ProveOptions): Promise<{ proof: P; publicSignals: string[] }>;
+  verify(vk: unknown, publicSignals: readonly string[], proof: unknown, logger?: unknown): Promise<boolean>;
+}
+
 export interface Snarkjs {
-  groth16: {
-    prove(zkey: FileRef, witness: FileRef, logger?: unknown, options?: { singleThread?: boolean }): Promise<{ proof: Groth16Proof; publicSignals: string[] }>;
-    verify(vk: unknown, publicSignals: readonly string[], proof: unknown, logger?: unknown): Promise<boolean>;
-  };
+  groth16: SystemApi<Groth16Proof> & { exportSolidityCallData(proof: unknown, publicSignals: readonly string[]): Promise<string> };
+  plonk: SystemApi<PlonkProof> & { exportSolidityCallData(proof: unknown, publicSignals: readonly string[]): Promise<string> };
+  /** FFLONK takes the public signals first. */
+  fflonk: SystemApi<FflonkProof> & { exportSolidityCallData(publicSignals: readonly string[], proof: unknown): Promise<string> };
   wtns: {
     check(r1cs: FileRef, wtns: FileRef, logger?: unknown): Promise<boolean>;
+  };
+  zKey: {
+    /** Renders the Solidity verifier from the zkey; `templates` maps protocol → ejs template text. */
+    exportSolidityVerifier(zkey: FileRef, templates: Record<string, string>, logger?: unknown): Promise<string>;
   };
 }
 

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { ZkError } from '../core/errors.js';
 import type { LayerCost } from '../circuit/emit.js';
 import type { DType } from '../onnx/graph.js';
+import type { ProofSystem } from '../core/snarkjs.js';
 
 /** Where each artifact of a compiled model lives inside its directory. */
 export const modelFiles = (dir: string) => ({
@@ -56,7 +57,8 @@ export interface ModelInfo {
 }
 
 export interface SetupInfo {
-  system: 'groth16';
+  /** The proof system of circuit.zkey and verification_key.json; proofs and verifiers follow it. */
+  system: ProofSystem;
   ptauPower: number;
   /** True when the keys rest on a locally generated, insecure powers of tau. */
   developmentPtau: boolean;

@@ -1,9 +1,12 @@
 import { writeFileSync } from 'node:fs';
 import { ZkError } from '../core/errors.js';
-import { checkPtauFits, ensureDevPtau, importPtau, readR1csHeader, requiredPower, setupGroth16 } from '../setup/index.js';
+import { PROOF_SYSTEMS, type ProofSystem } from '../core/snarkjs.js';
+import { checkPtauFits, circuitPower, ensureDevPtau, importPtau, setupKeys } from '../setup/index.js';
 import { type ModelInfo, modelFiles, readModelInfo, requireArtifact } from './layout.js';
 
 export interface SetupOptions {
+  /** groth16 (default), plonk or fflonk; a later setup of another system replaces the keys. */
+  system?: ProofSystem;
   /** An existing powers-of-tau file (e.g. a public ceremony's); checked to fit. */
   ptau?: string;
   /** Also run the full cryptographic verification of `ptau` (slow on large files). */
@@ -15,13 +18,14 @@ export interface SetupOptions {
   log?: (message: string) => void;
 }
 
-/** Groth16 keys for a compiled model directory; records the setup in model.json. */
+/** Proving and verifying keys for a compiled model directory; records the setup in model.json. */
 export async function setupModel(dir: string, options: SetupOptions): Promise<ModelInfo> {
   const info = readModelInfo(dir);
   const files = modelFiles(dir);
   const log = options.log ?? ((m: string) => console.error(m));
-  const header = await readR1csHeader(requireArtifact(files.r1cs, 'compile'));
-  const needed = requiredPower(header.nConstraints, header.nPublic);
+  const system = options.system ?? 'groth16';
+  if (!PROOF_SYSTEMS.includes(system)) throw new ZkError('INPUT_INVALID', `unknown proof system ${String(system)}: use ${PROOF_SYSTEMS.join(', ')}`);
+  const needed = await circuitPower(requireArtifact(files.r1cs, 'compile'), system);
   let ptauPath: string;
   let ptauPower: number;
   if (options.ptau) {
@@ -32,14 +36,14 @@ export async function setupModel(dir: string, options: SetupOptions): Promise<Mo
   } else {
     ptauPower = Math.max(needed, options.power ?? 0);
     if (options.power !== undefined && options.power < needed) {
-      throw new ZkError('PTAU_INVALID', `power ${options.power} is too small for this circuit: it needs ${needed}`);
+      throw new ZkError('PTAU_INVALID', `power ${options.power} is too small for this circuit: ${system} needs ${needed}`);
     }
     ptauPath = await ensureDevPtau(options.dataDir, ptauPower, log);
   }
-  const keys = await setupGroth16({ r1csPath: files.r1cs, ptauPath, outDir: dir, log });
+  const keys = await setupKeys({ system, r1csPath: files.r1cs, ptauPath, outDir: dir, log });
   const updated: ModelInfo = {
     ...info,
-    setup: { system: 'groth16', ptauPower, developmentPtau: !options.ptau, vkeyHash: keys.vkeyHash, seconds: keys.seconds },
+    setup: { system, ptauPower, developmentPtau: !options.ptau, vkeyHash: keys.vkeyHash, seconds: keys.seconds },
   };
   writeFileSync(files.info, JSON.stringify(updated, null, 2) + '\n');
   return updated;

@@ -1,4 +1,4 @@
-import type { Groth16Proof } from '../core/snarkjs.js';
+import type { ProofSystem, SnarkProof } from '../core/snarkjs.js';
 
 /** A decoded tensor of a proof: integers (fixed point, as in the circuit) and their float values. */
 export interface ProvenTensor {
@@ -13,8 +13,9 @@ export interface ProvenTensor {
 export interface ProofBundle {
   format: 'zkinfer-proof/1';
   model: { name: string; vkeyHash: string };
-  system: 'groth16';
-  proof: Groth16Proof;
+  /** The model's proof system at proving time; `proof` has that system's shape. */
+  system: ProofSystem;
+  proof: SnarkProof;
   publicSignals: string[];
   inputs: ProvenTensor[];
   outputs: ProvenTensor[];

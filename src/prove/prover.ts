@@ -44,7 +44,8 @@ export class ModelProver {
       throw new ZkError('WITNESS_FAILED', `the witness calculator rejected the input: ${(e as Error).message.split('\n')[0]}`);
     }
     const t1 = performance.now();
-    const { proof, publicSignals } = await snarkjs.groth16.prove({ type: 'mem', data: this.zkey }, { type: 'mem', data: wtns }, undefined, opts);
+    const system = info.setup!.system;
+    const { proof, publicSignals } = await snarkjs[system].prove({ type: 'mem', data: this.zkey }, { type: 'mem', data: wtns }, undefined, opts);
     const t2 = performance.now();
     const outputs = splitOutputs(info, publicSignals);
     outputs.forEach((out, o) =>
@@ -55,7 +56,7 @@ export class ModelProver {
     return {
       format: 'zkinfer-proof/1',
       model: { name: info.name, vkeyHash: info.setup!.vkeyHash },
-      system: 'groth16',
+      system,
       proof,
       publicSignals,
       inputs: info.inputs.map((t, i) => decodeTensor(t, inputs[i])),

@@ -7,15 +7,18 @@ export {
   requiredPower,
   type PtauInfo,
 } from './ptau.js';
+export { circuitPower, countPlonkGates, readCircuitSize, readR1csHeader, type CircuitSize } from './r1cs.js';
 export {
   canonicalJson,
   hashVerificationKey,
   loadVerificationKey,
-  readR1csHeader,
   setupGroth16,
+  setupKeys,
   VKEY_FILE,
   ZKEY_FILE,
   type Groth16VerificationKey,
   type SetupGroth16Options,
   type SetupGroth16Result,
-} from './groth16.js';
+  type SetupKeysOptions,
+  type VerificationKey,
+} from './keys.js';

@@ -1,5 +1,7 @@
 /**
- * Groth16 key generation: circuit-specific phase 2 on top of a prepared ptau.
+ * Proving and verifying keys for Groth16 (circuit-specific phase 2 on top of a prepared ptau), PLONK
+ * and FFLONK (universal: the ptau alone, no contribution). The surrounding steps (size check, temp
+ * files, renames, verifying key export and hash) are the same for all three.
  *
  * Like ptau.ts, this never terminates the shared bn128 curve; the process owner does.
  */
@@ -10,17 +12,9 @@ import { performance } from 'node:perf_hooks';
 // @ts-ignore -- snarkjs ships no type declarations; the part used here is typed below.
 import * as snarkjsUntyped from 'snarkjs';
 import { ZkError } from '../core/errors.js';
-import {
-  BN128_R,
-  type SnarkjsLogger,
-  checkPtauFits,
-  collectingLogger,
-  inspectPtau,
-  requireFile,
-  requiredPower,
-  uniqueSection,
-  withBinFile,
-} from './ptau.js';
+import { PROOF_SYSTEMS, type ProofSystem } from '../core/snarkjs.js';
+import { type SnarkjsLogger, checkPtauFits, collectingLogger, inspectPtau } from './ptau.js';
+import { circuitPower } from './r1cs.js';
 
 interface ZKeyApi {
   /** Resolves to the circuit hash, or to -1 after logging the reason through logger.error. */
@@ -30,12 +24,15 @@ interface ZKeyApi {
   verifyFromR1cs(r1cs: string, ptau: string, zkey: string, logger?: SnarkjsLogger): Promise<boolean>;
 }
 
-const snarkjs = snarkjsUntyped as unknown as { zKey: ZKeyApi };
+/** PLONK's setup resolves to -1 after logging why; FFLONK's throws. */
+type UniversalSetup = (r1cs: string, ptau: string, zkey: string, logger?: SnarkjsLogger) => Promise<unknown>;
+
+const snarkjs = snarkjsUntyped as unknown as { zKey: ZKeyApi; plonk: { setup: UniversalSetup }; fflonk: { setup: UniversalSetup } };
 
 export const ZKEY_FILE = 'circuit.zkey';
 export const VKEY_FILE = 'verification_key.json';
 
-/** snarkjs' JSON verifying key: field elements as decimal strings, nested in arrays. */
+/** snarkjs' JSON verifying key (any system): field elements as decimal strings, nested in arrays. */
 export interface Groth16VerificationKey {
   protocol: string;
   curve: string;
@@ -43,18 +40,25 @@ export interface Groth16VerificationKey {
   [field: string]: unknown;
 }
 
+export type VerificationKey = Groth16VerificationKey;
+
 export interface SetupGroth16Options {
   r1csPath: string;
   ptauPath: string;
   outDir: string;
-  /** Extra entropy for the phase-2 contribution (snarkjs mixes in its own randomness too). */
+  /** Extra entropy for Groth16's phase-2 contribution (snarkjs mixes in its own randomness too). */
   entropy?: string;
   log?: (msg: string) => void;
   /**
-   * Re-derive the key from r1cs + ptau with snarkjs verifyFromR1cs. Off by default: it redoes all
+   * Groth16: re-derive the key from r1cs + ptau with snarkjs verifyFromR1cs. Off by default: it redoes all
    * of newZKey's work (about doubling the time) and only guards against bugs in our own run.
    */
   verify?: boolean;
+}
+
+export interface SetupKeysOptions extends SetupGroth16Options {
+  /** Default groth16. */
+  system?: ProofSystem;
 }
 
 export interface SetupGroth16Result {
@@ -64,32 +68,40 @@ export interface SetupGroth16Result {
   seconds: number;
 }
 
+/** Groth16 keys; kept for callers from before PLONK and FFLONK. */
+export const setupGroth16 = (opts: SetupGroth16Options): Promise<SetupGroth16Result> => setupKeys({ ...opts, system: 'groth16' });
+
 /**
- * newZKey → one contribution → export the verifying key. Outputs are written under temp names and
- * renamed, so a crash never leaves a half zkey; callers wanting the zkey/vkey pair to switch
- * atomically should set up into a fresh directory.
+ * The system's zkey (Groth16: newZKey → one contribution; PLONK/FFLONK: their setup) → export the
+ * verifying key. Outputs are written under temp names and renamed, so a crash never leaves a half
+ * zkey; callers wanting the zkey/vkey pair to switch atomically should set up into a fresh directory.
  */
-export async function setupGroth16(opts: SetupGroth16Options): Promise<SetupGroth16Result> {
+export async function setupKeys(opts: SetupKeysOptions): Promise<SetupGroth16Result> {
   const started = performance.now();
+  const system = opts.system ?? 'groth16';
   const log = opts.log ?? ((msg: string) => console.error(msg));
-  await checkInputs(opts.r1csPath, opts.ptauPath);
+  await checkInputs(opts.r1csPath, opts.ptauPath, system);
   await mkdir(opts.outDir, { recursive: true });
   const zkeyPath = path.join(opts.outDir, ZKEY_FILE);
   const vkeyPath = path.join(opts.outDir, VKEY_FILE);
   const tmp = `.${process.pid}-${randomBytes(4).toString('hex')}.tmp`;
   const [initTmp, zkeyTmp, vkeyTmp] = ['init.zkey', ZKEY_FILE, VKEY_FILE].map((n) => path.join(opts.outDir, n + tmp));
   try {
-    await newZKey(opts.r1csPath, opts.ptauPath, initTmp);
-    log('groth16: adding ONE development phase-2 contribution (random entropy, not a multi-party ceremony)');
-    await contribute(initTmp, zkeyTmp, opts.entropy);
-    if (opts.verify) await verifyZKey(opts.r1csPath, opts.ptauPath, zkeyTmp);
+    if (system === 'groth16') {
+      await newZKey(opts.r1csPath, opts.ptauPath, initTmp);
+      log('groth16: adding ONE development phase-2 contribution (random entropy, not a multi-party ceremony)');
+      await contribute(initTmp, zkeyTmp, opts.entropy);
+      if (opts.verify) await verifyZKey(opts.r1csPath, opts.ptauPath, zkeyTmp);
+    } else {
+      await universalSetup(system, opts.r1csPath, opts.ptauPath, zkeyTmp);
+    }
     const vkey = await snarkjs.zKey.exportVerificationKey(zkeyTmp, collectingLogger().logger);
     await writeFile(vkeyTmp, JSON.stringify(vkey, null, 2) + '\n');
     await requireNonEmpty(zkeyTmp);
     await rename(zkeyTmp, zkeyPath);
     await rename(vkeyTmp, vkeyPath);
     const seconds = (performance.now() - started) / 1000;
-    log(`groth16: wrote ${zkeyPath} and ${vkeyPath} in ${seconds.toFixed(1)} s`);
+    log(`${system}: wrote ${zkeyPath} and ${vkeyPath} in ${seconds.toFixed(1)} s`);
     return { zkeyPath, vkeyPath, vkeyHash: hashVerificationKey(vkey), seconds };
   } finally {
     await Promise.all([initTmp, zkeyTmp, vkeyTmp].map((f) => rm(f, { force: true })));
@@ -97,13 +109,14 @@ export async function setupGroth16(opts: SetupGroth16Options): Promise<SetupGrot
 }
 
 /** Fails early with our own messages instead of snarkjs' -1 / generic throws. */
-async function checkInputs(r1csPath: string, ptauPath: string): Promise<void> {
-  const circuit = await readR1csHeader(r1csPath);
+async function checkInputs(r1csPath: string, ptauPath: string, system: ProofSystem): Promise<void> {
+  const needed = await circuitPower(r1csPath, system);
   const ptau = await inspectPtau(ptauPath);
+  // PLONK and FFLONK read the Lagrange sections too (and FFLONK refuses a file without them).
   if (!ptau.prepared) {
     throw new ZkError('PTAU_INVALID', `${ptauPath} is not prepared for phase 2 (run snarkjs powersoftau prepare phase2)`);
   }
-  checkPtauFits(ptau, requiredPower(circuit.nConstraints, circuit.nPublic));
+  checkPtauFits(ptau, needed);
 }
 
 async function newZKey(r1csPath: string, ptauPath: string, out: string): Promise<void> {
@@ -112,6 +125,18 @@ async function newZKey(r1csPath: string, ptauPath: string, out: string): Promise
   if (!(csHash instanceof Uint8Array)) {
     throw new ZkError('INTERNAL', `snarkjs newZKey failed: ${errors.join('; ') || 'no reason given'}`);
   }
+}
+
+/** PLONK and FFLONK keys derive from the ptau alone: no secret of ours enters them. */
+async function universalSetup(system: 'plonk' | 'fflonk', r1csPath: string, ptauPath: string, out: string): Promise<void> {
+  const { logger, errors } = collectingLogger();
+  let result: unknown;
+  try {
+    result = await snarkjs[system].setup(r1csPath, ptauPath, out, logger);
+  } catch (e) {
+    throw new ZkError('INTERNAL', `snarkjs ${system} setup failed: ${(e as Error).message}`);
+  }
+  if (result === -1) throw new ZkError('INTERNAL', `snarkjs ${system} setup failed: ${errors.join('; ') || 'no reason given'}`);
 }
 
 async function contribute(from: string, to: string, entropy: string | undefined): Promise<void> {
@@ -133,27 +158,7 @@ async function requireNonEmpty(file: string): Promise<void> {
   if (!info || info.size === 0) throw new ZkError('INTERNAL', `snarkjs did not write ${file}`);
 }
 
-/**
- * The r1cs header (section 1: n8, prime, nWires, nPubOut, nPubIn, nPrvIn, nLabels u64,
- * nConstraints), read directly so sizing errors are ours and no curve is built for it.
- */
-export async function readR1csHeader(file: string): Promise<{ nConstraints: number; nPublic: number }> {
-  await requireFile(file, 'ARTIFACT_MISSING', 'r1cs file');
-  return withBinFile(file, 'r1cs', 'INTERNAL', async (bin) => {
-    const header = uniqueSection(bin, 1, file, 'INTERNAL');
-    if (!header || header.size < 4) throw new ZkError('INTERNAL', `${file}: r1cs has no header`);
-    const n8 = (await bin.read(header.offset, 4)).readUInt32LE(0);
-    const body = await bin.read(header.offset + 4, n8 + 28);
-    const prime = BigInt('0x' + Buffer.from(body.subarray(0, n8)).reverse().toString('hex'));
-    if (prime !== BN128_R) {
-      throw new ZkError('INTERNAL', `${file} was compiled for a prime other than bn128's; compile with --prime bn128`);
-    }
-    const nPublic = body.readUInt32LE(n8 + 4) + body.readUInt32LE(n8 + 8);
-    return { nConstraints: body.readUInt32LE(n8 + 24), nPublic };
-  });
-}
-
-/** Reads `${dir}/verification_key.json`; a missing file is ARTIFACT_MISSING. */
+/** Reads `${dir}/verification_key.json` (any system); a missing file is ARTIFACT_MISSING. */
 export async function loadVerificationKey(dir: string): Promise<Groth16VerificationKey> {
   const file = path.join(dir, VKEY_FILE);
   const text = await readFile(file, 'utf8').catch((e: NodeJS.ErrnoException) => {
@@ -166,8 +171,9 @@ export async function loadVerificationKey(dir: string): Promise<Groth16Verificat
   } catch {
     throw new ZkError('INTERNAL', `${file} is not valid JSON`, { file });
   }
-  if (typeof vkey !== 'object' || vkey === null || (vkey as { protocol?: unknown }).protocol !== 'groth16') {
-    throw new ZkError('INTERNAL', `${file} is not a Groth16 verification key`, { file });
+  const protocol = (vkey as { protocol?: unknown } | null)?.protocol;
+  if (typeof vkey !== 'object' || !PROOF_SYSTEMS.includes(protocol as ProofSystem)) {
+    throw new ZkError('INTERNAL', `${file} is not a verification key of ${PROOF_SYSTEMS.join(', ')}`, { file });
   }
   return vkey as Groth16VerificationKey;
 }

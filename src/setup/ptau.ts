@@ -12,6 +12,7 @@ import path from 'node:path';
 // @ts-ignore -- snarkjs ships no type declarations; the part used here is typed below.
 import * as snarkjsUntyped from 'snarkjs';
 import { ZkError, type ZkErrorCode } from '../core/errors.js';
+import type { ProofSystem } from '../core/snarkjs.js';
 
 /** The logger shape snarkjs calls into (newAccumulator uses `log`, the rest debug..error). */
 export interface SnarkjsLogger {
@@ -60,21 +61,37 @@ const G1_BYTES = 64;
 const G2_BYTES = 128;
 
 /**
- * Smallest ptau power Groth16 can use for a circuit. snarkjs' newZKey computes
- * `cirPower = log2(nConstraints + nPubInputs + nOutputs) + 1` (integer log2) and rejects when
- * `cirPower > ptauPower`; that is the smallest p with 2^p >= nConstraints + nPublic + 1, where
- * nPublic counts public inputs and outputs. We never go below 8 so tiny circuits share one file.
+ * Smallest ptau power a proof system can use for a circuit; never below 8, so tiny circuits share
+ * one file. `plonkGates` (see r1cs.ts countPlonkGates) is required for PLONK and FFLONK.
+ * - Groth16: snarkjs' newZKey computes `cirPower = log2(nConstraints + nPubInputs + nOutputs) + 1`
+ *   (integer log2) and rejects when `cirPower > ptauPower`: the smallest p with
+ *   2^p >= nConstraints + nPublic + 1.
+ * - PLONK: plonk_setup's `cirPower = log2(gates - 1) + 1` (at least 3) must not exceed the power:
+ *   the smallest p with 2^p >= gates.
+ * - FFLONK: fflonk_setup's domain is the smallest 2^c >= gates + 2 (two blinding rows, c >= 3), and
+ *   it reads 9·2^c + 18 powers of tau in G1, of which a ptau of power p has 2^(p+1) − 1: so about
+ *   c + 3.
  */
-export function requiredPower(nConstraints: number, nPublic: number): number {
-  for (const [name, v] of [['nConstraints', nConstraints], ['nPublic', nPublic]] as const) {
+export function requiredPower(nConstraints: number, nPublic: number, system: ProofSystem = 'groth16', plonkGates?: number): number {
+  for (const [name, v] of [['nConstraints', nConstraints], ['nPublic', nPublic], ['plonkGates', plonkGates ?? 0]] as const) {
     if (!Number.isSafeInteger(v) || v < 0) {
       throw new ZkError('INTERNAL', `requiredPower: ${name} must be a non-negative integer, got ${v}`);
     }
   }
-  const domain = nConstraints + nPublic + 1;
-  let p = 0;
-  while (2 ** p < domain) p++;
-  return Math.max(MIN_POWER, p);
+  if (system !== 'groth16' && plonkGates === undefined) throw new ZkError('INTERNAL', `requiredPower: ${system} needs the PLONK gate count`);
+  const log2Ceil = (n: number): number => {
+    let p = 0;
+    while (2 ** p < n) p++;
+    return p;
+  };
+  let power: number;
+  if (system === 'groth16') power = log2Ceil(nConstraints + nPublic + 1);
+  else if (system === 'plonk') power = Math.max(3, log2Ceil(plonkGates!));
+  else {
+    const domain = 2 ** Math.max(3, log2Ceil(plonkGates! + 2));
+    power = log2Ceil((9 * domain + 18 + 1) / 2);
+  }
+  return Math.max(MIN_POWER, power);
 }
 
 /** Throws PTAU_INVALID when the file's power is below what the circuit needs. */

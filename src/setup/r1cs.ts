@@ -1,0 +1,111 @@
+/**
+ * Circuit sizes read straight from circom's r1cs file, as each proof system counts them, so ptau
+ * sizing errors are ours (snarkjs reports them as -1 or a generic throw) and no curve is built.
+ */
+import { ZkError } from '../core/errors.js';
+import type { ProofSystem } from '../core/snarkjs.js';
+import { type BinFile, BN128_R, requiredPower, requireFile, uniqueSection, withBinFile } from './ptau.js';
+
+export interface CircuitSize {
+  nConstraints: number;
+  /** Public inputs and outputs. */
+  nPublic: number;
+  /** PLONK gates (PLONK and FFLONK): see countPlonkGates. */
+  plonkGates?: number;
+}
+
+/**
+ * The r1cs header (section 1: n8, prime, nWires, nPubOut, nPubIn, nPrvIn, nLabels u64,
+ * nConstraints), read directly so sizing errors are ours and no curve is built for it.
+ */
+export async function readR1csHeader(file: string): Promise<{ nConstraints: number; nPublic: number }> {
+  await requireFile(file, 'ARTIFACT_MISSING', 'r1cs file');
+  return withBinFile(file, 'r1cs', 'INTERNAL', async (bin) => {
+    const { nPublic, nConstraints } = await readHeader(bin, file);
+    return { nConstraints, nPublic };
+  });
+}
+
+async function readHeader(bin: BinFile, file: string): Promise<{ n8: number; nPublic: number; nConstraints: number }> {
+  const header = uniqueSection(bin, 1, file, 'INTERNAL');
+  if (!header || header.size < 4) throw new ZkError('INTERNAL', `${file}: r1cs has no header`);
+  const n8 = (await bin.read(header.offset, 4)).readUInt32LE(0);
+  const body = await bin.read(header.offset + 4, n8 + 28);
+  const prime = leBigInt(body, 0, n8);
+  if (prime !== BN128_R) {
+    throw new ZkError('INTERNAL', `${file} was compiled for a prime other than bn128's; compile with --prime bn128`);
+  }
+  const nPublic = body.readUInt32LE(n8 + 4) + body.readUInt32LE(n8 + 8);
+  return { n8, nPublic, nConstraints: body.readUInt32LE(n8 + 24) };
+}
+
+/** The size a system's setup measures: PLONK and FFLONK count gates, so they read every constraint. */
+export async function readCircuitSize(file: string, system: ProofSystem = 'groth16'): Promise<CircuitSize> {
+  const size = await readR1csHeader(file);
+  return system === 'groth16' ? size : { ...size, plonkGates: await countPlonkGates(file) };
+}
+
+/** The smallest ptau power `system` can set up the circuit in `file` with. */
+export async function circuitPower(file: string, system: ProofSystem = 'groth16'): Promise<number> {
+  const size = await readCircuitSize(file, system);
+  return requiredPower(size.nConstraints, size.nPublic, system, size.plonkGates);
+}
+
+type LinearCombination = Map<number, bigint>;
+
+/**
+ * The number of PLONK gates snarkjs' plonk_setup / fflonk_setup (r1cs_constraint_processor.js)
+ * makes from the r1cs: one per public signal, then per constraint A·B = C:
+ * - A or B zero: a sum gate over C; A (or B) a constant k: a sum gate over k·B − C (terms may cancel);
+ *   a sum gate takes 3 variables, each variable beyond costs one addition gate;
+ * - otherwise a multiplication gate taking one variable per side, each extra one an addition gate.
+ * The constant wire 0 never counts as a variable.
+ */
+export async function countPlonkGates(file: string): Promise<number> {
+  await requireFile(file, 'ARTIFACT_MISSING', 'r1cs file');
+  return withBinFile(file, 'r1cs', 'INTERNAL', async (bin) => {
+    const { n8, nPublic, nConstraints } = await readHeader(bin, file);
+    const section = uniqueSection(bin, 2, file, 'INTERNAL');
+    if (!section) throw new ZkError('INTERNAL', `${file}: r1cs has no constraints section`);
+    const buf = await bin.read(section.offset, section.size);
+    let pos = 0;
+    const readLc = (): LinearCombination => {
+      const lc: LinearCombination = new Map();
+      const n = buf.readUInt32LE(pos);
+      pos += 4;
+      for (let i = 0; i < n; i++, pos += 4 + n8) {
+        const value = leBigInt(buf, pos + 4, n8);
+        if (value !== 0n) lc.set(buf.readUInt32LE(pos), value);
+      }
+      return lc;
+    };
+    let gates = nPublic;
+    for (let c = 0; c < nConstraints; c++) {
+      const [a, b, cc] = [readLc(), readLc(), readLc()];
+      gates += gatesFor(a, b, cc);
+    }
+    return gates;
+  });
+}
+
+const variables = (lc: LinearCombination): number => lc.size - (lc.has(0) ? 1 : 0);
+const extra = (lc: LinearCombination, max: number): number => Math.max(0, variables(lc) - max);
+
+function gatesFor(a: LinearCombination, b: LinearCombination, c: LinearCombination): number {
+  if (a.size === 0 || b.size === 0) return 1 + extra(c, 3);
+  if (variables(a) === 0) return 1 + extra(scaledMinus(b, a.get(0)!, c), 3);
+  if (variables(b) === 0) return 1 + extra(scaledMinus(a, b.get(0)!, c), 3);
+  return 1 + extra(a, 1) + extra(b, 1) + extra(c, 1);
+}
+
+/** k·x − y over the field, zero terms dropped (snarkjs' joinLinearCombinations). */
+function scaledMinus(x: LinearCombination, k: bigint, y: LinearCombination): LinearCombination {
+  const out: LinearCombination = new Map();
+  for (const [s, v] of x) out.set(s, (k * v) % BN128_R);
+  for (const [s, v] of y) out.set(s, ((out.get(s) ?? 0n) - v + BN128_R) % BN128_R);
+  for (const [s, v] of out) if (v === 0n) out.delete(s);
+  return out;
+}
+
+const leBigInt = (buf: Buffer, offset: number, n8: number): bigint =>
+  BigInt('0x' + (Buffer.from(buf.subarray(offset, offset + n8)).reverse().toString('hex') || '0'));
