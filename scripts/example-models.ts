@@ -53,7 +53,7 @@ export const EXAMPLES: readonly Example[] = [
 ];
 
 /** Gemm (transB) layers of the given widths with Relu between them, from `input` [1, widths[0]] to `output`. */
-function mlp(widths: readonly number[], seed: number): Uint8Array {
+export function mlp(widths: readonly number[], seed: number): Uint8Array {
   const rng = mulberry32(seed);
   const b = new OnnxBuilder().input('input', [1, widths[0]]);
   let x = 'input';

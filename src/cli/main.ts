@@ -1,8 +1,10 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { basename, dirname, extname, resolve } from 'node:path';
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import { isZkError, ZkError } from '../core/errors.js';
-import { releaseCurve } from '../core/snarkjs.js';
+import { PROOF_SYSTEMS, type ProofSystem, releaseCurve } from '../core/snarkjs.js';
+import { solidityCalldata } from '../chain/calldata.js';
+import { consumerParameters, exportSolidityVerifier } from '../chain/verifier.js';
 import { parseInputs } from '../io/input.js';
 import { loadOnnx } from '../onnx/load.js';
 import { compileModel, DEFAULT_HEADROOM, DEFAULT_SCALE } from '../model/compile.js';
@@ -76,10 +78,11 @@ program
   .option('--ptau <file>', 'existing powers-of-tau file (e.g. a public ceremony file)')
   .option('--verify-ptau', 'fully verify the ptau file (slow for large files)')
   .option('--power <n>', 'power of the development ptau to generate')
-  .description('generate Groth16 proving and verifying keys')
-  .action(async (dir: string, opts: { ptau?: string; verifyPtau?: boolean; power?: string }) => {
-    const info = await setupModel(dir, { ptau: opts.ptau, verifyPtau: opts.verifyPtau, power: opts.power ? int(opts.power) : undefined, dataDir: dataDir() });
-    console.log(`keys written to ${dir} (ptau power ${info.setup!.ptauPower}${info.setup!.developmentPtau ? ', INSECURE development ptau' : ''})`);
+  .addOption(new Option('--system <system>', 'proof system').choices(PROOF_SYSTEMS).default('groth16'))
+  .description('generate proving and verifying keys')
+  .action(async (dir: string, opts: { ptau?: string; verifyPtau?: boolean; power?: string; system: ProofSystem }) => {
+    const info = await setupModel(dir, { system: opts.system, ptau: opts.ptau, verifyPtau: opts.verifyPtau, power: opts.power ? int(opts.power) : undefined, dataDir: dataDir() });
+    console.log(`${info.setup!.system} keys written to ${dir} (ptau power ${info.setup!.ptauPower}${info.setup!.developmentPtau ? ', INSECURE development ptau' : ''})`);
     console.log(`  verifying key sha256: ${info.setup!.vkeyHash}`);
   });
 
@@ -110,6 +113,35 @@ program
       console.log(`invalid: ${verdict.reason}`);
       process.exitCode = 1;
     }
+  });
+
+program
+  .command('verifier')
+  .argument('<dir>', 'compiled model directory with keys')
+  .requiredOption('--out <Verifier.sol>', 'where to write the Solidity verifier')
+  .description("export the Solidity verifier of the model's keys, and the consumer contract's parameters")
+  .action(async (dir: string, opts: { out: string }) => {
+    const verifier = await exportSolidityVerifier(dir);
+    writeFileSync(opts.out, verifier.source);
+    console.log(`${verifier.contractName} (${verifier.system}) written to ${opts.out}: ${verifier.signature} = ${verifier.selector}`);
+    console.log(`ZkInferConsumer constructor (after the verifier's address): ${JSON.stringify(consumerParameters(readModelInfo(dir)))}`);
+  });
+
+program
+  .command('calldata')
+  .argument('<dir>', 'compiled model directory (model.json)')
+  .argument('<proof>', 'proof bundle')
+  .option('--consumer', "print ZkInferConsumer.submit's arguments (model id, proof words, public signals)")
+  .option('--encoded', "print the ABI-encoded call to the verifier's verifyProof (0x…)")
+  .description("print a proof's arguments for the Solidity verifier, as JSON")
+  .action(async (dir: string, proofFile: string, opts: { consumer?: boolean; encoded?: boolean }) => {
+    const info = readModelInfo(dir);
+    const bundle = parseProofBundle(readJson(proofFile));
+    if (bundle.system !== info.setup?.system) throw new ZkError('INPUT_INVALID', `${proofFile} is a ${bundle.system} proof; ${dir} has ${info.setup?.system ?? 'no'} keys`);
+    const calldata = await solidityCalldata(bundle);
+    if (opts.encoded) console.log(calldata.encoded);
+    else if (opts.consumer) console.log(JSON.stringify([consumerParameters(info).modelId, calldata.proof, calldata.publicSignals]));
+    else console.log(JSON.stringify(calldata.args));
   });
 
 program
