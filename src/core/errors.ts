@@ -14,6 +14,14 @@ export type ZkErrorCode =
   | 'PROOF_INVALID' // a proof or its claimed output does not verify
   | 'ARTIFACT_MISSING' // a compiled model directory lacks a file the step needs
   | 'NOT_FOUND'
+  | 'UNAUTHORIZED' // a missing or wrong API key
+  | 'TOO_LARGE' // a body, model file or circuit over the configured limit
+  | 'CONFLICT' // the resource is not in a state that allows the request (model not ready, job finished)
+  | 'QUEUE_FULL' // the proof queue is at its limit; retry later
+  | 'TIMEOUT' // a job ran past its time limit
+  | 'CANCELLED' // a job was cancelled
+  | 'WORKER_CRASHED' // the worker running a job died (crash, out of memory)
+  | 'UNAVAILABLE' // the service is shutting down
   | 'INTERNAL';
 
 export class ZkError extends Error {
@@ -30,3 +38,18 @@ export class ZkError extends Error {
 export function isZkError(e: unknown): e is ZkError {
   return e instanceof ZkError;
 }
+
+/** A ZkError as plain data: what the API returns, the store keeps and workers send across threads. */
+export interface ErrorBody {
+  code: ZkErrorCode;
+  message: string;
+  details?: Record<string, unknown>;
+}
+
+/** Anything thrown → ErrorBody; errors that are not ZkErrors are INTERNAL, with their message. */
+export function errorBody(e: unknown): ErrorBody {
+  if (isZkError(e)) return e.details === undefined ? { code: e.code, message: e.message } : { code: e.code, message: e.message, details: e.details };
+  return { code: 'INTERNAL', message: e instanceof Error ? e.message : String(e) };
+}
+
+export const fromErrorBody = (b: ErrorBody): ZkError => new ZkError(b.code, b.message, b.details);

@@ -57,6 +57,10 @@ export interface Snarkjs {
     /** Renders the Solidity verifier from the zkey; `templates` maps protocol → ejs template text. */
     exportSolidityVerifier(zkey: FileRef, templates: Record<string, string>, logger?: unknown): Promise<string>;
   };
+  curves: {
+    /** Builds (once per thread, then cached in globalThis.curve_bn128) the multi-threaded curve. */
+    getCurveFromName(name: string): Promise<unknown>;
+  };
 }
 
 export const snarkjs = snarkjsUntyped as unknown as Snarkjs;

@@ -1,0 +1,53 @@
+/**
+ * Content-addressed model artifacts: `artifacts/<key>/` is a compiled model directory (see
+ * src/model/layout.ts) whose key hashes everything that determines it — the ONNX bytes, the name
+ * and the compile settings. Identical uploads share one directory and one compile. The upload
+ * waits in `uploads/<key>.onnx` until its compile ends, so a restart can compile it again.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { modelFiles, readModelInfo, type ModelInfo } from '../model/layout.js';
+import { canonicalJson } from '../setup/index.js';
+import type { CompileSettings } from './models.js';
+
+export class ArtifactStore {
+  constructor(private readonly dataDir: string) {}
+
+  static key(onnxSha256: string, name: string, settings: CompileSettings): string {
+    return createHash('sha256').update(canonicalJson({ onnxSha256, name, settings })).digest('hex');
+  }
+
+  dir(key: string): string {
+    return join(this.dataDir, 'artifacts', key);
+  }
+
+  uploadPath(key: string): string {
+    return join(this.dataDir, 'uploads', `${key}.onnx`);
+  }
+
+  /** Written under a temp name and renamed, so a crash never leaves a partial upload. */
+  saveUpload(key: string, onnx: Uint8Array): void {
+    const file = this.uploadPath(key);
+    mkdirSync(join(this.dataDir, 'uploads'), { recursive: true });
+    writeFileSync(`${file}.${process.pid}.tmp`, onnx);
+    renameSync(`${file}.${process.pid}.tmp`, file);
+  }
+
+  dropUpload(key: string): void {
+    rmSync(this.uploadPath(key), { force: true });
+  }
+
+  /** The model's info once compile and setup both finished, else undefined. */
+  readyInfo(key: string): ModelInfo | undefined {
+    const files = modelFiles(this.dir(key));
+    if (![files.info, files.zkey, files.vkey, files.wasm].every(existsSync)) return undefined;
+    const info = readModelInfo(this.dir(key));
+    return info.setup ? info : undefined;
+  }
+
+  remove(key: string): void {
+    rmSync(this.dir(key), { recursive: true, force: true });
+    this.dropUpload(key);
+  }
+}

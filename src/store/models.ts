@@ -1,0 +1,90 @@
+import type { ErrorBody } from '../core/errors.js';
+import type { Database } from './db.js';
+
+export type ModelStatus = 'compiling' | 'ready' | 'failed';
+
+/** Everything the compile + setup of a model depends on besides the ONNX bytes and the name. */
+export interface CompileSettings {
+  scale: number;
+  headroomBits: number;
+  /** Calibration samples (one flat array per graph input each); random ones when absent. */
+  samples?: number[][][];
+  /** Ceremony ptau file; absent = development ptau. */
+  ptau?: string;
+}
+
+export interface ModelRecord {
+  id: string;
+  name: string;
+  /** The content-addressed artifact directory it shares with identical uploads. */
+  key: string;
+  onnxSha256: string;
+  settings: CompileSettings;
+  status: ModelStatus;
+  error?: ErrorBody;
+  createdAt: number;
+  updatedAt: number;
+}
+
+interface Row {
+  id: string;
+  name: string;
+  artifact_key: string;
+  onnx_sha256: string;
+  settings: string;
+  status: ModelStatus;
+  error: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+const toRecord = (r: Row): ModelRecord => ({
+  id: r.id,
+  name: r.name,
+  key: r.artifact_key,
+  onnxSha256: r.onnx_sha256,
+  settings: JSON.parse(r.settings),
+  status: r.status,
+  ...(r.error ? { error: JSON.parse(r.error) } : {}),
+  createdAt: r.created_at,
+  updatedAt: r.updated_at,
+});
+
+export class ModelStore {
+  constructor(private readonly db: Database) {}
+
+  insert(m: ModelRecord): void {
+    this.db
+      .prepare('INSERT INTO models (id, name, artifact_key, onnx_sha256, settings, status, error, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
+      .run(m.id, m.name, m.key, m.onnxSha256, JSON.stringify(m.settings), m.status, m.error ? JSON.stringify(m.error) : null, m.createdAt, m.updatedAt);
+  }
+
+  get(id: string): ModelRecord | undefined {
+    const row = this.db.prepare('SELECT * FROM models WHERE id = ?').get(id) as Row | undefined;
+    return row && toRecord(row);
+  }
+
+  list(): ModelRecord[] {
+    return (this.db.prepare('SELECT * FROM models ORDER BY created_at, rowid').all() as Row[]).map(toRecord);
+  }
+
+  /** Settles every model still compiling on this artifact key (identical uploads share one compile). */
+  settle(key: string, status: 'ready' | 'failed', error?: ErrorBody): void {
+    this.db
+      .prepare("UPDATE models SET status = ?, error = ?, updated_at = ? WHERE artifact_key = ? AND status = 'compiling'")
+      .run(status, error ? JSON.stringify(error) : null, Date.now(), key);
+  }
+
+  delete(id: string): void {
+    this.db.prepare('DELETE FROM models WHERE id = ?').run(id);
+  }
+
+  /** How many models use an artifact directory; at zero it can go. */
+  usersOf(key: string): number {
+    return (this.db.prepare('SELECT COUNT(*) AS n FROM models WHERE artifact_key = ?').get(key) as { n: number }).n;
+  }
+
+  compiling(): ModelRecord[] {
+    return (this.db.prepare("SELECT * FROM models WHERE status = 'compiling' ORDER BY created_at, rowid").all() as Row[]).map(toRecord);
+  }
+}
