@@ -1,0 +1,112 @@
+import { availableParallelism } from 'node:os';
+import { resolve } from 'node:path';
+import { z } from 'zod';
+import { ZkError } from '../core/errors.js';
+
+/**
+ * How the prover pool uses the cores: `multi` gives each worker snarkjs' own thread pool (one
+ * proof uses every core), `single` proves on the worker thread alone (snarkjs `singleThread`,
+ * which builds a fresh curve on every proof). README "Service" has the measurements behind the
+ * default.
+ */
+export type ProverThreads = 'multi' | 'single';
+
+export interface ServiceConfig {
+  port: number;
+  /** Interface to listen on; undefined = all of them. */
+  host?: string;
+  dataDir: string;
+  poolSize: number;
+  proverThreads: ProverThreads;
+  /** Provers (witness calculator + zkey) each worker keeps in memory. */
+  proverCacheSize: number;
+  /** Jobs waiting for a worker before new ones get 429. */
+  queueLimit: number;
+  jobTimeoutMs: number;
+  /** How long shutdown waits for running jobs before leaving them to the next start. */
+  drainTimeoutMs: number;
+  bodyLimitBytes: number;
+  modelSizeLimitBytes: number;
+  maxConstraints: number;
+  /** A ceremony ptau file; undefined = development ptau generated under dataDir/ptau. */
+  ptau?: string;
+  apiKeys: string[];
+  /** V8 heap limit of each prover worker; undefined = V8's default. */
+  workerHeapMb?: number;
+  compileConcurrency: number;
+  logLevel: string;
+  /** Register examples/tiny_mlp at startup when no model of that name exists. */
+  registerExample: boolean;
+}
+
+/** `10mb`, `512kb`, `1048576` → bytes. */
+const byteSize = z
+  .string()
+  .regex(/^\d+(\.\d+)?\s*(b|kb|mb|gb)?$/i, 'a size such as 1048576, 512kb, 10mb')
+  .transform((s) => {
+    const [, n, unit = 'b'] = /^([\d.]+)\s*([a-z]*)$/i.exec(s)!;
+    return Math.floor(Number(n) * { b: 1, kb: 2 ** 10, mb: 2 ** 20, gb: 2 ** 30 }[unit.toLowerCase() as 'b']);
+  });
+const positiveInt = z.coerce.number().int().positive();
+const seconds = z.coerce.number().positive().transform((s) => Math.round(s * 1000));
+
+/** Each env var, its parser and its default (as the env string), in the README's order. */
+const ENV = {
+  PORT: [z.coerce.number().int().min(0).max(65535), '8080'],
+  ZKINFER_HOST: [z.string().min(1).optional(), undefined],
+  ZKINFER_DATA_DIR: [z.string().min(1).transform((d) => resolve(d)), './data'],
+  ZKINFER_POOL_SIZE: [positiveInt, '1'],
+  ZKINFER_PROVER_THREADS: [z.enum(['multi', 'single']), 'multi'],
+  ZKINFER_PROVER_CACHE: [positiveInt, '4'],
+  ZKINFER_QUEUE_LIMIT: [z.coerce.number().int().min(0), '64'],
+  ZKINFER_JOB_TIMEOUT: [seconds, '300'],
+  ZKINFER_DRAIN_TIMEOUT: [seconds, '60'],
+  ZKINFER_BODY_LIMIT: [byteSize, '1mb'],
+  ZKINFER_MODEL_SIZE_LIMIT: [byteSize, '100mb'],
+  ZKINFER_MAX_CONSTRAINTS: [positiveInt, '1000000'],
+  ZKINFER_PTAU: [z.string().min(1).transform((p) => resolve(p)).optional(), undefined],
+  ZKINFER_API_KEYS: [z.string().transform((s) => s.split(',').map((k) => k.trim()).filter(Boolean)), ''],
+  ZKINFER_WORKER_HEAP_MB: [positiveInt.optional(), undefined],
+  ZKINFER_COMPILE_CONCURRENCY: [positiveInt, '1'],
+  ZKINFER_LOG_LEVEL: [z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']), 'info'],
+  ZKINFER_EXAMPLE: [z.enum(['0', '1']).transform((v) => v === '1'), '1'],
+} as const satisfies Record<string, readonly [z.ZodType, string | undefined]>;
+
+type EnvName = keyof typeof ENV;
+type Parsed = { [K in EnvName]: z.output<(typeof ENV)[K][0]> };
+
+export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ServiceConfig {
+  const v = {} as Record<EnvName, unknown>;
+  for (const [name, [schema, fallback]] of Object.entries(ENV) as [EnvName, (typeof ENV)[EnvName]][]) {
+    const raw = env[name] === undefined || env[name] === '' ? fallback : env[name];
+    const parsed = (schema as z.ZodType).safeParse(raw);
+    if (!parsed.success) throw new ZkError('INPUT_INVALID', `${name}=${raw}: ${parsed.error.issues[0].message}`, { variable: name });
+    v[name] = parsed.data;
+  }
+  const p = v as Parsed;
+  return {
+    port: p.PORT,
+    host: p.ZKINFER_HOST,
+    dataDir: p.ZKINFER_DATA_DIR,
+    poolSize: p.ZKINFER_POOL_SIZE,
+    proverThreads: p.ZKINFER_PROVER_THREADS,
+    proverCacheSize: p.ZKINFER_PROVER_CACHE,
+    queueLimit: p.ZKINFER_QUEUE_LIMIT,
+    jobTimeoutMs: p.ZKINFER_JOB_TIMEOUT,
+    drainTimeoutMs: p.ZKINFER_DRAIN_TIMEOUT,
+    bodyLimitBytes: p.ZKINFER_BODY_LIMIT,
+    modelSizeLimitBytes: p.ZKINFER_MODEL_SIZE_LIMIT,
+    maxConstraints: p.ZKINFER_MAX_CONSTRAINTS,
+    ptau: p.ZKINFER_PTAU,
+    apiKeys: p.ZKINFER_API_KEYS,
+    workerHeapMb: p.ZKINFER_WORKER_HEAP_MB,
+    compileConcurrency: p.ZKINFER_COMPILE_CONCURRENCY,
+    logLevel: p.ZKINFER_LOG_LEVEL,
+    registerExample: p.ZKINFER_EXAMPLE,
+  };
+}
+
+/** The defaults with some settings replaced (tests and the load benchmark). */
+export const configWith = (overrides: Partial<ServiceConfig>): ServiceConfig => ({ ...configFromEnv({}), ...overrides });
+
+export const cores = (): number => availableParallelism();

@@ -1,0 +1,40 @@
+/**
+ * Compile pool worker (piscina): compile + Groth16 setup of one uploaded model, off the service's
+ * event loop. Progress and setup's log lines (the insecure-ptau warning) go back over `task.port`.
+ */
+import { readFileSync, rmSync } from 'node:fs';
+import { ZkError } from '../src/core/errors.js';
+import type { CompileOutcome, CompileProgress, CompileTask, WorkerResult } from '../src/jobs/tasks.js';
+import { settle } from '../src/jobs/tasks.js';
+import { compileModel } from '../src/model/compile.js';
+import { setupModel } from '../src/model/setup.js';
+
+/** Share of the progress bar for compiling; setup takes the rest. */
+const COMPILE_SHARE = 0.6;
+
+export default function compile(task: CompileTask): Promise<WorkerResult<CompileOutcome>> {
+  const post = (m: CompileProgress) => task.port.postMessage(m);
+  return settle(async () => {
+    // A previous process may have died half way through this directory.
+    rmSync(task.dir, { recursive: true, force: true });
+    const { scale, headroomBits, samples, ptau } = task.settings;
+    const started = performance.now();
+    const info = await compileModel(readFileSync(task.upload), task.dir, {
+      scale,
+      headroomBits,
+      samples,
+      name: task.name,
+      progress: (stage, fraction) => stage !== 'done' && post({ stage, fraction: fraction * COMPILE_SHARE }),
+    });
+    if (info.constraints.r1cs > task.maxConstraints) {
+      throw new ZkError('TOO_LARGE', `the circuit has ${info.constraints.r1cs} constraints, over this service's limit of ${task.maxConstraints}`, {
+        constraints: info.constraints.r1cs,
+        limit: task.maxConstraints,
+      });
+    }
+    const compiled = performance.now();
+    post({ stage: 'setup', fraction: COMPILE_SHARE });
+    await setupModel(task.dir, { dataDir: task.dataDir, ptau, log: (line) => post({ log: line }) });
+    return { compileSeconds: (compiled - started) / 1000, setupSeconds: (performance.now() - compiled) / 1000 };
+  }).finally(() => task.port.close());
+}
