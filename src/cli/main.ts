@@ -14,6 +14,8 @@ import { ModelProver } from '../prove/prover.js';
 import { loadVerificationKey } from '../setup/index.js';
 import { parseProofBundle, verifyBundle } from '../verify/verify.js';
 import { runConformance } from '../conformance/run.js';
+import { configFromEnv } from '../service/config.js';
+import { startService } from '../service/service.js';
 import { stageBar } from './progress.js';
 
 const dataDir = (): string => resolve(process.env.ZKINFER_DATA_DIR ?? './data');
@@ -157,6 +159,22 @@ program
     console.log(report.table);
     if (opts.json) writeFileSync(opts.json, JSON.stringify(report.results, null, 2) + '\n');
     if (report.results.some((r) => r.status === 'fail' && r.supported)) process.exitCode = 1;
+  });
+
+program
+  .command('serve')
+  .description('run the proof service (HTTP API; configured by environment variables, see README "Service")')
+  .action(async () => {
+    const service = await startService(configFromEnv());
+    await new Promise<void>((resolve) => {
+      // After the first signal, a second one gets Node's default handling: exit at once.
+      const stop = () => {
+        process.off('SIGTERM', stop).off('SIGINT', stop);
+        resolve();
+      };
+      process.on('SIGTERM', stop).on('SIGINT', stop);
+    });
+    await service.close();
   });
 
 try {

@@ -1,0 +1,57 @@
+/**
+ * The HTTP edge: an Express app over the model service and the proof queue. Routes are registered
+ * on the app with their full paths, so the app's router is the complete list openapi.ts documents.
+ */
+import { randomUUID } from 'node:crypto';
+import express, { type Express } from 'express';
+import type { Logger } from 'pino';
+import { pinoHttp } from 'pino-http';
+import type { ModelBuilder } from '../jobs/compiles.js';
+import type { ProofQueue } from '../jobs/proofs.js';
+import type { ServiceConfig } from '../service/config.js';
+import type { Metrics } from '../service/metrics.js';
+import type { ModelService } from '../service/models.js';
+import type { JobStore } from '../store/jobs.js';
+import { errorHandler, notFound } from './errors.js';
+import { modelRoutes } from './models.js';
+import { proofRoutes } from './proofs.js';
+import { systemRoutes } from './system.js';
+
+export interface ApiDeps {
+  config: ServiceConfig;
+  models: ModelService;
+  builder: ModelBuilder;
+  queue: ProofQueue;
+  jobs: JobStore;
+  metrics: Metrics;
+  logger: Logger;
+  /** False while starting up or draining. */
+  isReady(): boolean;
+}
+
+/** A client's X-Request-Id is kept when it looks like one; otherwise the request gets a UUID. */
+const REQUEST_ID = /^[\w.:-]{1,128}$/;
+
+export function createApp(deps: ApiDeps): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.use(
+    pinoHttp({
+      logger: deps.logger,
+      genReqId: (req, res) => {
+        const given = req.headers['x-request-id'];
+        const id = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+        res.setHeader('X-Request-Id', id);
+        return id;
+      },
+      customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info'),
+      autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/metrics' },
+    }),
+  );
+  systemRoutes(app, deps);
+  modelRoutes(app, deps);
+  proofRoutes(app, deps);
+  app.use(notFound);
+  app.use(errorHandler);
+  return app;
+}

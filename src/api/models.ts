@@ -1,0 +1,43 @@
+import type { Express } from 'express';
+import type { ModelRecord } from '../store/models.js';
+import type { ApiDeps } from './app.js';
+import { requireApiKey } from './auth.js';
+import { receiveModel, uploadOf } from './upload.js';
+import { modelView } from './views.js';
+
+export function modelRoutes(app: Express, d: ApiDeps): void {
+  const auth = requireApiKey(d.config.apiKeys);
+  const view = (m: ModelRecord) => modelView(m, d.models.infoOf(m), d.builder.progressOf(m.key));
+
+  /** 202: the build runs in the background; GET the model for its progress. */
+  app.post('/v1/models', auth, receiveModel({ modelBytes: d.config.modelSizeLimitBytes, fieldBytes: d.config.bodyLimitBytes }), (req, res) => {
+    const model = d.models.upload(uploadOf(req));
+    res.status(202).location(`/v1/models/${model.id}`).json(view(model));
+  });
+
+  app.get('/v1/models', (_req, res) => {
+    res.json({ models: d.models.list().map(view) });
+  });
+
+  app.get('/v1/models/:id', (req, res) => {
+    res.json(view(d.models.get(req.params.id)));
+  });
+
+  /** Its unfinished proof jobs are cancelled; its finished proofs stay readable. */
+  app.delete('/v1/models/:id', auth, async (req, res) => {
+    // `auth` ahead of the handler widens the params' type; the route has exactly one :id.
+    const { id } = d.models.get(String(req.params.id));
+    await d.queue.cancelModel(id);
+    d.models.remove(id);
+    res.status(204).end();
+  });
+
+  app.get('/v1/models/:id/verification_key', async (req, res) => {
+    res.json(await d.models.verificationKey(d.models.ready(req.params.id)));
+  });
+
+  app.get('/v1/models/:id/verifier.sol', async (req, res) => {
+    const source = await d.models.solidityVerifier(d.models.ready(req.params.id));
+    res.type('text/plain').send(source);
+  });
+}

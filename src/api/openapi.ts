@@ -1,0 +1,179 @@
+/**
+ * The OpenAPI 3 description of the API. Written by hand next to the routes; a test checks that
+ * its paths and methods are exactly the app's routes.
+ */
+import { MAX_WAIT_SECONDS } from './proofs.js';
+
+const json = (schema: object) => ({ 'application/json': { schema } });
+const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+const error = (description: string) => ({ description, content: json(ref('Error')) });
+const idParam = (what: string) => ({ name: 'id', in: 'path', required: true, description: `${what} id`, schema: { type: 'string' } });
+const bearer = [{ bearer: [] }];
+
+const tensor = { type: 'object', properties: { name: { type: 'string' }, dims: { type: 'array', items: { type: 'integer' } }, dtype: { type: 'string' }, scale: { type: 'integer', description: 'fixed-point fraction bits' } } };
+const groth16Proof = {
+  type: 'object',
+  description: 'a snarkjs Groth16 proof',
+  properties: { pi_a: { type: 'array', items: { type: 'string' } }, pi_b: { type: 'array', items: { type: 'array', items: { type: 'string' } } }, pi_c: { type: 'array', items: { type: 'string' } }, protocol: { type: 'string' }, curve: { type: 'string' } },
+};
+
+export const openapi = {
+  openapi: '3.0.3',
+  info: {
+    title: 'zkinfer',
+    version: '1',
+    description: 'Proven ML inference: upload an ONNX model, then request Groth16 proofs of its outputs and verify them.',
+  },
+  components: {
+    securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'one of ZKINFER_API_KEYS; required for model upload and delete when keys are configured' } },
+    schemas: {
+      Error: {
+        type: 'object',
+        required: ['error'],
+        properties: { error: { type: 'object', required: ['code', 'message'], properties: { code: { type: 'string' }, message: { type: 'string' }, details: { type: 'object' } } } },
+      },
+      Model: {
+        type: 'object',
+        required: ['id', 'name', 'status'],
+        properties: {
+          id: { type: 'string' },
+          name: { type: 'string' },
+          status: { type: 'string', enum: ['compiling', 'ready', 'failed'] },
+          progress: { type: 'object', description: 'while compiling', properties: { stage: { type: 'string' }, percent: { type: 'integer' } } },
+          error: { type: 'object', description: 'when failed: why', properties: { code: { type: 'string' }, message: { type: 'string' }, details: { type: 'object' } } },
+          onnxSha256: { type: 'string' },
+          settings: { type: 'object', properties: { scale: { type: 'integer' }, headroomBits: { type: 'integer' }, calibrationSamples: { type: 'integer', nullable: true }, ptau: { type: 'string' } } },
+          createdAt: { type: 'string', format: 'date-time' },
+          updatedAt: { type: 'string', format: 'date-time' },
+          inputs: { type: 'array', items: tensor },
+          outputs: { type: 'array', items: tensor },
+          constraints: { type: 'integer' },
+          publicSignals: { type: 'integer' },
+          quantization: { type: 'object', properties: { maxAbsError: { type: 'number' }, tolerance: { type: 'number' }, withinTolerance: { type: 'boolean' }, samples: { type: 'integer' } } },
+          vkeyHash: { type: 'string', description: 'sha256 of the canonical verifying key' },
+          developmentPtau: { type: 'boolean' },
+          ptauPower: { type: 'integer' },
+        },
+      },
+      InputDocument: {
+        type: 'object',
+        description: '{"input": nested array (or {name: nested} for several inputs)} or {"input_data": [[flat row-major values], ...]}',
+        properties: { input: {}, input_data: { type: 'array', items: { type: 'array', items: { type: 'number' } } } },
+      },
+      ProofJob: {
+        type: 'object',
+        required: ['id', 'model', 'status'],
+        properties: {
+          id: { type: 'string' },
+          model: { type: 'string' },
+          status: { type: 'string', enum: ['queued', 'running', 'done', 'failed', 'cancelled'] },
+          createdAt: { type: 'string', format: 'date-time' },
+          startedAt: { type: 'string', format: 'date-time' },
+          finishedAt: { type: 'string', format: 'date-time' },
+          timings: { type: 'object', properties: { queuedMs: { type: 'number' }, loadMs: { type: 'number' }, witnessMs: { type: 'number' }, proveMs: { type: 'number' }, runMs: { type: 'number' } } },
+          error: { type: 'object', properties: { code: { type: 'string' }, message: { type: 'string' }, details: { type: 'object' } } },
+          output: { type: 'array', items: { type: 'object', properties: { name: { type: 'string' }, dims: { type: 'array', items: { type: 'integer' } }, values: { type: 'array', items: { type: 'number' } } } } },
+          proof: groth16Proof,
+          publicSignals: { type: 'array', items: { type: 'string' } },
+          bundle: { type: 'object', description: 'the zkinfer-proof/1 bundle (what `zkinfer verify` reads)' },
+        },
+      },
+      VerifyRequest: {
+        type: 'object',
+        required: ['model', 'proof'],
+        properties: {
+          model: { type: 'string', description: 'model id' },
+          proof: { type: 'object', description: 'a zkinfer-proof/1 bundle, or a snarkjs Groth16 proof (then publicSignals is required)' },
+          publicSignals: { type: 'array', items: { type: 'string' } },
+        },
+      },
+      Verdict: { type: 'object', required: ['valid'], properties: { valid: { type: 'boolean' }, reason: { type: 'string' } } },
+    },
+  },
+  paths: {
+    '/healthz': { get: { summary: 'Liveness', responses: { 200: { description: 'the process answers' } } } },
+    '/readyz': { get: { summary: 'Readiness', responses: { 200: { description: 'taking proof jobs' }, 503: error('starting or draining') } } },
+    '/metrics': { get: { summary: 'Prometheus metrics', responses: { 200: { description: 'text exposition format', content: { 'text/plain': { schema: { type: 'string' } } } } } } },
+    '/openapi.json': { get: { summary: 'This document', responses: { 200: { description: 'OpenAPI 3', content: json({ type: 'object' }) } } } },
+    '/v1/models': {
+      get: { summary: 'List models', responses: { 200: { description: 'all models', content: json({ type: 'object', properties: { models: { type: 'array', items: ref('Model') } } }) } } },
+      post: {
+        summary: 'Upload an ONNX model; compile and setup run in the background',
+        security: bearer,
+        parameters: [
+          { name: 'name', in: 'query', schema: { type: 'string' }, description: 'with a raw upload' },
+          { name: 'scale', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 32 }, description: 'with a raw upload: fixed-point fraction bits (default 8)' },
+          { name: 'headroom', in: 'query', schema: { type: 'integer', minimum: 0, maximum: 32 }, description: 'with a raw upload: range bits above the calibrated peak (default 2)' },
+        ],
+        requestBody: {
+          required: true,
+          content: {
+            'application/octet-stream': { schema: { type: 'string', format: 'binary' } },
+            'multipart/form-data': {
+              schema: {
+                type: 'object',
+                required: ['model'],
+                properties: {
+                  model: { type: 'string', format: 'binary' },
+                  name: { type: 'string' },
+                  scale: { type: 'integer' },
+                  headroom: { type: 'integer' },
+                  calibration: { type: 'string', description: 'JSON: one input document or an array of them' },
+                },
+              },
+            },
+          },
+        },
+        responses: {
+          202: { description: 'accepted; status is compiling (or ready when identical artifacts exist)', content: json(ref('Model')) },
+          400: error('not decodable ONNX, bad options or calibration'),
+          401: error('API key missing or wrong'),
+          413: error('over the model size limit'),
+          422: error('an ONNX feature zkinfer does not compile'),
+        },
+      },
+    },
+    '/v1/models/{id}': {
+      parameters: [idParam('model')],
+      get: { summary: 'A model: status, build progress, shapes, constraints, quantization error, key hash', responses: { 200: { description: 'the model', content: json(ref('Model')) }, 404: error('no such model') } },
+      delete: { summary: 'Delete a model and its artifacts; cancels its unfinished proof jobs', security: bearer, responses: { 204: { description: 'deleted' }, 401: error('API key missing or wrong'), 404: error('no such model') } },
+    },
+    '/v1/models/{id}/verification_key': {
+      parameters: [idParam('model')],
+      get: { summary: 'The Groth16 verifying key (snarkjs JSON)', responses: { 200: { description: 'verifying key', content: json({ type: 'object' }) }, 404: error('no such model'), 409: error('model not ready') } },
+    },
+    '/v1/models/{id}/verifier.sol': {
+      parameters: [idParam('model')],
+      get: { summary: 'A Solidity verifier contract for the model (snarkjs groth16 template)', responses: { 200: { description: 'Solidity source', content: { 'text/plain': { schema: { type: 'string' } } } }, 404: error('no such model'), 409: error('model not ready') } },
+    },
+    '/v1/models/{id}/proofs': {
+      parameters: [idParam('model')],
+      post: {
+        summary: 'Queue a proof of the model on an input',
+        parameters: [{ name: 'wait', in: 'query', schema: { type: 'number', minimum: 0, maximum: MAX_WAIT_SECONDS }, description: 'seconds to wait for the result before answering 202' }],
+        requestBody: { required: true, content: json(ref('InputDocument')) },
+        responses: {
+          200: { description: 'finished within ?wait', content: json(ref('ProofJob')) },
+          202: { description: 'queued', content: json(ref('ProofJob')) },
+          400: error('input of the wrong shape, not finite numbers, or out of the circuit range'),
+          404: error('no such model'),
+          409: error('model not ready'),
+          413: error('body over the limit'),
+          429: { ...error('queue full'), headers: { 'Retry-After': { schema: { type: 'integer' }, description: 'seconds' } } },
+        },
+      },
+    },
+    '/v1/proofs/{id}': {
+      parameters: [idParam('proof job')],
+      get: { summary: 'A proof job: status, timings, and when done its output, proof and public signals', responses: { 200: { description: 'the job', content: json(ref('ProofJob')) }, 404: error('no such job') } },
+      delete: { summary: 'Cancel a queued or running job', responses: { 200: { description: 'cancelled', content: json(ref('ProofJob')) }, 404: error('no such job'), 409: error('already finished') } },
+    },
+    '/v1/verify': {
+      post: {
+        summary: "Verify a proof against a model's keys",
+        requestBody: { required: true, content: json(ref('VerifyRequest')) },
+        responses: { 200: { description: 'the verdict', content: json(ref('Verdict')) }, 400: error('not a proof'), 404: error('no such model'), 409: error('model not ready') },
+      },
+    },
+  },
+} as const;

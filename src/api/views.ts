@@ -1,0 +1,61 @@
+/** The JSON the API returns for models and proof jobs (the shapes openapi.ts documents). */
+import type { BuildProgress } from '../jobs/compiles.js';
+import type { ModelInfo } from '../model/layout.js';
+import type { JobRecord } from '../store/jobs.js';
+import type { ModelRecord } from '../store/models.js';
+
+const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
+const tensor = ({ name, dims, dtype, scale }: { name: string; dims: number[]; dtype: string; scale: number }) => ({ name, dims, dtype, scale });
+
+export function modelView(m: ModelRecord, info: ModelInfo | undefined, progress: BuildProgress | undefined) {
+  return {
+    id: m.id,
+    name: m.name,
+    status: m.status,
+    ...(m.status === 'compiling' ? { progress: progress ?? { stage: 'queued', percent: 0 } } : {}),
+    ...(m.error ? { error: m.error } : {}),
+    onnxSha256: m.onnxSha256,
+    settings: { scale: m.settings.scale, headroomBits: m.settings.headroomBits, calibrationSamples: m.settings.samples?.length ?? null, ptau: m.settings.ptau ?? 'development' },
+    createdAt: iso(m.createdAt),
+    updatedAt: iso(m.updatedAt),
+    ...(info
+      ? {
+          inputs: info.inputs.map(tensor),
+          outputs: info.outputs.map(tensor),
+          constraints: info.constraints.r1cs,
+          publicSignals: info.publicSignals,
+          quantization: {
+            maxAbsError: info.accuracy.maxAbsError,
+            tolerance: info.accuracy.tolerance,
+            withinTolerance: info.accuracy.withinTolerance,
+            samples: info.accuracy.samples,
+          },
+          vkeyHash: info.setup!.vkeyHash,
+          developmentPtau: info.setup!.developmentPtau,
+          ptauPower: info.setup!.ptauPower,
+        }
+      : {}),
+  };
+}
+
+export function jobView(j: JobRecord) {
+  const bundle = j.result;
+  return {
+    id: j.id,
+    model: j.modelId,
+    status: j.status,
+    createdAt: iso(j.createdAt),
+    startedAt: iso(j.startedAt),
+    finishedAt: iso(j.finishedAt),
+    ...(j.timings ? { timings: j.timings } : {}),
+    ...(j.error ? { error: j.error } : {}),
+    ...(bundle
+      ? {
+          output: bundle.outputs.map(({ name, dims, values }) => ({ name, dims, values })),
+          proof: bundle.proof,
+          publicSignals: bundle.publicSignals,
+          bundle,
+        }
+      : {}),
+  };
+}

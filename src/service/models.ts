@@ -1,0 +1,171 @@
+/**
+ * Models as the service sees them: uploads become records plus a background build, ready models
+ * are looked up with their compiled info, inputs are checked against them before a job is queued,
+ * and proofs are verified against their keys.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { Lru } from '../core/lru.js';
+import { ZkError } from '../core/errors.js';
+import { snarkjs } from '../core/snarkjs.js';
+import { parseInputs, quantizeInputs } from '../io/input.js';
+import { DEFAULT_HEADROOM, DEFAULT_SCALE } from '../model/compile.js';
+import { modelFiles, type ModelInfo } from '../model/layout.js';
+import { loadOnnx } from '../onnx/load.js';
+import { evaluate } from '../quantize/evaluate.js';
+import type { QuantizedGraph } from '../quantize/plan.js';
+import { planFromJson } from '../quantize/serialize.js';
+import { loadVerificationKey, type Groth16VerificationKey } from '../setup/index.js';
+import { parseProofBundle, snarkProofSchema, verifyBundle, type Verdict } from '../verify/verify.js';
+import { exportSolidityVerifier } from '../chain/verifier.js';
+import type { ModelBuilder } from '../jobs/compiles.js';
+import { ArtifactStore } from '../store/artifacts.js';
+import type { CompileSettings, ModelRecord, ModelStore } from '../store/models.js';
+
+export interface Upload {
+  onnx: Uint8Array;
+  name?: string;
+  scale?: number;
+  headroomBits?: number;
+  /** One input document or an array of them (see src/io/input.ts). */
+  calibration?: unknown;
+}
+
+export interface ReadyModel {
+  record: ModelRecord;
+  info: ModelInfo;
+  dir: string;
+}
+
+/** Names end up in logs, metrics and the proof bundle: keep them plain. */
+export const MODEL_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
+
+export class ModelService {
+  private readonly infos = new Map<string, ModelInfo>();
+  private readonly vkeys = new Map<string, Promise<Groth16VerificationKey>>();
+  /** Plans for checking inputs in the request; they can be large, so only a few stay. */
+  private readonly plans = new Lru<string, QuantizedGraph>(8);
+
+  constructor(
+    private readonly models: ModelStore,
+    private readonly artifacts: ArtifactStore,
+    private readonly builder: ModelBuilder,
+    private readonly ptau: string | undefined,
+  ) {}
+
+  /**
+   * Registers an upload and starts its build. What can be checked at once is, so a bad upload is a
+   * 400 rather than a failed record: the ONNX must decode and the calibration must fit its inputs.
+   * Problems found while compiling (unsupported ops, the constraint limit) fail the record.
+   */
+  upload(u: Upload): ModelRecord {
+    if (u.onnx.length === 0) throw new ZkError('INPUT_INVALID', 'the model file is empty');
+    const graph = loadOnnx(u.onnx);
+    const docs = u.calibration === undefined ? undefined : Array.isArray(u.calibration) ? u.calibration : [u.calibration];
+    if (docs?.length === 0) throw new ZkError('INPUT_INVALID', 'calibration must hold at least one input document');
+    const settings: CompileSettings = {
+      scale: u.scale ?? DEFAULT_SCALE,
+      headroomBits: u.headroomBits ?? DEFAULT_HEADROOM,
+      ...(docs ? { samples: docs.map((d) => parseInputs(d, graph.inputs)) } : {}),
+      ...(this.ptau ? { ptau: this.ptau } : {}),
+    };
+    const name = u.name ?? (graph.name.replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 64) || 'model');
+    const onnxSha256 = createHash('sha256').update(u.onnx).digest('hex');
+    const key = ArtifactStore.key(onnxSha256, name, settings);
+    if (!this.artifacts.readyInfo(key)) this.artifacts.saveUpload(key, u.onnx);
+    const now = Date.now();
+    const record: ModelRecord = { id: randomUUID(), name, key, onnxSha256, settings, status: 'compiling', createdAt: now, updatedAt: now };
+    this.models.insert(record);
+    void this.builder.build(record);
+    return this.get(record.id);
+  }
+
+  get(id: string): ModelRecord {
+    const record = this.models.get(id);
+    if (!record) throw new ZkError('NOT_FOUND', `no model ${id}`, { id });
+    return record;
+  }
+
+  list(): ModelRecord[] {
+    return this.models.list();
+  }
+
+  /** The compiled info of a model whose build has finished (undefined otherwise). */
+  infoOf(record: ModelRecord): ModelInfo | undefined {
+    if (record.status !== 'ready') return undefined;
+    let info = this.infos.get(record.key);
+    if (!info) {
+      info = this.artifacts.readyInfo(record.key);
+      if (!info) throw new ZkError('ARTIFACT_MISSING', `the artifacts of model ${record.id} are missing from the data directory`, { id: record.id });
+      this.infos.set(record.key, info);
+    }
+    return info;
+  }
+
+  ready(id: string): ReadyModel {
+    const record = this.get(id);
+    if (record.status !== 'ready') throw new ZkError('CONFLICT', `model ${id} is ${record.status}, not ready`, { id, status: record.status });
+    return { record, info: this.infoOf(record)!, dir: this.artifacts.dir(record.key) };
+  }
+
+  /** Deletes the record; the artifacts go with their last user (after the build, if one runs). */
+  remove(id: string): void {
+    const { key } = this.get(id);
+    this.models.delete(id);
+    if (this.models.usersOf(key) > 0) return;
+    this.infos.delete(key);
+    this.vkeys.delete(key);
+    this.plans.delete(key);
+    if (!this.builder.progressOf(key)) this.artifacts.remove(key);
+  }
+
+  /**
+   * Parses an input document against the model's shapes and runs the quantized model on it with
+   * range checks, so an input that would overflow the circuit is a 400 now, not a failed job later.
+   */
+  checkInput(m: ReadyModel, doc: unknown): number[][] {
+    const values = parseInputs(doc, m.info.inputs);
+    const plan = this.plans.get(m.record.key, () => planFromJson(readFileSync(modelFiles(m.dir).plan, 'utf8')));
+    const ints = quantizeInputs(values, plan.inputs.map((i) => i.scale), plan.inputs.map((i) => i.name));
+    evaluate(plan, ints, { checkRanges: true });
+    return values;
+  }
+
+  verificationKey(m: ReadyModel): Promise<Groth16VerificationKey> {
+    let vkey = this.vkeys.get(m.record.key);
+    if (!vkey) this.vkeys.set(m.record.key, (vkey = loadVerificationKey(m.dir)));
+    return vkey;
+  }
+
+  /** A zkinfer proof bundle, or a bare snarkjs proof with its public signals. */
+  async verify(m: ReadyModel, proof: unknown, publicSignals: unknown): Promise<Verdict> {
+    const vkey = await this.verificationKey(m);
+    if (typeof proof === 'object' && proof !== null && 'format' in proof) return verifyBundle(m.info, vkey, parseProofBundle(proof));
+    const bare = z.object({ proof: snarkProofSchema, publicSignals: z.array(z.string().regex(/^\d{1,80}$/, 'a decimal field element')) }).safeParse({ proof, publicSignals });
+    if (!bare.success) {
+      const issue = bare.error.issues[0];
+      throw new ZkError('INPUT_INVALID', `not a proof with public signals: ${issue.path.join('.')}: ${issue.message}`, { issues: bare.error.issues.slice(0, 5) });
+    }
+    const { system } = m.info.setup!;
+    if (bare.data.proof.protocol !== system) return { valid: false, reason: `the proof is ${bare.data.proof.protocol}, this model's keys are ${system}` };
+    if (bare.data.publicSignals.length !== m.info.publicSignals) {
+      return { valid: false, reason: `${bare.data.publicSignals.length} public signals, the circuit has ${m.info.publicSignals}` };
+    }
+    // snarkjs throws on some malformed values (a point off the curve): an invalid proof too.
+    const ok = await snarkjs[system].verify(vkey, bare.data.publicSignals, bare.data.proof).catch(() => false);
+    return ok ? { valid: true } : { valid: false, reason: 'the proof does not verify against the public signals' };
+  }
+
+  /** The Solidity verifier of the model's keys, rendered once and kept with the artifacts. */
+  async solidityVerifier(m: ReadyModel): Promise<string> {
+    const file = join(m.dir, 'verifier.sol');
+    if (existsSync(file)) return readFileSync(file, 'utf8');
+    const { source } = await exportSolidityVerifier(m.dir);
+    const tmp = `${file}.${randomUUID()}.tmp`;
+    writeFileSync(tmp, source);
+    renameSync(tmp, file);
+    return source;
+  }
+}
