@@ -14,6 +14,9 @@ import { REPO_ROOT } from './env.js';
 
 /** The hardfork both sides agree on: solc's target and the EVM's rules (calldata floor of EIP-7623). */
 const HARDFORK = 'prague';
+/** EIP-170 and EIP-3860: the largest deployable code and init code. */
+export const MAX_CODE_BYTES = 24_576;
+export const MAX_INITCODE_BYTES = 49_152;
 
 const solc = createRequire(import.meta.url)('solc') as { compile(input: string): string; version(): string };
 
@@ -60,24 +63,31 @@ export interface CallResult {
 export class Chain {
   private constructor(private readonly evm: EVM) {}
 
-  static async create(): Promise<Chain> {
-    return new Chain(await createEVM({ common: new Common({ chain: Mainnet, hardfork: HARDFORK as Hardfork }) }));
+  /**
+   * `unlimitedCodeSize` lifts EIP-170/3860 (24 KiB of code, 48 KiB of init code), to measure the gas
+   * of verifiers too large for mainnet (e.g. Groth16 with hundreds of public signals).
+   */
+  static async create(opts: { unlimitedCodeSize?: boolean } = {}): Promise<Chain> {
+    const unlimited = opts.unlimitedCodeSize ?? false;
+    const common = new Common({ chain: Mainnet, hardfork: HARDFORK as Hardfork });
+    return new Chain(await createEVM({ common, allowUnlimitedContractSize: unlimited, allowUnlimitedInitCodeSize: unlimited }));
   }
 
   readonly sender = createAddressFromString('0x00000000000000000000000000000000000c0ffe');
 
   /** Deploys init code (bytecode + encoded constructor arguments); throws when creation fails. */
-  async deploy(bytecode: string, constructorArgs = '0x'): Promise<{ address: string; gas: CallResult }> {
+  async deploy(bytecode: string, constructorArgs = '0x'): Promise<{ address: string; gas: CallResult; codeBytes: number; initCodeBytes: number }> {
     const data = bytecode + constructorArgs.slice(2);
-    const r = await this.evm.runCall({ caller: this.sender, data: hexToBytes(data as `0x${string}`), gasLimit: 30_000_000n });
+    const r = await this.evm.runCall({ caller: this.sender, data: hexToBytes(data as `0x${string}`), gasLimit: 100_000_000n });
     const result = this.result(r.execResult, data, true);
     if (!result.ok || !r.createdAddress) throw new Error(`deployment failed: ${result.error}`);
-    return { address: r.createdAddress.toString(), gas: result };
+    // A creation returns the code it deploys.
+    return { address: r.createdAddress.toString(), gas: result, codeBytes: r.execResult.returnValue.length, initCodeBytes: (data.length - 2) / 2 };
   }
 
   /** A state-changing call from `sender` (a transaction's execution, without the signature). */
   async call(to: string, data: string): Promise<CallResult> {
-    const r = await this.evm.runCall({ caller: this.sender, to: createAddressFromString(to) as Address, data: hexToBytes(data as `0x${string}`), gasLimit: 30_000_000n });
+    const r = await this.evm.runCall({ caller: this.sender, to: createAddressFromString(to) as Address, data: hexToBytes(data as `0x${string}`), gasLimit: 100_000_000n });
     return this.result(r.execResult, data, false);
   }
 
