@@ -2,7 +2,7 @@
  * Compile pool worker (piscina): compile + Groth16 setup of one uploaded model, off the service's
  * event loop. Progress and setup's log lines (the insecure-ptau warning) go back over `task.port`.
  */
-import { readFileSync, rmSync } from 'node:fs';
+import { readFileSync, renameSync, rmSync } from 'node:fs';
 import { ZkError } from '../src/core/errors.js';
 import type { CompileOutcome, CompileProgress, CompileTask, WorkerResult } from '../src/jobs/tasks.js';
 import { settle } from '../src/jobs/tasks.js';
@@ -15,11 +15,9 @@ const COMPILE_SHARE = 0.6;
 export default function compile(task: CompileTask): Promise<WorkerResult<CompileOutcome>> {
   const post = (m: CompileProgress) => task.port.postMessage(m);
   return settle(async () => {
-    // A previous process may have died half way through this directory.
-    rmSync(task.dir, { recursive: true, force: true });
     const { scale, headroomBits, samples, ptau } = task.settings;
     const started = performance.now();
-    const info = await compileModel(readFileSync(task.upload), task.dir, {
+    const info = await compileModel(readFileSync(task.upload), task.buildDir, {
       scale,
       headroomBits,
       samples,
@@ -34,7 +32,9 @@ export default function compile(task: CompileTask): Promise<WorkerResult<Compile
     }
     const compiled = performance.now();
     post({ stage: 'setup', fraction: COMPILE_SHARE });
-    await setupModel(task.dir, { dataDir: task.dataDir, ptau, log: (line) => post({ log: line }) });
+    await setupModel(task.buildDir, { dataDir: task.dataDir, ptau, log: (line) => post({ log: line }) });
+    rmSync(task.dir, { recursive: true, force: true });
+    renameSync(task.buildDir, task.dir);
     return { compileSeconds: (compiled - started) / 1000, setupSeconds: (performance.now() - compiled) / 1000 };
   }).finally(() => task.port.close());
 }

@@ -2,6 +2,7 @@
  * Background model builds (compile + setup) on the compile pool. One build per artifact key at a
  * time: identical uploads wait for the same build, and every model on the key settles with it.
  */
+import { rmSync } from 'node:fs';
 import { MessageChannel } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import type { Piscina } from 'piscina';
@@ -68,7 +69,15 @@ export class ModelBuilder {
       if ('log' in m) this.log[/WARNING/.test(m.log) ? 'warn' : 'info']({ model: model.id, name }, m.log);
       else this.progress.set(key, { stage: m.stage, percent: Math.round(m.fraction * 100) });
     });
-    const task: CompileTask = { upload: this.artifacts.uploadPath(key), dir: this.artifacts.dir(key), name, settings: model.settings, ...this.options, port: port2 };
+    const task: CompileTask = {
+      upload: this.artifacts.uploadPath(key),
+      buildDir: this.artifacts.buildDir(key),
+      dir: this.artifacts.dir(key),
+      name,
+      settings: model.settings,
+      ...this.options,
+      port: port2,
+    };
     let result: WorkerResult<CompileOutcome>;
     try {
       result = (await this.pool.run(task, { transferList: [port2] })) as WorkerResult<CompileOutcome>;
@@ -77,6 +86,7 @@ export class ModelBuilder {
       result = { ok: false, error: errorBody(new ZkError('WORKER_CRASHED', `the compile worker died: ${(e as Error).message}`)) };
     } finally {
       port1.close();
+      rmSync(task.buildDir, { recursive: true, force: true });
     }
     if (result.ok) {
       this.metrics.compileDuration.observe({ stage: 'compile' }, result.value.compileSeconds);

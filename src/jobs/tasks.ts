@@ -40,6 +40,8 @@ export interface ProveOutcome {
 
 export interface CompileTask {
   upload: string;
+  /** Where the build happens; renamed to `dir` once compile and setup are done. */
+  buildDir: string;
   dir: string;
   name: string;
   settings: CompileSettings;

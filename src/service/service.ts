@@ -44,6 +44,7 @@ export async function startService(config: ServiceConfig, logger: Logger = pino(
   };
   const queue = new ProofQueue(createProverPool(config), jobs, lookup, { poolSize: config.poolSize, queueLimit: config.queueLimit, timeoutMs: config.jobTimeoutMs }, metrics);
 
+  artifacts.sweepBuilds();
   const rebuilding = modelStore.compiling();
   rebuilding.forEach((m) => void builder.build(m));
   const requeued = queue.recover();

@@ -1,10 +1,13 @@
 /**
  * Content-addressed model artifacts: `artifacts/<key>/` is a compiled model directory (see
  * src/model/layout.ts) whose key hashes everything that determines it — the ONNX bytes, the name
- * and the compile settings. Identical uploads share one directory and one compile. The upload
- * waits in `uploads/<key>.onnx` until its compile ends, so a restart can compile it again.
+ * and the compile settings. Identical uploads share one directory and one compile. A build happens
+ * in `artifacts/.building/<key>.<uuid>/` and is renamed into place when complete, so a directory
+ * under its key is always whole, and a build cut short (even one whose circom child outlives a
+ * crashed service) never touches it. The upload waits in `uploads/<key>.onnx` until its build
+ * ends, so a restart can build it again.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { modelFiles, readModelInfo, type ModelInfo } from '../model/layout.js';
@@ -20,6 +23,16 @@ export class ArtifactStore {
 
   dir(key: string): string {
     return join(this.dataDir, 'artifacts', key);
+  }
+
+  /** A fresh directory for one build of `key`. */
+  buildDir(key: string): string {
+    return join(this.dataDir, 'artifacts', '.building', `${key}.${randomUUID()}`);
+  }
+
+  /** Removes the build directories a previous process left (call before starting builds). */
+  sweepBuilds(): void {
+    rmSync(join(this.dataDir, 'artifacts', '.building'), { recursive: true, force: true });
   }
 
   uploadPath(key: string): string {
