@@ -1,0 +1,296 @@
+/**
+ * The proof service's HTTP API against a real server: uploads (raw and multipart), background
+ * builds, proofs, verification, keys and Solidity export, every kind of bad request, API keys,
+ * deletion, and the OpenAPI document's coverage of the routes.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { createApp, type ApiDeps } from '../src/api/app.js';
+import { openapi } from '../src/api/openapi.js';
+import { releaseCurve } from '../src/core/snarkjs.js';
+import { configWith } from '../src/service/config.js';
+import { hashVerificationKey } from '../src/setup/index.js';
+import { tinyMlp } from '../scripts/example-models.js';
+import { OnnxBuilder } from './support/onnx-builder.js';
+import { type Client, SMALL_INPUT, smallMlp, startTestService } from './support/service.js';
+
+const KEY = 'test-key-1';
+let service: Awaited<ReturnType<typeof startTestService>>;
+let api: Client; // with the API key
+let anon: Client;
+let small: any; // the ready view of smallMlp() uploaded raw as "small"
+
+before(async () => {
+  service = await startTestService({ apiKeys: ['other-key', KEY], modelSizeLimitBytes: 64 * 1024, bodyLimitBytes: 16 * 1024, maxConstraints: 150 });
+  anon = service.client;
+  api = anon.withKey(KEY);
+  small = await api.ready(smallMlp(), '?name=small');
+});
+
+after(async () => {
+  await service?.close();
+  await releaseCurve();
+});
+
+/** Built model directories (builds in progress live under artifacts/.building). */
+const artifactDirs = () => readdirSync(join(service.config.dataDir, 'artifacts')).filter((name) => !name.startsWith('.'));
+
+test('the OpenAPI document lists exactly the routes the app serves', async () => {
+  const app = createApp({ config: configWith({}), logger: pino({ level: 'silent' }) } as unknown as ApiDeps);
+  const layers = (app as unknown as { router: { stack: { route?: { path: string; methods: Record<string, boolean> } }[] } }).router.stack;
+  const served = layers.flatMap((l) => (l.route ? Object.keys(l.route.methods).map((m) => `${m.toUpperCase()} ${l.route!.path.replace(/:(\w+)/g, '{$1}')}`) : []));
+  const methods = ['get', 'post', 'put', 'patch', 'delete'];
+  const documented = Object.entries(openapi.paths).flatMap(([path, ops]) => Object.keys(ops).filter((k) => methods.includes(k)).map((m) => `${m.toUpperCase()} ${path}`));
+  assert.deepEqual([...served].sort(), [...documented].sort());
+  assert.equal(served.length, 14);
+  const { body } = await anon.request('GET', '/openapi.json');
+  assert.equal(body.openapi, '3.0.3');
+  assert.deepEqual(Object.keys(body.paths).sort(), Object.keys(openapi.paths).sort());
+});
+
+test('health, readiness and metrics', async () => {
+  assert.deepEqual((await anon.request('GET', '/healthz')).body, { status: 'ok' });
+  const ready = await anon.request('GET', '/readyz');
+  assert.equal(ready.status, 200);
+  assert.equal(ready.body.status, 'ready');
+  const metrics = await anon.request('GET', '/metrics');
+  assert.equal(metrics.status, 200);
+  for (const name of ['zkinfer_queue_depth', 'zkinfer_jobs_running', 'zkinfer_pool_utilization', 'zkinfer_compile_duration_seconds_bucket', 'process_cpu_user_seconds_total']) {
+    assert.match(metrics.body, new RegExp(`^${name}`, 'm'), name);
+  }
+});
+
+test('a raw upload builds in the background; the model shows shapes, constraints, error and key hash', async () => {
+  assert.equal(small.status, 'ready');
+  assert.equal(small.name, 'small');
+  assert.deepEqual(small.inputs, [{ name: 'input', dims: [1, 3], dtype: 'float', scale: 8 }]);
+  assert.deepEqual(small.outputs.map((o: any) => o.dims), [[1, 2]]);
+  assert.ok(small.constraints > 0 && small.constraints <= 150, `constraints ${small.constraints}`);
+  assert.ok(small.quantization.withinTolerance);
+  assert.match(small.vkeyHash, /^[0-9a-f]{64}$/);
+  assert.equal(small.developmentPtau, true);
+  const { body } = await anon.request('GET', '/v1/models');
+  assert.ok(body.models.some((m: any) => m.id === small.id && m.status === 'ready'));
+});
+
+let calibrated: any;
+test('a multipart upload takes name, scale and calibration, and reports build progress', async () => {
+  const form = new FormData();
+  form.set('model', new Blob([new Uint8Array(smallMlp())]), 'small.onnx');
+  form.set('name', 'calibrated');
+  form.set('scale', '7');
+  form.set('calibration', JSON.stringify([SMALL_INPUT, { input_data: [[-0.9, 0.9, 0.1]] }]));
+  const { status, body, headers } = await api.request('POST', '/v1/models', form);
+  assert.equal(status, 202, JSON.stringify(body));
+  assert.equal(headers.get('location'), `/v1/models/${body.id}`);
+  assert.equal(body.status, 'compiling');
+  const seen = await api.settle(body.id);
+  const progress = seen.filter((v) => v.status === 'compiling').map((v) => v.progress);
+  assert.ok(progress.length > 0 && progress.every((p) => typeof p.stage === 'string' && p.percent >= 0 && p.percent <= 100), JSON.stringify(progress));
+  assert.ok(progress.some((p) => p.stage !== 'queued'), 'a build stage was visible');
+  calibrated = seen.at(-1);
+  assert.equal(calibrated.status, 'ready');
+  assert.deepEqual(calibrated.settings, { scale: 7, headroomBits: 2, calibrationSamples: 2, ptau: 'development' });
+  assert.equal(calibrated.quantization.samples, 2);
+});
+
+test('an identical upload shares the artifacts and is ready at once', async () => {
+  const dirs = artifactDirs().length;
+  const { status, body } = await api.upload(smallMlp(), '?name=small');
+  assert.equal(status, 202);
+  assert.equal(body.status, 'ready');
+  assert.equal(body.vkeyHash, small.vkeyHash);
+  assert.equal(artifactDirs().length, dirs);
+  assert.equal((await api.request('DELETE', `/v1/models/${body.id}`)).status, 204);
+  assert.equal(artifactDirs().length, dirs, 'the other model still uses them');
+});
+
+let doneJob: any;
+test('prove with ?wait, fetch the job, verify it (bundle and bare proof), keys and Solidity verifier', async () => {
+  const { status, body } = await anon.prove(small.id, SMALL_INPUT, '?wait=30');
+  assert.equal(status, 200, JSON.stringify(body));
+  assert.equal(body.status, 'done');
+  assert.deepEqual(body.output.map((o: any) => o.dims), [[1, 2]]);
+  assert.ok(body.output[0].values.every(Number.isFinite));
+  assert.ok(body.timings.proveMs > 0 && body.timings.runMs >= body.timings.proveMs);
+  doneJob = body;
+  const fetched = await anon.request('GET', `/v1/proofs/${body.id}`);
+  assert.deepEqual(fetched.body, body);
+
+  const verify = (doc: unknown) => anon.request('POST', '/v1/verify', doc);
+  assert.deepEqual((await verify({ model: small.id, proof: body.bundle })).body, { valid: true });
+  assert.deepEqual((await verify({ model: small.id, proof: body.proof, publicSignals: body.publicSignals })).body, { valid: true });
+  const otherSignals = [...body.publicSignals];
+  otherSignals[0] = String(BigInt(otherSignals[0]) + 1n);
+  const bad = await verify({ model: small.id, proof: body.proof, publicSignals: otherSignals });
+  assert.equal(bad.body.valid, false);
+  assert.match(bad.body.reason, /does not verify/);
+  const edited = structuredClone(body.bundle);
+  edited.outputs[0].values[0] += 1;
+  assert.equal((await verify({ model: small.id, proof: edited })).body.valid, false);
+  assert.equal((await verify({ model: calibrated.id, proof: body.bundle })).body.valid, false, 'another model’s keys');
+  assert.equal((await verify({ model: small.id, proof: body.proof })).status, 400, 'a bare proof needs its public signals');
+  assert.equal((await verify({ model: small.id, proof: { pi_a: [] } })).status, 400);
+  assert.equal((await verify({ model: small.id })).status, 400);
+
+  const vkey = await anon.request('GET', `/v1/models/${small.id}/verification_key`);
+  assert.equal(vkey.body.protocol, 'groth16');
+  assert.equal(hashVerificationKey(vkey.body), small.vkeyHash);
+  const sol = await anon.request('GET', `/v1/models/${small.id}/verifier.sol`);
+  assert.equal(sol.status, 200);
+  assert.match(sol.headers.get('content-type')!, /^text\/plain/);
+  assert.match(sol.body, /pragma solidity/);
+  assert.match(sol.body, /contract Groth16Verifier/);
+});
+
+test('without ?wait a proof job is queued (202) and finishes', async () => {
+  const { status, body, headers } = await anon.prove(small.id, { input_data: [[0.1, 0.2, -0.3]] });
+  assert.equal(status, 202);
+  assert.ok(['queued', 'running'].includes(body.status));
+  assert.equal(headers.get('location'), `/v1/proofs/${body.id}`);
+  const job = await anon.job(body.id);
+  assert.equal(job.status, 'done');
+  assert.equal(job.publicSignals.length, small.publicSignals);
+  assert.equal((await anon.request('DELETE', `/v1/proofs/${body.id}`)).status, 409, 'a finished job cannot be cancelled');
+});
+
+test('bad proof requests are 400 (413 when too big) with a code, message and details', async () => {
+  const cases: [string, unknown, string, string?][] = [
+    ['wrong shape', { input: [[0.1, 0.2]] }, 'SHAPE_MISMATCH'],
+    ['NaN', '{"input": [[NaN, 0, 0]]}', 'INPUT_INVALID'],
+    ['Infinity', '{"input": [[1e999, 0, 0]]}', 'INPUT_INVALID'],
+    ['a string', { input: [['0.1', 0, 0]] }, 'INPUT_INVALID'],
+    ['null', { input: [[null, 0, 0]] }, 'INPUT_INVALID'],
+    ['out of the circuit range', { input: [[5000, 0, 0]] }, 'INPUT_OUT_OF_RANGE'],
+    ['out of the fixed-point range', { input: [[1e30, 0, 0]] }, 'INPUT_OUT_OF_RANGE'],
+    ['no input', {}, 'INPUT_INVALID'],
+    ['input_data for two inputs', { input_data: [[0, 0, 0], [1]] }, 'INPUT_INVALID'],
+    ['an array', [0.1, 0.2, 0.3], 'INPUT_INVALID'],
+    ['not JSON', 'input=1', 'INPUT_INVALID', 'text/plain'],
+  ];
+  for (const [what, body, code, type] of cases) {
+    const res = await anon.request('POST', `/v1/models/${small.id}/proofs`, body, type);
+    assert.equal(res.status, 400, `${what}: ${JSON.stringify(res.body)}`);
+    assert.equal(res.body.error.code, code, what);
+    assert.equal(typeof res.body.error.message, 'string', what);
+  }
+  const shape = await anon.prove(small.id, { input: [[0.1, 0.2]] });
+  assert.deepEqual(shape.body.error.details, { input: 'input', expected: [1, 3], got: 2 });
+  const range = await anon.prove(small.id, { input: [[5000, 0, 0]] });
+  assert.equal(typeof range.body.error.details.layer, 'number');
+  for (const wait of ['61', '-1', 'soon']) assert.equal((await anon.prove(small.id, SMALL_INPUT, `?wait=${wait}`)).status, 400, `wait=${wait}`);
+  const huge = await anon.prove(small.id, { input: [[0.1, 0.2, 0.3]], pad: 'x'.repeat(20_000) });
+  assert.equal(huge.status, 413);
+  assert.equal(huge.body.error.code, 'TOO_LARGE');
+});
+
+test('unknown ids are 404, models that are not ready are 409', async () => {
+  for (const [method, path] of [
+    ['GET', '/v1/models/nope'],
+    ['GET', '/v1/models/nope/verification_key'],
+    ['GET', '/v1/models/nope/verifier.sol'],
+    ['GET', '/v1/proofs/nope'],
+    ['DELETE', '/v1/proofs/nope'],
+    ['GET', '/v2/models'],
+  ]) {
+    const res = await api.request(method, path);
+    assert.equal(res.status, 404, `${method} ${path}`);
+    assert.equal(res.body.error.code, 'NOT_FOUND');
+  }
+  assert.equal((await anon.prove('nope', SMALL_INPUT)).status, 404);
+  assert.equal((await api.request('DELETE', '/v1/models/nope')).status, 404);
+  assert.equal((await anon.request('POST', '/v1/verify', { model: 'nope', proof: doneJob.bundle })).status, 404);
+
+  const pending = (await api.upload(smallMlp(3), '?name=pending')).body;
+  assert.equal(pending.status, 'compiling');
+  for (const res of [
+    await anon.prove(pending.id, SMALL_INPUT),
+    await anon.request('GET', `/v1/models/${pending.id}/verification_key`),
+    await anon.request('GET', `/v1/models/${pending.id}/verifier.sol`),
+    await anon.request('POST', '/v1/verify', { model: pending.id, proof: doneJob.bundle }),
+  ]) {
+    assert.equal(res.status, 409);
+    assert.equal(res.body.error.code, 'CONFLICT');
+    assert.equal(res.body.error.details.status, 'compiling');
+  }
+  assert.equal((await api.settle(pending.id)).at(-1).status, 'ready');
+});
+
+test('bad uploads are refused at once and leave no model behind', async () => {
+  const before = (await anon.request('GET', '/v1/models')).body.models.length;
+  const form = (parts: Record<string, string | Blob>) => {
+    const f = new FormData();
+    for (const [k, v] of Object.entries(parts)) f.set(k, v);
+    return f;
+  };
+  const cases: [string, () => Promise<{ status: number; body: any }>, number, string][] = [
+    ['not ONNX', () => api.upload(new TextEncoder().encode('definitely not a protobuf model')), 400, 'ONNX_MALFORMED'],
+    ['empty', () => api.upload(new Uint8Array(0)), 400, 'INPUT_INVALID'],
+    ['wrong content type', () => api.request('POST', '/v1/models', 'hello', 'text/plain'), 400, 'INPUT_INVALID'],
+    ['no model part', () => api.request('POST', '/v1/models', form({ name: 'x' })), 400, 'INPUT_INVALID'],
+    ['scale out of range', () => api.upload(smallMlp(), '?scale=99'), 400, 'INPUT_INVALID'],
+    ['misspelt option', () => api.upload(smallMlp(), '?sclae=8'), 400, 'INPUT_INVALID'],
+    ['bad name', () => api.upload(smallMlp(), '?name=a%20b'), 400, 'INPUT_INVALID'],
+    ['calibration not JSON', () => api.request('POST', '/v1/models', form({ model: new Blob([new Uint8Array(smallMlp())]), calibration: '{' })), 400, 'INPUT_INVALID'],
+    ['calibration of the wrong shape', () => api.request('POST', '/v1/models', form({ model: new Blob([new Uint8Array(smallMlp())]), calibration: '{"input": [[1, 2]]}' })), 400, 'SHAPE_MISMATCH'],
+    ['raw model over the size limit', () => api.upload(new Uint8Array(100 * 1024)), 413, 'TOO_LARGE'],
+    ['multipart model over the size limit', () => api.request('POST', '/v1/models', form({ model: new Blob([new Uint8Array(100 * 1024)]) })), 413, 'TOO_LARGE'],
+  ];
+  for (const [what, send, status, code] of cases) {
+    const res = await send();
+    assert.equal(res.status, status, `${what}: ${JSON.stringify(res.body)}`);
+    assert.equal(res.body.error.code, code, what);
+  }
+  assert.equal((await anon.request('GET', '/v1/models')).body.models.length, before);
+});
+
+test('models that fail to build say why', async () => {
+  const sine = new OnnxBuilder().input('input', [1, 2]).node('Sin', ['input'], ['output']).output('output', [1, 2]).build();
+  const unsupported = (await api.upload(sine, '?name=sine')).body;
+  const failed = (await api.settle(unsupported.id)).at(-1);
+  assert.equal(failed.status, 'failed');
+  assert.equal(failed.error.code, 'ONNX_UNSUPPORTED');
+  assert.match(failed.error.message, /Sin/);
+
+  const big = (await api.upload(tinyMlp(), '?name=tiny')).body; // 168 constraints, over this service's 150
+  const tooBig = (await api.settle(big.id)).at(-1);
+  assert.equal(tooBig.status, 'failed');
+  assert.equal(tooBig.error.code, 'TOO_LARGE');
+  assert.deepEqual(tooBig.error.details, { constraints: 168, limit: 150 });
+  assert.equal((await anon.prove(big.id, SMALL_INPUT)).status, 409);
+  const metrics = (await anon.request('GET', '/metrics')).body;
+  assert.match(metrics, /zkinfer_failures_total\{kind="compile",reason="ONNX_UNSUPPORTED"\} 1/);
+  assert.match(metrics, /zkinfer_failures_total\{kind="compile",reason="TOO_LARGE"\} 1/);
+});
+
+test('API keys guard model upload and delete, and nothing else', async () => {
+  for (const res of [await anon.upload(smallMlp()), await anon.withKey('wrong').upload(smallMlp()), await anon.request('DELETE', `/v1/models/${small.id}`)]) {
+    assert.equal(res.status, 401);
+    assert.equal(res.body.error.code, 'UNAUTHORIZED');
+    assert.equal(res.headers.get('www-authenticate'), 'Bearer');
+  }
+  assert.equal((await anon.withKey('other-key').request('GET', '/v1/models')).status, 200);
+  assert.equal((await anon.request('GET', `/v1/models/${small.id}`)).status, 200);
+});
+
+test('deleting a model removes its artifacts; its finished proofs stay readable', async () => {
+  const job = (await anon.prove(calibrated.id, SMALL_INPUT, '?wait=30')).body;
+  assert.equal(job.status, 'done');
+  const dirs = artifactDirs().length;
+  assert.equal((await api.request('DELETE', `/v1/models/${calibrated.id}`)).status, 204);
+  assert.equal(artifactDirs().length, dirs - 1);
+  assert.equal((await anon.request('GET', `/v1/models/${calibrated.id}`)).status, 404);
+  const kept = await anon.request('GET', `/v1/proofs/${job.id}`);
+  assert.equal(kept.status, 200);
+  assert.equal(kept.body.status, 'done');
+});
+
+test('requests carry an id: the client’s X-Request-Id, or a fresh one', async () => {
+  const given = await fetch(`${anon.url}/healthz`, { headers: { 'x-request-id': 'abc-123' } });
+  assert.equal(given.headers.get('x-request-id'), 'abc-123');
+  const fresh = await fetch(`${anon.url}/healthz`);
+  assert.match(fresh.headers.get('x-request-id')!, /^[0-9a-f-]{36}$/);
+});

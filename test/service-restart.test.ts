@@ -1,0 +1,102 @@
+/**
+ * `zkinfer serve` as a real process (what `npm start` runs), killed and restarted on one data
+ * directory: the bundled example registers itself, a build cut short by SIGKILL runs again, queued
+ * and running proof jobs survive SIGKILL, and SIGTERM drains the running job before exiting.
+ */
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { REPO_ROOT } from './support/env.js';
+import { Client, serviceDataDir } from './support/service.js';
+
+interface Server {
+  proc: ChildProcess;
+  client: Client;
+  /** The JSON log lines so far. */
+  logs: { msg: string; [k: string]: unknown }[];
+  exit: Promise<number | null>;
+}
+
+const running = new Set<ChildProcess>();
+after(() => running.forEach((p) => p.kill('SIGKILL')));
+
+/** Starts the CLI's service; resolves once it listens. One single-threaded worker: slow, countable jobs. */
+async function serve(dataDir: string): Promise<Server> {
+  const proc = spawn(process.execPath, [join(REPO_ROOT, 'dist/src/cli/main.js'), 'serve'], {
+    env: { ...process.env, ZKINFER_DATA_DIR: dataDir, PORT: '0', ZKINFER_HOST: '127.0.0.1', ZKINFER_POOL_SIZE: '1', ZKINFER_PROVER_THREADS: 'single', ZKINFER_LOG_LEVEL: 'info' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  running.add(proc);
+  // 'close' comes after the exit, once stdout has delivered every line.
+  const exit = once(proc, 'close').then(([code]) => (running.delete(proc), code as number | null));
+  const logs: Server['logs'] = [];
+  const listening = new Promise<string>((resolve, reject) => {
+    createInterface({ input: proc.stdout! }).on('line', (line) => {
+      const entry = JSON.parse(line);
+      logs.push(entry);
+      if (entry.msg.startsWith('zkinfer listening on ')) resolve(entry.url);
+    });
+    void exit.then((code) => reject(new Error(`serve exited with ${code} before listening`)));
+  });
+  return { proc, client: new Client(await listening), logs, exit };
+}
+
+const logged = (s: Server, prefix: string) => s.logs.find((l) => l.msg.startsWith(prefix));
+
+async function kill(s: Server): Promise<void> {
+  s.proc.kill('SIGKILL');
+  await s.exit;
+}
+
+test('serve survives SIGKILL and SIGTERM without losing a model build or a proof job', async () => {
+  const dataDir = serviceDataDir();
+
+  // 1. A fresh data directory: the example registers itself and starts building; kill it mid-build.
+  const first = await serve(dataDir);
+  const example = (await first.client.request('GET', '/v1/models')).body.models;
+  assert.equal(example.length, 1);
+  assert.equal(example[0].name, 'tiny_mlp');
+  assert.equal(example[0].status, 'compiling');
+  assert.match(String(logged(first, 'registered example model tiny_mlp')?.msg), new RegExp(example[0].id));
+  await kill(first);
+
+  // 2. The next process builds it again, under the same id, without registering another one.
+  const second = await serve(dataDir);
+  assert.equal(logged(second, 'zkinfer listening')?.rebuildingModels, 1);
+  const built = (await second.client.settle(example[0].id)).at(-1);
+  assert.equal(built.status, 'ready', JSON.stringify(built.error));
+  assert.equal((await second.client.request('GET', '/v1/models')).body.models.length, 1);
+  assert.ok(second.logs.some((l) => /INSECURE DEVELOPMENT POWERS-OF-TAU/.test(l.msg)), 'setup warned about the development ptau');
+
+  // 3. Five jobs: one running, four queued, when the process is killed.
+  const input = { input_data: [[0.5, -0.25, 0.125, 0.75]] };
+  const jobs = [];
+  for (let i = 0; i < 5; i++) jobs.push((await second.client.prove(built.id, input)).body);
+  assert.deepEqual(jobs.map((j) => j.status), ['running', 'queued', 'queued', 'queued', 'queued']);
+  await kill(second);
+
+  // 4. The next process runs them all, in order, and each proof verifies.
+  const third = await serve(dataDir);
+  assert.ok(Number(logged(third, 'zkinfer listening')?.requeuedJobs) >= 4);
+  for (const { id } of jobs) {
+    const job = await third.client.job(id);
+    assert.equal(job.status, 'done', JSON.stringify(job.error));
+    assert.deepEqual((await third.client.request('POST', '/v1/verify', { model: built.id, proof: job.bundle })).body, { valid: true });
+  }
+
+  // 5. SIGTERM: the running job finishes, the process exits 0, the queued ones wait for the next start.
+  const more = [];
+  for (let i = 0; i < 3; i++) more.push((await third.client.prove(built.id, input)).body);
+  assert.equal(more[0].status, 'running');
+  third.proc.kill('SIGTERM');
+  assert.equal(await third.exit, 0);
+  assert.ok(logged(third, 'stopped'));
+  const fourth = await serve(dataDir);
+  assert.equal(logged(fourth, 'zkinfer listening')?.requeuedJobs, 2, 'the drained job was not requeued');
+  for (const { id } of more) assert.equal((await fourth.client.job(id)).status, 'done');
+  fourth.proc.kill('SIGTERM');
+  assert.equal(await fourth.exit, 0);
+});
