@@ -12,8 +12,9 @@ import { createApp, type ApiDeps } from '../src/api/app.js';
 import { openapi } from '../src/api/openapi.js';
 import { releaseCurve } from '../src/core/snarkjs.js';
 import { configWith } from '../src/service/config.js';
-import { hashVerificationKey } from '../src/setup/index.js';
+import { devPtauPath, hashVerificationKey } from '../src/setup/index.js';
 import { tinyMlp } from '../scripts/example-models.js';
+import { TEST_DATA_DIR, TEST_PTAU_POWER } from './support/env.js';
 import { OnnxBuilder } from './support/onnx-builder.js';
 import { type Client, SMALL_INPUT, smallMlp, startTestService } from './support/service.js';
 
@@ -248,12 +249,13 @@ test('bad uploads are refused at once and leave no model behind', async () => {
 });
 
 test('models that fail to build say why', async () => {
-  const sine = new OnnxBuilder().input('input', [1, 2]).node('Sin', ['input'], ['output']).output('output', [1, 2]).build();
-  const unsupported = (await api.upload(sine, '?name=sine')).body;
+  // A well-formed file with an op no compiler knows (any op zkinfer lacks fails the same way).
+  const exotic = new OnnxBuilder().input('input', [1, 2]).node('NoSuchOp', ['input'], ['output']).output('output', [1, 2]).build();
+  const unsupported = (await api.upload(exotic, '?name=exotic')).body;
   const failed = (await api.settle(unsupported.id)).at(-1);
   assert.equal(failed.status, 'failed');
   assert.equal(failed.error.code, 'ONNX_UNSUPPORTED');
-  assert.match(failed.error.message, /Sin/);
+  assert.match(failed.error.message, /NoSuchOp/);
 
   const big = (await api.upload(tinyMlp(), '?name=tiny')).body; // 168 constraints, over this service's 150
   const tooBig = (await api.settle(big.id)).at(-1);
@@ -293,4 +295,20 @@ test('requests carry an id: the client’s X-Request-Id, or a fresh one', async 
   assert.equal(given.headers.get('x-request-id'), 'abc-123');
   const fresh = await fetch(`${anon.url}/healthz`);
   assert.match(fresh.headers.get('x-request-id')!, /^[0-9a-f-]{36}$/);
+});
+
+test('ZKINFER_PTAU: keys rest on the given ceremony file instead of a development ptau', async () => {
+  // The suite's ptau stands in for a ceremony file: it is prepared and has a contribution.
+  const ptau = devPtauPath(TEST_DATA_DIR, TEST_PTAU_POWER);
+  const other = await startTestService({ ptau });
+  try {
+    const model = await other.client.ready(smallMlp(), '?name=ceremony');
+    assert.equal(model.developmentPtau, false);
+    assert.equal(model.ptauPower, TEST_PTAU_POWER);
+    assert.equal(model.settings.ptau, 'dev-pot11.ptau');
+    const job = (await other.client.prove(model.id, SMALL_INPUT, '?wait=30')).body;
+    assert.deepEqual((await other.client.request('POST', '/v1/verify', { model: model.id, proof: job.bundle })).body, { valid: true });
+  } finally {
+    await other.close();
+  }
 });

@@ -42,7 +42,7 @@ export const openapi = {
           progress: { type: 'object', description: 'while compiling', properties: { stage: { type: 'string' }, percent: { type: 'integer' } } },
           error: { type: 'object', description: 'when failed: why', properties: { code: { type: 'string' }, message: { type: 'string' }, details: { type: 'object' } } },
           onnxSha256: { type: 'string' },
-          settings: { type: 'object', properties: { scale: { type: 'integer' }, headroomBits: { type: 'integer' }, calibrationSamples: { type: 'integer', nullable: true }, ptau: { type: 'string' } } },
+          settings: { type: 'object', properties: { scale: { type: 'integer' }, headroomBits: { type: 'integer' }, calibrationSamples: { type: 'integer', nullable: true }, ptau: { type: 'string', description: '"development", or the ceremony file (ZKINFER_PTAU)' } } },
           createdAt: { type: 'string', format: 'date-time' },
           updatedAt: { type: 'string', format: 'date-time' },
           inputs: { type: 'array', items: tensor },

@@ -1,4 +1,5 @@
 /** The JSON the API returns for models and proof jobs (the shapes openapi.ts documents). */
+import { basename } from 'node:path';
 import type { BuildProgress } from '../jobs/compiles.js';
 import type { ModelInfo } from '../model/layout.js';
 import type { JobRecord } from '../store/jobs.js';
@@ -15,7 +16,7 @@ export function modelView(m: ModelRecord, info: ModelInfo | undefined, progress:
     ...(m.status === 'compiling' ? { progress: progress ?? { stage: 'queued', percent: 0 } } : {}),
     ...(m.error ? { error: m.error } : {}),
     onnxSha256: m.onnxSha256,
-    settings: { scale: m.settings.scale, headroomBits: m.settings.headroomBits, calibrationSamples: m.settings.samples?.length ?? null, ptau: m.settings.ptau ?? 'development' },
+    settings: { scale: m.settings.scale, headroomBits: m.settings.headroomBits, calibrationSamples: m.settings.samples?.length ?? null, ptau: m.settings.ptau ? basename(m.settings.ptau) : 'development' },
     createdAt: iso(m.createdAt),
     updatedAt: iso(m.updatedAt),
     ...(info
