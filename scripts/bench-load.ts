@@ -1,11 +1,12 @@
 /**
  * `npm run bench:load`: the proof service under load, on loopback. For each model and each prover
  * pool layout it starts the service, then measures sequential requests (API latency, compared with
- * a bare in-process prove of the same model) and N concurrent clients (throughput, p50/p95).
- * Writes bench/load.json and prints a table.
+ * a bare in-process prove of the same model) and N concurrent clients (throughput, p50/p95), in
+ * rounds over the layouts. Writes bench/load.json and prints a table.
  *
- * BENCH_MODELS (tiny_mlp,mnist_mlp: directories of examples/), BENCH_CONCURRENCY (8, at most 64),
- * BENCH_REQUESTS (32 per layout, at most 1000), BENCH_SEQUENTIAL (15). The service's data lives in
+ * BENCH_MODELS (tiny_mlp,mnist_mlp: directories of examples/), BENCH_ROUNDS (3), and per round and
+ * layout BENCH_SEQUENTIAL (10) sequential requests, then BENCH_REQUESTS (24, at most 1000) from
+ * BENCH_CONCURRENCY (8, at most 64) clients. The service's data lives in
  * $ZKINFER_DATA_DIR/bench-load, sharing the development ptau cache of $ZKINFER_DATA_DIR/ptau.
  */
 import { createHash } from 'node:crypto';
@@ -23,8 +24,9 @@ import { REPO_ROOT } from '../test/support/env.js';
 
 const bounded = (name: string, fallback: number, max: number): number => Math.max(1, Math.min(max, Math.floor(Number(process.env[name] ?? fallback)) || fallback));
 const concurrency = bounded('BENCH_CONCURRENCY', 8, 64);
-const requests = bounded('BENCH_REQUESTS', 32, 1000);
-const sequential = bounded('BENCH_SEQUENTIAL', 15, 200);
+const requests = bounded('BENCH_REQUESTS', 24, 1000);
+const sequential = bounded('BENCH_SEQUENTIAL', 10, 200);
+const rounds = bounded('BENCH_ROUNDS', 3, 10);
 const modelNames = (process.env.BENCH_MODELS ?? 'tiny_mlp,mnist_mlp').split(',').filter(Boolean);
 
 const dataDir = resolve(process.env.ZKINFER_DATA_DIR ?? './data');
@@ -96,58 +98,76 @@ async function bareProver(name: string, onnx: Uint8Array, inputDoc: unknown): Pr
 const serviceWith = (layout: Partial<Layout>) =>
   startService(configWith({ dataDir: benchDir, port: 0, host: '127.0.0.1', logLevel: 'warn', registerExample: false, queueLimit: requests, ...layout }));
 
+interface Samples {
+  bareMs: number[];
+  apiMs: number[];
+  runMs: number[];
+  latencies: number[];
+  throughputs: number[];
+}
+
+/** One round of one layout: sequential requests alternating with bare proves, then N concurrent clients. */
+async function measure(layout: Layout, name: string, onnx: Uint8Array, input: string, bare: () => Promise<number>, into: Samples): Promise<void> {
+  const service = await serviceWith(layout);
+  const model = await uploadAndWait(service.url, name, onnx);
+  await Promise.all(Array.from({ length: layout.poolSize * 2 }, () => proveOnce(service.url, model, input)));
+  for (let i = 0; i < sequential; i++) {
+    into.bareMs.push(await bare());
+    const api = await proveOnce(service.url, model, input);
+    into.apiMs.push(api.ms);
+    into.runMs.push(api.runMs);
+  }
+  let issued = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (issued++ < requests) into.latencies.push((await proveOnce(service.url, model, input)).ms);
+    }),
+  );
+  into.throughputs.push(requests / ((performance.now() - started) / 1000));
+  await service.close();
+}
+
+const loadBefore = loadavg()[0];
 const rows = [];
 for (const name of modelNames) {
   const onnx = readFileSync(join(REPO_ROOT, 'examples', name, 'network.onnx'));
   const inputDoc: unknown = JSON.parse(readFileSync(join(REPO_ROOT, 'examples', name, 'input.json'), 'utf8'));
-  const input = JSON.stringify(inputDoc);
   // Build once: artifacts are content-addressed, so later uploads of the same bytes are ready at once.
   const builder = await serviceWith({});
   await uploadAndWait(builder.url, name, onnx);
   await builder.close();
   const bare = await bareProver(name, onnx, inputDoc);
-  for (const layout of layouts) {
-    const service = await serviceWith(layout);
-    const model = await uploadAndWait(service.url, name, onnx);
-    await Promise.all(Array.from({ length: layout.poolSize * 2 }, () => proveOnce(service.url, model, input)));
-    const [bareMs, apiMs, runMs]: number[][] = [[], [], []];
-    for (let i = 0; i < sequential; i++) {
-      bareMs.push(await bare());
-      const api = await proveOnce(service.url, model, input);
-      apiMs.push(api.ms);
-      runMs.push(api.runMs);
-    }
-    const latencies: number[] = [];
-    let issued = 0;
-    const started = performance.now();
-    await Promise.all(
-      Array.from({ length: concurrency }, async () => {
-        while (issued++ < requests) latencies.push((await proveOnce(service.url, model, input)).ms);
-      }),
-    );
-    const seconds = (performance.now() - started) / 1000;
-    await service.close();
+  const samples = layouts.map((): Samples => ({ bareMs: [], apiMs: [], runMs: [], latencies: [], throughputs: [] }));
+  // Rounds go through every layout in turn, so a change in the machine's load hits them alike.
+  for (let r = 0; r < rounds; r++) {
+    for (const [i, layout] of layouts.entries()) await measure(layout, name, onnx, JSON.stringify(inputDoc), bare, samples[i]);
+  }
+  await releaseCurve();
+  for (const [i, layout] of layouts.entries()) {
+    const s = samples[i];
     const row = {
       model: name,
       layout: layout.label,
       default: isDefault(layout),
-      bareProveMs: round(percentile(bareMs, 50)),
-      sequentialP50Ms: round(percentile(apiMs, 50)),
+      bareProveMs: round(percentile(s.bareMs, 50)),
+      sequentialP50Ms: round(percentile(s.apiMs, 50)),
       /** The job in its worker (load, witness, prove); the rest of the API time is HTTP, checks and queue. */
-      workerRunP50Ms: round(percentile(runMs, 50)),
-      apiToBareRatio: round(percentile(apiMs, 50) / percentile(bareMs, 50), 3),
-      throughputPerSecond: round(requests / seconds, 2),
-      p50Ms: round(percentile(latencies, 50)),
-      p95Ms: round(percentile(latencies, 95)),
+      workerRunP50Ms: round(percentile(s.runMs, 50)),
+      apiToBareRatio: round(percentile(s.apiMs, 50) / percentile(s.bareMs, 50), 3),
+      throughputPerSecond: round(percentile(s.throughputs, 50), 2),
+      p50Ms: round(percentile(s.latencies, 50)),
+      p95Ms: round(percentile(s.latencies, 95)),
     };
     console.error(JSON.stringify(row));
     rows.push(row);
   }
-  await releaseCurve();
 }
 
 mkdirSync(join(REPO_ROOT, 'bench'), { recursive: true });
-const doc = { date: new Date().toISOString(), node: process.version, cores: n, loadAverage: loadavg().map((l) => round(l, 2)), concurrency, requests, sequential, rows };
+/** Other processes' load: the figures only compare layouts measured under the same conditions. */
+const loadAverage = { before: round(loadBefore, 2), after: round(loadavg()[0], 2) };
+const doc = { date: new Date().toISOString(), node: process.version, cores: n, loadAverage, rounds, concurrency, requests, sequential, rows };
 writeFileSync(join(REPO_ROOT, 'bench/load.json'), JSON.stringify(doc, null, 2) + '\n');
 const head = ['model', 'pool', 'bare prove ms', 'API ms (sequential p50)', 'in worker ms', 'API / bare', `proofs/s (${concurrency} clients)`, 'p50 ms', 'p95 ms'];
 console.log(
