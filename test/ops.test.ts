@@ -500,6 +500,191 @@ test('Sum/Max/Min variadic with broadcasting', async (t) => {
 });
 
 // ---------------------------------------------------------------------------------------------
+// Smooth functions (table gadgets), division by computed values, Softmax
+//
+// A table's own error is bounded by its fit: max |table − f| over every input of the window is at
+// most 0.5 LSB·max(1, |f|) (the fitter's target, checked on every grid point and recorded as the
+// group's maxError). On top of it comes the rounding of the input to the 2^-8 grid: ≤ 2^-9·max|f'|.
+// ---------------------------------------------------------------------------------------------
+
+const tableGroups = (p: QuantizedGraph) => p.groups.filter((g) => g.kind === 'table');
+const divideGroups = (p: QuantizedGraph) => p.groups.filter((g) => g.kind === 'divide');
+/** Table fit (0.5 LSB · max(1, |f|)) plus input rounding (2^-9 · max|f'|), plus `extra` LSBs. */
+const tableTol = (maxSlope: number, maxAbs = 1, extra = 0): number => (0.5 * Math.max(1, maxAbs) + 0.5 * maxSlope + extra) * LSB;
+
+test('Sigmoid, Tanh and Erf on [-6, 6): one table each, within the fit plus input rounding', async (t) => {
+  const bytes = new OnnxBuilder()
+    .input('x', [2, 8])
+    .node('Sigmoid', ['x'], ['s'])
+    .node('Tanh', ['x'], ['t'])
+    .node('Erf', ['x'], ['e'])
+    .output('s', [2, 8])
+    .output('t', [2, 8])
+    .output('e', [2, 8])
+    .build();
+  // Slopes: sigmoid ≤ 1/4, tanh ≤ 1, erf ≤ 2/√π ≈ 1.13.
+  const { plan } = await check(t, bytes, { tol: tableTol(1.13), amp: 6 });
+  const tables = tableGroups(plan);
+  assert.equal(plan.groups.length, 3);
+  for (const g of tables) {
+    assert.ok(g.kind === 'table' && g.maxError <= 0.5 * LSB, `${g.kind === 'table' && g.fn.name}: fit error ${g.kind === 'table' && g.maxError}`);
+    assert.ok(g.kind === 'table' && g.bits - g.shift > g.window, 'saturating functions have a window');
+    assert.ok(g.kind === 'table' && g.leaves.length <= 40, `${g.kind === 'table' && g.leaves.length} leaves`);
+  }
+});
+
+test('Sigmoid and Tanh saturate beyond their window and beyond the calibrated range instead of failing', async () => {
+  const bytes = new OnnxBuilder().input('x', [1, 6]).node('Sigmoid', ['x'], ['s']).node('Tanh', ['x'], ['t']).output('s', [1, 6]).output('t', [1, 6]).build();
+  const graph = loadOnnx(bytes);
+  const raw = quantizeGraph(graph, { scale: SCALE });
+  const toInts = (s: number[][]) => quantizeInputs(s, raw.inputs.map((i) => i.scale), raw.inputs.map((i) => i.name));
+  const rng = mulberry32(3);
+  // Calibrated on [-1, 1) only.
+  const plan = calibrate(raw, Array.from({ length: 4 }, () => toInts([Array.from(randomTensor(rng, [1, 6], 1))])), HEADROOM);
+  const far = [-31.9, -20, -8.5, 9, 17, 31.9];
+  const ours = evaluate(plan, toInts([far]), { checkRanges: true }).outputs;
+  const reference = await runReference(bytes, graph.inputs, [far]);
+  ours.forEach((out, o) => out.forEach((v, k) => assert.ok(Math.abs(Number(v) / 2 ** plan.outputs[o].scale - reference[o][k]) <= LSB / 4, `${far[k]}`)));
+  // 4× the window (±8) is the range check: beyond it the prover refuses, naming the layer.
+  assertZkError(() => evaluate(plan, toInts([[40, 0, 0, 0, 0, 0]]), { checkRanges: true }), 'INPUT_OUT_OF_RANGE', 'Sigmoid_0');
+});
+
+test('Tanh after Gemm: the table drops the input bits below the working scale (rounding)', async (t) => {
+  const rng = mulberry32(81);
+  const bytes = new OnnxBuilder()
+    .input('x', [1, 4])
+    .initializer('W', [3, 4], randomTensor(rng, [3, 4], 1))
+    .node('Gemm', ['x', 'W'], ['h'], { transB: 1 })
+    .node('Tanh', ['h'], ['y'])
+    .output('y', [1, 3])
+    .build();
+  // The dot product's error (K = 4 terms) times tanh' ≤ 1, the input rounding inside the table, the fit.
+  const { plan } = await check(t, bytes, { tol: dotTol(4, 1, 1) + tableTol(1) });
+  const g = tableGroups(plan)[0];
+  assert.ok(g.kind === 'table' && g.shift === 8 && g.outScale === 16);
+});
+
+test('Exp, Log, Sqrt and Softplus on their domains (tables without a window)', async (t) => {
+  const bytes = new OnnxBuilder()
+    .input('x', [2, 6])
+    .node('Exp', ['x'], ['e'])
+    .node('Log', ['x'], ['l'])
+    .node('Sqrt', ['x'], ['r'])
+    .node('Softplus', ['x'], ['p'])
+    .output('e', [2, 6])
+    .output('l', [2, 6])
+    .output('r', [2, 6])
+    .output('p', [2, 6])
+    .build();
+  // x ∈ [0.5, 2.5): exp ≤ 12.2 (slope alike), log' ≤ 2, sqrt' ≤ 0.71, softplus' < 1.
+  const { plan } = await check(t, bytes, { tol: tableTol(12.2, 12.2), amp: 1, offset: 1.5 });
+  assert.equal(tableGroups(plan).length, 4);
+  assert.ok(tableGroups(plan).every((g) => g.kind === 'table' && g.bits - g.shift === g.window), 'no saturation window');
+});
+
+test('Elu, Selu, Celu, Softsign, Gelu (erf and tanh forms), Mish, HardSigmoid', async (t) => {
+  const bytes = new OnnxBuilder({ opset: 20 })
+    .input('x', [2, 6])
+    .node('Elu', ['x'], ['elu'], { alpha: 0.7 })
+    .node('Selu', ['x'], ['selu'])
+    .node('Celu', ['x'], ['celu'], { alpha: 1.5 })
+    .node('Softsign', ['x'], ['softsign'])
+    .node('Gelu', ['x'], ['gelu'])
+    .node('Gelu', ['x'], ['geluTanh'], { approximate: 'tanh' })
+    .node('Mish', ['x'], ['mish'])
+    .node('HardSigmoid', ['x'], ['hs'], { alpha: 0.3, beta: 0.4 })
+    .output('elu', [2, 6])
+    .output('selu', [2, 6])
+    .output('celu', [2, 6])
+    .output('softsign', [2, 6])
+    .output('gelu', [2, 6])
+    .output('geluTanh', [2, 6])
+    .output('mish', [2, 6])
+    .output('hs', [2, 6])
+    .build();
+  // x ∈ [-3, 3): slopes ≤ 1.76 (Selu), |f| ≤ 3.2; HardSigmoid's α rounded to 2^-8 (on |x| ≤ 3: 0.5 LSB).
+  const { plan } = await check(t, bytes, { tol: tableTol(1.76, 3.2, 0.5), amp: 3 });
+  assert.equal(tableGroups(plan).length, 7);
+});
+
+test('HardSwish: x·HardSigmoid(x), two ReLUs and a product', async (t) => {
+  const bytes = new OnnxBuilder({ opset: 14 }).input('x', [2, 6]).node('HardSwish', ['x'], ['y']).output('y', [2, 6]).build();
+  // The gate's 1/6 is kept to 2^-8 (1/6 → 43/256, off by 0.0013·|x|), then |x| ≤ 3 times the gate's
+  // error, the gate times x's rounding and the product's rescale: ≤ 3.7 LSB.
+  const { plan } = await check(t, bytes, { tol: 4 * LSB, amp: 3 });
+  assert.deepEqual(plan.groups.map((g) => g.kind), ['shift', 'shift', 'product']);
+});
+
+test('Div by a computed divisor (either sign) and Reciprocal: one divide gadget each, rounded to the LSB', async (t) => {
+  const bytes = new OnnxBuilder()
+    .input('a', [2, 3])
+    .input('b', [2, 3])
+    .node('Div', ['a', 'b'], ['q'])
+    .node('Neg', ['b'], ['nb'])
+    .node('Div', ['a', 'nb'], ['qn'])
+    .node('Reciprocal', ['b'], ['r'])
+    .output('q', [2, 3])
+    .output('qn', [2, 3])
+    .output('r', [2, 3])
+    .build();
+  // a, b ∈ [1, 3): q = a/b rounded (0.5 LSB), plus δa/|b| + |a|·δb/b² ≤ (0.5 + 1.5) LSB.
+  const { plan } = await check(t, bytes, { tol: 2.5 * LSB, amp: 1, offset: 2 });
+  const groups = divideGroups(plan);
+  assert.equal(groups.length, 3);
+  assert.ok(groups.every((g) => g.kind === 'divide' && !g.positive && g.outScale === SCALE));
+});
+
+test('x / (2x) (the corpus model 1l_eltwise_div) is exactly 1/2 wherever x ≠ 0, and x = 0 is refused', async (t) => {
+  const bytes = new OnnxBuilder()
+    .input('x', [1, 5])
+    .initializer('two', [], [2])
+    .node('Mul', ['x', 'two'], ['x2'])
+    .node('Div', ['x', 'x2'], ['y'])
+    .output('y', [1, 5])
+    .build();
+  const { plan } = await check(t, bytes, { tol: 0, amp: 1, offset: 2 });
+  const ints = quantizeInputs([[0.5, 0, 1, 1, 1]], plan.inputs.map((i) => i.scale), plan.inputs.map((i) => i.name));
+  assertZkError(() => evaluate(plan, ints, { checkRanges: true }), 'INPUT_OUT_OF_RANGE', 'division by zero', 'Div_1');
+});
+
+/** Softmax's bound: each exp within ε = 1.5 LSB (fit 0.5 + rounding of x − max(x), 1), so y = e/Σe within ε·(1 + n). */
+const softmaxTol = (n: number): number => (1.5 * (1 + n) + 0.5) * LSB;
+
+test('Softmax opset 13 on the last axis and axis 1, and opset 11 (the axes from `axis` on flattened)', async (t) => {
+  const b13 = new OnnxBuilder()
+    .input('x', [2, 3, 4])
+    .node('Softmax', ['x'], ['last'])
+    .node('Softmax', ['x'], ['mid'], { axis: 1 })
+    .output('last', [2, 3, 4])
+    .output('mid', [2, 3, 4])
+    .build();
+  const { plan } = await check(t, b13, { tol: softmaxTol(4), amp: 3 });
+  assert.equal(tableGroups(plan).length, 2);
+  assert.ok(divideGroups(plan).every((g) => g.kind === 'divide' && g.positive && g.a.length === (g.a.length === 6 ? 6 : 8)));
+  const b11 = new OnnxBuilder({ opset: 11 }).input('x', [2, 3, 4]).node('Softmax', ['x'], ['y'], { axis: 1 }).output('y', [2, 3, 4]).build();
+  const { plan: p11 } = await check(t, b11, { tol: softmaxTol(12), amp: 3 });
+  const d = divideGroups(p11)[0];
+  assert.ok(d.kind === 'divide' && d.a.length === 2, 'opset 11 flattens [3, 4] into one row per batch');
+});
+
+test('LogSoftmax: x − max − log Σ exp, with a log table on [1, n]', async (t) => {
+  const bytes = new OnnxBuilder().input('x', [3, 5]).node('LogSoftmax', ['x'], ['y']).output('y', [3, 5]).build();
+  // x − max exact but for input rounding (2 LSB/2), log table 0.5·log(5) LSB, log' ≤ 1 times Σ of 5 exps (7.5 LSB).
+  const { plan } = await check(t, bytes, { tol: (1 + 0.5 * Math.log(5) + 7.5) * LSB, amp: 2 });
+  assert.equal(tableGroups(plan).length, 2);
+});
+
+test('Softmax costs no more than its parts: max tree, one table per element, one division per row', async () => {
+  const bytes = new OnnxBuilder().input('x', [1, 10]).node('Softmax', ['x'], ['y'], { axis: -1 }).output('y', [1, 10]).build();
+  const graph = loadOnnx(bytes);
+  const raw = quantizeGraph(graph, { scale: SCALE });
+  const rng = mulberry32(5);
+  const plan = calibrate(raw, [quantizeInputs([Array.from(randomTensor(rng, [1, 10], 2))], [SCALE], ['x'])], HEADROOM);
+  assert.deepEqual(plan.groups.map((g) => g.kind), ['shift', 'shift', 'shift', 'shift', 'table', 'divide', 'product']);
+  assert.deepEqual(plan.groups.map((g) => (g.kind === 'product' || g.kind === 'divide' ? g.a.length : g.inputs.length)), [5, 2, 1, 1, 10, 1, 10]);
+});
+
+// ---------------------------------------------------------------------------------------------
 // Pools and reductions
 // ---------------------------------------------------------------------------------------------
 
@@ -846,23 +1031,23 @@ test('unsupported ops throw ONNX_UNSUPPORTED naming the node and the op', () => 
   const bytes = new OnnxBuilder()
     .input('x', [1, 4])
     .node('Relu', ['x'], ['r'])
-    .node('Sigmoid', ['r'], ['s'])
-    .node('Softmax', ['s'], ['y'])
-    .output('y', [1, 4])
+    .node('NonZero', ['r'], ['s'])
+    .node('Unique', ['s'], ['y'])
+    .output('y')
     .build();
   const graph = loadOnnx(bytes);
   graph.nodes[1].name = 'my_gate';
-  assert.deepEqual(unsupportedNodes(graph), [{ node: 'my_gate', op: 'Sigmoid' }, { node: 'Softmax_2', op: 'Softmax' }]);
-  const e = assertZkError(() => quantizeGraph(graph, { scale: SCALE }), 'ONNX_UNSUPPORTED', 'my_gate', 'Sigmoid', 'Softmax_2', 'Softmax');
-  assert.deepEqual(e.details?.nodes, [{ node: 'my_gate', op: 'Sigmoid' }, { node: 'Softmax_2', op: 'Softmax' }]);
+  assert.deepEqual(unsupportedNodes(graph), [{ node: 'my_gate', op: 'NonZero' }, { node: 'Unique_2', op: 'Unique' }]);
+  const e = assertZkError(() => quantizeGraph(graph, { scale: SCALE }), 'ONNX_UNSUPPORTED', 'my_gate', 'NonZero', 'Unique_2', 'Unique');
+  assert.deepEqual(e.details?.nodes, [{ node: 'my_gate', op: 'NonZero' }, { node: 'Unique_2', op: 'Unique' }]);
 
-  const one = loadOnnx(new OnnxBuilder().input('x', [1, 4]).node('Sigmoid', ['x'], ['y']).output('y', [1, 4]).build());
-  assertZkError(() => quantizeGraph(one, { scale: SCALE }), 'ONNX_UNSUPPORTED', 'Sigmoid_0', 'Sigmoid');
+  const one = loadOnnx(new OnnxBuilder().input('x', [1, 4]).node('NonZero', ['x'], ['y']).output('y').build());
+  assertZkError(() => quantizeGraph(one, { scale: SCALE }), 'ONNX_UNSUPPORTED', 'NonZero_0', 'NonZero');
 });
 
 test('an op used in a way the quantizer cannot compile throws ONNX_UNSUPPORTED naming the node', () => {
-  const div = loadOnnx(new OnnxBuilder().input('x', [2]).input('y', [2]).node('Div', ['x', 'y'], ['z']).output('z', [2]).build());
-  assertZkError(() => quantizeGraph(div, { scale: SCALE }), 'ONNX_UNSUPPORTED', 'Div_0', 'Div');
+  const pow = loadOnnx(new OnnxBuilder().input('x', [2]).input('y', [2]).node('Pow', ['x', 'y'], ['z']).output('z', [2]).build());
+  assertZkError(() => quantizeGraph(pow, { scale: SCALE }), 'ONNX_UNSUPPORTED', 'Pow_0', 'Pow', 'exponent');
   const kernel = loadOnnx(new OnnxBuilder().input('x', [1, 1, 4]).input('w', [1, 1, 2]).node('Conv', ['x', 'w'], ['y']).output('y', [1, 1, 3]).build());
   assertZkError(() => quantizeGraph(kernel, { scale: SCALE }), 'ONNX_UNSUPPORTED', 'Conv_0', 'kernel');
 });

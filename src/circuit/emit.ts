@@ -1,4 +1,4 @@
-import { groupConstraints, groupSize, type GadgetGroup, type IntForm, type QuantizedGraph } from '../quantize/plan.js';
+import { groupConstraints, groupSize, type GadgetGroup, type IntForm, type QuantizedGraph, type TableGroup } from '../quantize/plan.js';
 import { sizeOf } from '../onnx/graph.js';
 
 /** The circom program for a quantized graph, and what each layer costs. */
@@ -22,8 +22,32 @@ export interface LayerCost {
 
 export const LIBRARY_INCLUDE = 'zkinfer/fixedpoint.circom';
 
-const gadgetName = (g: GadgetGroup): string =>
-  g.kind === 'product' ? 'Product' : g.relu ? `RescaleRelu(${g.shift}, ${g.bits})` : `Rescale(${g.shift}, ${g.bits})`;
+const tableName = (index: number): string => `Table${index}`;
+
+function gadgetName(g: GadgetGroup, index: number): string {
+  switch (g.kind) {
+    case 'product':
+      return 'Product';
+    case 'shift':
+      return g.relu ? `RescaleRelu(${g.shift}, ${g.bits})` : `Rescale(${g.shift}, ${g.bits})`;
+    case 'table':
+      return `${tableName(index)}()`;
+    case 'divide':
+      return g.positive ? `DividePositive(${g.k}, ${g.bBits}, ${g.qBits})` : `DivideSigned(${g.k}, ${g.bBits}, ${g.qBits})`;
+    case 'zero':
+      return 'ZeroTest()';
+    case 'sign':
+      return `NonNegative(${g.bits})`;
+    case 'round':
+      return `RoundHalfEven(${g.shift}, ${g.bits})`;
+  }
+}
+
+/** What a layer's gadget is, for model.json: the template, and for tables the function and its leaves. */
+const gadgetLabel = (g: GadgetGroup, index: number): string =>
+  g.kind === 'table'
+    ? `Table(${g.fn.name}${g.fn.params.length ? ` ${g.fn.params.join(',')}` : ''}: ${g.leaves.length} leaves, window ${g.window} bits, range ${g.bits} bits)`
+    : gadgetName(g, index);
 
 /**
  * Prints the graph as one readable circom template. All signals live in one wire array `w`; each
@@ -43,21 +67,38 @@ export function emitCircom(graph: QuantizedGraph, modelName: string): CircuitSou
     body.push(`    for (var j = 0; j < ${n}; j++) w[${inp.firstWire} + j] <== ${inputSignals[i]}[j];`, '');
   });
 
+  const templates: string[] = [];
   graph.groups.forEach((g, index) => {
     const name = `l${index}`;
     const count = groupSize(g);
     const constraints = groupConstraints(g);
-    layers.push({ layer: index, node: g.node, op: g.op, gadget: gadgetName(g), count, constraints });
-    body.push(`    // layer ${index}: ${g.op} "${g.node}": ${count} x ${gadgetName(g)}, ${constraints} constraints`);
-    if (g.kind === 'shift') {
-      body.push(`    // in: affine forms at scale 2^${g.inScale}, range-checked to ${g.bits} signed bits; out: wires ${g.firstWire}..${g.firstWire + count - 1} at scale 2^${g.outScale}`);
-      body.push(`    component ${name}[${count}];`);
-      body.push(`    for (var j = 0; j < ${count}; j++) ${name}[j] = ${gadgetName(g)};`);
-      g.inputs.forEach((f, j) => body.push(`    ${name}[${j}].in <== ${affine(f)};`));
-      body.push(`    for (var j = 0; j < ${count}; j++) w[${g.firstWire} + j] <== ${name}[j].out;`);
-    } else {
-      body.push(`    // out: wires ${g.firstWire}..${g.firstWire + count - 1} at scale 2^${g.outScale}`);
-      g.a.forEach((a, j) => body.push(`    w[${g.firstWire + j}] <== (${affine(a)}) * (${affine(g.b[j])});`));
+    const gadget = gadgetName(g, index);
+    layers.push({ layer: index, node: g.node, op: g.op, gadget: gadgetLabel(g, index), count, constraints });
+    body.push(`    // layer ${index}: ${g.op} "${g.node}": ${count} x ${gadgetLabel(g, index)}, ${constraints} constraints`);
+    const out = `out: wires ${g.firstWire}..${g.firstWire + count - 1}`;
+    switch (g.kind) {
+      case 'product':
+        body.push(`    // ${out} at scale 2^${g.outScale}`);
+        g.a.forEach((a, j) => body.push(`    w[${g.firstWire + j}] <== (${affine(a)}) * (${affine(g.b[j])});`));
+        break;
+      case 'divide':
+        body.push(`    // a / b rounded: a·2^${g.k} / b, ${out} at scale 2^${g.outScale}`);
+        body.push(`    component ${name}[${count}];`);
+        body.push(`    for (var j = 0; j < ${count}; j++) ${name}[j] = ${gadget};`);
+        g.a.forEach((a, j) => body.push(`    ${name}[${j}].a <== ${affine(a)};`, `    ${name}[${j}].b <== ${affine(g.b[j])};`));
+        body.push(`    for (var j = 0; j < ${count}; j++) w[${g.firstWire} + j] <== ${name}[j].out;`);
+        break;
+      default: {
+        if (g.kind === 'table') templates.push(...tableTemplate(tableName(index), g, index));
+        const range = g.kind === 'zero' ? 'tested for zero' : `range-checked to ${g.bits} signed bits`;
+        const scales = g.kind === 'shift' || g.kind === 'table' || g.kind === 'round' ? ` at scale 2^${g.inScale}` : '';
+        const outScale = g.kind === 'shift' || g.kind === 'table' || g.kind === 'round' ? ` at scale 2^${g.outScale}` : ' (0 or 1)';
+        body.push(`    // in: affine forms${scales}, ${range}; ${out}${outScale}`);
+        body.push(`    component ${name}[${count}];`);
+        body.push(`    for (var j = 0; j < ${count}; j++) ${name}[j] = ${gadget};`);
+        g.inputs.forEach((f, j) => body.push(`    ${name}[${j}].in <== ${affine(f)};`));
+        body.push(`    for (var j = 0; j < ${count}; j++) w[${g.firstWire} + j] <== ${name}[j].out;`);
+      }
     }
     body.push('');
   });
@@ -85,6 +126,7 @@ export function emitCircom(graph: QuantizedGraph, modelName: string): CircuitSou
     '',
     `include "${LIBRARY_INCLUDE}";`,
     '',
+    ...templates,
     'template Model() {',
     ...decls,
     '',
@@ -120,4 +162,92 @@ function balanced(parts: string[]): string {
   if (parts.length <= 1) return parts[0] ?? '';
   const mid = Math.ceil(parts.length / 2);
   return `(${balanced(parts.slice(0, mid))})\n        + (${balanced(parts.slice(mid))})`;
+}
+
+/** `c*x` terms joined with signs: coefficients are bigints, x signal expressions. */
+function linear(terms: ReadonlyArray<readonly [bigint, string]>, bias = 0n): string {
+  const parts: string[] = [];
+  for (const [c, x] of terms) {
+    if (c === 0n) continue;
+    const mag = c < 0n ? -c : c;
+    const text = mag === 1n ? x : `${mag}*${x}`;
+    parts.push(parts.length === 0 ? (c < 0n ? `-${text}` : text) : `${c < 0n ? '-' : '+'} ${text}`);
+  }
+  if (bias !== 0n || parts.length === 0) parts.push(parts.length === 0 ? String(bias) : `${bias < 0n ? '-' : '+'} ${bias < 0n ? -bias : bias}`);
+  return parts.join(' ');
+}
+
+/**
+ * The circom template of one table group (see TableGroup and table.ts). The input's decomposition
+ * gives the window position w's bits; each internal node of the leaf tree splits its indicator by the
+ * next bit of w, one multiplication (the root's split is linear unless the window flag gates it); the
+ * leaves' indicators select the line by linear combinations, and one product applies the slope.
+ * Outside the window (when the range is wider), a ZeroTest on the bits above it clears every
+ * indicator and the output is the limit on the side of the input's sign.
+ */
+function tableTemplate(name: string, g: TableGroup, index: number): string[] {
+  const bits = g.bits;
+  const m = g.window;
+  const range = bits - g.shift;
+  const windowed = range > m;
+  const sign = `b.out[${bits - 1}]`;
+  /** Bit j of the window position w = v + 2^(m−1): the sign for the top bit, else the decomposition's bits above the shift. */
+  const bit = (j: number): string => (j === m - 1 ? sign : `b.out[${g.shift + j}]`);
+  const lines: string[] = [
+    `// layer ${index}: ${g.fn.name}${g.fn.params.length ? `(${g.fn.params.join(', ')})` : ''} at input scale 2^${g.inScale - g.shift}, output scale 2^${g.outScale}; ${g.leaves.length} leaves over a window of ${m} bits, max error ${g.maxError.toExponential(2)}`,
+    `template ${name}() {`,
+    '    signal input in;',
+    '    signal output out;',
+    `    component b = Num2Bits(${bits});`,
+    `    b.in <== in + ${1n << BigInt(bits - 1)};`,
+    `    signal w <== ${linear(Array.from({ length: m }, (_, j) => [1n << BigInt(j), bit(j)] as const))};`,
+  ];
+  let root = '1';
+  if (windowed) {
+    // v's bits m−1 .. range−2 lie above the window: v is inside iff they all equal 1 − sign.
+    const n = range - m;
+    const above = Array.from({ length: n }, (_, i) => [1n, `b.out[${g.shift + m - 1 + i}]`] as const);
+    lines.push('    component inside = ZeroTest();', `    inside.in <== ${linear([...above, [BigInt(n), sign]], -BigInt(n))};`);
+    root = 'inside.out';
+  }
+  // Indicators: the tree's nodes are every proper prefix of a leaf.
+  const indicator = new Map<string, string>([['0:0', root]]);
+  const key = (d: number, i: number) => `${d}:${i}`;
+  const internal = new Set<string>();
+  for (const l of g.leaves) for (let d = 0; d < l.depth; d++) internal.add(key(d, l.index >> (l.depth - d)));
+  const order = [...internal].map((k) => k.split(':').map(Number)).sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  for (const [d, i] of order) {
+    const e = indicator.get(key(d, i))!;
+    const x = bit(m - 1 - d);
+    const one = `e${d + 1}_${2 * i + 1}`;
+    const zero = `e${d + 1}_${2 * i}`;
+    if (e === '1') {
+      indicator.set(key(d + 1, 2 * i + 1), x);
+      indicator.set(key(d + 1, 2 * i), `(1 - ${x})`);
+    } else {
+      lines.push(`    signal ${one} <== ${e} * ${x};`, `    signal ${zero} <== ${e} - ${one};`);
+      indicator.set(key(d + 1, 2 * i + 1), one);
+      indicator.set(key(d + 1, 2 * i), zero);
+    }
+  }
+  const leafInd = g.leaves.map((l) => indicator.get(key(l.depth, l.index))!);
+  const slopes = new Set(g.leaves.map((l) => l.c1));
+  const terms: string[] = [linear(g.leaves.map((l, k) => [l.c0, leafInd[k]] as const))];
+  if (slopes.size > 1 || (windowed && !slopes.has(0n))) {
+    lines.push(`    signal slope <== ${linear(g.leaves.map((l, k) => [l.c1, leafInd[k]] as const))};`, '    signal p <== slope * w;');
+    terms.push('p');
+  } else if (!slopes.has(0n)) {
+    terms.push(`${[...slopes][0]}*w`);
+  }
+  if (windowed) {
+    // zs = inside·sign: the root's upper child, or its own product when the root is a leaf.
+    let zs = indicator.get(key(1, 1));
+    if (!zs) {
+      lines.push(`    signal zs <== inside.out * ${sign};`);
+      zs = 'zs';
+    }
+    terms.push(`${g.high}*(${sign} - ${zs})`, `${g.low}*(1 - ${sign} - inside.out + ${zs})`);
+  }
+  lines.push(`    out <== ${terms.join(' + ')};`, '}', '');
+  return lines;
 }

@@ -1,7 +1,8 @@
 import { ZkError } from '../core/errors.js';
 import type { DType } from '../onnx/graph.js';
 import { type Affine, combine, constant, isConstant, wireForm } from './affine.js';
-import type { GadgetGroup, IntForm, PlanInput, PlanOutput, QuantizedGraph } from './plan.js';
+import { evalFunction } from './functions.js';
+import type { GadgetGroup, IntForm, PlanInput, PlanOutput, QuantizedGraph, TableFunction } from './plan.js';
 
 /** Where a gadget comes from, for error messages, comments in the circuit and per-layer counts. */
 export interface Origin {
@@ -41,8 +42,11 @@ export class CircuitBuilder {
     return needs ? this.shiftGroup(xs, origin, false) : [...xs];
   }
 
-  /** a·b elementwise, one constraint each; computed operand pairs are first rescaled to the working scale. */
-  product(as: readonly Affine[], bs: readonly Affine[], origin: Origin): Affine[] {
+  /**
+   * a·b elementwise, one constraint each; computed operand pairs are first rescaled to the working
+   * scale, unless `rescale` is false (the product then carries both operands' scales).
+   */
+  product(as: readonly Affine[], bs: readonly Affine[], origin: Origin, opts: { rescale?: boolean } = {}): Affine[] {
     // A constant factor is linear: it folds into the other form, which then needs no rescale.
     const live = as.map((x, i) => !isConstant(x) && !isConstant(bs[i]));
     const out: Affine[] = as.map((x, i) =>
@@ -50,8 +54,9 @@ export class CircuitBuilder {
     );
     const idx = live.flatMap((l, i) => (l ? [i] : []));
     if (idx.length === 0) return out;
-    const a = this.rescale(idx.map((i) => as[i]), origin);
-    const b = this.rescale(idx.map((i) => bs[i]), origin);
+    const rescale = opts.rescale ?? true;
+    const a = rescale ? this.rescale(idx.map((i) => as[i]), origin) : idx.map((i) => as[i]);
+    const b = rescale ? this.rescale(idx.map((i) => bs[i]), origin) : idx.map((i) => bs[i]);
     const scaleA = this.groupScale(a);
     const scaleB = this.groupScale(b);
     const outScale = scaleA + scaleB;
@@ -63,6 +68,102 @@ export class CircuitBuilder {
     });
     idx.forEach((i, k) => (out[i] = wireForm(firstWire + k)));
     return out;
+  }
+
+  /**
+   * fn(x) elementwise by a piecewise-linear table (see table.ts); constant elements fold. The input
+   * is rounded to the working scale inside the gadget; the output wire is at that scale plus the
+   * working scale (a slope needs those fraction bits), which later gadgets shift back for free.
+   */
+  table(xs: readonly Affine[], fn: TableFunction, origin: Origin): Affine[] {
+    const out = xs.map((x) => (isConstant(x) ? constant(evalFunction(fn, x.bias)) : x));
+    const idx = xs.flatMap((x, i) => (isConstant(x) ? [] : [i]));
+    if (idx.length === 0) return out;
+    const inScale = this.groupScale(idx.map((i) => xs[i]));
+    const shift = Math.max(0, inScale - this.scale);
+    const outScale = inScale - shift + this.scale;
+    const half = shift > 0 ? 1n << BigInt(shift - 1) : 0n;
+    const firstWire = this.newWires(idx.length, outScale);
+    this.groups.push({
+      kind: 'table', ...origin, fn, inScale, shift, outScale, bits: 0, window: 0, leaves: [], low: 0n, high: 0n, maxError: 0, firstWire,
+      inputs: idx.map((i) => this.quantizeForm(xs[i], inScale, half)),
+    });
+    idx.forEach((i, k) => (out[i] = wireForm(firstWire + k)));
+    return out;
+  }
+
+  /**
+   * a / b elementwise, rounded to `outScale` fraction bits (default: the working scale). A constant
+   * divisor folds into a linear form. With `positive`, b ≥ 1 (in its integer units) is part of what
+   * the gadget proves; otherwise b may have either sign. b = 0 has no proof: the prover refuses it.
+   * `bMax`/`qMax` are bounds the op proves (|b| and |q| in integer units), used instead of calibration.
+   */
+  divide(as: readonly Affine[], bs: readonly Affine[], origin: Origin, opts: { positive?: boolean; outScale?: number; bMax?: (bScale: number) => bigint; qMax?: bigint } = {}): Affine[] {
+    const out = as.map((a, i) => {
+      const b = bs[i];
+      if (!isConstant(b)) return a;
+      if (b.bias === 0) throw new ZkError('INPUT_INVALID', `node ${origin.node} (${origin.op}): division by the constant 0`, { ...origin });
+      return combine([[a, 1 / b.bias]]);
+    });
+    const idx = bs.flatMap((b, i) => (isConstant(b) ? [] : [i]));
+    if (idx.length === 0) return out;
+    const outScale = opts.outScale ?? this.scale;
+    const scaleA = this.groupScale(idx.map((i) => as[i]));
+    let scaleB = this.groupScale(idx.map((i) => bs[i]));
+    // q = a·2^k / b at scale scaleA + k − scaleB; a finer b stands in for a negative k.
+    let k = outScale - scaleA + scaleB;
+    if (k < 0) {
+      scaleB -= k;
+      k = 0;
+    }
+    const firstWire = this.newWires(idx.length, outScale);
+    this.groups.push({
+      kind: 'divide', ...origin, k, positive: opts.positive ?? false, outScale, bBits: 0, qBits: 0,
+      ...(opts.bMax ? { bMax: opts.bMax(scaleB) } : {}), ...(opts.qMax !== undefined ? { qMax: opts.qMax } : {}),
+      firstWire,
+      a: idx.map((i) => this.quantizeForm(as[i], scaleA, 0n)),
+      b: idx.map((i) => this.quantizeForm(bs[i], scaleB, 0n)),
+    });
+    idx.forEach((i, j) => (out[i] = wireForm(firstWire + j)));
+    return out;
+  }
+
+  /** 1 where x = 0, else 0 (exact on the quantized values); three constraints each, no range check. */
+  isZero(xs: readonly Affine[], origin: Origin): Affine[] {
+    return this.exactGroup(xs, origin, 'zero', (v) => (v === 0 ? 1 : 0));
+  }
+
+  /** 1 where x ≥ 0, else 0: the sign bit of a range check. */
+  nonNegative(xs: readonly Affine[], origin: Origin): Affine[] {
+    return this.exactGroup(xs, origin, 'sign', (v) => (v >= 0 ? 1 : 0));
+  }
+
+  /** floor(x) elementwise, as an integer (scale 0) wire. */
+  floor(xs: readonly Affine[], origin: Origin): Affine[] {
+    return this.shiftGroup(xs, origin, false, 0, false);
+  }
+
+  /** round(x) elementwise, ties to even, as an integer (scale 0) wire. */
+  roundHalfEven(xs: readonly Affine[], origin: Origin): Affine[] {
+    const out = xs.map((x) => (isConstant(x) ? constant(roundEven(x.bias)) : x));
+    const idx = xs.flatMap((x, i) => (isConstant(x) ? [] : [i]));
+    if (idx.length === 0) return out;
+    const inScale = this.groupScale(idx.map((i) => xs[i]));
+    if (inScale === 0) return out;
+    const firstWire = this.newWires(idx.length, 0);
+    this.groups.push({ kind: 'round', ...origin, inScale, shift: inScale, outScale: 0, bits: 0, firstWire, inputs: idx.map((i) => this.quantizeForm(xs[i], inScale, 0n)) });
+    idx.forEach((i, k) => (out[i] = wireForm(firstWire + k)));
+    return out;
+  }
+
+  /** The fixed-point scale an affine form is exact at (see formScale). */
+  scaleOf(x: Affine): number {
+    return this.formScale(x);
+  }
+
+  /** The scale of a wire. */
+  wireScale(wire: number): number {
+    return this.wireScales[wire];
   }
 
   /**
@@ -79,20 +180,38 @@ export class CircuitBuilder {
     return { scale: this.scale, wireCount: this.wireScales.length, inputs: this.inputs, groups: this.groups, outputs: planOutputs };
   }
 
-  private shiftGroup(xs: readonly Affine[], origin: Origin, relu: boolean): Affine[] {
-    const out = xs.map((x) => (isConstant(x) ? constant(relu ? Math.max(0, x.bias) : x.bias) : x));
+  /**
+   * floor((x + half) / 2^shift) (round to nearest) down to the working scale, or with `toScale` to
+   * that scale, and without `round` a plain floor.
+   */
+  private shiftGroup(xs: readonly Affine[], origin: Origin, relu: boolean, toScale = this.scale, round = true): Affine[] {
+    const fold = (v: number) => (round ? v : Math.floor(v * 2 ** toScale) / 2 ** toScale);
+    const out = xs.map((x) => (isConstant(x) ? constant(relu ? Math.max(0, fold(x.bias)) : fold(x.bias)) : x));
     const idx = xs.flatMap((x, i) => (isConstant(x) ? [] : [i]));
     if (idx.length === 0) return out;
     const inScale = this.groupScale(idx.map((i) => xs[i]));
-    const shift = Math.max(0, inScale - this.scale);
+    const shift = Math.max(0, inScale - toScale);
     const outScale = inScale - shift;
     // Adding half of the divisor before the floor rounds to nearest.
-    const half = shift > 0 ? 1n << BigInt(shift - 1) : 0n;
+    const half = shift > 0 && round ? 1n << BigInt(shift - 1) : 0n;
     const firstWire = this.newWires(idx.length, outScale);
     this.groups.push({
       kind: 'shift', ...origin, relu, inScale, shift, outScale, bits: 0, firstWire,
       inputs: idx.map((i) => this.quantizeForm(xs[i], inScale, half)),
     });
+    idx.forEach((i, k) => (out[i] = wireForm(firstWire + k)));
+    return out;
+  }
+
+  /** A group whose output is a 0/1 wire computed exactly from the form (zero tests, signs). */
+  private exactGroup(xs: readonly Affine[], origin: Origin, kind: 'zero' | 'sign', fold: (v: number) => number): Affine[] {
+    const out = xs.map((x) => (isConstant(x) ? constant(fold(x.bias)) : x));
+    const idx = xs.flatMap((x, i) => (isConstant(x) ? [] : [i]));
+    if (idx.length === 0) return out;
+    const inScale = this.groupScale(idx.map((i) => xs[i]));
+    const firstWire = this.newWires(idx.length, 0);
+    const inputs = idx.map((i) => this.quantizeForm(xs[i], inScale, 0n));
+    this.groups.push(kind === 'zero' ? { kind, ...origin, firstWire, inputs } : { kind, ...origin, bits: 0, firstWire, inputs });
     idx.forEach((i, k) => (out[i] = wireForm(firstWire + k)));
     return out;
   }
@@ -143,6 +262,13 @@ function fractionBits(c: number, max: number): number {
 
 /** Leading zero fraction bits of a small coefficient (0 for |c| >= 1), capped so scales stay sane. */
 const magnitudeBits = (c: number): number => Math.min(24, Math.max(0, -Math.floor(Math.log2(Math.abs(c)))));
+
+/** Round half to even, as ONNX Round. */
+export function roundEven(v: number): number {
+  const f = Math.floor(v);
+  const d = v - f;
+  return d > 0.5 || (d === 0.5 && f % 2 !== 0) ? f + 1 : f;
+}
 
 function toBigInt(v: number): bigint {
   if (!Number.isFinite(v)) throw new ZkError('INPUT_INVALID', `a constant of the model is not finite (${v})`);

@@ -1,6 +1,7 @@
 import { ZkError } from '../core/errors.js';
 import { INPUT_LIMIT } from '../io/input.js';
-import type { GadgetGroup, IntForm, QuantizedGraph } from './plan.js';
+import type { DivideGroup, GadgetGroup, IntForm, QuantizedGraph, TableGroup } from './plan.js';
+import { SATURATION_HEADROOM, evalTable, fitTable, saturationWindow, tableInputScale, tableOutputBound } from './table.js';
 
 /**
  * The quantized model's reference semantics on integers: exactly what the circuit computes. Used to
@@ -10,8 +11,11 @@ import type { GadgetGroup, IntForm, QuantizedGraph } from './plan.js';
 export interface Evaluation {
   wires: bigint[];
   outputs: bigint[][];
-  /** Per group, the largest |input| seen (shift groups only; 0 for products). */
-  peaks: bigint[];
+  /**
+   * Per group, the largest |value| seen by each of its range checks: the input for shift, table,
+   * sign and round groups; [|b|, |q|] for divisions; none for products and zero tests.
+   */
+  peaks: bigint[][];
 }
 
 const evalForm = (f: IntForm, wires: readonly bigint[]): bigint => {
@@ -23,7 +27,30 @@ const evalForm = (f: IntForm, wires: readonly bigint[]): bigint => {
 /** floor(x / 2^k) for signed x: BigInt's >> already floors toward −∞. */
 const floorShift = (x: bigint, k: number): bigint => x >> BigInt(k);
 
+/** floor(x / d) for d > 0 (BigInt division truncates toward zero). */
+const floorDiv = (x: bigint, d: bigint): bigint => {
+  const q = x / d;
+  return q * d > x ? q - 1n : q;
+};
+
 const abs = (x: bigint): bigint => (x < 0n ? -x : x);
+const max = (a: bigint, b: bigint): bigint => (a > b ? a : b);
+
+/** round(x / 2^k), ties to even (ONNX Round). */
+export function roundHalfEven(x: bigint, k: number): bigint {
+  if (k === 0) return x;
+  const q = floorShift(x, k);
+  const r = x - (q << BigInt(k));
+  const half = 1n << BigInt(k - 1);
+  return r > half || (r === half && (q & 1n) === 1n) ? q + 1n : q;
+}
+
+/** round(a·2^k / b), ties upward: the divide gadget's semantics. */
+export function divideRound(a: bigint, b: bigint, k: number): bigint {
+  const absB = abs(b);
+  const na = b < 0n ? -a : a;
+  return floorDiv(2n * (na << BigInt(k)) + absB, 2n * absB);
+}
 
 export function evaluate(graph: QuantizedGraph, inputs: readonly bigint[][], opts: { checkRanges: boolean }): Evaluation {
   const wires = new Array<bigint>(graph.wireCount);
@@ -33,25 +60,74 @@ export function evaluate(graph: QuantizedGraph, inputs: readonly bigint[][], opt
   return { wires, outputs, peaks };
 }
 
-function runGroup(g: GadgetGroup, index: number, wires: bigint[], checkRanges: boolean): bigint {
-  if (g.kind === 'product') {
-    g.a.forEach((a, k) => (wires[g.firstWire + k] = evalForm(a, wires) * evalForm(g.b[k], wires)));
-    return 0n;
+function outOfRange(g: GadgetGroup, index: number, x: bigint, bits: number, what = 'value'): never {
+  throw new ZkError('INPUT_OUT_OF_RANGE',
+    `${what} out of the circuit's calibrated range at layer ${index} (${g.op} node ${g.node}): it needs ${bitsFor(x)} signed bits, the circuit checks ${bits}; recompile with a calibration input that covers this range`,
+    { layer: index, node: g.node, op: g.op, bits, needed: bitsFor(x) });
+}
+
+/** Whether x fits a signed range check of `bits` bits: [−2^(bits−1), 2^(bits−1)). */
+const fits = (x: bigint, bits: number): boolean => {
+  const limit = 1n << BigInt(Math.max(bits - 1, 0));
+  return x >= -limit && x < limit;
+};
+
+function runGroup(g: GadgetGroup, index: number, wires: bigint[], checkRanges: boolean): bigint[] {
+  const out = (k: number, v: bigint) => (wires[g.firstWire + k] = v);
+  switch (g.kind) {
+    case 'product':
+      g.a.forEach((a, k) => out(k, evalForm(a, wires) * evalForm(g.b[k], wires)));
+      return [];
+    case 'zero':
+      g.inputs.forEach((f, k) => out(k, evalForm(f, wires) === 0n ? 1n : 0n));
+      return [];
+    case 'divide':
+      return runDivide(g, index, wires, checkRanges);
+    default:
+      break;
   }
   let peak = 0n;
-  const limit = 1n << BigInt(Math.max(g.bits - 1, 0));
   g.inputs.forEach((f, k) => {
     const x = evalForm(f, wires);
-    if (abs(x) > peak) peak = abs(x);
-    if (checkRanges && (x >= limit || x < -limit)) {
-      throw new ZkError('INPUT_OUT_OF_RANGE',
-        `value out of the circuit's calibrated range at layer ${index} (${g.op} node ${g.node}): it needs ${bitsFor(x)} signed bits, the circuit checks ${g.bits}; recompile with a calibration input that covers this range`,
-        { layer: index, node: g.node, op: g.op, bits: g.bits, needed: bitsFor(x) });
+    peak = max(peak, abs(x));
+    if (checkRanges && !fits(x, g.bits)) outOfRange(g, index, x, g.bits);
+    switch (g.kind) {
+      case 'shift': {
+        const q = floorShift(x, g.shift);
+        return out(k, g.relu && q < 0n ? 0n : q);
+      }
+      case 'table':
+        return out(k, evalTable(g, x));
+      case 'sign':
+        return out(k, x >= 0n ? 1n : 0n);
+      case 'round':
+        return out(k, roundHalfEven(x, g.shift));
     }
-    const q = floorShift(x, g.shift);
-    wires[g.firstWire + k] = g.relu && q < 0n ? 0n : q;
   });
-  return peak;
+  return [peak];
+}
+
+function runDivide(g: DivideGroup, index: number, wires: bigint[], checkRanges: boolean): bigint[] {
+  let peakB = 0n;
+  let peakQ = 0n;
+  g.a.forEach((af, k) => {
+    const a = evalForm(af, wires);
+    const b = evalForm(g.b[k], wires);
+    if (b === 0n || (g.positive && b < 0n)) {
+      throw new ZkError('INPUT_OUT_OF_RANGE', `division by ${b === 0n ? 'zero' : 'a negative value where the divisor is positive by construction'} at layer ${index} (${g.op} node ${g.node}), element ${k}`,
+        { layer: index, node: g.node, op: g.op, element: k });
+    }
+    const q = divideRound(a, b, g.k);
+    peakB = max(peakB, abs(b));
+    peakQ = max(peakQ, abs(q));
+    if (checkRanges) {
+      const half = 1n << BigInt(g.bBits - 1);
+      if (g.positive ? b > half : !fits(b, g.bBits)) outOfRange(g, index, b, g.bBits, 'divisor');
+      if (!fits(q, g.qBits)) outOfRange(g, index, q, g.qBits, 'quotient');
+    }
+    wires[g.firstWire + k] = q;
+  });
+  return [peakB, peakQ];
 }
 
 /** Signed bits needed to hold x: the range [-2^(b-1), 2^(b-1)). */
@@ -63,24 +139,78 @@ export function bitsFor(x: bigint): number {
 /** Largest bit width a range check may have: a decomposition into at most 252 bits is unique in BN254's field. */
 export const MAX_RANGE_BITS = 252;
 
+function checkWidth(bits: number, g: GadgetGroup, i: number): number {
+  if (bits > MAX_RANGE_BITS) {
+    throw new ZkError('INPUT_OUT_OF_RANGE', `layer ${i} (${g.op} node ${g.node}) needs ${bits} bits, more than the field allows; lower the scale`, { layer: i, node: g.node });
+  }
+  return bits;
+}
+
 /**
- * Sets every shift group's range width from the peaks seen on calibration inputs, plus `headroom`
- * bits of margin. The width must also cover the shift, so the quotient keeps a sign bit.
+ * Sets every range width from the peaks seen on calibration inputs, plus `headroom` bits of margin,
+ * and fits the tables of `table` groups to their ranges. A shift's width must also cover the shift,
+ * so the quotient keeps a sign bit. Groups are calibrated in order, each on the outputs of the
+ * calibrated groups before it, so a table's approximation error is part of what later layers see.
  */
 export function calibrate(graph: QuantizedGraph, samples: readonly bigint[][][], headroom: number): QuantizedGraph {
-  const peaks = graph.groups.map(() => 0n);
-  for (const s of samples) evaluate(graph, s, { checkRanges: false }).peaks.forEach((p, i) => (peaks[i] = p > peaks[i] ? p : peaks[i]));
-  const groups = graph.groups.map((g, i): GadgetGroup => {
-    if (g.kind !== 'shift') return g;
-    const bits = Math.max(bitsFor(peaks[i]) + headroom, g.shift + 2);
-    if (bits > MAX_RANGE_BITS) {
-      throw new ZkError('INPUT_OUT_OF_RANGE', `layer ${i} (${g.op} node ${g.node}) needs ${bits} bits, more than the field allows; lower the scale`, { layer: i, node: g.node });
+  let current = graph;
+  // Tables change what later layers see once fitted: run again until every group is calibrated.
+  const pending = () => current.groups.findIndex((g) => g.kind === 'table' && g.leaves.length === 0);
+  for (let pass = 0; ; pass++) {
+    const peaks = current.groups.map(() => [] as bigint[]);
+    for (const s of samples) {
+      evaluate(current, s, { checkRanges: false }).peaks.forEach((p, i) => p.forEach((v, j) => (peaks[i][j] = max(peaks[i][j] ?? 0n, v))));
     }
-    return { ...g, bits };
-  });
-  const calibrated = { ...graph, groups };
-  checkNoWrap(calibrated);
-  return calibrated;
+    const firstTable = pending();
+    const groups = current.groups.map((g, i): GadgetGroup => {
+      // Groups after an unfitted table wait for the next pass, when their inputs are final.
+      if (firstTable >= 0 && i > firstTable) return g;
+      return calibrateGroup(g, i, peaks[i], headroom, current.scale);
+    });
+    current = { ...current, groups };
+    if (firstTable < 0) break;
+    if (pass > current.groups.length) throw new ZkError('INTERNAL', 'calibration did not converge');
+  }
+  checkNoWrap(current);
+  return current;
+}
+
+function calibrateGroup(g: GadgetGroup, i: number, peaks: bigint[], headroom: number, scale: number): GadgetGroup {
+  const width = (peak: bigint | undefined) => bitsFor(peak ?? 0n) + headroom;
+  switch (g.kind) {
+    case 'product':
+    case 'zero':
+      return g;
+    case 'shift':
+    case 'round':
+      return { ...g, bits: checkWidth(Math.max(width(peaks[0]), g.shift + 2), g, i) };
+    case 'sign':
+      return { ...g, bits: checkWidth(Math.max(width(peaks[0]), 1), g, i) };
+    case 'divide':
+      return {
+        ...g,
+        bBits: checkWidth(g.bMax !== undefined ? bitsFor(g.bMax) : Math.max(width(peaks[0]), 2), g, i),
+        qBits: checkWidth(g.qMax !== undefined ? bitsFor(g.qMax) : Math.max(width(peaks[1]), 2), g, i),
+      };
+    case 'table':
+      return g.leaves.length ? g : calibrateTable(g, i, peaks[0] ?? 0n, headroom, scale);
+  }
+}
+
+function calibrateTable(g: TableGroup, i: number, peak: bigint, headroom: number, scale: number): TableGroup {
+  const inputScale = tableInputScale(g);
+  const lsb = 2 ** -scale;
+  let range = Math.max(bitsFor(peak) + headroom, g.shift + 2) - g.shift;
+  const saturation = saturationWindow(g.fn, inputScale, lsb);
+  let window = range;
+  if (saturation !== undefined) {
+    // Saturating functions cover a fixed window and return their limits beyond it, with a wider range check.
+    window = saturation;
+    range = Math.max(range, saturation) + SATURATION_HEADROOM;
+  }
+  const bits = checkWidth(range + g.shift, g, i);
+  const fit = fitTable(g.fn, { scale: inputScale, outScale: g.outScale, window, saturates: saturation !== undefined, lsb });
+  return { ...g, bits, window, ...fit };
 }
 
 /** Half of BN254's scalar field, less a range check's width: below it a form's integer value is its field value. */
@@ -97,21 +227,48 @@ export function checkNoWrap(graph: QuantizedGraph): void {
     const n = inp.dims.reduce((a, b) => a * b, 1);
     for (let k = 0; k < n; k++) bound[inp.firstWire + k] = inp.dtype === 'bool' ? 1n : INPUT_LIMIT;
   }
-  const formBound = (f: IntForm, where: string): bigint => {
-    let b = abs(f.bias);
-    f.wires.forEach((w, t) => (b += abs(f.coefs[t]) * bound[w]));
+  const check = (b: bigint, where: string): bigint => {
     if (b >= NO_WRAP_LIMIT) throw new ZkError('INPUT_OUT_OF_RANGE', `${where} could wrap around the field for large inputs; lower the scale`, { where });
     return b;
   };
+  const formBound = (f: IntForm, where: string): bigint => {
+    let b = abs(f.bias);
+    f.wires.forEach((w, t) => (b += abs(f.coefs[t]) * bound[w]));
+    return check(b, where);
+  };
   graph.groups.forEach((g, i) => {
     const where = `layer ${i} (${g.op} node ${g.node})`;
-    if (g.kind === 'shift') {
-      g.inputs.forEach((f) => formBound(f, where));
-      const out = 1n << BigInt(g.bits - 1 - g.shift);
-      for (let k = 0; k < g.inputs.length; k++) bound[g.firstWire + k] = out;
-    } else {
-      g.a.forEach((a, k) => (bound[g.firstWire + k] = formBound(a, where) * formBound(g.b[k], where)));
+    const set = (k: number, b: bigint) => (bound[g.firstWire + k] = b);
+    switch (g.kind) {
+      case 'shift':
+      case 'round':
+        g.inputs.forEach((f, k) => (formBound(f, where), set(k, 1n << BigInt(g.bits - 1 - g.shift))));
+        break;
+      case 'table': {
+        const out = tableOutputBound(g);
+        g.inputs.forEach((f, k) => (formBound(f, where), set(k, out)));
+        break;
+      }
+      case 'sign':
+      case 'zero':
+        g.inputs.forEach((f, k) => (formBound(f, where), set(k, 1n)));
+        break;
+      case 'product':
+        g.a.forEach((a, k) => set(k, check(formBound(a, where) * formBound(g.b[k], where), where)));
+        break;
+      case 'divide': {
+        const q = 1n << BigInt(g.qBits - 1);
+        g.a.forEach((a, k) => {
+          // The constraint q·2|b| + r = 2a'·2^k + |b|, with |b| < 2^bBits and r < 2^bBits.
+          check(2n * (formBound(a, where) << BigInt(g.k)) + (1n << BigInt(g.bBits)), where);
+          formBound(g.b[k], where);
+          check(q * (1n << BigInt(g.bBits + 1)) + (1n << BigInt(g.bBits)), where);
+          set(k, q);
+        });
+        break;
+      }
     }
   });
   graph.outputs.forEach((o) => o.forms.forEach((f) => formBound(f, `output ${o.name}`)));
 }
+

@@ -21,13 +21,10 @@ const map = (t: SymTensor, f: (x: Affine) => Affine): SymTensor => ({ ...t, data
 
 const mul = (ctx: OpContext, xs: Affine[], ys: Affine[]): Affine[] => ctx.builder.product(xs, ys, ctx.origin);
 
+/** a / b: by a constant it folds into a linear form; by a computed value it is a divide gadget (b = 0 has no proof). */
 function div(ctx: OpContext, xs: Affine[], ys: Affine[]): Affine[] {
-  return xs.map((x, i) => {
-    const y = ys[i];
-    if (!isConstant(y)) ctx.fail('division by a value computed from the inputs is not supported yet');
-    if (y.bias === 0) ctx.fail('division by zero');
-    return scale(x, 1 / y.bias);
-  });
+  if (ys.some((y) => isConstant(y) && y.bias === 0)) ctx.fail('division by zero');
+  return ctx.builder.divide(xs, ys, ctx.origin);
 }
 
 function pow(ctx: OpContext, xs: Affine[], ys: Affine[]): Affine[] {
@@ -82,7 +79,7 @@ function leaky(ctx: OpContext, x: SymTensor, alpha: SymTensor): SymTensor {
 }
 
 /** clip(x) = lo + relu(x − lo) − relu(x − hi). */
-function clip(ctx: OpContext, x: SymTensor, lo: number, hi: number): SymTensor {
+export function clip(ctx: OpContext, x: SymTensor, lo: number, hi: number): SymTensor {
   const data = Number.isFinite(lo) ? ctx.builder.relu(x.data.map((v) => shift(v, -lo)), ctx.origin).map((r) => shift(r, lo)) : x.data;
   if (!Number.isFinite(hi)) return { ...x, data };
   const over = ctx.builder.relu(data.map((v) => shift(v, -hi)), ctx.origin);

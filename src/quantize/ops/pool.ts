@@ -8,7 +8,7 @@ import { spatialGeometry } from './window.js';
 type Reducer = 'sum' | 'mean' | 'max' | 'min';
 
 /** Reduces every window to one value. Max and min run as a balanced tree, one gadget group per level. */
-function reduceWindows(ctx: OpContext, windows: Affine[][], how: Reducer, count: (w: Affine[]) => number): Affine[] {
+export function reduceWindows(ctx: OpContext, windows: Affine[][], how: Reducer, count: (w: Affine[]) => number): Affine[] {
   if (how === 'sum' || how === 'mean') {
     return windows.map((w) => combine(w.map((v) => [v, how === 'mean' ? 1 / count(w) : 1] as const)));
   }
