@@ -4,7 +4,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
 import { keccak_256 } from '@noble/hashes/sha3';
 import { ZkError } from '../core/errors.js';
 import { PROOF_SYSTEMS, type ProofSystem, snarkjs } from '../core/snarkjs.js';
@@ -18,10 +18,11 @@ export const PROOF_WORDS: Record<ProofSystem, number> = { groth16: 8, plonk: 24,
 
 /**
  * snarkjs' CLI reads its templates from `templates/` beside (or one level above) its own file; the
- * library takes them as an argument. We find the package the same way from its resolved entry.
+ * library takes them as an argument. We look the same way from the entry `require` resolves
+ * (build/main.cjs), since the package exports no path to them.
  */
 export function verifierTemplates(): Record<ProofSystem, string> {
-  const entry = dirname(fileURLToPath(import.meta.resolve('snarkjs')));
+  const entry = dirname(createRequire(import.meta.url).resolve('snarkjs'));
   const dir = [join(entry, 'templates'), join(entry, '..', 'templates')].find((d) => existsSync(join(d, 'verifier_groth16.sol.ejs')));
   if (!dir) throw new ZkError('INTERNAL', `snarkjs' Solidity templates are not installed beside ${entry}`);
   return Object.fromEntries(PROOF_SYSTEMS.map((s) => [s, readFileSync(join(dir, `verifier_${s}.sol.ejs`), 'utf8')])) as Record<ProofSystem, string>;

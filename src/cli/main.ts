@@ -139,7 +139,10 @@ program
   .action(async (dir: string, proofFile: string, opts: { consumer?: boolean; encoded?: boolean }) => {
     const info = readModelInfo(dir);
     const bundle = parseProofBundle(readJson(proofFile));
-    if (bundle.system !== info.setup?.system) throw new ZkError('INPUT_INVALID', `${proofFile} is a ${bundle.system} proof; ${dir} has ${info.setup?.system ?? 'no'} keys`);
+    // A proof of another model would fail on chain; say so here, where the reason is clear.
+    if (bundle.system !== info.setup?.system || bundle.model.vkeyHash !== info.setup.vkeyHash) {
+      throw new ZkError('INPUT_INVALID', `${proofFile} is a ${bundle.system} proof for key ${bundle.model.vkeyHash.slice(0, 12)}…; ${dir} has ${info.setup ? `${info.setup.system} key ${info.setup.vkeyHash.slice(0, 12)}…` : 'no keys'}`);
+    }
     const calldata = await solidityCalldata(bundle);
     if (opts.encoded) console.log(calldata.encoded);
     else if (opts.consumer) console.log(JSON.stringify([consumerParameters(info).modelId, calldata.proof, calldata.publicSignals]));
