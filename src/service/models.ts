@@ -7,19 +7,21 @@ import { createHash, randomUUID } from 'node:crypto';
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { Lru } from '../core/lru.js';
+import { exportSolidityVerifier } from '../chain/verifier.js';
 import { ZkError } from '../core/errors.js';
-import { snarkjs } from '../core/snarkjs.js';
+import { Lru } from '../core/lru.js';
+import type { ProofSystem, SnarkProof } from '../core/snarkjs.js';
 import { parseInputs, quantizeInputs } from '../io/input.js';
 import { DEFAULT_HEADROOM, DEFAULT_SCALE } from '../model/compile.js';
 import { modelFiles, type ModelInfo } from '../model/layout.js';
 import { loadOnnx } from '../onnx/load.js';
+import { decodeTensor, type ProofBundle } from '../prove/bundle.js';
+import { splitOutputs } from '../prove/prover.js';
 import { evaluate } from '../quantize/evaluate.js';
 import type { QuantizedGraph } from '../quantize/plan.js';
 import { planFromJson } from '../quantize/serialize.js';
 import { loadVerificationKey, type Groth16VerificationKey } from '../setup/index.js';
 import { parseProofBundle, snarkProofSchema, verifyBundle, type Verdict } from '../verify/verify.js';
-import { exportSolidityVerifier } from '../chain/verifier.js';
 import type { ModelBuilder } from '../jobs/compiles.js';
 import { ArtifactStore } from '../store/artifacts.js';
 import type { CompileSettings, ModelRecord, ModelStore } from '../store/models.js';
@@ -139,7 +141,10 @@ export class ModelService {
     return vkey;
   }
 
-  /** A zkinfer proof bundle, or a bare snarkjs proof with its public signals. */
+  /**
+   * A zkinfer proof bundle, or a bare snarkjs proof with its public signals: that one is checked as
+   * the bundle it stands for, so both forms get the same checks.
+   */
   async verify(m: ReadyModel, proof: unknown, publicSignals: unknown): Promise<Verdict> {
     const vkey = await this.verificationKey(m);
     if (typeof proof === 'object' && proof !== null && 'format' in proof) return verifyBundle(m.info, vkey, parseProofBundle(proof));
@@ -148,14 +153,8 @@ export class ModelService {
       const issue = bare.error.issues[0];
       throw new ZkError('INPUT_INVALID', `not a proof with public signals: ${issue.path.join('.')}: ${issue.message}`, { issues: bare.error.issues.slice(0, 5) });
     }
-    const { system } = m.info.setup!;
-    if (bare.data.proof.protocol !== system) return { valid: false, reason: `the proof is ${bare.data.proof.protocol}, this model's keys are ${system}` };
-    if (bare.data.publicSignals.length !== m.info.publicSignals) {
-      return { valid: false, reason: `${bare.data.publicSignals.length} public signals, the circuit has ${m.info.publicSignals}` };
-    }
-    // snarkjs throws on some malformed values (a point off the curve): an invalid proof too.
-    const ok = await snarkjs[system].verify(vkey, bare.data.publicSignals, bare.data.proof).catch(() => false);
-    return ok ? { valid: true } : { valid: false, reason: 'the proof does not verify against the public signals' };
+    const { proof: parsed, publicSignals: signals } = bare.data;
+    return verifyBundle(m.info, vkey, bundleOf(m.info, parsed.protocol, parsed as SnarkProof, signals));
   }
 
   /** The Solidity verifier of the model's keys, rendered once and kept with the artifacts. */
@@ -168,4 +167,21 @@ export class ModelService {
     renameSync(tmp, file);
     return source;
   }
+}
+
+/** The bundle a bare proof stands for: its tensors read from the public signals (outputs, then inputs). */
+function bundleOf(info: ModelInfo, system: ProofSystem, proof: SnarkProof, publicSignals: string[]): ProofBundle {
+  const tensors = [...info.outputs, ...info.inputs];
+  // splitOutputs cuts the signals by the shapes it is given, in order.
+  const decoded = splitOutputs({ ...info, outputs: tensors }, publicSignals).map((v, i) => decodeTensor(tensors[i], v));
+  // No timings: the file format has them optional, and verifyBundle does not read them.
+  return <ProofBundle>{
+    format: 'zkinfer-proof/1',
+    model: { name: info.name, vkeyHash: info.setup!.vkeyHash },
+    system,
+    proof,
+    publicSignals,
+    outputs: decoded.slice(0, info.outputs.length),
+    inputs: decoded.slice(info.outputs.length),
+  };
 }
