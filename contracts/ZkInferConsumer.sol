@@ -19,6 +19,9 @@ pragma solidity ^0.8.20;
 contract ZkInferConsumer {
     /// BN254's scalar field (circom's prime): every public signal is below it.
     uint256 internal constant FIELD = 21888242871839275222246405745257275088548364400416034343698204186575808495617;
+    /// zkinfer's circuits are sound for inputs with |integer| < 2^64: the compiler proves no layer can
+    /// wrap around the field below that bound, so a larger input could alias a small one.
+    uint256 internal constant INPUT_LIMIT = 2 ** 64;
 
     /// The model's verifier contract and its `verifyProof` selector (it depends on the proof system
     /// and the number of public signals; `zkinfer verifier` prints it).
@@ -43,6 +46,7 @@ contract ZkInferConsumer {
     error MalformedProof(uint256 words);
     error WrongPublicSignalCount(uint256 expected, uint256 got);
     error SignalOutOfField(uint256 index);
+    error InputOutOfRange(uint256 index);
     error InvalidProof();
 
     constructor(
@@ -81,6 +85,7 @@ contract ZkInferConsumer {
         // the decoding below needs canonical field elements, so every system gets this check here.
         for (uint256 i = 0; i < pubSignals.length; i++) {
             if (pubSignals[i] >= FIELD) revert SignalOutOfField(i);
+            if (i >= outputCount && pubSignals[i] >= INPUT_LIMIT && FIELD - pubSignals[i] >= INPUT_LIMIT) revert InputOutOfRange(i);
         }
         // Every verifyProof argument is a fixed-size array, so the call is the selector followed by
         // the words; one contract serves all three systems.

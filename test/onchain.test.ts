@@ -166,6 +166,16 @@ for (const system of PROOF_SYSTEMS) {
       }
     });
 
+    test('an input beyond |q| < 2^64 is refused before verification: no aliasing of a huge input', async () => {
+      const data = await solidityCalldata(a.bundle);
+      const modelId = consumerParameters(a.info).modelId;
+      const last = data.publicSignals.length - 1;
+      for (const value of [2n ** 64n, FIELD_PRIME - 2n ** 64n]) {
+        const pub = data.publicSignals.map((s, i) => (i === last ? value : BigInt(s)));
+        assertReverts(await submit(a, modelId, data.proof, pub), 'InputOutOfRange(uint256)', `input ${value}`);
+      }
+    });
+
     test("another model's proof is rejected", async () => {
       const other = await solidityCalldata(b.bundle);
       const modelId = consumerParameters(a.info).modelId;
