@@ -138,3 +138,11 @@ template DivideSigned(k, bBits, qBits) {
     d.b <== absB;
     out <== d.out;
 }
+
+// A boolean: out = in, and in is 0 or 1. One constraint.
+template Boolean() {
+    signal input in;
+    signal output out;
+    in * (in - 1) === 0;
+    out <== in;
+}

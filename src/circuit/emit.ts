@@ -40,6 +40,10 @@ function gadgetName(g: GadgetGroup, index: number): string {
       return `NonNegative(${g.bits})`;
     case 'round':
       return `RoundHalfEven(${g.shift}, ${g.bits})`;
+    case 'assert':
+      return 'assertion';
+    case 'boolean':
+      return 'Boolean()';
   }
 }
 
@@ -81,6 +85,10 @@ export function emitCircom(graph: QuantizedGraph, modelName: string): CircuitSou
         body.push(`    // ${out} at scale 2^${g.outScale}`);
         g.a.forEach((a, j) => body.push(`    w[${g.firstWire + j}] <== (${affine(a)}) * (${affine(g.b[j])});`));
         break;
+      case 'assert':
+        body.push(`    // each must be 0: ${g.what}`);
+        g.inputs.forEach((f) => body.push(`    ${affine(f)} === 0;`));
+        break;
       case 'divide':
         body.push(`    // a / b rounded: a·2^${g.k} / b, ${out} at scale 2^${g.outScale}`);
         body.push(`    component ${name}[${count}];`);
@@ -90,7 +98,7 @@ export function emitCircom(graph: QuantizedGraph, modelName: string): CircuitSou
         break;
       default: {
         if (g.kind === 'table') templates.push(...tableTemplate(tableName(index), g, index));
-        const range = g.kind === 'zero' ? 'tested for zero' : `range-checked to ${g.bits} signed bits`;
+        const range = g.kind === 'zero' ? 'tested for zero' : g.kind === 'boolean' ? 'checked to be 0 or 1' : `range-checked to ${g.bits} signed bits`;
         const scales = g.kind === 'shift' || g.kind === 'table' || g.kind === 'round' ? ` at scale 2^${g.inScale}` : '';
         const outScale = g.kind === 'shift' || g.kind === 'table' || g.kind === 'round' ? ` at scale 2^${g.outScale}` : ' (0 or 1)';
         body.push(`    // in: affine forms${scales}, ${range}; ${out}${outScale}`);

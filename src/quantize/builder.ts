@@ -20,6 +20,12 @@ export class CircuitBuilder {
   private readonly wireScales: number[] = [];
   private readonly groups: GadgetGroup[] = [];
   private readonly inputs: PlanInput[] = [];
+  /** Wires known to be 0 or 1 (boolean inputs, zero tests, signs, products of booleans). */
+  private readonly boolWires = new Set<number>();
+  /** Forms known to be 0 or 1 (Or, Xor, Not of booleans…), by identity. */
+  private readonly boolForms = new WeakSet<Affine>();
+  /** For an index form computed by ArgMax: its one-hot indicators, by identity. */
+  private readonly oneHots = new WeakMap<Affine, Affine[]>();
 
   constructor(readonly scale: number) {}
 
@@ -28,12 +34,66 @@ export class CircuitBuilder {
     const inputScale = dtype === 'float' ? this.scale : 0;
     const firstWire = this.newWires(count, inputScale);
     this.inputs.push({ name, dims, dtype, scale: inputScale, firstWire });
-    return Array.from({ length: count }, (_, i) => wireForm(firstWire + i));
+    if (dtype !== 'bool') return Array.from({ length: count }, (_, i) => wireForm(firstWire + i));
+    // Booleans are checked to be 0 or 1 in the circuit (one constraint each); the model reads the checked wires.
+    const checked = this.newWires(count, 0);
+    this.groups.push({ kind: 'boolean', node: name, op: 'input', firstWire: checked, inputs: Array.from({ length: count }, (_, i) => ({ wires: [firstWire + i], coefs: [1n], bias: 0n })) });
+    for (let i = 0; i < count; i++) this.boolWires.add(checked + i);
+    return Array.from({ length: count }, (_, i) => wireForm(checked + i));
   }
 
   /** max(x, 0) elementwise; constant elements fold without a gadget. */
   relu(xs: readonly Affine[], origin: Origin): Affine[] {
     return this.shiftGroup(xs, origin, true);
+  }
+
+  /** max(x, 0) at the forms' own scale: exact, where relu() rounds forms finer than the working scale. */
+  reluExact(xs: readonly Affine[], origin: Origin): Affine[] {
+    return this.shiftGroup(xs, origin, true, Infinity);
+  }
+
+  /** Whether x is known to be 0 or 1. */
+  isBoolean(x: Affine): boolean {
+    if (this.boolForms.has(x)) return true;
+    if (isConstant(x)) return x.bias === 0 || x.bias === 1;
+    if (x.terms.size !== 1) return false;
+    const [[w, c]] = x.terms;
+    return this.boolWires.has(w) && ((c === 1 && x.bias === 0) || (c === -1 && x.bias === 1));
+  }
+
+  /** Records forms as 0 or 1 (the op proves it). */
+  markBoolean<T extends Affine>(xs: T[]): T[] {
+    xs.forEach((x) => this.boolForms.add(x));
+    return xs;
+  }
+
+  /** Bounds of a form whose wires are all known booleans; undefined when a wire is unbounded. */
+  bounds(x: Affine): [number, number] | undefined {
+    let lo = x.bias;
+    let hi = x.bias;
+    for (const [w, c] of x.terms) {
+      if (!this.boolWires.has(w)) return undefined;
+      if (c < 0) lo += c;
+      else hi += c;
+    }
+    return [lo, hi];
+  }
+
+  setOneHot(index: Affine, hot: Affine[]): void {
+    this.oneHots.set(index, hot);
+  }
+
+  oneHotOf(index: Affine): Affine[] | undefined {
+    return this.oneHots.get(index);
+  }
+
+  /** Each form must be 0 for the input to have a proof (free: linear constraints). */
+  assertZero(xs: readonly Affine[], origin: Origin, what: string): void {
+    const live = xs.filter((x) => !isConstant(x));
+    for (const x of xs) if (isConstant(x) && x.bias !== 0) throw new ZkError('INPUT_INVALID', `node ${origin.node} (${origin.op}): ${what}`, { ...origin });
+    if (!live.length) return;
+    const atScale = this.groupScale(live);
+    this.groups.push({ kind: 'assert', ...origin, what, firstWire: this.wireScales.length, inputs: live.map((x) => this.quantizeForm(x, atScale, 0n)) });
   }
 
   /** Brings forms whose scale exceeds the working scale back to it (round to nearest). */
@@ -61,6 +121,7 @@ export class CircuitBuilder {
     const scaleB = this.groupScale(b);
     const outScale = scaleA + scaleB;
     const firstWire = this.newWires(idx.length, outScale);
+    idx.forEach((i, k) => this.isBoolean(as[i]) && this.isBoolean(bs[i]) && this.boolWires.add(firstWire + k));
     this.groups.push({
       kind: 'product', ...origin, outScale, firstWire,
       a: a.map((x) => this.quantizeForm(x, scaleA, 0n)),
@@ -185,12 +246,12 @@ export class CircuitBuilder {
    * that scale, and without `round` a plain floor.
    */
   private shiftGroup(xs: readonly Affine[], origin: Origin, relu: boolean, toScale = this.scale, round = true): Affine[] {
-    const fold = (v: number) => (round ? v : Math.floor(v * 2 ** toScale) / 2 ** toScale);
+    const fold = (v: number) => (round || !Number.isFinite(toScale) ? v : Math.floor(v * 2 ** toScale) / 2 ** toScale);
     const out = xs.map((x) => (isConstant(x) ? constant(relu ? Math.max(0, fold(x.bias)) : fold(x.bias)) : x));
     const idx = xs.flatMap((x, i) => (isConstant(x) ? [] : [i]));
     if (idx.length === 0) return out;
     const inScale = this.groupScale(idx.map((i) => xs[i]));
-    const shift = Math.max(0, inScale - toScale);
+    const shift = Number.isFinite(toScale) ? Math.max(0, inScale - toScale) : 0;
     const outScale = inScale - shift;
     // Adding half of the divisor before the floor rounds to nearest.
     const half = shift > 0 && round ? 1n << BigInt(shift - 1) : 0n;
@@ -203,17 +264,44 @@ export class CircuitBuilder {
     return out;
   }
 
-  /** A group whose output is a 0/1 wire computed exactly from the form (zero tests, signs). */
+  /**
+   * A group whose output is a 0/1 wire computed exactly from the form (zero tests, signs). The form
+   * is taken at the scale of its wire terms, where it is an integer W plus the constant c·2^s: then
+   * W + c·2^s ≥ 0 iff W + floor(c·2^s) ≥ 0, and W + c·2^s = 0 is impossible unless c·2^s is whole,
+   * so comparisons against constants are exact on the quantized values, however fine the constant.
+   */
   private exactGroup(xs: readonly Affine[], origin: Origin, kind: 'zero' | 'sign', fold: (v: number) => number): Affine[] {
     const out = xs.map((x) => (isConstant(x) ? constant(fold(x.bias)) : x));
     const idx = xs.flatMap((x, i) => (isConstant(x) ? [] : [i]));
     if (idx.length === 0) return out;
-    const inScale = this.groupScale(idx.map((i) => xs[i]));
-    const firstWire = this.newWires(idx.length, 0);
-    const inputs = idx.map((i) => this.quantizeForm(xs[i], inScale, 0n));
+    const inScale = idx.reduce((s, i) => Math.max(s, this.termScale(xs[i])), 0);
+    const live: number[] = [];
+    const inputs: IntForm[] = [];
+    for (const i of idx) {
+      const c = xs[i].bias * 2 ** inScale;
+      const whole = Math.abs(c - Math.round(c)) <= 1e-9 * Math.max(1, Math.abs(c));
+      if (kind === 'zero' && !whole) {
+        out[i] = constant(0);
+        continue;
+      }
+      const form = this.quantizeForm({ bias: 0, terms: xs[i].terms }, inScale, 0n);
+      form.bias = toBigInt(whole ? Math.round(c) : Math.floor(c));
+      live.push(i);
+      inputs.push(form);
+    }
+    if (!live.length) return out;
+    const firstWire = this.newWires(live.length, 0);
+    live.forEach((_, k) => this.boolWires.add(firstWire + k));
     this.groups.push(kind === 'zero' ? { kind, ...origin, firstWire, inputs } : { kind, ...origin, bits: 0, firstWire, inputs });
-    idx.forEach((i, k) => (out[i] = wireForm(firstWire + k)));
+    live.forEach((i, k) => (out[i] = wireForm(firstWire + k)));
     return out;
+  }
+
+  /** The scale at which a form's wire terms are integers (its bias ignored). */
+  private termScale(x: Affine): number {
+    let s = 0;
+    for (const [w, c] of x.terms) s = Math.max(s, this.wireScales[w] + fractionBits(c, this.scale));
+    return s;
   }
 
   private newWires(count: number, wireScale: number): number {

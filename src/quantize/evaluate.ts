@@ -81,8 +81,22 @@ function runGroup(g: GadgetGroup, index: number, wires: bigint[], checkRanges: b
     case 'zero':
       g.inputs.forEach((f, k) => out(k, evalForm(f, wires) === 0n ? 1n : 0n));
       return [];
+    case 'boolean':
+      g.inputs.forEach((f, k) => {
+        const v = evalForm(f, wires);
+        if (v !== 0n && v !== 1n) throw new ZkError('INPUT_OUT_OF_RANGE', `boolean input ${g.node}[${k}] is ${v}, not 0 or 1`, { input: g.node, index: k });
+        out(k, v);
+      });
+      return [];
     case 'divide':
       return runDivide(g, index, wires, checkRanges);
+    case 'assert':
+      g.inputs.forEach((f, k) => {
+        if (evalForm(f, wires) !== 0n) {
+          throw new ZkError('INPUT_OUT_OF_RANGE', `${g.what} at layer ${index} (${g.op} node ${g.node}), element ${k}`, { layer: index, node: g.node, op: g.op, element: k });
+        }
+      });
+      return [];
     default:
       break;
   }
@@ -180,6 +194,8 @@ function calibrateGroup(g: GadgetGroup, i: number, peaks: bigint[], headroom: nu
   switch (g.kind) {
     case 'product':
     case 'zero':
+    case 'assert':
+    case 'boolean':
       return g;
     case 'shift':
     case 'round':
@@ -225,7 +241,8 @@ export function checkNoWrap(graph: QuantizedGraph): void {
   const bound = new Array<bigint>(graph.wireCount);
   for (const inp of graph.inputs) {
     const n = inp.dims.reduce((a, b) => a * b, 1);
-    for (let k = 0; k < n; k++) bound[inp.firstWire + k] = inp.dtype === 'bool' ? 1n : INPUT_LIMIT;
+    // Every input, booleans included, is bounded by what verifiers check (on-chain too): |q| < 2^64.
+    for (let k = 0; k < n; k++) bound[inp.firstWire + k] = INPUT_LIMIT;
   }
   const check = (b: bigint, where: string): bigint => {
     if (b >= NO_WRAP_LIMIT) throw new ZkError('INPUT_OUT_OF_RANGE', `${where} could wrap around the field for large inputs; lower the scale`, { where });
@@ -251,7 +268,11 @@ export function checkNoWrap(graph: QuantizedGraph): void {
       }
       case 'sign':
       case 'zero':
+      case 'boolean':
         g.inputs.forEach((f, k) => (formBound(f, where), set(k, 1n)));
+        break;
+      case 'assert':
+        g.inputs.forEach((f) => formBound(f, where));
         break;
       case 'product':
         g.a.forEach((a, k) => set(k, check(formBound(a, where) * formBound(g.b[k], where), where)));

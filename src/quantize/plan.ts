@@ -140,7 +140,34 @@ export interface RoundGroup {
   inputs: IntForm[];
 }
 
-export type GadgetGroup = ShiftGroup | ProductGroup | TableGroup | DivideGroup | ZeroGroup | SignGroup | RoundGroup;
+/**
+ * `assert` groups: each form must be 0 (a linear constraint, free), e.g. that a computed index hit
+ * exactly one position. They make no wires; an input that breaks one has no proof.
+ */
+export interface AssertGroup {
+  kind: 'assert';
+  node: string;
+  op: string;
+  /** What the assertion means, for the prover's error message. */
+  what: string;
+  firstWire: number;
+  inputs: IntForm[];
+}
+
+/**
+ * `boolean` groups: out = in, with in·(in − 1) = 0 (one constraint): a boolean graph input is 0 or 1
+ * inside the circuit, whatever a verifier checks, so gadgets that rely on it (And, Or, Where, a
+ * one-hot built from booleans) stay sound, and later forms are bounded by 1.
+ */
+export interface BooleanGroup {
+  kind: 'boolean';
+  node: string;
+  op: string;
+  firstWire: number;
+  inputs: IntForm[];
+}
+
+export type GadgetGroup = ShiftGroup | ProductGroup | TableGroup | DivideGroup | ZeroGroup | SignGroup | RoundGroup | AssertGroup | BooleanGroup;
 
 export interface PlanInput {
   name: string;
@@ -194,10 +221,14 @@ export function elementConstraints(g: GadgetGroup, k = 0): number {
       return 1 + g.qBits + 2 * g.bBits + (g.positive ? 0 : g.bBits + 1 + (g.a[k].wires.length ? 1 : 0));
     case 'zero':
       return 3;
+    case 'boolean':
+      return 1;
     case 'sign':
       return g.bits;
     case 'round':
       return g.bits + (g.shift > 1 ? 5 : g.shift === 1 ? 1 : 0);
+    case 'assert':
+      return 0;
   }
 }
 

@@ -10,11 +10,12 @@ const AttrType = AttributeProto.AttributeType;
 
 /** A dimension: a number, or a name for a symbolic dimension such as 'batch'. */
 export type Dim = number | string;
-export type ElemType = 'float32' | 'int64';
+export type ElemType = 'float32' | 'int64' | 'bool';
 
 const DATA_TYPE: Record<ElemType, number> = {
   float32: TensorProto.DataType.FLOAT,
   int64: TensorProto.DataType.INT64,
+  bool: TensorProto.DataType.BOOL,
 };
 
 export interface TensorValue {
@@ -145,12 +146,14 @@ function tensorProto(name: string, t: TensorValue): onnx.ITensorProto {
     throw new Error(`tensor '${name}': ${t.values.length} values for dims [${t.dims.join(', ')}] (${count})`);
   }
   // raw_data, little-endian as the ONNX spec requires, is the encoding exporters such as PyTorch emit.
-  const width = t.dtype === 'float32' ? 4 : 8;
+  const width = t.dtype === 'float32' ? 4 : t.dtype === 'bool' ? 1 : 8;
   const view = new DataView(new ArrayBuffer(count * width));
   for (let i = 0; i < count; i++) {
     const v = t.values[i];
     if (t.dtype === 'float32') {
       view.setFloat32(i * 4, v, true);
+    } else if (t.dtype === 'bool') {
+      view.setUint8(i, v ? 1 : 0);
     } else {
       if (!Number.isSafeInteger(v)) throw new Error(`tensor '${name}': int64 value ${v} is not a safe integer`);
       view.setBigInt64(i * 8, BigInt(v), true);

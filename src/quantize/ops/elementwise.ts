@@ -57,11 +57,13 @@ const variadic = (f: (ctx: OpContext, xs: Affine[], ys: Affine[]) => Affine[]): 
 };
 
 /** max(x, y) = y + relu(x − y): one ReLU gadget per pair. */
-export const maxOf = (ctx: OpContext, xs: Affine[], ys: Affine[]): Affine[] =>
-  ctx.builder.relu(xs.map((x, i) => sub(x, ys[i])), ctx.origin).map((r, i) => add(ys[i], r));
+export const maxOf = (ctx: OpContext, xs: Affine[], ys: Affine[], exact = false): Affine[] =>
+  reluOf(ctx, xs.map((x, i) => sub(x, ys[i])), exact).map((r, i) => add(ys[i], r));
 /** min(x, y) = x − relu(x − y). */
-export const minOf = (ctx: OpContext, xs: Affine[], ys: Affine[]): Affine[] =>
-  ctx.builder.relu(xs.map((x, i) => sub(x, ys[i])), ctx.origin).map((r, i) => sub(xs[i], r));
+export const minOf = (ctx: OpContext, xs: Affine[], ys: Affine[], exact = false): Affine[] =>
+  reluOf(ctx, xs.map((x, i) => sub(x, ys[i])), exact).map((r, i) => sub(xs[i], r));
+/** ReLU rounded to the working scale, or `exact` at the forms' own scale. */
+const reluOf = (ctx: OpContext, xs: Affine[], exact: boolean): Affine[] => (exact ? ctx.builder.reluExact(xs, ctx.origin) : ctx.builder.relu(xs, ctx.origin));
 
 /** LeakyRelu and PRelu: y = α·x + (1 − α)·relu(x), linear in relu(x), so one ReLU gadget. */
 function leaky(ctx: OpContext, x: SymTensor, alpha: SymTensor): SymTensor {

@@ -125,7 +125,82 @@ function batchNorm(ctx: OpContext): SymTensor[] {
   }];
 }
 
+/**
+ * ConvTranspose with a constant kernel: every input tap scatters into the outputs it reaches, so
+ * each output is one affine form (no constraints). Strides, pads, dilations, groups,
+ * output_padding, output_shape and auto_pad as in ONNX.
+ */
+function convTranspose(ctx: OpContext): SymTensor[] {
+  const x = ctx.input(0);
+  const w = ctx.input(1);
+  const bias = ctx.optional(2);
+  if (!w.data.every(isConstant)) ctx.fail('the kernel must be a constant');
+  const group = ctx.int('group', 1);
+  const [batch, channels] = x.dims;
+  const inDims = x.dims.slice(2);
+  const kDims = w.dims.slice(2);
+  const rank = inDims.length;
+  const perGroupOut = w.dims[1];
+  const filters = perGroupOut * group;
+  if (w.dims[0] !== channels) ctx.shapeError(`input has ${channels} channels, kernel expects ${w.dims[0]}`);
+  const ones = inDims.map(() => 1);
+  const stride = ctx.ints('strides', ones);
+  const dilation = ctx.ints('dilations', ones);
+  const outPad = ctx.ints('output_padding', inDims.map(() => 0));
+  const span = kDims.map((k, i) => (k - 1) * dilation[i] + 1);
+  const full = inDims.map((n, i) => stride[i] * (n - 1) + outPad[i] + span[i]);
+  let pads = ctx.ints('pads', [...inDims, ...inDims].map(() => 0));
+  const autoPad = ctx.string('auto_pad', 'NOTSET');
+  const outputShape = ctx.ints('output_shape', []);
+  let outDims: number[];
+  if (outputShape.length || autoPad === 'SAME_UPPER' || autoPad === 'SAME_LOWER') {
+    outDims = outputShape.length ? outputShape.slice(-rank) : inDims.map((n, i) => n * stride[i]);
+    const total = full.map((f, i) => Math.max(0, f - outDims[i]));
+    const upper = autoPad !== 'SAME_LOWER';
+    pads = [...total.map((t) => (upper ? Math.floor(t / 2) : t - Math.floor(t / 2))), ...total.map((t) => (upper ? t - Math.floor(t / 2) : Math.floor(t / 2)))];
+  } else {
+    if (autoPad === 'VALID') pads = pads.map(() => 0);
+    outDims = full.map((f, i) => f - pads[i] - pads[rank + i]);
+  }
+  if (outDims.some((d) => d <= 0)) ctx.shapeError(`output [${outDims}] is empty`);
+  const outSize = sizeOf(outDims);
+  const outStrides = strides(outDims);
+  const inSize = sizeOf(inDims);
+  const inStrides = strides(inDims);
+  const kSize = sizeOf(kDims);
+  const kStrides = strides(kDims);
+  const wStrides = strides(w.dims);
+  const data: Affine[] = [];
+  for (let nb = 0; nb < batch; nb++) {
+    for (let m = 0; m < filters; m++) {
+      const g = Math.floor(m / perGroupOut);
+      const perGroupIn = channels / group;
+      const terms: [Affine, number][][] = Array.from({ length: outSize }, () => []);
+      for (let c = g * perGroupIn; c < (g + 1) * perGroupIn; c++) {
+        for (let i = 0; i < inSize; i++) {
+          const xv = x.data[(nb * channels + c) * inSize + i];
+          for (let k = 0; k < kSize; k++) {
+            const coef = w.data[c * wStrides[0] + (m - g * perGroupOut) * wStrides[1] + k].bias;
+            if (coef === 0) continue;
+            let o = 0;
+            let inside = true;
+            for (let d = 0; d < rank && inside; d++) {
+              const pos = (Math.floor(i / inStrides[d]) % inDims[d]) * stride[d] + (Math.floor(k / kStrides[d]) % kDims[d]) * dilation[d] - pads[d];
+              inside = pos >= 0 && pos < outDims[d];
+              o += pos * outStrides[d];
+            }
+            if (inside) terms[o].push([xv, coef]);
+          }
+        }
+      }
+      for (const t of terms) data.push(combine(t, bias ? bias.data[m].bias : 0));
+    }
+  }
+  return [{ dims: [batch, filters, ...outDims], dtype: x.dtype, data }];
+}
+
 export const linearOps: Record<string, OpImpl> = {
+  ConvTranspose: convTranspose,
   MatMul: (ctx) => [matmul(ctx, ctx.input(0), ctx.input(1))],
   Gemm: gemm,
   Conv: conv,

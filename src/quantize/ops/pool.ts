@@ -8,7 +8,7 @@ import { spatialGeometry } from './window.js';
 type Reducer = 'sum' | 'mean' | 'max' | 'min';
 
 /** Reduces every window to one value. Max and min run as a balanced tree, one gadget group per level. */
-export function reduceWindows(ctx: OpContext, windows: Affine[][], how: Reducer, count: (w: Affine[]) => number): Affine[] {
+export function reduceWindows(ctx: OpContext, windows: Affine[][], how: Reducer, count: (w: Affine[]) => number, exact = false): Affine[] {
   if (how === 'sum' || how === 'mean') {
     return windows.map((w) => combine(w.map((v) => [v, how === 'mean' ? 1 / count(w) : 1] as const)));
   }
@@ -18,7 +18,7 @@ export function reduceWindows(ctx: OpContext, windows: Affine[][], how: Reducer,
     const xs: Affine[] = [];
     const ys: Affine[] = [];
     for (const w of level) for (let i = 0; i + 1 < w.length; i += 2) xs.push(w[i]), ys.push(w[i + 1]);
-    const merged = (how === 'max' ? maxOf : minOf)(ctx, xs, ys);
+    const merged = (how === 'max' ? maxOf : minOf)(ctx, xs, ys, exact);
     let k = 0;
     level = level.map((w) => {
       const next: Affine[] = [];

@@ -1,7 +1,8 @@
 import { sizeOf } from '../../onnx/graph.js';
-import { type Affine, constant } from '../affine.js';
+import { type Affine, combine, constant, isConstant } from '../affine.js';
 import { broadcastDims, broadcastIndex, fromConst, normalizeAxis, strides, type SymTensor } from '../tensor.js';
 import type { OpContext, OpImpl } from './context.js';
+import { oneHots, select } from './select.js';
 
 /** Every data-movement op is a map from output positions to input positions (−1: a constant fill). */
 function pick(t: SymTensor, dims: number[], source: ArrayLike<number>, fill = 0): SymTensor {
@@ -162,23 +163,126 @@ function padOp(ctx: OpContext): SymTensor[] {
   return [pad(ctx, x, full, mode, value)];
 }
 
+/** Gather along an axis; computed indices select by one-hot indicators (see select.ts). */
 function gather(ctx: OpContext): SymTensor[] {
   const x = ctx.input(0);
   const indices = ctx.input(1);
-  const at = ctx.constInput(1, 'gather indices');
   const axis = normalizeAxis(ctx.int('axis', 0), x.dims.length);
   const n = x.dims[axis];
   const outer = sizeOf(x.dims.slice(0, axis));
   const inner = sizeOf(x.dims.slice(axis + 1));
+  const dims = [...x.dims.slice(0, axis), ...indices.dims, ...x.dims.slice(axis + 1)];
+  if (!indices.data.every(isConstant)) {
+    const hot = oneHots(ctx, indices.data, n, true);
+    const rows: Affine[][] = [];
+    const at: [number, number][] = [];
+    for (let o = 0; o < outer; o++) for (const h of hot) for (let i = 0; i < inner; i++) rows.push(h), at.push([o, i]);
+    return [{ dims, dtype: x.dtype, data: select(ctx, rows, (r, k) => x.data[(at[r][0] * n + k) * inner + at[r][1]]) }];
+  }
   const source: number[] = [];
   for (let o = 0; o < outer; o++) {
-    for (const raw of at) {
+    for (const { bias: raw } of indices.data) {
       const k = raw < 0 ? raw + n : raw;
       if (k < 0 || k >= n) ctx.shapeError(`index ${raw} out of range for an axis of ${n}`);
       for (let i = 0; i < inner; i++) source.push((o * n + k) * inner + i);
     }
   }
-  return [pick(x, [...x.dims.slice(0, axis), ...indices.dims, ...x.dims.slice(axis + 1)], source)];
+  return [pick(x, dims, source)];
+}
+
+/** For each element of `dims` (same rank as the data), the data's flat index with the axis coordinate replaced by k. */
+function elementAt(dataDims: readonly number[], idxDims: readonly number[], axis: number): (flat: number, k: number) => number {
+  const ds = strides(dataDims);
+  const is = strides(idxDims);
+  return (flat, k) => {
+    let src = 0;
+    for (let d = 0; d < idxDims.length; d++) src += (d === axis ? k : Math.floor(flat / is[d]) % idxDims[d]) * ds[d];
+    return src;
+  };
+}
+
+/** GatherElements: out[i] = data[i with the axis coordinate replaced by indices[i]]. */
+function gatherElements(ctx: OpContext): SymTensor[] {
+  const x = ctx.input(0);
+  const indices = ctx.input(1);
+  if (indices.dims.length !== x.dims.length) ctx.shapeError(`indices [${indices.dims}] and data [${x.dims}] differ in rank`);
+  const axis = normalizeAxis(ctx.int('axis', 0), x.dims.length);
+  const n = x.dims[axis];
+  const at = elementAt(x.dims, indices.dims, axis);
+  if (indices.data.every(isConstant)) {
+    return [pick(x, indices.dims, indices.data.map((v, flat) => {
+      const k = v.bias < 0 ? v.bias + n : v.bias;
+      if (k < 0 || k >= n) ctx.shapeError(`index ${v.bias} out of range for an axis of ${n}`);
+      return at(flat, k);
+    }))];
+  }
+  const hot = oneHots(ctx, indices.data, n, true);
+  return [{ dims: indices.dims, dtype: x.dtype, data: select(ctx, hot, (flat, k) => x.data[at(flat, k)]) }];
+}
+
+/**
+ * ScatterElements (reduction none or add): out = data with updates written at the indexed positions.
+ * Computed indices: each output element takes data·(1 − Σ hits) + Σ hit·update over the updates that
+ * can reach it (indices must not repeat, as ONNX requires for `none`).
+ */
+function scatterElements(ctx: OpContext): SymTensor[] {
+  const [x, indices, updates] = [ctx.input(0), ctx.input(1), ctx.input(2)];
+  const axis = normalizeAxis(ctx.int('axis', 0), x.dims.length);
+  const reduction = ctx.string('reduction', 'none');
+  if (reduction !== 'none' && reduction !== 'add') ctx.fail(`reduction ${reduction}`);
+  const n = x.dims[axis];
+  const at = elementAt(x.dims, indices.dims, axis);
+  const out = [...x.data];
+  if (indices.data.every(isConstant)) {
+    indices.data.forEach((v, u) => {
+      const k = v.bias < 0 ? v.bias + n : v.bias;
+      if (k < 0 || k >= n) ctx.shapeError(`index ${v.bias} out of range for an axis of ${n}`);
+      const t = at(u, k);
+      out[t] = reduction === 'add' ? combine([[out[t], 1], [updates.data[u], 1]]) : updates.data[u];
+    });
+    return [{ dims: x.dims, dtype: x.dtype, data: out }];
+  }
+  const hot = oneHots(ctx, indices.data, n, true);
+  // Per output element: the (update, indicator) pairs that may write it.
+  const hits: [number, Affine][][] = x.data.map(() => []);
+  indices.data.forEach((_, u) => hot[u].forEach((h, k) => hits[at(u, k)].push([u, h])));
+  const hitSums = hits.map((hs) => combine(hs.map(([, h]) => [h, 1] as const)));
+  const keep = reduction === 'add' ? x.data : ctx.builder.product(x.data, hitSums, ctx.origin, { rescale: false }).map((p, e) => combine([[x.data[e], 1], [p, -1]]));
+  const pairs = hits.flatMap((hs, e) => hs.map(([u, h]) => [e, u, h] as const));
+  const written = ctx.builder.product(pairs.map(([, , h]) => h), pairs.map(([, u]) => updates.data[u]), ctx.origin, { rescale: false });
+  const terms: [Affine, number][][] = keep.map((k) => [[k, 1]]);
+  pairs.forEach(([e], i) => terms[e].push([written[i], 1]));
+  return [{ dims: x.dims, dtype: x.dtype, data: terms.map((t) => combine(t)) }];
+}
+
+/** OneHot(indices, depth, values): off + (on − off)·[index = k]; indices out of range give all off, as in ONNX. */
+function oneHotOp(ctx: OpContext): SymTensor[] {
+  const indices = ctx.input(0);
+  const depth = ctx.constInput(1, 'depth')[0];
+  const [off, on] = ctx.constInput(2, 'values');
+  const rank = indices.dims.length + 1;
+  const axis = normalizeAxis(ctx.int('axis', -1), rank);
+  const hot = oneHots(ctx, indices.data, depth, false);
+  const dims = [...indices.dims.slice(0, axis), depth, ...indices.dims.slice(axis)];
+  const idxStrides = strides(indices.dims);
+  const data: Affine[] = [];
+  forEachIndex(dims, (c) => {
+    const at = c.filter((_, d) => d !== axis).reduce((s, v, d) => s + v * idxStrides[d], 0);
+    data.push(combine([[hot[at][c[axis]], on - off]], off));
+  });
+  return [{ dims, dtype: ctx.input(2).dtype, data }];
+}
+
+/** Tile: repeats along every axis (constant), an index map. */
+function tile(ctx: OpContext): SymTensor[] {
+  const x = ctx.input(0);
+  const repeats = ctx.constInput(1, 'repeats');
+  if (repeats.length !== x.dims.length) ctx.shapeError(`repeats [${repeats}] do not match rank ${x.dims.length}`);
+  const dims = x.dims.map((d, i) => d * repeats[i]);
+  const inStrides = strides(x.dims);
+  const source = new Int32Array(sizeOf(dims));
+  forEachIndex(dims, (c, flat) => (source[flat] = c.reduce((s, v, d) => s + (v % x.dims[d]) * inStrides[d], 0)));
+  return [pick(x, dims, source)];
 }
 
 function expand(ctx: OpContext): SymTensor[] {
@@ -221,6 +325,11 @@ export const shapeOps: Record<string, OpImpl> = {
   Slice: slice,
   Pad: padOp,
   Gather: gather,
+  GatherElements: gatherElements,
+  ScatterElements: scatterElements,
+  Scatter: scatterElements,
+  OneHot: oneHotOp,
+  Tile: tile,
   Expand: expand,
   Split: split,
   Shape: (ctx) => [constTensor([ctx.input(0).dims.length], ctx.input(0).dims)],
