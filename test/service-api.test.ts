@@ -5,7 +5,7 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync } from 'node:fs';
+import { readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { createApp, type ApiDeps } from '../src/api/app.js';
@@ -34,6 +34,7 @@ before(async () => {
 after(async () => {
   await service?.close();
   await releaseCurve();
+  rmSync(service.config.dataDir, { recursive: true, force: true });
 });
 
 /** Built model directories (builds in progress live under artifacts/.building). */
@@ -310,5 +311,6 @@ test('ZKINFER_PTAU: keys rest on the given ceremony file instead of a developmen
     assert.deepEqual((await other.client.request('POST', '/v1/verify', { model: model.id, proof: job.bundle })).body, { valid: true });
   } finally {
     await other.close();
+    rmSync(other.config.dataDir, { recursive: true, force: true });
   }
 });

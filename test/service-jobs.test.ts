@@ -6,7 +6,7 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { releaseCurve } from '../src/core/snarkjs.js';
 import { modelFiles } from '../src/model/layout.js';
@@ -26,6 +26,7 @@ before(async () => {
 after(async () => {
   await service?.close();
   await releaseCurve();
+  rmSync(service.config.dataDir, { recursive: true, force: true });
 });
 
 const metric = async (line: RegExp): Promise<number> => Number(line.exec((await client.request('GET', '/metrics')).body)?.[1] ?? 0);

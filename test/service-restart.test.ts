@@ -7,6 +7,7 @@ import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { REPO_ROOT } from './support/env.js';
@@ -21,7 +22,11 @@ interface Server {
 }
 
 const running = new Set<ChildProcess>();
-after(() => running.forEach((p) => p.kill('SIGKILL')));
+const dataDir = serviceDataDir();
+after(() => {
+  running.forEach((p) => p.kill('SIGKILL'));
+  rmSync(dataDir, { recursive: true, force: true });
+});
 
 /** Starts the CLI's service; resolves once it listens. One single-threaded worker: slow, countable jobs. */
 async function serve(dataDir: string): Promise<Server> {
@@ -52,7 +57,6 @@ async function kill(s: Server): Promise<void> {
 }
 
 test('serve survives SIGKILL and SIGTERM without losing a model build or a proof job', async () => {
-  const dataDir = serviceDataDir();
 
   // 1. A fresh data directory: the example registers itself and starts building; kill it mid-build.
   const first = await serve(dataDir);
