@@ -6,11 +6,12 @@
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { join, resolve } from 'node:path';
-import { releaseCurve, snarkjs } from '../src/core/snarkjs.js';
+import { dirname, join, resolve } from 'node:path';
+import { releaseCurve, snarkjs, toField } from '../src/core/snarkjs.js';
 import { parseInputs } from '../src/io/input.js';
 import { compileModel } from '../src/model/compile.js';
-import { modelFiles } from '../src/model/layout.js';
+import { modelFiles, readModelInfo } from '../src/model/layout.js';
+import type { ProofBundle } from '../src/prove/bundle.js';
 import { setupModel } from '../src/model/setup.js';
 import { loadOnnx } from '../src/onnx/load.js';
 import { ModelProver } from '../src/prove/prover.js';
@@ -71,7 +72,7 @@ for (const m of models) {
     witnessMs: +median(witnessMs).toFixed(1),
     proveMs: +median(proveMs).toFixed(1),
     verifyMs: +median(verifyMs).toFixed(1),
-    snarkjsCliProveMs: cliProveMs(dir, values, info.inputs.map((t) => t.signal), prover),
+    snarkjsCliProveMs: cliProveMs(dir, await prover.prove(values)),
     peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
     maxAbsError: info.accuracy.maxAbsError,
   };
@@ -80,11 +81,15 @@ for (const m of models) {
 }
 
 /** The same proof through snarkjs' own CLI, as a user without zkinfer would run it (a whole process). */
-function cliProveMs(dir: string, _values: number[][], _signals: string[], _prover: ModelProver): number {
+function cliProveMs(dir: string, bundle: ProofBundle): number {
   const files = modelFiles(dir);
-  const cli = createRequire(import.meta.url).resolve('snarkjs/cli.js');
+  const info = readModelInfo(dir);
+  // snarkjs' exports map hides cli.js; it sits beside build/ in the package.
+  const cli = resolve(dirname(createRequire(import.meta.url).resolve('snarkjs')), '..', 'cli.js');
+  const input = join(dir, 'bench-input.json');
   const wtns = join(dir, 'bench.wtns');
-  execFileSync(process.execPath, [cli, 'wtns', 'calculate', files.wasm, join(dir, 'bench-input.json'), wtns]);
+  writeFileSync(input, JSON.stringify(Object.fromEntries(info.inputs.map((t, i) => [t.signal, bundle.inputs[i].integers.map((v) => toField(BigInt(v)).toString())]))));
+  execFileSync(process.execPath, [cli, 'wtns', 'calculate', files.wasm, input, wtns]);
   const t = performance.now();
   execFileSync(process.execPath, [cli, 'groth16', 'prove', files.zkey, wtns, join(dir, 'bench-proof.json'), join(dir, 'bench-public.json')]);
   return Math.round(performance.now() - t);
