@@ -686,6 +686,69 @@ test('Softmax costs no more than its parts: max tree, one table per element, one
   assert.deepEqual(plan.groups.map((g) => (g.kind === 'product' || g.kind === 'divide' ? g.a.length : g.inputs.length)), [5, 2, 1, 1, 10, 1, 10]);
 });
 
+test('Pow with fractional and negative exponents: a table of x^e', async (t) => {
+  const bytes = new OnnxBuilder()
+    .input('x', [2, 5])
+    .initializer('e1', [], [-0.1])
+    .initializer('e2', [], [0.5])
+    .initializer('e3', [], [-2])
+    .initializer('e4', [], [2.5])
+    .node('Pow', ['x', 'e1'], ['a'])
+    .node('Pow', ['x', 'e2'], ['b'])
+    .node('Pow', ['x', 'e3'], ['c'])
+    .node('Pow', ['x', 'e4'], ['d'])
+    .output('a', [2, 5])
+    .output('b', [2, 5])
+    .output('c', [2, 5])
+    .output('d', [2, 5])
+    .build();
+  // x ∈ [0.5, 2.5): |x^-2| ≤ 4 with slope ≤ 16; x^2.5 ≤ 9.9 with slope ≤ 9.9.
+  const { plan } = await check(t, bytes, { tol: tableTol(16, 9.9), amp: 1, offset: 1.5 });
+  assert.equal(tableGroups(plan).length, 4);
+});
+
+test('LayerNormalization (last axis, and axis 1 over two axes) and InstanceNormalization', async (t) => {
+  const rng = mulberry32(17);
+  const bytes = new OnnxBuilder({ opset: 17 })
+    .input('x', [2, 3, 8])
+    .initializer('g8', [8], randomTensor(rng, [8], 1))
+    .initializer('b8', [8], randomTensor(rng, [8], 1))
+    .initializer('g24', [3, 8], randomTensor(rng, [3, 8], 1))
+    .initializer('g3', [3], randomTensor(rng, [3], 1))
+    .initializer('b3', [3], randomTensor(rng, [3], 1))
+    .node('LayerNormalization', ['x', 'g8', 'b8'], ['ln'])
+    .node('LayerNormalization', ['x', 'g24'], ['ln2'], { axis: 1, epsilon: 1e-3 })
+    .node('InstanceNormalization', ['x', 'g3', 'b3'], ['in'])
+    .output('ln', [2, 3, 8])
+    .output('ln2', [2, 3, 8])
+    .output('in', [2, 3, 8])
+    .build();
+  // Inputs in [-2, 2) (variance ≈ 1.3): y = (x − mean)/σ with x rounded (2^-9/σ ≤ 0.45 LSB per term,
+  // through the mean too: ≤ 0.9 LSB), invStd to 2^-12 relative (|y| ≤ 3: 0.2 LSB) and the table's
+  // fit, times |γ| ≤ 1: within 2 LSB.
+  const { plan } = await check(t, bytes, { tol: 2 * LSB, amp: 2 });
+  assert.equal(tableGroups(plan).length, 3);
+});
+
+test('TopK largest and smallest, sorted, with ties broken toward the lower index (values and indices)', async (t) => {
+  const bytes = new OnnxBuilder()
+    .input('x', [2, 7])
+    .input('n', [3, 6], 'int64')
+    .initializerInt64('k3', [1], [3])
+    .initializerInt64('k6', [1], [6])
+    .node('TopK', ['x', 'k3'], ['v', 'i'], { axis: 1 })
+    .node('TopK', ['n', 'k6'], ['nv', 'ni'], { axis: -1, largest: 0 })
+    .node('TopK', ['n', 'k3'], ['tv', 'ti'], { axis: 0 })
+    .output('v', [2, 3])
+    .output('i', [2, 3], 'int64')
+    .output('nv', [3, 6], 'int64')
+    .output('ni', [3, 6], 'int64')
+    .output('tv', [3, 6], 'int64')
+    .output('ti', [3, 6], 'int64')
+    .build();
+  await check(t, bytes, { tol: 0.5 * LSB, seed: 3 });
+});
+
 // ---------------------------------------------------------------------------------------------
 // Comparisons, logic and selection: exact on the quantized values (no error beyond input rounding)
 // ---------------------------------------------------------------------------------------------

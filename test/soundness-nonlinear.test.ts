@@ -504,3 +504,48 @@ describe('booleans, comparisons, selection by computed indices', () => {
     t.diagnostic(`${total} tampered witnesses rejected`);
   });
 });
+
+describe('normalization, fractional powers and TopK in whole models', () => {
+  let norm: Compiled;
+  let topk: Compiled;
+  const rng = mulberry32(31);
+
+  before(async () => {
+    [norm, topk] = await Promise.all([
+      compileOnnx('layernorm', new OnnxBuilder({ opset: 17 })
+        .input('x', [2, 4])
+        .initializer('g', [4], randomTensor(rng, [4], 1))
+        .initializer('e', [], [0.5])
+        .node('LayerNormalization', ['x', 'g'], ['y'])
+        .node('Abs', ['x'], ['ax'])
+        .node('Pow', ['ax', 'e'], ['p'])
+        .output('y', [2, 4])
+        .output('p', [2, 4])
+        .build(), Array.from({ length: 4 }, () => [Array.from(randomTensor(rng, [2, 4], 2))])),
+      compileOnnx('topk', new OnnxBuilder()
+        .input('x', [1, 5])
+        .initializerInt64('k', [1], [3])
+        .node('TopK', ['x', 'k'], ['v', 'i'], { axis: 1 })
+        .output('v', [1, 3])
+        .output('i', [1, 3], 'int64')
+        .build(), Array.from({ length: 4 }, () => [Array.from(randomTensor(rng, [1, 5], 2))])),
+    ]);
+  });
+
+  test('LayerNormalization and Pow 0.5: exact to the evaluator and tamper-proof', async (t) => {
+    let total = 0;
+    const r = mulberry32(8);
+    for (let i = 0; i < 4; i++) total += await tamperProof(norm, await witnessFor(norm, [Array.from(randomTensor(r, [2, 4], 2))]));
+    // A row of equal values: variance 0, invStd = 1/√ε.
+    total += await tamperProof(norm, await witnessFor(norm, [[0.5, 0.5, 0.5, 0.5, -1, 1, 0, 0.25]]));
+    t.diagnostic(`${total} tampered witnesses rejected (${norm.info.layers.map((l) => `${l.count} x ${l.gadget}`).join(', ')})`);
+  });
+
+  test('TopK: values and indices (ties included) exact and tamper-proof', async (t) => {
+    let total = 0;
+    const r = mulberry32(9);
+    for (let i = 0; i < 4; i++) total += await tamperProof(topk, await witnessFor(topk, [Array.from(randomTensor(r, [1, 5], 2))]));
+    total += await tamperProof(topk, await witnessFor(topk, [[1, 1, -1, 1, 0.5]]));
+    t.diagnostic(`${total} tampered witnesses rejected`);
+  });
+});

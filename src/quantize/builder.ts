@@ -97,9 +97,13 @@ export class CircuitBuilder {
   }
 
   /** Brings forms whose scale exceeds the working scale back to it (round to nearest). */
-  rescale(xs: readonly Affine[], origin: Origin): Affine[] {
-    const needs = xs.some((x) => this.formScale(x) > this.scale);
-    return needs ? this.shiftGroup(xs, origin, false) : [...xs];
+  rescale(xs: readonly Affine[], origin: Origin, toScale = this.scale, opts: { proven?: boolean } = {}): Affine[] {
+    const needs = xs.some((x) => this.formScale(x) > toScale);
+    if (!needs) return [...xs];
+    const out = this.shiftGroup(xs, origin, false, toScale);
+    const g = this.groups[this.groups.length - 1];
+    if (opts.proven && g.kind === 'shift') g.proven = true;
+    return out;
   }
 
   /**
@@ -135,14 +139,15 @@ export class CircuitBuilder {
    * fn(x) elementwise by a piecewise-linear table (see table.ts); constant elements fold. The input
    * is rounded to the working scale inside the gadget; the output wire is at that scale plus the
    * working scale (a slope needs those fraction bits), which later gadgets shift back for free.
+   * `inputScale` keeps more input bits; `extraOutputBits` finer slopes, for flat functions on wide ranges.
    */
-  table(xs: readonly Affine[], fn: TableFunction, origin: Origin): Affine[] {
+  table(xs: readonly Affine[], fn: TableFunction, origin: Origin, opts: { inputScale?: number; extraOutputBits?: number } = {}): Affine[] {
     const out = xs.map((x) => (isConstant(x) ? constant(evalFunction(fn, x.bias)) : x));
     const idx = xs.flatMap((x, i) => (isConstant(x) ? [] : [i]));
     if (idx.length === 0) return out;
     const inScale = this.groupScale(idx.map((i) => xs[i]));
-    const shift = Math.max(0, inScale - this.scale);
-    const outScale = inScale - shift + this.scale;
+    const shift = Math.max(0, inScale - (opts.inputScale ?? this.scale));
+    const outScale = inScale - shift + this.scale + (opts.extraOutputBits ?? 0);
     const half = shift > 0 ? 1n << BigInt(shift - 1) : 0n;
     const firstWire = this.newWires(idx.length, outScale);
     this.groups.push({

@@ -185,8 +185,28 @@ export function calibrate(graph: QuantizedGraph, samples: readonly bigint[][][],
     if (firstTable < 0) break;
     if (pass > current.groups.length) throw new ZkError('INTERNAL', 'calibration did not converge');
   }
+  current = useProvenRanges(current);
   checkNoWrap(current);
   return current;
+}
+
+/**
+ * Where the largest possible |input| of a range check is known from the gadgets before it (tables,
+ * signs, booleans, checked ranges) rather than from the 2^64 input bound, and is narrower than the
+ * calibrated width, the check takes the proven width: fewer constraints, and never out of range.
+ * Shift groups marked `proven` (an op that needs it, such as LayerNorm's 1/σ, large for a row of
+ * equal values) take it even when wider.
+ */
+function useProvenRanges(graph: QuantizedGraph): QuantizedGraph {
+  const groups = [...graph.groups];
+  walkBounds({ ...graph, groups }, (g, i, inputBound) => {
+    if (g.kind !== 'shift' && g.kind !== 'round' && g.kind !== 'sign') return;
+    if (inputBound >= NO_WRAP_LIMIT) return;
+    const proven = Math.max(bitsFor(inputBound), g.kind === 'sign' ? 2 : g.shift + 2);
+    if (proven < g.bits || (g.kind === 'shift' && g.proven && proven !== g.bits)) groups[i] = { ...g, bits: checkWidth(proven, g, i) };
+    return groups[i];
+  });
+  return { ...graph, groups };
 }
 
 function calibrateGroup(g: GadgetGroup, i: number, peaks: bigint[], headroom: number, scale: number): GadgetGroup {
@@ -238,6 +258,16 @@ const NO_WRAP_LIMIT = 2n ** 252n;
  * proof cannot be made for an input whose integer evaluation overflows.
  */
 export function checkNoWrap(graph: QuantizedGraph): void {
+  walkBounds(graph, () => undefined, true);
+}
+
+/**
+ * Walks the groups in order with a bound on every wire (inputs |q| < 2^64, each gadget's output from
+ * its range check or its nature). `visit` sees each group with the largest bound of its inputs and
+ * may return a replacement (used before the group's output bound is set); with `strict`, any form
+ * that could reach 2^252 throws.
+ */
+function walkBounds(graph: QuantizedGraph, visit: (g: GadgetGroup, index: number, inputBound: bigint) => GadgetGroup | undefined, strict = false): void {
   const bound = new Array<bigint>(graph.wireCount);
   for (const inp of graph.inputs) {
     const n = inp.dims.reduce((a, b) => a * b, 1);
@@ -245,7 +275,7 @@ export function checkNoWrap(graph: QuantizedGraph): void {
     for (let k = 0; k < n; k++) bound[inp.firstWire + k] = INPUT_LIMIT;
   }
   const check = (b: bigint, where: string): bigint => {
-    if (b >= NO_WRAP_LIMIT) throw new ZkError('INPUT_OUT_OF_RANGE', `${where} could wrap around the field for large inputs; lower the scale`, { where });
+    if (strict && b >= NO_WRAP_LIMIT) throw new ZkError('INPUT_OUT_OF_RANGE', `${where} could wrap around the field for large inputs; lower the scale`, { where });
     return b;
   };
   const formBound = (f: IntForm, where: string): bigint => {
@@ -253,8 +283,10 @@ export function checkNoWrap(graph: QuantizedGraph): void {
     f.wires.forEach((w, t) => (b += abs(f.coefs[t]) * bound[w]));
     return check(b, where);
   };
-  graph.groups.forEach((g, i) => {
-    const where = `layer ${i} (${g.op} node ${g.node})`;
+  graph.groups.forEach((g0, i) => {
+    const where = `layer ${i} (${g0.op} node ${g0.node})`;
+    const inputs = g0.kind === 'product' || g0.kind === 'divide' ? [] : g0.inputs;
+    const g = visit(g0, i, inputs.reduce((m, f) => max(m, formBound(f, where)), 0n)) ?? g0;
     const set = (k: number, b: bigint) => (bound[g.firstWire + k] = b);
     switch (g.kind) {
       case 'shift':
@@ -292,4 +324,3 @@ export function checkNoWrap(graph: QuantizedGraph): void {
   });
   graph.outputs.forEach((o) => o.forms.forEach((f) => formBound(f, `output ${o.name}`)));
 }
-

@@ -27,6 +27,8 @@ export interface ShiftGroup {
   outScale: number;
   /** Signed range width of the input; set by calibration. */
   bits: number;
+  /** Take the width proven from the gadgets before (when finite), not calibration's. */
+  proven?: boolean;
   firstWire: number;
   inputs: IntForm[];
 }

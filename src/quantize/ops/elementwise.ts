@@ -27,14 +27,29 @@ function div(ctx: OpContext, xs: Affine[], ys: Affine[]): Affine[] {
   return ctx.builder.divide(xs, ys, ctx.origin);
 }
 
+/**
+ * x^e for constant exponents: whole exponents from 0 to 16 by repeated squaring (products, exact up to
+ * the rescales), any other exponent by a table of x^e (x ≥ 0 for fractional e, as ONNX gives NaN below).
+ */
 function pow(ctx: OpContext, xs: Affine[], ys: Affine[]): Affine[] {
-  // Columns of equal exponent become one product group per squaring step.
   const exps = ys.map((y) => {
     if (!isConstant(y)) ctx.fail('the exponent must be a constant');
     return y.bias;
   });
   if (xs.every(isConstant)) return xs.map((x, i) => constant(x.bias ** exps[i]));
-  if (!exps.every((e) => Number.isInteger(e) && e >= 0 && e <= 16)) ctx.fail('only whole exponents from 0 to 16 are supported');
+  const small = (e: number) => Number.isInteger(e) && e >= 0 && e <= 16;
+  const out = [...xs];
+  const bySquaring = exps.flatMap((e, i) => (small(e) ? [i] : []));
+  if (bySquaring.length) powSquaring(ctx, bySquaring.map((i) => xs[i]), bySquaring.map((i) => exps[i])).forEach((v, k) => (out[bySquaring[k]] = v));
+  for (const e of new Set(exps.filter((v) => !small(v)))) {
+    const idx = exps.flatMap((v, i) => (v === e ? [i] : []));
+    ctx.builder.table(idx.map((i) => xs[i]), { name: 'pow', params: [e, 2 ** -(ctx.builder.scale + 1)] }, ctx.origin).forEach((v, k) => (out[idx[k]] = v));
+  }
+  return out;
+}
+
+function powSquaring(ctx: OpContext, xs: Affine[], exps: number[]): Affine[] {
+  // Columns of equal exponent become one product group per squaring step.
   let result = exps.map(() => constant(1));
   let base = xs;
   for (let bit = 1; exps.some((e) => e >= bit); bit <<= 1) {

@@ -3,10 +3,11 @@ import { elementwiseOps } from './elementwise.js';
 import { linearOps } from './linear.js';
 import { logicOps } from './logic.js';
 import { nonlinearOps } from './nonlinear.js';
+import { normOps } from './norm.js';
 import { poolOps } from './pool.js';
 import { resizeOps } from './resize.js';
 import { shapeOps } from './shape.js';
 
 /** Every ONNX op the compiler knows, by op type. */
-export const OPS: Readonly<Record<string, OpImpl>> = { ...elementwiseOps, ...shapeOps, ...linearOps, ...poolOps, ...nonlinearOps, ...logicOps, ...resizeOps };
+export const OPS: Readonly<Record<string, OpImpl>> = { ...elementwiseOps, ...shapeOps, ...linearOps, ...poolOps, ...nonlinearOps, ...logicOps, ...resizeOps, ...normOps };
 export { OpContext } from './context.js';

@@ -1,4 +1,4 @@
-import type { DType } from '../../onnx/graph.js';
+import { type DType, sizeOf } from '../../onnx/graph.js';
 import { type Affine, add, combine, constant, scale, sub } from '../affine.js';
 import { broadcastDims, broadcastIndex, normalizeAxis, type SymTensor } from '../tensor.js';
 import type { OpContext, OpImpl } from './context.js';
@@ -152,3 +152,65 @@ export const logicOps: Record<string, OpImpl> = {
   },
 };
 
+
+/** Batcher's odd–even merge sort on n positions, as layers of independent compare-exchanges (i < j). */
+function sortingNetwork(n: number): [number, number][][] {
+  let size = 1;
+  while (size < n) size <<= 1;
+  const layers: [number, number][][] = [];
+  for (let p = 1; p < size; p <<= 1) {
+    for (let k = p; k >= 1; k >>= 1) {
+      const layer: [number, number][] = [];
+      for (let j = k % p; j + k < size; j += 2 * k) {
+        for (let i = 0; i < Math.min(k, size - j - k); i++) {
+          // Positions beyond n stand for values that lose every comparison: those exchanges do nothing.
+          if (Math.floor((i + j) / (2 * p)) === Math.floor((i + j + k) / (2 * p)) && i + j + k < n) layer.push([i + j, i + j + k]);
+        }
+      }
+      if (layer.length) layers.push(layer);
+    }
+  }
+  return layers;
+}
+
+/**
+ * TopK by a sorting network over (value, index) pairs: each compare-exchange takes one sign (of the
+ * value difference, ties broken toward the lower index as ONNX does) and two products. Values and
+ * indices are exact.
+ */
+function topK(ctx: OpContext): SymTensor[] {
+  const x = ctx.input(0);
+  const k = ctx.constInput(1, 'k')[0];
+  const axis = normalizeAxis(ctx.int('axis', -1), x.dims.length);
+  const largest = ctx.int('largest', 1) === 1;
+  const n = x.dims[axis];
+  if (!Number.isInteger(k) || k < 0 || k > n) ctx.shapeError(`k = ${k} for an axis of ${n}`);
+  const rows = rowsOf(x.dims, axis, false);
+  const values = rows.map((r) => r.map((i) => x.data[i]));
+  const indices = rows.map((r) => r.map((_, j) => constant(j)));
+  const scaleOfValues = Math.max(0, ...x.data.map((v) => ctx.builder.scaleOf(v)));
+  // Values differ by at least 2^−scale; index differences scaled below half of that only break ties.
+  const tie = 2 ** -(scaleOfValues + Math.ceil(Math.log2(Math.max(n, 2))) + 1);
+  for (const layer of sortingNetwork(n)) {
+    const pairs = rows.flatMap((_, r) => layer.map(([i, j]) => [r, i, j] as const));
+    // keep = 1 when position i already holds the winner: a_i beats a_j, or equals it with the lower index.
+    const keys = pairs.map(([r, i, j]) => combine([[values[r][i], largest ? 1 : -1], [values[r][j], largest ? -1 : 1], [indices[r][j], tie], [indices[r][i], -tie]]));
+    const keep = ctx.builder.nonNegative(keys, ctx.origin);
+    const dv = ctx.builder.product(keep, pairs.map(([r, i, j]) => sub(values[r][i], values[r][j])), ctx.origin, { rescale: false });
+    const di = ctx.builder.product(keep, pairs.map(([r, i, j]) => sub(indices[r][i], indices[r][j])), ctx.origin, { rescale: false });
+    pairs.forEach(([r, i, j], p) => {
+      const [vi, vj, ii, ij] = [values[r][i], values[r][j], indices[r][i], indices[r][j]];
+      values[r][i] = add(vj, dv[p]);
+      values[r][j] = sub(vi, dv[p]);
+      indices[r][i] = add(ij, di[p]);
+      indices[r][j] = sub(ii, di[p]);
+    });
+  }
+  const dims = x.dims.map((d, i) => (i === axis ? k : d));
+  const outV = new Array<Affine>(sizeOf(dims));
+  const outI = new Array<Affine>(sizeOf(dims));
+  rowsOf(dims, axis, false).forEach((r, row) => r.forEach((flat, j) => ((outV[flat] = values[row][j]), (outI[flat] = indices[row][j]))));
+  return [{ dims, dtype: x.dtype, data: outV }, { dims, dtype: 'int', data: outI }];
+}
+
+logicOps.TopK = topK;
