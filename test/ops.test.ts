@@ -862,15 +862,21 @@ test('Gather by a computed index (ArgMax, then a table lookup) costs no more tha
     .node('Gather', ['labels', 'i'], ['label'])
     .node('Gather', ['table', 'i'], ['row'])
     .node('Gather', ['x', 'i'], ['best'], { axis: 1 })
+    .node('ArgMax', ['row'], ['k'], { axis: 1 }) // the best column of the looked-up row: known per table row
+    .node('ArgMin', ['row'], ['kmin'], { axis: 1, select_last_index: 1 })
     .output('label', [1])
     .output('row', [1, 3])
     .output('best', [1, 1])
+    .output('k', [1, 1], 'int64')
+    .output('kmin', [1, 1], 'int64')
     .build();
   // The rows are constants picked exactly (rounded to 2^-8 in the table: 2^-9), the best value a rounded input.
   const { plan } = await check(t, bytes, { tol: 0.5 * LSB });
   const kinds = groupKinds(plan);
   assert.ok(!kinds.includes('assert'), 'an ArgMax index needs no range assertion');
   assert.equal(kinds.filter((k) => k === 'zero').length, 1, 'the only zero tests are the ArgMax’s');
+  // Only the ArgMax and picking a computed value (x at the index: one product per candidate) cost constraints.
+  assert.deepEqual([...new Set(plan.groups.map((g) => g.node))], ['ArgMax_0', 'Gather_3'], 'the lookups and the ArgMax of a looked-up row cost nothing');
 });
 
 test('Gather, GatherElements and OneHot by indices computed from booleans (a tree walk)', async (t) => {

@@ -26,6 +26,8 @@ export class CircuitBuilder {
   private readonly boolForms = new WeakSet<Affine>();
   /** For an index form computed by ArgMax: its one-hot indicators, by identity. */
   private readonly oneHots = new WeakMap<Affine, Affine[]>();
+  /** Forms that are Σ hot_k·values[k] for a one-hot vector `hot` (a lookup in a constant table), by identity. */
+  private readonly choices = new WeakMap<Affine, { hot: Affine[]; values: number[] }>();
 
   constructor(readonly scale: number) {}
 
@@ -85,6 +87,14 @@ export class CircuitBuilder {
 
   oneHotOf(index: Affine): Affine[] | undefined {
     return this.oneHots.get(index);
+  }
+
+  setChoice(x: Affine, hot: Affine[], values: number[]): void {
+    this.choices.set(x, { hot, values });
+  }
+
+  choiceOf(x: Affine): { hot: Affine[]; values: number[] } | undefined {
+    return this.choices.get(x);
   }
 
   /** Each form must be 0 for the input to have a proof (free: linear constraints). */

@@ -1,5 +1,5 @@
 import { type DType, sizeOf } from '../../onnx/graph.js';
-import { type Affine, add, combine, constant, scale, sub } from '../affine.js';
+import { type Affine, add, combine, constant, isConstant, scale, sub } from '../affine.js';
 import { broadcastDims, broadcastIndex, normalizeAxis, type SymTensor } from '../tensor.js';
 import type { OpContext, OpImpl } from './context.js';
 import { rowsOf } from './nonlinear.js';
@@ -67,6 +67,8 @@ function argExtreme(ctx: OpContext, min: boolean): SymTensor[] {
   const n = x.dims[axis];
   const dims = keep ? x.dims.map((d, i) => (i === axis ? 1 : d)) : x.dims.filter((_, i) => i !== axis);
   const order = (r: number[]) => (last ? [...r].reverse() : r);
+  const lookups = lookupArgExtreme(ctx, x, rows, min, last);
+  if (lookups) return [{ dims, dtype: 'int', data: lookups }];
   const booleans = x.data.every((v) => ctx.builder.isBoolean(v));
   let hits: Affine[][];
   if (booleans) {
@@ -99,6 +101,36 @@ function argExtreme(ctx: OpContext, min: boolean): SymTensor[] {
     return index;
   });
   return [{ dims, dtype: 'int', data }];
+}
+
+/**
+ * When every value of each row is a lookup by the same one-hot vector (a decision tree's leaf values
+ * for its classes), the extreme of each table row is known when compiling: the index is a lookup too,
+ * and costs nothing.
+ */
+function lookupArgExtreme(ctx: OpContext, x: SymTensor, rows: number[][], min: boolean, last: boolean): Affine[] | undefined {
+  const b = ctx.builder;
+  const choices = rows.map((r) => r.map((i) => (isConstant(x.data[i]) ? undefined : b.choiceOf(x.data[i]))));
+  if (!choices.every((c) => c.every((v, j) => v && v.hot === c[0]!.hot) && c.length > 0)) return undefined;
+  return choices.map((c) => {
+    const hot = c[0]!.hot;
+    const n = c.length;
+    // For table row k: the position of the extreme (first, or last with select_last_index).
+    const best = hot.map((_, k) => {
+      let at = last ? n - 1 : 0;
+      for (let j = 0; j < n; j++) {
+        const v = c[j]!.values[k];
+        const w = c[at]!.values[k];
+        const better = min ? v < w : v > w;
+        const tie = v === w && (last ? j > at : j < at);
+        if (better || tie) at = j;
+      }
+      return at;
+    });
+    const index = combine(hot.map((h, k) => [h, best[k]] as const));
+    b.setOneHot(index, Array.from({ length: n }, (_, j) => combine(hot.flatMap((h, k) => (best[k] === j ? [[h, 1] as const] : [])))));
+    return index;
+  });
 }
 
 /** Abs = 2·relu(x) − x at x's own scale (exact). */

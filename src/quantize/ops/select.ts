@@ -118,5 +118,13 @@ export function select(ctx: OpContext, hots: readonly Affine[][], pick: (row: nu
   );
   const products = ctx.builder.product(as, bs, ctx.origin, { rescale: false });
   products.forEach((p, i) => terms[where[i][0]].push([p, 1]));
-  return terms.map((t) => combine(t));
+  const out = terms.map((t) => combine(t));
+  // A row that picked constants only is a lookup: later ops (ArgMax) can work on its table directly.
+  const live = new Set(where.map(([row]) => row));
+  hots.forEach((hot, row) => {
+    if (live.has(row) || !hot.every((h) => !isConstant(h) || h.bias === 0)) return;
+    const values = hot.map((h, k) => (isConstant(h) ? 0 : pick(row, k).bias));
+    ctx.builder.setChoice(out[row], hot as Affine[], values);
+  });
+  return out;
 }
