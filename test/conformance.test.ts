@@ -7,7 +7,7 @@ import { CORPUS, TEST_DATA_DIR, tempDir } from './support/env.js';
 after(() => releaseCurve());
 
 // A slice of the core and extended tiers small enough for every CI run; `zkinfer conformance` runs the rest.
-const SUPPORTED = ['1l_relu', '1l_average', '1l_batch_norm', '1l_leakyrelu', '1l_slice', '1l_sigmoid', '1l_softmax', '1l_eltwise_div', 'decision_tree'];
+const SUPPORTED = ['1l_relu', '1l_average', '1l_batch_norm', '1l_leakyrelu', '1l_slice', '1l_sigmoid', '1l_softmax', '1l_eltwise_div', 'decision_tree', 'bitwise_ops'];
 
 test('corpus models compile, prove, verify and match onnxruntime within tolerance', async () => {
   const { results, table } = await runConformance({ corpus: CORPUS, only: [...SUPPORTED, 'lstm'], workDir: tempDir('conf'), dataDir: TEST_DATA_DIR });

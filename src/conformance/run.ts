@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { isZkError } from '../core/errors.js';
-import { parseInputs } from '../io/input.js';
+import { type InputSpec, parseInputs } from '../io/input.js';
 import { compileModel } from '../model/compile.js';
 import { setupModel } from '../model/setup.js';
 import { loadOnnx } from '../onnx/load.js';
@@ -71,7 +71,7 @@ async function runOne(name: string, opts: ConformanceOptions): Promise<Conforman
     if (missing.length) {
       return { model: name, ops, status: 'fail', supported: false, reason: `unsupported: ${missing.map((m) => `${m.node} (${m.op})`).join(', ')}` };
     }
-    const input = parseInputs(JSON.parse(readFileSync(join(opts.corpus, name, 'input.json'), 'utf8')), graph.inputs);
+    const input = corpusInputs(JSON.parse(readFileSync(join(opts.corpus, name, 'input.json'), 'utf8')), graph.inputs);
     rmSync(dir, { recursive: true, force: true });
     const info = await compileModel(onnx, dir, { samples: [input], name });
     await setupModel(dir, { dataDir: opts.dataDir, log: () => {} });
@@ -91,6 +91,20 @@ async function runOne(name: string, opts: ConformanceOptions): Promise<Conforman
     const supported = !(isZkError(e) && e.code === 'ONNX_UNSUPPORTED');
     return { model: name, ops, status: 'fail', supported, reason: isZkError(e) ? `${e.code}: ${e.message}` : String(e) };
   }
+}
+
+/**
+ * A corpus input file. Some models lost unused inputs when exported (bitwise_ops keeps input2 and
+ * input3 of four; arange keeps none), while input_data still holds one array per input of the
+ * original module: inputs named `input`, `input1`, `input2`… then take the array at their number.
+ */
+function corpusInputs(doc: unknown, specs: readonly InputSpec[]): number[][] {
+  const rows = (doc as { input_data?: unknown } | null)?.input_data;
+  const numbered = specs.map((s) => /^input(\d*)$/.exec(s.name)).map((m) => (m ? Number(m[1] || 0) : -1));
+  if (Array.isArray(rows) && rows.length > specs.length && numbered.every((k) => k >= 0 && k < rows.length)) {
+    return parseInputs({ input_data: numbered.map((k) => rows[k]) }, specs);
+  }
+  return parseInputs(doc, specs);
 }
 
 export function formatTable(results: readonly ConformanceResult[]): string {
