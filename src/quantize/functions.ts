@@ -66,6 +66,15 @@ export const FUNCTIONS: Readonly<Record<string, FunctionSpec>> = {
   sin: { f: Math.sin },
   cos: { f: Math.cos },
   atan: { f: Math.atan },
+  /** tan, asin, acos: finite stand-ins where the function is not (poles, |x| > 1) keep the table finite. */
+  tan: { f: (x) => Math.max(-1e6, Math.min(1e6, Math.tan(x))) },
+  asin: { f: (x) => Math.asin(Math.max(-1, Math.min(1, x))) },
+  acos: { f: (x) => Math.acos(Math.max(-1, Math.min(1, x))) },
+  sinh: { f: Math.sinh },
+  cosh: { f: Math.cosh },
+  asinh: { f: Math.asinh },
+  acosh: { f: (x) => Math.acosh(Math.max(1, x)) },
+  atanh: { f: (x) => Math.atanh(Math.max(-1 + 2 ** -20, Math.min(1 - 2 ** -20, x))) },
 };
 
 export function functionSpec(fn: TableFunction): FunctionSpec {

@@ -150,39 +150,6 @@ function sign(ctx: OpContext): SymTensor[] {
 
 const integerValued = (ctx: OpContext, x: SymTensor): boolean => x.dtype !== 'float' || x.data.every((v) => ctx.builder.scaleOf(v) === 0);
 
-export const logicOps: Record<string, OpImpl> = {
-  Less: compare('lt'),
-  Greater: compare('gt'),
-  LessOrEqual: compare('le'),
-  GreaterOrEqual: compare('ge'),
-  Equal: compare('eq'),
-  Not: (ctx) => {
-    const x = ctx.input(0);
-    requireBoolean(ctx, x.data);
-    return [bool(ctx, x.dims, x.data.map((v) => combine([[v, -1]], 1)))];
-  },
-  And: logical('and'),
-  Or: logical('or'),
-  Xor: logical('xor'),
-  Where: where,
-  ArgMax: (ctx) => argExtreme(ctx, false),
-  ArgMin: (ctx) => argExtreme(ctx, true),
-  Abs: abs,
-  Sign: sign,
-  Floor: (ctx) => {
-    const x = ctx.input(0);
-    return [integerValued(ctx, x) ? x : { ...x, data: ctx.builder.floor(x.data, ctx.origin) }];
-  },
-  Ceil: (ctx) => {
-    const x = ctx.input(0);
-    if (integerValued(ctx, x)) return [x];
-    return [{ ...x, data: ctx.builder.floor(x.data.map((v) => scale(v, -1)), ctx.origin).map((v) => scale(v, -1)) }];
-  },
-  Round: (ctx) => {
-    const x = ctx.input(0);
-    return [integerValued(ctx, x) ? x : { ...x, data: ctx.builder.roundHalfEven(x.data, ctx.origin) }];
-  },
-};
 
 
 /** Batcher's odd–even merge sort on n positions, as layers of independent compare-exchanges (i < j). */
@@ -245,4 +212,37 @@ function topK(ctx: OpContext): SymTensor[] {
   return [{ dims, dtype: x.dtype, data: outV }, { dims, dtype: 'int', data: outI }];
 }
 
-logicOps.TopK = topK;
+export const logicOps: Record<string, OpImpl> = {
+  Less: compare('lt'),
+  Greater: compare('gt'),
+  LessOrEqual: compare('le'),
+  GreaterOrEqual: compare('ge'),
+  Equal: compare('eq'),
+  Not: (ctx) => {
+    const x = ctx.input(0);
+    requireBoolean(ctx, x.data);
+    return [bool(ctx, x.dims, x.data.map((v) => combine([[v, -1]], 1)))];
+  },
+  And: logical('and'),
+  Or: logical('or'),
+  Xor: logical('xor'),
+  Where: where,
+  ArgMax: (ctx) => argExtreme(ctx, false),
+  ArgMin: (ctx) => argExtreme(ctx, true),
+  Abs: abs,
+  Sign: sign,
+  Floor: (ctx) => {
+    const x = ctx.input(0);
+    return [integerValued(ctx, x) ? x : { ...x, data: ctx.builder.floor(x.data, ctx.origin) }];
+  },
+  Ceil: (ctx) => {
+    const x = ctx.input(0);
+    if (integerValued(ctx, x)) return [x];
+    return [{ ...x, data: ctx.builder.floor(x.data.map((v) => scale(v, -1)), ctx.origin).map((v) => scale(v, -1)) }];
+  },
+  TopK: topK,
+  Round: (ctx) => {
+    const x = ctx.input(0);
+    return [integerValued(ctx, x) ? x : { ...x, data: ctx.builder.roundHalfEven(x.data, ctx.origin) }];
+  },
+};

@@ -92,6 +92,14 @@ export const nonlinearOps: Record<string, OpImpl> = {
   Sin: tableOp('sin'),
   Cos: tableOp('cos'),
   Atan: tableOp('atan'),
+  Tan: tableOp('tan'),
+  Asin: tableOp('asin'),
+  Acos: tableOp('acos'),
+  Sinh: tableOp('sinh'),
+  Cosh: tableOp('cosh'),
+  Asinh: tableOp('asinh'),
+  Acosh: tableOp('acosh'),
+  Atanh: tableOp('atanh'),
   Reciprocal: (ctx) => {
     const x = ctx.input(0);
     return [{ dims: x.dims, dtype: 'float', data: ctx.builder.divide(x.data.map(() => constant(1)), x.data, ctx.origin) }];
