@@ -242,6 +242,25 @@ test('MatMul with both operands computed: product gadgets, batch broadcast', asy
   assert.deepEqual(productGroups(plan).map((g) => g.a.length), [2 * 3 * 2 * 4, 2 * 3 * 3 * 4]);
 });
 
+test('MatMul of two computed operands finer than the working scale rescales each element once', async (t) => {
+  const rng = mulberry32(23);
+  const bytes = new OnnxBuilder()
+    .input('x', [2, 3])
+    .input('y', [3, 4])
+    .initializer('A', [3, 3], randomTensor(rng, [3, 3], 1))
+    .initializer('B', [4, 4], randomTensor(rng, [4, 4], 1))
+    .node('MatMul', ['x', 'A'], ['xa']) // scale 16
+    .node('MatMul', ['y', 'B'], ['yb']) // scale 16
+    .node('MatMul', ['xa', 'yb'], ['z'])
+    .output('z', [2, 4])
+    .build();
+  // Each operand element: K = 3 folded terms (≤ 3 LSB, then a rescale of 0.5 LSB), |values| ≤ 3; the
+  // product of two such: ≤ 3·(3.5 + 3.5) LSB per term, 3 terms.
+  const { plan } = await check(t, bytes, { tol: 3 * 3 * 7 * LSB });
+  assert.deepEqual(shiftGroups(plan).map((g) => g.kind === 'shift' && g.inputs.length), [6, 12], 'one rescale per element of xa (2×3) and yb (3×4), not per product');
+  assert.equal(productGroups(plan)[0].kind === 'product' && productGroups(plan)[0].a.length, 24);
+});
+
 test('Conv 2-D stride 2, pads, bias', async (t) => {
   const rng = mulberry32(31);
   const bytes = new OnnxBuilder()

@@ -129,8 +129,8 @@ export class CircuitBuilder {
     const idx = live.flatMap((l, i) => (l ? [i] : []));
     if (idx.length === 0) return out;
     const rescale = opts.rescale ?? true;
-    const a = rescale ? this.rescale(idx.map((i) => as[i]), origin) : idx.map((i) => as[i]);
-    const b = rescale ? this.rescale(idx.map((i) => bs[i]), origin) : idx.map((i) => bs[i]);
+    const a = rescale ? this.rescaleOnce(idx.map((i) => as[i]), origin) : idx.map((i) => as[i]);
+    const b = rescale ? this.rescaleOnce(idx.map((i) => bs[i]), origin) : idx.map((i) => bs[i]);
     const scaleA = this.groupScale(a);
     const scaleB = this.groupScale(b);
     const outScale = scaleA + scaleB;
@@ -143,6 +143,20 @@ export class CircuitBuilder {
     });
     idx.forEach((i, k) => (out[i] = wireForm(firstWire + k)));
     return out;
+  }
+
+  /** rescale() of each distinct form once (a MatMul reads every element of a row or column many times). */
+  private rescaleOnce(xs: readonly Affine[], origin: Origin): Affine[] {
+    if (!xs.some((x) => this.formScale(x) > this.scale)) return [...xs];
+    const slot = new Map<Affine, number>();
+    const unique: Affine[] = [];
+    const at = xs.map((x) => {
+      let k = slot.get(x);
+      if (k === undefined) slot.set(x, (k = unique.push(x) - 1));
+      return k;
+    });
+    const done = this.rescale(unique, origin);
+    return at.map((k) => done[k]);
   }
 
   /**

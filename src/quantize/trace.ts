@@ -10,6 +10,13 @@ export interface QuantizeOptions {
   scale: number;
 }
 
+/**
+ * Folding linear layers multiplies terms: a dense layer over values that are themselves sums of many
+ * products (attention's output) holds rows × columns × inner terms. Past this many terms in one op's
+ * output the model is refused with TOO_LARGE instead of exhausting memory.
+ */
+export const MAX_TERMS = 1 << 22;
+
 /** Ops of the graph we cannot compile, each with its node: reported all at once before any work. */
 export function unsupportedNodes(graph: OnnxGraph): { node: string; op: string }[] {
   return graph.nodes.filter((n) => !OPS[n.opType]).map((n) => ({ node: n.name, op: n.opType }));
@@ -39,6 +46,10 @@ export function quantizeGraph(graph: OnnxGraph, options: QuantizeOptions): Quant
       return v;
     });
     const outputs = OPS[node.opType](new OpContext(node, inputs, builder, graph.opset));
+    const terms = outputs.reduce((s, o) => s + (o ? o.data.reduce((a, f) => a + f.terms.size, 0) : 0), 0);
+    if (terms > MAX_TERMS) {
+      throw new ZkError('TOO_LARGE', `node ${node.name} (${node.opType}): its output folds into ${terms} affine terms (more than ${MAX_TERMS}); the model is too large to compile`, { node: node.name, op: node.opType, terms });
+    }
     node.outputs.forEach((name, i) => name && outputs[i] && values.set(name, outputs[i]));
   }
   return builder.build(graph.outputs.map((o) => {
