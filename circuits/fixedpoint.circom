@@ -146,3 +146,26 @@ template Boolean() {
     in * (in - 1) === 0;
     out <== in;
 }
+
+// in / 2^shift truncated toward zero (a Cast from float to an integer type), in range-checked to
+// `bits` signed bits: the floor from the decomposition, plus 1 when in is negative and the remainder
+// (the bits below `shift`, tested by a ZeroTest) is not zero. Cost: bits + 4 constraints.
+template TruncShift(shift, bits) {
+    assert(shift >= 1 && shift < bits - 1 && bits <= 252);
+    signal input in;
+    signal output out;
+    component b = Num2Bits(bits);
+    b.in <== in + (1 << (bits - 1));
+    var floor = -(1 - b.out[bits - 1]) * (1 << (bits - 1 - shift));
+    for (var i = shift; i < bits - 1; i++) {
+        floor += b.out[i] * (1 << (i - shift));
+    }
+    var rest = 0;
+    for (var i = 0; i < shift; i++) {
+        rest += b.out[i] * (1 << i);
+    }
+    component z = ZeroTest();
+    z.in <== rest;
+    signal up <== (1 - b.out[bits - 1]) * (1 - z.out);
+    out <== floor + up;
+}

@@ -1026,6 +1026,26 @@ test('Abs, Sign, Floor, Ceil and Round (ties to even) on floats; integers pass t
   assert.ok(groupKinds(plan).includes('round'));
 });
 
+test('Cast of computed values: float → int truncates toward zero, int and float → bool test for nonzero', async (t) => {
+  const bytes = new OnnxBuilder()
+    .input('x', [3, 6])
+    .input('n', [1, 6], 'int64')
+    .initializer('half', [], [0.5])
+    .node('Cast', ['x'], ['xi'], { to: 7 })
+    .node('Cast', ['n'], ['nb'], { to: 9 })
+    .node('Cast', ['n'], ['nf'], { to: 1 })
+    .node('Mul', ['nf', 'half'], ['halves'])
+    .node('Cast', ['halves'], ['xb'], { to: 9 }) // (a float within 2^-9 of 0 would round to false)
+    .node('Cast', ['halves'], ['hi'], { to: 7 }) // −2, −1.5 … 2: exact fractions toward zero
+    .output('xi', [3, 6], 'int64')
+    .output('nb', [1, 6], 'bool')
+    .output('xb', [1, 6], 'bool')
+    .output('hi', [1, 6], 'int64')
+    .build();
+  const { plan } = await check(t, bytes, { tol: 0, amp: 4, seed: 6 });
+  assert.ok(plan.groups.some((g) => g.kind === 'round' && g.mode === 'trunc'));
+});
+
 // ---------------------------------------------------------------------------------------------
 // Tile, Resize/Upsample and ConvTranspose: index maps and constant weights, no gadget
 // ---------------------------------------------------------------------------------------------

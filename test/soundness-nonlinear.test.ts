@@ -81,15 +81,17 @@ describe('ZeroTest, NonNegative, RoundHalfEven', () => {
   let sign: Snippet;
   let round3: Snippet;
   let round1: Snippet;
+  let trunc: Snippet;
   before(async () => {
-    [zero, zeroWrapped, sign, round3, round1] = await Promise.all([
+    [zero, zeroWrapped, sign, round3, round1, trunc] = await Promise.all([
       compileSnippet(`${PRELUDE}component main {public [in]} = ZeroTest();\n`),
       compileSnippet(`${PRELUDE}template Wrap() {\n  signal input x;\n  signal input y;\n  signal output out;\n  component z = ZeroTest();\n  z.in <== x - 3 * y;\n  out <== z.out;\n}\ncomponent main = Wrap();\n`),
       compileSnippet(`${PRELUDE}component main {public [in]} = NonNegative(10);\n`),
       compileSnippet(`${PRELUDE}component main {public [in]} = RoundHalfEven(3, 10);\n`),
       compileSnippet(`${PRELUDE}component main = RoundHalfEven(1, 6);\n`),
+      compileSnippet(`${PRELUDE}component main {public [in]} = TruncShift(3, 10);\n`),
     ]);
-    [zero, zeroWrapped, sign, round3, round1].forEach((s) => scratch(s.dir));
+    [zero, zeroWrapped, sign, round3, round1, trunc].forEach((s) => scratch(s.dir));
   });
 
   test('ZeroTest: 1 exactly at 0 for any field element, 3 constraints, every entry pinned (also inv when in = 0)', async (t) => {
@@ -131,7 +133,7 @@ describe('ZeroTest, NonNegative, RoundHalfEven', () => {
     t.diagnostic(`${tampered} tampered witnesses rejected`);
   });
 
-  test('RoundHalfEven(3, 10) and (1, 6): ties to even on every input, tamper-proof', async (t) => {
+  test('RoundHalfEven(3, 10) and (1, 6): ties to even; TruncShift(3, 10): toward zero; on every input, tamper-proof', async (t) => {
     let tampered = 0;
     for (let x = -512n; x < 512n; x++) {
       const w = await witnessOf(round3, { in: x });
@@ -139,6 +141,12 @@ describe('ZeroTest, NonNegative, RoundHalfEven', () => {
     }
     for (const x of [-512n, -12n, -4n, -3n, 0n, 4n, 12n, 20n, 21n, 500n, 511n]) tampered += await exactAndTamperProof(round3, { in: x }, halfEven(x, 3));
     for (let x = -32n; x < 32n; x++) tampered += await exactAndTamperProof(round1, { in: x }, halfEven(x, 1));
+    for (let x = -512n; x < 512n; x++) {
+      const w = await witnessOf(trunc, { in: x });
+      assert.equal(toSigned(w[witnessIndex(trunc.symbols, 'main.out')]), x / 8n, `trunc(${x} / 8)`);
+    }
+    for (const x of [-512n, -9n, -8n, -7n, -1n, 0n, 1n, 7n, 8n, 511n]) tampered += await exactAndTamperProof(trunc, { in: x }, x / 8n);
+    assert.equal(Number(/non-linear constraints: (\d+)/.exec(trunc.log)?.[1]), 10 + 4);
     assert.equal(round3.constraints, 10 + 5);
     assert.equal(round1.constraints, 6 + 1);
     t.diagnostic(`1024 inputs exact; ${tampered} tampered witnesses rejected`);

@@ -39,7 +39,7 @@ function gadgetName(g: GadgetGroup, index: number): string {
     case 'sign':
       return `NonNegative(${g.bits})`;
     case 'round':
-      return `RoundHalfEven(${g.shift}, ${g.bits})`;
+      return g.mode === 'trunc' ? `TruncShift(${g.shift}, ${g.bits})` : `RoundHalfEven(${g.shift}, ${g.bits})`;
     case 'assert':
       return 'assertion';
     case 'boolean':

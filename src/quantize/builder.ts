@@ -233,15 +233,15 @@ export class CircuitBuilder {
     return this.shiftGroup(xs, origin, false, 0, false);
   }
 
-  /** round(x) elementwise, ties to even, as an integer (scale 0) wire. */
-  roundHalfEven(xs: readonly Affine[], origin: Origin): Affine[] {
-    const out = xs.map((x) => (isConstant(x) ? constant(roundEven(x.bias)) : x));
+  /** round(x) elementwise, ties to even (or toward zero with `trunc`), as an integer (scale 0) wire. */
+  roundHalfEven(xs: readonly Affine[], origin: Origin, mode: 'halfEven' | 'trunc' = 'halfEven'): Affine[] {
+    const out = xs.map((x) => (isConstant(x) ? constant(mode === 'trunc' ? Math.trunc(x.bias) : roundEven(x.bias)) : x));
     const idx = xs.flatMap((x, i) => (isConstant(x) ? [] : [i]));
     if (idx.length === 0) return out;
     const inScale = this.groupScale(idx.map((i) => xs[i]));
     if (inScale === 0) return out;
     const firstWire = this.newWires(idx.length, 0);
-    this.groups.push({ kind: 'round', ...origin, inScale, shift: inScale, outScale: 0, bits: 0, firstWire, inputs: idx.map((i) => this.quantizeForm(xs[i], inScale, 0n)) });
+    this.groups.push({ kind: 'round', ...origin, ...(mode === 'trunc' ? { mode } : {}), inScale, shift: inScale, outScale: 0, bits: 0, firstWire, inputs: idx.map((i) => this.quantizeForm(xs[i], inScale, 0n)) });
     idx.forEach((i, k) => (out[i] = wireForm(firstWire + k)));
     return out;
   }

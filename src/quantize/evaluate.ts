@@ -115,7 +115,7 @@ function runGroup(g: GadgetGroup, index: number, wires: bigint[], checkRanges: b
       case 'sign':
         return out(k, x >= 0n ? 1n : 0n);
       case 'round':
-        return out(k, roundHalfEven(x, g.shift));
+        return out(k, g.mode === 'trunc' ? (x < 0n ? -(-x >> BigInt(g.shift)) : x >> BigInt(g.shift)) : roundHalfEven(x, g.shift));
     }
   });
   return [peak];

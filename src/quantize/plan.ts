@@ -129,11 +129,15 @@ export interface SignGroup {
   inputs: IntForm[];
 }
 
-/** `round` groups: out = round(in / 2^shift), ties to even (ONNX Round), `in` range-checked to `bits`. */
+/**
+ * `round` groups: out = round(in / 2^shift), ties to even (ONNX Round), or with mode `trunc` toward
+ * zero (a Cast from float to an integer type); `in` range-checked to `bits`.
+ */
 export interface RoundGroup {
   kind: 'round';
   node: string;
   op: string;
+  mode?: 'halfEven' | 'trunc';
   inScale: number;
   shift: number;
   outScale: number;
@@ -228,7 +232,7 @@ export function elementConstraints(g: GadgetGroup, k = 0): number {
     case 'sign':
       return g.bits;
     case 'round':
-      return g.bits + (g.shift > 1 ? 5 : g.shift === 1 ? 1 : 0);
+      return g.mode === 'trunc' ? g.bits + 4 : g.bits + (g.shift > 1 ? 5 : g.shift === 1 ? 1 : 0);
     case 'assert':
       return 0;
   }

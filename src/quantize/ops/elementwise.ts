@@ -119,8 +119,15 @@ function cast(ctx: OpContext): SymTensor[] {
     const conv = (v: number) => (target === 'bool' ? Number(v !== 0) : target === 'int' ? Math.trunc(v) : v);
     return [{ dims: x.dims, dtype: target, data: x.data.map((v) => constant(conv(v.bias))) }];
   }
-  // Widening casts keep the value; narrowing a computed float to an integer needs rounding gadgets.
-  if (x.dtype === 'float' && target !== 'float') ctx.fail('casting a computed float to an integer type is not supported yet');
+  // To bool: nonzero is true (a zero test, unless the values are 0/1 already).
+  if (target === 'bool') {
+    if (x.data.every((v) => ctx.builder.isBoolean(v))) return [{ ...x, dtype: target }];
+    return [{ dims: x.dims, dtype: target, data: ctx.builder.markBoolean(ctx.builder.isZero(x.data, ctx.origin).map((z) => combine([[z, -1]], 1))) }];
+  }
+  // A computed float to an integer type truncates toward zero; other casts keep the value.
+  if (x.dtype === 'float' && target === 'int' && !x.data.every((v) => ctx.builder.scaleOf(v) === 0)) {
+    return [{ dims: x.dims, dtype: target, data: ctx.builder.roundHalfEven(x.data, ctx.origin, 'trunc') }];
+  }
   return [{ ...x, dtype: target }];
 }
 
