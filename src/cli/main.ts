@@ -156,9 +156,11 @@ program
   .option('--only <names>', 'comma-separated model names')
   .option('--json <report.json>', 'write the results as JSON')
   .option('--work <dir>', 'where to compile models', './data/conformance')
+  .option('--max-power <n>', 'skip models whose circuit needs a larger ptau than this power')
   .description('compile, prove and verify every model of a corpus against onnxruntime')
-  .action(async (corpus: string, opts: { tier?: string; only?: string; json?: string; work: string }) => {
-    const report = await runConformance({ corpus, tier: opts.tier, only: opts.only?.split(','), workDir: opts.work, dataDir: dataDir(), log: (m) => console.error(m) });
+  .action(async (corpus: string, opts: { tier?: string; only?: string; json?: string; work: string; maxPower?: string }) => {
+    const maxPower = opts.maxPower === undefined ? undefined : int(opts.maxPower);
+    const report = await runConformance({ corpus, tier: opts.tier, only: opts.only?.split(','), workDir: opts.work, dataDir: dataDir(), maxPower, log: (m) => console.error(m) });
     console.log(report.table);
     if (opts.json) writeFileSync(opts.json, JSON.stringify(report.results, null, 2) + '\n');
     if (report.results.some((r) => r.status === 'fail' && r.supported)) process.exitCode = 1;
