@@ -29,9 +29,11 @@ import { tempDir } from './support/env.js';
 import {
   type Snippet,
   compileSnippet,
+  floorDiv,
   failingConstraints,
   namesByIndex,
   nonConstantIndices,
+  pow2,
   quietly,
   readR1cs,
   readSymbols,
@@ -41,9 +43,6 @@ import {
   witnessSatisfies,
 } from './support/witness.js';
 
-const pow2 = (k: number): bigint => 1n << BigInt(k);
-/** floor(x / d) for d > 0 (BigInt division truncates toward zero). */
-const floorDiv = (x: bigint, d: bigint): bigint => (x % d < 0n ? x / d - 1n : x / d);
 const abs = (x: bigint): bigint => (x < 0n ? -x : x);
 /** round(x / 2^k), ties to even. */
 function halfEven(x: bigint, k: number): bigint {

@@ -36,10 +36,12 @@ import { TEST_DATA_DIR, TEST_PTAU_POWER, tempDir } from './support/env.js';
 import {
   type Snippet,
   compileSnippet,
+  floorDiv,
   encodeWtns,
   failingConstraints,
   namesByIndex,
   nonConstantIndices,
+  pow2,
   quietly,
   readR1cs,
   readSymbols,
@@ -54,9 +56,6 @@ import {
 // Reference integer semantics, written independently of the compiler's evaluator.
 // ---------------------------------------------------------------------------------------------
 
-const pow2 = (k: number): bigint => 1n << BigInt(k);
-/** floor(x / d) for d > 0 (BigInt division truncates toward zero). */
-const floorDiv = (x: bigint, d: bigint): bigint => (x % d < 0n ? x / d - 1n : x / d);
 const max0 = (x: bigint): bigint => (x > 0n ? x : 0n);
 const bitsOf = (u: bigint, n: number): bigint[] => Array.from({ length: n }, (_, i) => (u >> BigInt(i)) & 1n);
 
