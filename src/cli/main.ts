@@ -7,7 +7,7 @@ import { solidityCalldata } from '../chain/calldata.js';
 import { consumerParameters, exportSolidityVerifier } from '../chain/verifier.js';
 import { parseInputs } from '../io/input.js';
 import { loadOnnx } from '../onnx/load.js';
-import { compileModel, DEFAULT_HEADROOM, DEFAULT_SCALE } from '../model/compile.js';
+import { AUTO_SCALES, compileModel, DEFAULT_HEADROOM } from '../model/compile.js';
 import { readModelInfo } from '../model/layout.js';
 import { setupModel } from '../model/setup.js';
 import { ModelProver } from '../prove/prover.js';
@@ -54,14 +54,14 @@ program
   .argument('<model>', 'ONNX model file')
   .requiredOption('--out <dir>', 'output directory for the compiled model')
   .option('--calibrate <input.json>', 'calibration input (one input document or an array of them)')
-  .option('--scale <bits>', 'fixed-point fraction bits', String(DEFAULT_SCALE))
+  .option('--scale <bits>', `fixed-point fraction bits (default: the smallest of ${AUTO_SCALES.join(', ')} within tolerance on the calibration inputs)`)
   .option('--headroom <bits>', 'range bits above the calibrated peak', String(DEFAULT_HEADROOM))
   .description('parse, quantize and compile a model to a circom circuit')
-  .action(async (model: string, opts: { out: string; calibrate?: string; scale: string; headroom: string }) => {
+  .action(async (model: string, opts: { out: string; calibrate?: string; scale?: string; headroom: string }) => {
     const onnx = readFileSync(model);
     const bar = stageBar('compile');
     const info = await compileModel(onnx, opts.out, {
-      scale: int(opts.scale),
+      scale: opts.scale === undefined ? undefined : int(opts.scale),
       headroomBits: int(opts.headroom),
       samples: opts.calibrate ? calibrationSamples(opts.calibrate, onnx) : undefined,
       name: modelName(model),

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { compileCircom } from '../circuit/compile.js';
 import { emitCircom } from '../circuit/emit.js';
-import { ZkError } from '../core/errors.js';
+import { isZkError, ZkError } from '../core/errors.js';
 import { quantizeInputs } from '../io/input.js';
 import { loadOnnx } from '../onnx/load.js';
 import type { OnnxGraph } from '../onnx/graph.js';
@@ -15,7 +15,7 @@ import { runReference } from '../reference/onnxruntime.js';
 import { type AccuracyReport, type ModelInfo, modelFiles } from './layout.js';
 
 export interface CompileOptions {
-  /** Fraction bits of the fixed point (default 8). */
+  /** Fraction bits of the fixed point; by default calibration picks it (AUTO_SCALES). */
   scale?: number;
   /** Extra range bits above the largest value seen in calibration (default 2: 4× margin). */
   headroomBits?: number;
@@ -33,17 +33,20 @@ export const DEFAULT_HEADROOM = 2;
  * model.json with shapes, scales, per-layer constraints and the accuracy against onnxruntime.
  */
 export async function compileModel(onnx: Uint8Array, outDir: string, options: CompileOptions = {}): Promise<ModelInfo> {
-  const scale = options.scale ?? DEFAULT_SCALE;
   const headroomBits = options.headroomBits ?? DEFAULT_HEADROOM;
-  if (!Number.isInteger(scale) || scale < 1 || scale > 32) throw new ZkError('INPUT_INVALID', `scale must be a whole number of bits from 1 to 32, got ${scale}`);
+  if (options.scale !== undefined && (!Number.isInteger(options.scale) || options.scale < 1 || options.scale > 32)) {
+    throw new ZkError('INPUT_INVALID', `scale must be a whole number of bits from 1 to 32, got ${options.scale}`);
+  }
   const progress = options.progress ?? (() => {});
   progress('parse', 0);
   const graph = loadOnnx(onnx);
   const samples = options.samples ?? randomSamples(graph, 8);
   progress('quantize', 0.05);
-  const quantized = calibrate(quantizeGraph(graph, { scale }), samples.map((s) => toIntegers(quantizedInputsOf(graph, scale), s)), headroomBits);
-  progress('reference', 0.1);
-  const accuracy = await measureAccuracy(onnx, graph, quantized, samples);
+  const quantizeAt = async (scale: number) => {
+    const quantized = calibrate(quantizeGraph(graph, { scale }), samples.map((s) => toIntegers(quantizedInputsOf(graph, scale), s)), headroomBits);
+    return { scale, quantized, accuracy: await measureAccuracy(onnx, graph, quantized, samples) };
+  };
+  const { scale, quantized, accuracy } = options.scale !== undefined ? await quantizeAt(options.scale) : await calibrateScale(quantizeAt);
   const files = modelFiles(outDir);
   mkdirSync(files.buildDir, { recursive: true });
   progress('circom', 0.15);
@@ -68,6 +71,30 @@ export async function compileModel(onnx: Uint8Array, outDir: string, options: Co
   writeFileSync(files.info, JSON.stringify(info, null, 2) + '\n');
   progress('done', 1);
   return info;
+}
+
+/** Scales calibration tries when the caller fixes none, smallest (cheapest circuit) first. */
+export const AUTO_SCALES = [DEFAULT_SCALE, 10, 12, 14];
+
+/**
+ * The smallest scale whose error on the calibration samples is within the tolerance it promises;
+ * if none is, the most accurate one tried (model.json then says it is not within tolerance).
+ */
+async function calibrateScale<T extends { accuracy: AccuracyReport }>(quantizeAt: (scale: number) => Promise<T>): Promise<T> {
+  let best: T | undefined;
+  for (const scale of AUTO_SCALES) {
+    let tried: T;
+    try {
+      tried = await quantizeAt(scale);
+    } catch (e) {
+      // A larger scale can need more range bits than the field holds: stop at the last one that fit.
+      if (best && isZkError(e) && e.code === 'INPUT_OUT_OF_RANGE') break;
+      throw e;
+    }
+    if (tried.accuracy.withinTolerance) return tried;
+    if (!best || tried.accuracy.maxAbsError < best.accuracy.maxAbsError) best = tried;
+  }
+  return best!;
 }
 
 const quantizedInputsOf = (graph: OnnxGraph, scale: number) => graph.inputs.map((i) => ({ name: i.name, scale: i.dtype === 'float' ? scale : 0 }));
