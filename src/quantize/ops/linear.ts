@@ -74,14 +74,18 @@ function gemm(ctx: OpContext): SymTensor[] {
   return [{ ...y, data: y.data.map((v, i) => combine([[v, alpha], [c.data[ci[i]], beta]])) }];
 }
 
-/** 1-D and 2-D convolution with strides, pads, dilations and groups; the kernel must be constant. */
-function conv(ctx: OpContext): SymTensor[] {
+/** What Conv and ConvTranspose read alike: input, constant kernel, optional bias, groups. */
+function convOperands(ctx: OpContext) {
   const x = ctx.input(0);
   const w = ctx.input(1);
-  const bias = ctx.optional(2);
   if (!w.data.every(isConstant)) ctx.fail('the kernel must be a constant');
-  const group = ctx.int('group', 1);
   const [batch, channels] = x.dims;
+  return { x, w, bias: ctx.optional(2), group: ctx.int('group', 1), batch, channels };
+}
+
+/** 1-D and 2-D convolution with strides, pads, dilations and groups; the kernel must be constant. */
+function conv(ctx: OpContext): SymTensor[] {
+  const { x, w, bias, group, batch, channels } = convOperands(ctx);
   const [filters, perGroup] = w.dims;
   if (channels !== perGroup * group) ctx.shapeError(`input has ${channels} channels, kernel expects ${perGroup * group}`);
   const geo = spatialGeometry(ctx, x.dims.slice(2), w.dims.slice(2));
@@ -131,12 +135,7 @@ function batchNorm(ctx: OpContext): SymTensor[] {
  * output_padding, output_shape and auto_pad as in ONNX.
  */
 function convTranspose(ctx: OpContext): SymTensor[] {
-  const x = ctx.input(0);
-  const w = ctx.input(1);
-  const bias = ctx.optional(2);
-  if (!w.data.every(isConstant)) ctx.fail('the kernel must be a constant');
-  const group = ctx.int('group', 1);
-  const [batch, channels] = x.dims;
+  const { x, w, bias, group, batch, channels } = convOperands(ctx);
   const inDims = x.dims.slice(2);
   const kDims = w.dims.slice(2);
   const rank = inDims.length;
