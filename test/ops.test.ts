@@ -1468,8 +1468,9 @@ test('unsupported ops throw ONNX_UNSUPPORTED naming the node and the op', () => 
 test('an op used in a way the quantizer cannot compile throws ONNX_UNSUPPORTED naming the node', () => {
   const pow = loadOnnx(new OnnxBuilder().input('x', [2]).input('y', [2]).node('Pow', ['x', 'y'], ['z']).output('z', [2]).build());
   assertZkError(() => quantizeGraph(pow, { scale: SCALE }), 'ONNX_UNSUPPORTED', 'Pow_0', 'Pow', 'exponent');
-  const kernel = loadOnnx(new OnnxBuilder().input('x', [1, 1, 4]).input('w', [1, 1, 2]).node('Conv', ['x', 'w'], ['y']).output('y', [1, 1, 3]).build());
-  assertZkError(() => quantizeGraph(kernel, { scale: SCALE }), 'ONNX_UNSUPPORTED', 'Conv_0', 'kernel');
+  // Conv multiplies by a computed kernel (a product per tap); ConvTranspose needs a constant one.
+  const kernel = loadOnnx(new OnnxBuilder().input('x', [1, 1, 4]).input('w', [1, 1, 2]).node('ConvTranspose', ['x', 'w'], ['y']).output('y', [1, 1, 5]).build());
+  assertZkError(() => quantizeGraph(kernel, { scale: SCALE }), 'ONNX_UNSUPPORTED', 'ConvTranspose_0', 'kernel');
 });
 
 test('Reshape to an impossible shape throws SHAPE_MISMATCH', () => {

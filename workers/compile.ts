@@ -15,12 +15,13 @@ const COMPILE_SHARE = 0.6;
 export default function compile(task: CompileTask): Promise<WorkerResult<CompileOutcome>> {
   const post = (m: CompileProgress) => task.port.postMessage(m);
   return settle(async () => {
-    const { scale, headroomBits, samples, ptau } = task.settings;
+    const { scale, headroomBits, samples, ptau, visibility } = task.settings;
     const started = performance.now();
     const info = await compileModel(readFileSync(task.upload), task.buildDir, {
       scale,
       headroomBits,
       samples,
+      visibility,
       name: task.name,
       progress: (stage, fraction) => stage !== 'done' && post({ stage, fraction: fraction * COMPILE_SHARE }),
     });

@@ -17,6 +17,12 @@ const groth16Proof = {
   properties: { pi_a: { type: 'array', items: { type: 'string' } }, pi_b: { type: 'array', items: { type: 'array', items: { type: 'string' } } }, pi_c: { type: 'array', items: { type: 'string' } }, protocol: { type: 'string' }, curve: { type: 'string' } },
 };
 
+const visibility = {
+  type: 'object',
+  description: 'what proofs reveal of each part (README: Privacy)',
+  properties: { input: { type: 'string', enum: ['public', 'private', 'hashed'] }, weights: { type: 'string', enum: ['fixed', 'public', 'private', 'hashed'] }, output: { type: 'string', enum: ['public', 'private', 'hashed'] } },
+};
+
 export const openapi = {
   openapi: '3.0.3',
   info: {
@@ -42,13 +48,16 @@ export const openapi = {
           progress: { type: 'object', description: 'while compiling', properties: { stage: { type: 'string' }, percent: { type: 'integer' } } },
           error: { type: 'object', description: 'when failed: why', properties: { code: { type: 'string' }, message: { type: 'string' }, details: { type: 'object' } } },
           onnxSha256: { type: 'string' },
-          settings: { type: 'object', properties: { scale: { type: 'integer' }, headroomBits: { type: 'integer' }, calibrationSamples: { type: 'integer', nullable: true }, ptau: { type: 'string', description: '"development", or the ceremony file (ZKINFER_PTAU)' } } },
+          settings: { type: 'object', properties: { scale: { type: 'integer' }, headroomBits: { type: 'integer' }, calibrationSamples: { type: 'integer', nullable: true }, ptau: { type: 'string', description: '"development", or the ceremony file (ZKINFER_PTAU)' }, visibility } },
           createdAt: { type: 'string', format: 'date-time' },
           updatedAt: { type: 'string', format: 'date-time' },
           inputs: { type: 'array', items: tensor },
           outputs: { type: 'array', items: tensor },
           constraints: { type: 'integer' },
           publicSignals: { type: 'integer' },
+          publicLayout: { type: 'array', description: 'what the public signals are, in order: outputs, commitments, public inputs, public weights', items: { type: 'object' } },
+          modelCommitment: { type: 'string', description: 'with hashed weights: the Poseidon commitment to the weights that every proof of this model shows' },
+          commitments: { type: 'object', description: 'how hashed parts are packed and hashed (to recompute a commitment with the zkinfer library)' },
           quantization: { type: 'object', properties: { maxAbsError: { type: 'number' }, tolerance: { type: 'number' }, withinTolerance: { type: 'boolean' }, samples: { type: 'integer' } } },
           vkeyHash: { type: 'string', description: 'sha256 of the canonical verifying key' },
           developmentPtau: { type: 'boolean' },
@@ -75,7 +84,13 @@ export const openapi = {
           output: { type: 'array', items: { type: 'object', properties: { name: { type: 'string' }, dims: { type: 'array', items: { type: 'integer' } }, values: { type: 'array', items: { type: 'number' } } } } },
           proof: groth16Proof,
           publicSignals: { type: 'array', items: { type: 'string' } },
-          bundle: { type: 'object', description: 'the zkinfer-proof/1 bundle (what `zkinfer verify` reads)' },
+          commitments: { type: 'object', description: 'decimal Poseidon commitments the proof shows: input, weights, output (those the model hashes)' },
+          bundle: { type: 'object', description: 'the zkinfer-proof/1 bundle (what `zkinfer verify` reads): safe to share, it holds no private value' },
+          opening: {
+            type: 'object',
+            description: 'when the model keeps its input or output private: the private values and the salt of the commitments. For the client only: do not share it with the proof',
+            properties: { salt: { type: 'string' }, inputs: { type: 'array', items: { type: 'object' } }, outputs: { type: 'array', items: { type: 'object' } } },
+          },
         },
       },
       VerifyRequest: {
@@ -104,6 +119,7 @@ export const openapi = {
           { name: 'name', in: 'query', schema: { type: 'string' }, description: 'with a raw upload' },
           { name: 'scale', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 32 }, description: 'with a raw upload: fixed-point fraction bits (default 8)' },
           { name: 'headroom', in: 'query', schema: { type: 'integer', minimum: 0, maximum: 32 }, description: 'with a raw upload: range bits above the calibrated peak (default 2)' },
+          { name: 'visibility', in: 'query', schema: { type: 'string', example: 'input=hashed,weights=hashed,output=public' }, description: 'with a raw upload: what proofs reveal (README: Privacy)' },
         ],
         requestBody: {
           required: true,
@@ -118,6 +134,7 @@ export const openapi = {
                   name: { type: 'string' },
                   scale: { type: 'integer' },
                   headroom: { type: 'integer' },
+                  visibility: { type: 'string', description: 'input=public|private|hashed, weights=fixed|public|private|hashed, output=public|private|hashed' },
                   calibration: { type: 'string', description: 'JSON: one input document or an array of them' },
                 },
               },

@@ -1,12 +1,13 @@
 /**
  * Receiving a model upload: the raw ONNX bytes (application/octet-stream, options in the query
- * string) or multipart/form-data with a `model` file part and `name`, `scale`, `headroom` and
- * `calibration` (JSON text, as a field or a file part).
+ * string) or multipart/form-data with a `model` file part and `name`, `scale`, `headroom`, `visibility`
+ * (`input=hashed,weights=hashed,…`) and `calibration` (JSON text, as a field or a file part).
  */
 import express, { type Request, type RequestHandler } from 'express';
 import multer from 'multer';
 import { z } from 'zod';
 import { ZkError } from '../core/errors.js';
+import { parseVisibility } from '../commit/visibility.js';
 import { MODEL_NAME, type Upload } from '../service/models.js';
 import { parseWith } from './validate.js';
 
@@ -15,6 +16,7 @@ const options = z.strictObject({
   scale: z.coerce.number().int().min(1).max(32).optional(),
   headroom: z.coerce.number().int().min(0).max(32).optional(),
   calibration: z.string().optional(),
+  visibility: z.string().max(100).optional(),
 });
 
 type Files = Partial<Record<'model' | 'calibration', Express.Multer.File[]>>;
@@ -40,7 +42,14 @@ export function uploadOf(req: Request): Upload {
   if (!onnx) throw new ZkError('INPUT_INVALID', 'the multipart upload has no "model" file part');
   const o = parseWith(options, multipart ? req.body : req.query, 'upload option');
   const calibration = files.calibration?.[0]?.buffer.toString('utf8') ?? o.calibration;
-  return { onnx, name: o.name, scale: o.scale, headroomBits: o.headroom, calibration: calibration === undefined ? undefined : parseJson(calibration) };
+  return {
+    onnx,
+    name: o.name,
+    scale: o.scale,
+    headroomBits: o.headroom,
+    calibration: calibration === undefined ? undefined : parseJson(calibration),
+    visibility: o.visibility === undefined ? undefined : parseVisibility(o.visibility),
+  };
 }
 
 function parseJson(text: string): unknown {

@@ -1,7 +1,9 @@
 /** The JSON the API returns for models and proof jobs (the shapes openapi.ts documents). */
 import { basename } from 'node:path';
 import type { BuildProgress } from '../jobs/compiles.js';
+import { DEFAULT_VISIBILITY } from '../commit/visibility.js';
 import type { ModelInfo } from '../model/layout.js';
+import type { ProofBundle } from '../prove/bundle.js';
 import type { JobRecord } from '../store/jobs.js';
 import type { ModelRecord } from '../store/models.js';
 
@@ -16,7 +18,13 @@ export function modelView(m: ModelRecord, info: ModelInfo | undefined, progress:
     ...(m.status === 'compiling' ? { progress: progress ?? { stage: 'queued', percent: 0 } } : {}),
     ...(m.error ? { error: m.error } : {}),
     onnxSha256: m.onnxSha256,
-    settings: { scale: m.settings.scale, headroomBits: m.settings.headroomBits, calibrationSamples: m.settings.samples?.length ?? null, ptau: m.settings.ptau ? basename(m.settings.ptau) : 'development' },
+    settings: {
+      scale: m.settings.scale,
+      headroomBits: m.settings.headroomBits,
+      calibrationSamples: m.settings.samples?.length ?? null,
+      ptau: m.settings.ptau ? basename(m.settings.ptau) : 'development',
+      visibility: m.settings.visibility ?? DEFAULT_VISIBILITY,
+    },
     createdAt: iso(m.createdAt),
     updatedAt: iso(m.updatedAt),
     ...(info
@@ -25,6 +33,10 @@ export function modelView(m: ModelRecord, info: ModelInfo | undefined, progress:
           outputs: info.outputs.map(tensor),
           constraints: info.constraints.r1cs,
           publicSignals: info.publicSignals,
+          publicLayout: info.publicLayout,
+          // The model commitment every proof names (hashed weights), and how to recompute commitments.
+          ...(info.commitments.weights ? { modelCommitment: info.commitments.weights.value } : {}),
+          commitments: info.commitments,
           quantization: {
             maxAbsError: info.accuracy.maxAbsError,
             tolerance: info.accuracy.tolerance,
@@ -39,8 +51,12 @@ export function modelView(m: ModelRecord, info: ModelInfo | undefined, progress:
   };
 }
 
+/**
+ * A proof job as its client sees it: the shareable bundle, and when the model hides its input or
+ * output, the opening (private values and salt) beside it, never inside it.
+ */
 export function jobView(j: JobRecord) {
-  const bundle = j.result;
+  const { opening, ...bundle } = j.result ?? ({} as Partial<ProofBundle>);
   return {
     id: j.id,
     model: j.modelId,
@@ -50,12 +66,14 @@ export function jobView(j: JobRecord) {
     finishedAt: iso(j.finishedAt),
     ...(j.timings ? { timings: j.timings } : {}),
     ...(j.error ? { error: j.error } : {}),
-    ...(bundle
+    ...(j.result
       ? {
-          output: bundle.outputs.map(({ name, dims, values }) => ({ name, dims, values })),
+          output: (opening ?? j.result).outputs.map(({ name, dims, values }) => ({ name, dims, values })),
           proof: bundle.proof,
           publicSignals: bundle.publicSignals,
+          ...(bundle.commitments ? { commitments: bundle.commitments } : {}),
           bundle,
+          ...(opening ? { opening } : {}),
         }
       : {}),
   };

@@ -1,6 +1,8 @@
 import { readFileSync, writeFileSync } from 'node:fs';
-import { basename, dirname, extname, resolve } from 'node:path';
+import { basename, dirname, extname, join, resolve } from 'node:path';
 import { Command, Option } from 'commander';
+import { inputCommitment } from '../commit/open.js';
+import { DEFAULT_VISIBILITY, formatVisibility, parseVisibility } from '../commit/visibility.js';
 import { isZkError, ZkError } from '../core/errors.js';
 import { PROOF_SYSTEMS, type ProofSystem, releaseCurve } from '../core/snarkjs.js';
 import { solidityCalldata } from '../chain/calldata.js';
@@ -32,6 +34,14 @@ const int = (v: string): number => {
   return n;
 };
 
+const decimal = (v: string): bigint => {
+  if (!/^\d{1,80}$/.test(v)) throw new ZkError('INPUT_INVALID', `${v} is not a decimal field element`);
+  return BigInt(v);
+};
+
+/** proof.json → proof.opening.json */
+const openingFile = (proofFile: string): string => join(dirname(proofFile), `${basename(proofFile, extname(proofFile))}.opening.json`);
+
 /** `mnist/network.onnx` → `mnist`; `lenet.onnx` → `lenet`. */
 function modelName(file: string): string {
   const stem = basename(file, extname(file));
@@ -56,8 +66,9 @@ program
   .option('--calibrate <input.json>', 'calibration input (one input document or an array of them)')
   .option('--scale <bits>', `fixed-point fraction bits (default: the smallest of ${AUTO_SCALES.join(', ')} within tolerance on the calibration inputs)`)
   .option('--headroom <bits>', 'range bits above the calibrated peak', String(DEFAULT_HEADROOM))
+  .option('--visibility <spec>', 'what proofs reveal: input=public|private|hashed, weights=fixed|public|private|hashed, output=public|private|hashed', formatVisibility(DEFAULT_VISIBILITY))
   .description('parse, quantize and compile a model to a circom circuit')
-  .action(async (model: string, opts: { out: string; calibrate?: string; scale?: string; headroom: string }) => {
+  .action(async (model: string, opts: { out: string; calibrate?: string; scale?: string; headroom: string; visibility: string }) => {
     const onnx = readFileSync(model);
     const bar = stageBar('compile');
     const info = await compileModel(onnx, opts.out, {
@@ -65,10 +76,12 @@ program
       headroomBits: int(opts.headroom),
       samples: opts.calibrate ? calibrationSamples(opts.calibrate, onnx) : undefined,
       name: modelName(model),
+      visibility: parseVisibility(opts.visibility),
       progress: bar.update,
     });
     bar.stop();
-    console.log(`compiled ${info.name} → ${opts.out}`);
+    console.log(`compiled ${info.name} → ${opts.out} (${formatVisibility(info.visibility)})`);
+    if (info.commitments.weights) console.log(`  model commitment (Poseidon of the weights): ${info.commitments.weights.value}`);
     console.log(`  constraints: ${info.constraints.r1cs} (layers: ${info.layers.map((l) => `${l.op} ${l.constraints}`).join(', ') || 'none'})`);
     console.log(`  quantization error: ${info.accuracy.maxAbsError.toExponential(3)} (tolerance ${info.accuracy.tolerance.toExponential(3)}, ${info.accuracy.samples} sample(s))`);
     console.log(`  circom: ${info.compileSeconds.toFixed(1)} s`);
@@ -93,23 +106,39 @@ program
   .argument('<dir>', 'compiled model directory with keys')
   .requiredOption('--input <input.json>', 'input document')
   .requiredOption('--out <proof.json>', 'where to write the proof bundle')
+  .option('--salt <decimal>', 'salt of the input/output commitments (default: random; written to the opening file)')
   .description('run the model and prove the output')
-  .action(async (dir: string, opts: { input: string; out: string }) => {
+  .action(async (dir: string, opts: { input: string; out: string; salt?: string }) => {
     const prover = await ModelProver.load(dir);
     const values = parseInputs(readJson(opts.input), prover.info.inputs);
-    const bundle = await prover.prove(values);
+    const { opening, ...bundle } = await prover.prove(values, { salt: opts.salt === undefined ? undefined : decimal(opts.salt) });
     writeFileSync(opts.out, JSON.stringify(bundle, null, 2) + '\n');
-    for (const o of bundle.outputs) console.log(`${o.name} [${o.dims}]: ${o.values.map((v) => +v.toFixed(6)).join(', ')}`);
+    for (const o of opening?.outputs ?? bundle.outputs) console.log(`${o.name} [${o.dims}]: ${o.values.map((v) => +v.toFixed(6)).join(', ')}`);
+    for (const [of, value] of Object.entries(bundle.commitments ?? {})) console.log(`${of} commitment: ${value}`);
     console.log(`proof written to ${opts.out} (witness ${bundle.timings.witnessMs.toFixed(0)} ms, prove ${bundle.timings.proveMs.toFixed(0)} ms)`);
+    if (opening) {
+      const file = openingFile(opts.out);
+      writeFileSync(file, JSON.stringify(opening, null, 2) + '\n');
+      console.log(`private values and salt written to ${file}: keep it, do not share it with the proof`);
+    }
   });
 
 program
   .command('verify')
   .argument('<dir>', 'compiled model directory (model.json and verification_key.json)')
   .argument('<proof>', 'proof bundle')
+  .option('--input <input.json>', 'also require the proof to commit to this input (hashed-input models; needs --salt)')
+  .option('--salt <decimal>', 'the salt of the commitment')
+  .option('--input-commitment <decimal>', 'also require this input commitment')
   .description('verify a proof bundle offline')
-  .action(async (dir: string, proofFile: string) => {
-    const verdict = await verifyBundle(readModelInfo(dir), await loadVerificationKey(dir), parseProofBundle(readJson(proofFile)));
+  .action(async (dir: string, proofFile: string, opts: { input?: string; salt?: string; inputCommitment?: string }) => {
+    const info = readModelInfo(dir);
+    let expected = opts.inputCommitment;
+    if (opts.input) {
+      if (opts.salt === undefined) throw new ZkError('INPUT_INVALID', '--input needs the --salt of the commitment');
+      expected = await inputCommitment(info, parseInputs(readJson(opts.input), info.inputs), decimal(opts.salt));
+    }
+    const verdict = await verifyBundle(info, await loadVerificationKey(dir), parseProofBundle(readJson(proofFile)), { inputCommitment: expected });
     if (verdict.valid) console.log('valid');
     else {
       console.log(`invalid: ${verdict.reason}`);

@@ -2,6 +2,9 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { compileCircom } from '../circuit/compile.js';
 import { emitCircom } from '../circuit/emit.js';
+import { commit } from '../commit/poseidon.js';
+import { type CommitmentSpecs, weightsDigest } from '../commit/public.js';
+import { DEFAULT_VISIBILITY, type ModelVisibility } from '../commit/visibility.js';
 import { isZkError, ZkError } from '../core/errors.js';
 import { quantizeInputs } from '../io/input.js';
 import { loadOnnx } from '../onnx/load.js';
@@ -22,6 +25,8 @@ export interface CompileOptions {
   /** Calibration samples, each one flat array per graph input; random ones when absent. */
   samples?: number[][][];
   name?: string;
+  /** What proofs reveal (default: public input and output, weights fixed in the circuit). */
+  visibility?: ModelVisibility;
   progress?: (stage: string, fraction: number) => void;
 }
 
@@ -38,12 +43,13 @@ export async function compileModel(onnx: Uint8Array, outDir: string, options: Co
     throw new ZkError('INPUT_INVALID', `scale must be a whole number of bits from 1 to 32, got ${options.scale}`);
   }
   const progress = options.progress ?? (() => {});
+  const visibility = options.visibility ?? DEFAULT_VISIBILITY;
   progress('parse', 0);
   const graph = loadOnnx(onnx);
   const samples = options.samples ?? randomSamples(graph, 8);
   progress('quantize', 0.05);
   const quantizeAt = async (scale: number) => {
-    const quantized = calibrate(quantizeGraph(graph, { scale }), samples.map((s) => toIntegers(quantizedInputsOf(graph, scale), s)), headroomBits);
+    const quantized = calibrate(quantizeGraph(graph, { scale, visibility }), samples.map((s) => toIntegers(quantizedInputsOf(graph, scale), s)), headroomBits);
     return { scale, quantized, accuracy: await measureAccuracy(onnx, graph, quantized, samples) };
   };
   const { scale, quantized, accuracy } = options.scale !== undefined ? await quantizeAt(options.scale) : await calibrateScale(quantizeAt);
@@ -58,11 +64,14 @@ export async function compileModel(onnx: Uint8Array, outDir: string, options: Co
     onnxSha256: createHash('sha256').update(onnx).digest('hex'),
     scale,
     headroomBits,
+    visibility,
     inputs: quantized.inputs.map((inp, i) => ({ name: inp.name, dims: inp.dims, dtype: inp.dtype, scale: inp.scale, signal: source.inputSignals[i] })),
     outputs: quantized.outputs.map((o, i) => ({ name: o.name, dims: o.dims, dtype: o.dtype, scale: o.scale, signal: source.outputSignals[i] })),
     layers: source.layers,
     constraints: { layers: source.layers.reduce((s, l) => s + l.constraints, 0), r1cs: compiled.constraints },
     publicSignals: compiled.publicSignals,
+    publicLayout: source.publicLayout,
+    commitments: await commitmentSpecs(quantized, source.packing),
     accuracy,
     compileSeconds: compiled.seconds,
   };
@@ -71,6 +80,19 @@ export async function compileModel(onnx: Uint8Array, outDir: string, options: Co
   writeFileSync(files.info, JSON.stringify(info, null, 2) + '\n');
   progress('done', 1);
   return info;
+}
+
+/** The packing of hashed parts, with the weights commitment (or digest of public weights) computed now. */
+async function commitmentSpecs(plan: QuantizedGraph, packing: ReturnType<typeof emitCircom>['packing']): Promise<CommitmentSpecs> {
+  const { visibility } = plan;
+  const specs: CommitmentSpecs = {};
+  if (visibility.input === 'hashed') specs.input = packing.input;
+  if (visibility.output === 'hashed') specs.output = packing.output;
+  if (visibility.weights === 'hashed' && packing.weights) {
+    specs.weights = { tensors: packing.weights, value: String(await commit(plan.weights.map((w) => w.values), packing.weights)) };
+  }
+  if (visibility.weights === 'public' && plan.weights.length) specs.weightsSha256 = weightsDigest(plan.weights.flatMap((w) => w.values));
+  return specs;
 }
 
 /** Scales calibration tries when the caller fixes none, smallest (cheapest circuit) first. */

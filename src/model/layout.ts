@@ -2,6 +2,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ZkError } from '../core/errors.js';
 import type { LayerCost } from '../circuit/emit.js';
+import type { CommitmentSpecs, PublicSegment } from '../commit/public.js';
+import type { ModelVisibility } from '../commit/visibility.js';
 import type { DType } from '../onnx/graph.js';
 import type { ProofSystem } from '../core/snarkjs.js';
 
@@ -46,11 +48,17 @@ export interface ModelInfo {
   onnxSha256: string;
   scale: number;
   headroomBits: number;
+  /** What a proof reveals of the input, the weights and the output. */
+  visibility: ModelVisibility;
   inputs: TensorInfo[];
   outputs: TensorInfo[];
   layers: LayerCost[];
   constraints: { layers: number; r1cs: number };
   publicSignals: number;
+  /** What the public signals are, in order. */
+  publicLayout: PublicSegment[];
+  /** How hashed parts are committed; `weights.value` is the model commitment every proof names. */
+  commitments: CommitmentSpecs;
   accuracy: AccuracyReport;
   compileSeconds: number;
   setup?: SetupInfo;

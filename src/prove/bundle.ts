@@ -9,7 +9,20 @@ export interface ProvenTensor {
   values: number[];
 }
 
-/** PROOF.json: the proof, its public signals, and the inputs and outputs they encode, decoded. */
+/**
+ * What only the prover's client should keep: the private values behind a proof and the salt of its
+ * commitments, enough to open them (recompute them with `inputCommitment`/`outputCommitment`).
+ */
+export interface ProofOpening {
+  salt?: string;
+  inputs: ProvenTensor[];
+  outputs: ProvenTensor[];
+}
+
+/**
+ * PROOF.json: the proof, its public signals, and what they say decoded: the public inputs and
+ * outputs, and the commitments (decimal field elements) to the hashed parts.
+ */
 export interface ProofBundle {
   format: 'zkinfer-proof/1';
   model: { name: string; vkeyHash: string };
@@ -17,10 +30,17 @@ export interface ProofBundle {
   system: ProofSystem;
   proof: SnarkProof;
   publicSignals: string[];
+  /** Only the public ones: empty when the input is private or hashed. */
   inputs: ProvenTensor[];
   outputs: ProvenTensor[];
+  commitments?: { input?: string; weights?: string; output?: string };
   timings: { witnessMs: number; proveMs: number };
+  /** Present only as the prover returns it to its client; never part of a shared proof (see publicBundle). */
+  opening?: ProofOpening;
 }
+
+/** The bundle to share: without the opening. */
+export const publicBundle = ({ opening: _, ...bundle }: ProofBundle): ProofBundle => bundle;
 
 export const decodeTensor = (t: { name: string; dims: number[]; scale: number }, integers: readonly bigint[]): ProvenTensor => ({
   name: t.name,

@@ -1,6 +1,10 @@
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { commit } from '../commit/poseidon.js';
+import { type CommitmentOf, type PublicValues, splitPublic } from '../commit/public.js';
+import { needsSalt } from '../commit/visibility.js';
 import { ZkError } from '../core/errors.js';
-import { buildWitnessCalculator, snarkjs, toField, toSigned, type WitnessCalculator } from '../core/snarkjs.js';
+import { buildWitnessCalculator, FIELD_PRIME, snarkjs, toField, type WitnessCalculator } from '../core/snarkjs.js';
 import { quantizeInputs } from '../io/input.js';
 import { type ModelInfo, modelFiles, readModelInfo, requireArtifact } from '../model/layout.js';
 import { evaluate } from '../quantize/evaluate.js';
@@ -30,12 +34,20 @@ export class ModelProver {
     return new ModelProver(info, plan, witness, readFileSync(requireArtifact(files.zkey, 'setup')));
   }
 
-  /** Proves the model on float inputs (one flat row-major array per graph input). */
-  async prove(values: readonly number[][], opts: { singleThread?: boolean } = {}): Promise<ProofBundle> {
+  /**
+   * Proves the model on float inputs (one flat row-major array per graph input). `salt` blinds the
+   * input and output commitments (default: a fresh random one, returned in the opening).
+   */
+  async prove(values: readonly number[][], opts: { singleThread?: boolean; salt?: bigint } = {}): Promise<ProofBundle> {
     const { info, plan } = this;
+    const { visibility } = info;
     const inputs = quantizeInputs(values, plan.inputs.map((i) => i.scale), plan.inputs.map((i) => i.name));
     const expected = evaluate(plan, inputs, { checkRanges: true });
-    const witnessInput = Object.fromEntries(info.inputs.map((t, i) => [t.signal, inputs[i].map((v) => toField(v).toString())]));
+    const salt = needsSalt(visibility) ? (opts.salt ?? randomSalt()) : undefined;
+    if (salt !== undefined && (salt < 0n || salt >= FIELD_PRIME)) throw new ZkError('INPUT_INVALID', 'the salt must be a field element: 0 <= salt < p');
+    const witnessInput: Record<string, unknown> = Object.fromEntries(info.inputs.map((t, i) => [t.signal, inputs[i].map((v) => toField(v).toString())]));
+    if (plan.weights.length) witnessInput.weights = plan.weights.flatMap((w) => w.values.map((v) => toField(v).toString()));
+    if (salt !== undefined) witnessInput.salt = salt.toString();
     const t0 = performance.now();
     let wtns: Uint8Array;
     try {
@@ -47,33 +59,54 @@ export class ModelProver {
     const system = info.setup!.system;
     const { proof, publicSignals } = await snarkjs[system].prove({ type: 'mem', data: this.zkey }, { type: 'mem', data: wtns }, undefined, opts);
     const t2 = performance.now();
-    const outputs = splitOutputs(info, publicSignals);
-    outputs.forEach((out, o) =>
-      out.forEach((v, k) => {
+    const shown = readPublic(info, publicSignals);
+    // The circuit must agree with the reference semantics and with circomlibjs, or the proof is not returned.
+    const commitments = await expectedCommitments(info, inputs, expected.outputs, salt);
+    shown.outputs.forEach((out, o) =>
+      out?.forEach((v, k) => {
         if (v !== expected.outputs[o][k]) throw new ZkError('INTERNAL', `circuit output ${info.outputs[o].name}[${k}] = ${v} differs from the reference ${expected.outputs[o][k]}`);
       }),
     );
+    for (const [of, value] of Object.entries(commitments)) {
+      if (shown.commitments[of as CommitmentOf] !== BigInt(value)) throw new ZkError('INTERNAL', `the circuit's ${of} commitment differs from the one computed with circomlibjs`);
+    }
+    const hidden = visibility.input !== 'public' || visibility.output !== 'public';
     return {
       format: 'zkinfer-proof/1',
       model: { name: info.name, vkeyHash: info.setup!.vkeyHash },
       system,
       proof,
       publicSignals,
-      inputs: info.inputs.map((t, i) => decodeTensor(t, inputs[i])),
-      outputs: info.outputs.map((t, o) => decodeTensor(t, outputs[o])),
+      inputs: visibility.input === 'public' ? info.inputs.map((t, i) => decodeTensor(t, inputs[i])) : [],
+      outputs: visibility.output === 'public' ? info.outputs.map((t, o) => decodeTensor(t, expected.outputs[o])) : [],
+      ...(Object.keys(commitments).length ? { commitments } : {}),
       timings: { witnessMs: t1 - t0, proveMs: t2 - t1 },
+      ...(hidden
+        ? {
+            opening: {
+              ...(salt !== undefined ? { salt: salt.toString() } : {}),
+              inputs: info.inputs.map((t, i) => decodeTensor(t, inputs[i])),
+              outputs: info.outputs.map((t, o) => decodeTensor(t, expected.outputs[o])),
+            },
+          }
+        : {}),
     };
   }
 }
 
-/** The outputs are the first public signals, in order, as signed integers. */
-export function splitOutputs(info: ModelInfo, publicSignals: readonly string[]): bigint[][] {
-  let at = 0;
-  return info.outputs.map((o) => {
-    const n = o.dims.reduce((a, b) => a * b, 1);
-    const part = publicSignals.slice(at, at + n).map((s) => toSigned(BigInt(s)));
-    at += n;
-    return part;
-  });
-}
+/** A uniformly random salt below 2^248 (31 random bytes: always a field element). */
+const randomSalt = (): bigint => BigInt(`0x${randomBytes(31).toString('hex')}`);
 
+/** The public signals of a model's proof, read through its layout. */
+export const readPublic = (info: ModelInfo, publicSignals: readonly string[]): PublicValues =>
+  splitPublic(info.publicLayout, publicSignals, { inputs: info.inputs.length, outputs: info.outputs.length });
+
+/** The commitments a proof of these values must show, computed with circomlibjs. */
+async function expectedCommitments(info: ModelInfo, inputs: bigint[][], outputs: bigint[][], salt: bigint | undefined): Promise<NonNullable<ProofBundle['commitments']>> {
+  const { commitments: specs } = info;
+  const out: NonNullable<ProofBundle['commitments']> = {};
+  if (specs.input) out.input = String(await commit(inputs, specs.input, salt));
+  if (specs.weights) out.weights = specs.weights.value;
+  if (specs.output) out.output = String(await commit(outputs, specs.output, salt));
+  return out;
+}

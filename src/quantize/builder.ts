@@ -1,8 +1,10 @@
 import { ZkError } from '../core/errors.js';
 import type { DType } from '../onnx/graph.js';
 import { type Affine, combine, constant, isConstant, wireForm } from './affine.js';
+import { bitsFor } from './evaluate.js';
 import { evalFunction } from './functions.js';
-import type { GadgetGroup, IntForm, PlanInput, PlanOutput, QuantizedGraph, TableFunction } from './plan.js';
+import type { ModelVisibility } from '../commit/visibility.js';
+import type { GadgetGroup, IntForm, PlanInput, PlanOutput, PlanWeight, QuantizedGraph, TableFunction } from './plan.js';
 
 /** Where a gadget comes from, for error messages, comments in the circuit and per-layer counts. */
 export interface Origin {
@@ -20,6 +22,7 @@ export class CircuitBuilder {
   private readonly wireScales: number[] = [];
   private readonly groups: GadgetGroup[] = [];
   private readonly inputs: PlanInput[] = [];
+  private readonly weights: PlanWeight[] = [];
   /** Wires known to be 0 or 1 (boolean inputs, zero tests, signs, products of booleans). */
   private readonly boolWires = new Set<number>();
   /** Forms known to be 0 or 1 (Or, Xor, Not of booleans…), by identity. */
@@ -29,7 +32,10 @@ export class CircuitBuilder {
   /** Forms that are Σ hot_k·values[k] for a one-hot vector `hot` (a lookup in a constant table), by identity. */
   private readonly choices = new WeakMap<Affine, { hot: Affine[]; values: number[] }>();
 
-  constructor(readonly scale: number) {}
+  constructor(
+    readonly scale: number,
+    readonly visibility: ModelVisibility,
+  ) {}
 
   addInput(name: string, dims: number[], dtype: DType, count: number): Affine[] {
     // Integers and booleans enter exactly; floats at the working scale.
@@ -42,6 +48,19 @@ export class CircuitBuilder {
     this.groups.push({ kind: 'boolean', node: name, op: 'input', firstWire: checked, inputs: Array.from({ length: count }, (_, i) => ({ wires: [firstWire + i], coefs: [1n], bias: 0n })) });
     for (let i = 0; i < count; i++) this.boolWires.add(checked + i);
     return Array.from({ length: count }, (_, i) => wireForm(checked + i));
+  }
+
+  /**
+   * A weight tensor as wires at the working scale (weights not `fixed`). Its values are known now, so
+   * its range check is exactly the signed width they need: a multiplication by it then costs one
+   * constraint per use, and the check `bits` per weight.
+   */
+  addWeights(name: string, dims: number[], values: ArrayLike<number>): Affine[] {
+    const quantized = Array.from(values, (v) => toBigInt(v * 2 ** this.scale));
+    const bits = quantized.reduce((b, q) => Math.max(b, bitsFor(q)), 1);
+    const firstWire = this.newWires(quantized.length, this.scale);
+    this.weights.push({ name, dims, scale: this.scale, bits, firstWire, values: quantized });
+    return quantized.map((_, i) => wireForm(firstWire + i));
   }
 
   /** max(x, 0) elementwise; constant elements fold without a gadget. */
@@ -267,7 +286,7 @@ export class CircuitBuilder {
       const outScale = live.length ? this.groupScale(live, true) : this.scale;
       return { name: o.name, dims: o.dims, dtype: o.dtype, scale: outScale, forms: o.forms.map((f) => this.quantizeForm(f, outScale, 0n)) };
     });
-    return { scale: this.scale, wireCount: this.wireScales.length, inputs: this.inputs, groups: this.groups, outputs: planOutputs };
+    return { scale: this.scale, visibility: this.visibility, wireCount: this.wireScales.length, inputs: this.inputs, weights: this.weights, groups: this.groups, outputs: planOutputs };
   }
 
   /**

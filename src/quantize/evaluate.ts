@@ -54,7 +54,16 @@ export function divideRound(a: bigint, b: bigint, k: number): bigint {
 
 export function evaluate(graph: QuantizedGraph, inputs: readonly bigint[][], opts: { checkRanges: boolean }): Evaluation {
   const wires = new Array<bigint>(graph.wireCount);
-  graph.inputs.forEach((inp, i) => inputs[i].forEach((v, k) => (wires[inp.firstWire + k] = v)));
+  graph.weights.forEach((w) => w.values.forEach((v, k) => (wires[w.firstWire + k] = v)));
+  graph.inputs.forEach((inp, i) => {
+    inputs[i].forEach((v, k) => {
+      if (opts.checkRanges && inp.bits !== undefined && !fitsInput(v, inp.bits, inp.dtype)) {
+        throw new ZkError('INPUT_OUT_OF_RANGE', `input "${inp.name}"[${k}] = ${v} (fixed point) is outside the ${inp.bits}-bit range the circuit checks for this private input; recompile with a calibration input that covers it`,
+          { input: inp.name, index: k, bits: inp.bits });
+      }
+      wires[inp.firstWire + k] = v;
+    });
+  });
   const peaks = graph.groups.map((g, gi) => runGroup(g, gi, wires, opts.checkRanges));
   const outputs = graph.outputs.map((o) => o.forms.map((f) => evalForm(f, wires)));
   return { wires, outputs, peaks };
@@ -65,6 +74,9 @@ function outOfRange(g: GadgetGroup, index: number, x: bigint, bits: number, what
     `${what} out of the circuit's calibrated range at layer ${index} (${g.op} node ${g.node}): it needs ${bitsFor(x)} signed bits, the circuit checks ${bits}; recompile with a calibration input that covers this range`,
     { layer: index, node: g.node, op: g.op, bits, needed: bitsFor(x) });
 }
+
+/** Booleans are checked unsigned (0 or 1), other inputs signed. */
+const fitsInput = (x: bigint, bits: number, dtype: string): boolean => (dtype === 'bool' ? x === 0n || x === 1n : fits(x, bits));
 
 /** Whether x fits a signed range check of `bits` bits: [−2^(bits−1), 2^(bits−1)). */
 const fits = (x: bigint, bits: number): boolean => {
@@ -185,9 +197,19 @@ export function calibrate(graph: QuantizedGraph, samples: readonly bigint[][][],
     if (firstTable < 0) break;
     if (pass > current.groups.length) throw new ZkError('INTERNAL', 'calibration did not converge');
   }
-  current = useProvenRanges(current);
+  current = useProvenRanges({ ...current, inputs: calibrateInputs(current, samples, headroom) });
   checkNoWrap(current);
   return current;
+}
+
+/** Private and hashed inputs are range-checked in the circuit: to their calibrated width, like any range. */
+function calibrateInputs(graph: QuantizedGraph, samples: readonly bigint[][][], headroom: number): QuantizedGraph['inputs'] {
+  if (graph.visibility.input === 'public') return graph.inputs;
+  return graph.inputs.map((inp, i) => {
+    if (inp.dtype === 'bool') return { ...inp, bits: 1 };
+    const peak = samples.reduce((m, s) => s[i].reduce((a, v) => max(a, abs(v)), m), 0n);
+    return { ...inp, bits: bitsFor(peak) + headroom };
+  });
 }
 
 /**
@@ -271,9 +293,12 @@ function walkBounds(graph: QuantizedGraph, visit: (g: GadgetGroup, index: number
   const bound = new Array<bigint>(graph.wireCount);
   for (const inp of graph.inputs) {
     const n = inp.dims.reduce((a, b) => a * b, 1);
-    // Every input, booleans included, is bounded by what verifiers check (on-chain too): |q| < 2^64.
-    for (let k = 0; k < n; k++) bound[inp.firstWire + k] = INPUT_LIMIT;
+    // A public input, booleans included, is bounded by what verifiers check (on-chain too): |q| < 2^64;
+    // a private one by its range check in the circuit.
+    const b = inp.bits === undefined ? INPUT_LIMIT : 1n << BigInt(inp.bits - 1);
+    for (let k = 0; k < n; k++) bound[inp.firstWire + k] = b;
   }
+  for (const w of graph.weights) w.values.forEach((_, k) => (bound[w.firstWire + k] = 1n << BigInt(w.bits - 1)));
   const check = (b: bigint, where: string): bigint => {
     if (strict && b >= NO_WRAP_LIMIT) throw new ZkError('INPUT_OUT_OF_RANGE', `${where} could wrap around the field for large inputs; lower the scale`, { where });
     return b;

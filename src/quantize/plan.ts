@@ -1,3 +1,4 @@
+import type { ModelVisibility } from '../commit/visibility.js';
 import type { DType } from '../onnx/graph.js';
 
 /**
@@ -181,6 +182,24 @@ export interface PlanInput {
   dtype: DType;
   scale: number;
   firstWire: number;
+  /**
+   * Signed bits a private or hashed input is range-checked to inside the circuit (set by
+   * calibration; booleans: 1, unsigned). Public inputs have none: verifiers bound them to |q| < 2^64.
+   */
+  bits?: number;
+}
+
+/**
+ * A weight tensor that enters the circuit as wires (weights not `fixed`): its quantized values are
+ * witness (or public) inputs, each range-checked to `bits` signed bits, the width its values need.
+ */
+export interface PlanWeight {
+  name: string;
+  dims: number[];
+  scale: number;
+  bits: number;
+  firstWire: number;
+  values: bigint[];
 }
 
 export interface PlanOutput {
@@ -194,8 +213,11 @@ export interface PlanOutput {
 export interface QuantizedGraph {
   /** Fixed-point bits of activations and weights. */
   scale: number;
+  visibility: ModelVisibility;
   wireCount: number;
   inputs: PlanInput[];
+  /** Weights as wires, in wire order; empty when weights are fixed. */
+  weights: PlanWeight[];
   groups: GadgetGroup[];
   outputs: PlanOutput[];
 }

@@ -38,10 +38,10 @@ function groupFromJson(g: Json<GadgetGroup>): GadgetGroup {
 }
 
 export function planToJson(g: QuantizedGraph): string {
-  return JSON.stringify({ ...g, groups: g.groups.map(groupToJson), outputs: g.outputs.map((o) => ({ ...o, forms: o.forms.map(formToJson) })) });
+  return JSON.stringify({ ...g, weights: g.weights.map((w) => ({ ...w, values: w.values.map(String) })), groups: g.groups.map(groupToJson), outputs: g.outputs.map((o) => ({ ...o, forms: o.forms.map(formToJson) })) });
 }
 
 export function planFromJson(text: string): QuantizedGraph {
   const j = JSON.parse(text) as Json<QuantizedGraph>;
-  return { ...j, groups: j.groups.map(groupFromJson), outputs: j.outputs.map((o) => ({ ...o, forms: o.forms.map(formFromJson) })) };
+  return { ...j, weights: (j.weights ?? []).map((w) => ({ ...w, values: w.values.map(BigInt) })), groups: j.groups.map(groupFromJson), outputs: j.outputs.map((o) => ({ ...o, forms: o.forms.map(formFromJson) })) };
 }

@@ -1,3 +1,4 @@
+import { DEFAULT_VISIBILITY, type ModelVisibility } from '../commit/visibility.js';
 import { ZkError } from '../core/errors.js';
 import { type OnnxGraph, sizeOf } from '../onnx/graph.js';
 import { CircuitBuilder } from './builder.js';
@@ -8,6 +9,27 @@ import { fromConst, type SymTensor } from './tensor.js';
 export interface QuantizeOptions {
   /** Fraction bits of activations and weights (value ≈ integer / 2^scale). */
   scale: number;
+  /** What the proof reveals; weights other than `fixed` enter as wires (see weightInitializers). */
+  visibility?: ModelVisibility;
+}
+
+/**
+ * Where a computed tensor may stand in for a constant weight: the data operands of the linear ops.
+ * Everything else an initializer feeds (shapes, axes, normalization statistics, ConvTranspose
+ * kernels) must be known when compiling and stays a circuit constant.
+ */
+const WEIGHT_SLOTS: Record<string, readonly number[]> = { MatMul: [0, 1], Gemm: [0, 1, 2], Conv: [1, 2], Add: [0, 1], Sub: [0, 1], Mul: [0, 1] };
+
+/** The float initializers that are weights: every use of them is a weight slot. */
+export function weightInitializers(graph: OnnxGraph): string[] {
+  const uses = new Map<string, boolean>();
+  for (const node of graph.nodes) {
+    node.inputs.forEach((name, slot) => {
+      if (!graph.initializers.has(name)) return;
+      uses.set(name, (uses.get(name) ?? true) && (WEIGHT_SLOTS[node.opType]?.includes(slot) ?? false));
+    });
+  }
+  return [...graph.initializers].filter(([name, t]) => t.dtype === 'float' && uses.get(name) === true && t.data.length > 0).map(([name]) => name);
 }
 
 /**
@@ -32,9 +54,16 @@ export function quantizeGraph(graph: OnnxGraph, options: QuantizeOptions): Quant
     const list = missing.map((m) => `${m.node} (${m.op})`).join(', ');
     throw new ZkError('ONNX_UNSUPPORTED', `unsupported op${missing.length > 1 ? 's' : ''}: ${list}`, { nodes: missing });
   }
-  const builder = new CircuitBuilder(options.scale);
+  const visibility = options.visibility ?? DEFAULT_VISIBILITY;
+  const builder = new CircuitBuilder(options.scale, visibility);
   const values = new Map<string, SymTensor>();
   for (const [name, t] of graph.initializers) values.set(name, fromConst(t));
+  if (visibility.weights !== 'fixed') {
+    for (const name of weightInitializers(graph)) {
+      const t = graph.initializers.get(name)!;
+      values.set(name, { dims: [...t.dims], dtype: t.dtype, data: builder.addWeights(name, [...t.dims], t.data) });
+    }
+  }
   for (const input of graph.inputs) {
     values.set(input.name, { dims: input.dims, dtype: input.dtype, data: builder.addInput(input.name, input.dims, input.dtype, sizeOf(input.dims)) });
   }

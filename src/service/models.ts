@@ -7,21 +7,20 @@ import { createHash, randomUUID } from 'node:crypto';
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
+import type { ModelVisibility } from '../commit/visibility.js';
 import { exportSolidityVerifier } from '../chain/verifier.js';
 import { ZkError } from '../core/errors.js';
 import { Lru } from '../core/lru.js';
-import type { ProofSystem, SnarkProof } from '../core/snarkjs.js';
+import type { SnarkProof } from '../core/snarkjs.js';
 import { parseInputs, quantizeInputs } from '../io/input.js';
 import { DEFAULT_HEADROOM, DEFAULT_SCALE } from '../model/compile.js';
 import { modelFiles, type ModelInfo } from '../model/layout.js';
 import { loadOnnx } from '../onnx/load.js';
-import { decodeTensor, type ProofBundle } from '../prove/bundle.js';
-import { splitOutputs } from '../prove/prover.js';
 import { evaluate } from '../quantize/evaluate.js';
 import type { QuantizedGraph } from '../quantize/plan.js';
 import { planFromJson } from '../quantize/serialize.js';
 import { loadVerificationKey, type Groth16VerificationKey } from '../setup/index.js';
-import { parseProofBundle, snarkProofSchema, verifyBundle, type Verdict } from '../verify/verify.js';
+import { bundleFromSignals, parseProofBundle, snarkProofSchema, verifyBundle, type Verdict } from '../verify/verify.js';
 import type { ModelBuilder } from '../jobs/compiles.js';
 import { ArtifactStore } from '../store/artifacts.js';
 import type { CompileSettings, ModelRecord, ModelStore } from '../store/models.js';
@@ -33,6 +32,7 @@ export interface Upload {
   headroomBits?: number;
   /** One input document or an array of them (see src/io/input.ts). */
   calibration?: unknown;
+  visibility?: ModelVisibility;
 }
 
 export interface ReadyModel {
@@ -72,6 +72,7 @@ export class ModelService {
       headroomBits: u.headroomBits ?? DEFAULT_HEADROOM,
       ...(docs ? { samples: docs.map((d) => parseInputs(d, graph.inputs)) } : {}),
       ...(this.ptau ? { ptau: this.ptau } : {}),
+      ...(u.visibility ? { visibility: u.visibility } : {}),
     };
     const name = u.name ?? (graph.name.replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 64) || 'model');
     const onnxSha256 = createHash('sha256').update(u.onnx).digest('hex');
@@ -154,7 +155,7 @@ export class ModelService {
       throw new ZkError('INPUT_INVALID', `not a proof with public signals: ${issue.path.join('.')}: ${issue.message}`, { issues: bare.error.issues.slice(0, 5) });
     }
     const { proof: parsed, publicSignals: signals } = bare.data;
-    return verifyBundle(m.info, vkey, bundleOf(m.info, parsed.protocol, parsed as SnarkProof, signals));
+    return verifyBundle(m.info, vkey, bundleFromSignals(m.info, parsed.protocol, parsed as SnarkProof, signals));
   }
 
   /** The Solidity verifier of the model's keys, rendered once and kept with the artifacts. */
@@ -167,21 +168,4 @@ export class ModelService {
     renameSync(tmp, file);
     return source;
   }
-}
-
-/** The bundle a bare proof stands for: its tensors read from the public signals (outputs, then inputs). */
-function bundleOf(info: ModelInfo, system: ProofSystem, proof: SnarkProof, publicSignals: string[]): ProofBundle {
-  const tensors = [...info.outputs, ...info.inputs];
-  // splitOutputs cuts the signals by the shapes it is given, in order.
-  const decoded = splitOutputs({ ...info, outputs: tensors }, publicSignals).map((v, i) => decodeTensor(tensors[i], v));
-  // No timings: the file format has them optional, and verifyBundle does not read them.
-  return <ProofBundle>{
-    format: 'zkinfer-proof/1',
-    model: { name: info.name, vkeyHash: info.setup!.vkeyHash },
-    system,
-    proof,
-    publicSignals,
-    outputs: decoded.slice(0, info.outputs.length),
-    inputs: decoded.slice(info.outputs.length),
-  };
 }

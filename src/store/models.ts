@@ -1,3 +1,4 @@
+import type { ModelVisibility } from '../commit/visibility.js';
 import type { ErrorBody } from '../core/errors.js';
 import type { Database } from './db.js';
 
@@ -11,6 +12,8 @@ export interface CompileSettings {
   samples?: number[][][];
   /** Ceremony ptau file; absent = development ptau. */
   ptau?: string;
+  /** Absent: the default (public input and output, fixed weights). */
+  visibility?: ModelVisibility;
 }
 
 export interface ModelRecord {

@@ -1,10 +1,11 @@
 import { z } from 'zod';
 import { ZkError } from '../core/errors.js';
-import { PROOF_SYSTEMS, snarkjs, toSigned } from '../core/snarkjs.js';
+import { type PublicValues, weightsDigest } from '../commit/public.js';
+import { PROOF_SYSTEMS, type ProofSystem, type SnarkProof, snarkjs } from '../core/snarkjs.js';
 import { inputBoundViolation } from '../io/input.js';
 import type { ModelInfo } from '../model/layout.js';
-import type { ProofBundle, ProvenTensor } from '../prove/bundle.js';
-import { splitOutputs } from '../prove/prover.js';
+import { decodeTensor, type ProofBundle, type ProvenTensor } from '../prove/bundle.js';
+import { readPublic } from '../prove/prover.js';
 
 const decimal = z.string().regex(/^\d{1,80}$/, 'a decimal field element');
 const tensor = z.object({ name: z.string(), dims: z.array(z.number().int()), scale: z.number().int(), integers: z.array(z.string().regex(/^-?\d{1,80}$/)), values: z.array(z.number()) });
@@ -43,6 +44,7 @@ export const proofBundleSchema = z
     publicSignals: z.array(decimal),
     inputs: z.array(tensor),
     outputs: z.array(tensor),
+    commitments: z.object({ input: decimal, weights: decimal, output: decimal }).partial().optional(),
     timings: z.object({ witnessMs: z.number(), proveMs: z.number() }).partial().optional(),
   })
   .refine((b) => b.proof.protocol === b.system, { message: 'the proof is not of the system the bundle names', path: ['proof', 'protocol'] });
@@ -58,12 +60,21 @@ export function parseProofBundle(doc: unknown): ProofBundle {
 
 export type Verdict = { valid: true } | { valid: false; reason: string };
 
+/** What a verifier may require beyond the proof: that it commits to values it knows. */
+export interface Expectations {
+  /** Decimal field element: the input commitment the proof must show (e.g. from inputCommitment()). */
+  inputCommitment?: string;
+  outputCommitment?: string;
+}
+
 /**
- * Checks a proof bundle against a model: the proof (in the model's system) on the public signals, and that the
- * decoded inputs and outputs the bundle shows are exactly what those signals say (a bundle whose
- * readable output was edited is invalid even if its proof is good).
+ * Checks a proof bundle against a model: the proof (in the model's system) on the public signals;
+ * that public inputs are in the range the circuit is sound for, public weights are the model's, and
+ * the weights commitment is the model's; and that what the bundle shows decoded (inputs, outputs,
+ * commitments) is exactly what the signals say (a bundle whose readable output was edited is invalid
+ * even if its proof is good).
  */
-export async function verifyBundle(info: ModelInfo, vkey: unknown, bundle: ProofBundle): Promise<Verdict> {
+export async function verifyBundle(info: ModelInfo, vkey: unknown, bundle: ProofBundle, expect: Expectations = {}): Promise<Verdict> {
   if (!info.setup) throw new ZkError('ARTIFACT_MISSING', `model ${info.name} has no keys`);
   if (bundle.model.vkeyHash !== info.setup.vkeyHash) return { valid: false, reason: `the proof names verifying key ${bundle.model.vkeyHash.slice(0, 12)}…, this model's is ${info.setup.vkeyHash.slice(0, 12)}…` };
   if (bundle.system !== info.setup.system) return { valid: false, reason: `the proof is ${bundle.system}, this model's keys are ${info.setup.system}` };
@@ -71,22 +82,53 @@ export async function verifyBundle(info: ModelInfo, vkey: unknown, bundle: Proof
   // snarkjs throws on some malformed values (e.g. a point off the curve); that is an invalid proof too.
   const ok = await snarkjs[bundle.system].verify(vkey, bundle.publicSignals, bundle.proof).catch(() => false);
   if (!ok) return { valid: false, reason: 'the proof does not verify against the public signals' };
-  const outputs = splitOutputs(info, bundle.publicSignals);
-  const outputCount = outputs.reduce((s, o) => s + o.length, 0);
-  let at = outputCount;
-  const inputs = info.inputs.map((t) => {
-    const n = t.dims.reduce((a, b) => a * b, 1);
-    const part = bundle.publicSignals.slice(at, at + n).map((s) => toSigned(BigInt(s)));
-    at += n;
-    return part;
-  });
-  const outOfBounds = inputBoundViolation(inputs, info.inputs);
+  const shown = readPublic(info, bundle.publicSignals);
+  const inputs = shown.inputs.filter((v): v is bigint[] => v !== undefined);
+  const outOfBounds = inputBoundViolation(inputs, info.inputs.filter((_, i) => shown.inputs[i]));
   if (outOfBounds) return { valid: false, reason: outOfBounds };
-  return sameTensors('output', info.outputs, bundle.outputs, outputs) ?? sameTensors('input', info.inputs, bundle.inputs, inputs) ?? { valid: true };
+  if (shown.weights && weightsDigest(shown.weights) !== info.commitments.weightsSha256) return { valid: false, reason: "the proof's public weights are not this model's" };
+  return (
+    checkCommitments(info, bundle, shown.commitments, expect) ??
+    sameTensors('output', info.outputs.filter((_, i) => shown.outputs[i]), bundle.outputs, shown.outputs.filter((v): v is bigint[] => v !== undefined)) ??
+    sameTensors('input', info.inputs.filter((_, i) => shown.inputs[i]), bundle.inputs, inputs) ?? { valid: true }
+  );
+}
+
+function checkCommitments(info: ModelInfo, bundle: ProofBundle, signals: PublicValues['commitments'], expect: Expectations): Verdict | undefined {
+  const model = info.commitments.weights?.value;
+  if (model !== undefined && signals.weights !== BigInt(model)) return { valid: false, reason: `the proof commits to weights ${signals.weights}, this model's commitment is ${model}` };
+  for (const of of ['input', 'weights', 'output'] as const) {
+    const signal = signals[of];
+    const claimed = bundle.commitments?.[of];
+    if ((signal === undefined) !== (claimed === undefined) || (claimed !== undefined && BigInt(claimed) !== signal)) {
+      return { valid: false, reason: `the ${of} commitment shown in the bundle differs from the proven public signal` };
+    }
+  }
+  if (expect.inputCommitment !== undefined && signals.input !== BigInt(expect.inputCommitment)) return { valid: false, reason: 'the proof does not commit to the expected input' };
+  if (expect.outputCommitment !== undefined && signals.output !== BigInt(expect.outputCommitment)) return { valid: false, reason: 'the proof does not commit to the expected output' };
+  return undefined;
+}
+
+/** The bundle a bare proof and its public signals stand for: what the signals say, decoded. */
+export function bundleFromSignals(info: ModelInfo, system: ProofSystem, proof: SnarkProof, publicSignals: string[]): ProofBundle {
+  const shown = readPublic(info, publicSignals);
+  const decoded = (specs: ModelInfo['inputs'], values: (bigint[] | undefined)[]) => specs.flatMap((t, i) => (values[i] ? [decodeTensor(t, values[i])] : []));
+  const commitments = Object.fromEntries(Object.entries(shown.commitments).map(([k, v]) => [k, String(v)]));
+  return {
+    format: 'zkinfer-proof/1',
+    model: { name: info.name, vkeyHash: info.setup!.vkeyHash },
+    system,
+    proof,
+    publicSignals,
+    inputs: decoded(info.inputs, shown.inputs),
+    outputs: decoded(info.outputs, shown.outputs),
+    ...(Object.keys(commitments).length ? { commitments } : {}),
+    timings: { witnessMs: 0, proveMs: 0 },
+  };
 }
 
 function sameTensors(kind: string, specs: ModelInfo['outputs'], shown: readonly ProvenTensor[], signals: bigint[][]): Verdict | undefined {
-  if (shown.length !== specs.length) return { valid: false, reason: `the bundle shows ${shown.length} ${kind}s, the model has ${specs.length}` };
+  if (shown.length !== specs.length) return { valid: false, reason: `the bundle shows ${shown.length} ${kind}s, the proof has ${specs.length} public` };
   for (let i = 0; i < specs.length; i++) {
     const t = shown[i];
     if (t.scale !== specs[i].scale || t.integers.length !== signals[i].length) return { valid: false, reason: `${kind} ${specs[i].name} does not match the model's shape or scale` };

@@ -41,17 +41,9 @@ export function matmul(ctx: OpContext, a0: SymTensor, b0: SymTensor): SymTensor 
       }
     }
   }
-  const data = bConst || aConst ? out : sumProducts(ctx, pairs, k);
+  const data = bConst || aConst ? out : addProducts(ctx, out, pairs, out.map(() => k));
   const dims = [...batchDims, ...(a0.dims.length === 1 ? [] : [m]), ...(b0.dims.length === 1 ? [] : [n])];
   return { dims, dtype: a.dtype, data };
-}
-
-/** Multiplies the collected pairs in one product group and sums them k at a time. */
-function sumProducts(ctx: OpContext, [xs, ys]: [Affine[], Affine[]], k: number): Affine[] {
-  const products = ctx.builder.product(xs, ys, ctx.origin);
-  const out: Affine[] = [];
-  for (let i = 0; i < products.length; i += k) out.push(combine(products.slice(i, i + k).map((p) => [p, 1] as const)));
-  return out;
 }
 
 const transpose2 = (t: SymTensor): SymTensor => {
@@ -74,42 +66,62 @@ function gemm(ctx: OpContext): SymTensor[] {
   return [{ ...y, data: y.data.map((v, i) => combine([[v, alpha], [c.data[ci[i]], beta]])) }];
 }
 
-/** What Conv and ConvTranspose read alike: input, constant kernel, optional bias, groups. */
-function convOperands(ctx: OpContext) {
+/** What Conv and ConvTranspose read alike: input, kernel, optional bias, groups. */
+function convOperands(ctx: OpContext, kernel: 'constant' | 'any') {
   const x = ctx.input(0);
   const w = ctx.input(1);
-  if (!w.data.every(isConstant)) ctx.fail('the kernel must be a constant');
+  if (kernel === 'constant' && !w.data.every(isConstant)) ctx.fail('the kernel must be a constant');
   const [batch, channels] = x.dims;
   return { x, w, bias: ctx.optional(2), group: ctx.int('group', 1), batch, channels };
 }
 
-/** 1-D and 2-D convolution with strides, pads, dilations and groups; the kernel must be constant. */
+/**
+ * 1-D and 2-D convolution with strides, pads, dilations and groups. A constant kernel folds into
+ * one affine form per output; a computed one (private weights) costs one product per kernel tap used.
+ */
 function conv(ctx: OpContext): SymTensor[] {
-  const { x, w, bias, group, batch, channels } = convOperands(ctx);
+  const { x, w, bias, group, batch, channels } = convOperands(ctx, 'any');
   const [filters, perGroup] = w.dims;
   if (channels !== perGroup * group) ctx.shapeError(`input has ${channels} channels, kernel expects ${perGroup * group}`);
   const geo = spatialGeometry(ctx, x.dims.slice(2), w.dims.slice(2));
   const xStrides = strides(x.dims);
   const wStrides = strides(w.dims);
   const outPositions = sizeOf(geo.outDims);
-  const data: Affine[] = [];
+  const kernelConst = w.data.every(isConstant);
+  const linear: Affine[] = [];
+  const pairs: [Affine[], Affine[]] = [[], []];
+  const tapCounts: number[] = [];
   for (let nb = 0; nb < batch; nb++) {
     for (let f = 0; f < filters; f++) {
       const g = Math.floor(f / (filters / group));
       for (let pos = 0; pos < outPositions; pos++) {
-        const terms: [Affine, number][] = [];
+        const terms: [Affine, number][] = bias ? [[bias.data[f], 1]] : [];
+        let taps = 0;
         for (let c = 0; c < perGroup; c++) {
           const base = nb * xStrides[0] + (g * perGroup + c) * xStrides[1];
           geo.window(pos, (inOffset, kernelOffset) => {
-            const coef = w.data[f * wStrides[0] + c * wStrides[1] + kernelOffset].bias;
-            if (coef !== 0) terms.push([x.data[base + inOffset], coef]);
+            const weight = w.data[f * wStrides[0] + c * wStrides[1] + kernelOffset];
+            if (!kernelConst) {
+              pairs[0].push(x.data[base + inOffset]);
+              pairs[1].push(weight);
+              taps++;
+            } else if (weight.bias !== 0) terms.push([x.data[base + inOffset], weight.bias]);
           });
         }
-        data.push(combine(terms, bias ? bias.data[f].bias : 0));
+        linear.push(combine(terms));
+        tapCounts.push(taps);
       }
     }
   }
+  const data = kernelConst ? linear : addProducts(ctx, linear, pairs, tapCounts);
   return [{ dims: [batch, filters, ...geo.outDims], dtype: x.dtype, data }];
+}
+
+/** Each linear part plus its run of products: the pairs are multiplied in one product group. */
+function addProducts(ctx: OpContext, linear: readonly Affine[], [xs, ys]: [Affine[], Affine[]], counts: readonly number[]): Affine[] {
+  const products = ctx.builder.product(xs, ys, ctx.origin);
+  let at = 0;
+  return linear.map((l, i) => combine([[l, 1], ...products.slice(at, (at += counts[i])).map((p) => [p, 1] as const)]));
 }
 
 /** y = γ(x − μ)/√(σ² + ε) + β per channel: an affine map that folds into the layer before it. */
@@ -135,7 +147,7 @@ function batchNorm(ctx: OpContext): SymTensor[] {
  * output_padding, output_shape and auto_pad as in ONNX.
  */
 function convTranspose(ctx: OpContext): SymTensor[] {
-  const { x, w, bias, group, batch, channels } = convOperands(ctx);
+  const { x, w, bias, group, batch, channels } = convOperands(ctx, 'constant');
   const inDims = x.dims.slice(2);
   const kDims = w.dims.slice(2);
   const rank = inDims.length;

@@ -1,0 +1,44 @@
+import { ZkError } from '../core/errors.js';
+
+/**
+ * What a proof reveals of each part of the computation.
+ * - `public`: the values are public signals (anyone checking the proof sees them);
+ * - `private`: the values are witness only (the proof says some values in range gave this result);
+ * - `hashed`: private, with a Poseidon commitment to them as a public signal;
+ * - `fixed` (weights only): the weights are constants of the circuit, bound by its verifying key.
+ */
+export type Visibility = 'public' | 'private' | 'hashed';
+export type WeightVisibility = Visibility | 'fixed';
+
+export interface ModelVisibility {
+  input: Visibility;
+  weights: WeightVisibility;
+  output: Visibility;
+}
+
+export const DEFAULT_VISIBILITY: ModelVisibility = { input: 'public', weights: 'fixed', output: 'public' };
+
+const CHOICES = { input: ['public', 'private', 'hashed'], weights: ['fixed', 'public', 'private', 'hashed'], output: ['public', 'private', 'hashed'] } as const;
+
+/** `input=hashed,weights=hashed,output=public` (any subset; the rest keep their defaults). */
+export function parseVisibility(text: string | undefined): ModelVisibility {
+  const result: ModelVisibility = { ...DEFAULT_VISIBILITY };
+  if (!text?.trim()) return result;
+  for (const part of text.split(',')) {
+    const [key, value, extra] = part.split('=').map((s) => s.trim());
+    if (!(key in CHOICES) || extra !== undefined) {
+      throw new ZkError('INPUT_INVALID', `visibility "${part}": expected input=…, weights=… or output=…`, { visibility: text });
+    }
+    const allowed: readonly string[] = CHOICES[key as keyof ModelVisibility];
+    if (!allowed.includes(value)) {
+      throw new ZkError('INPUT_INVALID', `visibility of ${key} must be one of ${allowed.join(', ')}, got "${value ?? ''}"`, { visibility: text });
+    }
+    (result as unknown as Record<string, string>)[key] = value;
+  }
+  return result;
+}
+
+export const formatVisibility = (v: ModelVisibility): string => `input=${v.input},weights=${v.weights},output=${v.output}`;
+
+/** Whether the circuit takes a salt: hashed inputs or outputs are blinded with one. */
+export const needsSalt = (v: ModelVisibility): boolean => v.input === 'hashed' || v.output === 'hashed';
