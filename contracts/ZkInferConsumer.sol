@@ -12,9 +12,12 @@ pragma solidity ^0.8.20;
  * a submission that names another model id or carries a different number of public signals, so
  * such mistakes fail with a clear error instead of a bare `InvalidProof`.
  *
- * Public signals (zkinfer's layout): the outputs first, then the inputs, each a BN254 field
- * element; a signed fixed-point integer v is encoded as v mod p, so elements above p/2 are negative.
- * A value is integer / 2^scale.
+ * With hashed weights the verifying key no longer pins the weights (they are witness): the proof's
+ * weights commitment does, so the contract also requires it to be the model commitment.
+ *
+ * Public signals (zkinfer's layout, model.json `publicLayout`): the public outputs first, then the
+ * commitments, then the public inputs and weights, each a BN254 field element; a signed fixed-point
+ * integer v is encoded as v mod p, so elements above p/2 are negative. A value is integer / 2^scale.
  */
 contract ZkInferConsumer {
     /// BN254's scalar field (circom's prime): every public signal is below it.
@@ -32,8 +35,14 @@ contract ZkInferConsumer {
     /// Proof length in 32-byte words: 8 for Groth16, 24 for PLONK and FFLONK.
     uint256 public immutable proofWords;
     uint256 public immutable publicSignalCount;
-    /// How many leading public signals are outputs.
+    /// How many leading public signals are outputs (0 when the model keeps its output private).
     uint256 public immutable outputCount;
+    /// The public inputs are signals [inputsFrom, inputsTo): each must be within INPUT_LIMIT.
+    uint256 public immutable inputsFrom;
+    uint256 public immutable inputsTo;
+    /// With hashed weights: the Poseidon commitment to the weights (model.json) and its signal; else 0.
+    uint256 public immutable modelCommitment;
+    uint256 public immutable modelCommitmentIndex;
     /// Fraction bits of the outputs.
     uint8 public immutable scale;
 
@@ -47,6 +56,7 @@ contract ZkInferConsumer {
     error WrongPublicSignalCount(uint256 expected, uint256 got);
     error SignalOutOfField(uint256 index);
     error InputOutOfRange(uint256 index);
+    error WrongModelCommitment(uint256 expected, uint256 got);
     error InvalidProof();
 
     constructor(
@@ -56,11 +66,20 @@ contract ZkInferConsumer {
         uint256 publicSignalCount_,
         uint256 outputCount_,
         uint8 scale_,
-        bytes32 modelId_
+        bytes32 modelId_,
+        uint256[2] memory inputRange_,
+        uint256 modelCommitment_,
+        uint256 modelCommitmentIndex_
     ) {
         require(verifier_.code.length > 0, "verifier is not a contract");
         require(proofWords_ == 8 || proofWords_ == 24, "proof words: 8 or 24");
-        require(outputCount_ > 0 && outputCount_ <= publicSignalCount_, "outputs exceed public signals");
+        require(publicSignalCount_ > 0 && outputCount_ <= publicSignalCount_, "outputs exceed public signals");
+        require(inputRange_[0] <= inputRange_[1] && inputRange_[1] <= publicSignalCount_, "input range exceeds public signals");
+        require(modelCommitment_ == 0 || modelCommitmentIndex_ < publicSignalCount_, "model commitment index");
+        inputsFrom = inputRange_[0];
+        inputsTo = inputRange_[1];
+        modelCommitment = modelCommitment_;
+        modelCommitmentIndex = modelCommitmentIndex_;
         verifier = verifier_;
         verifySelector = verifySelector_;
         proofWords = proofWords_;
@@ -74,7 +93,7 @@ contract ZkInferConsumer {
      * @notice Verifies a proof of this model and records its output.
      * @param model the model id the proof claims (the bundle's `model.vkeyHash`)
      * @param proof the proof as 32-byte words, in the verifier's order (`zkinfer calldata --consumer`)
-     * @param pubSignals the public signals: outputs, then inputs
+     * @param pubSignals the public signals, in the model's layout
      * @return output the proven output, as signed fixed-point integers
      */
     function submit(bytes32 model, uint256[] calldata proof, uint256[] calldata pubSignals) external returns (int256[] memory output) {
@@ -85,7 +104,10 @@ contract ZkInferConsumer {
         // the decoding below needs canonical field elements, so every system gets this check here.
         for (uint256 i = 0; i < pubSignals.length; i++) {
             if (pubSignals[i] >= FIELD) revert SignalOutOfField(i);
-            if (i >= outputCount && pubSignals[i] >= INPUT_LIMIT && FIELD - pubSignals[i] >= INPUT_LIMIT) revert InputOutOfRange(i);
+            if (i >= inputsFrom && i < inputsTo && pubSignals[i] >= INPUT_LIMIT && FIELD - pubSignals[i] >= INPUT_LIMIT) revert InputOutOfRange(i);
+        }
+        if (modelCommitment != 0 && pubSignals[modelCommitmentIndex] != modelCommitment) {
+            revert WrongModelCommitment(modelCommitment, pubSignals[modelCommitmentIndex]);
         }
         // Every verifyProof argument is a fixed-size array, so the call is the selector followed by
         // the words; one contract serves all three systems.
@@ -100,7 +122,8 @@ contract ZkInferConsumer {
         emit InferenceVerified(modelId, msg.sender, inputHash, output);
     }
 
-    /// @notice The proven output for an input (keccak256 of its packed public signals); empty if none.
+    /// @notice The proven output for an input (keccak256 of the packed public signals after the outputs:
+    /// the commitments and public inputs); empty if none.
     function outputOf(bytes32 inputHash) external view returns (int256[] memory) {
         return proven[inputHash];
     }

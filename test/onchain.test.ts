@@ -16,7 +16,10 @@ import { after, before, describe, test } from 'node:test';
 import * as snarkjsUntyped from 'snarkjs';
 import { solidityCalldata } from '../src/chain/calldata.js';
 import { consumerParameters, exportSolidityVerifier } from '../src/chain/verifier.js';
-import { FIELD_PRIME, PROOF_SYSTEMS, type ProofSystem, releaseCurve } from '../src/core/snarkjs.js';
+import { parseVisibility } from '../src/commit/visibility.js';
+import { buildWitnessCalculator, FIELD_PRIME, PROOF_SYSTEMS, type ProofSystem, releaseCurve, snarkjs as snarkjsTyped, toField } from '../src/core/snarkjs.js';
+import { quantizeInputs } from '../src/io/input.js';
+import { planFromJson } from '../src/quantize/serialize.js';
 import { compileModel } from '../src/model/compile.js';
 import { type ModelInfo, modelFiles } from '../src/model/layout.js';
 import { setupModel } from '../src/model/setup.js';
@@ -78,10 +81,17 @@ async function deploy(model: 'a' | 'b', system: ProofSystem): Promise<Deployed> 
   const exported = await exportSolidityVerifier(dir);
   const contract = compileSolidity({ 'Verifier.sol': exported.source })[exported.contractName];
   const verifier = await chain.deploy(contract.bytecode);
+  const consumerAddress = await deployConsumer(info, verifier.address);
+  return { info, dir, bundle, verifier: verifier.address, consumer: consumerAddress, deployGas: verifier.gas.txGas };
+}
+
+async function deployConsumer(info: ModelInfo, verifier: string): Promise<string> {
   const p = consumerParameters(info);
-  const args = encodeArgs([verifier.address, p.selector, BigInt(p.proofWords), BigInt(p.publicSignals), BigInt(p.outputs), BigInt(p.scale), p.modelId]);
-  const deployed = await chain.deploy(consumer.bytecode, args);
-  return { info, dir, bundle, verifier: verifier.address, consumer: deployed.address, deployGas: verifier.gas.txGas };
+  const args = encodeArgs([
+    verifier, p.selector, BigInt(p.proofWords), BigInt(p.publicSignals), BigInt(p.outputs), BigInt(p.scale), p.modelId,
+    p.inputRange.map(BigInt), BigInt(p.modelCommitment), BigInt(p.modelCommitmentIndex),
+  ]);
+  return (await chain.deploy(consumer.bytecode, args)).address;
 }
 
 const submit = (d: Deployed, modelId: string, proof: (string | bigint)[], pub: (string | bigint)[]): Promise<CallResult> =>
@@ -248,4 +258,37 @@ test('PLONK gates and ptau powers match what snarkjs itself computes and refuses
 test('gas report', () => {
   console.log(JSON.stringify(gasReport));
   assert.equal(gasReport.length, PROOF_SYSTEMS.length);
+});
+
+test('hashed weights on-chain: a valid proof of the same circuit with other weights passes the verifier, but not the consumer', async () => {
+  const dir = join(work, 'hashed');
+  await compileModel(mlp([3, 3, 2], 3), dir, { name: 'mlp332-hashed', visibility: parseVisibility('input=hashed,weights=hashed') });
+  const info = await setupModel(dir, { dataDir: TEST_DATA_DIR, log: () => {} });
+  const prover = await ModelProver.load(dir);
+  const honest = await prover.prove(INPUT, { salt: 7n });
+  const exported = await exportSolidityVerifier(dir);
+  const verifier = await chain.deploy(compileSolidity({ 'Verifier.sol': exported.source })[exported.contractName].bytecode);
+  const consumerAddress = await deployConsumer(info, verifier.address);
+  const d: Deployed = { info, dir, bundle: honest, verifier: verifier.address, consumer: consumerAddress, deployGas: verifier.gas.txGas };
+  const p = consumerParameters(info);
+  assert.equal(p.modelCommitment, honest.commitments!.weights);
+  const calldata = await solidityCalldata(honest);
+  assert.ok((await submit(d, p.modelId, calldata.proof, calldata.publicSignals)).ok, 'the honest proof is accepted');
+
+  // The same zkey with one weight changed: a valid Groth16 proof, but of another model.
+  const files = modelFiles(dir);
+  const plan = planFromJson(readFileSync(files.plan, 'utf8'));
+  const weights = plan.weights.flatMap((w) => w.values);
+  weights[0] += weights[0] > 0n ? -1n : 1n;
+  const calc = await buildWitnessCalculator(readFileSync(files.wasm));
+  const ints = quantizeInputs(INPUT, info.inputs.map((t) => t.scale), info.inputs.map((t) => t.name));
+  const wtns = await calc.calculateWTNSBin({ in0: ints[0].map((v) => toField(v).toString()), weights: weights.map((v) => toField(v).toString()), salt: '7' }, true);
+  const forged = await snarkjsTyped.groth16.prove({ type: 'mem', data: new Uint8Array(readFileSync(files.zkey)) }, { type: 'mem', data: wtns });
+  const forgedBundle: ProofBundle = { ...honest, proof: forged.proof, publicSignals: forged.publicSignals, commitments: { ...honest.commitments, weights: forged.publicSignals[p.modelCommitmentIndex] } };
+  const forgedCalldata = await solidityCalldata(forgedBundle);
+  const r = await chain.call(d.verifier, forgedCalldata.encoded);
+  assert.equal(BigInt(r.returnValue), 1n, 'the bare verifier accepts it: the verifying key does not pin hashed weights');
+  assertReverts(await submit(d, p.modelId, forgedCalldata.proof, forgedCalldata.publicSignals), 'WrongModelCommitment(uint256,uint256)', 'other weights');
+  const offline = await verifyBundle(info, await loadVerificationKey(dir), forgedBundle);
+  assert.equal(offline.valid, false);
 });

@@ -69,20 +69,45 @@ export interface ConsumerParameters {
   scale: number;
   /** The verifying key's sha256 (model.json setup.vkeyHash) as bytes32. */
   modelId: string;
+  /** The public inputs are signals [from, to): the consumer bounds them. */
+  inputRange: [number, number];
+  /** With hashed weights: the model commitment (decimal) and its signal index; "0" and 0 otherwise. */
+  modelCommitment: string;
+  modelCommitmentIndex: number;
 }
 
 export function consumerParameters(info: ModelInfo): ConsumerParameters {
   const system = requireSetup(info, info.name);
   const scales = new Set(info.outputs.map((o) => o.scale));
   if (scales.size !== 1) throw new ZkError('INPUT_INVALID', `model ${info.name} has outputs at several scales (${[...scales].join(', ')}); the consumer contract takes one`);
+  if (info.publicLayout.some((s) => s.kind === 'weights')) {
+    throw new ZkError('INPUT_INVALID', `model ${info.name} has public weights, which the consumer contract cannot check; compile it with weights=hashed`);
+  }
+  const inputs = signalsOf(info, 'input');
+  const weights = signalsOf(info, 'weights-commitment');
   return {
     selector: selectorOf(verifierSignature(system, info.publicSignals)),
     proofWords: PROOF_WORDS[system],
     publicSignals: info.publicSignals,
-    outputs: info.outputs.reduce((n, o) => n + o.dims.reduce((a, b) => a * b, 1), 0),
+    outputs: signalsOf(info, 'output').length,
     scale: [...scales][0],
     modelId: '0x' + info.setup!.vkeyHash,
+    inputRange: inputs.length ? [inputs[0], inputs[inputs.length - 1] + 1] : [0, 0],
+    modelCommitment: info.commitments.weights?.value ?? '0',
+    modelCommitmentIndex: weights[0] ?? 0,
   };
+}
+
+/** Indices of the public signals of one kind (a commitment's `of` for commitments). */
+function signalsOf(info: ModelInfo, kind: 'output' | 'input' | 'weights-commitment'): number[] {
+  const out: number[] = [];
+  let at = 0;
+  for (const seg of info.publicLayout) {
+    const n = seg.kind === 'commitment' ? 1 : seg.count;
+    const matches = kind === 'weights-commitment' ? seg.kind === 'commitment' && seg.of === 'weights' : seg.kind === kind;
+    for (let k = 0; k < n; k++, at++) if (matches) out.push(at);
+  }
+  return out;
 }
 
 function requireSetup(info: ModelInfo, where: string): ProofSystem {
