@@ -91,3 +91,30 @@ test('unsupported ops and malformed files fail with the node and op named', () =
 });
 
 const file = (): string => join(model, 'input.json');
+
+test('--visibility: a hashed-input proof, its opening file, and verify --input/--salt', () => {
+  const example = join(REPO_ROOT, 'examples', 'tiny_mlp');
+  const hashedDir = join(work, 'hashed');
+  const compiled = zkinfer('compile', join(example, 'network.onnx'), '--out', hashedDir, '--calibrate', join(example, 'input.json'), '--visibility', 'input=hashed,weights=hashed');
+  assert.equal(compiled.code, 0, compiled.stderr);
+  assert.match(compiled.stdout, /input=hashed,weights=hashed,output=public/);
+  assert.match(compiled.stdout, /model commitment \(Poseidon of the weights\): \d+/);
+  assert.equal(zkinfer('setup', hashedDir).code, 0);
+  const out = join(work, 'hashed-proof.json');
+  const proved = zkinfer('prove', hashedDir, '--input', join(example, 'input.json'), '--out', out, '--salt', '5');
+  assert.equal(proved.code, 0, proved.stderr);
+  assert.match(proved.stdout, /input commitment: \d+/);
+  const bundle = JSON.parse(readFileSync(out, 'utf8'));
+  assert.equal(bundle.opening, undefined);
+  assert.deepEqual(bundle.inputs, []);
+  const opening = JSON.parse(readFileSync(join(work, 'hashed-proof.opening.json'), 'utf8'));
+  assert.equal(opening.salt, '5');
+  assert.equal(zkinfer('verify', hashedDir, out).stdout.trim(), 'valid');
+  assert.equal(zkinfer('verify', hashedDir, out, '--input', join(example, 'input.json'), '--salt', '5').stdout.trim(), 'valid');
+  const wrongSalt = zkinfer('verify', hashedDir, out, '--input', join(example, 'input.json'), '--salt', '6');
+  assert.equal(wrongSalt.code, 1);
+  assert.match(wrongSalt.stdout, /does not commit to the expected input/);
+  const bad = zkinfer('compile', join(example, 'network.onnx'), '--out', join(work, 'never'), '--visibility', 'weights=secret');
+  assert.equal(bad.code, 1);
+  assert.match(bad.stderr, /INPUT_INVALID.*weights must be one of fixed, public, private, hashed/);
+});
