@@ -257,3 +257,11 @@ test('private convolution weights: a product per kernel tap, the reference outpu
   assert.deepEqual(singleTamperSurvivors(readR1cs(files.r1cs), w, nonConstantIndices(w.length)), []);
   t.diagnostic(`${info.constraints.r1cs} constraints: ${info.layers.map((l) => `${l.op} ${l.count} x ${l.gadget}`).join(', ')}`);
 });
+
+test("the package's library entry ('zkinfer') exports the client side: commitments and offline verification", async () => {
+  const lib = await import('zkinfer');
+  for (const name of ['inputCommitment', 'outputCommitment', 'verifyBundle', 'parseProofBundle', 'loadVerificationKey', 'readModelInfo', 'ModelProver', 'compileModel']) {
+    assert.equal(typeof (lib as Record<string, unknown>)[name], 'function', name);
+  }
+  assert.equal(String(await lib.poseidonChain([1n, 2n])), '7853200120776062878684798364095072458815029376092732009249414926327459813530');
+});

@@ -23,6 +23,8 @@ const solc = createRequire(import.meta.url)('solc') as { compile(input: string):
 export interface CompiledContract {
   abi: unknown[];
   bytecode: string;
+  /** The runtime code a deployment leaves on chain (what EIP-170 limits). */
+  deployedBytecode: string;
 }
 
 /** Compiles Solidity sources (file name → text) with the optimizer on; throws with solc's errors. */
@@ -30,17 +32,17 @@ export function compileSolidity(sources: Record<string, string>): Record<string,
   const input = {
     language: 'Solidity',
     sources: Object.fromEntries(Object.entries(sources).map(([name, content]) => [name, { content }])),
-    settings: { optimizer: { enabled: true, runs: 200 }, evmVersion: HARDFORK, outputSelection: { '*': { '*': ['abi', 'evm.bytecode.object'] } } },
+    settings: { optimizer: { enabled: true, runs: 200 }, evmVersion: HARDFORK, outputSelection: { '*': { '*': ['abi', 'evm.bytecode.object', 'evm.deployedBytecode.object'] } } },
   };
   const output = JSON.parse(solc.compile(JSON.stringify(input))) as {
     errors?: { severity: string; formattedMessage: string }[];
-    contracts: Record<string, Record<string, { abi: unknown[]; evm: { bytecode: { object: string } } }>>;
+    contracts: Record<string, Record<string, { abi: unknown[]; evm: { bytecode: { object: string }; deployedBytecode: { object: string } } }>>;
   };
   const errors = (output.errors ?? []).filter((e) => e.severity === 'error');
   if (errors.length) throw new Error(`solc ${solc.version()}:\n${errors.map((e) => e.formattedMessage).join('\n')}`);
   const out: Record<string, CompiledContract> = {};
   for (const file of Object.values(output.contracts)) {
-    for (const [name, c] of Object.entries(file)) out[name] = { abi: c.abi, bytecode: '0x' + c.evm.bytecode.object };
+    for (const [name, c] of Object.entries(file)) out[name] = { abi: c.abi, bytecode: '0x' + c.evm.bytecode.object, deployedBytecode: '0x' + c.evm.deployedBytecode.object };
   }
   return out;
 }
