@@ -225,7 +225,8 @@ describe('private input, hashed output', () => {
 
   test('a private input beyond its range check is refused before proving, and has no witness', async () => {
     const { info, dir } = m;
-    const bits = planFromJson(readFileSync(modelFiles(dir).plan, 'utf8')).inputs[0].bits!;
+    const { bits, signed } = planFromJson(readFileSync(modelFiles(dir).plan, 'utf8')).inputs[0].range!;
+    assert.equal(signed, true, 'tiny_mlp calibrates on signed inputs');
     const big = 2 ** (bits - 1 - info.inputs[0].scale) + 1;
     await assert.rejects((await ModelProver.load(dir)).prove([[big, 0, 0, 0]]), (e: unknown) => e instanceof ZkError && e.code === 'INPUT_OUT_OF_RANGE' && /input "input"/.test(e.message));
     const calc = await buildWitnessCalculator(readFileSync(modelFiles(dir).wasm));

@@ -1,4 +1,4 @@
-import { chunkCount, type PackedTensor, poseidonChainConstraints } from '../commit/poseidon.js';
+import { chunkCount, digitOffset, type PackedTensor, poseidonChainConstraints } from '../commit/poseidon.js';
 import type { CommitmentOf, PublicSegment } from '../commit/public.js';
 import { needsSalt } from '../commit/visibility.js';
 import { groupConstraints, groupSize, type GadgetGroup, type IntForm, type QuantizedGraph, type TableGroup } from '../quantize/plan.js';
@@ -195,8 +195,7 @@ function ioSection(graph: QuantizedGraph, inputSignals: string[], outputSignals:
 
   /** Range-checks and packs `count` values of `source` from `offset`; returns the packed chunk expressions. */
   const pack = (name: string, spec: PackedTensor, source: string, offset: number, node: string): string[] => {
-    const digitOffset = spec.signed ? 1n << BigInt(spec.bits - 1) : 0n;
-    wiring.push(`    component ${name} = PackDigits(${spec.count}, ${spec.bits}, ${digitOffset});`);
+    wiring.push(`    component ${name} = PackDigits(${spec.count}, ${spec.bits}, ${digitOffset(spec)});`);
     wiring.push(`    for (var j = 0; j < ${spec.count}; j++) ${name}.in[j] <== ${source}[${offset} + j];`);
     costs.push({ layer: -1, node, op: 'range check', gadget: `PackDigits(${spec.count}, ${spec.bits})`, count: spec.count, constraints: spec.count * spec.bits });
     return Array.from({ length: chunkCount(spec) }, (_, c) => `${name}.out[${c}]`);
@@ -215,8 +214,8 @@ function ioSection(graph: QuantizedGraph, inputSignals: string[], outputSignals:
     const n = sizeOf(inp.dims);
     wiring.push(`    // graph input "${inp.name}" [${inp.dims}], ${inp.dtype} at scale 2^${inp.scale} (${visibility.input}): wires ${inp.firstWire}..${inp.firstWire + n - 1}`);
     wiring.push(`    for (var j = 0; j < ${n}; j++) w[${inp.firstWire} + j] <== ${inputSignals[i]}[j];`);
-    if (inp.bits !== undefined) {
-      const spec: PackedTensor = { name: inp.name, count: n, bits: inp.bits, signed: inp.dtype !== 'bool' };
+    if (inp.range) {
+      const spec: PackedTensor = { name: inp.name, count: n, ...inp.range };
       (packing.input ??= []).push(spec);
       inputChunks.push(...pack(`inRange${i}`, spec, inputSignals[i], 0, inp.name));
     }

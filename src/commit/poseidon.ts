@@ -8,13 +8,21 @@ import { buildPoseidon, type Poseidon } from 'circomlibjs';
 import { ZkError } from '../core/errors.js';
 import { toField } from '../core/snarkjs.js';
 
+/** A range check: signed, v ∈ [−2^(bits−1), 2^(bits−1)); unsigned, v ∈ [0, 2^bits). */
+export interface DigitRange {
+  bits: number;
+  signed: boolean;
+}
+
+/** The digit a value of the range is packed as: v + 2^(bits−1) when signed, v itself otherwise. */
+export const digitOffset = (r: DigitRange): bigint => (r.signed ? 1n << BigInt(r.bits - 1) : 0n);
+
+export const inRange = (v: bigint, r: DigitRange): boolean => v + digitOffset(r) >= 0n && v + digitOffset(r) < 1n << BigInt(r.bits);
+
 /** How one tensor enters a commitment. `bits: 0`: as raw field elements, one per Poseidon input. */
-export interface PackedTensor {
+export interface PackedTensor extends DigitRange {
   name: string;
   count: number;
-  bits: number;
-  /** Digits are v + 2^(bits−1) when signed, v itself (0 ≤ v < 2^bits) otherwise. */
-  signed: boolean;
 }
 
 /** Digits per field element: below 2^253 < p, so a chunk is its integer value. */
@@ -25,14 +33,14 @@ export const POSEIDON_WIDTH = 16;
 
 export function packTensor(values: readonly bigint[], spec: PackedTensor): bigint[] {
   if (spec.bits === 0) return values.map(toField);
-  const offset = spec.signed ? 1n << BigInt(spec.bits - 1) : 0n;
+  const offset = digitOffset(spec);
   const per = digitsPerChunk(spec.bits);
   const chunks: bigint[] = [];
   for (let i = 0; i < values.length; i += per) {
     let chunk = 0n;
     values.slice(i, i + per).forEach((v, j) => {
       const digit = v + offset;
-      if (digit < 0n || digit >= 1n << BigInt(spec.bits)) {
+      if (!inRange(v, spec)) {
         throw new ZkError('INPUT_OUT_OF_RANGE', `${spec.name}[${i + j}] = ${v} is outside the ${spec.bits}-bit range of its commitment`, { tensor: spec.name, index: i + j });
       }
       chunk += digit << BigInt(spec.bits * j);

@@ -1,4 +1,5 @@
 import { ZkError } from '../core/errors.js';
+import { inRange } from '../commit/poseidon.js';
 import { INPUT_LIMIT } from '../io/input.js';
 import type { DivideGroup, GadgetGroup, IntForm, QuantizedGraph, TableGroup } from './plan.js';
 import { SATURATION_HEADROOM, evalTable, fitTable, saturationWindow, tableInputScale, tableOutputBound } from './table.js';
@@ -57,9 +58,10 @@ export function evaluate(graph: QuantizedGraph, inputs: readonly bigint[][], opt
   graph.weights.forEach((w) => w.values.forEach((v, k) => (wires[w.firstWire + k] = v)));
   graph.inputs.forEach((inp, i) => {
     inputs[i].forEach((v, k) => {
-      if (opts.checkRanges && inp.bits !== undefined && !fitsInput(v, inp.bits, inp.dtype)) {
-        throw new ZkError('INPUT_OUT_OF_RANGE', `input "${inp.name}"[${k}] = ${v} (fixed point) is outside the ${inp.bits}-bit range the circuit checks for this private input; recompile with a calibration input that covers it`,
-          { input: inp.name, index: k, bits: inp.bits });
+      if (opts.checkRanges && inp.range && !inRange(v, inp.range)) {
+        const { bits, signed } = inp.range;
+        throw new ZkError('INPUT_OUT_OF_RANGE', `input "${inp.name}"[${k}] = ${v} (fixed point) is outside the ${bits}-bit ${signed ? 'signed' : 'unsigned'} range the circuit checks for this private input; recompile with a calibration input that covers it`,
+          { input: inp.name, index: k, bits, signed });
       }
       wires[inp.firstWire + k] = v;
     });
@@ -74,9 +76,6 @@ function outOfRange(g: GadgetGroup, index: number, x: bigint, bits: number, what
     `${what} out of the circuit's calibrated range at layer ${index} (${g.op} node ${g.node}): it needs ${bitsFor(x)} signed bits, the circuit checks ${bits}; recompile with a calibration input that covers this range`,
     { layer: index, node: g.node, op: g.op, bits, needed: bitsFor(x) });
 }
-
-/** Booleans are checked unsigned (0 or 1), other inputs signed. */
-const fitsInput = (x: bigint, bits: number, dtype: string): boolean => (dtype === 'bool' ? x === 0n || x === 1n : fits(x, bits));
 
 /** Whether x fits a signed range check of `bits` bits: [−2^(bits−1), 2^(bits−1)). */
 const fits = (x: bigint, bits: number): boolean => {
@@ -206,9 +205,12 @@ export function calibrate(graph: QuantizedGraph, samples: readonly bigint[][][],
 function calibrateInputs(graph: QuantizedGraph, samples: readonly bigint[][][], headroom: number): QuantizedGraph['inputs'] {
   if (graph.visibility.input === 'public') return graph.inputs;
   return graph.inputs.map((inp, i) => {
-    if (inp.dtype === 'bool') return { ...inp, bits: 1 };
-    const peak = samples.reduce((m, s) => s[i].reduce((a, v) => max(a, abs(v)), m), 0n);
-    return { ...inp, bits: bitsFor(peak) + headroom };
+    if (inp.dtype === 'bool') return { ...inp, range: { bits: 1, signed: false } };
+    const values = samples.flatMap((s) => s[i]);
+    const peak = values.reduce((a, v) => max(a, abs(v)), 0n);
+    // Non-negative data (pixels, counts) saves the sign bit of every check.
+    const signed = values.some((v) => v < 0n);
+    return { ...inp, range: { bits: (signed ? bitsFor(peak) : peak.toString(2).length) + headroom, signed } };
   });
 }
 
@@ -295,7 +297,7 @@ function walkBounds(graph: QuantizedGraph, visit: (g: GadgetGroup, index: number
     const n = inp.dims.reduce((a, b) => a * b, 1);
     // A public input, booleans included, is bounded by what verifiers check (on-chain too): |q| < 2^64;
     // a private one by its range check in the circuit.
-    const b = inp.bits === undefined ? INPUT_LIMIT : 1n << BigInt(inp.bits - 1);
+    const b = inp.range === undefined ? INPUT_LIMIT : 1n << BigInt(inp.range.bits);
     for (let k = 0; k < n; k++) bound[inp.firstWire + k] = b;
   }
   for (const w of graph.weights) w.values.forEach((_, k) => (bound[w.firstWire + k] = 1n << BigInt(w.bits - 1)));

@@ -1,3 +1,4 @@
+import type { DigitRange } from '../commit/poseidon.js';
 import type { ModelVisibility } from '../commit/visibility.js';
 import type { DType } from '../onnx/graph.js';
 
@@ -183,10 +184,11 @@ export interface PlanInput {
   scale: number;
   firstWire: number;
   /**
-   * Signed bits a private or hashed input is range-checked to inside the circuit (set by
-   * calibration; booleans: 1, unsigned). Public inputs have none: verifiers bound them to |q| < 2^64.
+   * The range a private or hashed input is checked to inside the circuit, set by calibration:
+   * unsigned when no calibration value is negative (booleans: 1 bit). Public inputs have none:
+   * verifiers bound them to |q| < 2^64.
    */
-  bits?: number;
+  range?: DigitRange;
 }
 
 /**
