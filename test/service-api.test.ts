@@ -95,7 +95,7 @@ test('a multipart upload takes name, scale and calibration, and reports build pr
   assert.ok(progress.some((p) => p.stage !== 'queued'), 'a build stage was visible');
   calibrated = seen.at(-1);
   assert.equal(calibrated.status, 'ready');
-  assert.deepEqual(calibrated.settings, { scale: 7, headroomBits: 2, calibrationSamples: 2, ptau: 'development' });
+  assert.deepEqual(calibrated.settings, { scale: 7, headroomBits: 2, calibrationSamples: 2, ptau: 'development', visibility: { input: 'public', weights: 'fixed', output: 'public' } });
   assert.equal(calibrated.quantization.samples, 2);
 });
 

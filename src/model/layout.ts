@@ -77,7 +77,9 @@ export interface SetupInfo {
 export function readModelInfo(dir: string): ModelInfo {
   const file = modelFiles(dir).info;
   if (!existsSync(file)) throw new ZkError('ARTIFACT_MISSING', `${dir} is not a compiled model directory (no model.json); run zkinfer compile first`, { dir });
-  return JSON.parse(readFileSync(file, 'utf8')) as ModelInfo;
+  const info = JSON.parse(readFileSync(file, 'utf8')) as ModelInfo;
+  if (!info.publicLayout) throw new ZkError('ARTIFACT_MISSING', `${dir} was compiled by an older zkinfer (model.json has no publicLayout); compile it again`, { dir });
+  return info;
 }
 
 export function requireArtifact(file: string, step: string): string {

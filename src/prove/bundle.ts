@@ -1,4 +1,6 @@
+import { type PublicValues, splitPublic } from '../commit/public.js';
 import type { ProofSystem, SnarkProof } from '../core/snarkjs.js';
+import type { ModelInfo } from '../model/layout.js';
 
 /** A decoded tensor of a proof: integers (fixed point, as in the circuit) and their float values. */
 export interface ProvenTensor {
@@ -49,3 +51,25 @@ export const decodeTensor = (t: { name: string; dims: number[]; scale: number },
   integers: integers.map(String),
   values: integers.map((v) => Number(v) / 2 ** t.scale),
 });
+
+/** The public signals of a model's proof, read through its layout. */
+export const readPublic = (info: ModelInfo, publicSignals: readonly string[]): PublicValues =>
+  splitPublic(info.publicLayout, publicSignals, { inputs: info.inputs.length, outputs: info.outputs.length });
+
+/** The bundle a proof and its public signals stand for: what the signals say, decoded (no timings measured). */
+export function bundleFromSignals(info: ModelInfo, system: ProofSystem, proof: SnarkProof, publicSignals: string[]): ProofBundle {
+  const shown = readPublic(info, publicSignals);
+  const decoded = (specs: ModelInfo['inputs'], values: (bigint[] | undefined)[]) => specs.flatMap((t, i) => (values[i] ? [decodeTensor(t, values[i])] : []));
+  const commitments = Object.fromEntries(Object.entries(shown.commitments).map(([k, v]) => [k, String(v)]));
+  return {
+    format: 'zkinfer-proof/1',
+    model: { name: info.name, vkeyHash: info.setup!.vkeyHash },
+    system,
+    proof,
+    publicSignals,
+    inputs: decoded(info.inputs, shown.inputs),
+    outputs: decoded(info.outputs, shown.outputs),
+    ...(Object.keys(commitments).length ? { commitments } : {}),
+    timings: { witnessMs: 0, proveMs: 0 },
+  };
+}

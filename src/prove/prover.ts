@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { commit } from '../commit/poseidon.js';
-import { type CommitmentOf, type PublicValues, splitPublic } from '../commit/public.js';
+import type { CommitmentOf } from '../commit/public.js';
 import { needsSalt } from '../commit/visibility.js';
 import { ZkError } from '../core/errors.js';
 import { buildWitnessCalculator, FIELD_PRIME, snarkjs, toField, type WitnessCalculator } from '../core/snarkjs.js';
@@ -10,7 +10,7 @@ import { type ModelInfo, modelFiles, readModelInfo, requireArtifact } from '../m
 import { evaluate } from '../quantize/evaluate.js';
 import type { QuantizedGraph } from '../quantize/plan.js';
 import { planFromJson } from '../quantize/serialize.js';
-import { type ProofBundle, decodeTensor } from './bundle.js';
+import { bundleFromSignals, decodeTensor, type ProofBundle, readPublic } from './bundle.js';
 
 /**
  * Proves one model, keeping its witness calculator and proving key in memory between proofs. Before
@@ -72,14 +72,8 @@ export class ModelProver {
     }
     const hidden = visibility.input !== 'public' || visibility.output !== 'public';
     return {
-      format: 'zkinfer-proof/1',
-      model: { name: info.name, vkeyHash: info.setup!.vkeyHash },
-      system,
-      proof,
-      publicSignals,
-      inputs: visibility.input === 'public' ? info.inputs.map((t, i) => decodeTensor(t, inputs[i])) : [],
-      outputs: visibility.output === 'public' ? info.outputs.map((t, o) => decodeTensor(t, expected.outputs[o])) : [],
-      ...(Object.keys(commitments).length ? { commitments } : {}),
+      // Checked above: what the signals say is the reference's output and circomlibjs' commitments.
+      ...bundleFromSignals(info, system, proof, publicSignals),
       timings: { witnessMs: t1 - t0, proveMs: t2 - t1 },
       ...(hidden
         ? {
@@ -96,10 +90,6 @@ export class ModelProver {
 
 /** A uniformly random salt below 2^248 (31 random bytes: always a field element). */
 const randomSalt = (): bigint => BigInt(`0x${randomBytes(31).toString('hex')}`);
-
-/** The public signals of a model's proof, read through its layout. */
-export const readPublic = (info: ModelInfo, publicSignals: readonly string[]): PublicValues =>
-  splitPublic(info.publicLayout, publicSignals, { inputs: info.inputs.length, outputs: info.outputs.length });
 
 /** The commitments a proof of these values must show, computed with circomlibjs. */
 async function expectedCommitments(info: ModelInfo, inputs: bigint[][], outputs: bigint[][], salt: bigint | undefined): Promise<NonNullable<ProofBundle['commitments']>> {

@@ -1,11 +1,10 @@
 import { z } from 'zod';
 import { ZkError } from '../core/errors.js';
 import { type PublicValues, weightsDigest } from '../commit/public.js';
-import { PROOF_SYSTEMS, type ProofSystem, type SnarkProof, snarkjs } from '../core/snarkjs.js';
+import { PROOF_SYSTEMS, snarkjs } from '../core/snarkjs.js';
 import { inputBoundViolation } from '../io/input.js';
 import type { ModelInfo } from '../model/layout.js';
-import { decodeTensor, type ProofBundle, type ProvenTensor } from '../prove/bundle.js';
-import { readPublic } from '../prove/prover.js';
+import { type ProofBundle, type ProvenTensor, readPublic } from '../prove/bundle.js';
 
 const decimal = z.string().regex(/^\d{1,80}$/, 'a decimal field element');
 const tensor = z.object({ name: z.string(), dims: z.array(z.number().int()), scale: z.number().int(), integers: z.array(z.string().regex(/^-?\d{1,80}$/)), values: z.array(z.number()) });
@@ -107,24 +106,6 @@ function checkCommitments(info: ModelInfo, bundle: ProofBundle, signals: PublicV
   if (expect.inputCommitment !== undefined && signals.input !== BigInt(expect.inputCommitment)) return { valid: false, reason: 'the proof does not commit to the expected input' };
   if (expect.outputCommitment !== undefined && signals.output !== BigInt(expect.outputCommitment)) return { valid: false, reason: 'the proof does not commit to the expected output' };
   return undefined;
-}
-
-/** The bundle a bare proof and its public signals stand for: what the signals say, decoded. */
-export function bundleFromSignals(info: ModelInfo, system: ProofSystem, proof: SnarkProof, publicSignals: string[]): ProofBundle {
-  const shown = readPublic(info, publicSignals);
-  const decoded = (specs: ModelInfo['inputs'], values: (bigint[] | undefined)[]) => specs.flatMap((t, i) => (values[i] ? [decodeTensor(t, values[i])] : []));
-  const commitments = Object.fromEntries(Object.entries(shown.commitments).map(([k, v]) => [k, String(v)]));
-  return {
-    format: 'zkinfer-proof/1',
-    model: { name: info.name, vkeyHash: info.setup!.vkeyHash },
-    system,
-    proof,
-    publicSignals,
-    inputs: decoded(info.inputs, shown.inputs),
-    outputs: decoded(info.outputs, shown.outputs),
-    ...(Object.keys(commitments).length ? { commitments } : {}),
-    timings: { witnessMs: 0, proveMs: 0 },
-  };
 }
 
 function sameTensors(kind: string, specs: ModelInfo['outputs'], shown: readonly ProvenTensor[], signals: bigint[][]): Verdict | undefined {
