@@ -21,7 +21,14 @@ export class S3Source implements ArtifactSource {
   private readonly client: S3Client;
 
   constructor(private readonly config: S3Config) {
-    this.client = new S3Client({ region: config.region, ...(config.endpoint ? { endpoint: config.endpoint, forcePathStyle: true } : {}) });
+    this.client = new S3Client({
+      region: config.region,
+      ...(config.endpoint ? { endpoint: config.endpoint, forcePathStyle: true } : {}),
+      // The SDK's default CRC checksums (aws-chunked uploads) are not understood by every
+      // S3-compatible store; files are checked against the manifest's sha256 anyway.
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+      responseChecksumValidation: 'WHEN_REQUIRED',
+    });
   }
 
   private objectKey(key: string, rel: string): string {
