@@ -106,6 +106,8 @@ const ENV = {
 } as const satisfies Record<string, readonly [z.ZodType, string | undefined]>;
 
 type EnvName = keyof typeof ENV;
+/** Every variable the configuration reads (deployment files are checked against it). */
+export const ENV_NAMES = Object.keys(ENV) as EnvName[];
 type Parsed = { [K in EnvName]: z.output<(typeof ENV)[K][0]> };
 
 export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ServiceConfig {
