@@ -125,6 +125,20 @@ test("one client's burst does not starve another client", { skip }, async () => 
   assert.ok(Math.max(...places) <= 6, `bob's jobs finished in places ${places} of ${order.length}`);
 });
 
+test('a queued job cancelled through the API never runs; a finished one cannot be cancelled', { skip }, async () => {
+  const ids = [];
+  for (let i = 0; i < 6; i++) ids.push((await alice.prove(small.id, SMALL_INPUT)).body.id);
+  const cancelled = await alice.request('DELETE', `/v1/proofs/${ids[5]}`);
+  assert.equal(cancelled.status, 200);
+  assert.equal(cancelled.body.status, 'cancelled');
+  for (const id of ids.slice(0, 5)) assert.equal((await alice.job(id, undefined, 60_000)).status, 'done');
+  await sleep(500);
+  const after = (await alice.request('GET', `/v1/proofs/${ids[5]}`)).body;
+  assert.equal(after.status, 'cancelled');
+  assert.equal(after.attempts, 0, 'no prover took it');
+  assert.equal((await alice.request('DELETE', `/v1/proofs/${ids[0]}`)).status, 409);
+});
+
 test('a job that crashes every worker fails after the configured attempts, and says so', { skip }, async () => {
   const victim = await alice.ready(smallMlp(5), '?name=victim');
   inflatePlan(modelDirNamed(apiDir, 'victim'));

@@ -7,6 +7,7 @@
  * JobLedger.record, where the first outcome for a job wins: at-least-once execution, one stored
  * result.
  */
+import { randomUUID } from 'node:crypto';
 import { Gauge } from 'prom-client';
 import { Queue, QueueEvents, type Job } from 'bullmq';
 import type { Logger } from 'pino';
@@ -30,7 +31,10 @@ export class RedisProofQueue implements ProofJobQueue {
   private readonly queue: Queue<ClusterJob, ClusterResult>;
   private readonly events: QueueEvents;
   private readonly ledger: JobLedger;
-  /** Per artifact key: its manifest, once published to the artifact source. */
+  /**
+   * Per model build (artifact key and verifying key: a model deleted and built again under the same
+   * key has new keys, so new files): its manifest, once published to the artifact source.
+   */
   private readonly published = new Map<string, Promise<ArtifactManifest>>();
   private readonly sweeper: NodeJS.Timeout;
   private readonly queueLimit: number;
@@ -89,8 +93,8 @@ export class RedisProofQueue implements ProofJobQueue {
     if (waiting >= this.queueLimit) throw this.ledger.queueFull(waiting, Math.max(1, await this.queue.getWorkersCount().catch(() => 1)));
     const model = this.lookup(modelId);
     if (!model) throw new ZkError('NOT_FOUND', `no model ${modelId}`);
-    const manifest = await this.publish(model.key, model.dir);
-    const job = this.jobs.insert({ id: crypto.randomUUID(), modelId, values, createdAt: Date.now(), client });
+    const manifest = await this.publish(model);
+    const job = this.jobs.insert({ id: randomUUID(), modelId, values, createdAt: Date.now(), client });
     try {
       await this.enqueue(job, { ...model, manifest });
     } catch (e) {
@@ -133,12 +137,13 @@ export class RedisProofQueue implements ProofJobQueue {
     await Promise.all([this.events.close(), this.queue.close()]);
   }
 
-  private publish(key: string, dir: string): Promise<ArtifactManifest> {
-    let manifest = this.published.get(key);
+  private publish({ key, dir, vkeyHash }: { key: string; dir: string; vkeyHash: string }): Promise<ArtifactManifest> {
+    const build = `${key}#${vkeyHash}`;
+    let manifest = this.published.get(build);
     if (!manifest) {
       manifest = manifestOf(dir).then(async (m) => (await this.source.publish(key, dir, m), m));
-      manifest.catch(() => this.published.delete(key));
-      this.published.set(key, manifest);
+      manifest.catch(() => this.published.delete(build));
+      this.published.set(build, manifest);
     }
     return manifest;
   }
@@ -180,7 +185,7 @@ export class RedisProofQueue implements ProofJobQueue {
           this.ledger.record(job, { status: 'failed', error: { code: 'NOT_FOUND', message: `model ${job.modelId} no longer exists` } });
           continue;
         }
-        await this.enqueue(job, { ...model, manifest: await this.publish(model.key, model.dir) });
+        await this.enqueue(job, { ...model, manifest: await this.publish(model) });
         this.log.info({ job: job.id }, 'proof queue: job missing from Redis added again');
       }
     }
