@@ -50,7 +50,7 @@ export async function startProverNode(config: ServiceConfig, logger: Logger): Pr
     const attempt = job.attemptsStarted;
     if (attempt > 1) metrics.retries.inc();
     const progress: ClusterProgress = { node, attempt, startedAt };
-    await job.updateProgress(progress as unknown as object);
+    await job.updateProgress(progress);
     const timings = () => ({ queuedMs: startedAt - data.createdAt, runMs: Date.now() - startedAt });
     let outcome: JobOutcome;
     setBusy(1);
