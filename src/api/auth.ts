@@ -4,12 +4,12 @@ import { ZkError } from '../core/errors.js';
 
 const digest = (s: string): Buffer => createHash('sha256').update(s).digest();
 
+const bearer = (req: Request): string | undefined => /^Bearer\s+(\S+)$/i.exec(req.get('authorization') ?? '')?.[1];
+
 /**
  * `Authorization: Bearer <key>` against the configured keys; with no keys configured, everyone
  * passes. Keys are compared as digests in constant time, so timing reveals nothing about them.
  */
-const bearer = (req: Request): string | undefined => /^Bearer\s+(\S+)$/i.exec(req.get('authorization') ?? '')?.[1];
-
 export function requireApiKey(keys: readonly string[]): RequestHandler {
   const allowed = keys.map(digest);
   return (req, _res, next) => {

@@ -1,6 +1,6 @@
 /**
- * Scale-out tests: the Redis server they use, and zkinfer processes (`serve`, `prover`) spawned
- * from the built CLI, each ready once its JSON log says so.
+ * zkinfer processes (`serve`, `prover`) spawned from the built CLI, each ready once its JSON log
+ * says so, and the Redis server the scale-out tests use.
  *
  * Redis comes from ZKINFER_TEST_REDIS_URL (.ci/run starts a loopback redis-server and sets it).
  * Without it, the Redis tests skip with a message saying so — unless CI is set, where they fail:
@@ -51,8 +51,10 @@ export const killAll = (): void => running.forEach((p) => p.kill('SIGKILL'));
  * starts with `readyPrefix`.
  */
 export async function startNode(command: 'serve' | 'prover', env: Record<string, string>, readyPrefix: string): Promise<NodeProcess> {
+  // A REDIS_URL of the shell running the tests must not turn an embedded service into a Redis one.
+  const { REDIS_URL: _, ...inherited } = process.env;
   const proc = spawn(process.execPath, [join(REPO_ROOT, 'dist/src/cli/main.js'), command], {
-    env: { ...process.env, ZKINFER_LOG_LEVEL: 'info', ...env },
+    env: { ...inherited, ZKINFER_LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   running.add(proc);
