@@ -50,8 +50,10 @@ async function redis(): Promise<{ url: string; proc?: ChildProcess }> {
   if (process.env.BENCH_REDIS_URL) return { url: process.env.BENCH_REDIS_URL };
   const port = await freePort();
   const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+  let failed: Error | undefined;
+  proc.once('error', (e) => (failed = e));
   const url = `redis://127.0.0.1:${port}`;
-  for (let i = 0; i < 100; i++) {
+  for (let i = 0; i < 100 && !failed; i++) {
     const listening = await new Promise<boolean>((resolve) => {
       const socket = connect(port, '127.0.0.1', () => resolve(true)).on('error', () => resolve(false));
       socket.unref();
@@ -59,7 +61,7 @@ async function redis(): Promise<{ url: string; proc?: ChildProcess }> {
     if (listening) return { url, proc };
     await sleep(50);
   }
-  throw new Error('redis-server did not start (install it, or set BENCH_REDIS_URL)');
+  throw new Error(`redis-server did not start${failed ? ` (${failed.message})` : ''}: install it, or set BENCH_REDIS_URL`);
 }
 
 async function post(url: string, body: BodyInit, type: string): Promise<{ status: number; body: any }> {
