@@ -280,8 +280,8 @@ test('API keys guard model upload and delete, and nothing else', async () => {
 });
 
 test("the queue ranks each client's jobs: one client's burst waits behind another's first job", async () => {
-  const burst = [];
-  for (let i = 0; i < 8; i++) burst.push((await anon.withKey('other-key').prove(small.id, SMALL_INPUT)).body);
+  const other = anon.withKey('other-key');
+  const burst = (await Promise.all(Array.from({ length: 8 }, () => other.prove(small.id, SMALL_INPUT)))).map((r) => r.body);
   const first = (await api.prove(small.id, SMALL_INPUT, '?wait=30')).body;
   assert.equal(first.status, 'done');
   const finished = await Promise.all(burst.map((j) => anon.job(j.id)));
