@@ -73,7 +73,9 @@ export class RedisProofQueue implements ProofJobQueue {
       labelNames: ['state'] as const,
       registers: [metrics.registry],
       async collect() {
-        const counts = await queue.getJobCounts('waiting', 'prioritized', 'delayed', 'active', 'completed', 'failed');
+        // Redis unreachable: the scrape still answers, with the last counts.
+        const counts = await queue.getJobCounts('waiting', 'prioritized', 'delayed', 'active', 'completed', 'failed').catch(() => undefined);
+        if (!counts) return;
         for (const [state, n] of Object.entries(counts)) this.set({ state }, n);
         metrics.queueDepth.set(counts.waiting + counts.prioritized + counts.delayed);
         metrics.running.set(counts.active);
