@@ -279,6 +279,17 @@ test('API keys guard model upload and delete, and nothing else', async () => {
   assert.equal((await anon.request('GET', `/v1/models/${small.id}`)).status, 200);
 });
 
+test("the queue ranks each client's jobs: one client's burst waits behind another's first job", async () => {
+  const other = anon.withKey('other-key');
+  const burst = (await Promise.all(Array.from({ length: 8 }, () => other.prove(small.id, SMALL_INPUT)))).map((r) => r.body);
+  const first = (await api.prove(small.id, SMALL_INPUT, '?wait=30')).body;
+  assert.equal(first.status, 'done');
+  const finished = await Promise.all(burst.map((j) => anon.job(j.id)));
+  const later = finished.filter((j) => Date.parse(j.finishedAt) > Date.parse(first.finishedAt));
+  // First come, first served would have finished the whole burst first.
+  assert.ok(later.length >= 4, `${later.length} of the burst's 8 jobs finished after the other client's job`);
+});
+
 test('deleting a model removes its artifacts; its finished proofs stay readable', async () => {
   const job = (await anon.prove(calibrated.id, SMALL_INPUT, '?wait=30')).body;
   assert.equal(job.status, 'done');

@@ -6,11 +6,11 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { releaseCurve } from '../src/core/snarkjs.js';
 import { modelFiles } from '../src/model/layout.js';
-import { type Client, SMALL_INPUT, smallMlp, startTestService } from './support/service.js';
+import { type Client, inflatePlan, modelDirNamed, SMALL_INPUT, smallMlp, startTestService } from './support/service.js';
 
 const settings = { poolSize: 2, queueLimit: 2, proverThreads: 'single', workerHeapMb: 32 } as const;
 let service: Awaited<ReturnType<typeof startTestService>>;
@@ -70,30 +70,11 @@ test('cancelling: a queued job at once, a running one by stopping its worker; th
   assert.equal(after.body.status, 'done', 'the stopped worker was replaced');
 });
 
-/**
- * Makes a model's plan far bigger in memory without changing what it computes: one more Relu layer
- * (a copy of the model's), of 40000 new wires summing 20 copies of input 0 each, range-checked
- * generously. Loading it takes
- * some 60 MB of JS heap, in many small allocations (one allocation beyond the heap limit would
- * abort the whole process instead: a V8 limit, see README).
- */
-function inflatePlan(dir: string): void {
-  const file = modelFiles(dir).plan;
-  const plan = JSON.parse(readFileSync(file, 'utf8'));
-  const form = { wires: Array(20).fill(0), coefs: Array(20).fill('1'), bias: '0' };
-  const relu = plan.groups.find((g: { kind: string }) => g.kind === 'shift');
-  plan.groups.push({ ...relu, node: 'padding', bits: 64, firstWire: plan.wireCount, inputs: Array(40_000).fill(form) });
-  plan.wireCount += 40_000;
-  writeFileSync(file, JSON.stringify(plan));
-}
-
 test('a worker that runs out of memory fails only its job, says why, and the pool carries on', async () => {
   // A model too big for the workers' 32 MB heap: the service process (default heap) still checks
   // its inputs; the worker that loads it dies.
   const victim = await client.ready(smallMlp(5), '?name=victim');
-  const artifacts = join(service.config.dataDir, 'artifacts');
-  const built = readdirSync(artifacts).filter((name) => !name.startsWith('.'));
-  inflatePlan(built.map((k) => join(artifacts, k)).find((d) => JSON.parse(readFileSync(modelFiles(d).info, 'utf8')).name === 'victim')!);
+  inflatePlan(modelDirNamed(service.config.dataDir, 'victim'));
 
   const [crashed, bystander] = await Promise.all([client.prove(victim.id, SMALL_INPUT, '?wait=30'), client.prove(small.id, SMALL_INPUT, '?wait=30')]);
   assert.equal(crashed.body.status, 'failed', JSON.stringify(crashed.body));

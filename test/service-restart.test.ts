@@ -5,48 +5,22 @@
  */
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { rmSync } from 'node:fs';
-import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { REPO_ROOT } from './support/env.js';
+import { killAll, startNode, type NodeProcess } from './support/cluster.js';
 import { Client, serviceDataDir } from './support/service.js';
 
-interface Server {
-  proc: ChildProcess;
-  client: Client;
-  /** The JSON log lines so far. */
-  logs: { msg: string; [k: string]: unknown }[];
-  exit: Promise<number | null>;
-}
+type Server = NodeProcess & { client: Client };
 
-const running = new Set<ChildProcess>();
 const dataDir = serviceDataDir();
 after(() => {
-  running.forEach((p) => p.kill('SIGKILL'));
+  killAll();
   rmSync(dataDir, { recursive: true, force: true });
 });
 
 /** Starts the CLI's service; resolves once it listens. One single-threaded worker: slow, countable jobs. */
 async function serve(dataDir: string): Promise<Server> {
-  const proc = spawn(process.execPath, [join(REPO_ROOT, 'dist/src/cli/main.js'), 'serve'], {
-    env: { ...process.env, ZKINFER_DATA_DIR: dataDir, PORT: '0', ZKINFER_HOST: '127.0.0.1', ZKINFER_POOL_SIZE: '1', ZKINFER_PROVER_THREADS: 'single', ZKINFER_LOG_LEVEL: 'info' },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  running.add(proc);
-  // 'close' comes after the exit, once stdout has delivered every line.
-  const exit = once(proc, 'close').then(([code]) => (running.delete(proc), code as number | null));
-  const logs: Server['logs'] = [];
-  const listening = new Promise<string>((resolve, reject) => {
-    createInterface({ input: proc.stdout! }).on('line', (line) => {
-      const entry = JSON.parse(line);
-      logs.push(entry);
-      if (entry.msg.startsWith('zkinfer listening on ')) resolve(entry.url);
-    });
-    void exit.then((code) => reject(new Error(`serve exited with ${code} before listening`)));
-  });
-  return { proc, client: new Client(await listening), logs, exit };
+  const node = await startNode('serve', { ZKINFER_DATA_DIR: dataDir, PORT: '0', ZKINFER_HOST: '127.0.0.1', ZKINFER_POOL_SIZE: '1', ZKINFER_PROVER_THREADS: 'single' }, 'zkinfer listening on ');
+  return { ...node, client: new Client(String(node.ready.url)) };
 }
 
 const logged = (s: Server, prefix: string) => s.logs.find((l) => l.msg.startsWith(prefix));

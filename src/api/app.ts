@@ -7,7 +7,7 @@ import express, { type Express } from 'express';
 import type { Logger } from 'pino';
 import { pinoHttp } from 'pino-http';
 import type { ModelBuilder } from '../jobs/compiles.js';
-import type { ProofQueue } from '../jobs/proofs.js';
+import type { ProofJobQueue } from '../jobs/ledger.js';
 import type { ServiceConfig } from '../service/config.js';
 import type { Metrics } from '../service/metrics.js';
 import type { ModelService } from '../service/models.js';
@@ -21,7 +21,7 @@ export interface ApiDeps {
   config: ServiceConfig;
   models: ModelService;
   builder: ModelBuilder;
-  queue: ProofQueue;
+  queue: ProofJobQueue;
   jobs: JobStore;
   metrics: Metrics;
   logger: Logger;

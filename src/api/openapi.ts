@@ -76,6 +76,8 @@ export const openapi = {
           id: { type: 'string' },
           model: { type: 'string' },
           status: { type: 'string', enum: ['queued', 'running', 'done', 'failed', 'cancelled'] },
+          attempts: { type: 'integer', description: 'times the job started on a prover; more than 1 when it was retried' },
+          node: { type: 'string', description: 'the node that ran it (ZKINFER_NODE_NAME)' },
           createdAt: { type: 'string', format: 'date-time' },
           startedAt: { type: 'string', format: 'date-time' },
           finishedAt: { type: 'string', format: 'date-time' },

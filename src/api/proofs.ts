@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { ZkError } from '../core/errors.js';
 import { isFinished } from '../jobs/proofs.js';
 import type { ApiDeps } from './app.js';
+import { clientOf } from './auth.js';
 import { parseWith } from './validate.js';
 import { jobView } from './views.js';
 
@@ -18,6 +19,7 @@ const verifyBody = z.object({
 
 export function proofRoutes(app: Express, d: ApiDeps): void {
   const json = express.json({ limit: d.config.bodyLimitBytes });
+  const clientOfRequest = clientOf(d.config.apiKeys);
   const jobOr404 = (id: string) => {
     const job = d.jobs.get(id);
     if (!job) throw new ZkError('NOT_FOUND', `no proof job ${id}`, { id });
@@ -28,7 +30,7 @@ export function proofRoutes(app: Express, d: ApiDeps): void {
   app.post('/v1/models/:id/proofs', json, async (req, res) => {
     const { wait } = parseWith(waitQuery, req.query, 'query');
     const model = d.models.ready(req.params.id);
-    let job = d.queue.submit(model.record.id, d.models.checkInput(model, req.body));
+    let job = await d.queue.submit(model.record.id, d.models.checkInput(model, req.body), clientOfRequest(req));
     if (wait) {
       await d.queue.waitFor(job.id, wait * 1000);
       job = jobOr404(job.id);

@@ -61,6 +61,8 @@ export function jobView(j: JobRecord) {
     id: j.id,
     model: j.modelId,
     status: j.status,
+    attempts: j.attempts,
+    ...(j.node ? { node: j.node } : {}),
     createdAt: iso(j.createdAt),
     startedAt: iso(j.startedAt),
     finishedAt: iso(j.finishedAt),

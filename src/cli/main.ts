@@ -1,6 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { Command, Option } from 'commander';
+import { pino } from 'pino';
 import { inputCommitment } from '../commit/open.js';
 import { DEFAULT_VISIBILITY, formatVisibility, parseVisibility } from '../commit/visibility.js';
 import { isZkError, ZkError } from '../core/errors.js';
@@ -18,6 +19,7 @@ import { parseProofBundle, verifyBundle } from '../verify/verify.js';
 import { runConformance } from '../conformance/run.js';
 import { configFromEnv } from '../service/config.js';
 import { startService } from '../service/service.js';
+import { startProverNode } from '../cluster/prover.js';
 import { stageBar } from './progress.js';
 
 const dataDir = (): string => resolve(process.env.ZKINFER_DATA_DIR ?? './data');
@@ -200,15 +202,29 @@ program
   .description('run the proof service (HTTP API; configured by environment variables, see README "Service")')
   .action(async () => {
     const service = await startService(configFromEnv());
-    await new Promise<void>((resolve) => {
-      // After the first signal, a second one gets Node's default handling: exit at once.
-      const stop = () => {
-        process.off('SIGTERM', stop).off('SIGINT', stop);
-        resolve();
-      };
-      process.on('SIGTERM', stop).on('SIGINT', stop);
-    });
+    await untilSignal();
     await service.close();
+  });
+
+/** Resolves on the first SIGTERM or SIGINT; a second one gets Node's default handling: exit at once. */
+function untilSignal(): Promise<void> {
+  return new Promise((resolve) => {
+    const stop = () => {
+      process.off('SIGTERM', stop).off('SIGINT', stop);
+      resolve();
+    };
+    process.on('SIGTERM', stop).on('SIGINT', stop);
+  });
+}
+
+program
+  .command('prover')
+  .description('run a prover node: take proof jobs from the Redis queue (REDIS_URL) and prove them; see README "Scale out"')
+  .action(async () => {
+    const config = configFromEnv();
+    const node = await startProverNode(config, pino({ level: config.logLevel }).child({ node: config.nodeName }));
+    await untilSignal();
+    await node.close();
   });
 
 try {

@@ -1,23 +1,30 @@
 /**
- * The proof job queue: a bounded FIFO in front of the prover pool. The job table is the record
- * (it survives restarts); this class holds what only a live process has — the order of waiting
- * jobs, the abort controllers of running ones, and the waiters of `?wait=`.
+ * The in-process proof job queue: a bounded queue in front of the prover pool, in priority order
+ * (see JobStore.insert: a client's burst waits behind other clients' first jobs), first come first
+ * served among equals. The job table is the record (it survives restarts); this class holds what
+ * only a live process has — the order of waiting jobs and the abort controllers of running ones.
  */
 import { randomUUID } from 'node:crypto';
-import { EventEmitter } from 'node:events';
 import type { Piscina } from 'piscina';
-import { errorBody, fromErrorBody, isZkError, ZkError } from '../core/errors.js';
+import { errorBody, isZkError, ZkError } from '../core/errors.js';
 import type { Metrics } from '../service/metrics.js';
 import { FINISHED, type JobOutcome, type JobRecord, type JobStore } from '../store/jobs.js';
-import type { ProveOutcome, ProveTask, WorkerResult } from './tasks.js';
+import { JobLedger, type ProofJobQueue } from './ledger.js';
+import { proveOnPool } from './tasks.js';
 
 /** What the queue needs of a model to prove it; undefined when the model is gone. */
-export type ModelLookup = (modelId: string) => { dir: string; vkeyHash: string } | undefined;
+export type ModelLookup = (modelId: string) => { dir: string; key: string; vkeyHash: string } | undefined;
 
 export interface QueueOptions {
   poolSize: number;
   queueLimit: number;
   timeoutMs: number;
+}
+
+interface Waiting {
+  id: string;
+  modelId: string;
+  priority: number;
 }
 
 interface Running {
@@ -26,12 +33,10 @@ interface Running {
   done: Promise<void>;
 }
 
-export class ProofQueue {
-  private readonly waiting: { id: string; modelId: string }[] = [];
+export class ProofQueue implements ProofJobQueue {
+  private readonly waiting: Waiting[] = [];
   private readonly running = new Map<string, Running>();
-  private readonly finished = new EventEmitter().setMaxListeners(0);
-  /** Mean run time of recent jobs, for Retry-After. */
-  private meanRunSeconds = 1;
+  private readonly ledger: JobLedger;
   private accepting = true;
   /** Set when the pool is torn down under running jobs: they stay `running` for the next start. */
   private abandoned = false;
@@ -42,37 +47,33 @@ export class ProofQueue {
     private readonly lookup: ModelLookup,
     private readonly options: QueueOptions,
     private readonly metrics: Metrics,
-  ) {}
+  ) {
+    this.ledger = new JobLedger(jobs, metrics);
+  }
 
   /** Requeues what a previous process left unfinished (beyond the limit: those were accepted). */
-  recover(): number {
+  async recover(): Promise<number> {
     const pending = this.jobs.requeueUnfinished();
-    this.waiting.push(...pending.map((j) => ({ id: j.id, modelId: j.modelId })));
+    pending.forEach((j) => this.enqueue(j));
     this.pump();
     return pending.length;
   }
 
-  submit(modelId: string, values: number[][]): JobRecord {
+  async submit(modelId: string, values: number[][], client: string): Promise<JobRecord> {
     if (!this.accepting) throw new ZkError('UNAVAILABLE', 'the service is shutting down');
     const { poolSize, queueLimit } = this.options;
-    if (this.running.size + this.waiting.length >= poolSize + queueLimit) {
-      this.metrics.failures.inc({ kind: 'proof', reason: 'QUEUE_FULL' });
-      const retryAfterSeconds = Math.min(3600, Math.ceil((this.meanRunSeconds * (this.waiting.length + 1)) / poolSize));
-      throw new ZkError('QUEUE_FULL', `the proof queue is full (${this.waiting.length} waiting); retry in ${retryAfterSeconds} s`, { retryAfterSeconds });
-    }
-    const job = { id: randomUUID(), modelId, values, createdAt: Date.now() };
-    this.jobs.insert(job);
-    this.waiting.push({ id: job.id, modelId });
+    if (this.running.size + this.waiting.length >= poolSize + queueLimit) throw this.ledger.queueFull(this.waiting.length, poolSize);
+    const job = this.jobs.insert({ id: randomUUID(), modelId, values, createdAt: Date.now(), client });
+    this.enqueue(job);
     this.pump();
     return this.jobs.get(job.id)!;
   }
 
-  /** Cancels a waiting or running job; resolves once it is recorded as cancelled. */
   async cancel(id: string, reason = 'cancelled by request'): Promise<void> {
     const at = this.waiting.findIndex((w) => w.id === id);
     if (at >= 0) {
       const [{ modelId }] = this.waiting.splice(at, 1);
-      this.record(id, modelId, { status: 'cancelled', error: { code: 'CANCELLED', message: reason } });
+      this.ledger.record({ id, modelId }, { status: 'cancelled', error: { code: 'CANCELLED', message: reason } });
       this.updateGauges();
       return;
     }
@@ -82,23 +83,13 @@ export class ProofQueue {
     await run.done;
   }
 
-  /** Cancels every unfinished job of a model (it is being deleted). */
   async cancelModel(modelId: string): Promise<void> {
     const ids = [...this.waiting.filter((w) => w.modelId === modelId).map((w) => w.id), ...[...this.running].filter(([, r]) => r.modelId === modelId).map(([id]) => id)];
     await Promise.all(ids.map((id) => this.cancel(id, 'its model was deleted')));
   }
 
-  /** Resolves when the job finishes or after `ms`, whichever is first. */
   waitFor(id: string, ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        this.finished.off(id, done);
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      this.finished.on(id, done);
-    });
+    return this.ledger.waitFor(id, ms);
   }
 
   get depth(): number {
@@ -121,13 +112,19 @@ export class ProofQueue {
     await all();
   }
 
+  /** Behind every waiting job of the same or a better (lower) priority. */
+  private enqueue({ id, modelId, priority }: Pick<JobRecord, 'id' | 'modelId' | 'priority'>): void {
+    const at = this.waiting.findIndex((w) => w.priority > priority);
+    this.waiting.splice(at < 0 ? this.waiting.length : at, 0, { id, modelId, priority });
+  }
+
   private pump(): void {
     while (this.accepting && this.running.size < this.options.poolSize && this.waiting.length > 0) {
       const { id, modelId } = this.waiting.shift()!;
       const controller = new AbortController();
       const run: Running = { modelId, controller, done: Promise.resolve() };
       this.running.set(id, run);
-      run.done = this.run(id, controller.signal).finally(() => {
+      run.done = this.run(id, controller).finally(() => {
         this.running.delete(id);
         this.pump();
       });
@@ -135,43 +132,23 @@ export class ProofQueue {
     this.updateGauges();
   }
 
-  private async run(id: string, signal: AbortSignal): Promise<void> {
+  private async run(id: string, controller: AbortController): Promise<void> {
     const job = this.jobs.get(id)!;
     const startedAt = Date.now();
     this.jobs.markRunning(id, startedAt);
-    const timer = setTimeout(() => this.running.get(id)?.controller.abort(new ZkError('TIMEOUT', `the job ran longer than its limit of ${this.options.timeoutMs / 1000} s`)), this.options.timeoutMs);
     const timings = () => ({ queuedMs: startedAt - job.createdAt, runMs: Date.now() - startedAt });
     let outcome: JobOutcome;
     try {
       const model = this.lookup(job.modelId);
       if (!model) throw new ZkError('NOT_FOUND', `model ${job.modelId} no longer exists`);
-      const task: ProveTask = { dir: model.dir, vkeyHash: model.vkeyHash, values: job.values };
-      const result = (await this.pool.run(task, { signal })) as WorkerResult<ProveOutcome>;
-      if (!result.ok) throw fromErrorBody(result.error);
-      const { bundle, loadMs } = result.value;
+      const { bundle, loadMs } = await proveOnPool(this.pool, { dir: model.dir, vkeyHash: model.vkeyHash, values: job.values }, controller, this.options.timeoutMs);
       outcome = { status: 'done', result: bundle, timings: { ...timings(), loadMs, ...bundle.timings } };
     } catch (e) {
       if (this.abandoned) return;
-      const error = failureOf(e, signal);
+      const error = isZkError(e) ? e : new ZkError('INTERNAL', String(e));
       outcome = { status: error.code === 'CANCELLED' ? 'cancelled' : 'failed', error: errorBody(error), timings: timings() };
-    } finally {
-      clearTimeout(timer);
     }
-    this.record(id, job.modelId, outcome);
-  }
-
-  private record(id: string, model: string, outcome: JobOutcome): void {
-    this.jobs.finish(id, outcome, Date.now());
-    this.metrics.jobs.inc({ status: outcome.status });
-    const t = outcome.timings;
-    if (outcome.status === 'done' && t) {
-      this.metrics.proofDuration.observe({ model, stage: 'witness' }, (t.witnessMs ?? 0) / 1000);
-      this.metrics.proofDuration.observe({ model, stage: 'prove' }, (t.proveMs ?? 0) / 1000);
-      this.metrics.proofDuration.observe({ model, stage: 'run' }, t.runMs / 1000);
-      this.meanRunSeconds = 0.8 * this.meanRunSeconds + 0.2 * (t.runMs / 1000);
-    }
-    if (outcome.status === 'failed') this.metrics.failures.inc({ kind: 'proof', reason: outcome.error!.code });
-    this.finished.emit(id);
+    this.ledger.record(job, outcome);
   }
 
   private updateGauges(): void {
@@ -182,15 +159,3 @@ export class ProofQueue {
 }
 
 export const isFinished = (job: JobRecord): boolean => FINISHED.includes(job.status);
-
-/**
- * Why a job failed. An abort carries its reason (TIMEOUT or CANCELLED). The worker returns its own
- * errors as data, so anything else that rejects means the worker thread died under the job.
- */
-function failureOf(e: unknown, signal: AbortSignal): ZkError {
-  if (signal.aborted && isZkError(signal.reason)) return signal.reason;
-  if (isZkError(e)) return e;
-  const err = e as NodeJS.ErrnoException;
-  const why = err.code === 'ERR_WORKER_OUT_OF_MEMORY' ? 'ran out of memory' : `died (${err.message ?? String(e)})`;
-  return new ZkError('WORKER_CRASHED', `the prover worker running this job ${why}; the pool replaced it`, { cause: err.code ?? err.message });
-}

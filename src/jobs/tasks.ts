@@ -4,7 +4,8 @@
  * lost if workers simply threw.
  */
 import type { MessagePort } from 'node:worker_threads';
-import { errorBody, type ErrorBody } from '../core/errors.js';
+import type { Piscina } from 'piscina';
+import { errorBody, fromErrorBody, isZkError, ZkError, type ErrorBody } from '../core/errors.js';
 import type { ProofBundle } from '../prove/bundle.js';
 import type { CompileSettings } from '../store/models.js';
 
@@ -56,4 +57,34 @@ export type CompileProgress = { stage: string; fraction: number } | { log: strin
 export interface CompileOutcome {
   compileSeconds: number;
   setupSeconds: number;
+}
+
+/**
+ * Proves one task on the prover pool, stopping its worker when `controller` aborts (cancel) or
+ * after `timeoutMs` (TIMEOUT). Rejects with a ZkError: the worker's own, the abort's reason, or
+ * WORKER_CRASHED when the worker died under the job.
+ */
+export async function proveOnPool(pool: Piscina, task: ProveTask, controller: AbortController, timeoutMs: number): Promise<ProveOutcome> {
+  const timer = setTimeout(() => controller.abort(new ZkError('TIMEOUT', `the job ran longer than its limit of ${timeoutMs / 1000} s`)), timeoutMs);
+  try {
+    const result = (await pool.run(task, { signal: controller.signal })) as WorkerResult<ProveOutcome>;
+    if (!result.ok) throw fromErrorBody(result.error);
+    return result.value;
+  } catch (e) {
+    throw failureOf(e, controller.signal);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * Why a job failed. An abort carries its reason (TIMEOUT or CANCELLED). The worker returns its own
+ * errors as data, so anything else that rejects means the worker thread died under the job.
+ */
+function failureOf(e: unknown, signal: AbortSignal): ZkError {
+  if (signal.aborted && isZkError(signal.reason)) return signal.reason;
+  if (isZkError(e)) return e;
+  const err = e as NodeJS.ErrnoException;
+  const why = err.code === 'ERR_WORKER_OUT_OF_MEMORY' ? 'ran out of memory' : `died (${err.message ?? String(e)})`;
+  return new ZkError('WORKER_CRASHED', `the prover worker running this job ${why}; the pool replaced it`, { cause: err.code ?? err.message });
 }

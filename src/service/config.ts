@@ -1,5 +1,5 @@
-import { availableParallelism } from 'node:os';
-import { resolve } from 'node:path';
+import { availableParallelism, hostname } from 'node:os';
+import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { ZkError } from '../core/errors.js';
 
@@ -37,7 +37,27 @@ export interface ServiceConfig {
   logLevel: string;
   /** Register examples/tiny_mlp at startup when no model of that name exists. */
   registerExample: boolean;
+  /** Set: proof jobs go through this Redis (BullMQ) to `zkinfer prover` nodes; unset: the in-process pool. */
+  redisUrl?: string;
+  /** BullMQ key prefix in Redis: deployments (or test runs) sharing one Redis keep apart by it. */
+  queuePrefix: string;
+  /** This node's name in metrics, logs and job records. */
+  nodeName: string;
+  /** Port of a prover node's /metrics (`0`: any free one). */
+  proverMetricsPort: number;
+  /** How long a prover's hold on a job lasts unrenewed: a prover gone this long has its job retried. */
+  lockMs: number;
+  /** Times a job may start on a prover (retries after a failure or a lost prover included). */
+  maxAttempts: number;
+  /** Where provers fetch model artifacts from. */
+  artifactSource: ArtifactSourceConfig;
 }
+
+/**
+ * A shared directory (default: the API's `dataDir/artifacts`, which provers on one machine or one
+ * volume read directly), or an S3-compatible bucket the API publishes to.
+ */
+export type ArtifactSourceConfig = { kind: 'directory'; dir: string } | { kind: 's3'; bucket: string; prefix: string; endpoint?: string; region: string };
 
 /** `10mb`, `512kb`, `1048576` → bytes. */
 const byteSize = z
@@ -72,9 +92,22 @@ const ENV = {
   ZKINFER_COMPILE_CONCURRENCY: [positiveInt, '1'],
   ZKINFER_LOG_LEVEL: [z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']), 'info'],
   ZKINFER_EXAMPLE: [z.enum(['0', '1']).transform((v) => v === '1'), '1'],
+  REDIS_URL: [z.string().regex(/^rediss?:\/\//, 'a redis:// or rediss:// URL').optional(), undefined],
+  ZKINFER_QUEUE_PREFIX: [z.string().regex(/^[\w.-]{1,64}$/, 'letters, digits, _ . -'), 'zkinfer'],
+  ZKINFER_NODE_NAME: [z.string().regex(/^[\w.-]{1,64}$/, 'letters, digits, _ . -'), hostname().replace(/[^\w.-]/g, '_').slice(0, 64) || 'node'],
+  ZKINFER_PROVER_METRICS_PORT: [z.coerce.number().int().min(0).max(65535), '9464'],
+  ZKINFER_LOCK_TIMEOUT: [seconds, '30'],
+  ZKINFER_MAX_ATTEMPTS: [positiveInt, '3'],
+  ZKINFER_ARTIFACTS_DIR: [z.string().min(1).transform((d) => resolve(d)).optional(), undefined],
+  ZKINFER_S3_BUCKET: [z.string().min(1).optional(), undefined],
+  ZKINFER_S3_PREFIX: [z.string().transform((s) => s.replace(/^\/+|\/+$/g, '')), 'zkinfer/artifacts'],
+  ZKINFER_S3_ENDPOINT: [z.url().optional(), undefined],
+  ZKINFER_S3_REGION: [z.string().min(1), 'us-east-1'],
 } as const satisfies Record<string, readonly [z.ZodType, string | undefined]>;
 
 type EnvName = keyof typeof ENV;
+/** Every variable the configuration reads (deployment files are checked against it). */
+export const ENV_NAMES = Object.keys(ENV) as EnvName[];
 type Parsed = { [K in EnvName]: z.output<(typeof ENV)[K][0]> };
 
 export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ServiceConfig {
@@ -105,6 +138,15 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ServiceConf
     compileConcurrency: p.ZKINFER_COMPILE_CONCURRENCY,
     logLevel: p.ZKINFER_LOG_LEVEL,
     registerExample: p.ZKINFER_EXAMPLE,
+    redisUrl: p.REDIS_URL,
+    queuePrefix: p.ZKINFER_QUEUE_PREFIX,
+    nodeName: p.ZKINFER_NODE_NAME,
+    proverMetricsPort: p.ZKINFER_PROVER_METRICS_PORT,
+    lockMs: p.ZKINFER_LOCK_TIMEOUT,
+    maxAttempts: p.ZKINFER_MAX_ATTEMPTS,
+    artifactSource: p.ZKINFER_S3_BUCKET
+      ? { kind: 's3', bucket: p.ZKINFER_S3_BUCKET, prefix: p.ZKINFER_S3_PREFIX, endpoint: p.ZKINFER_S3_ENDPOINT, region: p.ZKINFER_S3_REGION }
+      : { kind: 'directory', dir: p.ZKINFER_ARTIFACTS_DIR ?? join(p.ZKINFER_DATA_DIR, 'artifacts') },
   };
 }
 

@@ -1,7 +1,8 @@
 /**
  * Assembles the proof service: store, pools, build and proof queues, HTTP server. Starting recovers
  * what a previous process left: models that were compiling build again, and unfinished proof jobs
- * run again in their original order.
+ * run again in their original order. With REDIS_URL, proofs go to prover nodes through Redis
+ * (src/cluster/) instead of the in-process pool.
  */
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -9,6 +10,9 @@ import { pino, type Logger } from 'pino';
 import { createApp } from '../api/app.js';
 import { ModelBuilder } from '../jobs/compiles.js';
 import { createCompilePool, createProverPool } from '../jobs/pools.js';
+import { artifactSourceOf } from '../cluster/artifacts.js';
+import { RedisProofQueue } from '../cluster/redis-queue.js';
+import type { ProofJobQueue } from '../jobs/ledger.js';
 import { ProofQueue } from '../jobs/proofs.js';
 import { ArtifactStore } from '../store/artifacts.js';
 import { openDatabase } from '../store/db.js';
@@ -34,20 +38,22 @@ export async function startService(config: ServiceConfig, logger: Logger = pino(
   const modelStore = new ModelStore(db);
   const jobs = new JobStore(db);
   const artifacts = new ArtifactStore(config.dataDir);
-  const metrics = createMetrics();
+  const metrics = createMetrics(config.redisUrl ? config.nodeName : undefined);
   const builder = new ModelBuilder(createCompilePool(config), modelStore, artifacts, { dataDir: config.dataDir, maxConstraints: config.maxConstraints }, metrics, logger);
   const models = new ModelService(modelStore, artifacts, builder, config.ptau);
   const lookup = (id: string) => {
     const record = modelStore.get(id);
     const info = record && models.infoOf(record);
-    return info && { dir: artifacts.dir(record.key), vkeyHash: info.setup!.vkeyHash };
+    return info && { dir: artifacts.dir(record.key), key: record.key, vkeyHash: info.setup!.vkeyHash };
   };
-  const queue = new ProofQueue(createProverPool(config), jobs, lookup, { poolSize: config.poolSize, queueLimit: config.queueLimit, timeoutMs: config.jobTimeoutMs }, metrics);
+  const queue: ProofJobQueue = config.redisUrl
+    ? new RedisProofQueue(config, jobs, lookup, await artifactSourceOf(config.artifactSource), metrics, logger)
+    : new ProofQueue(createProverPool(config), jobs, lookup, { poolSize: config.poolSize, queueLimit: config.queueLimit, timeoutMs: config.jobTimeoutMs }, metrics);
 
   artifacts.sweepBuilds();
   const rebuilding = modelStore.compiling();
   rebuilding.forEach((m) => void builder.build(m));
-  const requeued = queue.recover();
+  const requeued = await queue.recover();
 
   let ready = false;
   const app = createApp({ config, models, builder, queue, jobs, metrics, logger, isReady: () => ready });
@@ -55,7 +61,8 @@ export async function startService(config: ServiceConfig, logger: Logger = pino(
   const { port } = server.address() as AddressInfo;
   const url = `http://${config.host ?? 'localhost'}:${port}`;
   ready = true;
-  logger.info({ url, poolSize: config.poolSize, proverThreads: config.proverThreads, requeuedJobs: requeued, rebuildingModels: rebuilding.length }, `zkinfer listening on ${url}`);
+  const provers = config.redisUrl ? { queue: 'redis', node: config.nodeName } : { poolSize: config.poolSize, proverThreads: config.proverThreads };
+  logger.info({ url, ...provers, requeuedJobs: requeued, rebuildingModels: rebuilding.length }, `zkinfer listening on ${url}`);
   if (config.registerExample) registerExample(models, logger);
 
   return {

@@ -49,6 +49,12 @@ const MIGRATIONS = [
    );
    CREATE INDEX jobs_status ON jobs (status);
    CREATE INDEX jobs_model ON jobs (model_id);`,
+  // Scale-out: who asked (per-client fairness), the priority that gave, and where and how often it ran.
+  `ALTER TABLE jobs ADD COLUMN client TEXT NOT NULL DEFAULT '';
+   ALTER TABLE jobs ADD COLUMN priority INTEGER NOT NULL DEFAULT 1;
+   ALTER TABLE jobs ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;
+   ALTER TABLE jobs ADD COLUMN node TEXT;
+   CREATE INDEX jobs_client ON jobs (client, status);`,
 ];
 
 export function openDatabase(dataDir: string): Database {

@@ -20,6 +20,17 @@ export interface JobRecord {
   id: string;
   modelId: string;
   status: JobStatus;
+  /** Who asked (see src/api/auth.ts clientOf); fairness ranks jobs per client. */
+  client: string;
+  /**
+   * 1 + the client's unfinished jobs when this one was submitted: lower runs first, FIFO among
+   * equals, so a client's burst queues behind other clients' first jobs.
+   */
+  priority: number;
+  /** Times the job started on a prover (more than 1: it was retried). */
+  attempts: number;
+  /** The node that ran (or runs) it last. */
+  node?: string;
   /** The parsed input: one flat array per graph input. */
   values: number[][];
   result?: ProofBundle;
@@ -41,12 +52,20 @@ interface Row {
   created_at: number;
   started_at: number | null;
   finished_at: number | null;
+  client: string;
+  priority: number;
+  attempts: number;
+  node: string | null;
 }
 
 const toRecord = (r: Row): JobRecord => ({
   id: r.id,
   modelId: r.model_id,
   status: r.status,
+  client: r.client,
+  priority: r.priority,
+  attempts: r.attempts,
+  ...(r.node !== null ? { node: r.node } : {}),
   values: JSON.parse(r.input),
   ...(r.result ? { result: JSON.parse(r.result) } : {}),
   ...(r.error ? { error: JSON.parse(r.error) } : {}),
@@ -61,13 +80,23 @@ export interface JobOutcome {
   result?: ProofBundle;
   error?: ErrorBody;
   timings?: JobTimings;
+  /** Where it ran and on which attempt (a remote prover reports both with its result). */
+  node?: string;
+  attempts?: number;
 }
 
 export class JobStore {
   constructor(private readonly db: Database) {}
 
-  insert(j: Pick<JobRecord, 'id' | 'modelId' | 'values' | 'createdAt'>): void {
-    this.db.prepare("INSERT INTO jobs (id, model_id, status, input, created_at) VALUES (?, ?, 'queued', ?, ?)").run(j.id, j.modelId, JSON.stringify(j.values), j.createdAt);
+  /** Inserts a queued job, its priority ranked among its client's unfinished jobs (one transaction). */
+  insert(j: Pick<JobRecord, 'id' | 'modelId' | 'values' | 'createdAt' | 'client'>): JobRecord {
+    this.db.transaction(() => {
+      const { n } = this.db.prepare("SELECT count(*) AS n FROM jobs WHERE client = ? AND status IN ('queued', 'running')").get(j.client) as { n: number };
+      this.db
+        .prepare("INSERT INTO jobs (id, model_id, status, input, created_at, client, priority) VALUES (?, ?, 'queued', ?, ?, ?, ?)")
+        .run(j.id, j.modelId, JSON.stringify(j.values), j.createdAt, j.client, n + 1);
+    })();
+    return this.get(j.id)!;
   }
 
   get(id: string): JobRecord | undefined {
@@ -75,14 +104,37 @@ export class JobStore {
     return row && toRecord(row);
   }
 
-  markRunning(id: string, at: number): void {
-    this.db.prepare("UPDATE jobs SET status = 'running', started_at = ? WHERE id = ?").run(at, id);
+  /** Jobs waiting to start. */
+  queuedCount(): number {
+    return (this.db.prepare("SELECT count(*) AS n FROM jobs WHERE status = 'queued'").get() as { n: number }).n;
   }
 
-  finish(id: string, o: JobOutcome, at: number): void {
+  /**
+   * A worker took the job: its `attempt` (by default one more than before) on `node`. Ignored once
+   * the job has finished, so a late report cannot reopen it.
+   */
+  markRunning(id: string, at: number, run: { attempt?: number; node?: string } = {}): void {
     this.db
-      .prepare('UPDATE jobs SET status = ?, result = ?, error = ?, timings = ?, finished_at = ? WHERE id = ?')
-      .run(o.status, o.result ? JSON.stringify(o.result) : null, o.error ? JSON.stringify(o.error) : null, o.timings ? JSON.stringify(o.timings) : null, at, id);
+      .prepare("UPDATE jobs SET status = 'running', started_at = ?, attempts = coalesce(?, attempts + 1), node = coalesce(?, node) WHERE id = ? AND status IN ('queued', 'running')")
+      .run(at, run.attempt ?? null, run.node ?? null, id);
+  }
+
+  /**
+   * Records the job's end unless it has one already: the first outcome wins and later ones (a
+   * second prover's, a retry's, a result after a cancel) change nothing. True when this one counted.
+   */
+  finish(id: string, o: JobOutcome, at: number): boolean {
+    const { changes } = this.db
+      .prepare(
+        "UPDATE jobs SET status = ?, result = ?, error = ?, timings = ?, finished_at = ?, node = coalesce(?, node), attempts = max(attempts, coalesce(?, 0)) WHERE id = ? AND status IN ('queued', 'running')",
+      )
+      .run(o.status, o.result ? JSON.stringify(o.result) : null, o.error ? JSON.stringify(o.error) : null, o.timings ? JSON.stringify(o.timings) : null, at, o.node ?? null, o.attempts ?? null, id);
+    return changes === 1;
+  }
+
+  /** Unfinished jobs, in the order they should run (priority, then age). */
+  unfinished(): JobRecord[] {
+    return (this.db.prepare("SELECT * FROM jobs WHERE status IN ('queued', 'running') ORDER BY priority, created_at, rowid").all() as Row[]).map(toRecord);
   }
 
   /**
@@ -92,7 +144,7 @@ export class JobStore {
   requeueUnfinished(): JobRecord[] {
     return this.db.transaction(() => {
       this.db.prepare("UPDATE jobs SET status = 'queued', started_at = NULL WHERE status = 'running'").run();
-      return (this.db.prepare("SELECT * FROM jobs WHERE status = 'queued' ORDER BY created_at, rowid").all() as Row[]).map(toRecord);
+      return this.unfinished();
     })();
   }
 }

@@ -3,8 +3,9 @@
  * temporary data directory, whose ptau cache starts with the suite's development ptau (global
  * setup), so key setup truncates it instead of generating one. And a small JSON client.
  */
-import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { modelFiles } from '../../src/model/layout.js';
 import { configWith, type ServiceConfig } from '../../src/service/config.js';
 import { startService, type Service } from '../../src/service/service.js';
 import { devPtauPath } from '../../src/setup/index.js';
@@ -41,6 +42,32 @@ export function smallMlp(seed = 7): Uint8Array {
     .node('Gemm', ['r', 'W2', 'b2'], ['output'], { transB: 1 })
     .output('output', [1, 2])
     .build();
+}
+
+/**
+ * Makes a model's plan far bigger in memory without changing what it computes: one more Relu layer
+ * (a copy of the model's), of 40000 new wires summing 20 copies of input 0 each, range-checked
+ * generously. Loading it takes
+ * some 60 MB of JS heap, in many small allocations (one allocation beyond the heap limit would
+ * abort the whole process instead: a V8 limit, see README).
+ */
+/** The artifact directory of the model named `name` in a service's data directory. */
+export function modelDirNamed(dataDir: string, name: string): string {
+  const root = join(dataDir, 'artifacts');
+  const dirs = readdirSync(root).filter((k) => !k.startsWith('.')).map((k) => join(root, k));
+  const dir = dirs.find((d) => JSON.parse(readFileSync(modelFiles(d).info, 'utf8')).name === name);
+  if (!dir) throw new Error(`no model named ${name} in ${root}`);
+  return dir;
+}
+
+export function inflatePlan(dir: string): void {
+  const file = modelFiles(dir).plan;
+  const plan = JSON.parse(readFileSync(file, 'utf8'));
+  const form = { wires: Array(20).fill(0), coefs: Array(20).fill('1'), bias: '0' };
+  const relu = plan.groups.find((g: { kind: string }) => g.kind === 'shift');
+  plan.groups.push({ ...relu, node: 'padding', bits: 64, firstWire: plan.wireCount, inputs: Array(40_000).fill(form) });
+  plan.wireCount += 40_000;
+  writeFileSync(file, JSON.stringify(plan));
 }
 
 export const SMALL_INPUT = { input: [[0.25, -0.5, 0.75]] };
