@@ -172,6 +172,7 @@ test('bad proof requests are 400 (413 when too big) with a code, message and det
     ['input_data for two inputs', { input_data: [[0, 0, 0], [1]] }, 'INPUT_INVALID'],
     ['an array', [0.1, 0.2, 0.3], 'INPUT_INVALID'],
     ['not JSON', 'input=1', 'INPUT_INVALID', 'text/plain'],
+    ['a salt for a model that hashes nothing', { input: [[0.1, 0.2, 0.3]], salt: '5' }, 'INPUT_INVALID'],
   ];
   for (const [what, body, code, type] of cases) {
     const res = await anon.request('POST', `/v1/models/${small.id}/proofs`, body, type);

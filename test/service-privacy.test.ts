@@ -60,3 +60,17 @@ test('a bad visibility is a 400 naming it; an input outside the private range is
   assert.equal(big.body.error.code, 'INPUT_OUT_OF_RANGE');
   assert.match(big.body.error.message, /private input/);
 });
+
+test('a client-chosen salt: the proof commits to the input the client committed to beforehand', async () => {
+  const salt = '123456789012345678901234567890';
+  const committed = await inputCommitment(model, SMALL_INPUT.input, salt);
+  const { status, body } = await api.prove(model.id, { ...SMALL_INPUT, salt }, '?wait=30');
+  assert.equal(status, 200, JSON.stringify(body));
+  assert.equal(body.opening.salt, salt);
+  assert.equal(body.commitments.input, committed);
+  for (const bad of ['-1', 'abc', 12, '21888242871839275222246405745257275088548364400416034343698204186575808495617']) {
+    const r = await api.prove(model.id, { ...SMALL_INPUT, salt: bad });
+    assert.equal(r.status, 400, `salt ${bad}`);
+    assert.match(r.body.error.message, /"salt" must be a decimal string/);
+  }
+});

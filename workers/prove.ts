@@ -26,6 +26,6 @@ export default function prove(task: ProveTask): Promise<WorkerResult<ProveOutcom
       throw e;
     });
     const loadMs = performance.now() - started;
-    return { bundle: await prover.prove(task.values, { singleThread }), loadMs };
+    return { bundle: await prover.prove(task.values, { singleThread, salt: task.salt === undefined ? undefined : BigInt(task.salt) }), loadMs };
   });
 }

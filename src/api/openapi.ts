@@ -67,7 +67,11 @@ export const openapi = {
       InputDocument: {
         type: 'object',
         description: '{"input": nested array (or {name: nested} for several inputs)} or {"input_data": [[flat row-major values], ...]}',
-        properties: { input: {}, input_data: { type: 'array', items: { type: 'array', items: { type: 'number' } } } },
+        properties: {
+          input: {},
+          input_data: { type: 'array', items: { type: 'array', items: { type: 'number' } } },
+          salt: { type: 'string', description: 'models with a hashed input or output: the commitments\' salt, a decimal field element (default: random, returned in the opening)' },
+        },
       },
       ProofJob: {
         type: 'object',

@@ -5,7 +5,7 @@ import { pino } from 'pino';
 import { inputCommitment } from '../commit/open.js';
 import { DEFAULT_VISIBILITY, formatVisibility, parseVisibility } from '../commit/visibility.js';
 import { isZkError, ZkError } from '../core/errors.js';
-import { PROOF_SYSTEMS, type ProofSystem, releaseCurve } from '../core/snarkjs.js';
+import { parseFieldElement, PROOF_SYSTEMS, type ProofSystem, releaseCurve } from '../core/snarkjs.js';
 import { solidityCalldata } from '../chain/calldata.js';
 import { consumerParameters, exportSolidityVerifier } from '../chain/verifier.js';
 import { parseInputs } from '../io/input.js';
@@ -36,10 +36,7 @@ const int = (v: string): number => {
   return n;
 };
 
-const decimal = (v: string): bigint => {
-  if (!/^\d{1,80}$/.test(v)) throw new ZkError('INPUT_INVALID', `${v} is not a decimal field element`);
-  return BigInt(v);
-};
+const salt = (v: string): bigint => parseFieldElement(v, '--salt');
 
 /** proof.json → proof.opening.json */
 const openingFile = (proofFile: string): string => join(dirname(proofFile), `${basename(proofFile, extname(proofFile))}.opening.json`);
@@ -113,7 +110,7 @@ program
   .action(async (dir: string, opts: { input: string; out: string; salt?: string }) => {
     const prover = await ModelProver.load(dir);
     const values = parseInputs(readJson(opts.input), prover.info.inputs);
-    const { opening, ...bundle } = await prover.prove(values, { salt: opts.salt === undefined ? undefined : decimal(opts.salt) });
+    const { opening, ...bundle } = await prover.prove(values, { salt: opts.salt === undefined ? undefined : salt(opts.salt) });
     writeFileSync(opts.out, JSON.stringify(bundle, null, 2) + '\n');
     for (const o of opening?.outputs ?? bundle.outputs) console.log(`${o.name} [${o.dims}]: ${o.values.map((v) => +v.toFixed(6)).join(', ')}`);
     for (const [of, value] of Object.entries(bundle.commitments ?? {})) console.log(`${of} commitment: ${value}`);
@@ -138,7 +135,7 @@ program
     let expected = opts.inputCommitment;
     if (opts.input) {
       if (opts.salt === undefined) throw new ZkError('INPUT_INVALID', '--input needs the --salt of the commitment');
-      expected = await inputCommitment(info, parseInputs(readJson(opts.input), info.inputs), decimal(opts.salt));
+      expected = await inputCommitment(info, parseInputs(readJson(opts.input), info.inputs), salt(opts.salt));
     }
     const verdict = await verifyBundle(info, await loadVerificationKey(dir), parseProofBundle(readJson(proofFile)), { inputCommitment: expected });
     if (verdict.valid) console.log('valid');

@@ -17,6 +17,7 @@ export interface ClusterJob {
   /** The files a prover must fetch and the sha256 each must have. */
   manifest: ArtifactManifest;
   values: number[][];
+  salt?: string;
   /** When the API accepted the job (ms since the epoch, the API's clock). */
   createdAt: number;
 }

@@ -14,6 +14,7 @@ import type { Logger } from 'pino';
 import { ZkError, type ErrorBody, type ZkErrorCode } from '../core/errors.js';
 import { JobLedger, type ProofJobQueue } from '../jobs/ledger.js';
 import type { ModelLookup } from '../jobs/proofs.js';
+import type { ProofInput } from '../jobs/tasks.js';
 import type { ServiceConfig } from '../service/config.js';
 import type { Metrics } from '../service/metrics.js';
 import type { JobOutcome, JobRecord, JobStore } from '../store/jobs.js';
@@ -89,14 +90,14 @@ export class RedisProofQueue implements ProofJobQueue {
     return this.reconcile();
   }
 
-  async submit(modelId: string, values: number[][], client: string): Promise<JobRecord> {
+  async submit(modelId: string, input: ProofInput, client: string): Promise<JobRecord> {
     if (!this.accepting) throw new ZkError('UNAVAILABLE', 'the service is shutting down');
     const waiting = this.jobs.queuedCount();
     if (waiting >= this.queueLimit) throw this.ledger.queueFull(waiting, Math.max(1, await this.queue.getWorkersCount().catch(() => 1)));
     const model = this.lookup(modelId);
     if (!model) throw new ZkError('NOT_FOUND', `no model ${modelId}`);
     const manifest = await this.publish(model);
-    const job = this.jobs.insert({ id: randomUUID(), modelId, values, createdAt: Date.now(), client });
+    const job = this.jobs.insert({ id: randomUUID(), modelId, ...input, createdAt: Date.now(), client });
     try {
       await this.enqueue(job, { ...model, manifest });
     } catch (e) {
@@ -151,7 +152,7 @@ export class RedisProofQueue implements ProofJobQueue {
   }
 
   private async enqueue(job: JobRecord, model: { key: string; vkeyHash: string; manifest: ArtifactManifest }): Promise<void> {
-    const data: ClusterJob = { modelId: job.modelId, key: model.key, vkeyHash: model.vkeyHash, manifest: model.manifest, values: job.values, createdAt: job.createdAt };
+    const data: ClusterJob = { modelId: job.modelId, key: model.key, vkeyHash: model.vkeyHash, manifest: model.manifest, values: job.values, salt: job.salt, createdAt: job.createdAt };
     await this.queue.add('prove', data, { jobId: job.id, priority: Math.min(job.priority, MAX_PRIORITY) });
   }
 

@@ -4,6 +4,7 @@
  */
 // @ts-ignore -- no type declarations
 import * as snarkjsUntyped from 'snarkjs';
+import { ZkError } from './errors.js';
 // @ts-ignore -- no type declarations
 import { WitnessCalculatorBuilder as builderUntyped } from 'circom_runtime';
 
@@ -78,6 +79,14 @@ export const FIELD_PRIME = 21888242871839275222246405745257275088548364400416034
 /** Field element → signed integer (elements above p/2 are negatives). */
 export const toSigned = (x: bigint): bigint => (x > FIELD_PRIME / 2n ? x - FIELD_PRIME : x);
 export const toField = (x: bigint): bigint => ((x % FIELD_PRIME) + FIELD_PRIME) % FIELD_PRIME;
+
+/** A canonical field element given as a decimal string (a salt, a commitment); INPUT_INVALID otherwise. */
+export function parseFieldElement(value: unknown, what: string): bigint {
+  if (typeof value !== 'string' || !/^\d{1,80}$/.test(value) || BigInt(value) >= FIELD_PRIME) {
+    throw new ZkError('INPUT_INVALID', `${what} must be a decimal string below the BN254 scalar field modulus`);
+  }
+  return BigInt(value);
+}
 
 /** snarkjs keeps a bn128 worker pool alive in the global; a process must end it to exit. */
 export async function releaseCurve(): Promise<void> {

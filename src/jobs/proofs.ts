@@ -10,7 +10,7 @@ import { errorBody, isZkError, ZkError } from '../core/errors.js';
 import type { Metrics } from '../service/metrics.js';
 import { FINISHED, type JobOutcome, type JobRecord, type JobStore } from '../store/jobs.js';
 import { JobLedger, type ProofJobQueue } from './ledger.js';
-import { proveOnPool } from './tasks.js';
+import { type ProofInput, proveOnPool } from './tasks.js';
 
 /** What the queue needs of a model to prove it; undefined when the model is gone. */
 export type ModelLookup = (modelId: string) => { dir: string; key: string; vkeyHash: string } | undefined;
@@ -59,11 +59,11 @@ export class ProofQueue implements ProofJobQueue {
     return pending.length;
   }
 
-  async submit(modelId: string, values: number[][], client: string): Promise<JobRecord> {
+  async submit(modelId: string, input: ProofInput, client: string): Promise<JobRecord> {
     if (!this.accepting) throw new ZkError('UNAVAILABLE', 'the service is shutting down');
     const { poolSize, queueLimit } = this.options;
     if (this.running.size + this.waiting.length >= poolSize + queueLimit) throw this.ledger.queueFull(this.waiting.length, poolSize);
-    const job = this.jobs.insert({ id: randomUUID(), modelId, values, createdAt: Date.now(), client });
+    const job = this.jobs.insert({ id: randomUUID(), modelId, ...input, createdAt: Date.now(), client });
     this.enqueue(job);
     this.pump();
     return this.jobs.get(job.id)!;
@@ -141,7 +141,7 @@ export class ProofQueue implements ProofJobQueue {
     try {
       const model = this.lookup(job.modelId);
       if (!model) throw new ZkError('NOT_FOUND', `model ${job.modelId} no longer exists`);
-      const { bundle, loadMs } = await proveOnPool(this.pool, { dir: model.dir, vkeyHash: model.vkeyHash, values: job.values }, controller, this.options.timeoutMs);
+      const { bundle, loadMs } = await proveOnPool(this.pool, { dir: model.dir, vkeyHash: model.vkeyHash, values: job.values, salt: job.salt }, controller, this.options.timeoutMs);
       outcome = { status: 'done', result: bundle, timings: { ...timings(), loadMs, ...bundle.timings } };
     } catch (e) {
       if (this.abandoned) return;

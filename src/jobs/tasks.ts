@@ -26,12 +26,18 @@ export interface ProverWorkerData {
   cacheSize: number;
 }
 
-export interface ProveTask {
+/** What a proof job proves: the checked input, and the salt of its commitments when the client chose one. */
+export interface ProofInput {
+  values: number[][];
+  /** Decimal field element; absent: the prover draws one (hashed input or output only). */
+  salt?: string;
+}
+
+export interface ProveTask extends ProofInput {
   /** The compiled model directory. */
   dir: string;
   /** Part of the cache key: a directory deleted and compiled again has new keys. */
   vkeyHash: string;
-  values: number[][];
 }
 
 export interface ProveOutcome {

@@ -4,7 +4,7 @@ import { commit } from '../commit/poseidon.js';
 import type { CommitmentOf } from '../commit/public.js';
 import { needsSalt } from '../commit/visibility.js';
 import { ZkError } from '../core/errors.js';
-import { buildWitnessCalculator, FIELD_PRIME, snarkjs, toField, type WitnessCalculator } from '../core/snarkjs.js';
+import { buildWitnessCalculator, parseFieldElement, snarkjs, toField, type WitnessCalculator } from '../core/snarkjs.js';
 import { quantizeInputs } from '../io/input.js';
 import { type ModelInfo, modelFiles, readModelInfo, requireArtifact } from '../model/layout.js';
 import { evaluate } from '../quantize/evaluate.js';
@@ -44,7 +44,7 @@ export class ModelProver {
     const inputs = quantizeInputs(values, plan.inputs.map((i) => i.scale), plan.inputs.map((i) => i.name));
     const expected = evaluate(plan, inputs, { checkRanges: true });
     const salt = needsSalt(visibility) ? (opts.salt ?? randomSalt()) : undefined;
-    if (salt !== undefined && (salt < 0n || salt >= FIELD_PRIME)) throw new ZkError('INPUT_INVALID', 'the salt must be a field element: 0 <= salt < p');
+    if (salt !== undefined) parseFieldElement(String(salt), 'the salt');
     const witnessInput: Record<string, unknown> = Object.fromEntries(info.inputs.map((t, i) => [t.signal, inputs[i].map((v) => toField(v).toString())]));
     if (plan.weights.length) witnessInput.weights = plan.weights.flatMap((w) => w.values.map((v) => toField(v).toString()));
     if (salt !== undefined) witnessInput.salt = salt.toString();

@@ -7,7 +7,9 @@ import { createHash, randomUUID } from 'node:crypto';
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import type { ModelVisibility } from '../commit/visibility.js';
+import { type ModelVisibility, needsSalt } from '../commit/visibility.js';
+import { parseFieldElement } from '../core/snarkjs.js';
+import type { ProofInput } from '../jobs/tasks.js';
 import { exportSolidityVerifier } from '../chain/verifier.js';
 import { ZkError } from '../core/errors.js';
 import { Lru } from '../core/lru.js';
@@ -129,12 +131,15 @@ export class ModelService {
    * Parses an input document against the model's shapes and runs the quantized model on it with
    * range checks, so an input that would overflow the circuit is a 400 now, not a failed job later.
    */
-  checkInput(m: ReadyModel, doc: unknown): number[][] {
+  checkInput(m: ReadyModel, doc: unknown): ProofInput {
     const values = parseInputs(doc, m.info.inputs);
     const plan = this.plans.get(m.record.key, () => planFromJson(readFileSync(modelFiles(m.dir).plan, 'utf8')));
     const ints = quantizeInputs(values, plan.inputs.map((i) => i.scale), plan.inputs.map((i) => i.name));
     evaluate(plan, ints, { checkRanges: true });
-    return values;
+    const salt = (doc as { salt?: unknown }).salt;
+    if (salt === undefined) return { values };
+    if (!needsSalt(m.info.visibility)) throw new ZkError('INPUT_INVALID', `"salt": model ${m.info.name} hashes neither its input nor its output`);
+    return { values, salt: String(parseFieldElement(salt, '"salt"')) };
   }
 
   verificationKey(m: ReadyModel): Promise<Groth16VerificationKey> {

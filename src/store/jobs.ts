@@ -1,4 +1,5 @@
 import type { ErrorBody } from '../core/errors.js';
+import type { ProofInput } from '../jobs/tasks.js';
 import type { ProofBundle } from '../prove/bundle.js';
 import type { Database } from './db.js';
 
@@ -33,6 +34,8 @@ export interface JobRecord {
   node?: string;
   /** The parsed input: one flat array per graph input. */
   values: number[][];
+  /** The salt the client chose for the commitments (hashed input or output). */
+  salt?: string;
   result?: ProofBundle;
   error?: ErrorBody;
   timings?: JobTimings;
@@ -40,6 +43,13 @@ export interface JobRecord {
   startedAt?: number;
   finishedAt?: number;
 }
+
+/** The input column: the values, or with a client-chosen salt `{values, salt}`. */
+const readInput = (text: string): ProofInput => {
+  const parsed = JSON.parse(text) as number[][] | ProofInput;
+  return Array.isArray(parsed) ? { values: parsed } : parsed;
+};
+const writeInput = ({ values, salt }: ProofInput): string => JSON.stringify(salt === undefined ? values : { values, salt });
 
 interface Row {
   id: string;
@@ -66,7 +76,7 @@ const toRecord = (r: Row): JobRecord => ({
   priority: r.priority,
   attempts: r.attempts,
   ...(r.node !== null ? { node: r.node } : {}),
-  values: JSON.parse(r.input),
+  ...readInput(r.input),
   ...(r.result ? { result: JSON.parse(r.result) } : {}),
   ...(r.error ? { error: JSON.parse(r.error) } : {}),
   ...(r.timings ? { timings: JSON.parse(r.timings) } : {}),
@@ -89,12 +99,12 @@ export class JobStore {
   constructor(private readonly db: Database) {}
 
   /** Inserts a queued job, its priority ranked among its client's unfinished jobs (one transaction). */
-  insert(j: Pick<JobRecord, 'id' | 'modelId' | 'values' | 'createdAt' | 'client'>): JobRecord {
+  insert(j: Pick<JobRecord, 'id' | 'modelId' | 'values' | 'salt' | 'createdAt' | 'client'>): JobRecord {
     this.db.transaction(() => {
       const { n } = this.db.prepare("SELECT count(*) AS n FROM jobs WHERE client = ? AND status IN ('queued', 'running')").get(j.client) as { n: number };
       this.db
         .prepare("INSERT INTO jobs (id, model_id, status, input, created_at, client, priority) VALUES (?, ?, 'queued', ?, ?, ?, ?)")
-        .run(j.id, j.modelId, JSON.stringify(j.values), j.createdAt, j.client, n + 1);
+        .run(j.id, j.modelId, writeInput(j), j.createdAt, j.client, n + 1);
     })();
     return this.get(j.id)!;
   }
