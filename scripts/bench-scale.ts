@@ -10,15 +10,13 @@
  * machine two provers share its cores, so the ratio measures the overhead and contention of a
  * second node, not the scale-out of adding a machine. Writes bench/scale.json and prints a table.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
 import { availableParallelism, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { releaseCurve } from '../src/core/snarkjs.js';
 import { configWith } from '../src/service/config.js';
 import { startService } from '../src/service/service.js';
-import { dropQueue, startNode, uniquePrefix, type NodeProcess } from '../test/support/cluster.js';
+import { dropQueue, startLoopbackRedis, startNode, uniquePrefix, type NodeProcess } from '../test/support/cluster.js';
 import { REPO_ROOT, tempDir } from '../test/support/env.js';
 
 const bounded = (name: string, fallback: number, max: number): number => Math.max(1, Math.min(max, Math.floor(Number(process.env[name] ?? fallback)) || fallback));
@@ -35,34 +33,6 @@ if (!existsSync(join(benchDir, 'ptau'))) symlinkSync(join(dataDir, 'ptau'), join
 const percentile = (xs: number[], p: number): number => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.ceil((p / 100) * xs.length) - 1)];
 const round = (x: number, digits = 2): number => +x.toFixed(digits);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-/** A throwaway loopback redis-server, unless BENCH_REDIS_URL names one. */
-async function redis(): Promise<{ url: string; proc?: ChildProcess }> {
-  if (process.env.BENCH_REDIS_URL) return { url: process.env.BENCH_REDIS_URL };
-  const port = await freePort();
-  const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
-  let failed: Error | undefined;
-  proc.once('error', (e) => (failed = e));
-  const url = `redis://127.0.0.1:${port}`;
-  for (let i = 0; i < 100 && !failed; i++) {
-    const listening = await new Promise<boolean>((resolve) => {
-      const socket = connect(port, '127.0.0.1', () => resolve(true)).on('error', () => resolve(false));
-      socket.unref();
-    });
-    if (listening) return { url, proc };
-    await sleep(50);
-  }
-  throw new Error(`redis-server did not start${failed ? ` (${failed.message})` : ''}: install it, or set BENCH_REDIS_URL`);
-}
 
 async function post(url: string, body: BodyInit, type: string): Promise<{ status: number; body: any }> {
   const res = await fetch(url, { method: 'POST', headers: { 'content-type': type }, body });
@@ -90,7 +60,10 @@ async function proofs(url: string, model: string, input: string, n: number): Pro
   );
 }
 
-const { url: redisUrl, proc: redisProc } = await redis();
+const own = process.env.BENCH_REDIS_URL ? undefined : await startLoopbackRedis();
+if (!process.env.BENCH_REDIS_URL && !own) throw new Error('redis-server is not installed: install it, or set BENCH_REDIS_URL');
+const redisUrl = process.env.BENCH_REDIS_URL ?? own!.url;
+const redisProc = own?.proc;
 const prefix = uniquePrefix('bench');
 const api = await startService(
   configWith({ dataDir: benchDir, port: 0, host: '127.0.0.1', logLevel: 'warn', registerExample: false, queueLimit: burst + 16, redisUrl, queuePrefix: prefix, nodeName: 'api' }),

@@ -14,7 +14,7 @@ import { dropQueue, killAll, NO_REDIS, sample, startNode, testRedisUrl, uniquePr
 import { tempDir } from './support/env.js';
 import { Client, inflatePlan, modelDirNamed, serviceDataDir, sleep, SMALL_INPUT, smallMlp } from './support/service.js';
 
-const redisUrl = testRedisUrl();
+const redisUrl = await testRedisUrl();
 const skip = redisUrl ? false : NO_REDIS;
 const prefix = uniquePrefix('cluster');
 const apiDir = serviceDataDir();
