@@ -81,7 +81,11 @@ export interface NodeProcess {
 const running = new Set<ChildProcess>();
 
 /** Kills (SIGKILL) every node a test file started and has not stopped. */
-export const killAll = (): void => running.forEach((p) => p.kill('SIGKILL'));
+export const killAll = (): void => {
+  const all = [...running];
+  running.clear();
+  all.forEach((p) => p.kill('SIGKILL'));
+};
 
 /**
  * `zkinfer <command>` with `env` over this process's environment; resolves when a log line's msg
@@ -95,6 +99,8 @@ export async function startNode(command: 'serve' | 'prover', env: Record<string,
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   running.add(proc);
+  // Said on stderr, so a node that dies under a test (not killed by it) shows in the test's output.
+  proc.once('exit', (code, signal) => running.has(proc) && console.error(`zkinfer ${command} ${env.ZKINFER_NODE_NAME ?? ''} (pid ${proc.pid}) exited: code ${code}, signal ${signal}`));
   // 'close' comes after the exit, once stdout has delivered every line.
   const exit = once(proc, 'close').then(([code]) => (running.delete(proc), code as number | null));
   const logs: NodeProcess['logs'] = [];
