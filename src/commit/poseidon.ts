@@ -4,7 +4,7 @@
  * digits v + 2^(bits−1), floor(253 / bits) per field element, so hashing costs a Poseidon input per
  * chunk instead of per value, and packing stays injective because every digit is range-checked.
  */
-import { buildPoseidon, type Poseidon } from 'circomlibjs';
+import type { Poseidon } from 'circomlibjs';
 import { ZkError } from '../core/errors.js';
 import { toField } from '../core/snarkjs.js';
 
@@ -53,7 +53,11 @@ export function packTensor(values: readonly bigint[], spec: PackedTensor): bigin
 export const chunkCount = (spec: PackedTensor): number => (spec.bits === 0 ? spec.count : Math.ceil(spec.count / digitsPerChunk(spec.bits)));
 
 let poseidon: Promise<Poseidon> | undefined;
-const hasher = (): Promise<Poseidon> => (poseidon ??= buildPoseidon());
+/**
+ * circomlibjs is loaded on first use: it adds about 22 MB to a heap, which every prover worker would
+ * otherwise carry for models that commit to nothing.
+ */
+const hasher = (): Promise<Poseidon> => (poseidon ??= import('circomlibjs').then((m) => m.buildPoseidon()));
 
 /**
  * Hash of any number of field elements: Poseidon of the first 16, then each further block of up to 15
