@@ -10,7 +10,10 @@ function zkinfer(...args: string[]): { code: number; stdout: string; stderr: str
   const r = spawnSync(process.execPath, [join(REPO_ROOT, 'bin/zkinfer.js'), ...args], {
     encoding: 'utf8',
     env: { ...process.env, ZKINFER_DATA_DIR: TEST_DATA_DIR },
+    // A command that does its work but never exits (a thread pool left running) fails, not hangs.
+    timeout: 180_000,
   });
+  assert.equal(r.error, undefined, `zkinfer ${args.join(' ')}: ${r.error?.message}`);
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 

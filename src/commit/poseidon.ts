@@ -55,9 +55,20 @@ export const chunkCount = (spec: PackedTensor): number => (spec.bits === 0 ? spe
 let poseidon: Promise<Poseidon> | undefined;
 /**
  * circomlibjs is loaded on first use: it adds about 22 MB to a heap, which every prover worker would
- * otherwise carry for models that commit to nothing.
+ * otherwise carry for models that commit to nothing. It brings its own ffjavascript (0.2, snarkjs
+ * has 0.3), whose module body sets `globalThis.curve_bn128 = null` — where snarkjs keeps its
+ * multi-threaded curve. Loaded after snarkjs built that curve, it would orphan its worker threads (a
+ * process that never exits, a second thread pool on the next proof), so the reference is put back.
+ * circomlibjs' Poseidon uses a single-threaded curve of its own and never reads the global.
  */
-const hasher = (): Promise<Poseidon> => (poseidon ??= import('circomlibjs').then((m) => m.buildPoseidon()));
+const hasher = (): Promise<Poseidon> =>
+  (poseidon ??= (async () => {
+    const g = globalThis as { curve_bn128?: unknown };
+    const snarkjsCurve = g.curve_bn128;
+    const { buildPoseidon } = await import('circomlibjs');
+    g.curve_bn128 ??= snarkjsCurve;
+    return buildPoseidon();
+  })());
 
 /**
  * Hash of any number of field elements: Poseidon of the first 16, then each further block of up to 15
