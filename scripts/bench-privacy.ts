@@ -12,6 +12,7 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { exportSolidityVerifier } from '../src/chain/verifier.js';
 import { emitCircom } from '../src/circuit/emit.js';
+import { publicSignalCount } from '../src/commit/public.js';
 import { formatVisibility, parseVisibility } from '../src/commit/visibility.js';
 import { releaseCurve } from '../src/core/snarkjs.js';
 import { parseInputs, quantizeInputs } from '../src/io/input.js';
@@ -48,7 +49,7 @@ function plannedCost(onnx: Uint8Array, samples: number[][][], visibility: string
   const plan = calibrate(quantizeGraph(graph, { scale: SCALE, visibility: parseVisibility(visibility) }), ints, 2);
   const { layers, publicLayout } = emitCircom(plan, 'bench');
   const sum = (f: (l: (typeof layers)[number]) => boolean) => layers.filter(f).reduce((s, l) => s + l.constraints, 0);
-  const publicSignals = publicLayout.reduce((s, seg) => s + (seg.kind === 'commitment' ? 1 : seg.count), 0);
+  const publicSignals = publicSignalCount(publicLayout);
   return {
     constraints: sum(() => true),
     rangeChecks: sum((l) => l.op === 'range check'),

@@ -6,6 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createRequire } from 'node:module';
 import { keccak_256 } from '@noble/hashes/sha3';
+import { placeSegments } from '../commit/public.js';
 import { ZkError } from '../core/errors.js';
 import { PROOF_SYSTEMS, type ProofSystem, snarkjs } from '../core/snarkjs.js';
 import { type ModelInfo, modelFiles, readModelInfo, requireArtifact } from '../model/layout.js';
@@ -83,31 +84,21 @@ export function consumerParameters(info: ModelInfo): ConsumerParameters {
   if (info.publicLayout.some((s) => s.kind === 'weights')) {
     throw new ZkError('INPUT_INVALID', `model ${info.name} has public weights, which the consumer contract cannot check; compile it with weights=hashed`);
   }
-  const inputs = signalsOf(info, 'input');
-  const weights = signalsOf(info, 'weights-commitment');
+  const placed = placeSegments(info.publicLayout);
+  const inputs = placed.filter((s) => s.kind === 'input');
+  const modelCommitment = placed.find((s) => s.kind === 'commitment' && s.of === 'weights');
   return {
     selector: selectorOf(verifierSignature(system, info.publicSignals)),
     proofWords: PROOF_WORDS[system],
     publicSignals: info.publicSignals,
-    outputs: signalsOf(info, 'output').length,
+    outputs: placed.filter((s) => s.kind === 'output').reduce((n, s) => n + s.size, 0),
     scale: [...scales][0],
     modelId: '0x' + info.setup!.vkeyHash,
-    inputRange: inputs.length ? [inputs[0], inputs[inputs.length - 1] + 1] : [0, 0],
+    // Public inputs are contiguous in the layout (after the commitments, before public weights).
+    inputRange: inputs.length ? [inputs[0].at, inputs[inputs.length - 1].at + inputs[inputs.length - 1].size] : [0, 0],
     modelCommitment: info.commitments.weights?.value ?? '0',
-    modelCommitmentIndex: weights[0] ?? 0,
+    modelCommitmentIndex: modelCommitment?.at ?? 0,
   };
-}
-
-/** Indices of the public signals of one kind (a commitment's `of` for commitments). */
-function signalsOf(info: ModelInfo, kind: 'output' | 'input' | 'weights-commitment'): number[] {
-  const out: number[] = [];
-  let at = 0;
-  for (const seg of info.publicLayout) {
-    const n = seg.kind === 'commitment' ? 1 : seg.count;
-    const matches = kind === 'weights-commitment' ? seg.kind === 'commitment' && seg.of === 'weights' : seg.kind === kind;
-    for (let k = 0; k < n; k++, at++) if (matches) out.push(at);
-  }
-  return out;
 }
 
 function requireSetup(info: ModelInfo, where: string): ProofSystem {

@@ -35,18 +35,30 @@ export interface PublicValues {
   commitments: Partial<Record<CommitmentOf, bigint>>;
 }
 
-export const publicSignalCount = (layout: readonly PublicSegment[]): number => layout.reduce((s, seg) => s + (seg.kind === 'commitment' ? 1 : seg.count), 0);
+/** A segment with where its signals sit: [at, at + size). */
+export type PlacedSegment = PublicSegment & { at: number; size: number };
+
+/** The one walk over a layout: each segment with the index of its first signal and its size. */
+export function placeSegments(layout: readonly PublicSegment[]): PlacedSegment[] {
+  let at = 0;
+  return layout.map((seg) => {
+    const size = seg.kind === 'commitment' ? 1 : seg.count;
+    return { ...seg, at: (at += size) - size, size };
+  });
+}
+
+export const publicSignalCount = (layout: readonly PublicSegment[]): number => placeSegments(layout).reduce((s, seg) => s + seg.size, 0);
 
 /** Reads public signals (decimal strings) back into the parts they carry. */
 export function splitPublic(layout: readonly PublicSegment[], signals: readonly string[], counts: { inputs: number; outputs: number }): PublicValues {
   const values: PublicValues = { outputs: new Array(counts.outputs).fill(undefined), inputs: new Array(counts.inputs).fill(undefined), commitments: {} };
-  let at = 0;
-  const take = (n: number) => signals.slice(at, (at += n)).map((s) => toSigned(BigInt(s)));
-  for (const seg of layout) {
-    if (seg.kind === 'commitment') values.commitments[seg.of] = BigInt(signals[at++]);
-    else if (seg.kind === 'output') values.outputs[seg.index] = take(seg.count);
-    else if (seg.kind === 'input') values.inputs[seg.index] = take(seg.count);
-    else values.weights = take(seg.count);
+  for (const seg of placeSegments(layout)) {
+    const part = signals.slice(seg.at, seg.at + seg.size);
+    const signed = () => part.map((s) => toSigned(BigInt(s)));
+    if (seg.kind === 'commitment') values.commitments[seg.of] = BigInt(part[0]);
+    else if (seg.kind === 'output') values.outputs[seg.index] = signed();
+    else if (seg.kind === 'input') values.inputs[seg.index] = signed();
+    else values.weights = signed();
   }
   return values;
 }

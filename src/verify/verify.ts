@@ -82,15 +82,22 @@ export async function verifyBundle(info: ModelInfo, vkey: unknown, bundle: Proof
   const ok = await snarkjs[bundle.system].verify(vkey, bundle.publicSignals, bundle.proof).catch(() => false);
   if (!ok) return { valid: false, reason: 'the proof does not verify against the public signals' };
   const shown = readPublic(info, bundle.publicSignals);
-  const inputs = shown.inputs.filter((v): v is bigint[] => v !== undefined);
-  const outOfBounds = inputBoundViolation(inputs, info.inputs.filter((_, i) => shown.inputs[i]));
+  const inputs = publicOnes(info.inputs, shown.inputs);
+  const outOfBounds = inputBoundViolation(inputs.values, inputs.specs);
   if (outOfBounds) return { valid: false, reason: outOfBounds };
   if (shown.weights && weightsDigest(shown.weights) !== info.commitments.weightsSha256) return { valid: false, reason: "the proof's public weights are not this model's" };
+  const outputs = publicOnes(info.outputs, shown.outputs);
   return (
     checkCommitments(info, bundle, shown.commitments, expect) ??
-    sameTensors('output', info.outputs.filter((_, i) => shown.outputs[i]), bundle.outputs, shown.outputs.filter((v): v is bigint[] => v !== undefined)) ??
-    sameTensors('input', info.inputs.filter((_, i) => shown.inputs[i]), bundle.inputs, inputs) ?? { valid: true }
+    sameTensors('output', outputs.specs, bundle.outputs, outputs.values) ??
+    sameTensors('input', inputs.specs, bundle.inputs, inputs.values) ?? { valid: true }
   );
+}
+
+/** The tensors the signals carry (the public ones), with their specs. */
+function publicOnes(specs: ModelInfo['inputs'], values: readonly (bigint[] | undefined)[]) {
+  const at = values.flatMap((v, i) => (v ? [i] : []));
+  return { specs: at.map((i) => specs[i]), values: at.map((i) => values[i]!) };
 }
 
 function checkCommitments(info: ModelInfo, bundle: ProofBundle, signals: PublicValues['commitments'], expect: Expectations): Verdict | undefined {
