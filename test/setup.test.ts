@@ -207,7 +207,7 @@ async function proveAndCheck(wasm: string, zkeyPath: string, outDir: string): Pr
 
 test('setupGroth16 makes keys that prove a*b=c and reject a changed output', async () => {
   const { r1cs, wasm } = await compileCircom('tiny', TINY);
-  assert.deepEqual(await readR1csHeader(r1cs), { nConstraints: 1, nPublic: 1 });
+  assert.deepEqual(await readR1csHeader(r1cs), { nConstraints: 1, nPublic: 1, nPubOut: 1 });
   const outDir = path.join(tmp, 'keys');
   const setupLogs: string[] = [];
   const result = await setupGroth16({ r1csPath: r1cs, ptauPath: ptau8, outDir, log: (m) => void setupLogs.push(m) });
@@ -242,7 +242,7 @@ test('setupGroth16 works on a truncated ptau and with verify on', async () => {
 
 test('setupGroth16 refuses a ptau too small for the circuit', async () => {
   const { r1cs } = await compileCircom('chain', CHAIN);
-  assert.deepEqual(await readR1csHeader(r1cs), { nConstraints: 300, nPublic: 1 });
+  assert.deepEqual(await readR1csHeader(r1cs), { nConstraints: 300, nPublic: 1, nPubOut: 1 });
   await rejectsWith(
     setupGroth16({ r1csPath: r1cs, ptauPath: ptau8, outDir: path.join(tmp, 'keys-chain'), log: () => {} }),
     'PTAU_INVALID',

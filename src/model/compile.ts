@@ -15,7 +15,7 @@ import type { QuantizedGraph } from '../quantize/plan.js';
 import { planToJson } from '../quantize/serialize.js';
 import { quantizeGraph } from '../quantize/trace.js';
 import { runReference } from '../reference/onnxruntime.js';
-import { type AccuracyReport, type ModelInfo, modelFiles } from './layout.js';
+import { type AccuracyReport, checkCircuit, type ModelInfo, modelFiles } from './layout.js';
 
 export interface CompileOptions {
   /** Fraction bits of the fixed point; by default calibration picks it (AUTO_SCALES). */
@@ -75,6 +75,7 @@ export async function compileModel(onnx: Uint8Array, outDir: string, options: Co
     accuracy,
     compileSeconds: compiled.seconds,
   };
+  await checkCircuit(info, compiled.r1csPath);
   writeFileSync(files.onnx, onnx);
   writeFileSync(files.plan, planToJson(quantized));
   writeFileSync(files.info, JSON.stringify(info, null, 2) + '\n');

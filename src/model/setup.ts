@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { ZkError } from '../core/errors.js';
 import { PROOF_SYSTEMS, type ProofSystem } from '../core/snarkjs.js';
 import { checkPtauFits, circuitPower, ensureDevPtau, importPtau, setupKeys } from '../setup/index.js';
-import { type ModelInfo, modelFiles, readModelInfo, requireArtifact } from './layout.js';
+import { checkCircuit, type ModelInfo, modelFiles, readModelInfo, requireArtifact } from './layout.js';
 
 export interface SetupOptions {
   /** groth16 (default), plonk or fflonk; a later setup of another system replaces the keys. */
@@ -25,7 +25,8 @@ export async function setupModel(dir: string, options: SetupOptions): Promise<Mo
   const log = options.log ?? ((m: string) => console.error(m));
   const system = options.system ?? 'groth16';
   if (!PROOF_SYSTEMS.includes(system)) throw new ZkError('INPUT_INVALID', `unknown proof system ${String(system)}: use ${PROOF_SYSTEMS.join(', ')}`);
-  const needed = await circuitPower(requireArtifact(files.r1cs, 'compile'), system);
+  await checkCircuit(info, requireArtifact(files.r1cs, 'compile'));
+  const needed = await circuitPower(files.r1cs, system);
   let ptauPath: string;
   let ptauPower: number;
   if (options.ptau) {

@@ -18,15 +18,15 @@ export interface CircuitSize {
  * The r1cs header (section 1: n8, prime, nWires, nPubOut, nPubIn, nPrvIn, nLabels u64,
  * nConstraints), read directly so sizing errors are ours and no curve is built for it.
  */
-export async function readR1csHeader(file: string): Promise<{ nConstraints: number; nPublic: number }> {
+export async function readR1csHeader(file: string): Promise<{ nConstraints: number; nPublic: number; nPubOut: number }> {
   await requireFile(file, 'ARTIFACT_MISSING', 'r1cs file');
   return withBinFile(file, 'r1cs', 'INTERNAL', async (bin) => {
-    const { nPublic, nConstraints } = await readHeader(bin, file);
-    return { nConstraints, nPublic };
+    const { nPublic, nPubOut, nConstraints } = await readHeader(bin, file);
+    return { nConstraints, nPublic, nPubOut };
   });
 }
 
-async function readHeader(bin: BinFile, file: string): Promise<{ n8: number; nPublic: number; nConstraints: number }> {
+async function readHeader(bin: BinFile, file: string): Promise<{ n8: number; nPublic: number; nPubOut: number; nConstraints: number }> {
   const header = uniqueSection(bin, 1, file, 'INTERNAL');
   if (!header || header.size < 4) throw new ZkError('INTERNAL', `${file}: r1cs has no header`);
   const n8 = (await bin.read(header.offset, 4)).readUInt32LE(0);
@@ -35,13 +35,15 @@ async function readHeader(bin: BinFile, file: string): Promise<{ n8: number; nPu
   if (prime !== BN128_R) {
     throw new ZkError('INTERNAL', `${file} was compiled for a prime other than bn128's; compile with --prime bn128`);
   }
-  const nPublic = body.readUInt32LE(n8 + 4) + body.readUInt32LE(n8 + 8);
-  return { n8, nPublic, nConstraints: body.readUInt32LE(n8 + 24) };
+  const nPubOut = body.readUInt32LE(n8 + 4);
+  const nPublic = nPubOut + body.readUInt32LE(n8 + 8);
+  return { n8, nPublic, nPubOut, nConstraints: body.readUInt32LE(n8 + 24) };
 }
 
 /** The size a system's setup measures: PLONK and FFLONK count gates, so they read every constraint. */
 export async function readCircuitSize(file: string, system: ProofSystem = 'groth16'): Promise<CircuitSize> {
-  const size = await readR1csHeader(file);
+  const { nConstraints, nPublic } = await readR1csHeader(file);
+  const size = { nConstraints, nPublic };
   return system === 'groth16' ? size : { ...size, plonkGates: await countPlonkGates(file) };
 }
 

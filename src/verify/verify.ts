@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ZkError } from '../core/errors.js';
-import { type PublicValues, weightsDigest } from '../commit/public.js';
+import { type PublicValues, publicSignalCount, weightsDigest } from '../commit/public.js';
 import { PROOF_SYSTEMS, snarkjs } from '../core/snarkjs.js';
 import { inputBoundViolation } from '../io/input.js';
 import type { ModelInfo } from '../model/layout.js';
@@ -77,6 +77,9 @@ export async function verifyBundle(info: ModelInfo, vkey: unknown, bundle: Proof
   if (!info.setup) throw new ZkError('ARTIFACT_MISSING', `model ${info.name} has no keys`);
   if (bundle.model.vkeyHash !== info.setup.vkeyHash) return { valid: false, reason: `the proof names verifying key ${bundle.model.vkeyHash.slice(0, 12)}…, this model's is ${info.setup.vkeyHash.slice(0, 12)}…` };
   if (bundle.system !== info.setup.system) return { valid: false, reason: `the proof is ${bundle.system}, this model's keys are ${info.setup.system}` };
+  const layout = publicSignalCount(info.publicLayout);
+  const keyed = (vkey as { nPublic?: unknown }).nPublic;
+  if (keyed !== layout || info.publicSignals !== layout) return { valid: false, reason: `the verifying key has ${String(keyed)} public signals, model.json's layout ${layout}: not the circuit model.json describes` };
   if (bundle.publicSignals.length !== info.publicSignals) return { valid: false, reason: `${bundle.publicSignals.length} public signals, the circuit has ${info.publicSignals}` };
   // snarkjs throws on some malformed values (e.g. a point off the curve); that is an invalid proof too.
   const ok = await snarkjs[bundle.system].verify(vkey, bundle.publicSignals, bundle.proof).catch(() => false);

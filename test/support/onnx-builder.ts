@@ -88,11 +88,14 @@ export class OnnxBuilder {
     return this;
   }
 
-  /** Appends a node; nodes must be added in topological order, as ONNX requires. An empty input name skips an optional input. */
-  node(opType: string, inputs: readonly string[], outputs: readonly string[], attrs: Record<string, AttrValue> = {}): this {
+  /**
+   * Appends a node; nodes must be added in topological order, as ONNX requires. An empty input name
+   * skips an optional input. `name` defaults to `opType_index`.
+   */
+  node(opType: string, inputs: readonly string[], outputs: readonly string[], attrs: Record<string, AttrValue> = {}, name = `${opType}_${this.nodes.length}`): this {
     this.nodes.push({
       opType,
-      name: `${opType}_${this.nodes.length}`,
+      name,
       input: [...inputs],
       output: [...outputs],
       attribute: Object.entries(attrs).map(([name, value]) => attribute(name, value)),

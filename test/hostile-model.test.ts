@@ -1,0 +1,76 @@
+/**
+ * Hostile model files (issue 13): strings, external data, weights and sizes a model's author
+ * controls must not change what a circuit proves, read the server's files or exhaust it.
+ */
+import { after, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { compileCircom } from '../src/circuit/compile.js';
+import { publicSignalCount } from '../src/commit/public.js';
+import { DEFAULT_VISIBILITY, parseVisibility } from '../src/commit/visibility.js';
+import { isZkError } from '../src/core/errors.js';
+import { releaseCurve } from '../src/core/snarkjs.js';
+import { compileModel } from '../src/model/compile.js';
+import { modelFiles } from '../src/model/layout.js';
+import { setupModel } from '../src/model/setup.js';
+import { loadOnnx } from '../src/onnx/load.js';
+import { quantizeGraph } from '../src/quantize/trace.js';
+import { readR1csHeader } from '../src/setup/index.js';
+import { OnnxBuilder, mulberry32, randomTensor } from './support/onnx-builder.js';
+import { tempDir, TEST_DATA_DIR } from './support/env.js';
+
+after(() => releaseCurve());
+
+const rng = mulberry32(13);
+const samples = (dims: number[], count = 3) => Array.from({ length: count }, () => [Array.from(randomTensor(rng, dims, 1))]);
+
+/** x[1,3] → Gemm (constant weights) → Relu (named `reluName`) → y[1,2]. */
+function gemmRelu(reluName: string): Uint8Array {
+  return new OnnxBuilder()
+    .input('x', [1, 3])
+    .initializer('W', [2, 3], randomTensor(mulberry32(3), [2, 3], 0.8))
+    .node('Gemm', ['x', 'W'], ['h'], { transB: 1 })
+    .node('Relu', ['h'], ['y'], {}, reluName)
+    .output('y', [1, 2])
+    .build();
+}
+
+const mainCircom = (dir: string) => readFileSync(modelFiles(dir).circom, 'utf8');
+const codeLines = (dir: string) => mainCircom(dir).split('\n').filter((l) => !/^\s*\/\//.test(l));
+
+describe('strings from the model never become circom code', () => {
+  test('a node name holding a newline and circom statements adds no public signal to an input=hashed model', async () => {
+    const leak = 'relu\n    signal output leak[3];\n    for (var j = 0; j < 3; j++) leak[j] <== in0[j];\n    //';
+    const dir = join(tempDir('inject'), 'm');
+    const info = await compileModel(gemmRelu(leak), dir, { scale: 8, samples: samples([1, 3]), visibility: parseVisibility('input=hashed') });
+    const header = await readR1csHeader(modelFiles(dir).r1cs);
+    assert.equal(header.nPublic, publicSignalCount(info.publicLayout), 'the r1cs has exactly the public signals of the layout');
+    assert.equal(info.publicSignals, publicSignalCount(info.publicLayout));
+    assert.ok(!codeLines(dir).some((l) => /leak/.test(l)), 'the name is only ever inside a comment');
+  });
+
+  test('a node name and an output name that comment out a Relu layer and put zeros in its place change nothing', async () => {
+    const clean = new OnnxBuilder().input('x', [1, 4]).node('Relu', ['x'], ['y']).output('y', [1, 4]).build();
+    const relu = quantizeGraph(loadOnnx(clean), { scale: 8, visibility: DEFAULT_VISIBILITY }).groups[0];
+    const reluName = `r\n    for (var j = 0; j < 4; j++) w[${relu.firstWire} + j] <== 0;\n    /*`;
+    const hostile = new OnnxBuilder().input('x', [1, 4]).node('Relu', ['x'], ['*/ //y'], {}, reluName).output('*/ //y', [1, 4]).build();
+    const dir = join(tempDir('inject'), 'm');
+    const info = await compileModel(hostile, dir, { scale: 8, samples: samples([1, 4]) });
+    assert.ok(info.constraints.layers > 0);
+    assert.equal(info.constraints.r1cs, info.constraints.layers, 'the Relu layer is still there, constraint for constraint');
+    assert.ok(!codeLines(dir).some((l) => /<== 0;/.test(l)), 'no statement of the names reached the code');
+    assert.ok(!/\*\//.test(mainCircom(dir)), 'no comment can end early');
+  });
+
+  test('setup refuses a circuit whose public signals or constraints differ from model.json', async () => {
+    const dir = join(tempDir('inject'), 'm');
+    const info = await compileModel(gemmRelu('relu'), dir, { scale: 8, samples: samples([1, 3]) });
+    const files = modelFiles(dir);
+    // As if a name had slipped through: one more public output, and one constraint fewer or more.
+    const code = mainCircom(dir).replace('\n}\n\ncomponent main', '\n    signal output leak;\n    leak <== in0[0] * in0[1];\n}\n\ncomponent main');
+    await compileCircom(files.buildDir, code);
+    assert.notEqual((await readR1csHeader(files.r1cs)).nPublic, publicSignalCount(info.publicLayout));
+    await assert.rejects(setupModel(dir, { dataDir: TEST_DATA_DIR, log: () => {} }), (e) => isZkError(e) && e.code === 'COMPILE_FAILED' && /public signals/.test(e.message));
+  });
+});
