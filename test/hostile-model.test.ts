@@ -4,7 +4,8 @@
  */
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { compileCircom } from '../src/circuit/compile.js';
 import { publicSignalCount } from '../src/commit/public.js';
@@ -14,11 +15,13 @@ import { releaseCurve } from '../src/core/snarkjs.js';
 import { compileModel } from '../src/model/compile.js';
 import { modelFiles } from '../src/model/layout.js';
 import { setupModel } from '../src/model/setup.js';
+import { readModelFile } from '../src/onnx/external.js';
 import { loadOnnx } from '../src/onnx/load.js';
 import { quantizeGraph } from '../src/quantize/trace.js';
 import { readR1csHeader } from '../src/setup/index.js';
-import { OnnxBuilder, mulberry32, randomTensor } from './support/onnx-builder.js';
-import { tempDir, TEST_DATA_DIR } from './support/env.js';
+import { externalize, OnnxBuilder, mulberry32, randomTensor } from './support/onnx-builder.js';
+import { REPO_ROOT, tempDir, TEST_DATA_DIR } from './support/env.js';
+import { smallMlp, startTestService } from './support/service.js';
 
 after(() => releaseCurve());
 
@@ -72,5 +75,67 @@ describe('strings from the model never become circom code', () => {
     await compileCircom(files.buildDir, code);
     assert.notEqual((await readR1csHeader(files.r1cs)).nPublic, publicSignalCount(info.publicLayout));
     await assert.rejects(setupModel(dir, { dataDir: TEST_DATA_DIR, log: () => {} }), (e) => isZkError(e) && e.code === 'COMPILE_FAILED' && /public signals/.test(e.message));
+  });
+});
+
+/** x[1,1] · W[1,1]: onnxruntime's output is x times whatever W's data is. */
+const scaleBy = (w: number) => new OnnxBuilder().input('x', [1, 1]).initializer('W', [1, 1], [w]).node('Mul', ['x', 'W'], ['y']).output('y', [1, 1]).build();
+
+const isCode = (code: string) => (e: unknown) => isZkError(e) && e.code === code;
+
+describe('external data: no path from a model is resolved on the server', () => {
+  let service: Awaited<ReturnType<typeof startTestService>>;
+  after(() => service?.close());
+
+  const form = (model: Uint8Array, data: Record<string, Uint8Array> = {}) => {
+    const f = new FormData();
+    f.append('model', new Blob([new Uint8Array(model)]), 'network.onnx');
+    for (const [name, bytes] of Object.entries(data)) f.append('data', new Blob([new Uint8Array(bytes)]), name);
+    return f;
+  };
+
+  test('a tensor that shows raw data to zkinfer and sends onnxruntime to a file in the server\'s directory is refused at upload, naming it', async () => {
+    service = await startTestService();
+    const attack = externalize(scaleBy(1), 'W', 'package.json', { keepRaw: true }).model;
+    const { status, body } = await service.client.upload(attack);
+    assert.equal(status, 400, JSON.stringify(body));
+    assert.equal(body.error.code, 'INPUT_INVALID');
+    assert.match(body.error.message, /tensor "W".*"package\.json"/);
+    await assert.rejects(compileModel(attack, join(tempDir('ext'), 'm'), { scale: 8 }), isCode('INPUT_INVALID'));
+  });
+
+  test('a model with its external data sent as a "data" part compiles; without it the upload is refused', async () => {
+    const { model, data } = externalize(smallMlp(), 'W1', 'network.onnx.data', { offset: 16 });
+    const refused = await service.client.request('POST', '/v1/models', form(model));
+    assert.equal(refused.status, 400);
+    assert.match(refused.body.error.message, /tensor "W1"/);
+    const { status, body } = await service.client.request('POST', '/v1/models?', form(model, { 'network.onnx.data': data }));
+    assert.equal(status, 202, JSON.stringify(body));
+    const last = (await service.client.settle(body.id)).at(-1);
+    assert.equal(last.status, 'ready', JSON.stringify(last.error));
+  });
+
+  test('the CLI compiles dir/network.onnx with network.onnx.data beside it, and reads nothing outside the directory', () => {
+    const dir = tempDir('ext');
+    const { model, data } = externalize(smallMlp(), 'W1', 'network.onnx.data');
+    writeFileSync(join(dir, 'network.onnx'), model);
+    writeFileSync(join(dir, 'network.onnx.data'), data);
+    const r = spawnSync(process.execPath, [join(REPO_ROOT, 'bin/zkinfer.js'), 'compile', join(dir, 'network.onnx'), '--out', join(dir, 'out'), '--scale', '8'], {
+      encoding: 'utf8',
+      env: { ...process.env, ZKINFER_DATA_DIR: TEST_DATA_DIR },
+      timeout: 120_000,
+    });
+    assert.equal(r.status, 0, r.stderr);
+    loadOnnx(readFileSync(modelFiles(join(dir, 'out')).onnx)); // the kept copy is self-contained
+
+    const outside = tempDir('ext-outside');
+    writeFileSync(join(outside, 'secret.bin'), data);
+    const model2 = join(dir, 'sub');
+    mkdirSync(model2);
+    symlinkSync(join(outside, 'secret.bin'), join(model2, 'link.bin'));
+    for (const location of ['../network.onnx.data', join(outside, 'secret.bin'), 'link.bin', 'missing.bin']) {
+      writeFileSync(join(model2, 'network.onnx'), externalize(smallMlp(), 'W1', location).model);
+      assert.throws(() => readModelFile(join(model2, 'network.onnx')), (e) => isCode('INPUT_INVALID')(e) && !(e as Error).message.includes(model2), location);
+    }
   });
 });

@@ -142,6 +142,12 @@ export const openapi = {
                   headroom: { type: 'integer' },
                   visibility: { type: 'string', description: 'input=public|private|hashed, weights=fixed|public|private|hashed, output=public|private|hashed' },
                   calibration: { type: 'string', description: 'JSON: one input document or an array of them' },
+                  data: {
+                    type: 'array',
+                    maxItems: 4,
+                    items: { type: 'string', format: 'binary' },
+                    description: "the model's ONNX external data files (e.g. network.onnx.data), matched to each tensor's location by file name; one file serves every location",
+                  },
                 },
               },
             },

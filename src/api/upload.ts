@@ -2,6 +2,8 @@
  * Receiving a model upload: the raw ONNX bytes (application/octet-stream, options in the query
  * string) or multipart/form-data with a `model` file part and `name`, `scale`, `headroom`, `visibility`
  * (`input=hashed,weights=hashed,…`) and `calibration` (JSON text, as a field or a file part).
+ * A model with ONNX external data comes as multipart with its data files as `data` file parts
+ * (matched to each tensor's `location` by file name; a single one serves every location).
  */
 import express, { type Request, type RequestHandler } from 'express';
 import multer from 'multer';
@@ -19,14 +21,18 @@ const options = z.strictObject({
   visibility: z.string().max(100).optional(),
 });
 
-type Files = Partial<Record<'model' | 'calibration', Express.Multer.File[]>>;
+type Files = Partial<Record<'model' | 'calibration' | 'data', Express.Multer.File[]>>;
+
+/** External data files one upload may carry. */
+const DATA_PARTS = 4;
 
 /** Reads the body as one of the two forms, each bounded by the model size limit. */
 export function receiveModel(limits: { modelBytes: number; fieldBytes: number }): RequestHandler {
   const raw = express.raw({ type: () => true, limit: limits.modelBytes });
-  const form = multer({ storage: multer.memoryStorage(), limits: { fileSize: limits.modelBytes, fieldSize: limits.fieldBytes, files: 2, fields: 8 } }).fields([
+  const form = multer({ storage: multer.memoryStorage(), limits: { fileSize: limits.modelBytes, fieldSize: limits.fieldBytes, files: 2 + DATA_PARTS, fields: 8 } }).fields([
     { name: 'model', maxCount: 1 },
     { name: 'calibration', maxCount: 1 },
+    { name: 'data', maxCount: DATA_PARTS },
   ]);
   return (req, res, next) => {
     if (req.is('multipart/form-data')) return form(req, res, next);
@@ -42,8 +48,10 @@ export function uploadOf(req: Request): Upload {
   if (!onnx) throw new ZkError('INPUT_INVALID', 'the multipart upload has no "model" file part');
   const o = parseWith(options, multipart ? req.body : req.query, 'upload option');
   const calibration = files.calibration?.[0]?.buffer.toString('utf8') ?? o.calibration;
+  const data = files.data ?? [];
   return {
     onnx,
+    ...(data.length ? { externalData: new Map(data.map((f) => [f.originalname, f.buffer])) } : {}),
     name: o.name,
     scale: o.scale,
     headroomBits: o.headroom,

@@ -9,6 +9,7 @@ import { parseFieldElement, PROOF_SYSTEMS, type ProofSystem, releaseCurve } from
 import { solidityCalldata } from '../chain/calldata.js';
 import { consumerParameters, exportSolidityVerifier } from '../chain/verifier.js';
 import { parseInputs } from '../io/input.js';
+import { readModelFile } from '../onnx/external.js';
 import { loadOnnx } from '../onnx/load.js';
 import { AUTO_SCALES, compileModel, DEFAULT_HEADROOM } from '../model/compile.js';
 import { readModelInfo } from '../model/layout.js';
@@ -68,7 +69,7 @@ program
   .option('--visibility <spec>', 'what proofs reveal: input=public|private|hashed, weights=fixed|public|private|hashed, output=public|private|hashed', formatVisibility(DEFAULT_VISIBILITY))
   .description('parse, quantize and compile a model to a circom circuit')
   .action(async (model: string, opts: { out: string; calibrate?: string; scale?: string; headroom: string; visibility: string }) => {
-    const onnx = readFileSync(model);
+    const onnx = readModelFile(model);
     const bar = stageBar('compile');
     const info = await compileModel(onnx, opts.out, {
       scale: opts.scale === undefined ? undefined : int(opts.scale),

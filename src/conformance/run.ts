@@ -5,6 +5,7 @@ import { type InputSpec, parseInputs } from '../io/input.js';
 import { compileModel } from '../model/compile.js';
 import { modelFiles } from '../model/layout.js';
 import { setupModel } from '../model/setup.js';
+import { readModelFile } from '../onnx/external.js';
 import { loadOnnx } from '../onnx/load.js';
 import { unsupportedNodes } from '../quantize/trace.js';
 import { ModelProver } from '../prove/prover.js';
@@ -66,7 +67,7 @@ export async function runConformance(opts: ConformanceOptions): Promise<{ result
 }
 
 async function runOne(name: string, opts: ConformanceOptions): Promise<ConformanceResult> {
-  const onnx = readFileSync(join(opts.corpus, name, 'network.onnx'));
+  const onnx = readModelFile(join(opts.corpus, name, 'network.onnx'));
   const dir = join(opts.workDir, name);
   let ops: string[] = [];
   try {

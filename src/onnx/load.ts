@@ -1,5 +1,6 @@
 import onnxProto from 'onnx-proto';
 import { ZkError } from '../core/errors.js';
+import { requireSelfContained } from './external.js';
 import type { AttributeValue, ConstTensor, DType, OnnxGraph, OnnxNode, ValueInfo } from './graph.js';
 
 const { onnx } = onnxProto;
@@ -90,7 +91,10 @@ function valueInfo(v: onnxProto.onnx.IValueInfoProto): ValueInfo {
   return { name, dims, dtype: dtypeOf(tensorType.elemType ?? 0, `graph value ${name}`) };
 }
 
-/** Decodes ONNX bytes into an OnnxGraph. Throws ONNX_MALFORMED for anything that is not a model. */
+/**
+ * Decodes ONNX bytes into an OnnxGraph. Throws ONNX_MALFORMED for anything that is not a model,
+ * INPUT_INVALID for external data left in it (see external.ts: inline it first).
+ */
 export function loadOnnx(bytes: Uint8Array): OnnxGraph {
   let model: onnxProto.onnx.ModelProto;
   try {
@@ -98,6 +102,8 @@ export function loadOnnx(bytes: Uint8Array): OnnxGraph {
   } catch (e) {
     throw new ZkError('ONNX_MALFORMED', `not an ONNX model: ${(e as Error).message}`);
   }
+  // Whatever reads these bytes next (onnxruntime) must not resolve a path the model names.
+  requireSelfContained(model);
   const g = model.graph;
   if (!g || !g.node || g.node.length === 0 && (g.output ?? []).length === 0) {
     throw new ZkError('ONNX_MALFORMED', 'not an ONNX model: it has no graph');

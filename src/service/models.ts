@@ -17,6 +17,7 @@ import type { SnarkProof } from '../core/snarkjs.js';
 import { parseInputs, quantizeInputs } from '../io/input.js';
 import { DEFAULT_HEADROOM, DEFAULT_SCALE } from '../model/compile.js';
 import { modelFiles, type ModelInfo } from '../model/layout.js';
+import { inlineExternalData, uploadedSource } from '../onnx/external.js';
 import { loadOnnx } from '../onnx/load.js';
 import { evaluate } from '../quantize/evaluate.js';
 import type { QuantizedGraph } from '../quantize/plan.js';
@@ -30,6 +31,8 @@ import type { CompileSettings, ModelRecord, ModelStore } from '../store/models.j
 
 export interface Upload {
   onnx: Uint8Array;
+  /** The files the model's external data lives in, by file name (see src/onnx/external.ts). */
+  externalData?: ReadonlyMap<string, Uint8Array>;
   name?: string;
   scale?: number;
   headroomBits?: number;
@@ -67,7 +70,9 @@ export class ModelService {
    */
   upload(u: Upload): ModelRecord {
     if (u.onnx.length === 0) throw new ZkError('INPUT_INVALID', 'the model file is empty');
-    const graph = loadOnnx(u.onnx);
+    // From here on the model is self-contained: nothing reads a path it names.
+    const onnx = inlineExternalData(u.onnx, u.externalData && uploadedSource(u.externalData));
+    const graph = loadOnnx(onnx);
     const docs = u.calibration === undefined ? undefined : Array.isArray(u.calibration) ? u.calibration : [u.calibration];
     if (docs?.length === 0) throw new ZkError('INPUT_INVALID', 'calibration must hold at least one input document');
     const settings: CompileSettings = {
@@ -78,9 +83,9 @@ export class ModelService {
       ...(u.visibility ? { visibility: u.visibility } : {}),
     };
     const name = u.name ?? (graph.name.replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 64) || 'model');
-    const onnxSha256 = createHash('sha256').update(u.onnx).digest('hex');
+    const onnxSha256 = createHash('sha256').update(onnx).digest('hex');
     const key = ArtifactStore.key(onnxSha256, name, settings);
-    if (!this.artifacts.readyInfo(key)) this.artifacts.saveUpload(key, u.onnx);
+    if (!this.artifacts.readyInfo(key)) this.artifacts.saveUpload(key, onnx);
     const now = Date.now();
     const record: ModelRecord = { id: randomUUID(), name, key, onnxSha256, settings, status: 'compiling', createdAt: now, updatedAt: now };
     this.models.insert(record);

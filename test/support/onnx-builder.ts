@@ -205,3 +205,27 @@ export function randomTensor(rng: Rng, dims: readonly number[], scale: number): 
   for (let i = 0; i < out.length; i++) out[i] = (2 * rng() - 1) * scale;
   return out;
 }
+
+/**
+ * Moves initializer `name`'s raw data out of the model, as ONNX external data at `location`
+ * (PyTorch's dynamo exporter writes `network.onnx.data` so). Returns the model and the moved bytes.
+ * With `keepRaw`, the raw data stays too: a model that shows one value to a reader of raw_data and
+ * sends onnxruntime to read `location` (the file-read attack of issue 13).
+ */
+export function externalize(model: Uint8Array, name: string, location: string, options: { keepRaw?: boolean; offset?: number } = {}): { model: Uint8Array; data: Uint8Array } {
+  const m = ModelProto.decode(model);
+  const t = m.graph!.initializer!.find((i) => i.name === name);
+  if (!t) throw new Error(`no initializer ${name}`);
+  const data = new Uint8Array(t.rawData!);
+  const offset = options.offset ?? 0;
+  t.dataLocation = TensorProto.DataLocation.EXTERNAL;
+  t.externalData = [
+    { key: 'location', value: location },
+    { key: 'offset', value: String(offset) },
+    { key: 'length', value: String(data.length) },
+  ];
+  if (!options.keepRaw) t.rawData = new Uint8Array();
+  const file = new Uint8Array(offset + data.length);
+  file.set(data, offset);
+  return { model: ModelProto.encode(m).finish(), data: file };
+}
