@@ -11,7 +11,13 @@ import { compileCircom } from '../src/circuit/compile.js';
 import { publicSignalCount } from '../src/commit/public.js';
 import { DEFAULT_VISIBILITY, parseVisibility } from '../src/commit/visibility.js';
 import { isZkError } from '../src/core/errors.js';
-import { releaseCurve } from '../src/core/snarkjs.js';
+import { buildWitnessCalculator, releaseCurve, snarkjs, toField } from '../src/core/snarkjs.js';
+import { quantizeInputs } from '../src/io/input.js';
+import { bundleFromSignals, type ProofBundle } from '../src/prove/bundle.js';
+import { ModelProver } from '../src/prove/prover.js';
+import { planFromJson } from '../src/quantize/serialize.js';
+import { loadVerificationKey } from '../src/setup/index.js';
+import { verifyBundle } from '../src/verify/verify.js';
 import { compileModel } from '../src/model/compile.js';
 import { modelFiles } from '../src/model/layout.js';
 import { setupModel } from '../src/model/setup.js';
@@ -137,5 +143,44 @@ describe('external data: no path from a model is resolved on the server', () => 
       writeFileSync(join(model2, 'network.onnx'), externalize(smallMlp(), 'W1', location).model);
       assert.throws(() => readModelFile(join(model2, 'network.onnx')), (e) => isCode('INPUT_INVALID')(e) && !(e as Error).message.includes(model2), location);
     }
+  });
+});
+
+describe('a proof binds everything it shows', () => {
+  const input = [[0.5, -0.25, 0.75]];
+  let dir: string;
+  let info: Awaited<ReturnType<typeof setupModel>>;
+  let honest: ProofBundle;
+
+  test('weights=private: a proof with every weight negated, under the same key, does not verify', async () => {
+    dir = join(tempDir('weights'), 'm');
+    await compileModel(smallMlp(), dir, { scale: 8, samples: samples([1, 3]), visibility: parseVisibility('weights=private') });
+    info = await setupModel(dir, { dataDir: TEST_DATA_DIR, log: () => {} });
+    const vkey = await loadVerificationKey(dir);
+    honest = await (await ModelProver.load(dir)).prove(input);
+    assert.deepEqual(await verifyBundle(info, vkey, honest), { valid: true });
+
+    const files = modelFiles(dir);
+    const plan = planFromJson(readFileSync(files.plan, 'utf8'));
+    const calc = await buildWitnessCalculator(readFileSync(files.wasm));
+    const ints = quantizeInputs(input, info.inputs.map((t) => t.scale), info.inputs.map((t) => t.name));
+    const negated = plan.weights.flatMap((w) => w.values.map((v) => toField(-v).toString()));
+    const wtns = await calc.calculateWTNSBin({ in0: ints[0].map((v) => toField(v).toString()), weights: negated }, true);
+    const forged = await snarkjs.groth16.prove({ type: 'mem', data: new Uint8Array(readFileSync(files.zkey)) }, { type: 'mem', data: wtns });
+    assert.equal(await snarkjs.groth16.verify(vkey, forged.publicSignals, forged.proof), true, 'the key alone accepts other weights');
+    const verdict = await verifyBundle(info, vkey, bundleFromSignals(info, 'groth16', forged.proof, forged.publicSignals));
+    assert.equal(verdict.valid, false, 'verifyBundle pins the weights');
+  });
+
+  test('the model name, output names and dims a bundle shows are checked against the model', async () => {
+    const vkey = await loadVerificationKey(dir);
+    const edits: ProofBundle[] = [
+      { ...honest, model: { ...honest.model, name: 'someone-else' } },
+      { ...honest, outputs: honest.outputs.map((o) => ({ ...o, name: 'approved' })) },
+      { ...honest, outputs: honest.outputs.map((o) => ({ ...o, dims: [2, 1] })) },
+      { ...honest, inputs: honest.inputs.map((o) => ({ ...o, name: 'other' })) },
+    ];
+    for (const edited of edits) assert.equal((await verifyBundle(info, vkey, edited)).valid, false, JSON.stringify(edited.model) + JSON.stringify(edited.outputs.map((o) => [o.name, o.dims])));
+    assert.equal((await verifyBundle(info, { ...vkey, nPublic: vkey.nPublic + 1 }, honest)).valid, false, 'a key of another layout');
   });
 });

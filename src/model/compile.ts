@@ -4,7 +4,7 @@ import { compileCircom } from '../circuit/compile.js';
 import { emitCircom } from '../circuit/emit.js';
 import { commit } from '../commit/poseidon.js';
 import { type CommitmentSpecs, weightsDigest } from '../commit/public.js';
-import { DEFAULT_VISIBILITY, type ModelVisibility } from '../commit/visibility.js';
+import { bindWeights, DEFAULT_VISIBILITY, type ModelVisibility } from '../commit/visibility.js';
 import { isZkError, ZkError } from '../core/errors.js';
 import { quantizeInputs } from '../io/input.js';
 import { loadOnnx } from '../onnx/load.js';
@@ -25,7 +25,7 @@ export interface CompileOptions {
   /** Calibration samples, each one flat array per graph input; random ones when absent. */
   samples?: number[][][];
   name?: string;
-  /** What proofs reveal (default: public input and output, weights fixed in the circuit). */
+  /** What proofs reveal (default: public input and output, weights fixed in the circuit); private weights are bound as hashed ones. */
   visibility?: ModelVisibility;
   progress?: (stage: string, fraction: number) => void;
 }
@@ -43,7 +43,7 @@ export async function compileModel(onnx: Uint8Array, outDir: string, options: Co
     throw new ZkError('INPUT_INVALID', `scale must be a whole number of bits from 1 to 32, got ${options.scale}`);
   }
   const progress = options.progress ?? (() => {});
-  const visibility = options.visibility ?? DEFAULT_VISIBILITY;
+  const visibility = bindWeights(options.visibility ?? DEFAULT_VISIBILITY);
   progress('parse', 0);
   const graph = loadOnnx(onnx);
   const samples = options.samples ?? randomSamples(graph, 8);

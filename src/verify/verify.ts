@@ -70,12 +70,13 @@ export interface Expectations {
  * Checks a proof bundle against a model: the proof (in the model's system) on the public signals;
  * that public inputs are in the range the circuit is sound for, public weights are the model's, and
  * the weights commitment is the model's; and that what the bundle shows decoded (inputs, outputs,
- * commitments) is exactly what the signals say (a bundle whose readable output was edited is invalid
- * even if its proof is good).
+ * commitments) is exactly what the signals say, under the model's own name and its tensors' names
+ * and dims (a bundle whose readable output or labels were edited is invalid even if its proof is good).
  */
 export async function verifyBundle(info: ModelInfo, vkey: unknown, bundle: ProofBundle, expect: Expectations = {}): Promise<Verdict> {
   if (!info.setup) throw new ZkError('ARTIFACT_MISSING', `model ${info.name} has no keys`);
   if (bundle.model.vkeyHash !== info.setup.vkeyHash) return { valid: false, reason: `the proof names verifying key ${bundle.model.vkeyHash.slice(0, 12)}…, this model's is ${info.setup.vkeyHash.slice(0, 12)}…` };
+  if (bundle.model.name !== info.name) return { valid: false, reason: `the proof names model ${JSON.stringify(bundle.model.name)}, this model is ${JSON.stringify(info.name)}` };
   if (bundle.system !== info.setup.system) return { valid: false, reason: `the proof is ${bundle.system}, this model's keys are ${info.setup.system}` };
   const layout = publicSignalCount(info.publicLayout);
   const keyed = (vkey as { nPublic?: unknown }).nPublic;
@@ -122,6 +123,7 @@ function sameTensors(kind: string, specs: ModelInfo['outputs'], shown: readonly 
   if (shown.length !== specs.length) return { valid: false, reason: `the bundle shows ${shown.length} ${kind}s, the proof has ${specs.length} public` };
   for (let i = 0; i < specs.length; i++) {
     const t = shown[i];
+    if (t.name !== specs[i].name || t.dims.join() !== specs[i].dims.join()) return { valid: false, reason: `${kind} ${i} shown in the bundle is named or shaped otherwise than the model's ${JSON.stringify(specs[i].name)} [${specs[i].dims}]` };
     if (t.scale !== specs[i].scale || t.integers.length !== signals[i].length) return { valid: false, reason: `${kind} ${specs[i].name} does not match the model's shape or scale` };
     for (let k = 0; k < signals[i].length; k++) {
       if (BigInt(t.integers[k]) !== signals[i][k] || t.values[k] !== Number(signals[i][k]) / 2 ** t.scale) {
