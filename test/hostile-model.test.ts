@@ -5,8 +5,9 @@
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import onnxProto from 'onnx-proto';
 import { compileCircom } from '../src/circuit/compile.js';
 import { publicSignalCount } from '../src/commit/public.js';
 import { DEFAULT_VISIBILITY, parseVisibility } from '../src/commit/visibility.js';
@@ -27,7 +28,7 @@ import { quantizeGraph } from '../src/quantize/trace.js';
 import { readR1csHeader } from '../src/setup/index.js';
 import { externalize, OnnxBuilder, mulberry32, randomTensor } from './support/onnx-builder.js';
 import { REPO_ROOT, tempDir, TEST_DATA_DIR } from './support/env.js';
-import { smallMlp, startTestService } from './support/service.js';
+import { sleep, smallMlp, startTestService } from './support/service.js';
 
 after(() => releaseCurve());
 
@@ -86,6 +87,13 @@ describe('strings from the model never become circom code', () => {
 
 /** x[1,1] · W[1,1]: onnxruntime's output is x times whatever W's data is. */
 const scaleBy = (w: number) => new OnnxBuilder().input('x', [1, 1]).initializer('W', [1, 1], [w]).node('Mul', ['x', 'W'], ['y']).output('y', [1, 1]).build();
+
+/** The model re-encoded after `edit` of its decoded form. */
+function retype(onnx: Uint8Array, edit: (m: onnxProto.onnx.ModelProto) => void): Uint8Array {
+  const m = onnxProto.onnx.ModelProto.decode(onnx);
+  edit(m);
+  return onnxProto.onnx.ModelProto.encode(m).finish();
+}
 
 const isCode = (code: string) => (e: unknown) => isZkError(e) && e.code === code;
 
@@ -182,5 +190,105 @@ describe('a proof binds everything it shows', () => {
     ];
     for (const edited of edits) assert.equal((await verifyBundle(info, vkey, edited)).valid, false, JSON.stringify(edited.model) + JSON.stringify(edited.outputs.map((o) => [o.name, o.dims])));
     assert.equal((await verifyBundle(info, { ...vkey, nPublic: vkey.nPublic + 1 }, honest)).valid, false, 'a key of another layout');
+  });
+});
+
+/** x[1,4] through `n` chained Relus: about 10,000 of them make the 287 KB upload of issue 13. */
+function reluChain(n: number): Uint8Array {
+  const b = new OnnxBuilder().input('x', [1, 4]);
+  for (let i = 0; i < n; i++) b.node('Relu', [i === 0 ? 'x' : `r${i - 1}`], [`r${i}`]);
+  return b.output(`r${n - 1}`, [1, 4]).build();
+}
+
+/** Pids of circom processes working under `dir`. */
+function circomUnder(dir: string): number[] {
+  return readdirSync('/proc').filter((p) => /^\d+$/.test(p)).flatMap((p) => {
+    try {
+      const cmd = readFileSync(`/proc/${p}/cmdline`, 'utf8');
+      return cmd.includes('circom2') && readlinkSync(`/proc/${p}/cwd`).startsWith(dir) ? [Number(p)] : [];
+    } catch {
+      return [];
+    }
+  });
+}
+
+describe('resource bounds hold before the work', () => {
+  let service: Awaited<ReturnType<typeof startTestService>>;
+  after(() => service?.close());
+
+  test('a chain of 10,000 Relus fails with the ptau power it needs before circom runs', async () => {
+    service = await startTestService({ maxPtauPower: 12 });
+    const onnx = reluChain(10_000);
+    assert.ok(onnx.length > 250_000, `${onnx.length} bytes`);
+    const { status, body } = await service.client.upload(onnx, '?scale=8');
+    assert.equal(status, 202, JSON.stringify(body));
+    const seen = await service.client.settle(body.id, 120_000);
+    const last = seen.at(-1);
+    assert.equal(last.status, 'failed');
+    assert.equal(last.error.code, 'TOO_LARGE');
+    assert.match(last.error.message, /needs a powers-of-tau file of power (1[3-9]|2\d).*--ptau FILE/);
+    assert.ok(!seen.some((v) => v.progress?.stage === 'circom' && v.progress.percent > 15), 'circom never ran');
+  });
+
+  test('a model onnxruntime cannot load is refused at upload, without paths in the message', async () => {
+    const dangling = retype(reluChain(2), (m) => (m.graph!.node![1].input = ['ghost']));
+    const { status, body } = await service.client.upload(dangling);
+    assert.equal(status, 400, JSON.stringify(body));
+    assert.equal(body.error.code, 'ONNX_MALFORMED');
+    assert.doesNotMatch(body.error.message, /\/[a-z]+\//);
+  });
+
+  test('setup generates no development ptau above its cap, and says how to go on', async () => {
+    const dir = join(tempDir('cap'), 'm');
+    await compileModel(smallMlp(), dir, { scale: 8, samples: samples([1, 3]) });
+    await assert.rejects(setupModel(dir, { dataDir: tempDir('cap-ptau'), maxPower: 7, log: () => {} }), (e) => isCode('TOO_LARGE')(e) && /power \d+.*--ptau FILE/.test((e as Error).message));
+  });
+
+  test('DELETE of a building model stops its build: its circom process ends and the next build starts at once', async () => {
+    const big = readFileSync(join(REPO_ROOT, 'examples/mnist_mlp/network.onnx'));
+    const { body } = await service.client.upload(big, '?scale=8&name=big');
+    for (let i = 0; ; i++) {
+      const { body: view } = await service.client.request('GET', `/v1/models/${body.id}`);
+      if (circomUnder(service.config.dataDir).length) break;
+      assert.equal(view.status, 'compiling', JSON.stringify(view.error));
+      assert.ok(i < 1200, 'circom started');
+      await sleep(100);
+    }
+    assert.equal((await service.client.request('DELETE', `/v1/models/${body.id}`)).status, 204);
+    for (let i = 0; circomUnder(service.config.dataDir).length; i++) {
+      assert.ok(i < 50, 'the circom process was killed');
+      await sleep(100);
+    }
+    const started = Date.now();
+    const small = await service.client.upload(smallMlp(), '?scale=8');
+    const last = (await service.client.settle(small.body.id, 60_000)).at(-1);
+    assert.equal(last.status, 'ready', JSON.stringify(last.error));
+    assert.ok(existsSync(join(service.config.dataDir, 'artifacts')));
+    console.log(`the next model was ready ${Date.now() - started} ms after the DELETE`);
+  });
+});
+
+describe('sizes and names a model declares are bounded at load', () => {
+  const expectLoad = (onnx: Uint8Array, code: string, message: RegExp) =>
+    assert.throws(() => loadOnnx(onnx), (e) => isCode(code)(e) && message.test((e as Error).message));
+
+  test('input dims [1, 2^24] and [1, 2^27], and an initializer too large or negative, are refused before anything is allocated', () => {
+    for (const n of [2 ** 24, 2 ** 27]) expectLoad(new OnnxBuilder().input('x', [1, n]).node('Relu', ['x'], ['y']).output('y', [1, n]).build(), 'TOO_LARGE', /more than \d+ elements/);
+    const withDims = (dims: number[]) => {
+      const b = new OnnxBuilder().input('x', [1, 1]).initializer('W', [1, 1], [1]).node('Mul', ['x', 'W'], ['y']).output('y', [1, 1]).build();
+      return retype(b, (m) => (m.graph!.initializer![0].dims = dims));
+    };
+    expectLoad(withDims([2 ** 40, 2 ** 40]), 'TOO_LARGE', /initializer W/);
+    expectLoad(withDims([-1]), 'ONNX_MALFORMED', /dimension -1/);
+  });
+
+  test('a graph without outputs, or with an input named __proto__, is refused with a code', () => {
+    expectLoad(retype(reluChain(1), (m) => (m.graph!.output = [])), 'ONNX_MALFORMED', /no outputs/);
+    expectLoad(new OnnxBuilder().input('__proto__', [1, 2]).node('Relu', ['__proto__'], ['y']).output('y', [1, 2]).build(), 'ONNX_UNSUPPORTED', /reserved/);
+  });
+
+  test('an intermediate tensor past the limit (ConstantOfShape [2^30]) is refused while tracing', () => {
+    const onnx = new OnnxBuilder().input('x', [1, 1]).initializerInt64('shape', [1], [2 ** 30]).node('ConstantOfShape', ['shape'], ['c']).node('Add', ['x', 'c'], ['y']).output('y', [1, 1]).build();
+    assert.throws(() => quantizeGraph(loadOnnx(onnx), { scale: 8 }), isCode('TOO_LARGE'));
   });
 });

@@ -3,11 +3,11 @@
  * event loop. Progress and setup's log lines (the insecure-ptau warning) go back over `task.port`.
  */
 import { readFileSync, renameSync, rmSync } from 'node:fs';
-import { ZkError } from '../src/core/errors.js';
 import type { CompileOutcome, CompileProgress, CompileTask, WorkerResult } from '../src/jobs/tasks.js';
 import { settle } from '../src/jobs/tasks.js';
 import { compileModel } from '../src/model/compile.js';
 import { setupModel } from '../src/model/setup.js';
+import { inspectPtau } from '../src/setup/index.js';
 
 /** Share of the progress bar for compiling; setup takes the rest. */
 const COMPILE_SHARE = 0.6;
@@ -17,23 +17,21 @@ export default function compile(task: CompileTask): Promise<WorkerResult<Compile
   return settle(async () => {
     const { scale, headroomBits, samples, ptau, visibility } = task.settings;
     const started = performance.now();
-    const info = await compileModel(readFileSync(task.upload), task.buildDir, {
+    // Both limits hold before circom runs: the plan counts the constraints exactly.
+    const ptauPower = ptau ? (await inspectPtau(ptau)).power : task.maxPtauPower;
+    await compileModel(readFileSync(task.upload), task.buildDir, {
       scale,
       headroomBits,
       samples,
       visibility,
       name: task.name,
+      limits: { constraints: task.maxConstraints, ptauPower },
+      onProcess: (pid) => post({ pid }),
       progress: (stage, fraction) => stage !== 'done' && post({ stage, fraction: fraction * COMPILE_SHARE }),
     });
-    if (info.constraints.r1cs > task.maxConstraints) {
-      throw new ZkError('TOO_LARGE', `the circuit has ${info.constraints.r1cs} constraints, over this service's limit of ${task.maxConstraints}`, {
-        constraints: info.constraints.r1cs,
-        limit: task.maxConstraints,
-      });
-    }
     const compiled = performance.now();
     post({ stage: 'setup', fraction: COMPILE_SHARE });
-    await setupModel(task.buildDir, { dataDir: task.dataDir, ptau, log: (line) => post({ log: line }) });
+    await setupModel(task.buildDir, { dataDir: task.dataDir, ptau, maxPower: task.maxPtauPower, log: (line) => post({ log: line }) });
     rmSync(task.dir, { recursive: true, force: true });
     renameSync(task.buildDir, task.dir);
     return { compileSeconds: (compiled - started) / 1000, setupSeconds: (performance.now() - compiled) / 1000 };

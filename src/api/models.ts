@@ -10,8 +10,8 @@ export function modelRoutes(app: Express, d: ApiDeps): void {
   const view = (m: ModelRecord) => modelView(m, d.models.infoOf(m), d.builder.progressOf(m.key));
 
   /** 202: the build runs in the background; GET the model for its progress. */
-  app.post('/v1/models', auth, receiveModel({ modelBytes: d.config.modelSizeLimitBytes, fieldBytes: d.config.bodyLimitBytes }), (req, res) => {
-    const model = d.models.upload(uploadOf(req));
+  app.post('/v1/models', auth, receiveModel({ modelBytes: d.config.modelSizeLimitBytes, fieldBytes: d.config.bodyLimitBytes }), async (req, res) => {
+    const model = await d.models.upload(uploadOf(req));
     res.status(202).location(`/v1/models/${model.id}`).json(view(model));
   });
 

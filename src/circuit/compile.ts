@@ -37,7 +37,7 @@ export interface CompiledCircuit {
  * files under its working directory, so the build directory gets its own copy of our templates and
  * of circomlib's circuits, and the compiler runs there with `-l lib`.
  */
-export async function compileCircom(buildDir: string, code: string, opts: { optimization?: 1 | 2; timeoutMs?: number } = {}): Promise<CompiledCircuit> {
+export async function compileCircom(buildDir: string, code: string, opts: { optimization?: 1 | 2; timeoutMs?: number; onProcess?: (pid: number) => void } = {}): Promise<CompiledCircuit> {
   const lib = join(buildDir, 'lib');
   rmSync(lib, { recursive: true, force: true });
   mkdirSync(join(lib, 'zkinfer'), { recursive: true });
@@ -47,7 +47,7 @@ export async function compileCircom(buildDir: string, code: string, opts: { opti
   const cli = require.resolve('circom2/cli.js');
   const args = [cli, 'main.circom', '--r1cs', '--wasm', '--sym', `--O${opts.optimization ?? 2}`, '-l', 'lib', '-o', '.'];
   const started = Date.now();
-  const log = await run(process.execPath, args, buildDir, opts.timeoutMs ?? 30 * 60_000);
+  const log = await run(process.execPath, args, buildDir, opts.timeoutMs ?? 30 * 60_000, opts.onProcess);
   const constraints = Number(/non-linear constraints: (\d+)/.exec(log)?.[1] ?? NaN) + Number(/linear constraints: (\d+)/.exec(log.replace(/non-linear constraints: \d+/, ''))?.[1] ?? 0);
   const publicSignals = Number(/public inputs: (\d+)/.exec(log)?.[1] ?? 0) + Number(/public outputs: (\d+)/.exec(log)?.[1] ?? 0);
   return {
@@ -61,9 +61,10 @@ export async function compileCircom(buildDir: string, code: string, opts: { opti
   };
 }
 
-function run(cmd: string, args: string[], cwd: string, timeoutMs: number): Promise<string> {
+function run(cmd: string, args: string[], cwd: string, timeoutMs: number, onProcess?: (pid: number) => void): Promise<string> {
   return new Promise((resolvePromise, reject) => {
     const child = spawn(cmd, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
+    if (child.pid !== undefined) onProcess?.(child.pid);
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     child.stderr.on('data', (d) => (out += d));

@@ -28,7 +28,7 @@ export function parseInputs(doc: unknown, specs: readonly InputSpec[]): number[]
     if (typeof input === 'object' && input !== null && !Array.isArray(input)) {
       const byName = input as Record<string, unknown>;
       return specs.map((s) => {
-        if (!(s.name in byName)) fail(`"input" has no value for graph input "${s.name}"`);
+        if (!Object.hasOwn(byName, s.name)) fail(`"input" has no value for graph input "${s.name}"`);
         return flatten(byName[s.name], s);
       });
     }

@@ -20,13 +20,15 @@ export interface BuildProgress {
 export class ModelBuilder {
   private readonly builds = new Map<string, Promise<void>>();
   private readonly progress = new Map<string, BuildProgress>();
+  /** Per running build: what stops it (the pool task's signal, the processes it started). */
+  private readonly running = new Map<string, { controller: AbortController; pids: Set<number> }>();
   private closing = false;
 
   constructor(
     private readonly pool: Piscina,
     private readonly models: ModelStore,
     private readonly artifacts: ArtifactStore,
-    private readonly options: { dataDir: string; maxConstraints: number },
+    private readonly options: { dataDir: string; maxConstraints: number; maxPtauPower: number },
     private readonly metrics: Metrics,
     private readonly log: Logger,
   ) {}
@@ -55,6 +57,17 @@ export class ModelBuilder {
     return this.progress.get(key);
   }
 
+  /**
+   * Stops the build of `key` (its models were all deleted): the pool task is aborted, which ends its
+   * worker thread, and the circom process it started is killed. Its artifacts go with it.
+   */
+  cancel(key: string): void {
+    const build = this.running.get(key);
+    if (!build || build.controller.signal.aborted) return;
+    build.controller.abort();
+    for (const pid of build.pids) kill(pid);
+  }
+
   /** Stops the pool; builds cut short stay `compiling` and the next start runs them again. */
   async close(): Promise<void> {
     this.closing = true;
@@ -65,8 +78,13 @@ export class ModelBuilder {
   private async run(model: ModelRecord): Promise<void> {
     const { key, name } = model;
     const { port1, port2 } = new MessageChannel();
+    const build = { controller: new AbortController(), pids: new Set<number>() };
+    this.running.set(key, build);
     port1.on('message', (m: CompileProgress) => {
-      if ('log' in m) this.log[/WARNING/.test(m.log) ? 'warn' : 'info']({ model: model.id, name }, m.log);
+      if ('pid' in m) {
+        build.pids.add(m.pid);
+        if (build.controller.signal.aborted) kill(m.pid);
+      } else if ('log' in m) this.log[/WARNING/.test(m.log) ? 'warn' : 'info']({ model: model.id, name }, m.log);
       else this.progress.set(key, { stage: m.stage, percent: Math.round(m.fraction * 100) });
     });
     const task: CompileTask = {
@@ -78,16 +96,19 @@ export class ModelBuilder {
       ...this.options,
       port: port2,
     };
-    let result: WorkerResult<CompileOutcome>;
+    let result: WorkerResult<CompileOutcome> | undefined;
     try {
-      result = (await this.pool.run(task, { transferList: [port2] })) as WorkerResult<CompileOutcome>;
+      result = (await this.pool.run(task, { transferList: [port2], signal: build.controller.signal })) as WorkerResult<CompileOutcome>;
     } catch (e) {
       if (this.closing) return;
-      result = { ok: false, error: errorBody(new ZkError('WORKER_CRASHED', `the compile worker died: ${(e as Error).message}`)) };
+      // A cancelled build (cancel()) has no result.
+      if (!build.controller.signal.aborted) result = { ok: false, error: errorBody(new ZkError('WORKER_CRASHED', `the compile worker died: ${(e as Error).message}`)) };
     } finally {
       port1.close();
+      this.running.delete(key);
       rmSync(task.buildDir, { recursive: true, force: true });
     }
+    if (!result) return this.afterCancel(model);
     if (result.ok) {
       this.metrics.compileDuration.observe({ stage: 'compile' }, result.value.compileSeconds);
       this.metrics.compileDuration.observe({ stage: 'setup' }, result.value.setupSeconds);
@@ -102,5 +123,20 @@ export class ModelBuilder {
     }
     // Every model on this key was deleted while it built.
     if (this.models.usersOf(key) === 0) this.artifacts.remove(key);
+  }
+
+  /** A cancelled build leaves nothing; an identical upload that joined it meanwhile builds again. */
+  private afterCancel(model: ModelRecord): Promise<void> | void {
+    this.log.info({ model: model.id, name: model.name }, 'model build cancelled');
+    if (this.models.usersOf(model.key) > 0) return this.run(model);
+    this.artifacts.remove(model.key);
+  }
+}
+
+function kill(pid: number): void {
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    // It has exited already.
   }
 }

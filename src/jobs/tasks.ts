@@ -54,11 +54,14 @@ export interface CompileTask {
   settings: CompileSettings;
   dataDir: string;
   maxConstraints: number;
+  /** The largest development ptau to generate (a ceremony file in settings.ptau sets its own). */
+  maxPtauPower: number;
   /** Receives CompileProgress messages. */
   port: MessagePort;
 }
 
-export type CompileProgress = { stage: string; fraction: number } | { log: string };
+/** Progress, a log line, or the pid of a process the build started (circom), to kill if it is cancelled. */
+export type CompileProgress = { stage: string; fraction: number } | { log: string } | { pid: number };
 
 export interface CompileOutcome {
   compileSeconds: number;

@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { compileCircom } from '../circuit/compile.js';
-import { emitCircom } from '../circuit/emit.js';
+import { type CircuitSource, emitCircom } from '../circuit/emit.js';
 import { commit } from '../commit/poseidon.js';
-import { type CommitmentSpecs, weightsDigest } from '../commit/public.js';
+import { type CommitmentSpecs, publicSignalCount, weightsDigest } from '../commit/public.js';
 import { bindWeights, DEFAULT_VISIBILITY, type ModelVisibility } from '../commit/visibility.js';
 import { isZkError, ZkError } from '../core/errors.js';
 import { quantizeInputs } from '../io/input.js';
@@ -15,6 +15,7 @@ import type { QuantizedGraph } from '../quantize/plan.js';
 import { planToJson } from '../quantize/serialize.js';
 import { quantizeGraph } from '../quantize/trace.js';
 import { runReference } from '../reference/onnxruntime.js';
+import { checkPtauBudget, requiredPower } from '../setup/index.js';
 import { type AccuracyReport, checkCircuit, type ModelInfo, modelFiles } from './layout.js';
 
 export interface CompileOptions {
@@ -28,6 +29,13 @@ export interface CompileOptions {
   /** What proofs reveal (default: public input and output, weights fixed in the circuit); private weights are bound as hashed ones. */
   visibility?: ModelVisibility;
   progress?: (stage: string, fraction: number) => void;
+  /**
+   * Refused (TOO_LARGE) from the plan's exact count, before circom runs: more constraints than
+   * `constraints`, or a Groth16 ptau above power `ptauPower` (see checkPtauBudget).
+   */
+  limits?: { constraints?: number; ptauPower?: number };
+  /** Called with the pid of the circom process, so a cancelled build can stop it. */
+  onProcess?: (pid: number) => void;
 }
 
 export const DEFAULT_SCALE = 8;
@@ -57,7 +65,8 @@ export async function compileModel(onnx: Uint8Array, outDir: string, options: Co
   mkdirSync(files.buildDir, { recursive: true });
   progress('circom', 0.15);
   const source = emitCircom(quantized, options.name ?? graph.name);
-  const compiled = await compileCircom(files.buildDir, source.code);
+  checkBudget(source, options.limits ?? {});
+  const compiled = await compileCircom(files.buildDir, source.code, { onProcess: options.onProcess });
   const info: ModelInfo = {
     format: 'zkinfer-model/1',
     name: options.name ?? graph.name,
@@ -81,6 +90,18 @@ export async function compileModel(onnx: Uint8Array, outDir: string, options: Co
   writeFileSync(files.info, JSON.stringify(info, null, 2) + '\n');
   progress('done', 1);
   return info;
+}
+
+/** The plan's constraints are exactly the r1cs's (checkCircuit holds them to it), so limits apply before circom. */
+function checkBudget(source: CircuitSource, limits: NonNullable<CompileOptions['limits']>): void {
+  const constraints = source.layers.reduce((s, l) => s + l.constraints, 0);
+  if (limits.constraints !== undefined && constraints > limits.constraints) {
+    throw new ZkError('TOO_LARGE', `the circuit would have ${constraints} constraints (counted from the plan, before compiling), over the limit of ${limits.constraints}`, {
+      constraints,
+      limit: limits.constraints,
+    });
+  }
+  if (limits.ptauPower !== undefined) checkPtauBudget(requiredPower(constraints, publicSignalCount(source.publicLayout)), limits.ptauPower, constraints);
 }
 
 /** The packing of hashed parts, with the weights commitment (or digest of public weights) computed now. */

@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { ZkError } from '../core/errors.js';
 import { PROOF_SYSTEMS, type ProofSystem } from '../core/snarkjs.js';
-import { checkPtauFits, circuitPower, ensureDevPtau, importPtau, setupKeys } from '../setup/index.js';
+import { checkPtauBudget, checkPtauFits, circuitPower, ensureDevPtau, importPtau, MAX_DEV_PTAU_POWER, setupKeys } from '../setup/index.js';
 import { checkCircuit, type ModelInfo, modelFiles, readModelInfo, requireArtifact } from './layout.js';
 
 export interface SetupOptions {
@@ -13,6 +13,8 @@ export interface SetupOptions {
   verifyPtau?: boolean;
   /** Power of the development ptau to generate (default: the smallest that fits). */
   power?: number;
+  /** The largest development ptau to generate (default MAX_DEV_PTAU_POWER); a larger need is TOO_LARGE. */
+  maxPower?: number;
   /** Where development ptau files are cached. */
   dataDir: string;
   log?: (message: string) => void;
@@ -39,6 +41,7 @@ export async function setupModel(dir: string, options: SetupOptions): Promise<Mo
     if (options.power !== undefined && options.power < needed) {
       throw new ZkError('PTAU_INVALID', `power ${options.power} is too small for this circuit: ${system} needs ${needed}`);
     }
+    checkPtauBudget(ptauPower, options.maxPower ?? MAX_DEV_PTAU_POWER, info.constraints.layers);
     ptauPath = await ensureDevPtau(options.dataDir, ptauPower, log);
   }
   const keys = await setupKeys({ system, r1csPath: files.r1cs, ptauPath, outDir: dir, log });

@@ -1,4 +1,5 @@
 /** The first stage of the pipeline: an ONNX model as plain typed data, free of protobuf objects. */
+import { ZkError } from '../core/errors.js';
 
 /** Element types we distinguish; everything numeric is held as float64 in `data`. */
 export type DType = 'float' | 'int' | 'bool';
@@ -40,3 +41,26 @@ export interface OnnxGraph {
 }
 
 export const sizeOf = (dims: readonly number[]): number => dims.reduce((a, b) => a * b, 1);
+
+/**
+ * Elements one tensor may hold: inputs, initializers and every intermediate tensor. The tracer keeps
+ * an affine form of some hundred bytes per element (an input of 2^24 elements took 4.7 GB), and a
+ * tensor this large is far beyond a circuit that can be proven anyway.
+ */
+export const MAX_ELEMENTS = 1 << 20;
+
+/**
+ * The element count of `dims`, refused before anything is allocated for it: ONNX_MALFORMED for a
+ * dimension that is not a size, TOO_LARGE past MAX_ELEMENTS. `what` names the tensor in errors.
+ */
+export function boundedSize(dims: readonly number[], what: string): number {
+  let n = 1;
+  for (const d of dims) {
+    if (!Number.isSafeInteger(d) || d < 0) throw new ZkError('ONNX_MALFORMED', `${what}: dimension ${d} is not a size`, { dims: dims.slice(0, 8) });
+    n *= d;
+  }
+  if (n > MAX_ELEMENTS) {
+    throw new ZkError('TOO_LARGE', `${what}: dims [${dims.slice(0, 8)}${dims.length > 8 ? ',…' : ''}] hold more than ${MAX_ELEMENTS} elements, the limit for one tensor`, { dims: dims.slice(0, 8), limit: MAX_ELEMENTS });
+  }
+  return n;
+}

@@ -1,7 +1,7 @@
 import onnxProto from 'onnx-proto';
 import { ZkError } from '../core/errors.js';
 import { requireSelfContained } from './external.js';
-import type { AttributeValue, ConstTensor, DType, OnnxGraph, OnnxNode, ValueInfo } from './graph.js';
+import { type AttributeValue, boundedSize, type ConstTensor, type DType, type OnnxGraph, type OnnxNode, type ValueInfo } from './graph.js';
 
 const { onnx } = onnxProto;
 type Long = { toNumber(): number } | number;
@@ -10,6 +10,9 @@ const toNumber = (v: Long | null | undefined): number =>
   v == null ? 0 : typeof v === 'number' ? v : v.toNumber();
 
 const T = onnx.TensorProto.DataType;
+
+/** Graph input and output names that would collide with a JavaScript object's own machinery. */
+const RESERVED_NAMES = new Set(['__proto__', 'constructor', 'prototype']);
 
 function dtypeOf(elemType: number, where: string): DType {
   switch (elemType) {
@@ -30,7 +33,7 @@ export function decodeTensor(t: onnxProto.onnx.ITensorProto, where: string): Con
   const dims = (t.dims ?? []).map(toNumber);
   const elemType = t.dataType ?? 0;
   const dtype = dtypeOf(elemType, where);
-  const n = dims.reduce((a, b) => a * b, 1);
+  const n = boundedSize(dims, where);
   const data = new Float64Array(n);
   const raw = t.rawData && t.rawData.length > 0 ? t.rawData : null;
   if (raw) {
@@ -88,6 +91,7 @@ function valueInfo(v: onnxProto.onnx.IValueInfoProto): ValueInfo {
   if (!tensorType) throw new ZkError('ONNX_UNSUPPORTED', `graph value ${name}: only tensor inputs and outputs are supported`);
   // A symbolic or unknown dimension is the batch in every exporter we meet: prove one example at a time.
   const dims = (tensorType.shape?.dim ?? []).map((d) => (d.dimValue != null && toNumber(d.dimValue) > 0 ? toNumber(d.dimValue) : 1));
+  boundedSize(dims, `graph value ${name}`);
   return { name, dims, dtype: dtypeOf(tensorType.elemType ?? 0, `graph value ${name}`) };
 }
 
@@ -107,6 +111,11 @@ export function loadOnnx(bytes: Uint8Array): OnnxGraph {
   const g = model.graph;
   if (!g || !g.node || g.node.length === 0 && (g.output ?? []).length === 0) {
     throw new ZkError('ONNX_MALFORMED', 'not an ONNX model: it has no graph');
+  }
+  if ((g.output ?? []).length === 0) throw new ZkError('ONNX_MALFORMED', 'the graph has no outputs: there is nothing to prove');
+  for (const v of [...(g.input ?? []), ...(g.output ?? [])]) {
+    // Input documents and onnxruntime's feeds are keyed by these names.
+    if (RESERVED_NAMES.has(v.name ?? '')) throw new ZkError('ONNX_UNSUPPORTED', `graph value ${JSON.stringify(v.name)}: this name is reserved in JavaScript objects; rename it`, { name: v.name });
   }
   const defaultDomain = (model.opsetImport ?? []).find((o) => !o.domain || o.domain === 'ai.onnx');
   const initializers = new Map<string, ConstTensor>();

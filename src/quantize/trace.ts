@@ -1,6 +1,6 @@
 import { DEFAULT_VISIBILITY, type ModelVisibility } from '../commit/visibility.js';
 import { ZkError } from '../core/errors.js';
-import { type OnnxGraph, sizeOf } from '../onnx/graph.js';
+import { boundedSize, type OnnxGraph, sizeOf } from '../onnx/graph.js';
 import { CircuitBuilder } from './builder.js';
 import { OPS, OpContext } from './ops/index.js';
 import type { QuantizedGraph } from './plan.js';
@@ -65,6 +65,7 @@ export function quantizeGraph(graph: OnnxGraph, options: QuantizeOptions): Quant
     }
   }
   for (const input of graph.inputs) {
+    boundedSize(input.dims, `graph input ${input.name}`);
     values.set(input.name, { dims: input.dims, dtype: input.dtype, data: builder.addInput(input.name, input.dims, input.dtype, sizeOf(input.dims)) });
   }
   for (const node of graph.nodes) {
@@ -75,6 +76,7 @@ export function quantizeGraph(graph: OnnxGraph, options: QuantizeOptions): Quant
       return v;
     });
     const outputs = OPS[node.opType](new OpContext(node, inputs, builder, graph.opset));
+    for (const o of outputs) if (o) boundedSize(o.dims, `node ${node.name} (${node.opType}) output`);
     const terms = outputs.reduce((s, o) => s + (o ? o.data.reduce((a, f) => a + f.terms.size, 0) : 0), 0);
     if (terms > MAX_TERMS) {
       throw new ZkError('TOO_LARGE', `node ${node.name} (${node.opType}): its output folds into ${terms} affine terms (more than ${MAX_TERMS}); the model is too large to compile`, { node: node.name, op: node.opType, terms });

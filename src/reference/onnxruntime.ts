@@ -55,6 +55,23 @@ async function createSession(model: Uint8Array): Promise<ort.InferenceSession> {
   }
 }
 
+/**
+ * onnxruntime's message without the file paths it may carry (its own sources', or a model's):
+ * error messages reach clients and must not reveal the server's layout.
+ */
+const withoutPaths = (e: unknown): string => ((e as Error)?.message ?? String(e)).replace(/(?<![\w.])(?:[A-Za-z]:)?[\\/][^\s'"()\[\]]+/g, '<path>').slice(0, 1000);
+
+/** Refuses (ONNX_MALFORMED) a model onnxruntime cannot load, at once (the service's upload) rather than in its build. */
+export async function checkLoads(model: Uint8Array): Promise<void> {
+  let session: ort.InferenceSession;
+  try {
+    session = await createSession(model);
+  } catch (e) {
+    throw new ZkError('ONNX_MALFORMED', `onnxruntime cannot load the model: ${withoutPaths(e)}`);
+  }
+  await session.release();
+}
+
 const tensorType = (v: ValueInfo): ort.Tensor.Type => (v.dtype === 'float' ? 'float32' : v.dtype === 'bool' ? 'bool' : 'int64');
 
 /** Runs the float model with onnxruntime-node: the reference the quantized circuit is measured against. */
@@ -63,7 +80,7 @@ export async function runReference(model: Uint8Array, inputs: readonly ValueInfo
   try {
     session = await createSession(model);
   } catch (e) {
-    throw new ZkError('ONNX_MALFORMED', `onnxruntime cannot load the model: ${(e as Error).message}`);
+    throw new ZkError('ONNX_MALFORMED', `onnxruntime cannot load the model: ${withoutPaths(e)}`);
   }
   try {
     const feeds: Record<string, ort.Tensor> = {};
@@ -72,7 +89,12 @@ export async function runReference(model: Uint8Array, inputs: readonly ValueInfo
       const data = type === 'float32' ? Float32Array.from(values[i]) : type === 'bool' ? Uint8Array.from(values[i]) : BigInt64Array.from(values[i], (v) => BigInt(Math.round(v)));
       feeds[inp.name] = new ort.Tensor(type, data as never, inp.dims);
     });
-    const result = await session.run(feeds);
+    let result: ort.InferenceSession.OnnxValueMapType;
+    try {
+      result = await session.run(feeds);
+    } catch (e) {
+      throw new ZkError('ONNX_UNSUPPORTED', `onnxruntime cannot run the model: ${withoutPaths(e)}`);
+    }
     return session.outputNames.map((name) => Array.from(result[name].data as ArrayLike<number | bigint | boolean>, Number));
   } finally {
     await session.release();

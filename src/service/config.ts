@@ -28,6 +28,8 @@ export interface ServiceConfig {
   bodyLimitBytes: number;
   modelSizeLimitBytes: number;
   maxConstraints: number;
+  /** The largest development ptau a build may generate; circuits needing more are refused before circom. */
+  maxPtauPower: number;
   /** A ceremony ptau file; undefined = development ptau generated under dataDir/ptau. */
   ptau?: string;
   apiKeys: string[];
@@ -86,6 +88,7 @@ const ENV = {
   ZKINFER_BODY_LIMIT: [byteSize, '1mb'],
   ZKINFER_MODEL_SIZE_LIMIT: [byteSize, '100mb'],
   ZKINFER_MAX_CONSTRAINTS: [positiveInt, '1000000'],
+  ZKINFER_MAX_PTAU_POWER: [z.coerce.number().int().min(8).max(28), '16'],
   ZKINFER_PTAU: [z.string().min(1).transform((p) => resolve(p)).optional(), undefined],
   ZKINFER_API_KEYS: [z.string().transform((s) => s.split(',').map((k) => k.trim()).filter(Boolean)), ''],
   ZKINFER_WORKER_HEAP_MB: [positiveInt.optional(), undefined],
@@ -132,6 +135,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ServiceConf
     bodyLimitBytes: p.ZKINFER_BODY_LIMIT,
     modelSizeLimitBytes: p.ZKINFER_MODEL_SIZE_LIMIT,
     maxConstraints: p.ZKINFER_MAX_CONSTRAINTS,
+    maxPtauPower: p.ZKINFER_MAX_PTAU_POWER,
     ptau: p.ZKINFER_PTAU,
     apiKeys: p.ZKINFER_API_KEYS,
     workerHeapMb: p.ZKINFER_WORKER_HEAP_MB,

@@ -19,6 +19,7 @@ import { DEFAULT_HEADROOM, DEFAULT_SCALE } from '../model/compile.js';
 import { modelFiles, type ModelInfo } from '../model/layout.js';
 import { inlineExternalData, uploadedSource } from '../onnx/external.js';
 import { loadOnnx } from '../onnx/load.js';
+import { checkLoads } from '../reference/onnxruntime.js';
 import { evaluate } from '../quantize/evaluate.js';
 import type { QuantizedGraph } from '../quantize/plan.js';
 import { planFromJson } from '../quantize/serialize.js';
@@ -65,14 +66,16 @@ export class ModelService {
 
   /**
    * Registers an upload and starts its build. What can be checked at once is, so a bad upload is a
-   * 400 rather than a failed record: the ONNX must decode and the calibration must fit its inputs.
+   * 400 rather than a failed record: the ONNX must decode (its external data inlined from the upload,
+   * its tensors within MAX_ELEMENTS), onnxruntime must load it, and the calibration must fit its inputs.
    * Problems found while compiling (unsupported ops, the constraint limit) fail the record.
    */
-  upload(u: Upload): ModelRecord {
+  async upload(u: Upload): Promise<ModelRecord> {
     if (u.onnx.length === 0) throw new ZkError('INPUT_INVALID', 'the model file is empty');
     // From here on the model is self-contained: nothing reads a path it names.
     const onnx = inlineExternalData(u.onnx, u.externalData && uploadedSource(u.externalData));
     const graph = loadOnnx(onnx);
+    await checkLoads(onnx);
     const docs = u.calibration === undefined ? undefined : Array.isArray(u.calibration) ? u.calibration : [u.calibration];
     if (docs?.length === 0) throw new ZkError('INPUT_INVALID', 'calibration must hold at least one input document');
     const settings: CompileSettings = {
@@ -121,7 +124,7 @@ export class ModelService {
     return { record, info: this.infoOf(record)!, dir: this.artifacts.dir(record.key) };
   }
 
-  /** Deletes the record; the artifacts go with their last user (after the build, if one runs). */
+  /** Deletes the record; the artifacts go with their last user, and a build that runs for it stops. */
   remove(id: string): void {
     const { key } = this.get(id);
     this.models.delete(id);
@@ -129,7 +132,8 @@ export class ModelService {
     this.infos.delete(key);
     this.vkeys.delete(key);
     this.plans.delete(key);
-    if (!this.builder.progressOf(key)) this.artifacts.remove(key);
+    if (this.builder.progressOf(key)) this.builder.cancel(key);
+    else this.artifacts.remove(key);
   }
 
   /**

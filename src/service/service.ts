@@ -39,7 +39,7 @@ export async function startService(config: ServiceConfig, logger: Logger = pino(
   const jobs = new JobStore(db);
   const artifacts = new ArtifactStore(config.dataDir);
   const metrics = createMetrics(config.redisUrl ? config.nodeName : undefined);
-  const builder = new ModelBuilder(createCompilePool(config), modelStore, artifacts, { dataDir: config.dataDir, maxConstraints: config.maxConstraints }, metrics, logger);
+  const builder = new ModelBuilder(createCompilePool(config), modelStore, artifacts, { dataDir: config.dataDir, maxConstraints: config.maxConstraints, maxPtauPower: config.maxPtauPower }, metrics, logger);
   const models = new ModelService(modelStore, artifacts, builder, config.ptau);
   const lookup = (id: string) => {
     const record = modelStore.get(id);
@@ -63,7 +63,7 @@ export async function startService(config: ServiceConfig, logger: Logger = pino(
   ready = true;
   const provers = config.redisUrl ? { queue: 'redis', node: config.nodeName } : { poolSize: config.poolSize, proverThreads: config.proverThreads };
   logger.info({ url, ...provers, requeuedJobs: requeued, rebuildingModels: rebuilding.length }, `zkinfer listening on ${url}`);
-  if (config.registerExample) registerExample(models, logger);
+  if (config.registerExample) await registerExample(models, logger);
 
   return {
     url,

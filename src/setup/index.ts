@@ -1,5 +1,7 @@
 export {
+  checkPtauBudget,
   checkPtauFits,
+  MAX_DEV_PTAU_POWER,
   devPtauPath,
   ensureDevPtau,
   importPtau,

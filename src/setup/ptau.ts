@@ -94,6 +94,27 @@ export function requiredPower(nConstraints: number, nPublic: number, system: Pro
   return Math.max(MIN_POWER, power);
 }
 
+/**
+ * The largest development ptau zkinfer generates unless told otherwise: each power about doubles
+ * the time (STACK-NOTES: power 14 about 5 minutes on 2 cores, 16 about 40), and a circuit that needs
+ * more should rest on a ceremony's file anyway.
+ */
+export const MAX_DEV_PTAU_POWER = 16;
+
+/**
+ * Refuses (TOO_LARGE) a circuit that needs a ptau above `limit` (the development cap, or a given
+ * file's power), before any work: the message names the power needed and the way out.
+ */
+export function checkPtauBudget(needed: number, limit: number, constraints?: number): void {
+  if (needed <= limit) return;
+  throw new ZkError(
+    'TOO_LARGE',
+    `the circuit${constraints === undefined ? '' : ` (${constraints} constraints)`} needs a powers-of-tau file of power ${needed}, above the limit of ${limit}: ` +
+      `development ptau files are generated up to ZKINFER_MAX_PTAU_POWER (--max-power); give a ceremony file of power ${needed} or more with --ptau FILE (service: ZKINFER_PTAU)`,
+    { requiredPower: needed, limit },
+  );
+}
+
 /** Throws PTAU_INVALID when the file's power is below what the circuit needs. */
 export function checkPtauFits(info: { power: number }, required: number): void {
   if (info.power >= required) return;

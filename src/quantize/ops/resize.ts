@@ -1,6 +1,7 @@
 import { sizeOf } from '../../onnx/graph.js';
 import { type Affine, combine } from '../affine.js';
 import { strides, type SymTensor } from '../tensor.js';
+import { outputSize } from './shape.js';
 import type { OpContext, OpImpl } from './context.js';
 
 /**
@@ -87,6 +88,7 @@ function axisTaps(n: number, m: number, s: number, spec: ResizeSpec, ctx: OpCont
 
 function resample(ctx: OpContext, x: SymTensor, outDims: number[], scales: number[], spec: ResizeSpec): SymTensor {
   if (!['nearest', 'linear', 'cubic'].includes(spec.mode)) ctx.fail(`mode ${spec.mode}`);
+  outputSize(ctx, outDims);
   const perAxis = x.dims.map((n, d) => axisTaps(n, outDims[d], scales[d], spec, ctx));
   const inStrides = strides(x.dims);
   const outStrides = strides(outDims);

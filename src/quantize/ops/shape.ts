@@ -1,4 +1,4 @@
-import { sizeOf } from '../../onnx/graph.js';
+import { boundedSize, sizeOf } from '../../onnx/graph.js';
 import { type Affine, combine, constant, isConstant } from '../affine.js';
 import { broadcastDims, broadcastIndex, fromConst, normalizeAxis, strides, type SymTensor } from '../tensor.js';
 import type { OpContext, OpImpl } from './context.js';
@@ -9,6 +9,9 @@ function pick(t: SymTensor, dims: number[], source: ArrayLike<number>, fill = 0)
   const filler = constant(fill);
   return { dims, dtype: t.dtype, data: Array.from(source, (i) => (i < 0 ? filler : t.data[i])) };
 }
+
+/** The element count of an output shape computed from constants, refused (TOO_LARGE) before it is allocated. */
+export const outputSize = (ctx: OpContext, dims: readonly number[]): number => boundedSize(dims, `node ${ctx.node.name} (${ctx.node.opType}) output`);
 
 /** Calls f with the coordinates of every element of `dims`, in row-major order. */
 function forEachIndex(dims: readonly number[], f: (coord: number[], flat: number) => void): void {
@@ -117,7 +120,7 @@ function slice(ctx: OpContext): SymTensor[] {
     dims[axis] = Math.max(0, Math.ceil((e - b) / s));
   });
   const inStrides = strides(x.dims);
-  const source = new Int32Array(sizeOf(dims));
+  const source = new Int32Array(outputSize(ctx, dims));
   forEachIndex(dims, (c, flat) => (source[flat] = c.reduce((acc, v, d) => acc + (begin[d] + v * step[d]) * inStrides[d], 0)));
   return [pick(x, dims, source)];
 }
@@ -128,7 +131,7 @@ export function pad(ctx: OpContext, x: SymTensor, pads: number[], mode: string, 
   const before = pads.slice(0, rank);
   const dims = x.dims.map((d, i) => d + before[i] + pads[rank + i]);
   const inStrides = strides(x.dims);
-  const source = new Int32Array(sizeOf(dims));
+  const source = new Int32Array(outputSize(ctx, dims));
   forEachIndex(dims, (c, flat) => {
     let src = 0;
     for (let d = 0; d < rank; d++) {
@@ -280,7 +283,7 @@ function tile(ctx: OpContext): SymTensor[] {
   if (repeats.length !== x.dims.length) ctx.shapeError(`repeats [${repeats}] do not match rank ${x.dims.length}`);
   const dims = x.dims.map((d, i) => d * repeats[i]);
   const inStrides = strides(x.dims);
-  const source = new Int32Array(sizeOf(dims));
+  const source = new Int32Array(outputSize(ctx, dims));
   forEachIndex(dims, (c, flat) => (source[flat] = c.reduce((s, v, d) => s + (v % x.dims[d]) * inStrides[d], 0)));
   return [pick(x, dims, source)];
 }
@@ -288,6 +291,7 @@ function tile(ctx: OpContext): SymTensor[] {
 function expand(ctx: OpContext): SymTensor[] {
   const x = ctx.input(0);
   const dims = broadcastDims(x.dims, ctx.constInput(1, 'the shape')) ?? ctx.shapeError(`cannot expand [${x.dims}]`);
+  outputSize(ctx, dims);
   return [pick(x, dims, broadcastIndex(x.dims, dims))];
 }
 
@@ -303,7 +307,7 @@ function split(ctx: OpContext): SymTensor[] {
     const dims = [...x.dims];
     dims[axis] = len;
     const inStrides = strides(x.dims);
-    const source = new Int32Array(sizeOf(dims));
+    const source = new Int32Array(outputSize(ctx, dims));
     const from = start;
     forEachIndex(dims, (c, flat) => (source[flat] = c.reduce((s, v, d) => s + (d === axis ? v + from : v) * inStrides[d], 0)));
     start += len;
@@ -347,6 +351,6 @@ export const shapeOps: Record<string, OpImpl> = {
     const dims = ctx.constInput(0, 'the shape');
     const v = ctx.attr('value');
     const fill = v && typeof v === 'object' && !Array.isArray(v) ? fromConst(v) : constTensor([1], [0], 'float');
-    return [{ dims, dtype: fill.dtype, data: new Array(sizeOf(dims)).fill(fill.data[0]) }];
+    return [{ dims, dtype: fill.dtype, data: new Array(outputSize(ctx, dims)).fill(fill.data[0]) }];
   },
 };
