@@ -15,7 +15,7 @@ import { AUTO_SCALES, compileModel, DEFAULT_HEADROOM } from '../model/compile.js
 import { readModelInfo } from '../model/layout.js';
 import { setupModel } from '../model/setup.js';
 import { ModelProver } from '../prove/prover.js';
-import { loadVerificationKey } from '../setup/index.js';
+import { loadVerificationKey, MAX_DEV_PTAU_POWER } from '../setup/index.js';
 import { parseProofBundle, verifyBundle } from '../verify/verify.js';
 import { runConformance } from '../conformance/run.js';
 import { configFromEnv } from '../service/config.js';
@@ -93,10 +93,19 @@ program
   .option('--ptau <file>', 'existing powers-of-tau file (e.g. a public ceremony file)')
   .option('--verify-ptau', 'fully verify the ptau file (slow for large files)')
   .option('--power <n>', 'power of the development ptau to generate')
+  .option('--max-power <n>', `largest development ptau to generate (env ZKINFER_MAX_PTAU_POWER, default ${MAX_DEV_PTAU_POWER})`)
   .addOption(new Option('--system <system>', 'proof system').choices(PROOF_SYSTEMS).default('groth16'))
   .description('generate proving and verifying keys')
-  .action(async (dir: string, opts: { ptau?: string; verifyPtau?: boolean; power?: string; system: ProofSystem }) => {
-    const info = await setupModel(dir, { system: opts.system, ptau: opts.ptau, verifyPtau: opts.verifyPtau, power: opts.power ? int(opts.power) : undefined, dataDir: dataDir() });
+  .action(async (dir: string, opts: { ptau?: string; verifyPtau?: boolean; power?: string; maxPower?: string; system: ProofSystem }) => {
+    const maxPower = opts.maxPower ?? process.env.ZKINFER_MAX_PTAU_POWER;
+    const info = await setupModel(dir, {
+      system: opts.system,
+      ptau: opts.ptau,
+      verifyPtau: opts.verifyPtau,
+      power: opts.power ? int(opts.power) : undefined,
+      maxPower: maxPower ? int(maxPower) : undefined,
+      dataDir: dataDir(),
+    });
     console.log(`${info.setup!.system} keys written to ${dir} (ptau power ${info.setup!.ptauPower}${info.setup!.developmentPtau ? ', INSECURE development ptau' : ''})`);
     console.log(`  verifying key sha256: ${info.setup!.vkeyHash}`);
   });
