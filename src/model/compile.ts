@@ -92,7 +92,10 @@ export async function compileModel(onnx: Uint8Array, outDir: string, options: Co
   return info;
 }
 
-/** The plan's constraints are exactly the r1cs's (checkCircuit holds them to it), so limits apply before circom. */
+/**
+ * The plan counts the circuit's non-linear constraints exactly (checkCircuit holds the r1cs to it),
+ * and circom keeps at most one linear constraint per public signal: so the limits apply before circom.
+ */
 function checkBudget(source: CircuitSource, limits: NonNullable<CompileOptions['limits']>): void {
   const constraints = source.layers.reduce((s, l) => s + l.constraints, 0);
   if (limits.constraints !== undefined && constraints > limits.constraints) {
@@ -101,7 +104,8 @@ function checkBudget(source: CircuitSource, limits: NonNullable<CompileOptions['
       limit: limits.constraints,
     });
   }
-  if (limits.ptauPower !== undefined) checkPtauBudget(requiredPower(constraints, publicSignalCount(source.publicLayout)), limits.ptauPower, constraints);
+  const nPublic = publicSignalCount(source.publicLayout);
+  if (limits.ptauPower !== undefined) checkPtauBudget(requiredPower(constraints + nPublic, nPublic), limits.ptauPower, constraints);
 }
 
 /** The packing of hashed parts, with the weights commitment (or digest of public weights) computed now. */

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { ZkError } from '../core/errors.js';
 import type { LayerCost } from '../circuit/emit.js';
 import { type CommitmentSpecs, placeSegments, type PublicSegment, publicSignalCount } from '../commit/public.js';
-import { readR1csHeader } from '../setup/r1cs.js';
+import { countNonLinear, readR1csHeader } from '../setup/r1cs.js';
 import type { ModelVisibility } from '../commit/visibility.js';
 import type { DType } from '../onnx/graph.js';
 import type { ProofSystem } from '../core/snarkjs.js';
@@ -90,19 +90,23 @@ export function requireArtifact(file: string, step: string): string {
 
 /**
  * Refuses (COMPILE_FAILED) a compiled circuit that is not the one model.json describes: its public
- * signals must be the layout's, outputs and inputs split as the layout splits them, and its
- * constraints exactly the plan's count. Anything that reached main.circom as code without being
- * planned (a model's name smuggled in as statements, say) changes one of them.
+ * signals must be the layout's, outputs and inputs split as the layout splits them; its non-linear
+ * constraints exactly the plan's count, and its linear ones (which circom keeps only where a public
+ * signal is an affine form of others) at most one per public signal. Anything that reached
+ * main.circom as code without being planned (a model's name smuggled in as statements, say) changes
+ * one of them.
  */
 export async function checkCircuit(info: Pick<ModelInfo, 'publicLayout' | 'constraints'>, r1csPath: string): Promise<void> {
   const header = await readR1csHeader(r1csPath);
   const outputs = placeSegments(info.publicLayout).filter((s) => s.kind === 'output' || s.kind === 'commitment').reduce((n, s) => n + s.size, 0);
   const expected = publicSignalCount(info.publicLayout);
-  const fault =
-    header.nPublic !== expected || header.nPubOut !== outputs
-      ? `${header.nPublic} public signals (${header.nPubOut} outputs), the layout has ${expected} (${outputs} outputs)`
-      : header.nConstraints !== info.constraints.layers
-        ? `${header.nConstraints} constraints, the plan has ${info.constraints.layers}`
-        : undefined;
+  let fault: string | undefined;
+  if (header.nPublic !== expected || header.nPubOut !== outputs) {
+    fault = `${header.nPublic} public signals (${header.nPubOut} outputs), the layout has ${expected} (${outputs} outputs)`;
+  } else {
+    const nonLinear = await countNonLinear(r1csPath);
+    if (nonLinear !== info.constraints.layers) fault = `${nonLinear} non-linear constraints, the plan has ${info.constraints.layers}`;
+    else if (header.nConstraints - nonLinear > expected) fault = `${header.nConstraints - nonLinear} linear constraints for ${expected} public signals`;
+  }
   if (fault) throw new ZkError('COMPILE_FAILED', `the circuit is not the one model.json describes: it has ${fault}`, { r1cs: header });
 }

@@ -9,7 +9,7 @@ export {
   requiredPower,
   type PtauInfo,
 } from './ptau.js';
-export { circuitPower, countPlonkGates, readCircuitSize, readR1csHeader, type CircuitSize } from './r1cs.js';
+export { circuitPower, countNonLinear, countPlonkGates, readCircuitSize, readR1csHeader, type CircuitSize } from './r1cs.js';
 export {
   canonicalJson,
   hashVerificationKey,

@@ -64,9 +64,28 @@ type LinearCombination = Map<number, bigint>;
  * The constant wire 0 never counts as a variable.
  */
 export async function countPlonkGates(file: string): Promise<number> {
+  let gates = 0;
+  const { nPublic } = await walkConstraints(file, (a, b, c) => (gates += gatesFor(a, b, c)));
+  return nPublic + gates;
+}
+
+/**
+ * The r1cs's non-linear constraints: both A and B hold a variable. The plan counts exactly these;
+ * circom keeps a linear constraint only where it cannot substitute it away (a public signal that is
+ * an affine form of others).
+ */
+export async function countNonLinear(file: string): Promise<number> {
+  let n = 0;
+  await walkConstraints(file, (a, b) => (n += variables(a) > 0 && variables(b) > 0 ? 1 : 0));
+  return n;
+}
+
+/** Calls `visit` with each constraint's A, B and C (wire → coefficient); resolves to the header. */
+async function walkConstraints(file: string, visit: (a: LinearCombination, b: LinearCombination, c: LinearCombination) => void) {
   await requireFile(file, 'ARTIFACT_MISSING', 'r1cs file');
   return withBinFile(file, 'r1cs', 'INTERNAL', async (bin) => {
-    const { n8, nPublic, nConstraints } = await readHeader(bin, file);
+    const header = await readHeader(bin, file);
+    const { n8, nConstraints } = header;
     const section = uniqueSection(bin, 2, file, 'INTERNAL');
     if (!section) throw new ZkError('INTERNAL', `${file}: r1cs has no constraints section`);
     const buf = await bin.read(section.offset, section.size);
@@ -81,12 +100,8 @@ export async function countPlonkGates(file: string): Promise<number> {
       }
       return lc;
     };
-    let gates = nPublic;
-    for (let c = 0; c < nConstraints; c++) {
-      const [a, b, cc] = [readLc(), readLc(), readLc()];
-      gates += gatesFor(a, b, cc);
-    }
-    return gates;
+    for (let c = 0; c < nConstraints; c++) visit(readLc(), readLc(), readLc());
+    return header;
   });
 }
 
