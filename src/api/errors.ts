@@ -6,6 +6,7 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import multer from 'multer';
 import { errorBody, isZkError, ZkError, type ZkErrorCode } from '../core/errors.js';
+import { storageFault } from '../store/faults.js';
 
 export const HTTP_STATUS: Record<ZkErrorCode, number> = {
   ONNX_MALFORMED: 400,
@@ -27,12 +28,15 @@ export const HTTP_STATUS: Record<ZkErrorCode, number> = {
   CANCELLED: 409,
   WORKER_CRASHED: 500,
   UNAVAILABLE: 503,
+  STORAGE_FAILED: 503,
   INTERNAL: 500,
 };
 
 /** body-parser's errors carry `type` (http-errors); multer's are MulterErrors with a `code`. */
 function toZkError(e: unknown): ZkError {
   if (isZkError(e)) return e;
+  const fault = storageFault(e);
+  if (fault) return fault;
   if (e instanceof multer.MulterError) {
     const tooLarge = e.code === 'LIMIT_FILE_SIZE' || e.code === 'LIMIT_FIELD_VALUE' || e.code === 'LIMIT_PART_COUNT';
     return new ZkError(tooLarge ? 'TOO_LARGE' : 'INPUT_INVALID', `upload rejected: ${e.message}${e.field ? ` (${e.field})` : ''}`);

@@ -60,12 +60,15 @@ export class RedisProofQueue implements ProofJobQueue {
     this.ledger = new JobLedger(jobs, metrics);
     this.queue.on('error', (err) => log.warn({ err }, 'proof queue: redis error'));
     this.events.on('error', (err) => log.warn({ err }, 'proof queue events: redis error'));
+    // A store fault in these handlers must not escape the emitter (it would end the process): the
+    // sweeper's reconciliation records what they could not.
+    const storeFault = (err: unknown) => log.warn({ err }, 'proof queue: could not record a job event; reconciliation retries it');
     this.events.on('progress', ({ jobId, data }) => {
       const p = data as ClusterProgress;
-      jobs.markRunning(jobId, p.startedAt, { attempt: p.attempt, node: p.node });
+      guardedEvent(() => jobs.markRunning(jobId, p.startedAt, { attempt: p.attempt, node: p.node }), storeFault);
     });
-    this.events.on('completed', ({ jobId, returnvalue }) => this.settle(jobId, returnvalue));
-    this.events.on('failed', ({ jobId }) => void this.settleFromRedis(jobId));
+    this.events.on('completed', ({ jobId, returnvalue }) => guardedEvent(() => this.settle(jobId, returnvalue), storeFault));
+    this.events.on('failed', ({ jobId }) => void this.settleFromRedis(jobId).catch(storeFault));
     this.sweeper = setInterval(() => void this.reconcile().catch((err) => log.warn({ err }, 'proof queue: reconciliation failed')), SWEEP_MS).unref();
     const queue = this.queue;
     new Gauge({
@@ -193,6 +196,14 @@ export class RedisProofQueue implements ProofJobQueue {
       }
     }
     return this.jobs.unfinished().length;
+  }
+}
+
+function guardedEvent(handle: () => void, onError: (err: unknown) => void): void {
+  try {
+    handle();
+  } catch (err) {
+    onError(err);
   }
 }
 

@@ -5,7 +5,8 @@
  * answer clients alike.
  */
 import { EventEmitter } from 'node:events';
-import { ZkError } from '../core/errors.js';
+import { isZkError, ZkError } from '../core/errors.js';
+import { isStorageFault } from '../store/faults.js';
 import { observeOutcome, type Metrics } from '../service/metrics.js';
 import type { JobOutcome, JobRecord, JobStore } from '../store/jobs.js';
 import type { ProofInput } from './tasks.js';
@@ -27,6 +28,9 @@ export interface ProofJobQueue {
   /** Stops taking jobs and waits up to `drainMs` for running ones; unfinished ones resume at the next start. */
   close(drainMs: number): Promise<void>;
 }
+
+/** How long a finished job's record is retried while the store cannot write. */
+export const RECORD_RETRY_MS = 30_000;
 
 export class JobLedger {
   private readonly finished = new EventEmitter().setMaxListeners(0);
@@ -52,6 +56,28 @@ export class JobLedger {
     if (outcome.status === 'done' && outcome.timings) this.meanRunSeconds = 0.8 * this.meanRunSeconds + 0.2 * (outcome.timings.runMs / 1000);
     this.finished.emit(job.id);
     return true;
+  }
+
+  /**
+   * Records a job's end like `record`, retrying while the store cannot write (STORAGE_FAILED: a
+   * locked database, a full disk) for up to RECORD_RETRY_MS, with doubling pauses. Never rejects:
+   * an outcome that still cannot be written is dropped, the job stays unfinished in the store and
+   * the next start runs it again. True when the outcome was recorded.
+   */
+  async settle(job: Pick<JobRecord, 'id' | 'modelId'>, outcome: JobOutcome): Promise<boolean> {
+    for (let pause = 250, waited = 0; ; waited += pause, pause *= 2) {
+      try {
+        this.record(job, outcome);
+        return true;
+      } catch (e) {
+        this.metrics.failures.inc({ kind: 'store', reason: isZkError(e) ? e.code : 'INTERNAL' });
+        if (!isStorageFault(e) || waited >= RECORD_RETRY_MS) {
+          this.finished.emit(job.id);
+          return false;
+        }
+        await new Promise((resolve) => setTimeout(resolve, pause));
+      }
+    }
   }
 
   waitFor(id: string, ms: number): Promise<void> {

@@ -72,8 +72,9 @@ export class ProofQueue implements ProofJobQueue {
   async cancel(id: string, reason = 'cancelled by request'): Promise<void> {
     const at = this.waiting.findIndex((w) => w.id === id);
     if (at >= 0) {
-      const [{ modelId }] = this.waiting.splice(at, 1);
-      this.ledger.record({ id, modelId }, { status: 'cancelled', error: { code: 'CANCELLED', message: reason } });
+      // Recorded first: when the store cannot write, the job stays queued as it was.
+      this.ledger.record(this.waiting[at], { status: 'cancelled', error: { code: 'CANCELLED', message: reason } });
+      this.waiting.splice(at, 1);
       this.updateGauges();
       return;
     }
@@ -120,27 +121,35 @@ export class ProofQueue implements ProofJobQueue {
 
   private pump(): void {
     while (this.accepting && this.running.size < this.options.poolSize && this.waiting.length > 0) {
-      const { id, modelId } = this.waiting.shift()!;
+      const next = this.waiting.shift()!;
       const controller = new AbortController();
-      const run: Running = { modelId, controller, done: Promise.resolve() };
-      this.running.set(id, run);
-      run.done = this.run(id, controller).finally(() => {
-        this.running.delete(id);
-        this.pump();
-      });
+      const run: Running = { modelId: next.modelId, controller, done: Promise.resolve() };
+      this.running.set(next.id, run);
+      run.done = this.run(next, controller).finally(() => this.release(next.id));
     }
     this.updateGauges();
   }
 
-  private async run(id: string, controller: AbortController): Promise<void> {
-    const job = this.jobs.get(id)!;
+  /** The job no longer holds a worker: the next one may start. */
+  private release(id: string): void {
+    if (this.running.delete(id)) this.pump();
+  }
+
+  /**
+   * Runs one job to its recorded end. Never rejects: a store fault while starting fails the job
+   * (STORAGE_FAILED), and its outcome's record is retried while the store cannot write.
+   */
+  private async run({ id, modelId }: Waiting, controller: AbortController): Promise<void> {
     const startedAt = Date.now();
-    this.jobs.markRunning(id, startedAt);
-    const timings = () => ({ queuedMs: startedAt - job.createdAt, runMs: Date.now() - startedAt });
+    let createdAt = startedAt;
+    const timings = () => ({ queuedMs: startedAt - createdAt, runMs: Date.now() - startedAt });
     let outcome: JobOutcome;
     try {
-      const model = this.lookup(job.modelId);
-      if (!model) throw new ZkError('NOT_FOUND', `model ${job.modelId} no longer exists`);
+      const job = this.jobs.get(id)!;
+      createdAt = job.createdAt;
+      this.jobs.markRunning(id, startedAt);
+      const model = this.lookup(modelId);
+      if (!model) throw new ZkError('NOT_FOUND', `model ${modelId} no longer exists`);
       const { bundle, loadMs } = await proveOnPool(this.pool, { dir: model.dir, vkeyHash: model.vkeyHash, values: job.values, salt: job.salt }, controller, this.options.timeoutMs);
       outcome = { status: 'done', result: bundle, timings: { ...timings(), loadMs, ...bundle.timings } };
     } catch (e) {
@@ -148,7 +157,9 @@ export class ProofQueue implements ProofJobQueue {
       const error = isZkError(e) ? e : new ZkError('INTERNAL', String(e));
       outcome = { status: error.code === 'CANCELLED' ? 'cancelled' : 'failed', error: errorBody(error), timings: timings() };
     }
-    this.ledger.record(job, outcome);
+    // The worker is free: the next job starts while this outcome's record is retried, if it must be.
+    this.release(id);
+    await this.ledger.settle({ id, modelId }, outcome);
   }
 
   private updateGauges(): void {
