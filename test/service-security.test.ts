@@ -36,3 +36,62 @@ test('a model whose artifacts are missing shows as failed; the list and the othe
   assert.equal((await service.client.request('GET', `/v1/models/${broken.id}`)).body.status, 'failed');
   assert.equal((await service.client.prove(good.id, { input: [[0.25, -0.5, 0.75]] }, '?wait=30')).body.status, 'done');
 });
+
+/** One server with API keys for the tests below: alice and bob hold keys, anon has none. */
+let keyed: Awaited<ReturnType<typeof startTestService>> | undefined;
+async function keyedService() {
+  if (!keyed) {
+    keyed = await startTestService({ apiKeys: ['alice-key', 'bob-key'], poolSize: 1, proverThreads: 'single', queueLimit: 4, keylessShare: 0.5 });
+    const service = keyed;
+    cleanup.push(async () => {
+      await service.close();
+      rmSync(service.config.dataDir, { recursive: true, force: true });
+    });
+  }
+  const anon = keyed.client;
+  return { service: keyed, anon, alice: anon.withKey('alice-key'), bob: anon.withKey('bob-key') };
+}
+
+let hashedModel: any;
+async function hashed() {
+  const { alice } = await keyedService();
+  hashedModel ??= await alice.ready(smallMlp(7), '?name=hashed&visibility=input=hashed');
+  return hashedModel;
+}
+
+test('with API keys, a job and its opening belong to the client that created it: others get 404', async () => {
+  const { alice, bob, anon } = await keyedService();
+  const model = await hashed();
+  const job = (await alice.prove(model.id, { input: [[0.25, -0.5, 0.75]] }, '?wait=30')).body;
+  assert.equal(job.status, 'done', JSON.stringify(job.error));
+  assert.ok(job.opening?.salt, 'the owner sees the opening');
+  for (const other of [bob, anon]) {
+    const read = await other.request('GET', `/v1/proofs/${job.id}`);
+    assert.equal(read.status, 404, JSON.stringify(read.body));
+    assert.equal(read.body.error.code, 'NOT_FOUND');
+    assert.equal(JSON.stringify(read.body).includes(job.opening.salt), false);
+    assert.equal((await other.request('DELETE', `/v1/proofs/${job.id}`)).status, 404);
+  }
+  assert.equal((await alice.request('GET', `/v1/proofs/${job.id}`)).body.opening.salt, job.opening.salt);
+
+  // A queued job: another client cannot cancel it; its owner can.
+  const queued = await Promise.all([alice.prove(model.id, { input: [[0.1, 0.2, 0.3]] }), alice.prove(model.id, { input: [[0.3, 0.2, 0.1]] })]);
+  const last = queued[1].body;
+  assert.equal((await bob.request('DELETE', `/v1/proofs/${last.id}`)).status, 404);
+  const mine = await alice.request('DELETE', `/v1/proofs/${last.id}`);
+  assert.ok(mine.status === 200 || mine.status === 409, JSON.stringify(mine.body));
+  await alice.job(queued[0].body.id);
+});
+
+test('a keyless flood gets 429 beyond its share of the queue; keyed clients still get in', async () => {
+  const { alice, anon } = await keyedService();
+  const model = await hashed();
+  // One worker, 4 places: keyless requests may hold 2 of them.
+  const flood = await Promise.all(Array.from({ length: 10 }, (_, i) => anon.prove(model.id, { input: [[i / 10, 0.5, -0.5]] })));
+  const mine = await Promise.all([alice.prove(model.id, { input: [[0.5, 0.5, 0.5]] }), alice.prove(model.id, { input: [[0.5, 0.25, 0.5]] })]);
+  const refused = flood.filter((r) => r.status === 429);
+  assert.ok(refused.length >= 5, `${refused.length} of 10 keyless requests refused`);
+  assert.match(refused[0].body.error.message, /without an API key/);
+  for (const r of mine) assert.equal(r.status, 202, JSON.stringify(r.body));
+  await Promise.all([...flood.filter((r) => r.status === 202).map((r) => anon.job(r.body.id)), ...mine.map((r) => alice.job(r.body.id))]);
+});

@@ -188,8 +188,8 @@ export const openapi = {
     },
     '/v1/proofs/{id}': {
       parameters: [idParam('proof job')],
-      get: { summary: 'A proof job: status, timings, and when done its output, proof and public signals', responses: { 200: { description: 'the job', content: json(ref('ProofJob')) }, 404: error('no such job') } },
-      delete: { summary: 'Cancel a queued or running job', responses: { 200: { description: 'cancelled', content: json(ref('ProofJob')) }, 404: error('no such job'), 409: error('already finished') } },
+      get: { summary: 'A proof job: status, timings, and when done its output, proof and public signals', responses: { 200: { description: 'the job', content: json(ref('ProofJob')) }, 404: error('no such job (with API keys configured: or another client’s)') } },
+      delete: { summary: 'Cancel a queued or running job', responses: { 200: { description: 'cancelled', content: json(ref('ProofJob')) }, 404: error('no such job (with API keys configured: or another client’s)'), 409: error('already finished') } },
     },
     '/v1/verify': {
       post: {

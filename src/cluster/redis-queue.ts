@@ -12,10 +12,10 @@ import { Gauge } from 'prom-client';
 import { Queue, QueueEvents, type Job } from 'bullmq';
 import type { Logger } from 'pino';
 import { ZkError, type ErrorBody, type ZkErrorCode } from '../core/errors.js';
-import { JobLedger, type ProofJobQueue } from '../jobs/ledger.js';
+import { isKeyless, JobLedger, type ProofJobQueue } from '../jobs/ledger.js';
 import type { ModelLookup } from '../jobs/proofs.js';
 import type { ProofInput } from '../jobs/tasks.js';
-import type { ServiceConfig } from '../service/config.js';
+import { keylessLimit, type ServiceConfig } from '../service/config.js';
 import type { Metrics } from '../service/metrics.js';
 import type { JobOutcome, JobRecord, JobStore } from '../store/jobs.js';
 import { manifestOf, type ArtifactManifest, type ArtifactSource } from './artifacts.js';
@@ -39,6 +39,7 @@ export class RedisProofQueue implements ProofJobQueue {
   private readonly published = new Map<string, Promise<ArtifactManifest>>();
   private readonly sweeper: NodeJS.Timeout;
   private readonly queueLimit: number;
+  private readonly keylessLimit: number;
   private accepting = true;
 
   constructor(
@@ -50,6 +51,7 @@ export class RedisProofQueue implements ProofJobQueue {
     private readonly log: Logger,
   ) {
     this.queueLimit = config.queueLimit;
+    this.keylessLimit = keylessLimit(config);
     const common = { prefix: config.queuePrefix };
     this.queue = new Queue(PROOF_QUEUE, {
       ...common,
@@ -96,7 +98,12 @@ export class RedisProofQueue implements ProofJobQueue {
   async submit(modelId: string, input: ProofInput, client: string): Promise<JobRecord> {
     if (!this.accepting) throw new ZkError('UNAVAILABLE', 'the service is shutting down');
     const waiting = this.jobs.queuedCount();
-    if (waiting >= this.queueLimit) throw this.ledger.queueFull(waiting, Math.max(1, await this.queue.getWorkersCount().catch(() => 1)));
+    const parallel = async () => Math.max(1, await this.queue.getWorkersCount().catch(() => 1));
+    if (waiting >= this.queueLimit) throw this.ledger.queueFull(waiting, await parallel());
+    if (isKeyless(client)) {
+      const full = this.ledger.keylessFull(client, this.jobs.queuedCount(true), this.keylessLimit, await parallel());
+      if (full) throw full;
+    }
     const model = this.lookup(modelId);
     if (!model) throw new ZkError('NOT_FOUND', `no model ${modelId}`);
     const manifest = await this.publish(model);

@@ -29,6 +29,10 @@ export interface ProofJobQueue {
   close(drainMs: number): Promise<void>;
 }
 
+/** How clientOf (src/api/auth.ts) names a client that presented a configured API key. */
+export const KEYED_CLIENT = 'key:';
+export const isKeyless = (client: string): boolean => !client.startsWith(KEYED_CLIENT);
+
 /** How long a finished job's record is retried while the store cannot write. */
 export const RECORD_RETRY_MS = 30_000;
 
@@ -47,6 +51,16 @@ export class JobLedger {
     this.metrics.failures.inc({ kind: 'proof', reason: 'QUEUE_FULL' });
     const retryAfterSeconds = Math.min(3600, Math.ceil((this.meanRunSeconds * (waiting + 1)) / parallel));
     return new ZkError('QUEUE_FULL', `the proof queue is full (${waiting} waiting); retry in ${retryAfterSeconds} s`, { retryAfterSeconds });
+  }
+
+  /**
+   * The 429 for a keyless request when keyless clients already hold `keylessLimit` waiting jobs
+   * (their share of the queue, see ServiceConfig.keylessShare); undefined when it may queue.
+   */
+  keylessFull(client: string, keylessWaiting: number, keylessLimit: number, parallel: number): ZkError | undefined {
+    if (!isKeyless(client) || keylessWaiting < keylessLimit) return undefined;
+    const full = this.queueFull(keylessWaiting, parallel);
+    return new ZkError('QUEUE_FULL', `${full.message} (requests without an API key share ${keylessLimit} places)`, full.details);
   }
 
   /** Records a job's end; false (and nothing counted) when it had ended already. */

@@ -9,7 +9,7 @@ import type { Piscina } from 'piscina';
 import { errorBody, isZkError, ZkError } from '../core/errors.js';
 import type { Metrics } from '../service/metrics.js';
 import { FINISHED, type JobOutcome, type JobRecord, type JobStore } from '../store/jobs.js';
-import { JobLedger, type ProofJobQueue } from './ledger.js';
+import { isKeyless, JobLedger, type ProofJobQueue } from './ledger.js';
 import { type ProofInput, proveOnPool } from './tasks.js';
 
 /** What the queue needs of a model to prove it; undefined when the model is gone. */
@@ -18,6 +18,8 @@ export type ModelLookup = (modelId: string) => { dir: string; key: string; vkeyH
 export interface QueueOptions {
   poolSize: number;
   queueLimit: number;
+  /** Waiting jobs keyless clients may hold together (see keylessLimit in src/service/config.ts). */
+  keylessLimit: number;
   timeoutMs: number;
 }
 
@@ -25,6 +27,7 @@ interface Waiting {
   id: string;
   modelId: string;
   priority: number;
+  client: string;
 }
 
 interface Running {
@@ -63,6 +66,8 @@ export class ProofQueue implements ProofJobQueue {
     if (!this.accepting) throw new ZkError('UNAVAILABLE', 'the service is shutting down');
     const { poolSize, queueLimit } = this.options;
     if (this.running.size + this.waiting.length >= poolSize + queueLimit) throw this.ledger.queueFull(this.waiting.length, poolSize);
+    const keyless = this.ledger.keylessFull(client, this.waiting.filter((w) => isKeyless(w.client)).length, this.options.keylessLimit, poolSize);
+    if (keyless) throw keyless;
     const job = this.jobs.insert({ id: randomUUID(), modelId, ...input, createdAt: Date.now(), client });
     this.enqueue(job);
     this.pump();
@@ -114,9 +119,9 @@ export class ProofQueue implements ProofJobQueue {
   }
 
   /** Behind every waiting job of the same or a better (lower) priority. */
-  private enqueue({ id, modelId, priority }: Pick<JobRecord, 'id' | 'modelId' | 'priority'>): void {
+  private enqueue({ id, modelId, priority, client }: Pick<JobRecord, 'id' | 'modelId' | 'priority' | 'client'>): void {
     const at = this.waiting.findIndex((w) => w.priority > priority);
-    this.waiting.splice(at < 0 ? this.waiting.length : at, 0, { id, modelId, priority });
+    this.waiting.splice(at < 0 ? this.waiting.length : at, 0, { id, modelId, priority, client });
   }
 
   private pump(): void {

@@ -21,7 +21,7 @@ import { openDatabase } from '../store/db.js';
 import { JobStore } from '../store/jobs.js';
 import { lockDataDir } from '../store/lock.js';
 import { ModelStore } from '../store/models.js';
-import type { ServiceConfig } from './config.js';
+import { keylessLimit, type ServiceConfig } from './config.js';
 import { registerExample } from './example.js';
 import { createMetrics } from './metrics.js';
 import { ModelService } from './models.js';
@@ -75,7 +75,7 @@ async function start(config: ServiceConfig, logger: Logger, stops: (() => Promis
   };
   const queue: ProofJobQueue = config.redisUrl
     ? new RedisProofQueue(config, jobs, lookup, await artifactSourceOf(config.artifactSource), metrics, logger)
-    : new ProofQueue(createProverPool(config), jobs, lookup, { poolSize: config.poolSize, queueLimit: config.queueLimit, timeoutMs: config.jobTimeoutMs }, metrics);
+    : new ProofQueue(createProverPool(config), jobs, lookup, { poolSize: config.poolSize, queueLimit: config.queueLimit, keylessLimit: keylessLimit(config), timeoutMs: config.jobTimeoutMs }, metrics);
   stops.push(() => queue.close(0));
 
   const requeued = await queue.recover();

@@ -1,4 +1,5 @@
 import type { ErrorBody } from '../core/errors.js';
+import { KEYED_CLIENT } from '../jobs/ledger.js';
 import type { ProofInput } from '../jobs/tasks.js';
 import type { ProofBundle } from '../prove/bundle.js';
 import type { Database } from './db.js';
@@ -114,9 +115,10 @@ export class JobStore {
     return row && toRecord(row);
   }
 
-  /** Jobs waiting to start. */
-  queuedCount(): number {
-    return (this.db.prepare("SELECT count(*) AS n FROM jobs WHERE status = 'queued'").get() as { n: number }).n;
+  /** Jobs waiting to start; with `keyless`, only those of clients without an API key. */
+  queuedCount(keyless = false): number {
+    const sql = `SELECT count(*) AS n FROM jobs WHERE status = 'queued'${keyless ? ` AND client NOT LIKE '${KEYED_CLIENT}%'` : ''}`;
+    return (this.db.prepare(sql).get() as { n: number }).n;
   }
 
   /**
