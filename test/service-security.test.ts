@@ -5,9 +5,10 @@
  */
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { releaseCurve } from '../src/core/snarkjs.js';
-import { modelDirNamed, serviceDataDir, smallMlp, startTestService } from './support/service.js';
+import { modelDirNamed, serviceDataDir, sleep, smallMlp, startTestService } from './support/service.js';
 
 const cleanup: (() => unknown)[] = [];
 after(async () => {
@@ -94,4 +95,35 @@ test('a keyless flood gets 429 beyond its share of the queue; keyed clients stil
   assert.match(refused[0].body.error.message, /without an API key/);
   for (const r of mine) assert.equal(r.status, 202, JSON.stringify(r.body));
   await Promise.all([...flood.filter((r) => r.status === 202).map((r) => anon.job(r.body.id)), ...mine.map((r) => alice.job(r.body.id))]);
+});
+
+test('private data at rest: the database is 0600 in a 0700 directory, and retention purges inputs and openings', async () => {
+  const { service } = await keyedService();
+  const mode = (p: string) => statSync(p).mode & 0o777;
+  const { dataDir } = service.config;
+  assert.equal(mode(dataDir), 0o700);
+  for (const f of ['zkinfer.db', 'zkinfer.db-wal']) assert.equal(mode(join(dataDir, f)), 0o600, f);
+  assert.equal(mode(join(dataDir, 'artifacts')), 0o700);
+
+  const short = await startTestService({ retentionMs: 1000 });
+  cleanup.push(async () => {
+    await short.close();
+    rmSync(short.config.dataDir, { recursive: true, force: true });
+  });
+  const { client } = short;
+  const model = await client.ready(smallMlp(7), '?name=hashed&visibility=input=hashed');
+  const salt = '123456789123456789123456789';
+  const job = (await client.prove(model.id, { input: [[0.25, -0.5, 0.75]], salt }, '?wait=30')).body;
+  assert.equal(job.opening.salt, salt);
+  const raw = () => ['zkinfer.db', 'zkinfer.db-wal'].map((f) => join(short.config.dataDir, f)).filter(existsSync).map((f) => readFileSync(f).toString('latin1')).join('');
+  assert.ok(raw().includes(salt), 'the salt is stored while the job is recent');
+
+  let purged: any;
+  for (const deadline = Date.now() + 15_000; !purged?.purgedAt && Date.now() < deadline; await sleep(200)) purged = (await client.request('GET', `/v1/proofs/${job.id}`)).body;
+  assert.ok(purged.purgedAt, 'purged within the retention and a sweep');
+  assert.equal(purged.status, 'done');
+  assert.equal(purged.opening, undefined);
+  assert.deepEqual((await client.request('POST', '/v1/verify', { model: model.id, proof: purged.bundle })).body, { valid: true });
+  assert.equal(raw().includes(salt), false, 'no copy of the salt left in the database files');
+  assert.equal(raw().includes('0.75'), false, 'nor of the input');
 });

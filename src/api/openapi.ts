@@ -85,6 +85,7 @@ export const openapi = {
           createdAt: { type: 'string', format: 'date-time' },
           startedAt: { type: 'string', format: 'date-time' },
           finishedAt: { type: 'string', format: 'date-time' },
+          purgedAt: { type: 'string', format: 'date-time', description: 'when retention (ZKINFER_RETENTION) purged its input and opening' },
           timings: { type: 'object', properties: { queuedMs: { type: 'number' }, loadMs: { type: 'number' }, witnessMs: { type: 'number' }, proveMs: { type: 'number' }, runMs: { type: 'number' } } },
           error: { type: 'object', properties: { code: { type: 'string' }, message: { type: 'string' }, details: { type: 'object' } } },
           output: { type: 'array', items: { type: 'object', properties: { name: { type: 'string' }, dims: { type: 'array', items: { type: 'integer' } }, values: { type: 'array', items: { type: 'number' } } } } },

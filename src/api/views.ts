@@ -66,6 +66,7 @@ export function jobView(j: JobRecord) {
     createdAt: iso(j.createdAt),
     startedAt: iso(j.startedAt),
     finishedAt: iso(j.finishedAt),
+    ...(j.purgedAt ? { purgedAt: iso(j.purgedAt) } : {}),
     ...(j.timings ? { timings: j.timings } : {}),
     ...(j.error ? { error: j.error } : {}),
     ...(j.result

@@ -28,6 +28,11 @@ export interface ServiceConfig {
    */
   keylessShare: number;
   jobTimeoutMs: number;
+  /**
+   * How long a finished proof job keeps its input and opening (private values, salt); then both
+   * are purged and the job keeps its status, timings and shareable proof. README "Security".
+   */
+  retentionMs: number;
   /** How long shutdown waits for running jobs before leaving them to the next start. */
   drainTimeoutMs: number;
   bodyLimitBytes: number;
@@ -89,6 +94,7 @@ const ENV = {
   ZKINFER_KEYLESS_SHARE: [z.coerce.number().min(0).max(1), '0.5'],
   ZKINFER_JOB_TIMEOUT: [seconds, '300'],
   ZKINFER_DRAIN_TIMEOUT: [seconds, '60'],
+  ZKINFER_RETENTION: [z.coerce.number().min(0).transform((s) => Math.round(s * 1000)), '86400'],
   ZKINFER_BODY_LIMIT: [byteSize, '1mb'],
   ZKINFER_MODEL_SIZE_LIMIT: [byteSize, '100mb'],
   ZKINFER_MAX_CONSTRAINTS: [positiveInt, '1000000'],
@@ -136,6 +142,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ServiceConf
     keylessShare: p.ZKINFER_KEYLESS_SHARE,
     jobTimeoutMs: p.ZKINFER_JOB_TIMEOUT,
     drainTimeoutMs: p.ZKINFER_DRAIN_TIMEOUT,
+    retentionMs: p.ZKINFER_RETENTION,
     bodyLimitBytes: p.ZKINFER_BODY_LIMIT,
     modelSizeLimitBytes: p.ZKINFER_MODEL_SIZE_LIMIT,
     maxConstraints: p.ZKINFER_MAX_CONSTRAINTS,

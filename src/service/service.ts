@@ -23,6 +23,7 @@ import { lockDataDir } from '../store/lock.js';
 import { ModelStore } from '../store/models.js';
 import { keylessLimit, type ServiceConfig } from './config.js';
 import { registerExample } from './example.js';
+import { startRetention } from './retention.js';
 import { createMetrics } from './metrics.js';
 import { ModelService } from './models.js';
 
@@ -79,6 +80,8 @@ async function start(config: ServiceConfig, logger: Logger, stops: (() => Promis
   stops.push(() => queue.close(0));
 
   const requeued = await queue.recover();
+  const stopRetention = startRetention(jobs, config.retentionMs, logger);
+  stops.push(stopRetention);
   const rebuilding = modelStore.compiling();
   rebuilding.forEach((m) => void builder.build(m));
 
@@ -109,6 +112,7 @@ async function start(config: ServiceConfig, logger: Logger, stops: (() => Promis
       // Requests still open (a long ?wait=) answered nothing useful from here on.
       server.closeAllConnections();
       await closed;
+      stopRetention();
       db.close();
       unlock();
       logger.info('stopped');

@@ -110,6 +110,9 @@ function migrate(db: Database): void {
   if ((db.pragma('journal_mode', { simple: true }) as string) !== 'wal') db.pragma('journal_mode = WAL');
   // WAL + NORMAL: a commit survives a process crash; only a power loss can drop the last ones.
   db.pragma('synchronous = NORMAL');
+  // Deleted and overwritten content is zeroed in the file, so a purged salt or input does not
+  // linger in free space (src/store/jobs.ts purgeFinished).
+  db.pragma('secure_delete = ON');
   const version = db.pragma('user_version', { simple: true }) as number;
   if (version >= MIGRATIONS.length) return;
   db.transaction(() => {

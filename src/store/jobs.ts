@@ -43,12 +43,14 @@ export interface JobRecord {
   createdAt: number;
   startedAt?: number;
   finishedAt?: number;
+  /** When retention purged its input and opening (values are then empty, salt and opening gone). */
+  purgedAt?: number;
 }
 
-/** The input column: the values, or with a client-chosen salt `{values, salt}`. */
+/** The input column: the values, or with a client-chosen salt `{values, salt}`; `null` once purged. */
 const readInput = (text: string): ProofInput => {
-  const parsed = JSON.parse(text) as number[][] | ProofInput;
-  return Array.isArray(parsed) ? { values: parsed } : parsed;
+  const parsed = JSON.parse(text) as number[][] | ProofInput | null;
+  return parsed === null ? { values: [] } : Array.isArray(parsed) ? { values: parsed } : parsed;
 };
 const writeInput = ({ values, salt }: ProofInput): string => JSON.stringify(salt === undefined ? values : { values, salt });
 
@@ -67,6 +69,7 @@ interface Row {
   priority: number;
   attempts: number;
   node: string | null;
+  purged_at: number | null;
 }
 
 const toRecord = (r: Row): JobRecord => ({
@@ -84,6 +87,7 @@ const toRecord = (r: Row): JobRecord => ({
   createdAt: r.created_at,
   ...(r.started_at !== null ? { startedAt: r.started_at } : {}),
   ...(r.finished_at !== null ? { finishedAt: r.finished_at } : {}),
+  ...(r.purged_at !== null ? { purgedAt: r.purged_at } : {}),
 });
 
 export interface JobOutcome {
@@ -147,6 +151,21 @@ export class JobStore {
   /** Unfinished jobs, in the order they should run (priority, then age). */
   unfinished(): JobRecord[] {
     return (this.db.prepare("SELECT * FROM jobs WHERE status IN ('queued', 'running') ORDER BY priority, created_at, rowid").all() as Row[]).map(toRecord);
+  }
+
+  /**
+   * Retention: forgets the input and the opening (private values and salt, inside the result) of
+   * every job that finished before `before`, keeping its status, timings and shareable proof.
+   * Returns how many jobs were purged.
+   */
+  purgeFinished(before: number, at: number): number {
+    const { changes } = this.db
+      .prepare("UPDATE jobs SET input = 'null', result = json_remove(result, '$.opening'), purged_at = ? WHERE purged_at IS NULL AND finished_at < ?")
+      .run(at, before);
+    // The WAL still holds the pages as they were: copy them back and empty it (secure_delete has
+    // zeroed what the update freed in the database file).
+    if (changes > 0) this.db.pragma('wal_checkpoint(TRUNCATE)');
+    return changes;
   }
 
   /**
