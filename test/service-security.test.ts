@@ -5,7 +5,7 @@
  */
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { releaseCurve } from '../src/core/snarkjs.js';
 import { modelDirNamed, serviceDataDir, sleep, smallMlp, startTestService } from './support/service.js';
@@ -126,4 +126,82 @@ test('private data at rest: the database is 0600 in a 0700 directory, and retent
   assert.deepEqual((await client.request('POST', '/v1/verify', { model: model.id, proof: purged.bundle })).body, { valid: true });
   assert.equal(raw().includes(salt), false, 'no copy of the salt left in the database files');
   assert.equal(raw().includes('0.75'), false, 'nor of the input');
+});
+
+/** A 400 (or 4xx) JSON error with a code, never a 500: asserts it and returns the error. */
+function refused(r: { status: number; body: any }, what: string, status = 400): { code: string; message: string } {
+  assert.equal(r.status, status, `${what}: ${JSON.stringify(r.body)}`);
+  assert.ok(r.body.error?.code && r.body.error.code !== 'INTERNAL', `${what}: ${JSON.stringify(r.body)}`);
+  return r.body.error;
+}
+
+test('hostile requests are each a clean 4xx: deep nesting, prototype keys, overflowing numbers, duplicate visibility', async () => {
+  const { alice, anon } = await keyedService();
+  const model = await hashed();
+  let deep: unknown = 0.5;
+  for (let i = 0; i < 4000; i++) deep = [deep];
+  assert.match(refused(await anon.prove(model.id, { input: deep }), 'a 4,000-deep input').message, /nested deeper than its shape/);
+  assert.match(refused(await anon.request('POST', `/v1/models/${model.id}/proofs`, '{"input": [[1e400, 0, 0]]}'), '1e400').message, /overflowed/);
+  for (const key of ['__proto__', 'constructor']) {
+    refused(await anon.prove(model.id, JSON.parse(`{"${key}": {"input": [[0.1, 0.2, 0.3]]}}`)), `an input document keyed ${key}`);
+    refused(await anon.prove(model.id, JSON.parse(`{"input": {"${key}": [[0.1, 0.2, 0.3]]}}`)), `an input named ${key}`);
+    refused(await alice.upload(smallMlp(), `?${key}=1`), `upload option ${key}`);
+    refused(await alice.upload(smallMlp(), `?visibility=${key}=hashed`), `visibility key ${key}`);
+  }
+  assert.match(refused(await alice.upload(smallMlp(), '?visibility=input=hashed,input=public'), 'duplicate visibility').message, /twice/);
+  const form = new FormData();
+  form.append('model', new Blob([new Uint8Array(smallMlp())]), 'model.onnx');
+  form.append('calibration', JSON.stringify({ input: deep }));
+  assert.match(refused(await alice.request('POST', '/v1/models', form), 'a 4,000-deep calibration').message, /nested deeper/);
+  const shallow = encodeURIComponent(JSON.stringify({ input: [[[[[0.1, 0.2, 0.3]]]]] }));
+  assert.match(refused(await alice.upload(smallMlp(), `?calibration=${shallow}`), 'an over-nested calibration').message, /nested deeper/);
+});
+
+test('verify takes canonical encodings only and counts the public signals', async () => {
+  const { anon } = await keyedService();
+  const model = await hashed();
+  const job = (await anon.prove(model.id, { input: [[0.5, 0.25, -0.25]] }, '?wait=30')).body;
+  assert.equal(job.status, 'done', JSON.stringify(job.error));
+  const verify = (proof: unknown, publicSignals?: unknown) => anon.request('POST', '/v1/verify', { model: model.id, proof, publicSignals });
+  assert.deepEqual((await verify(job.proof, job.publicSignals)).body, { valid: true });
+  assert.match(refused(await verify(job.proof, job.publicSignals.slice(1)), 'too few public signals').message, /public signals/);
+  refused(await verify(job.proof, []), 'no public signals');
+
+  const R = 21888242871839275222246405745257275088548364400416034343698204186575808495617n;
+  const Q = 21888242871839275222246405745257275088696311157297823662689037894645226208583n;
+  const signals = (f: (s: string) => string) => job.publicSignals.map((s: string, i: number) => (i === 0 ? f(s) : s));
+  const coordinate = (f: (s: string) => string) => ({ ...job.proof, pi_a: [f(job.proof.pi_a[0]), ...job.proof.pi_a.slice(1)] });
+  const restated: [string, unknown, unknown][] = [
+    ['a signal + r', job.proof, signals((s) => String(BigInt(s) + R))],
+    ['a signal with a leading zero', job.proof, signals((s) => `0${s}`)],
+    ['a coordinate + q', coordinate((s) => String(BigInt(s) + Q)), job.publicSignals],
+    ['a coordinate with a leading zero', coordinate((s) => `0${s}`), job.publicSignals],
+  ];
+  for (const [what, proof, publicSignals] of restated) {
+    assert.match(refused(await verify(proof, publicSignals), `bare: ${what}`).message, /canonical|reduced/);
+    const bundle = { ...job.bundle, proof, publicSignals };
+    assert.match(refused(await verify(bundle), `bundle: ${what}`).message, /canonical|reduced/);
+  }
+});
+
+test('temp files of an interrupted upload or ptau build are swept at start; errors name no server path', async () => {
+  const dataDir = serviceDataDir();
+  cleanup.push(() => rmSync(dataDir, { recursive: true, force: true }));
+  mkdirSync(join(dataDir, 'uploads'));
+  writeFileSync(join(dataDir, 'uploads', 'abc.onnx.1234.tmp'), 'partial');
+  // A ptau temp directory of a process that is gone (pids are below 2^22 on Linux).
+  mkdirSync(join(dataDir, 'ptau', '.tmp-4194999-xyz'));
+  const bogus = join(dataDir, 'ceremony.ptau');
+  writeFileSync(bogus, 'not a ptau');
+  const service = await startTestService({ dataDir, ptau: bogus });
+  cleanup.push(() => service.close());
+  assert.deepEqual(readdirSync(join(dataDir, 'uploads')), []);
+  assert.equal(existsSync(join(dataDir, 'ptau', '.tmp-4194999-xyz')), false);
+
+  // A build that fails on the ceremony file: the reason names the file, not where it is.
+  const { body } = await service.client.upload(smallMlp(), '?name=bad-ptau');
+  const failed = (await service.client.settle(body.id)).at(-1);
+  assert.equal(failed.status, 'failed');
+  assert.match(failed.error.message, /ceremony\.ptau/);
+  assert.equal(JSON.stringify(failed).includes(dataDir), false, JSON.stringify(failed.error));
 });

@@ -23,7 +23,7 @@ import type { QuantizedGraph } from '../quantize/plan.js';
 import { planFromJson } from '../quantize/serialize.js';
 import { loadVerificationKey, type Groth16VerificationKey } from '../setup/index.js';
 import { bundleFromSignals } from '../prove/bundle.js';
-import { parseProofBundle, snarkProofSchema, verifyBundle, type Verdict } from '../verify/verify.js';
+import { parseProofBundle, scalarElement, snarkProofSchema, verifyBundle, type Verdict } from '../verify/verify.js';
 import type { ModelBuilder } from '../jobs/compiles.js';
 import { ArtifactStore } from '../store/artifacts.js';
 import type { CompileSettings, ModelRecord, ModelStore } from '../store/models.js';
@@ -175,7 +175,8 @@ export class ModelService {
   async verify(m: ReadyModel, proof: unknown, publicSignals: unknown): Promise<Verdict> {
     const vkey = await this.verificationKey(m);
     if (typeof proof === 'object' && proof !== null && 'format' in proof) return verifyBundle(m.info, vkey, parseProofBundle(proof));
-    const bare = z.object({ proof: snarkProofSchema, publicSignals: z.array(z.string().regex(/^\d{1,80}$/, 'a decimal field element')) }).safeParse({ proof, publicSignals });
+    const count = m.info.publicSignals;
+    const bare = z.object({ proof: snarkProofSchema, publicSignals: z.array(scalarElement).length(count, `model ${m.info.name} has ${count} public signals`) }).safeParse({ proof, publicSignals });
     if (!bare.success) {
       const issue = bare.error.issues[0];
       throw new ZkError('INPUT_INVALID', `not a proof with public signals: ${issue.path.join('.')}: ${issue.message}`, { issues: bare.error.issues.slice(0, 5) });
