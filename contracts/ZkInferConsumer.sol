@@ -18,10 +18,38 @@ pragma solidity ^0.8.20;
  * Public signals (zkinfer's layout, model.json `publicLayout`): the public outputs first, then the
  * commitments, then the public inputs and weights, each a BN254 field element; a signed fixed-point
  * integer v is encoded as v mod p, so elements above p/2 are negative. A value is integer / 2^scale.
+ *
+ * What an accepted submission proves: someone who had a witness (or a proof made from one) showed
+ * that this model, run on the input the public signals name (the public input, or the input behind
+ * its commitment), gives the output recorded. What it does NOT prove:
+ * - who ran it. msg.sender is not bound to the proof: anyone who sees a proof (in the mempool, in a
+ *   bundle) can submit it first under their own address (front-running). A dApp that rewards the
+ *   submitter must bind the sender inside the statement (e.g. hash it into the salt of a hashed input)
+ *   or reward something other than being first.
+ * - anything about a private input: with input=private the proof shows only that SOME input gives
+ *   this output.
+ * - that the keys are honest: whoever alone made the phase-2 key (zkinfer's development setup) can
+ *   forge proofs of anything; trust rests on the setup ceremony behind the verifier.
+ *
+ * Replay policy: one record per statement. A Groth16 proof can be re-randomized by anyone who sees
+ * it ((A, B, C) -> (-A, -B, C) and more general rerandomizations verify for the same public signals),
+ * so proofs are not deduplicated by their bytes but by the statement: the nullifier is keccak256 of
+ * the public signals, and a statement is recorded once (`recorded`). A second submission of the same
+ * statement, by anyone, in any proof encoding, reverts AlreadyRecorded.
+ *
+ * Records: the output is stored under the input's public identity, keccak256 of the signals after the
+ * outputs (the commitments and public inputs), when the input has one (a public or hashed input).
+ * With a private input and a public output the signals name no input, so each statement gets its own
+ * record, under the nullifier itself; one submission never overwrites another's record.
+ *
+ * Encodings are canonical: every proof word below the base field's modulus q and every public signal
+ * below the scalar field's r, so one statement has one encoding of its signals.
  */
 contract ZkInferConsumer {
     /// BN254's scalar field (circom's prime): every public signal is below it.
     uint256 internal constant FIELD = 21888242871839275222246405745257275088548364400416034343698204186575808495617;
+    /// BN254's base field: every proof word (a point coordinate, or a scalar-field evaluation) is below it.
+    uint256 internal constant BASE_FIELD = 21888242871839275222246405745257275088696311157297823662689037894645226208583;
     /// zkinfer's circuits are sound for inputs with |integer| < 2^64: the compiler proves no layer can
     /// wrap around the field below that bound, so a larger input could alias a small one.
     uint256 internal constant INPUT_LIMIT = 2 ** 64;
@@ -46,7 +74,13 @@ contract ZkInferConsumer {
     /// Fraction bits of the outputs.
     uint8 public immutable scale;
 
+    /// True when the signals after the outputs identify the input (a public input or an input
+    /// commitment): records are keyed by them; otherwise by the statement (see the notes above).
+    bool public immutable keyedByInput;
+
     mapping(bytes32 => int256[]) private proven;
+    /// Statements (keccak256 of the public signals) already recorded: the replay nullifiers.
+    mapping(bytes32 => bool) public recorded;
     bytes32 public latestInputHash;
 
     event InferenceVerified(bytes32 indexed modelId, address indexed submitter, bytes32 indexed inputHash, int256[] output);
@@ -58,6 +92,8 @@ contract ZkInferConsumer {
     error InputOutOfRange(uint256 index);
     error WrongModelCommitment(uint256 expected, uint256 got);
     error InvalidProof();
+    error NonCanonicalProof(uint256 index);
+    error AlreadyRecorded(bytes32 statement);
 
     constructor(
         address verifier_,
@@ -87,6 +123,10 @@ contract ZkInferConsumer {
         outputCount = outputCount_;
         scale = scale_;
         modelId = modelId_;
+        // After the outputs come the commitments and public inputs; beyond the weights commitment
+        // (the same in every proof), any of them is the input's (or a hashed output's, which also
+        // differs per statement).
+        keyedByInput = publicSignalCount_ - outputCount_ > (modelCommitment_ != 0 ? 1 : 0);
     }
 
     /**
@@ -95,11 +135,16 @@ contract ZkInferConsumer {
      * @param proof the proof as 32-byte words, in the verifier's order (`zkinfer calldata --consumer`)
      * @param pubSignals the public signals, in the model's layout
      * @return output the proven output, as signed fixed-point integers
+     * Reverts AlreadyRecorded when the statement (the public signals) was recorded before, in any proof.
      */
     function submit(bytes32 model, uint256[] calldata proof, uint256[] calldata pubSignals) external returns (int256[] memory output) {
         if (model != modelId) revert WrongModel(modelId, model);
         if (proof.length != proofWords) revert MalformedProof(proof.length);
         if (pubSignals.length != publicSignalCount) revert WrongPublicSignalCount(publicSignalCount, pubSignals.length);
+        for (uint256 i = 0; i < proof.length; i++) {
+            if (proof[i] >= BASE_FIELD) revert NonCanonicalProof(i);
+        }
+
         // snarkjs' PLONK and FFLONK verifiers do not range-check public signals (Groth16's does);
         // the decoding below needs canonical field elements, so every system gets this check here.
         for (uint256 i = 0; i < pubSignals.length; i++) {
@@ -113,17 +158,22 @@ contract ZkInferConsumer {
         // the words; one contract serves all three systems.
         (bool ok, bytes memory ret) = verifier.staticcall(abi.encodePacked(verifySelector, proof, pubSignals));
         if (!ok || ret.length != 32 || abi.decode(ret, (uint256)) != 1) revert InvalidProof();
+        // After verification, so a replay is only ever said of a valid proof.
+        bytes32 statement = keccak256(abi.encodePacked(pubSignals));
+        if (recorded[statement]) revert AlreadyRecorded(statement);
 
         output = new int256[](outputCount);
         for (uint256 i = 0; i < outputCount; i++) output[i] = toSigned(pubSignals[i]);
-        bytes32 inputHash = keccak256(abi.encodePacked(pubSignals[outputCount:]));
+        recorded[statement] = true;
+        bytes32 inputHash = keyedByInput ? keccak256(abi.encodePacked(pubSignals[outputCount:])) : statement;
         proven[inputHash] = output;
         latestInputHash = inputHash;
         emit InferenceVerified(modelId, msg.sender, inputHash, output);
     }
 
     /// @notice The proven output for an input (keccak256 of the packed public signals after the outputs:
-    /// the commitments and public inputs); empty if none.
+    /// the commitments and public inputs), or with a private input for a statement (keccak256 of all
+    /// the public signals; the event's inputHash either way); empty if none.
     function outputOf(bytes32 inputHash) external view returns (int256[] memory) {
         return proven[inputHash];
     }

@@ -37,9 +37,11 @@ import { selectorOf } from '../src/chain/verifier.js';
  * quotes), about 10% above what we measured; transaction gas adds 21000 and the calldata.
  */
 const VERIFY_BUDGET: Record<ProofSystem, number> = { groth16: 240_000, plonk: 290_000, fflonk: 205_000 };
-/** submit = verify + checks + decoding + storing 2 outputs (two fresh slots) + the event. */
-const SUBMIT_OVERHEAD_BUDGET = 120_000;
+/** submit = verify + checks + decoding + storing 2 outputs and the statement's nullifier (three fresh slots) + the event. */
+const SUBMIT_OVERHEAD_BUDGET = 145_000;
 
+/** BN254's base field q: proof coordinates are below it. */
+const BASE_FIELD = 21888242871839275222246405745257275088696311157297823662689037894645226208583n;
 const snarkjs = snarkjsUntyped as unknown as { plonk: { setup(r1cs: string, ptau: string, zkey: string, logger: unknown): Promise<unknown> }; fflonk: { setup(r1cs: string, ptau: string, zkey: string, logger: unknown): Promise<unknown> } };
 const INPUT = [[0.5, -0.25, 0.75]];
 const work = tempDir('onchain');
@@ -207,8 +209,29 @@ for (const system of PROOF_SYSTEMS) {
       const offCurve = data.proof.map((w, i) => (i === 1 ? BigInt(w) + 1n : BigInt(w))); // y of the first point
       assertReverts(await submit(a, modelId, offCurve, data.publicSignals), 'InvalidProof()', 'a point off the curve');
       assertReverts(await submit(a, modelId, data.proof.map(() => 0n), data.publicSignals), 'InvalidProof()', 'all zeros');
-      const outOfField = data.proof.map((w, i) => (i === data.proof.length - 1 ? BigInt(w) + FIELD_PRIME : BigInt(w)));
-      assertReverts(await submit(a, modelId, outOfField, data.publicSignals), 'InvalidProof()', 'a word out of the field');
+      const outOfField = data.proof.map((w, i) => (i === data.proof.length - 1 ? BigInt(w) + BASE_FIELD : BigInt(w)));
+      assertReverts(await submit(a, modelId, outOfField, data.publicSignals), 'NonCanonicalProof(uint256)', 'a word out of the field');
+    });
+
+    test('a statement is recorded once: a replay, and a re-randomized (-A, -B, C) proof, revert AlreadyRecorded', async () => {
+      const data = await solidityCalldata(a.bundle);
+      const modelId = consumerParameters(a.info).modelId;
+      // Recorded by 'the consumer stores the decoded output' above.
+      const statement = keccakHex('0x' + data.publicSignals.map((w) => w.slice(2)).join(''));
+      assert.equal(BigInt((await chain.call(a.consumer, call('recorded(bytes32)', [statement]))).returnValue), 1n);
+      assertReverts(await submit(a, modelId, data.proof, data.publicSignals), 'AlreadyRecorded(bytes32)', 'the same proof again');
+      // Non-canonical encodings of the same proof or signals are refused as such.
+      const plusQ = data.proof.map((w, i) => (i === 0 ? BigInt(w) + BASE_FIELD : BigInt(w)));
+      assertReverts(await submit(a, modelId, plusQ, data.publicSignals), 'NonCanonicalProof(uint256)', 'a coordinate + q');
+      const plusR = data.publicSignals.map((w, i) => (i === 0 ? BigInt(w) + FIELD_PRIME : BigInt(w)));
+      assertReverts(await submit(a, modelId, data.proof, plusR), 'SignalOutOfField(uint256)', 'a signal + r');
+      if (system !== 'groth16') return;
+      // Groth16: negating A and B (y -> q - y; B's y is words 4 and 5) gives another valid proof of
+      // the same statement, which anyone who saw the first can make.
+      const malleated = data.proof.map((w, i) => ([1, 4, 5].includes(i) ? BASE_FIELD - BigInt(w) : BigInt(w)));
+      const direct = await chain.call(a.verifier, data.encoded.slice(0, 10) + encodeArgs([...malleated, ...data.publicSignals.map((w) => BigInt(w))]).slice(2));
+      assert.equal(BigInt(direct.returnValue), 1n, 'the verifier accepts the negated proof');
+      assertReverts(await submit(a, modelId, malleated, data.publicSignals), 'AlreadyRecorded(bytes32)', 'the negated proof');
     });
 
     test('the CLI prints the same calldata and verifier', () => {
@@ -291,4 +314,29 @@ test('hashed weights on-chain: a valid proof of the same circuit with other weig
   assertReverts(await submit(d, p.modelId, forgedCalldata.proof, forgedCalldata.publicSignals), 'WrongModelCommitment(uint256,uint256)', 'other weights');
   const offline = await verifyBundle(info, await loadVerificationKey(dir), forgedBundle);
   assert.equal(offline.valid, false);
+});
+
+test('a private input: each statement is its own record, no submission overwrites another', async () => {
+  const dir = join(work, 'private-input');
+  await compileModel(mlp([3, 3, 2], 4), dir, { name: 'mlp332-private', visibility: parseVisibility('input=private') });
+  const info = await setupModel(dir, { dataDir: TEST_DATA_DIR, log: () => {} });
+  const prover = await ModelProver.load(dir);
+  const exported = await exportSolidityVerifier(dir);
+  const verifier = await chain.deploy(compileSolidity({ 'Verifier.sol': exported.source })[exported.contractName].bytecode);
+  const d: Deployed = { info, dir, bundle: await prover.prove(INPUT), verifier: verifier.address, consumer: await deployConsumer(info, verifier.address), deployGas: 0 };
+  const modelId = consumerParameters(info).modelId;
+  const records = [];
+  for (const input of [INPUT, [[-0.5, 0.25, 0.5]]]) {
+    const bundle = await prover.prove(input);
+    const data = await solidityCalldata(bundle);
+    const r = await submit(d, modelId, data.proof, data.publicSignals);
+    assert.ok(r.ok, r.error);
+    const statement = keccakHex('0x' + data.publicSignals.map((w) => w.slice(2)).join(''));
+    assert.equal(r.logs[0].topics[3], statement, 'recorded under its statement');
+    records.push({ statement, output: decodeInt256Array(r.returnValue) });
+  }
+  assert.notDeepEqual(records[0].output, records[1].output);
+  for (const { statement, output } of records) {
+    assert.deepEqual(decodeInt256Array((await chain.call(d.consumer, call('outputOf(bytes32)', [statement]))).returnValue), output);
+  }
 });

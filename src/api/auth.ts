@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Request, RequestHandler } from 'express';
 import { ZkError } from '../core/errors.js';
+import { KEYED_CLIENT } from '../jobs/ledger.js';
 
 const digest = (s: string): Buffer => createHash('sha256').update(s).digest();
 
@@ -33,6 +34,6 @@ export function clientOf(keys: readonly string[]): (req: Request) => string {
     const token = bearer(req);
     const presented = token === undefined ? undefined : digest(token);
     const key = presented && allowed.find((k) => timingSafeEqual(k, presented));
-    return key ? `key:${key.toString('hex').slice(0, 16)}` : `ip:${req.ip ?? req.socket.remoteAddress ?? 'unknown'}`;
+    return key ? `${KEYED_CLIENT}${key.toString('hex').slice(0, 16)}` : `ip:${req.ip ?? req.socket.remoteAddress ?? 'unknown'}`;
   };
 }

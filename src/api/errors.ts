@@ -5,7 +5,8 @@
  */
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import multer from 'multer';
-import { errorBody, isZkError, ZkError, type ZkErrorCode } from '../core/errors.js';
+import { type ErrorBody, errorBody, isZkError, ZkError, type ZkErrorCode } from '../core/errors.js';
+import { storageFault } from '../store/faults.js';
 
 export const HTTP_STATUS: Record<ZkErrorCode, number> = {
   ONNX_MALFORMED: 400,
@@ -27,12 +28,15 @@ export const HTTP_STATUS: Record<ZkErrorCode, number> = {
   CANCELLED: 409,
   WORKER_CRASHED: 500,
   UNAVAILABLE: 503,
+  STORAGE_FAILED: 503,
   INTERNAL: 500,
 };
 
 /** body-parser's errors carry `type` (http-errors); multer's are MulterErrors with a `code`. */
 function toZkError(e: unknown): ZkError {
   if (isZkError(e)) return e;
+  const fault = storageFault(e);
+  if (fault) return fault;
   if (e instanceof multer.MulterError) {
     const tooLarge = e.code === 'LIMIT_FILE_SIZE' || e.code === 'LIMIT_FIELD_VALUE' || e.code === 'LIMIT_PART_COUNT';
     return new ZkError(tooLarge ? 'TOO_LARGE' : 'INPUT_INVALID', `upload rejected: ${e.message}${e.field ? ` (${e.field})` : ''}`);
@@ -44,6 +48,18 @@ function toZkError(e: unknown): ZkError {
   return new ZkError('INTERNAL', 'internal error');
 }
 
+/**
+ * A server file path in an error (a stage's message naming a ptau, an upload, a build directory)
+ * keeps only its last segment: clients learn nothing of the server's layout. API paths (/v1/...)
+ * are the client's own and stay.
+ */
+const FILE_PATH = /(?<![\w.])(?:\/(?!v1\/)[^\s'"`:,;()/\\]+)+\/([^\s'"`:,;()/\\]+)/g;
+
+/** An error as a client may see it: server paths reduced to their file names (see FILE_PATH). */
+export function clientError(body: ErrorBody): ErrorBody {
+  return JSON.parse(JSON.stringify(body).replace(FILE_PATH, '…/$1')) as ErrorBody;
+}
+
 export const errorHandler: ErrorRequestHandler = (err, req, res, _next) => {
   const zk = toZkError(err);
   const status = HTTP_STATUS[zk.code];
@@ -51,7 +67,7 @@ export const errorHandler: ErrorRequestHandler = (err, req, res, _next) => {
   if (zk.code === 'QUEUE_FULL') res.set('Retry-After', String(zk.details?.retryAfterSeconds ?? 1));
   if (zk.code === 'UNAUTHORIZED') res.set('WWW-Authenticate', 'Bearer');
   // type() first: a handler may have set another content type before it threw.
-  res.status(status).type('application/json').json({ error: errorBody(zk) });
+  res.status(status).type('application/json').json({ error: clientError(errorBody(zk)) });
 };
 
 export const notFound: RequestHandler = (req) => {

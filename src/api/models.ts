@@ -7,7 +7,10 @@ import { modelView } from './views.js';
 
 export function modelRoutes(app: Express, d: ApiDeps): void {
   const auth = requireApiKey(d.config.apiKeys);
-  const view = (m: ModelRecord) => modelView(m, d.models.infoOf(m), d.builder.progressOf(m.key));
+  const view = (m: ModelRecord) => {
+    const { record, info } = d.models.inspect(m);
+    return modelView(record, info, d.builder.progressOf(m.key));
+  };
 
   /** 202: the build runs in the background; GET the model for its progress. */
   app.post('/v1/models', auth, receiveModel({ modelBytes: d.config.modelSizeLimitBytes, fieldBytes: d.config.bodyLimitBytes }), async (req, res) => {

@@ -85,6 +85,7 @@ export const openapi = {
           createdAt: { type: 'string', format: 'date-time' },
           startedAt: { type: 'string', format: 'date-time' },
           finishedAt: { type: 'string', format: 'date-time' },
+          purgedAt: { type: 'string', format: 'date-time', description: 'when retention (ZKINFER_RETENTION) purged its input and opening' },
           timings: { type: 'object', properties: { queuedMs: { type: 'number' }, loadMs: { type: 'number' }, witnessMs: { type: 'number' }, proveMs: { type: 'number' }, runMs: { type: 'number' } } },
           error: { type: 'object', properties: { code: { type: 'string' }, message: { type: 'string' }, details: { type: 'object' } } },
           output: { type: 'array', items: { type: 'object', properties: { name: { type: 'string' }, dims: { type: 'array', items: { type: 'integer' } }, values: { type: 'array', items: { type: 'number' } } } } },
@@ -194,8 +195,8 @@ export const openapi = {
     },
     '/v1/proofs/{id}': {
       parameters: [idParam('proof job')],
-      get: { summary: 'A proof job: status, timings, and when done its output, proof and public signals', responses: { 200: { description: 'the job', content: json(ref('ProofJob')) }, 404: error('no such job') } },
-      delete: { summary: 'Cancel a queued or running job', responses: { 200: { description: 'cancelled', content: json(ref('ProofJob')) }, 404: error('no such job'), 409: error('already finished') } },
+      get: { summary: 'A proof job: status, timings, and when done its output, proof and public signals', responses: { 200: { description: 'the job', content: json(ref('ProofJob')) }, 404: error('no such job (with API keys configured: or another client’s)') } },
+      delete: { summary: 'Cancel a queued or running job', responses: { 200: { description: 'cancelled', content: json(ref('ProofJob')) }, 404: error('no such job (with API keys configured: or another client’s)'), 409: error('already finished') } },
     },
     '/v1/verify': {
       post: {

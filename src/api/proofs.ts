@@ -1,4 +1,4 @@
-import express, { type Express } from 'express';
+import express, { type Express, type Request } from 'express';
 import { z } from 'zod';
 import { ZkError } from '../core/errors.js';
 import { isFinished } from '../jobs/proofs.js';
@@ -20,9 +20,15 @@ const verifyBody = z.object({
 export function proofRoutes(app: Express, d: ApiDeps): void {
   const json = express.json({ limit: d.config.bodyLimitBytes });
   const clientOfRequest = clientOf(d.config.apiKeys);
-  const jobOr404 = (id: string) => {
+  const owned = d.config.apiKeys.length > 0;
+  /**
+   * The job, when `req` may see it. With API keys configured a job belongs to the client that
+   * created it (its key, or for a keyless request its address): to anyone else it does not exist,
+   * so a job id seen in a log or a URL reveals nothing and cancels nothing.
+   */
+  const jobOr404 = (req: Request, id: string) => {
     const job = d.jobs.get(id);
-    if (!job) throw new ZkError('NOT_FOUND', `no proof job ${id}`, { id });
+    if (!job || (owned && job.client !== clientOfRequest(req))) throw new ZkError('NOT_FOUND', `no proof job ${id}`, { id });
     return job;
   };
 
@@ -33,19 +39,19 @@ export function proofRoutes(app: Express, d: ApiDeps): void {
     let job = await d.queue.submit(model.record.id, d.models.checkInput(model, req.body), clientOfRequest(req));
     if (wait) {
       await d.queue.waitFor(job.id, wait * 1000);
-      job = jobOr404(job.id);
+      job = jobOr404(req, job.id);
     }
     res.status(isFinished(job) ? 200 : 202).location(`/v1/proofs/${job.id}`).json(jobView(job));
   });
 
   app.get('/v1/proofs/:id', (req, res) => {
-    res.json(jobView(jobOr404(req.params.id)));
+    res.json(jobView(jobOr404(req, req.params.id)));
   });
 
   app.delete('/v1/proofs/:id', async (req, res) => {
-    jobOr404(req.params.id);
+    jobOr404(req, req.params.id);
     await d.queue.cancel(req.params.id);
-    res.json(jobView(jobOr404(req.params.id)));
+    res.json(jobView(jobOr404(req, req.params.id)));
   });
 
   app.post('/v1/verify', json, async (req, res) => {

@@ -3,6 +3,7 @@ import { basename } from 'node:path';
 import type { BuildProgress } from '../jobs/compiles.js';
 import { DEFAULT_VISIBILITY } from '../commit/visibility.js';
 import type { ModelInfo } from '../model/layout.js';
+import { clientError } from './errors.js';
 import type { ProofBundle } from '../prove/bundle.js';
 import type { JobRecord } from '../store/jobs.js';
 import type { ModelRecord } from '../store/models.js';
@@ -16,7 +17,7 @@ export function modelView(m: ModelRecord, info: ModelInfo | undefined, progress:
     name: m.name,
     status: m.status,
     ...(m.status === 'compiling' ? { progress: progress ?? { stage: 'queued', percent: 0 } } : {}),
-    ...(m.error ? { error: m.error } : {}),
+    ...(m.error ? { error: clientError(m.error) } : {}),
     onnxSha256: m.onnxSha256,
     settings: {
       scale: m.settings.scale,
@@ -66,8 +67,9 @@ export function jobView(j: JobRecord) {
     createdAt: iso(j.createdAt),
     startedAt: iso(j.startedAt),
     finishedAt: iso(j.finishedAt),
+    ...(j.purgedAt ? { purgedAt: iso(j.purgedAt) } : {}),
     ...(j.timings ? { timings: j.timings } : {}),
-    ...(j.error ? { error: j.error } : {}),
+    ...(j.error ? { error: clientError(j.error) } : {}),
     ...(j.result
       ? {
           output: (opening ?? j.result).outputs.map(({ name, dims, values }) => ({ name, dims, values })),

@@ -12,10 +12,10 @@ import { Gauge } from 'prom-client';
 import { Queue, QueueEvents, type Job } from 'bullmq';
 import type { Logger } from 'pino';
 import { ZkError, type ErrorBody, type ZkErrorCode } from '../core/errors.js';
-import { JobLedger, type ProofJobQueue } from '../jobs/ledger.js';
+import { isKeyless, JobLedger, type ProofJobQueue } from '../jobs/ledger.js';
 import type { ModelLookup } from '../jobs/proofs.js';
 import type { ProofInput } from '../jobs/tasks.js';
-import type { ServiceConfig } from '../service/config.js';
+import { keylessLimit, type ServiceConfig } from '../service/config.js';
 import type { Metrics } from '../service/metrics.js';
 import type { JobOutcome, JobRecord, JobStore } from '../store/jobs.js';
 import { manifestOf, type ArtifactManifest, type ArtifactSource } from './artifacts.js';
@@ -39,6 +39,7 @@ export class RedisProofQueue implements ProofJobQueue {
   private readonly published = new Map<string, Promise<ArtifactManifest>>();
   private readonly sweeper: NodeJS.Timeout;
   private readonly queueLimit: number;
+  private readonly keylessLimit: number;
   private accepting = true;
 
   constructor(
@@ -50,6 +51,7 @@ export class RedisProofQueue implements ProofJobQueue {
     private readonly log: Logger,
   ) {
     this.queueLimit = config.queueLimit;
+    this.keylessLimit = keylessLimit(config);
     const common = { prefix: config.queuePrefix };
     this.queue = new Queue(PROOF_QUEUE, {
       ...common,
@@ -60,12 +62,15 @@ export class RedisProofQueue implements ProofJobQueue {
     this.ledger = new JobLedger(jobs, metrics);
     this.queue.on('error', (err) => log.warn({ err }, 'proof queue: redis error'));
     this.events.on('error', (err) => log.warn({ err }, 'proof queue events: redis error'));
+    // A store fault in these handlers must not escape the emitter (it would end the process): the
+    // sweeper's reconciliation records what they could not.
+    const storeFault = (err: unknown) => log.warn({ err }, 'proof queue: could not record a job event; reconciliation retries it');
     this.events.on('progress', ({ jobId, data }) => {
       const p = data as ClusterProgress;
-      jobs.markRunning(jobId, p.startedAt, { attempt: p.attempt, node: p.node });
+      guardedEvent(() => jobs.markRunning(jobId, p.startedAt, { attempt: p.attempt, node: p.node }), storeFault);
     });
-    this.events.on('completed', ({ jobId, returnvalue }) => this.settle(jobId, returnvalue));
-    this.events.on('failed', ({ jobId }) => void this.settleFromRedis(jobId));
+    this.events.on('completed', ({ jobId, returnvalue }) => guardedEvent(() => this.settle(jobId, returnvalue), storeFault));
+    this.events.on('failed', ({ jobId }) => void this.settleFromRedis(jobId).catch(storeFault));
     this.sweeper = setInterval(() => void this.reconcile().catch((err) => log.warn({ err }, 'proof queue: reconciliation failed')), SWEEP_MS).unref();
     const queue = this.queue;
     new Gauge({
@@ -93,7 +98,12 @@ export class RedisProofQueue implements ProofJobQueue {
   async submit(modelId: string, input: ProofInput, client: string): Promise<JobRecord> {
     if (!this.accepting) throw new ZkError('UNAVAILABLE', 'the service is shutting down');
     const waiting = this.jobs.queuedCount();
-    if (waiting >= this.queueLimit) throw this.ledger.queueFull(waiting, Math.max(1, await this.queue.getWorkersCount().catch(() => 1)));
+    const parallel = async () => Math.max(1, await this.queue.getWorkersCount().catch(() => 1));
+    if (waiting >= this.queueLimit) throw this.ledger.queueFull(waiting, await parallel());
+    if (isKeyless(client)) {
+      const full = this.ledger.keylessFull(client, this.jobs.queuedCount(true), this.keylessLimit, await parallel());
+      if (full) throw full;
+    }
     const model = this.lookup(modelId);
     if (!model) throw new ZkError('NOT_FOUND', `no model ${modelId}`);
     const manifest = await this.publish(model);
@@ -193,6 +203,14 @@ export class RedisProofQueue implements ProofJobQueue {
       }
     }
     return this.jobs.unfinished().length;
+  }
+}
+
+function guardedEvent(handle: () => void, onError: (err: unknown) => void): void {
+  try {
+    handle();
+  } catch (err) {
+    onError(err);
   }
 }
 

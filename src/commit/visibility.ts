@@ -33,11 +33,14 @@ export const bindWeights = (v: ModelVisibility): ModelVisibility => (v.weights =
 export function parseVisibility(text: string | undefined): ModelVisibility {
   const result: ModelVisibility = { ...DEFAULT_VISIBILITY };
   if (!text?.trim()) return result;
+  const seen = new Set<string>();
   for (const part of text.split(',')) {
     const [key, value, extra] = part.split('=').map((s) => s.trim());
-    if (!(key in CHOICES) || extra !== undefined) {
+    if (!Object.hasOwn(CHOICES, key) || extra !== undefined) {
       throw new ZkError('INPUT_INVALID', `visibility "${part}": expected input=…, weights=… or output=…`, { visibility: text });
     }
+    if (seen.has(key)) throw new ZkError('INPUT_INVALID', `visibility names ${key} twice`, { visibility: text });
+    seen.add(key);
     const allowed: readonly string[] = CHOICES[key as keyof ModelVisibility];
     if (!allowed.includes(value)) {
       throw new ZkError('INPUT_INVALID', `visibility of ${key} must be one of ${allowed.join(', ')}, got "${value ?? ''}"`, { visibility: text });

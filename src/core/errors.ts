@@ -22,6 +22,7 @@ export type ZkErrorCode =
   | 'CANCELLED' // a job was cancelled
   | 'WORKER_CRASHED' // the worker running a job died (crash, out of memory)
   | 'UNAVAILABLE' // the service is shutting down
+  | 'STORAGE_FAILED' // the data store cannot write now (database locked, disk full, read-only)
   | 'INTERNAL';
 
 export class ZkError extends Error {

@@ -75,6 +75,8 @@ export const buildWitnessCalculator = builderUntyped as (wasm: Uint8Array, optio
 
 /** BN254's scalar field: circom's default prime. */
 export const FIELD_PRIME = 21888242871839275222246405745257275088548364400416034343698204186575808495617n;
+/** BN254's base field q: the coordinates of proof points are below it. */
+export const BASE_FIELD_PRIME = 21888242871839275222246405745257275088696311157297823662689037894645226208583n;
 
 /** Field element → signed integer (elements above p/2 are negatives). */
 export const toSigned = (x: bigint): bigint => (x > FIELD_PRIME / 2n ? x - FIELD_PRIME : x);

@@ -13,16 +13,18 @@ export interface InputSpec {
  * - `{"input": nested}` for a one-input model, or `{"input": {name: nested, ...}}` by input name,
  *   where `nested` is the tensor as nested arrays of the input's shape (or already flat).
  * Every value must be a finite number; the error names the input and the offending position.
+ * Nesting deeper than the input's rank is refused before it is walked (a hostile document nested
+ * thousands deep must be a 400, not a stack overflow), and keys are only the document's own.
  */
 export function parseInputs(doc: unknown, specs: readonly InputSpec[]): number[][] {
   if (typeof doc !== 'object' || doc === null) fail('the input must be a JSON object with "input" or "input_data"');
   const body = doc as Record<string, unknown>;
-  if ('input_data' in body) {
+  if (Object.hasOwn(body, 'input_data')) {
     const rows = body.input_data;
     if (!Array.isArray(rows) || rows.length !== specs.length) fail(`"input_data" must hold ${specs.length} array(s), one per graph input`);
     return specs.map((s, i) => flatten(rows[i], s));
   }
-  if ('input' in body) {
+  if (Object.hasOwn(body, 'input')) {
     const input = body.input;
     if (specs.length === 1 && Array.isArray(input)) return [flatten(input, specs[0])];
     if (typeof input === 'object' && input !== null && !Array.isArray(input)) {
@@ -39,13 +41,19 @@ export function parseInputs(doc: unknown, specs: readonly InputSpec[]): number[]
 
 function flatten(value: unknown, spec: InputSpec): number[] {
   const out: number[] = [];
-  const walk = (v: unknown, path: string): void => {
-    if (Array.isArray(v)) return v.forEach((x, i) => walk(x, `${path}[${i}]`));
+  const rank = Math.max(spec.dims.length, 1);
+  const walk = (v: unknown, path: string, depth: number): void => {
+    if (Array.isArray(v)) {
+      if (depth >= rank) fail(`input "${spec.name}"${path}: nested deeper than its shape [${spec.dims}] (${rank} levels)`, { input: spec.name, path });
+      return v.forEach((x, i) => walk(x, `${path}[${i}]`, depth + 1));
+    }
     if (typeof v === 'boolean') return void out.push(Number(v));
+    // JSON.parse reads a number beyond the double range (1e400) as ±Infinity.
+    if (v === Infinity || v === -Infinity) fail(`input "${spec.name}"${path}: the number overflowed (beyond ±1.8e308)`, { input: spec.name, path });
     if (typeof v !== 'number' || !Number.isFinite(v)) fail(`input "${spec.name}"${path}: ${JSON.stringify(v) ?? String(v)} is not a finite number`, { input: spec.name, path });
     out.push(v);
   };
-  walk(value, '');
+  walk(value, '', 0);
   const expected = sizeOf(spec.dims);
   if (out.length !== expected) {
     throw new ZkError('SHAPE_MISMATCH', `input "${spec.name}" has ${out.length} values; shape [${spec.dims}] needs ${expected}`, { input: spec.name, expected: spec.dims, got: out.length });

@@ -5,7 +5,8 @@
  * answer clients alike.
  */
 import { EventEmitter } from 'node:events';
-import { ZkError } from '../core/errors.js';
+import { isZkError, ZkError } from '../core/errors.js';
+import { isStorageFault } from '../store/faults.js';
 import { observeOutcome, type Metrics } from '../service/metrics.js';
 import type { JobOutcome, JobRecord, JobStore } from '../store/jobs.js';
 import type { ProofInput } from './tasks.js';
@@ -28,6 +29,13 @@ export interface ProofJobQueue {
   close(drainMs: number): Promise<void>;
 }
 
+/** How clientOf (src/api/auth.ts) names a client that presented a configured API key. */
+export const KEYED_CLIENT = 'key:';
+export const isKeyless = (client: string): boolean => !client.startsWith(KEYED_CLIENT);
+
+/** How long a finished job's record is retried while the store cannot write. */
+export const RECORD_RETRY_MS = 30_000;
+
 export class JobLedger {
   private readonly finished = new EventEmitter().setMaxListeners(0);
   /** Mean run time of recent jobs, for Retry-After. */
@@ -45,6 +53,16 @@ export class JobLedger {
     return new ZkError('QUEUE_FULL', `the proof queue is full (${waiting} waiting); retry in ${retryAfterSeconds} s`, { retryAfterSeconds });
   }
 
+  /**
+   * The 429 for a keyless request when keyless clients already hold `keylessLimit` waiting jobs
+   * (their share of the queue, see ServiceConfig.keylessShare); undefined when it may queue.
+   */
+  keylessFull(client: string, keylessWaiting: number, keylessLimit: number, parallel: number): ZkError | undefined {
+    if (!isKeyless(client) || keylessWaiting < keylessLimit) return undefined;
+    const full = this.queueFull(keylessWaiting, parallel);
+    return new ZkError('QUEUE_FULL', `${full.message} (requests without an API key share ${keylessLimit} places)`, full.details);
+  }
+
   /** Records a job's end; false (and nothing counted) when it had ended already. */
   record(job: Pick<JobRecord, 'id' | 'modelId'>, outcome: JobOutcome): boolean {
     if (!this.jobs.finish(job.id, outcome, Date.now())) return false;
@@ -52,6 +70,28 @@ export class JobLedger {
     if (outcome.status === 'done' && outcome.timings) this.meanRunSeconds = 0.8 * this.meanRunSeconds + 0.2 * (outcome.timings.runMs / 1000);
     this.finished.emit(job.id);
     return true;
+  }
+
+  /**
+   * Records a job's end like `record`, retrying while the store cannot write (STORAGE_FAILED: a
+   * locked database, a full disk) for up to RECORD_RETRY_MS, with doubling pauses. Never rejects:
+   * an outcome that still cannot be written is dropped, the job stays unfinished in the store and
+   * the next start runs it again. True when the outcome was recorded.
+   */
+  async settle(job: Pick<JobRecord, 'id' | 'modelId'>, outcome: JobOutcome): Promise<boolean> {
+    for (let pause = 250, waited = 0; ; waited += pause, pause *= 2) {
+      try {
+        this.record(job, outcome);
+        return true;
+      } catch (e) {
+        this.metrics.failures.inc({ kind: 'store', reason: isZkError(e) ? e.code : 'INTERNAL' });
+        if (!isStorageFault(e) || waited >= RECORD_RETRY_MS) {
+          this.finished.emit(job.id);
+          return false;
+        }
+        await new Promise((resolve) => setTimeout(resolve, pause));
+      }
+    }
   }
 
   waitFor(id: string, ms: number): Promise<void> {

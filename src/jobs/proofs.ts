@@ -9,7 +9,7 @@ import type { Piscina } from 'piscina';
 import { errorBody, isZkError, ZkError } from '../core/errors.js';
 import type { Metrics } from '../service/metrics.js';
 import { FINISHED, type JobOutcome, type JobRecord, type JobStore } from '../store/jobs.js';
-import { JobLedger, type ProofJobQueue } from './ledger.js';
+import { isKeyless, JobLedger, type ProofJobQueue } from './ledger.js';
 import { type ProofInput, proveOnPool } from './tasks.js';
 
 /** What the queue needs of a model to prove it; undefined when the model is gone. */
@@ -18,6 +18,8 @@ export type ModelLookup = (modelId: string) => { dir: string; key: string; vkeyH
 export interface QueueOptions {
   poolSize: number;
   queueLimit: number;
+  /** Waiting jobs keyless clients may hold together (see keylessLimit in src/service/config.ts). */
+  keylessLimit: number;
   timeoutMs: number;
 }
 
@@ -25,6 +27,7 @@ interface Waiting {
   id: string;
   modelId: string;
   priority: number;
+  client: string;
 }
 
 interface Running {
@@ -63,6 +66,8 @@ export class ProofQueue implements ProofJobQueue {
     if (!this.accepting) throw new ZkError('UNAVAILABLE', 'the service is shutting down');
     const { poolSize, queueLimit } = this.options;
     if (this.running.size + this.waiting.length >= poolSize + queueLimit) throw this.ledger.queueFull(this.waiting.length, poolSize);
+    const keyless = this.ledger.keylessFull(client, this.waiting.filter((w) => isKeyless(w.client)).length, this.options.keylessLimit, poolSize);
+    if (keyless) throw keyless;
     const job = this.jobs.insert({ id: randomUUID(), modelId, ...input, createdAt: Date.now(), client });
     this.enqueue(job);
     this.pump();
@@ -72,8 +77,9 @@ export class ProofQueue implements ProofJobQueue {
   async cancel(id: string, reason = 'cancelled by request'): Promise<void> {
     const at = this.waiting.findIndex((w) => w.id === id);
     if (at >= 0) {
-      const [{ modelId }] = this.waiting.splice(at, 1);
-      this.ledger.record({ id, modelId }, { status: 'cancelled', error: { code: 'CANCELLED', message: reason } });
+      // Recorded first: when the store cannot write, the job stays queued as it was.
+      this.ledger.record(this.waiting[at], { status: 'cancelled', error: { code: 'CANCELLED', message: reason } });
+      this.waiting.splice(at, 1);
       this.updateGauges();
       return;
     }
@@ -113,34 +119,42 @@ export class ProofQueue implements ProofJobQueue {
   }
 
   /** Behind every waiting job of the same or a better (lower) priority. */
-  private enqueue({ id, modelId, priority }: Pick<JobRecord, 'id' | 'modelId' | 'priority'>): void {
+  private enqueue({ id, modelId, priority, client }: Pick<JobRecord, 'id' | 'modelId' | 'priority' | 'client'>): void {
     const at = this.waiting.findIndex((w) => w.priority > priority);
-    this.waiting.splice(at < 0 ? this.waiting.length : at, 0, { id, modelId, priority });
+    this.waiting.splice(at < 0 ? this.waiting.length : at, 0, { id, modelId, priority, client });
   }
 
   private pump(): void {
     while (this.accepting && this.running.size < this.options.poolSize && this.waiting.length > 0) {
-      const { id, modelId } = this.waiting.shift()!;
+      const next = this.waiting.shift()!;
       const controller = new AbortController();
-      const run: Running = { modelId, controller, done: Promise.resolve() };
-      this.running.set(id, run);
-      run.done = this.run(id, controller).finally(() => {
-        this.running.delete(id);
-        this.pump();
-      });
+      const run: Running = { modelId: next.modelId, controller, done: Promise.resolve() };
+      this.running.set(next.id, run);
+      run.done = this.run(next, controller).finally(() => this.release(next.id));
     }
     this.updateGauges();
   }
 
-  private async run(id: string, controller: AbortController): Promise<void> {
-    const job = this.jobs.get(id)!;
+  /** The job no longer holds a worker: the next one may start. */
+  private release(id: string): void {
+    if (this.running.delete(id)) this.pump();
+  }
+
+  /**
+   * Runs one job to its recorded end. Never rejects: a store fault while starting fails the job
+   * (STORAGE_FAILED), and its outcome's record is retried while the store cannot write.
+   */
+  private async run({ id, modelId }: Waiting, controller: AbortController): Promise<void> {
     const startedAt = Date.now();
-    this.jobs.markRunning(id, startedAt);
-    const timings = () => ({ queuedMs: startedAt - job.createdAt, runMs: Date.now() - startedAt });
+    let createdAt = startedAt;
+    const timings = () => ({ queuedMs: startedAt - createdAt, runMs: Date.now() - startedAt });
     let outcome: JobOutcome;
     try {
-      const model = this.lookup(job.modelId);
-      if (!model) throw new ZkError('NOT_FOUND', `model ${job.modelId} no longer exists`);
+      const job = this.jobs.get(id)!;
+      createdAt = job.createdAt;
+      this.jobs.markRunning(id, startedAt);
+      const model = this.lookup(modelId);
+      if (!model) throw new ZkError('NOT_FOUND', `model ${modelId} no longer exists`);
       const { bundle, loadMs } = await proveOnPool(this.pool, { dir: model.dir, vkeyHash: model.vkeyHash, values: job.values, salt: job.salt }, controller, this.options.timeoutMs);
       outcome = { status: 'done', result: bundle, timings: { ...timings(), loadMs, ...bundle.timings } };
     } catch (e) {
@@ -148,7 +162,9 @@ export class ProofQueue implements ProofJobQueue {
       const error = isZkError(e) ? e : new ZkError('INTERNAL', String(e));
       outcome = { status: error.code === 'CANCELLED' ? 'cancelled' : 'failed', error: errorBody(error), timings: timings() };
     }
-    this.ledger.record(job, outcome);
+    // The worker is free: the next job starts while this outcome's record is retried, if it must be.
+    this.release(id);
+    await this.ledger.settle({ id, modelId }, outcome);
   }
 
   private updateGauges(): void {

@@ -22,7 +22,17 @@ export interface ServiceConfig {
   proverCacheSize: number;
   /** Jobs waiting for a worker before new ones get 429. */
   queueLimit: number;
+  /**
+   * With API keys configured: the share (0..1) of `queueLimit` that requests without a valid key
+   * may hold together, so a keyless flood cannot starve keyed clients. No keys: unused.
+   */
+  keylessShare: number;
   jobTimeoutMs: number;
+  /**
+   * How long a finished proof job keeps its input and opening (private values, salt); then both
+   * are purged and the job keeps its status, timings and shareable proof. README "Security".
+   */
+  retentionMs: number;
   /** How long shutdown waits for running jobs before leaving them to the next start. */
   drainTimeoutMs: number;
   bodyLimitBytes: number;
@@ -83,8 +93,10 @@ const ENV = {
   ZKINFER_PROVER_THREADS: [z.enum(['multi', 'single']), 'multi'],
   ZKINFER_PROVER_CACHE: [positiveInt, '4'],
   ZKINFER_QUEUE_LIMIT: [z.coerce.number().int().min(0), '64'],
+  ZKINFER_KEYLESS_SHARE: [z.coerce.number().min(0).max(1), '0.5'],
   ZKINFER_JOB_TIMEOUT: [seconds, '300'],
   ZKINFER_DRAIN_TIMEOUT: [seconds, '60'],
+  ZKINFER_RETENTION: [z.coerce.number().min(0).transform((s) => Math.round(s * 1000)), '86400'],
   ZKINFER_BODY_LIMIT: [byteSize, '1mb'],
   ZKINFER_MODEL_SIZE_LIMIT: [byteSize, '100mb'],
   ZKINFER_MAX_CONSTRAINTS: [positiveInt, '1000000'],
@@ -130,8 +142,10 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ServiceConf
     proverThreads: p.ZKINFER_PROVER_THREADS,
     proverCacheSize: p.ZKINFER_PROVER_CACHE,
     queueLimit: p.ZKINFER_QUEUE_LIMIT,
+    keylessShare: p.ZKINFER_KEYLESS_SHARE,
     jobTimeoutMs: p.ZKINFER_JOB_TIMEOUT,
     drainTimeoutMs: p.ZKINFER_DRAIN_TIMEOUT,
+    retentionMs: p.ZKINFER_RETENTION,
     bodyLimitBytes: p.ZKINFER_BODY_LIMIT,
     modelSizeLimitBytes: p.ZKINFER_MODEL_SIZE_LIMIT,
     maxConstraints: p.ZKINFER_MAX_CONSTRAINTS,
@@ -153,6 +167,10 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ServiceConf
       : { kind: 'directory', dir: p.ZKINFER_ARTIFACTS_DIR ?? join(p.ZKINFER_DATA_DIR, 'artifacts') },
   };
 }
+
+/** How many waiting jobs keyless requests may hold together (all of the queue when no keys are configured). */
+export const keylessLimit = (c: Pick<ServiceConfig, 'apiKeys' | 'queueLimit' | 'keylessShare'>): number =>
+  c.apiKeys.length === 0 ? c.queueLimit : Math.floor(c.queueLimit * c.keylessShare);
 
 /** The defaults with some settings replaced (tests and the load benchmark). */
 export const configWith = (overrides: Partial<ServiceConfig>): ServiceConfig => ({ ...configFromEnv({}), ...overrides });

@@ -11,7 +11,7 @@ import { type ModelVisibility, needsSalt } from '../commit/visibility.js';
 import { parseFieldElement } from '../core/snarkjs.js';
 import type { ProofInput } from '../jobs/tasks.js';
 import { exportSolidityVerifier } from '../chain/verifier.js';
-import { ZkError } from '../core/errors.js';
+import { errorBody, isZkError, ZkError } from '../core/errors.js';
 import { Lru } from '../core/lru.js';
 import type { SnarkProof } from '../core/snarkjs.js';
 import { parseInputs, quantizeInputs } from '../io/input.js';
@@ -25,7 +25,7 @@ import type { QuantizedGraph } from '../quantize/plan.js';
 import { planFromJson } from '../quantize/serialize.js';
 import { loadVerificationKey, type Groth16VerificationKey } from '../setup/index.js';
 import { bundleFromSignals } from '../prove/bundle.js';
-import { parseProofBundle, snarkProofSchema, verifyBundle, type Verdict } from '../verify/verify.js';
+import { parseProofBundle, scalarElement, snarkProofSchema, verifyBundle, type Verdict } from '../verify/verify.js';
 import type { ModelBuilder } from '../jobs/compiles.js';
 import { ArtifactStore } from '../store/artifacts.js';
 import type { CompileSettings, ModelRecord, ModelStore } from '../store/models.js';
@@ -106,16 +106,36 @@ export class ModelService {
     return this.models.list();
   }
 
-  /** The compiled info of a model whose build has finished (undefined otherwise). */
+  /**
+   * The compiled info of a model whose build has finished (undefined otherwise). ARTIFACT_MISSING
+   * when its files are gone or unreadable (the message names the model, not a path).
+   */
   infoOf(record: ModelRecord): ModelInfo | undefined {
     if (record.status !== 'ready') return undefined;
     let info = this.infos.get(record.key);
     if (!info) {
-      info = this.artifacts.readyInfo(record.key);
-      if (!info) throw new ZkError('ARTIFACT_MISSING', `the artifacts of model ${record.id} are missing from the data directory`, { id: record.id });
+      try {
+        info = this.artifacts.readyInfo(record.key);
+      } catch {
+        info = undefined;
+      }
+      if (!info) throw new ZkError('ARTIFACT_MISSING', `the artifacts of model ${record.id} are missing or unreadable in the data directory`, { id: record.id });
       this.infos.set(record.key, info);
     }
     return info;
+  }
+
+  /**
+   * The record as clients should see it, with its info: a ready model whose artifacts are missing
+   * shows as failed with the reason, so one broken model does not fail a listing of all.
+   */
+  inspect(record: ModelRecord): { record: ModelRecord; info?: ModelInfo } {
+    try {
+      return { record, info: this.infoOf(record) };
+    } catch (e) {
+      if (!isZkError(e) || e.code !== 'ARTIFACT_MISSING') throw e;
+      return { record: { ...record, status: 'failed', error: errorBody(e) } };
+    }
   }
 
   ready(id: string): ReadyModel {
@@ -164,7 +184,8 @@ export class ModelService {
   async verify(m: ReadyModel, proof: unknown, publicSignals: unknown): Promise<Verdict> {
     const vkey = await this.verificationKey(m);
     if (typeof proof === 'object' && proof !== null && 'format' in proof) return verifyBundle(m.info, vkey, parseProofBundle(proof));
-    const bare = z.object({ proof: snarkProofSchema, publicSignals: z.array(z.string().regex(/^\d{1,80}$/, 'a decimal field element')) }).safeParse({ proof, publicSignals });
+    const count = m.info.publicSignals;
+    const bare = z.object({ proof: snarkProofSchema, publicSignals: z.array(scalarElement).length(count, `model ${m.info.name} has ${count} public signals`) }).safeParse({ proof, publicSignals });
     if (!bare.success) {
       const issue = bare.error.issues[0];
       throw new ZkError('INPUT_INVALID', `not a proof with public signals: ${issue.path.join('.')}: ${issue.message}`, { issues: bare.error.issues.slice(0, 5) });

@@ -4,6 +4,7 @@
  * run again in their original order. With REDIS_URL, proofs go to prover nodes through Redis
  * (src/cluster/) instead of the in-process pool.
  */
+import { mkdirSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pino, type Logger } from 'pino';
@@ -14,12 +15,15 @@ import { artifactSourceOf } from '../cluster/artifacts.js';
 import { RedisProofQueue } from '../cluster/redis-queue.js';
 import type { ProofJobQueue } from '../jobs/ledger.js';
 import { ProofQueue } from '../jobs/proofs.js';
+import { sweepDevPtauTemps } from '../setup/ptau.js';
 import { ArtifactStore } from '../store/artifacts.js';
 import { openDatabase } from '../store/db.js';
 import { JobStore } from '../store/jobs.js';
+import { lockDataDir } from '../store/lock.js';
 import { ModelStore } from '../store/models.js';
-import type { ServiceConfig } from './config.js';
+import { keylessLimit, type ServiceConfig } from './config.js';
 import { registerExample } from './example.js';
+import { startRetention } from './retention.js';
 import { createMetrics } from './metrics.js';
 import { ModelService } from './models.js';
 
@@ -33,13 +37,37 @@ export interface Service {
   close(drainMs?: number): Promise<void>;
 }
 
+/**
+ * Starts the service on its data directory. Refuses (CONFLICT) when another server holds the
+ * directory's lock, and fails with STORAGE_FAILED, having released everything it took, when the
+ * store cannot be opened or written at start (a full disk): the CLI prints the reason and exits 1.
+ */
 export async function startService(config: ServiceConfig, logger: Logger = pino({ level: config.logLevel })): Promise<Service> {
+  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  const unlock = lockDataDir(config.dataDir);
+  const stops: (() => Promise<unknown> | void)[] = [unlock];
+  try {
+    return await start(config, logger, stops, unlock);
+  } catch (e) {
+    for (const stop of stops.reverse()) await Promise.resolve(stop()).catch(() => undefined);
+    throw e;
+  }
+}
+
+/** The start proper; `stops` collects, in order, what a failed start must undo. */
+async function start(config: ServiceConfig, logger: Logger, stops: (() => Promise<unknown> | void)[], unlock: () => void): Promise<Service> {
   const db = openDatabase(config.dataDir);
+  stops.push(() => db.close());
   const modelStore = new ModelStore(db);
   const jobs = new JobStore(db);
   const artifacts = new ArtifactStore(config.dataDir);
+  // Builds cut short and temp files of interrupted writes, left by a previous process (the lock
+  // says none runs now).
+  artifacts.sweepBuilds();
+  await sweepDevPtauTemps(config.dataDir);
   const metrics = createMetrics(config.redisUrl ? config.nodeName : undefined);
   const builder = new ModelBuilder(createCompilePool(config), modelStore, artifacts, { dataDir: config.dataDir, maxConstraints: config.maxConstraints, maxPtauPower: config.maxPtauPower }, metrics, logger);
+  stops.push(() => builder.close());
   const models = new ModelService(modelStore, artifacts, builder, config.ptau);
   const lookup = (id: string) => {
     const record = modelStore.get(id);
@@ -48,12 +76,14 @@ export async function startService(config: ServiceConfig, logger: Logger = pino(
   };
   const queue: ProofJobQueue = config.redisUrl
     ? new RedisProofQueue(config, jobs, lookup, await artifactSourceOf(config.artifactSource), metrics, logger)
-    : new ProofQueue(createProverPool(config), jobs, lookup, { poolSize: config.poolSize, queueLimit: config.queueLimit, timeoutMs: config.jobTimeoutMs }, metrics);
+    : new ProofQueue(createProverPool(config), jobs, lookup, { poolSize: config.poolSize, queueLimit: config.queueLimit, keylessLimit: keylessLimit(config), timeoutMs: config.jobTimeoutMs }, metrics);
+  stops.push(() => queue.close(0));
 
-  artifacts.sweepBuilds();
+  const requeued = await queue.recover();
+  const stopRetention = startRetention(jobs, config.retentionMs, logger);
+  stops.push(stopRetention);
   const rebuilding = modelStore.compiling();
   rebuilding.forEach((m) => void builder.build(m));
-  const requeued = await queue.recover();
 
   let ready = false;
   const app = createApp({ config, models, builder, queue, jobs, metrics, logger, isReady: () => ready });
@@ -63,7 +93,13 @@ export async function startService(config: ServiceConfig, logger: Logger = pino(
   ready = true;
   const provers = config.redisUrl ? { queue: 'redis', node: config.nodeName } : { poolSize: config.poolSize, proverThreads: config.proverThreads };
   logger.info({ url, ...provers, requeuedJobs: requeued, rebuildingModels: rebuilding.length }, `zkinfer listening on ${url}`);
-  if (config.registerExample) await registerExample(models, logger);
+  if (config.registerExample) {
+    try {
+      await registerExample(models, logger);
+    } catch (err) {
+      logger.warn({ err }, 'could not register the example model');
+    }
+  }
 
   return {
     url,
@@ -76,7 +112,9 @@ export async function startService(config: ServiceConfig, logger: Logger = pino(
       // Requests still open (a long ?wait=) answered nothing useful from here on.
       server.closeAllConnections();
       await closed;
+      stopRetention();
       db.close();
+      unlock();
       logger.info('stopped');
     },
   };

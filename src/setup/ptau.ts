@@ -7,6 +7,7 @@
  * worker, test) must `await globalThis.curve_bn128?.terminate()` before exiting.
  */
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 // @ts-ignore -- snarkjs ships no type declarations; the part used here is typed below.
@@ -469,6 +470,12 @@ async function inTempDir(dir: string, work: (tmp: string) => Promise<void>): Pro
   } finally {
     await rm(tmp, { recursive: true, force: true });
   }
+}
+
+/** At service start: removes the temp dirs of ptau generations whose process died (see sweepStaleTemps). */
+export async function sweepDevPtauTemps(dataDir: string): Promise<void> {
+  const dir = path.dirname(devPtauPath(dataDir, 1));
+  if (existsSync(dir)) await sweepStaleTemps(dir);
 }
 
 /** Removes temp dirs of processes that died mid-generation (the pid is in the name). */

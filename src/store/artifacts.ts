@@ -5,13 +5,15 @@
  * in `artifacts/.building/<key>.<uuid>/` and is renamed into place when complete, so a directory
  * under its key is always whole, and a build cut short (even one whose circom child outlives a
  * crashed service) never touches it. The upload waits in `uploads/<key>.onnx` until its build
- * ends, so a restart can build it again.
+ * ends, so a restart can build it again. Directories are created 0700: a model's files can hold
+ * private weights.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { modelFiles, readModelInfo, type ModelInfo } from '../model/layout.js';
 import { canonicalJson } from '../setup/index.js';
+import { guarded } from './faults.js';
 import type { CompileSettings } from './models.js';
 
 export class ArtifactStore {
@@ -25,26 +27,45 @@ export class ArtifactStore {
     return join(this.dataDir, 'artifacts', key);
   }
 
-  /** A fresh directory for one build of `key`. */
+  /** A fresh directory for one build of `key` (its parents made 0700 if new). */
   buildDir(key: string): string {
-    return join(this.dataDir, 'artifacts', '.building', `${key}.${randomUUID()}`);
+    const building = join(this.dataDir, 'artifacts', '.building');
+    guarded(() => mkdirSync(building, { recursive: true, mode: 0o700 }));
+    return join(building, `${key}.${randomUUID()}`);
   }
 
-  /** Removes the build directories a previous process left (call before starting builds). */
+  /**
+   * Removes what a previous process left half-written: build directories and the temp files of
+   * uploads it was saving. Call before starting builds, holding the data directory's lock.
+   */
   sweepBuilds(): void {
     rmSync(join(this.dataDir, 'artifacts', '.building'), { recursive: true, force: true });
+    const uploads = join(this.dataDir, 'uploads');
+    if (!existsSync(uploads)) return;
+    for (const name of readdirSync(uploads)) if (name.endsWith('.tmp')) rmSync(join(uploads, name), { force: true });
   }
 
   uploadPath(key: string): string {
     return join(this.dataDir, 'uploads', `${key}.onnx`);
   }
 
-  /** Written under a temp name and renamed, so a crash never leaves a partial upload. */
+  /**
+   * Written under a temp name and renamed, so a crash never leaves a partial upload; a write that
+   * fails (disk full) removes its temp file and is STORAGE_FAILED.
+   */
   saveUpload(key: string, onnx: Uint8Array): void {
     const file = this.uploadPath(key);
-    mkdirSync(join(this.dataDir, 'uploads'), { recursive: true });
-    writeFileSync(`${file}.${process.pid}.tmp`, onnx);
-    renameSync(`${file}.${process.pid}.tmp`, file);
+    const tmp = `${file}.${randomUUID()}.tmp`;
+    guarded(() => {
+      try {
+        mkdirSync(join(this.dataDir, 'uploads'), { recursive: true, mode: 0o700 });
+        writeFileSync(tmp, onnx, { mode: 0o600 });
+        renameSync(tmp, file);
+      } catch (e) {
+        rmSync(tmp, { force: true });
+        throw e;
+      }
+    });
   }
 
   dropUpload(key: string): void {

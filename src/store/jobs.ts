@@ -1,4 +1,5 @@
 import type { ErrorBody } from '../core/errors.js';
+import { KEYED_CLIENT } from '../jobs/ledger.js';
 import type { ProofInput } from '../jobs/tasks.js';
 import type { ProofBundle } from '../prove/bundle.js';
 import type { Database } from './db.js';
@@ -42,12 +43,14 @@ export interface JobRecord {
   createdAt: number;
   startedAt?: number;
   finishedAt?: number;
+  /** When retention purged its input and opening (values are then empty, salt and opening gone). */
+  purgedAt?: number;
 }
 
-/** The input column: the values, or with a client-chosen salt `{values, salt}`. */
+/** The input column: the values, or with a client-chosen salt `{values, salt}`; `null` once purged. */
 const readInput = (text: string): ProofInput => {
-  const parsed = JSON.parse(text) as number[][] | ProofInput;
-  return Array.isArray(parsed) ? { values: parsed } : parsed;
+  const parsed = JSON.parse(text) as number[][] | ProofInput | null;
+  return parsed === null ? { values: [] } : Array.isArray(parsed) ? { values: parsed } : parsed;
 };
 const writeInput = ({ values, salt }: ProofInput): string => JSON.stringify(salt === undefined ? values : { values, salt });
 
@@ -66,6 +69,7 @@ interface Row {
   priority: number;
   attempts: number;
   node: string | null;
+  purged_at: number | null;
 }
 
 const toRecord = (r: Row): JobRecord => ({
@@ -83,6 +87,7 @@ const toRecord = (r: Row): JobRecord => ({
   createdAt: r.created_at,
   ...(r.started_at !== null ? { startedAt: r.started_at } : {}),
   ...(r.finished_at !== null ? { finishedAt: r.finished_at } : {}),
+  ...(r.purged_at !== null ? { purgedAt: r.purged_at } : {}),
 });
 
 export interface JobOutcome {
@@ -114,9 +119,10 @@ export class JobStore {
     return row && toRecord(row);
   }
 
-  /** Jobs waiting to start. */
-  queuedCount(): number {
-    return (this.db.prepare("SELECT count(*) AS n FROM jobs WHERE status = 'queued'").get() as { n: number }).n;
+  /** Jobs waiting to start; with `keyless`, only those of clients without an API key. */
+  queuedCount(keyless = false): number {
+    const sql = `SELECT count(*) AS n FROM jobs WHERE status = 'queued'${keyless ? ` AND client NOT LIKE '${KEYED_CLIENT}%'` : ''}`;
+    return (this.db.prepare(sql).get() as { n: number }).n;
   }
 
   /**
@@ -145,6 +151,21 @@ export class JobStore {
   /** Unfinished jobs, in the order they should run (priority, then age). */
   unfinished(): JobRecord[] {
     return (this.db.prepare("SELECT * FROM jobs WHERE status IN ('queued', 'running') ORDER BY priority, created_at, rowid").all() as Row[]).map(toRecord);
+  }
+
+  /**
+   * Retention: forgets the input and the opening (private values and salt, inside the result) of
+   * every job that finished before `before`, keeping its status, timings and shareable proof.
+   * Returns how many jobs were purged.
+   */
+  purgeFinished(before: number, at: number): number {
+    const { changes } = this.db
+      .prepare("UPDATE jobs SET input = 'null', result = json_remove(result, '$.opening'), purged_at = ? WHERE purged_at IS NULL AND finished_at < ?")
+      .run(at, before);
+    // The WAL still holds the pages as they were: copy them back and empty it (secure_delete has
+    // zeroed what the update freed in the database file).
+    if (changes > 0) this.db.pragma('wal_checkpoint(TRUNCATE)');
+    return changes;
   }
 
   /**

@@ -1,18 +1,31 @@
 import { z } from 'zod';
 import { ZkError } from '../core/errors.js';
 import { type PublicValues, publicSignalCount, weightsDigest } from '../commit/public.js';
-import { PROOF_SYSTEMS, snarkjs } from '../core/snarkjs.js';
+import { BASE_FIELD_PRIME, FIELD_PRIME, PROOF_SYSTEMS, snarkjs } from '../core/snarkjs.js';
 import { inputBoundViolation } from '../io/input.js';
 import type { ModelInfo } from '../model/layout.js';
 import { type ProofBundle, type ProvenTensor, readPublic } from '../prove/bundle.js';
 
-const decimal = z.string().regex(/^\d{1,80}$/, 'a decimal field element');
+/**
+ * A canonical decimal element below `modulus`: no sign, no leading zeros, reduced. One value has one
+ * encoding, so a proof or a signal cannot be restated (x + q, 007) and pass as another.
+ */
+const element = (modulus: bigint, what: string) =>
+  z
+    .string()
+    .regex(/^(0|[1-9]\d{0,77})$/, `a canonical decimal ${what} (digits, no leading zeros)`)
+    .refine((s) => BigInt(s) < modulus, `not reduced: a ${what} must be below the field's modulus`);
+/** A public signal, commitment or proof evaluation: an element of the scalar field r. */
+export const scalarElement = element(FIELD_PRIME, 'scalar field element');
+/** A proof point's coordinate: an element of the base field q. */
+const coordinate = element(BASE_FIELD_PRIME, 'base field coordinate');
+const decimal = scalarElement;
 const tensor = z.object({ name: z.string(), dims: z.array(z.number().int()), scale: z.number().int(), integers: z.array(z.string().regex(/^-?\d{1,80}$/)), values: z.array(z.number()) });
 
-const g1 = z.array(decimal).length(3); // projective [x, y, 1]
+const g1 = z.array(coordinate).length(3); // projective [x, y, 1]
 const groth16Proof = z.object({
   pi_a: g1,
-  pi_b: z.array(z.array(decimal).length(2)).length(3),
+  pi_b: z.array(z.array(coordinate).length(2)).length(3),
   pi_c: g1,
   protocol: z.literal('groth16'),
   curve: z.literal('bn128'),
