@@ -13,6 +13,9 @@ import { loadOnnx } from '../onnx/load.js';
 import { AUTO_SCALES, compileModel, DEFAULT_HEADROOM } from '../model/compile.js';
 import { readModelInfo } from '../model/layout.js';
 import { setupModel } from '../model/setup.js';
+import { addContribution, finalizeCeremony, initCeremony, readTranscript, verifyCeremony } from '../model/ceremony.js';
+import { trustSummary } from '../model/version.js';
+import { contributeZKey } from '../setup/ceremony.js';
 import { ModelProver } from '../prove/prover.js';
 import { loadVerificationKey } from '../setup/index.js';
 import { parseProofBundle, verifyBundle } from '../verify/verify.js';
@@ -98,6 +101,82 @@ program
     const info = await setupModel(dir, { system: opts.system, ptau: opts.ptau, verifyPtau: opts.verifyPtau, power: opts.power ? int(opts.power) : undefined, dataDir: dataDir() });
     console.log(`${info.setup!.system} keys written to ${dir} (ptau power ${info.setup!.ptauPower}${info.setup!.developmentPtau ? ', INSECURE development ptau' : ''})`);
     console.log(`  verifying key sha256: ${info.setup!.vkeyHash}`);
+    printTrust(dir);
+  });
+
+/** Model version id and who must be trusted; an operator-only key is said to be one, loudly. */
+function printTrust(dir: string): void {
+  const info = readModelInfo(dir);
+  const trust = trustSummary(info, readTranscript(dir)?.contributions.map((c) => c.name));
+  if (info.setup?.versionId) console.log(`  model version id: ${info.setup.versionId}`);
+  if (!trust) return;
+  console.log(`  trusted: ${trust.trusted}`);
+  if (trust.warning) console.log(`  WARNING: ${trust.warning}`);
+}
+
+const ceremony = program.command('ceremony').description('Groth16 phase-2 ceremony: keys no single party can forge proofs with (README "Trust")');
+
+ceremony
+  .command('init')
+  .argument('<dir>', 'compiled model directory')
+  .option('--ptau <file>', 'existing powers-of-tau file (e.g. a public ceremony file)')
+  .option('--power <n>', 'power of the development ptau to generate')
+  .description('start a ceremony: the initial key (no contribution yet; proofs are refused until finalize)')
+  .action(async (dir: string, opts: { ptau?: string; power?: string }) => {
+    await initCeremony(dir, { ptau: opts.ptau, power: opts.power ? int(opts.power) : undefined, dataDir: dataDir() });
+    console.log(`ceremony opened in ${dir}: contributors take ${join(dir, 'circuit.zkey')}, run zkinfer ceremony contribute, and send back their zkey`);
+    printTrust(dir);
+  });
+
+ceremony
+  .command('contribute')
+  .argument('<in>', 'the current zkey of the ceremony')
+  .argument('<out>', 'where to write the zkey with your contribution')
+  .requiredOption('--name <name>', 'your name in the transcript (1 to 64 bytes)')
+  .option('--entropy <text>', 'extra entropy mixed with random bytes')
+  .description('add your own contribution on your own machine (snarkjs zkey contribute); publish the hash it prints')
+  .action(async (input: string, out: string, opts: { name: string; entropy?: string }) => {
+    const hash = await contributeZKey(input, out, opts.name, opts.entropy);
+    console.log(`contribution "${opts.name}" written to ${out}`);
+    console.log(`  contribution hash: ${hash}`);
+  });
+
+ceremony
+  .command('add')
+  .argument('<dir>', 'model directory with an open ceremony')
+  .argument('<contribution>', "a contributor's zkey")
+  .option('--ptau <file>', 'the ptau of the ceremony (default: the development one in the data directory)')
+  .description('verify a contribution (zkey verify, extends the chain) and make it the current key')
+  .action(async (dir: string, file: string, opts: { ptau?: string }) => {
+    const t = await addContribution(dir, file, { ptau: opts.ptau, dataDir: dataDir() });
+    const last = t.contributions.at(-1)!;
+    console.log(`contribution #${t.contributions.length} "${last.name}" accepted: ${last.hash}`);
+  });
+
+ceremony
+  .command('finalize')
+  .argument('<dir>', 'model directory with an open ceremony')
+  .requiredOption('--beacon <hex>', 'public random beacon (e.g. a future block hash), hex')
+  .option('--iterations <n>', 'beacon hash iterations, as a power of two (10 to 63)', '10')
+  .description('close the ceremony with a public beacon (snarkjs zkey beacon); proofs are accepted afterwards')
+  .action(async (dir: string, opts: { beacon: string; iterations: string }) => {
+    const t = await finalizeCeremony(dir, opts.beacon, int(opts.iterations));
+    console.log(`ceremony finalized after ${t.contributions.length} contribution(s): beacon ${t.beacon!.hash}`);
+    printTrust(dir);
+  });
+
+ceremony
+  .command('verify')
+  .argument('<dir>', 'model directory with a ceremony')
+  .option('--ptau <file>', 'the ptau of the ceremony (default: the development one in the data directory)')
+  .description('check the key against the r1cs and ptau, and the transcript against the key')
+  .action(async (dir: string, opts: { ptau?: string }) => {
+    const check = await verifyCeremony(dir, { ptau: opts.ptau, dataDir: dataDir() });
+    for (const [i, c] of check.transcript.contributions.entries()) console.log(`#${i + 1} ${c.name} ${c.hash} (${c.addedAt})`);
+    if (check.transcript.beacon) console.log(`beacon ${check.transcript.beacon.value} (2^${check.transcript.beacon.iterationsExp}): ${check.transcript.beacon.hash}`);
+    for (const p of check.problems) console.log(`FAIL: ${p}`);
+    console.log(check.ok ? 'ceremony ok' : 'ceremony NOT ok');
+    if (!check.ok) process.exitCode = 1;
   });
 
 program

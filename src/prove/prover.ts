@@ -29,6 +29,10 @@ export class ModelProver {
     const info = readModelInfo(dir);
     const files = modelFiles(dir);
     if (!info.setup) throw new ZkError('ARTIFACT_MISSING', `${dir} has no keys; run zkinfer setup first`, { dir });
+    // The key of an open ceremony may still be the initial one (delta = 1), with which anyone can forge.
+    if (info.setup.ceremony && !info.setup.ceremony.finalized) {
+      throw new ZkError('CONFLICT', `model ${info.name}: its phase-2 ceremony is not finalized; proofs are refused until the owner finalizes it`, { dir });
+    }
     const plan = planFromJson(readFileSync(requireArtifact(files.plan, 'compile'), 'utf8'));
     const witness = await buildWitnessCalculator(readFileSync(requireArtifact(files.wasm, 'compile')));
     return new ModelProver(info, plan, witness, readFileSync(requireArtifact(files.zkey, 'setup')));

@@ -12,6 +12,8 @@ export {
   canonicalJson,
   hashVerificationKey,
   loadVerificationKey,
+  newZKey,
+  writeVerificationKey,
   setupGroth16,
   setupKeys,
   VKEY_FILE,
