@@ -4,9 +4,11 @@
  * circom, snarkjs and EVM throughout; the models are 3-3-2 MLPs (power-8 keys).
  */
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { copyFileSync, cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { type AuditReport, auditModel, formatAudit } from '../src/audit/audit.js';
 import { solidityCalldata } from '../src/chain/calldata.js';
 import { exportSolidityVerifier } from '../src/chain/verifier.js';
 import { isZkError } from '../src/core/errors.js';
@@ -153,10 +155,118 @@ describe('a phase-2 ceremony with two outside contributors and a beacon', () => 
     assert.equal(BigInt(r.returnValue), 1n);
   });
 
+  test('audit passes and names the contributors; the Solidity verifier embeds the key', async () => {
+    const verifier = join(work, 'ceremony-Verifier.sol');
+    writeFileSync(verifier, (await exportSolidityVerifier(dir)).source);
+    const report = await auditModel(dir, { ...opts, verifier });
+    assert.ok(report.ok, formatAudit(report));
+    assert.deepEqual(report.contributors, ['alice', 'bob']);
+    assert.deepEqual(Object.fromEntries(report.checks.map((c) => [c.id, c.status])), { onnx: 'pass', recompile: 'pass', ptau: 'warn', zkey: 'pass', phase2: 'pass', vkey: 'pass', version: 'pass', verifier: 'pass' });
+    assert.match(report.trusted, /^any one of 2 contributors \(alice, bob\) and whoever made the development ptau$/);
+  });
+
   test('a finalized ceremony takes no more contributions', async () => {
     const late = join(work, 'late.zkey');
     await contributeZKey(zkey(), late, 'late');
     await rejects(addContribution(dir, late, opts), 'CONFLICT', /finalized/);
+  });
+});
+
+test('compiling the same ONNX file with the same settings gives byte-identical main.circom and main.r1cs, elsewhere', async () => {
+  const again = join(tempDir('trust-elsewhere'), 'deeper', 'path', 'model');
+  await compileModel(mlp([3, 3, 2], 1), again, { name: 'mlp-a' });
+  for (const file of ['circom', 'r1cs'] as const) {
+    assert.equal(sha256File(modelFiles(again)[file]), sha256File(modelFiles(compiled.a)[file]), `${file} differs`);
+  }
+  assert.deepEqual(readModelInfo(again).build, readModelInfo(compiled.a).build);
+});
+
+const sha256File = (file: string): string => createHash('sha256').update(readFileSync(file)).digest('hex');
+
+describe('audit catches', () => {
+  const keyed = { a: join(work, 'keyed-a'), b: join(work, 'keyed-b') };
+  /** A copy of model a's keyed directory, altered by `change`. */
+  const variant = (name: string, change: (dir: string) => void): string => {
+    const dir = join(work, name);
+    cpSync(keyed.a, dir, { recursive: true });
+    change(dir);
+    return dir;
+  };
+  const statuses = (r: AuditReport) => Object.fromEntries(r.checks.map((c) => [c.id, c.status]));
+
+  before(async () => {
+    for (const m of ['a', 'b'] as const) {
+      cpSync(compiled[m], keyed[m], { recursive: true });
+      await setupModel(keyed[m], opts);
+    }
+  });
+
+  test('an operator-only key: reported as such (a warning, not a failure)', async () => {
+    const report = await auditModel(keyed.a, opts);
+    assert.ok(report.ok, formatAudit(report));
+    assert.equal(statuses(report).phase2, 'warn');
+    assert.match(report.checks.find((c) => c.id === 'phase2')!.detail, /operator-only key/);
+    assert.equal(report.trusted, 'the operator alone');
+  });
+
+  test('a zkey of another circuit', async () => {
+    const dir = variant('other-zkey', (d) => copyFileSync(modelFiles(keyed.b).zkey, modelFiles(d).zkey));
+    const report = await auditModel(dir, opts);
+    assert.equal(report.ok, false);
+    assert.equal(statuses(report).zkey, 'fail');
+    assert.equal(statuses(report).vkey, 'fail');
+  });
+
+  test('a swapped verifying key', async () => {
+    const dir = variant('other-vkey', (d) => copyFileSync(modelFiles(keyed.b).vkey, modelFiles(d).vkey));
+    const report = await auditModel(dir, opts);
+    assert.equal(report.ok, false);
+    assert.deepEqual([statuses(report).zkey, statuses(report).vkey], ['pass', 'fail']);
+  });
+
+  test('a circuit built from another ONNX file', async () => {
+    // Model b's circuit and keys, claiming to be model a's ONNX file.
+    const dir = join(work, 'other-onnx');
+    cpSync(keyed.b, dir, { recursive: true });
+    copyFileSync(modelFiles(keyed.a).onnx, modelFiles(dir).onnx);
+    const info = readModelInfo(dir);
+    writeFileSync(modelFiles(dir).info, JSON.stringify({ ...info, onnxSha256: readModelInfo(keyed.a).onnxSha256, build: { ...info.build!, settings: readModelInfo(keyed.a).build!.settings } }));
+    const report = await auditModel(dir, opts);
+    assert.equal(report.ok, false);
+    assert.equal(statuses(report).onnx, 'pass');
+    assert.equal(statuses(report).recompile, 'fail');
+    assert.match(report.checks.find((c) => c.id === 'recompile')!.detail, /another model or other settings/);
+  });
+
+  test('a circuit built with other settings than recorded', async () => {
+    const dir = variant('other-settings', (d) => {
+      const info = readModelInfo(d);
+      writeFileSync(modelFiles(d).info, JSON.stringify({ ...info, build: { ...info.build!, settings: { ...info.build!.settings, headroomBits: info.build!.settings.headroomBits + 3 } } }));
+    });
+    const report = await auditModel(dir, opts);
+    assert.equal(report.ok, false);
+    assert.equal(statuses(report).recompile, 'fail');
+  });
+
+  test('an unfinalized ceremony', async () => {
+    const dir = variant('unfinalized', () => {});
+    await initCeremony(dir, opts);
+    const contributed = join(work, 'unfinalized-carol.zkey');
+    await contributeZKey(modelFiles(dir).zkey, contributed, 'carol');
+    await addContribution(dir, contributed, opts);
+    const report = await auditModel(dir, opts);
+    assert.equal(report.ok, false);
+    assert.equal(statuses(report).zkey, 'pass');
+    assert.equal(statuses(report).phase2, 'fail');
+    assert.match(report.checks.find((c) => c.id === 'phase2')!.detail, /unfinalized ceremony/);
+  });
+
+  test('a Solidity verifier with another key', async () => {
+    const verifier = join(work, 'b-Verifier.sol');
+    writeFileSync(verifier, (await exportSolidityVerifier(keyed.b)).source);
+    const report = await auditModel(keyed.a, { ...opts, verifier });
+    assert.equal(report.ok, false);
+    assert.equal(statuses(report).verifier, 'fail');
   });
 });
 

@@ -16,6 +16,8 @@ import { setupModel } from '../model/setup.js';
 import { addContribution, finalizeCeremony, initCeremony, readTranscript, verifyCeremony } from '../model/ceremony.js';
 import { trustSummary } from '../model/version.js';
 import { contributeZKey } from '../setup/ceremony.js';
+import { auditModel, formatAudit } from '../audit/audit.js';
+import { downloadModel } from '../audit/fetch.js';
 import { ModelProver } from '../prove/prover.js';
 import { loadVerificationKey } from '../setup/index.js';
 import { parseProofBundle, verifyBundle } from '../verify/verify.js';
@@ -221,6 +223,30 @@ program
     else {
       console.log(`invalid: ${verdict.reason}`);
       process.exitCode = 1;
+    }
+  });
+
+program
+  .command('audit')
+  .argument('[dir]', 'model directory (or use --url and --model)')
+  .option('--url <base>', 'a running zkinfer service to download the model from')
+  .option('--model <id>', 'the model id on that service')
+  .option('--onnx <file>', 'the ONNX file (default: DIR/network.onnx)')
+  .option('--calibration <file>', 'the calibration samples the model was compiled with (default: DIR/calibration.json)')
+  .option('--ptau <file>', 'the ptau of the keys (default: downloaded with --url, else the development cache)')
+  .option('--verifier <file.sol>', 'also check that this Solidity verifier embeds the verifying key')
+  .option('--json', 'print the report as JSON')
+  .description('check a model\'s keys without trusting who made them (README "Trust"); exit 1 when a check fails')
+  .action(async (dir: string | undefined, opts: { url?: string; model?: string; onnx?: string; calibration?: string; ptau?: string; verifier?: string; json?: boolean }) => {
+    if (!dir === !opts.url) throw new ZkError('INPUT_INVALID', 'give a model directory, or --url and --model');
+    if (opts.url && !opts.model) throw new ZkError('INPUT_INVALID', '--url needs --model');
+    const downloaded = opts.url ? await downloadModel(opts.url, opts.model!) : undefined;
+    try {
+      const report = await auditModel(downloaded?.dir ?? dir!, { ...opts, ptau: opts.ptau ?? downloaded?.ptau, dataDir: dataDir() });
+      console.log(opts.json ? JSON.stringify(report, null, 2) : formatAudit(report));
+      if (!report.ok) process.exitCode = 1;
+    } finally {
+      downloaded?.remove();
     }
   });
 
