@@ -7,6 +7,7 @@ import { ZkError } from '../src/core/errors.js';
 import type { CompileOutcome, CompileProgress, CompileTask, WorkerResult } from '../src/jobs/tasks.js';
 import { settle } from '../src/jobs/tasks.js';
 import { compileModel } from '../src/model/compile.js';
+import { initCeremony } from '../src/model/ceremony.js';
 import { setupModel } from '../src/model/setup.js';
 
 /** Share of the progress bar for compiling; setup takes the rest. */
@@ -15,7 +16,7 @@ const COMPILE_SHARE = 0.6;
 export default function compile(task: CompileTask): Promise<WorkerResult<CompileOutcome>> {
   const post = (m: CompileProgress) => task.port.postMessage(m);
   return settle(async () => {
-    const { scale, headroomBits, samples, ptau, visibility } = task.settings;
+    const { scale, headroomBits, samples, ptau, visibility, ceremonyOwner } = task.settings;
     const started = performance.now();
     const info = await compileModel(readFileSync(task.upload), task.buildDir, {
       scale,
@@ -33,7 +34,8 @@ export default function compile(task: CompileTask): Promise<WorkerResult<Compile
     }
     const compiled = performance.now();
     post({ stage: 'setup', fraction: COMPILE_SHARE });
-    await setupModel(task.buildDir, { dataDir: task.dataDir, ptau, log: (line) => post({ log: line }) });
+    // An open ceremony starts from the initial key; its contributions come later, over the API.
+    await (ceremonyOwner ? initCeremony : setupModel)(task.buildDir, { dataDir: task.dataDir, ptau, log: (line) => post({ log: line }) });
     rmSync(task.dir, { recursive: true, force: true });
     renameSync(task.buildDir, task.dir);
     return { compileSeconds: (compiled - started) / 1000, setupSeconds: (performance.now() - compiled) / 1000 };

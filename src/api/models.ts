@@ -4,6 +4,7 @@ import type { ApiDeps } from './app.js';
 import { requireApiKey } from './auth.js';
 import { receiveModel, uploadOf } from './upload.js';
 import { modelView } from './views.js';
+import { newOwnerToken } from '../service/ceremony.js';
 
 export function modelRoutes(app: Express, d: ApiDeps): void {
   const auth = requireApiKey(d.config.apiKeys);
@@ -11,8 +12,11 @@ export function modelRoutes(app: Express, d: ApiDeps): void {
 
   /** 202: the build runs in the background; GET the model for its progress. */
   app.post('/v1/models', auth, receiveModel({ modelBytes: d.config.modelSizeLimitBytes, fieldBytes: d.config.bodyLimitBytes }), (req, res) => {
-    const model = d.models.upload(uploadOf(req));
-    res.status(202).location(`/v1/models/${model.id}`).json(view(model));
+    const { ceremony, ...upload } = uploadOf(req);
+    // The owner's token is shown once, here; the service keeps only its digest.
+    const owner = ceremony ? newOwnerToken() : undefined;
+    const model = d.models.upload({ ...upload, ...(owner ? { ceremonyOwner: owner.digest } : {}) });
+    res.status(202).location(`/v1/models/${model.id}`).json({ ...view(model), ...(owner ? { ceremonyOwnerToken: owner.token } : {}) });
   });
 
   app.get('/v1/models', (_req, res) => {

@@ -2,7 +2,8 @@
  * Receiving a model upload: the raw ONNX bytes (application/octet-stream, options in the query
  * string) or multipart/form-data with a `model` file part and `name`, `scale`, `headroom`, `visibility`
  * (`input=hashed,weights=hashed,…`), `clientProving` (`true`: publish the proving artifacts, see
- * README: Prove on your own machine) and `calibration` (JSON text, as a field or a file part).
+ * README: Prove on your own machine), `ceremony` (`open`: a Groth16 phase-2 ceremony, see README: Trust)
+ * and `calibration` (JSON text, as a field or a file part).
  */
 import express, { type Request, type RequestHandler } from 'express';
 import multer from 'multer';
@@ -19,6 +20,7 @@ const options = z.strictObject({
   calibration: z.string().optional(),
   visibility: z.string().max(100).optional(),
   clientProving: z.enum(['true', 'false']).optional(),
+  ceremony: z.enum(['open', 'none']).optional(),
 });
 
 type Files = Partial<Record<'model' | 'calibration', Express.Multer.File[]>>;
@@ -26,7 +28,7 @@ type Files = Partial<Record<'model' | 'calibration', Express.Multer.File[]>>;
 /** Reads the body as one of the two forms, each bounded by the model size limit. */
 export function receiveModel(limits: { modelBytes: number; fieldBytes: number }): RequestHandler {
   const raw = express.raw({ type: () => true, limit: limits.modelBytes });
-  const form = multer({ storage: multer.memoryStorage(), limits: { fileSize: limits.modelBytes, fieldSize: limits.fieldBytes, files: 2, fields: 9 } }).fields([
+  const form = multer({ storage: multer.memoryStorage(), limits: { fileSize: limits.modelBytes, fieldSize: limits.fieldBytes, files: 2, fields: 10 } }).fields([
     { name: 'model', maxCount: 1 },
     { name: 'calibration', maxCount: 1 },
   ]);
@@ -37,7 +39,8 @@ export function receiveModel(limits: { modelBytes: number; fieldBytes: number })
   };
 }
 
-export function uploadOf(req: Request): Upload {
+/** The upload, and whether the owner asked for an open phase-2 ceremony (the route then makes their token). */
+export function uploadOf(req: Request): Upload & { ceremony: boolean } {
   const files = (req.files ?? {}) as Files;
   const multipart = req.is('multipart/form-data');
   const onnx = multipart ? files.model?.[0]?.buffer : (req.body as Buffer);
@@ -52,6 +55,7 @@ export function uploadOf(req: Request): Upload {
     calibration: calibration === undefined ? undefined : parseJson(calibration),
     visibility: o.visibility === undefined ? undefined : parseVisibility(o.visibility),
     clientProving: o.clientProving === 'true',
+    ceremony: o.ceremony === 'open',
   };
 }
 

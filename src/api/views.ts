@@ -3,6 +3,7 @@ import { basename } from 'node:path';
 import type { BuildProgress } from '../jobs/compiles.js';
 import { DEFAULT_VISIBILITY } from '../commit/visibility.js';
 import type { ModelInfo } from '../model/layout.js';
+import { trustSummary } from '../model/version.js';
 import type { ProofBundle } from '../prove/bundle.js';
 import type { JobRecord } from '../store/jobs.js';
 import type { ModelRecord } from '../store/models.js';
@@ -25,6 +26,7 @@ export function modelView(m: ModelRecord, info: ModelInfo | undefined, progress:
       calibrationSamples: m.settings.samples?.length ?? null,
       ptau: m.settings.ptau ? basename(m.settings.ptau) : 'development',
       visibility: m.settings.visibility ?? DEFAULT_VISIBILITY,
+      ceremony: m.settings.ceremonyOwner ? 'open' : 'none',
     },
     // Whether the proving artifacts are published (their owner opted in): clients can prove locally.
     clientProving: m.clientProving,
@@ -54,6 +56,10 @@ export function modelView(m: ModelRecord, info: ModelInfo | undefined, progress:
           ),
           developmentPtau: info.setup!.developmentPtau,
           ptauPower: info.setup!.ptauPower,
+          // Which model version a proof comes from, and whose honesty its soundness rests on.
+          ...(info.setup!.versionId ? { versionId: info.setup!.versionId } : {}),
+          trust: trustSummary(info),
+          ...(info.setup!.ceremony ? { ceremony: { ...info.setup!.ceremony, transcript: `/v1/models/${m.id}/ceremony` } } : {}),
         }
       : {}),
   };

@@ -1,8 +1,9 @@
 /**
  * `zkinfer audit --url BASE --model ID`: downloads what the audit needs from a running service into
- * a temporary model directory: model.json, main.r1cs, circuit.zkey and verification_key.json
- * (GET /v1/models/:id/artifacts/:name), the ceremony transcript and the ptau
- * (GET /v1/models/:id/ceremony, …/ceremony/ptau). The ONNX file is not served: the auditor brings it.
+ * a temporary model directory: model.json and verification_key.json (GET /v1/models/:id/artifacts/:name),
+ * the ceremony transcript, the r1cs, the zkey and the ptau (GET /v1/models/:id/ceremony[/r1cs|zkey|ptau];
+ * the service serves the circuit of models whose circuit is public). The ONNX file is not served:
+ * the auditor brings it.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -25,7 +26,7 @@ async function get(url: string): Promise<Buffer> {
   }
   if (!res.ok) {
     const body = (await res.json().catch(() => undefined)) as { error?: { message?: string } } | undefined;
-    throw new ZkError(res.status === 404 ? 'NOT_FOUND' : 'CONFLICT', `GET ${url}: ${res.status} ${body?.error?.message ?? res.statusText}`);
+    throw new ZkError(res.status === 404 ? 'NOT_FOUND' : res.status === 403 ? 'FORBIDDEN' : 'CONFLICT', `GET ${url}: ${res.status} ${body?.error?.message ?? res.statusText}`);
   }
   return Buffer.from(await res.arrayBuffer());
 }
@@ -37,8 +38,8 @@ export async function downloadModel(base: string, id: string): Promise<Downloade
     const dir = join(root, 'model');
     const files = modelFiles(dir);
     mkdirSync(files.buildDir, { recursive: true });
-    for (const [name, file] of [['model.json', files.info], ['main.r1cs', files.r1cs], ['circuit.zkey', files.zkey], ['verification_key.json', files.vkey]] as const) {
-      writeFileSync(file, await get(`${model}/artifacts/${name}`));
+    for (const [path, file] of [['artifacts/model.json', files.info], ['artifacts/verification_key.json', files.vkey], ['ceremony/r1cs', files.r1cs], ['ceremony/zkey', files.zkey]] as const) {
+      writeFileSync(file, await get(`${model}/${path}`));
     }
     const ceremony = JSON.parse((await get(`${model}/ceremony`)).toString('utf8')) as { transcript: unknown; ptau: { file: string } };
     if (ceremony.transcript) {

@@ -4,7 +4,7 @@
  * and proofs are verified against their keys.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { createReadStream, existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { createReadStream, existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { type ModelVisibility, needsSalt } from '../commit/visibility.js';
@@ -16,6 +16,7 @@ import { Lru } from '../core/lru.js';
 import type { SnarkProof } from '../core/snarkjs.js';
 import { parseInputs, quantizeInputs } from '../io/input.js';
 import { DEFAULT_HEADROOM, DEFAULT_SCALE } from '../model/compile.js';
+import { requireProvable } from '../model/ceremony.js';
 import { modelFiles, type ModelInfo } from '../model/layout.js';
 import { loadOnnx } from '../onnx/load.js';
 import { evaluate } from '../quantize/evaluate.js';
@@ -38,6 +39,8 @@ export interface Upload {
   visibility?: ModelVisibility;
   /** Publish the proving artifacts so clients can prove on their own machines (ModelRecord.clientProving). */
   clientProving?: boolean;
+  /** Open a phase-2 ceremony: sha256 (hex) of the owner's token (CompileSettings.ceremonyOwner). */
+  ceremonyOwner?: string;
 }
 
 /**
@@ -101,6 +104,7 @@ export class ModelService {
       ...(docs ? { samples: docs.map((d) => parseInputs(d, graph.inputs)) } : {}),
       ...(this.ptau ? { ptau: this.ptau } : {}),
       ...(u.visibility ? { visibility: u.visibility } : {}),
+      ...(u.ceremonyOwner ? { ceremonyOwner: u.ceremonyOwner } : {}),
     };
     const name = u.name ?? (graph.name.replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 64) || 'model');
     const onnxSha256 = createHash('sha256').update(u.onnx).digest('hex');
@@ -158,6 +162,7 @@ export class ModelService {
    * range checks, so an input that would overflow the circuit is a 400 now, not a failed job later.
    */
   checkInput(m: ReadyModel, doc: unknown): ProofInput {
+    requireProvable(m.info);
     const values = parseInputs(doc, m.info.inputs);
     const plan = this.plans.get(m.record.key, () => planFromJson(readFileSync(modelFiles(m.dir).plan, 'utf8')));
     const ints = quantizeInputs(values, plan.inputs.map((i) => i.scale), plan.inputs.map((i) => i.name));
@@ -185,6 +190,14 @@ export class ModelService {
     let sha256 = this.hashes.get(id);
     if (!sha256) this.hashes.set(id, (sha256 = sha256File(file)));
     return { file, type: spec.type, sha256: await sha256 };
+  }
+
+  /** Forgets what was read of a model's artifacts: its ceremony changed its key. */
+  refresh(key: string): void {
+    this.infos.delete(key);
+    this.vkeys.delete(key);
+    for (const name of Object.keys(ARTIFACTS)) this.hashes.delete(`${key}/${name}`);
+    rmSync(join(this.artifacts.dir(key), 'verifier.sol'), { force: true });
   }
 
   verificationKey(m: ReadyModel): Promise<Groth16VerificationKey> {

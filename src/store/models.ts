@@ -14,6 +14,11 @@ export interface CompileSettings {
   ptau?: string;
   /** Absent: the default (public input and output, fixed weights). */
   visibility?: ModelVisibility;
+  /**
+   * With an open phase-2 ceremony (upload option ceremony=open): sha256 (hex) of the owner's token,
+   * which finalizing needs. Being in the settings, it also gives each ceremony its own artifacts.
+   */
+  ceremonyOwner?: string;
 }
 
 export interface ModelRecord {
