@@ -45,6 +45,9 @@ contract ZkInferConsumer {
     uint256 public immutable modelCommitmentIndex;
     /// Fraction bits of the outputs.
     uint8 public immutable scale;
+    /// The model version (model.json `setup.versionId`: sha256 of the ONNX hash, the compile settings,
+    /// the r1cs hash and the verifying key hash): which model version produced the outputs stored here.
+    bytes32 public immutable versionId;
 
     mapping(bytes32 => int256[]) private proven;
     bytes32 public latestInputHash;
@@ -69,7 +72,8 @@ contract ZkInferConsumer {
         bytes32 modelId_,
         uint256[2] memory inputRange_,
         uint256 modelCommitment_,
-        uint256 modelCommitmentIndex_
+        uint256 modelCommitmentIndex_,
+        bytes32 versionId_
     ) {
         require(verifier_.code.length > 0, "verifier is not a contract");
         require(proofWords_ == 8 || proofWords_ == 24, "proof words: 8 or 24");
@@ -87,6 +91,7 @@ contract ZkInferConsumer {
         outputCount = outputCount_;
         scale = scale_;
         modelId = modelId_;
+        versionId = versionId_;
     }
 
     /**

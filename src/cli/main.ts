@@ -195,6 +195,7 @@ program
     writeFileSync(opts.out, JSON.stringify(bundle, null, 2) + '\n');
     for (const o of opening?.outputs ?? bundle.outputs) console.log(`${o.name} [${o.dims}]: ${o.values.map((v) => +v.toFixed(6)).join(', ')}`);
     for (const [of, value] of Object.entries(bundle.commitments ?? {})) console.log(`${of} commitment: ${value}`);
+    if (bundle.trust?.warning) console.log(`WARNING: ${bundle.trust.warning}`);
     console.log(`proof written to ${opts.out} (witness ${bundle.timings.witnessMs.toFixed(0)} ms, prove ${bundle.timings.proveMs.toFixed(0)} ms)`);
     if (opening) {
       const file = openingFile(opts.out);

@@ -68,6 +68,8 @@ export interface ModelInfo {
   /** What determined the circuit: with the ONNX file, enough to compile it again byte for byte. */
   build?: BuildInfo;
   setup?: SetupInfo;
+  /** Who proofs' soundness rests on (src/model/version.ts trustSummary), written with `setup`. */
+  trust?: { phase2: Phase2; trusted: string; warning?: string };
 }
 
 /** The compile settings that determine main.circom and main.r1cs (see src/model/version.ts). */

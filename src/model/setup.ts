@@ -4,7 +4,7 @@ import { ZkError } from '../core/errors.js';
 import { PROOF_SYSTEMS, type ProofSystem } from '../core/snarkjs.js';
 import { checkPtauFits, circuitPower, ensureDevPtau, importPtau, setupKeys } from '../setup/index.js';
 import { type ModelInfo, modelFiles, readModelInfo, requireArtifact, type SetupInfo } from './layout.js';
-import { modelVersionId } from './version.js';
+import { modelVersionId, trustSummary } from './version.js';
 
 export interface SetupOptions {
   /** groth16 (default), plonk or fflonk; a later setup of another system replaces the keys. */
@@ -58,7 +58,9 @@ export async function resolvePtau(dir: string, system: ProofSystem, options: Set
 export function recordSetup(dir: string, setup: Omit<SetupInfo, 'versionId'>): ModelInfo {
   const info = readModelInfo(dir);
   const versionId = info.build ? modelVersionId(info.onnxSha256, info.build, setup.vkeyHash) : undefined;
-  const updated: ModelInfo = { ...info, setup: { ...setup, ...(versionId ? { versionId } : {}) } };
+  const withSetup: ModelInfo = { ...info, setup: { ...setup, ...(versionId ? { versionId } : {}) } };
+  // Said in model.json itself, for whoever reads only that: an operator-only key is forgeable by the operator.
+  const updated: ModelInfo = { ...withSetup, trust: trustSummary(withSetup) };
   writeFileSync(modelFiles(dir).info, JSON.stringify(updated, null, 2) + '\n');
   return updated;
 }
