@@ -165,6 +165,17 @@ describe('a phase-2 ceremony with two outside contributors and a beacon', () => 
     assert.match(report.trusted, /^any one of 2 contributors \(alice, bob\) and whoever made the development ptau$/);
   });
 
+  test('audit catches a transcript that names other contributors than the key holds', async () => {
+    const edited = join(work, 'edited-transcript');
+    cpSync(dir, edited, { recursive: true });
+    const file = join(modelFiles(edited).ceremonyDir, 'transcript.json');
+    writeFileSync(file, readFileSync(file, 'utf8').replace('"alice"', '"eve"'));
+    const report = await auditModel(edited, opts);
+    assert.equal(report.ok, false);
+    assert.match(report.checks.find((c) => c.id === 'phase2')!.detail, /does not list the contributions/);
+    assert.equal((await verifyCeremony(edited, opts)).ok, false);
+  });
+
   test('a finalized ceremony takes no more contributions', async () => {
     const late = join(work, 'late.zkey');
     await contributeZKey(zkey(), late, 'late');

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { exportSolidityVerifier } from '../chain/verifier.js';
 import { compileModel } from '../model/compile.js';
-import { locatePtau, readTranscript } from '../model/ceremony.js';
+import { locatePtau, readTranscript, transcriptProblem } from '../model/ceremony.js';
 import { type ModelInfo, modelFiles, readModelInfo } from '../model/layout.js';
 import { modelVersionId, phase2Of } from '../model/version.js';
 import { readPhase2Chain, verifyZKeyChain } from '../setup/ceremony.js';
@@ -85,8 +85,10 @@ export async function auditModel(dir: string, options: AuditOptions): Promise<Au
 
   let contributors: string[] = [];
   if (info.setup?.system === 'groth16') {
+    let hashes: string[] | undefined;
     await attempt('zkey', async () => {
       const verdict = await verifyZKeyChain(files.r1cs, locatePtau(dir, options), files.zkey);
+      if (verdict.ok) hashes = verdict.contributionHashes;
       add('zkey', verdict.ok ? 'pass' : 'fail', verdict.ok ? 'snarkjs zkey verify: the key is the r1cs\'s over the ptau, every contribution valid' : verdict.reason);
     });
     await attempt('phase2', async () => {
@@ -98,9 +100,9 @@ export async function auditModel(dir: string, options: AuditOptions): Promise<Au
       if (phase2Of(info) === 'ceremony' || readTranscript(dir)) {
         const t = readTranscript(dir);
         const finalized = Boolean(beacon && chain.contributions.at(-1) === beacon && t?.finalized !== false && people.length > 0);
-        const sameNames = !t || JSON.stringify(t.contributions.map((c) => c.name)) === JSON.stringify(contributors);
+        const mismatch = t && hashes && transcriptProblem(t, chain, hashes);
         if (!finalized) add('phase2', 'fail', `unfinalized ceremony (no beacon after the contributions): ${listed}`);
-        else if (!sameNames) add('phase2', 'fail', `the transcript lists ${t!.contributions.map((c) => c.name).join(', ')}, the key holds ${listed}`);
+        else if (mismatch) add('phase2', 'fail', `${mismatch}; the key holds ${listed}`);
         else add('phase2', 'pass', `ceremony: ${listed}`);
       } else {
         add('phase2', 'warn', `operator-only key: ${listed}; whoever made it knows delta and could forge proofs`);

@@ -11,7 +11,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ZkError } from '../core/errors.js';
-import { beaconZKey, chainExtensionProblem, readPhase2Chain, verifyZKeyChain } from '../setup/ceremony.js';
+import { BEACON_NAME, beaconZKey, chainExtensionProblem, type Phase2Chain, readPhase2Chain, verifyZKeyChain } from '../setup/ceremony.js';
 import { devPtauPath, hashVerificationKey, newZKey, writeVerificationKey } from '../setup/index.js';
 import { type ModelInfo, modelFiles, readModelInfo, requireArtifact } from './layout.js';
 import { recordSetup, resolvePtau, type SetupOptions } from './setup.js';
@@ -159,14 +159,8 @@ export async function verifyCeremony(dir: string, options: { ptau?: string; data
   const verdict = await verifyZKeyChain(requireArtifact(files.r1cs, 'compile'), locatePtau(dir, options), files.zkey);
   if (!verdict.ok) problems.push(verdict.reason);
   else {
-    const chain = await readPhase2Chain(files.zkey);
-    const listed = [...transcript.contributions.map((c) => ({ name: c.name, hash: c.hash })), ...(transcript.beacon ? [{ name: 'final beacon', hash: transcript.beacon.hash }] : [])];
-    const actual = chain.contributions.map((c, i) => ({ name: c.name, hash: verdict.contributionHashes[i] }));
-    if (JSON.stringify(listed) !== JSON.stringify(actual)) problems.push('the transcript does not list the contributions of circuit.zkey');
-    const beacon = chain.contributions.at(-1);
-    if (transcript.beacon && (beacon?.kind !== 'beacon' || beacon.beaconHash !== transcript.beacon.value || beacon.iterationsExp !== transcript.beacon.iterationsExp)) {
-      problems.push('the beacon in the transcript is not the one in circuit.zkey');
-    }
+    const problem = transcriptProblem(transcript, await readPhase2Chain(files.zkey), verdict.contributionHashes);
+    if (problem) problems.push(problem);
   }
   const vkeyTmp = tempName(files.vkey);
   try {
@@ -177,6 +171,21 @@ export async function verifyCeremony(dir: string, options: { ptau?: string; data
   }
   if (!transcript.finalized) problems.push('the ceremony is not finalized (no beacon yet)');
   return { ok: problems.length === 0, problems, transcript };
+}
+
+/**
+ * Why the transcript is not exactly the zkey's chain (undefined when it is): the same names and
+ * contribution hashes (`hashes`, from verifyZKeyChain) in order, and the same beacon.
+ */
+export function transcriptProblem(transcript: Transcript, chain: Phase2Chain, hashes: string[]): string | undefined {
+  const listed = [...transcript.contributions.map((c) => ({ name: c.name, hash: c.hash })), ...(transcript.beacon ? [{ name: BEACON_NAME, hash: transcript.beacon.hash }] : [])];
+  const actual = chain.contributions.map((c, i) => ({ name: c.name, hash: hashes[i] }));
+  if (JSON.stringify(listed) !== JSON.stringify(actual)) return 'the transcript does not list the contributions of circuit.zkey (names and hashes)';
+  const beacon = chain.contributions.at(-1);
+  if (transcript.beacon && (beacon?.kind !== 'beacon' || beacon.beaconHash !== transcript.beacon.value || beacon.iterationsExp !== transcript.beacon.iterationsExp)) {
+    return 'the beacon in the transcript is not the one in circuit.zkey';
+  }
+  return undefined;
 }
 
 /** After the head zkey changed: its verifying key, the transcript and model.json's setup. */

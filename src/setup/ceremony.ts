@@ -142,6 +142,9 @@ export async function contributeZKey(input: string, output: string, name: string
   return hashHex(hash);
 }
 
+/** The name snarkjs records for the closing beacon contribution. */
+export const BEACON_NAME = 'final beacon';
+
 /**
  * The closing contribution from a public random beacon (snarkjs zkey beacon): `beaconHex` (1 to 255
  * bytes, e.g. a future block hash) hashed 2^iterationsExp times (10 to 63). Anyone can recompute it.
@@ -150,7 +153,7 @@ export async function beaconZKey(input: string, output: string, beaconHex: strin
   if (!/^([0-9a-fA-F]{2}){1,255}$/.test(beaconHex)) throw new ZkError('INPUT_INVALID', 'the beacon must be 1 to 255 bytes of hex');
   if (!Number.isInteger(iterationsExp) || iterationsExp < 10 || iterationsExp > 63) throw new ZkError('INPUT_INVALID', 'beacon iterations: an exponent from 10 to 63');
   const { logger, errors } = recordingLogger();
-  const hash = await snarkjs.zKey.beacon(input, output, 'final beacon', beaconHex.toLowerCase(), iterationsExp, logger);
+  const hash = await snarkjs.zKey.beacon(input, output, BEACON_NAME, beaconHex.toLowerCase(), iterationsExp, logger);
   if (!(hash instanceof Uint8Array)) throw new ZkError('INPUT_INVALID', `snarkjs zkey beacon failed: ${errors.join('; ') || 'no reason given'}`);
   return hashHex(hash);
 }
