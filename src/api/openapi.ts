@@ -154,6 +154,7 @@ export const openapi = {
                   headroom: { type: 'integer' },
                   visibility: { type: 'string', description: 'input=public|private|hashed, weights=fixed|public|private|hashed, output=public|private|hashed' },
                   clientProving: { type: 'string', enum: ['true', 'false'], description: 'publish the proving artifacts (see the query parameter)' },
+                  ceremony: { type: 'string', enum: ['open', 'none'], description: 'open a phase-2 ceremony (see the query parameter)' },
                   calibration: { type: 'string', description: 'JSON: one input document or an array of them' },
                 },
               },

@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { ZkError } from '../core/errors.js';
 import { PROOF_SYSTEMS, type ProofSystem } from '../core/snarkjs.js';
@@ -32,6 +32,8 @@ export async function setupModel(dir: string, options: SetupOptions): Promise<Mo
   if (!PROOF_SYSTEMS.includes(system)) throw new ZkError('INPUT_INVALID', `unknown proof system ${String(system)}: use ${PROOF_SYSTEMS.join(', ')}`);
   const ptau = await resolvePtau(dir, system, options);
   const keys = await setupKeys({ system, r1csPath: files.r1cs, ptauPath: ptau.path, outDir: dir, log });
+  // A ceremony this directory held is over: its transcript no longer describes the keys.
+  rmSync(files.ceremonyDir, { recursive: true, force: true });
   if (system === 'groth16') log(`groth16: ${OPERATOR_NOTICE}`);
   return recordSetup(dir, { system, ...ptau.record, vkeyHash: keys.vkeyHash, seconds: keys.seconds, phase2: system === 'groth16' ? 'operator' : 'none' });
 }
