@@ -5,12 +5,13 @@
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { copyFileSync, cpSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { type AuditReport, auditModel, formatAudit } from '../src/audit/audit.js';
 import { solidityCalldata } from '../src/chain/calldata.js';
 import { exportSolidityVerifier } from '../src/chain/verifier.js';
+import { parseVisibility } from '../src/commit/visibility.js';
 import { isZkError } from '../src/core/errors.js';
 import { releaseCurve } from '../src/core/snarkjs.js';
 import { addContribution, finalizeCeremony, initCeremony, readTranscript, verifyCeremony } from '../src/model/ceremony.js';
@@ -279,6 +280,20 @@ describe('audit catches', () => {
     assert.equal(report.ok, false);
     assert.equal(statuses(report).verifier, 'fail');
   });
+});
+
+test('hashed weights: the owner keeps the ONNX file; the audit checks everything but the recompile, and says so', async () => {
+  const dir = join(work, 'hashed');
+  await compileModel(mlp([3, 3, 2], 1), dir, { name: 'mlp-hashed', visibility: parseVisibility('weights=hashed') });
+  await setupModel(dir, opts);
+  rmSync(modelFiles(dir).onnx);
+  const report = await auditModel(dir, opts);
+  assert.ok(report.ok, formatAudit(report));
+  const checks = Object.fromEntries(report.checks.map((c) => [c.id, c]));
+  assert.equal(checks.onnx.status, 'skip');
+  assert.equal(checks.recompile.status, 'skip');
+  assert.match(checks.recompile.detail, /weights=hashed: the r1cs holds no weights/);
+  assert.equal(checks.zkey.status, 'pass');
 });
 
 test('without a ceremony the key is the operator\'s alone, and every view says so', async () => {
