@@ -83,6 +83,7 @@ test('contributions: accepted when they extend the chain, refused with the reaso
   assert.match(fork.body.error.message, /contribution refused/);
   const garbage = await post(new Uint8Array([1, 2, 3, 4]));
   assert.equal(garbage.status, 400);
+  assert.equal((await api.request('POST', `/v1/models/${model.id}/ceremony/contributions`)).status, 400, 'no body');
 
   const bob = await post(await contribution('bob'));
   assert.equal(bob.status, 201, JSON.stringify(bob.body));

@@ -6,6 +6,7 @@
  */
 import express, { type Express } from 'express';
 import { z } from 'zod';
+import { ZkError } from '../core/errors.js';
 import { requireProvable } from '../model/ceremony.js';
 import { type CeremonyFile, CeremonyService } from '../service/ceremony.js';
 import type { ApiDeps } from './app.js';
@@ -43,7 +44,8 @@ export function ceremonyRoutes(app: Express, d: ApiDeps): void {
   });
 
   app.post('/v1/models/:id/ceremony/contributions', auth, express.raw({ type: () => true, limit: d.config.modelSizeLimitBytes }), async (req, res) => {
-    const transcript = await ceremonies.contribute(d.models.ready(String(req.params.id)), req.body as Buffer);
+    if (!Buffer.isBuffer(req.body) || req.body.length === 0) throw new ZkError('INPUT_INVALID', 'send the contribution zkey as the request body (application/octet-stream)');
+    const transcript = await ceremonies.contribute(d.models.ready(String(req.params.id)), req.body);
     res.status(201).json({ transcript });
   });
 
