@@ -31,6 +31,11 @@ async function get(url: string): Promise<Buffer> {
   return Buffer.from(await res.arrayBuffer());
 }
 
+/**
+ * Downloads model `id` from the service at `base` (e.g. http://localhost:8080) into a fresh temporary
+ * directory laid out as a model directory; `remove()` deletes it. HTTP errors become ZkErrors
+ * (NOT_FOUND, FORBIDDEN for a private circuit, CONFLICT otherwise, e.g. an unfinalized ceremony).
+ */
 export async function downloadModel(base: string, id: string): Promise<DownloadedModel> {
   const root = mkdtempSync(join(tmpdir(), 'zkinfer-audit-url-'));
   try {

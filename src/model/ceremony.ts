@@ -45,6 +45,7 @@ export function requireProvable(info: ModelInfo): void {
 
 const transcriptFile = (dir: string): string => join(modelFiles(dir).ceremonyDir, 'transcript.json');
 
+/** ceremony/transcript.json of a model directory; undefined when it has no ceremony. */
 export function readTranscript(dir: string): Transcript | undefined {
   const file = transcriptFile(dir);
   return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Transcript) : undefined;
