@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { type AuditReport, auditModel, formatAudit } from '../src/audit/audit.js';
 import { solidityCalldata } from '../src/chain/calldata.js';
-import { exportSolidityVerifier } from '../src/chain/verifier.js';
+import { consumerParameters, exportSolidityVerifier } from '../src/chain/verifier.js';
 import { parseVisibility } from '../src/commit/visibility.js';
 import { isZkError } from '../src/core/errors.js';
 import { releaseCurve } from '../src/core/snarkjs.js';
@@ -21,10 +21,11 @@ import { setupModel } from '../src/model/setup.js';
 import { trustSummary } from '../src/model/version.js';
 import { ModelProver } from '../src/prove/prover.js';
 import { contributeZKey } from '../src/setup/ceremony.js';
-import { loadVerificationKey } from '../src/setup/index.js';
+import { devPtauPath, loadVerificationKey } from '../src/setup/index.js';
+import { identifyPtau } from '../src/setup/ptau-id.js';
 import { verifyBundle } from '../src/verify/verify.js';
 import { mlp } from '../scripts/example-models.js';
-import { Chain, compileSolidity } from './support/evm.js';
+import { Chain, call, compileSolidity, consumerSource, encodeArgs } from './support/evm.js';
 import { TEST_DATA_DIR, tempDir } from './support/env.js';
 
 const work = tempDir('trust');
@@ -151,9 +152,18 @@ describe('a phase-2 ceremony with two outside contributors and a beacon', () => 
     const chain = await Chain.create();
     const exported = await exportSolidityVerifier(dir);
     const verifier = await chain.deploy(compileSolidity({ 'Verifier.sol': exported.source })[exported.contractName].bytecode);
-    const r = await chain.call(verifier.address, (await solidityCalldata(bundle)).encoded);
+    const calldata = await solidityCalldata(bundle);
+    const r = await chain.call(verifier.address, calldata.encoded);
     assert.ok(r.ok, r.error);
     assert.equal(BigInt(r.returnValue), 1n);
+
+    // The consumer contract, constructed with the model version id, accepts it and names the version.
+    const p = consumerParameters(info);
+    const args = encodeArgs([verifier.address, p.selector, BigInt(p.proofWords), BigInt(p.publicSignals), BigInt(p.outputs), BigInt(p.scale), p.modelId, p.inputRange.map(BigInt), BigInt(p.modelCommitment), BigInt(p.modelCommitmentIndex), p.versionId]);
+    const consumer = await chain.deploy(compileSolidity({ 'ZkInferConsumer.sol': consumerSource() }).ZkInferConsumer.bytecode, args);
+    const submitted = await chain.call(consumer.address, call('submit(bytes32,uint256[],uint256[])', [p.modelId, { array: calldata.proof }, { array: calldata.publicSignals }]));
+    assert.ok(submitted.ok, submitted.error);
+    assert.equal((await chain.call(consumer.address, call('versionId()', []))).returnValue, '0x' + info.setup!.versionId);
   });
 
   test('audit passes and names the contributors; the Solidity verifier embeds the key', async () => {
@@ -280,6 +290,16 @@ describe('audit catches', () => {
     assert.equal(report.ok, false);
     assert.equal(statuses(report).verifier, 'fail');
   });
+});
+
+test('identifyPtau: the development ptau by its name, any other file unknown; its power from the header', async () => {
+  const dev = devPtauPath(TEST_DATA_DIR, 8);
+  assert.deepEqual({ ...(await identifyPtau(dev)), blake2b: undefined }, { name: 'dev-pot8.ptau', power: 8, source: 'development', blake2b: undefined });
+  const renamed = join(work, 'ceremony-final.ptau');
+  copyFileSync(dev, renamed);
+  const unknown = await identifyPtau(renamed);
+  assert.equal(unknown.source, 'unknown');
+  assert.match(unknown.blake2b, /^[0-9a-f]{128}$/);
 });
 
 test('hashed weights: the owner keeps the ONNX file; the audit checks everything but the recompile, and says so', async () => {
