@@ -73,6 +73,9 @@ contract ZkInferConsumer {
     uint256 public immutable modelCommitmentIndex;
     /// Fraction bits of the outputs.
     uint8 public immutable scale;
+    /// The model version (model.json `setup.versionId`: sha256 of the ONNX hash, the compile settings,
+    /// the r1cs hash and the verifying key hash): which model version produced the outputs stored here.
+    bytes32 public immutable versionId;
 
     /// True when the signals after the outputs identify the input (a public input or an input
     /// commitment): records are keyed by them; otherwise by the statement (see the notes above).
@@ -105,7 +108,8 @@ contract ZkInferConsumer {
         bytes32 modelId_,
         uint256[2] memory inputRange_,
         uint256 modelCommitment_,
-        uint256 modelCommitmentIndex_
+        uint256 modelCommitmentIndex_,
+        bytes32 versionId_
     ) {
         require(verifier_.code.length > 0, "verifier is not a contract");
         require(proofWords_ == 8 || proofWords_ == 24, "proof words: 8 or 24");
@@ -127,6 +131,7 @@ contract ZkInferConsumer {
         // (the same in every proof), any of them is the input's (or a hashed output's, which also
         // differs per statement).
         keyedByInput = publicSignalCount_ - outputCount_ > (modelCommitment_ != 0 ? 1 : 0);
+        versionId = versionId_;
     }
 
     /**

@@ -1,10 +1,15 @@
 /**
  * zkinfer as a library (`import { … } from 'zkinfer'`): the pipeline stages, offline verification,
- * and recomputing commitments on the client side.
+ * recomputing commitments on the client side, phase-2 ceremonies and the audit.
  */
 export { compileModel, type CompileOptions } from './model/compile.js';
 export { setupModel, type SetupOptions } from './model/setup.js';
 export { readModelInfo, type ModelInfo } from './model/layout.js';
+export { addContribution, finalizeCeremony, initCeremony, readTranscript, verifyCeremony, type Transcript } from './model/ceremony.js';
+export { modelVersionId, trustSummary, type TrustSummary } from './model/version.js';
+export { contributeZKey } from './setup/ceremony.js';
+export { identifyPtau, type PtauIdentity } from './setup/ptau-id.js';
+export { auditModel, formatAudit, type AuditReport } from './audit/audit.js';
 export { ModelProver } from './prove/prover.js';
 export { bundleFromSignals, publicBundle, type ProofBundle, type ProofOpening } from './prove/bundle.js';
 export { verifyBundle, parseProofBundle, type Expectations, type Verdict } from './verify/verify.js';

@@ -35,6 +35,7 @@ test('compile → setup → prove → verify on the corpus model 1l_mlp', () => 
   const setup = zkinfer('setup', dir);
   assert.equal(setup.code, 0, setup.stderr);
   assert.match(setup.stdout + setup.stderr, /INSECURE/);
+  assert.match(setup.stdout, /trusted: the operator alone\n +WARNING: operator-only key/);
 
   const proved = zkinfer('prove', dir, '--input', join(model, 'input.json'), '--out', proof);
   assert.equal(proved.code, 0, proved.stderr);
@@ -120,4 +121,34 @@ test('--visibility: a hashed-input proof, its opening file, and verify --input/-
   const bad = zkinfer('compile', join(example, 'network.onnx'), '--out', join(work, 'never'), '--visibility', 'weights=secret');
   assert.equal(bad.code, 1);
   assert.match(bad.stderr, /INPUT_INVALID.*weights must be one of fixed, public, private, hashed/);
+});
+
+test('a three-party phase-2 ceremony and the audit, as README "Trust" walks through them', () => {
+  const m = join(work, 'ceremony');
+  const ok = (r: ReturnType<typeof zkinfer>, what: string) => {
+    assert.equal(r.code, 0, `${what}: ${r.stderr}`);
+    return r.stdout;
+  };
+  ok(zkinfer('compile', join(model, 'network.onnx'), '--out', m, '--calibrate', join(model, 'input.json')), 'compile');
+  assert.match(ok(zkinfer('ceremony', 'init', m), 'init'), /WARNING: the phase-2 ceremony is not finalized/);
+  for (const name of ['alice', 'bob', 'carol']) {
+    const out = join(work, `${name}.zkey`);
+    const hash = /contribution hash: ([0-9a-f]{128})/.exec(ok(zkinfer('ceremony', 'contribute', join(m, 'circuit.zkey'), out, '--name', name), `${name} contributes`))![1];
+    assert.match(ok(zkinfer('ceremony', 'add', m, out), `add ${name}`), new RegExp(`"${name}" accepted: ${hash}`));
+  }
+  const refused = zkinfer('prove', m, '--input', join(model, 'input.json'), '--out', join(work, 'early.json'));
+  assert.equal(refused.code, 1);
+  assert.match(refused.stderr, /CONFLICT.*not finalized/);
+  assert.match(ok(zkinfer('ceremony', 'finalize', m, '--beacon', 'ab'.repeat(32)), 'finalize'), /trusted: any one of 3 contributors \(alice, bob, carol\)/);
+  assert.match(ok(zkinfer('ceremony', 'verify', m), 'verify'), /ceremony ok/);
+  ok(zkinfer('prove', m, '--input', join(model, 'input.json'), '--out', join(work, 'ceremony-proof.json')), 'prove');
+  assert.equal(ok(zkinfer('verify', m, join(work, 'ceremony-proof.json')), 'verify').trim(), 'valid');
+  const audit = ok(zkinfer('audit', m), 'audit');
+  assert.match(audit, /PASS +recompile/, 'recompiled with the calibration samples it recorded');
+  assert.match(audit, /OK: trusted: any one of 3 contributors \(alice, bob, carol\)/);
+
+  writeFileSync(join(m, 'verification_key.json'), readFileSync(join(dir, 'verification_key.json')));
+  const failed = zkinfer('audit', m, '--json');
+  assert.equal(failed.code, 1);
+  assert.equal(JSON.parse(failed.stdout).checks.find((c: { id: string }) => c.id === 'vkey').status, 'fail');
 });

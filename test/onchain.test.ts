@@ -91,7 +91,7 @@ async function deployConsumer(info: ModelInfo, verifier: string): Promise<string
   const p = consumerParameters(info);
   const args = encodeArgs([
     verifier, p.selector, BigInt(p.proofWords), BigInt(p.publicSignals), BigInt(p.outputs), BigInt(p.scale), p.modelId,
-    p.inputRange.map(BigInt), BigInt(p.modelCommitment), BigInt(p.modelCommitmentIndex),
+    p.inputRange.map(BigInt), BigInt(p.modelCommitment), BigInt(p.modelCommitmentIndex), p.versionId,
   ]);
   return (await chain.deploy(consumer.bytecode, args)).address;
 }
@@ -151,6 +151,10 @@ for (const system of PROOF_SYSTEMS) {
       const [log] = r.logs;
       assert.deepEqual(log.topics, [keccakHex('0x' + Buffer.from('InferenceVerified(bytes32,address,bytes32,int256[])').toString('hex')), modelId, '0x' + '0'.repeat(24) + chain.sender.toString().slice(2), inputHash]);
       assert.deepEqual(decodeInt256Array(log.data), expected);
+
+      const version = await chain.call(a.consumer, call('versionId()', []));
+      assert.equal(version.returnValue, consumerParameters(a.info).versionId, 'the consumer names the model version');
+      assert.match(a.info.setup!.versionId!, /^[0-9a-f]{64}$/);
 
       const stored = await chain.call(a.consumer, call('outputOf(bytes32)', [inputHash]));
       assert.deepEqual(decodeInt256Array(stored.returnValue), expected);

@@ -47,7 +47,7 @@ test('the OpenAPI document lists exactly the routes the app serves', async () =>
   const methods = ['get', 'post', 'put', 'patch', 'delete'];
   const documented = Object.entries(openapi.paths).flatMap(([path, ops]) => Object.keys(ops).filter((k) => methods.includes(k)).map((m) => `${m.toUpperCase()} ${path}`));
   assert.deepEqual([...served].sort(), [...documented].sort());
-  assert.equal(served.length, 14);
+  assert.equal(served.length, 19);
   const { body } = await anon.request('GET', '/openapi.json');
   assert.equal(body.openapi, '3.0.3');
   assert.deepEqual(Object.keys(body.paths).sort(), Object.keys(openapi.paths).sort());
@@ -95,7 +95,7 @@ test('a multipart upload takes name, scale and calibration, and reports build pr
   assert.ok(progress.some((p) => p.stage !== 'queued'), 'a build stage was visible');
   calibrated = seen.at(-1);
   assert.equal(calibrated.status, 'ready');
-  assert.deepEqual(calibrated.settings, { scale: 7, headroomBits: 2, calibrationSamples: 2, ptau: 'development', visibility: { input: 'public', weights: 'fixed', output: 'public' } });
+  assert.deepEqual(calibrated.settings, { scale: 7, headroomBits: 2, calibrationSamples: 2, ptau: 'development', visibility: { input: 'public', weights: 'fixed', output: 'public' }, ceremony: 'none' });
   assert.equal(calibrated.quantization.samples, 2);
 });
 

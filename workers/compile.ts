@@ -6,6 +6,7 @@ import { readFileSync, renameSync, rmSync } from 'node:fs';
 import type { CompileOutcome, CompileProgress, CompileTask, WorkerResult } from '../src/jobs/tasks.js';
 import { settle } from '../src/jobs/tasks.js';
 import { compileModel } from '../src/model/compile.js';
+import { initCeremony } from '../src/model/ceremony.js';
 import { setupModel } from '../src/model/setup.js';
 import { inspectPtau } from '../src/setup/index.js';
 
@@ -15,7 +16,7 @@ const COMPILE_SHARE = 0.6;
 export default function compile(task: CompileTask): Promise<WorkerResult<CompileOutcome>> {
   const post = (m: CompileProgress) => task.port.postMessage(m);
   return settle(async () => {
-    const { scale, headroomBits, samples, ptau, visibility } = task.settings;
+    const { scale, headroomBits, samples, ptau, visibility, ceremonyOwner } = task.settings;
     const started = performance.now();
     // Both limits hold before circom runs: the plan counts the constraints exactly.
     const ptauPower = ptau ? (await inspectPtau(ptau)).power : task.maxPtauPower;
@@ -31,7 +32,8 @@ export default function compile(task: CompileTask): Promise<WorkerResult<Compile
     });
     const compiled = performance.now();
     post({ stage: 'setup', fraction: COMPILE_SHARE });
-    await setupModel(task.buildDir, { dataDir: task.dataDir, ptau, maxPower: task.maxPtauPower, log: (line) => post({ log: line }) });
+    // An open ceremony starts from the initial key; its contributions come later, over the API.
+    await (ceremonyOwner ? initCeremony : setupModel)(task.buildDir, { dataDir: task.dataDir, ptau, maxPower: task.maxPtauPower, log: (line) => post({ log: line }) });
     rmSync(task.dir, { recursive: true, force: true });
     renameSync(task.buildDir, task.dir);
     return { compileSeconds: (compiled - started) / 1000, setupSeconds: (performance.now() - compiled) / 1000 };

@@ -12,6 +12,7 @@ import type { ServiceConfig } from '../service/config.js';
 import type { Metrics } from '../service/metrics.js';
 import type { ModelService } from '../service/models.js';
 import type { JobStore } from '../store/jobs.js';
+import { ceremonyRoutes } from './ceremony.js';
 import { errorHandler, notFound } from './errors.js';
 import { modelRoutes } from './models.js';
 import { proofRoutes } from './proofs.js';
@@ -49,6 +50,7 @@ export function createApp(deps: ApiDeps): Express {
     }),
   );
   systemRoutes(app, deps);
+  ceremonyRoutes(app, deps);
   modelRoutes(app, deps);
   proofRoutes(app, deps);
   app.use(notFound);

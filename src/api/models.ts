@@ -4,6 +4,7 @@ import type { ApiDeps } from './app.js';
 import { requireApiKey } from './auth.js';
 import { receiveModel, uploadOf } from './upload.js';
 import { modelView } from './views.js';
+import { newOwnerToken } from '../service/ceremony.js';
 
 export function modelRoutes(app: Express, d: ApiDeps): void {
   const auth = requireApiKey(d.config.apiKeys);
@@ -14,8 +15,11 @@ export function modelRoutes(app: Express, d: ApiDeps): void {
 
   /** 202: the build runs in the background; GET the model for its progress. */
   app.post('/v1/models', auth, receiveModel({ modelBytes: d.config.modelSizeLimitBytes, fieldBytes: d.config.bodyLimitBytes }), async (req, res) => {
-    const model = await d.models.upload(uploadOf(req));
-    res.status(202).location(`/v1/models/${model.id}`).json(view(model));
+    const { ceremony, ...upload } = uploadOf(req);
+    // The owner's token is shown once, here; the service keeps only its digest.
+    const owner = ceremony ? newOwnerToken() : undefined;
+    const model = await d.models.upload({ ...upload, ...(owner ? { ceremonyOwner: owner.digest } : {}) });
+    res.status(202).location(`/v1/models/${model.id}`).json({ ...view(model), ...(owner ? { ceremonyOwnerToken: owner.token } : {}) });
   });
 
   app.get('/v1/models', (_req, res) => {
@@ -37,6 +41,16 @@ export function modelRoutes(app: Express, d: ApiDeps): void {
 
   app.get('/v1/models/:id/verification_key', async (req, res) => {
     res.json(await d.models.verificationKey(d.models.ready(req.params.id)));
+  });
+
+  /**
+   * What proving or verifying on the client needs (ARTIFACTS). A model's artifacts never change,
+   * so they are cached for good and revalidated by their sha256 (the ETag).
+   */
+  app.get('/v1/models/:id/artifacts/:name', async (req, res) => {
+    const { file, type, sha256 } = await d.models.artifact(d.models.ready(req.params.id), req.params.name);
+    res.set({ ETag: `"${sha256}"`, 'Cache-Control': 'public, max-age=31536000, immutable' });
+    res.sendFile(file, { headers: { 'Content-Type': type }, etag: false, lastModified: false, dotfiles: 'allow' });
   });
 
   app.get('/v1/models/:id/verifier.sol', async (req, res) => {

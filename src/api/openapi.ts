@@ -59,9 +59,19 @@ export const openapi = {
           modelCommitment: { type: 'string', description: 'with hashed weights: the Poseidon commitment to the weights that every proof of this model shows' },
           commitments: { type: 'object', description: 'how hashed parts are packed and hashed (to recompute a commitment with the zkinfer library)' },
           quantization: { type: 'object', properties: { maxAbsError: { type: 'number' }, tolerance: { type: 'number' }, withinTolerance: { type: 'boolean' }, samples: { type: 'integer' } } },
+          system: { type: 'string', enum: ['groth16', 'plonk', 'fflonk'], description: 'the proof system of its keys' },
           vkeyHash: { type: 'string', description: 'sha256 of the canonical verifying key' },
+          clientProving: {
+            type: 'boolean',
+            description:
+              'the owner published the proving artifacts (upload option clientProving=true), so clients can prove on their own machines. With weights=fixed the circuit wasm, r1cs and zkey hold the weights as constants: they are served only for such models',
+          },
+          artifacts: { type: 'object', additionalProperties: { type: 'string' }, description: 'artifact name → download URL (GET /v1/models/{id}/artifacts/{name}); the proving ones only with clientProving' },
           developmentPtau: { type: 'boolean' },
           ptauPower: { type: 'integer' },
+          versionId: { type: 'string', description: 'sha256 of the ONNX hash, compile settings, r1cs hash and verifying key hash: the model version every proof bundle names' },
+          trust: { type: 'object', description: 'who a proof\'s soundness rests on: phase2 (operator, ceremony, none), trusted (in words), warning (an operator-only key, or an unfinalized ceremony)' },
+          ceremony: { type: 'object', description: 'with a ceremony: contributions, finalized, and the transcript URL' },
         },
       },
       InputDocument: {
@@ -127,6 +137,8 @@ export const openapi = {
           { name: 'scale', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 32 }, description: 'with a raw upload: fixed-point fraction bits (default 8)' },
           { name: 'headroom', in: 'query', schema: { type: 'integer', minimum: 0, maximum: 32 }, description: 'with a raw upload: range bits above the calibrated peak (default 2)' },
           { name: 'visibility', in: 'query', schema: { type: 'string', example: 'input=hashed,weights=hashed,output=public' }, description: 'with a raw upload: what proofs reveal (README: Privacy)' },
+          { name: 'ceremony', in: 'query', schema: { type: 'string', enum: ['open', 'none'] }, description: 'open: set up with an open Groth16 phase-2 ceremony (README: Trust); the response carries ceremonyOwnerToken, shown once, which finalizing needs. Proofs are refused (409) until the owner finalizes it' },
+          { name: 'clientProving', in: 'query', schema: { type: 'boolean' }, description: 'with a raw upload: publish the proving artifacts (wasm, zkey, r1cs, plan; with fixed weights they reveal the weights) so clients can prove locally. Only for weights=fixed or weights=public' },
         ],
         requestBody: {
           required: true,
@@ -142,6 +154,8 @@ export const openapi = {
                   scale: { type: 'integer' },
                   headroom: { type: 'integer' },
                   visibility: { type: 'string', description: 'input=public|private|hashed, weights=fixed|public|private|hashed, output=public|private|hashed' },
+                  clientProving: { type: 'string', enum: ['true', 'false'], description: 'publish the proving artifacts (see the query parameter)' },
+                  ceremony: { type: 'string', enum: ['open', 'none'], description: 'open a phase-2 ceremony (see the query parameter)' },
                   calibration: { type: 'string', description: 'JSON: one input document or an array of them' },
                   data: {
                     type: 'array',
@@ -171,6 +185,71 @@ export const openapi = {
     '/v1/models/{id}/verification_key': {
       parameters: [idParam('model')],
       get: { summary: 'The Groth16 verifying key (snarkjs JSON)', responses: { 200: { description: 'verifying key', content: json({ type: 'object' }) }, 404: error('no such model'), 409: error('model not ready') } },
+    },
+    '/v1/models/{id}/artifacts/{name}': {
+      parameters: [
+        idParam('model'),
+        { name: 'name', in: 'path', required: true, schema: { type: 'string', enum: ['circuit.wasm', 'circuit.zkey', 'main.r1cs', 'plan.json', 'verification_key.json', 'model.json'] }, description: 'model.json: the compiled model (shapes, scales, public layout, commitments); plan.json: the quantized graph (the quantization the client applies)' },
+      ],
+      get: {
+        summary: 'A file for proving or verifying on the client. Immutable: ETag is its sha256, Cache-Control immutable',
+        description: 'circuit.wasm, circuit.zkey, main.r1cs and plan.json reveal the weights (as circuit constants with weights=fixed) and are served only when the model was uploaded with clientProving=true; 403 otherwise',
+        responses: {
+          200: { description: 'the file', headers: { ETag: { schema: { type: 'string' }, description: 'the sha256 of the file, quoted' } }, content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } } },
+          304: { description: 'not modified (If-None-Match)' },
+          403: error('a proving artifact of a model not uploaded with clientProving=true'),
+          404: error('no such model or artifact'),
+          409: error('model not ready'),
+        },
+      },
+    },
+    '/v1/models/{id}/ceremony': {
+      parameters: [idParam('model')],
+      get: {
+        summary: "The model's phase-2 ceremony transcript (README: Trust) and the identity of the ptau its keys rest on",
+        description: 'transcript: each contribution\'s name, snarkjs contribution hash and time, the beacon, finalized or not; null for a model without a ceremony',
+        responses: {
+          200: { description: 'the transcript', content: json({ type: 'object', properties: { transcript: { type: 'object', nullable: true }, ptau: { type: 'object', properties: { file: { type: 'string' }, power: { type: 'integer' }, development: { type: 'boolean' } } } } }) },
+          404: error('no such model'),
+          409: error('model not ready'),
+        },
+      },
+    },
+    '/v1/models/{id}/ceremony/{file}': {
+      parameters: [idParam('model'), { name: 'file', in: 'path', required: true, schema: { type: 'string', enum: ['zkey', 'r1cs', 'ptau'] }, description: 'zkey: the current key (the next contribution builds on it); r1cs: the circuit; ptau: the powers of tau' }],
+      get: {
+        summary: 'What contributors and auditors need: the current zkey, the r1cs, the ptau (not cached: the zkey changes with each contribution)',
+        description: 'zkey and r1cs hold weights fixed in the circuit: served for models with a ceremony (which publishes the circuit to its contributors), with clientProving, or with weights that are not circuit constants; 403 otherwise',
+        responses: { 200: { description: 'the file', content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } } }, 403: error('the circuit of this model is private'), 404: error('no such model or file'), 409: error('model not ready') },
+      },
+    },
+    '/v1/models/{id}/ceremony/contributions': {
+      parameters: [idParam('model')],
+      post: {
+        summary: 'Add a contribution: the zkey a contributor made from the current one (zkinfer ceremony contribute)',
+        description: 'accepted only if it extends the current chain by exactly one contribution with a fresh delta and snarkjs zkey verify accepts it against the r1cs and ptau',
+        security: bearer,
+        requestBody: { required: true, content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } } },
+        responses: {
+          201: { description: 'accepted: the new transcript', content: json({ type: 'object', properties: { transcript: { type: 'object' } } }) },
+          400: error('refused, with the reason: another circuit, not extending the chain, a known delta, an invalid contribution'),
+          401: error('missing or invalid API key'),
+          409: error('no ceremony, or it is finalized'),
+          413: error('over the model size limit'),
+        },
+      },
+    },
+    '/v1/models/{id}/ceremony/finalize': {
+      parameters: [idParam('model')],
+      post: {
+        summary: 'Close the ceremony with a public random beacon (snarkjs zkey beacon); proofs are accepted afterwards',
+        security: bearer,
+        requestBody: {
+          required: true,
+          content: json({ type: 'object', required: ['ownerToken', 'beacon'], properties: { ownerToken: { type: 'string', description: 'ceremonyOwnerToken from the upload response' }, beacon: { type: 'string', description: 'hex, 1 to 255 bytes (e.g. a future block hash)' }, iterations: { type: 'integer', minimum: 10, maximum: 63, default: 10, description: 'beacon hash iterations, as a power of two' } } }),
+        },
+        responses: { 200: { description: 'finalized: the transcript', content: json({ type: 'object', properties: { transcript: { type: 'object' } } }) }, 400: error('bad beacon'), 403: error('not the owner\'s token'), 409: error('no ceremony, no contribution yet, or already finalized') },
+      },
     },
     '/v1/models/{id}/verifier.sol': {
       parameters: [idParam('model')],

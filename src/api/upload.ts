@@ -1,7 +1,9 @@
 /**
  * Receiving a model upload: the raw ONNX bytes (application/octet-stream, options in the query
  * string) or multipart/form-data with a `model` file part and `name`, `scale`, `headroom`, `visibility`
- * (`input=hashed,weights=hashed,…`) and `calibration` (JSON text, as a field or a file part).
+ * (`input=hashed,weights=hashed,…`), `clientProving` (`true`: publish the proving artifacts, see
+ * README: Prove on your own machine), `ceremony` (`open`: a Groth16 phase-2 ceremony, see README: Trust)
+ * and `calibration` (JSON text, as a field or a file part).
  * A model with ONNX external data comes as multipart with its data files as `data` file parts
  * (matched to each tensor's `location` by file name; a single one serves every location).
  */
@@ -19,6 +21,8 @@ const options = z.strictObject({
   headroom: z.coerce.number().int().min(0).max(32).optional(),
   calibration: z.string().optional(),
   visibility: z.string().max(100).optional(),
+  clientProving: z.enum(['true', 'false']).optional(),
+  ceremony: z.enum(['open', 'none']).optional(),
 });
 
 type Files = Partial<Record<'model' | 'calibration' | 'data', Express.Multer.File[]>>;
@@ -29,7 +33,7 @@ const DATA_PARTS = 4;
 /** Reads the body as one of the two forms, each bounded by the model size limit. */
 export function receiveModel(limits: { modelBytes: number; fieldBytes: number }): RequestHandler {
   const raw = express.raw({ type: () => true, limit: limits.modelBytes });
-  const form = multer({ storage: multer.memoryStorage(), limits: { fileSize: limits.modelBytes, fieldSize: limits.fieldBytes, files: 2 + DATA_PARTS, fields: 8 } }).fields([
+  const form = multer({ storage: multer.memoryStorage(), limits: { fileSize: limits.modelBytes, fieldSize: limits.fieldBytes, files: 2 + DATA_PARTS, fields: 16 } }).fields([
     { name: 'model', maxCount: 1 },
     { name: 'calibration', maxCount: 1 },
     { name: 'data', maxCount: DATA_PARTS },
@@ -41,7 +45,8 @@ export function receiveModel(limits: { modelBytes: number; fieldBytes: number })
   };
 }
 
-export function uploadOf(req: Request): Upload {
+/** The upload, and whether the owner asked for an open phase-2 ceremony (the route then makes their token). */
+export function uploadOf(req: Request): Upload & { ceremony: boolean } {
   const files = (req.files ?? {}) as Files;
   const multipart = req.is('multipart/form-data');
   const onnx = multipart ? files.model?.[0]?.buffer : (req.body as Buffer);
@@ -57,6 +62,8 @@ export function uploadOf(req: Request): Upload {
     headroomBits: o.headroom,
     calibration: calibration === undefined ? undefined : parseJson(calibration),
     visibility: o.visibility === undefined ? undefined : parseVisibility(o.visibility),
+    clientProving: o.clientProving === 'true',
+    ceremony: o.ceremony === 'open',
   };
 }
 

@@ -4,9 +4,11 @@ import type { BuildProgress } from '../jobs/compiles.js';
 import { DEFAULT_VISIBILITY } from '../commit/visibility.js';
 import type { ModelInfo } from '../model/layout.js';
 import { clientError } from './errors.js';
+import { trustSummary } from '../model/version.js';
 import type { ProofBundle } from '../prove/bundle.js';
 import type { JobRecord } from '../store/jobs.js';
 import type { ModelRecord } from '../store/models.js';
+import { ARTIFACTS, type ArtifactName } from '../service/models.js';
 
 const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
 const tensor = ({ name, dims, dtype, scale }: { name: string; dims: number[]; dtype: string; scale: number }) => ({ name, dims, dtype, scale });
@@ -25,7 +27,10 @@ export function modelView(m: ModelRecord, info: ModelInfo | undefined, progress:
       calibrationSamples: m.settings.samples?.length ?? null,
       ptau: m.settings.ptau ? basename(m.settings.ptau) : 'development',
       visibility: m.settings.visibility ?? DEFAULT_VISIBILITY,
+      ceremony: m.settings.ceremonyOwner ? 'open' : 'none',
     },
+    // Whether the proving artifacts are published (their owner opted in): clients can prove locally.
+    clientProving: m.clientProving,
     createdAt: iso(m.createdAt),
     updatedAt: iso(m.updatedAt),
     ...(info
@@ -44,9 +49,18 @@ export function modelView(m: ModelRecord, info: ModelInfo | undefined, progress:
             withinTolerance: info.accuracy.withinTolerance,
             samples: info.accuracy.samples,
           },
+          system: info.setup!.system,
           vkeyHash: info.setup!.vkeyHash,
+          // What a client may download: URL by artifact name (the proving ones only with clientProving).
+          artifacts: Object.fromEntries(
+            (Object.keys(ARTIFACTS) as ArtifactName[]).filter((n) => m.clientProving || !ARTIFACTS[n].proving).map((n) => [n, `/v1/models/${m.id}/artifacts/${n}`]),
+          ),
           developmentPtau: info.setup!.developmentPtau,
           ptauPower: info.setup!.ptauPower,
+          // Which model version a proof comes from, and whose honesty its soundness rests on.
+          ...(info.setup!.versionId ? { versionId: info.setup!.versionId } : {}),
+          trust: trustSummary(info),
+          ...(info.setup!.ceremony ? { ceremony: { ...info.setup!.ceremony, transcript: `/v1/models/${m.id}/ceremony` } } : {}),
         }
       : {}),
   };

@@ -75,6 +75,8 @@ export interface ConsumerParameters {
   /** With hashed weights: the model commitment (decimal) and its signal index; "0" and 0 otherwise. */
   modelCommitment: string;
   modelCommitmentIndex: number;
+  /** model.json setup.versionId as bytes32 (zero for models set up before version ids). */
+  versionId: string;
 }
 
 export function consumerParameters(info: ModelInfo): ConsumerParameters {
@@ -98,6 +100,7 @@ export function consumerParameters(info: ModelInfo): ConsumerParameters {
     inputRange: inputs.length ? [inputs[0].at, inputs[inputs.length - 1].at + inputs[inputs.length - 1].size] : [0, 0],
     modelCommitment: info.commitments.weights?.value ?? '0',
     modelCommitmentIndex: modelCommitment?.at ?? 0,
+    versionId: '0x' + (info.setup!.versionId ?? '0'.repeat(64)),
   };
 }
 

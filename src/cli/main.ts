@@ -14,6 +14,11 @@ import { loadOnnx } from '../onnx/load.js';
 import { AUTO_SCALES, compileModel, DEFAULT_HEADROOM } from '../model/compile.js';
 import { readModelInfo } from '../model/layout.js';
 import { setupModel } from '../model/setup.js';
+import { addContribution, finalizeCeremony, initCeremony, readTranscript, verifyCeremony } from '../model/ceremony.js';
+import { trustSummary } from '../model/version.js';
+import { contributeZKey } from '../setup/ceremony.js';
+import { auditModel, formatAudit } from '../audit/audit.js';
+import { downloadModel } from '../audit/fetch.js';
 import { ModelProver } from '../prove/prover.js';
 import { loadVerificationKey, MAX_DEV_PTAU_POWER } from '../setup/index.js';
 import { parseProofBundle, verifyBundle } from '../verify/verify.js';
@@ -108,6 +113,82 @@ program
     });
     console.log(`${info.setup!.system} keys written to ${dir} (ptau power ${info.setup!.ptauPower}${info.setup!.developmentPtau ? ', INSECURE development ptau' : ''})`);
     console.log(`  verifying key sha256: ${info.setup!.vkeyHash}`);
+    printTrust(dir);
+  });
+
+/** Model version id and who must be trusted; an operator-only key is said to be one, loudly. */
+function printTrust(dir: string): void {
+  const info = readModelInfo(dir);
+  const trust = trustSummary(info, readTranscript(dir)?.contributions.map((c) => c.name));
+  if (info.setup?.versionId) console.log(`  model version id: ${info.setup.versionId}`);
+  if (!trust) return;
+  console.log(`  trusted: ${trust.trusted}`);
+  if (trust.warning) console.log(`  WARNING: ${trust.warning}`);
+}
+
+const ceremony = program.command('ceremony').description('Groth16 phase-2 ceremony: keys no single party can forge proofs with (README "Trust")');
+
+ceremony
+  .command('init')
+  .argument('<dir>', 'compiled model directory')
+  .option('--ptau <file>', 'existing powers-of-tau file (e.g. a public ceremony file)')
+  .option('--power <n>', 'power of the development ptau to generate')
+  .description('start a ceremony: the initial key (no contribution yet; proofs are refused until finalize)')
+  .action(async (dir: string, opts: { ptau?: string; power?: string }) => {
+    await initCeremony(dir, { ptau: opts.ptau, power: opts.power ? int(opts.power) : undefined, dataDir: dataDir() });
+    console.log(`ceremony opened in ${dir}: contributors take ${join(dir, 'circuit.zkey')}, run zkinfer ceremony contribute, and send back their zkey`);
+    printTrust(dir);
+  });
+
+ceremony
+  .command('contribute')
+  .argument('<in>', 'the current zkey of the ceremony')
+  .argument('<out>', 'where to write the zkey with your contribution')
+  .requiredOption('--name <name>', 'your name in the transcript (1 to 64 bytes)')
+  .option('--entropy <text>', 'extra entropy mixed with random bytes')
+  .description('add your own contribution on your own machine (snarkjs zkey contribute); publish the hash it prints')
+  .action(async (input: string, out: string, opts: { name: string; entropy?: string }) => {
+    const hash = await contributeZKey(input, out, opts.name, opts.entropy);
+    console.log(`contribution "${opts.name}" written to ${out}`);
+    console.log(`  contribution hash: ${hash}`);
+  });
+
+ceremony
+  .command('add')
+  .argument('<dir>', 'model directory with an open ceremony')
+  .argument('<contribution>', "a contributor's zkey")
+  .option('--ptau <file>', 'the ptau of the ceremony (default: the development one in the data directory)')
+  .description('verify a contribution (zkey verify, extends the chain) and make it the current key')
+  .action(async (dir: string, file: string, opts: { ptau?: string }) => {
+    const t = await addContribution(dir, file, { ptau: opts.ptau, dataDir: dataDir() });
+    const last = t.contributions.at(-1)!;
+    console.log(`contribution #${t.contributions.length} "${last.name}" accepted: ${last.hash}`);
+  });
+
+ceremony
+  .command('finalize')
+  .argument('<dir>', 'model directory with an open ceremony')
+  .requiredOption('--beacon <hex>', 'public random beacon (e.g. a future block hash), hex')
+  .option('--iterations <n>', 'beacon hash iterations, as a power of two (10 to 63)', '10')
+  .description('close the ceremony with a public beacon (snarkjs zkey beacon); proofs are accepted afterwards')
+  .action(async (dir: string, opts: { beacon: string; iterations: string }) => {
+    const t = await finalizeCeremony(dir, opts.beacon, int(opts.iterations));
+    console.log(`ceremony finalized after ${t.contributions.length} contribution(s): beacon ${t.beacon!.hash}`);
+    printTrust(dir);
+  });
+
+ceremony
+  .command('verify')
+  .argument('<dir>', 'model directory with a ceremony')
+  .option('--ptau <file>', 'the ptau of the ceremony (default: the development one in the data directory)')
+  .description('check the key against the r1cs and ptau, and the transcript against the key')
+  .action(async (dir: string, opts: { ptau?: string }) => {
+    const check = await verifyCeremony(dir, { ptau: opts.ptau, dataDir: dataDir() });
+    for (const [i, c] of check.transcript.contributions.entries()) console.log(`#${i + 1} ${c.name} ${c.hash} (${c.addedAt})`);
+    if (check.transcript.beacon) console.log(`beacon ${check.transcript.beacon.value} (2^${check.transcript.beacon.iterationsExp}): ${check.transcript.beacon.hash}`);
+    for (const p of check.problems) console.log(`FAIL: ${p}`);
+    console.log(check.ok ? 'ceremony ok' : 'ceremony NOT ok');
+    if (!check.ok) process.exitCode = 1;
   });
 
 program
@@ -124,6 +205,7 @@ program
     writeFileSync(opts.out, JSON.stringify(bundle, null, 2) + '\n');
     for (const o of opening?.outputs ?? bundle.outputs) console.log(`${o.name} [${o.dims}]: ${o.values.map((v) => +v.toFixed(6)).join(', ')}`);
     for (const [of, value] of Object.entries(bundle.commitments ?? {})) console.log(`${of} commitment: ${value}`);
+    if (bundle.trust?.warning) console.log(`WARNING: ${bundle.trust.warning}`);
     console.log(`proof written to ${opts.out} (witness ${bundle.timings.witnessMs.toFixed(0)} ms, prove ${bundle.timings.proveMs.toFixed(0)} ms)`);
     if (opening) {
       const file = openingFile(opts.out);
@@ -152,6 +234,30 @@ program
     else {
       console.log(`invalid: ${verdict.reason}`);
       process.exitCode = 1;
+    }
+  });
+
+program
+  .command('audit')
+  .argument('[dir]', 'model directory (or use --url and --model)')
+  .option('--url <base>', 'a running zkinfer service to download the model from')
+  .option('--model <id>', 'the model id on that service')
+  .option('--onnx <file>', 'the ONNX file (default: DIR/network.onnx)')
+  .option('--calibration <file>', 'the calibration samples the model was compiled with (default: DIR/calibration.json)')
+  .option('--ptau <file>', 'the ptau of the keys (default: downloaded with --url, else the development cache)')
+  .option('--verifier <file.sol>', 'also check that this Solidity verifier embeds the verifying key')
+  .option('--json', 'print the report as JSON')
+  .description('check a model\'s keys without trusting who made them (README "Trust"); exit 1 when a check fails')
+  .action(async (dir: string | undefined, opts: { url?: string; model?: string; onnx?: string; calibration?: string; ptau?: string; verifier?: string; json?: boolean }) => {
+    if (!dir === !opts.url) throw new ZkError('INPUT_INVALID', 'give a model directory, or --url and --model');
+    if (opts.url && !opts.model) throw new ZkError('INPUT_INVALID', '--url needs --model');
+    const downloaded = opts.url ? await downloadModel(opts.url, opts.model!) : undefined;
+    try {
+      const report = await auditModel(downloaded?.dir ?? dir!, { ...opts, ptau: opts.ptau ?? downloaded?.ptau, dataDir: dataDir() });
+      console.log(opts.json ? JSON.stringify(report, null, 2) : formatAudit(report));
+      if (!report.ok) process.exitCode = 1;
+    } finally {
+      downloaded?.remove();
     }
   });
 

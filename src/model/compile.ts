@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { compileCircom } from '../circuit/compile.js';
 import { type CircuitSource, emitCircom } from '../circuit/emit.js';
 import { commit } from '../commit/poseidon.js';
@@ -16,7 +16,8 @@ import { planToJson } from '../quantize/serialize.js';
 import { quantizeGraph } from '../quantize/trace.js';
 import { runReference } from '../reference/onnxruntime.js';
 import { checkPtauBudget, requiredPower } from '../setup/index.js';
-import { type AccuracyReport, checkCircuit, type ModelInfo, modelFiles } from './layout.js';
+import { canonicalJson } from '../setup/keys.js';
+import { type AccuracyReport, type BuildInfo, checkCircuit, type ModelInfo, modelFiles } from './layout.js';
 
 export interface CompileOptions {
   /** Fraction bits of the fixed point; by default calibration picks it (AUTO_SCALES). */
@@ -41,9 +42,17 @@ export interface CompileOptions {
 export const DEFAULT_SCALE = 8;
 export const DEFAULT_HEADROOM = 2;
 
+/** circom's optimisation level for every model: part of the recorded settings, as it changes the r1cs. */
+const CIRCOM_OPTIMIZATION = 2;
+
+const sha256 = (data: Uint8Array | string): string => createHash('sha256').update(data).digest('hex');
+
 /**
  * ONNX bytes → a compiled model directory: quantized plan, circom program, r1cs, witness wasm and
  * model.json with shapes, scales, per-layer constraints and the accuracy against onnxruntime.
+ * Reproducible: the same ONNX bytes and options give byte-identical main.circom and main.r1cs on any
+ * machine (calibration without samples is seeded; nothing records a time or a path), and model.json
+ * `build` records the options (calibration samples go to calibration.json) for `zkinfer audit`.
  */
 export async function compileModel(onnx: Uint8Array, outDir: string, options: CompileOptions = {}): Promise<ModelInfo> {
   const headroomBits = options.headroomBits ?? DEFAULT_HEADROOM;
@@ -66,11 +75,18 @@ export async function compileModel(onnx: Uint8Array, outDir: string, options: Co
   progress('circom', 0.15);
   const source = emitCircom(quantized, options.name ?? graph.name);
   checkBudget(source, options.limits ?? {});
-  const compiled = await compileCircom(files.buildDir, source.code, { onProcess: options.onProcess });
+  const compiled = await compileCircom(files.buildDir, source.code, { optimization: CIRCOM_OPTIMIZATION, onProcess: options.onProcess });
+  const name = options.name ?? graph.name;
+  const calibration = options.samples ? canonicalJson(options.samples) : undefined;
+  const build: BuildInfo = {
+    settings: { name, scale, headroomBits, visibility, calibrationSha256: calibration === undefined ? null : sha256(calibration), circomOptimization: CIRCOM_OPTIMIZATION },
+    circomSha256: sha256(source.code),
+    r1csSha256: sha256(readFileSync(compiled.r1csPath)),
+  };
   const info: ModelInfo = {
     format: 'zkinfer-model/1',
-    name: options.name ?? graph.name,
-    onnxSha256: createHash('sha256').update(onnx).digest('hex'),
+    name,
+    onnxSha256: sha256(onnx),
     scale,
     headroomBits,
     visibility,
@@ -83,9 +99,11 @@ export async function compileModel(onnx: Uint8Array, outDir: string, options: Co
     commitments: await commitmentSpecs(quantized, source.packing),
     accuracy,
     compileSeconds: compiled.seconds,
+    build,
   };
   await checkCircuit(info, compiled.r1csPath);
   writeFileSync(files.onnx, onnx);
+  if (calibration !== undefined) writeFileSync(files.calibration, calibration + '\n');
   writeFileSync(files.plan, planToJson(quantized));
   writeFileSync(files.info, JSON.stringify(info, null, 2) + '\n');
   progress('done', 1);

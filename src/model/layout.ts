@@ -19,6 +19,10 @@ export const modelFiles = (dir: string) => ({
   wasm: join(dir, 'circuit', 'main_js', 'main.wasm'),
   zkey: join(dir, 'circuit.zkey'),
   vkey: join(dir, 'verification_key.json'),
+  /** The calibration samples given at compile time (absent: seeded random ones): audit recompiles with them. */
+  calibration: join(dir, 'calibration.json'),
+  /** Groth16 phase-2 ceremony: transcript.json and the initial zkey every contribution chains from. */
+  ceremonyDir: join(dir, 'ceremony'),
 });
 
 export interface TensorInfo {
@@ -62,8 +66,36 @@ export interface ModelInfo {
   commitments: CommitmentSpecs;
   accuracy: AccuracyReport;
   compileSeconds: number;
+  /** What determined the circuit: with the ONNX file, enough to compile it again byte for byte. */
+  build?: BuildInfo;
   setup?: SetupInfo;
+  /** Who proofs' soundness rests on (src/model/version.ts trustSummary), written with `setup`. */
+  trust?: { phase2: Phase2; trusted: string; warning?: string };
 }
+
+/** The compile settings that determine main.circom and main.r1cs (see src/model/version.ts). */
+export interface CompileSettingsRecord {
+  name: string;
+  scale: number;
+  headroomBits: number;
+  visibility: ModelVisibility;
+  /** sha256 of calibration.json (canonical JSON of the samples), or null for the seeded random samples. */
+  calibrationSha256: string | null;
+  circomOptimization: 1 | 2;
+}
+
+export interface BuildInfo {
+  settings: CompileSettingsRecord;
+  circomSha256: string;
+  r1csSha256: string;
+}
+
+/**
+ * Who made Groth16's phase-2 (circuit-specific) key: `operator` = one contribution by whoever ran
+ * setup, who could forge proofs; `ceremony` = contributions from outside (ceremony/transcript.json);
+ * `none` = PLONK and FFLONK, whose keys come from the ptau alone.
+ */
+export type Phase2 = 'operator' | 'ceremony' | 'none';
 
 export interface SetupInfo {
   /** The proof system of circuit.zkey and verification_key.json; proofs and verifiers follow it. */
@@ -73,6 +105,14 @@ export interface SetupInfo {
   developmentPtau: boolean;
   vkeyHash: string;
   seconds: number;
+  /** Absent in model.json from before ceremonies: groth16 then means `operator`. */
+  phase2?: Phase2;
+  /** With a ceremony: how many contributions the key has, and whether the beacon closed it. */
+  ceremony?: { contributions: number; finalized: boolean };
+  /** The ptau file's name (for the audit to find it). */
+  ptauFile?: string;
+  /** See src/model/version.ts: which model version a proof comes from. */
+  versionId?: string;
 }
 
 export function readModelInfo(dir: string): ModelInfo {

@@ -1,8 +1,10 @@
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
+import { basename } from 'node:path';
 import { ZkError } from '../core/errors.js';
 import { PROOF_SYSTEMS, type ProofSystem } from '../core/snarkjs.js';
 import { checkPtauBudget, checkPtauFits, circuitPower, ensureDevPtau, importPtau, MAX_DEV_PTAU_POWER, setupKeys } from '../setup/index.js';
-import { checkCircuit, type ModelInfo, modelFiles, readModelInfo, requireArtifact } from './layout.js';
+import { checkCircuit, type ModelInfo, modelFiles, readModelInfo, requireArtifact, type SetupInfo } from './layout.js';
+import { modelVersionId, trustSummary } from './version.js';
 
 export interface SetupOptions {
   /** groth16 (default), plonk or fflonk; a later setup of another system replaces the keys. */
@@ -20,35 +22,51 @@ export interface SetupOptions {
   log?: (message: string) => void;
 }
 
-/** Proving and verifying keys for a compiled model directory; records the setup in model.json. */
+/**
+ * Proving and verifying keys for a compiled model directory; records the setup in model.json.
+ * Groth16's phase-2 key gets one contribution by this machine: `phase2: 'operator'` (see
+ * src/model/ceremony.ts for keys nobody alone controls).
+ */
 export async function setupModel(dir: string, options: SetupOptions): Promise<ModelInfo> {
-  const info = readModelInfo(dir);
   const files = modelFiles(dir);
   const log = options.log ?? ((m: string) => console.error(m));
   const system = options.system ?? 'groth16';
   if (!PROOF_SYSTEMS.includes(system)) throw new ZkError('INPUT_INVALID', `unknown proof system ${String(system)}: use ${PROOF_SYSTEMS.join(', ')}`);
-  await checkCircuit(info, requireArtifact(files.r1cs, 'compile'));
-  const needed = await circuitPower(files.r1cs, system);
-  let ptauPath: string;
-  let ptauPower: number;
+  await checkCircuit(readModelInfo(dir), requireArtifact(files.r1cs, 'compile'));
+  const ptau = await resolvePtau(dir, system, options);
+  const keys = await setupKeys({ system, r1csPath: files.r1cs, ptauPath: ptau.path, outDir: dir, log });
+  // A ceremony this directory held is over: its transcript no longer describes the keys.
+  rmSync(files.ceremonyDir, { recursive: true, force: true });
+  if (system === 'groth16') log(`groth16: ${OPERATOR_NOTICE}`);
+  return recordSetup(dir, { system, ...ptau.record, vkeyHash: keys.vkeyHash, seconds: keys.seconds, phase2: system === 'groth16' ? 'operator' : 'none' });
+}
+
+const OPERATOR_NOTICE = 'this machine made the only phase-2 contribution; whoever runs it could forge proofs (zkinfer ceremony for keys nobody alone controls)';
+
+/** The ptau a setup uses: the given file (checked to fit) or the development one of the needed power. */
+export async function resolvePtau(dir: string, system: ProofSystem, options: SetupOptions): Promise<{ path: string; record: Pick<SetupInfo, 'ptauPower' | 'developmentPtau' | 'ptauFile'> }> {
+  const needed = await circuitPower(requireArtifact(modelFiles(dir).r1cs, 'compile'), system);
   if (options.ptau) {
     const imported = await importPtau(options.ptau, { verify: options.verifyPtau ?? false });
     checkPtauFits(imported, needed);
-    ptauPath = options.ptau;
-    ptauPower = imported.power;
-  } else {
-    ptauPower = Math.max(needed, options.power ?? 0);
-    if (options.power !== undefined && options.power < needed) {
-      throw new ZkError('PTAU_INVALID', `power ${options.power} is too small for this circuit: ${system} needs ${needed}`);
-    }
-    checkPtauBudget(ptauPower, options.maxPower ?? MAX_DEV_PTAU_POWER, info.constraints.layers);
-    ptauPath = await ensureDevPtau(options.dataDir, ptauPower, log);
+    return { path: options.ptau, record: { ptauPower: imported.power, developmentPtau: false, ptauFile: basename(options.ptau) } };
   }
-  const keys = await setupKeys({ system, r1csPath: files.r1cs, ptauPath, outDir: dir, log });
-  const updated: ModelInfo = {
-    ...info,
-    setup: { system, ptauPower, developmentPtau: !options.ptau, vkeyHash: keys.vkeyHash, seconds: keys.seconds },
-  };
-  writeFileSync(files.info, JSON.stringify(updated, null, 2) + '\n');
+  const power = Math.max(needed, options.power ?? 0);
+  if (options.power !== undefined && options.power < needed) {
+    throw new ZkError('PTAU_INVALID', `power ${options.power} is too small for this circuit: ${system} needs ${needed}`);
+  }
+  checkPtauBudget(power, options.maxPower ?? MAX_DEV_PTAU_POWER, readModelInfo(dir).constraints.layers);
+  const path = await ensureDevPtau(options.dataDir, power, options.log);
+  return { path, record: { ptauPower: power, developmentPtau: true, ptauFile: basename(path) } };
+}
+
+/** Writes `setup` (with the model version id) into model.json and returns the updated info. */
+export function recordSetup(dir: string, setup: Omit<SetupInfo, 'versionId'>): ModelInfo {
+  const info = readModelInfo(dir);
+  const versionId = info.build ? modelVersionId(info.onnxSha256, info.build, setup.vkeyHash) : undefined;
+  const withSetup: ModelInfo = { ...info, setup: { ...setup, ...(versionId ? { versionId } : {}) } };
+  // Said in model.json itself, for whoever reads only that: an operator-only key is forgeable by the operator.
+  const updated: ModelInfo = { ...withSetup, trust: trustSummary(withSetup) };
+  writeFileSync(modelFiles(dir).info, JSON.stringify(updated, null, 2) + '\n');
   return updated;
 }

@@ -1,6 +1,7 @@
 import { type PublicValues, splitPublic } from '../commit/public.js';
 import type { ProofSystem, SnarkProof } from '../core/snarkjs.js';
 import type { ModelInfo } from '../model/layout.js';
+import { type TrustSummary, trustSummary } from '../model/version.js';
 
 /** A decoded tensor of a proof: integers (fixed point, as in the circuit) and their float values. */
 export interface ProvenTensor {
@@ -27,7 +28,10 @@ export interface ProofOpening {
  */
 export interface ProofBundle {
   format: 'zkinfer-proof/1';
-  model: { name: string; vkeyHash: string };
+  /** versionId: see src/model/version.ts (absent for models set up before it existed). */
+  model: { name: string; vkeyHash: string; versionId?: string };
+  /** Who the proof's soundness rests on (with a warning for an operator-only key). Informative: a verifier checks the key itself. */
+  trust?: TrustSummary;
   /** The model's proof system at proving time; `proof` has that system's shape. */
   system: ProofSystem;
   proof: SnarkProof;
@@ -61,9 +65,11 @@ export function bundleFromSignals(info: ModelInfo, system: ProofSystem, proof: S
   const shown = readPublic(info, publicSignals);
   const decoded = (specs: ModelInfo['inputs'], values: (bigint[] | undefined)[]) => specs.flatMap((t, i) => (values[i] ? [decodeTensor(t, values[i])] : []));
   const commitments = Object.fromEntries(Object.entries(shown.commitments).map(([k, v]) => [k, String(v)]));
+  const trust = trustSummary(info);
   return {
     format: 'zkinfer-proof/1',
-    model: { name: info.name, vkeyHash: info.setup!.vkeyHash },
+    model: { name: info.name, vkeyHash: info.setup!.vkeyHash, ...(info.setup!.versionId ? { versionId: info.setup!.versionId } : {}) },
+    ...(trust ? { trust } : {}),
     system,
     proof,
     publicSignals,

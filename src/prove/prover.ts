@@ -6,6 +6,7 @@ import { needsSalt } from '../commit/visibility.js';
 import { ZkError } from '../core/errors.js';
 import { buildWitnessCalculator, parseFieldElement, snarkjs, toField, type WitnessCalculator } from '../core/snarkjs.js';
 import { quantizeInputs } from '../io/input.js';
+import { requireProvable } from '../model/ceremony.js';
 import { type ModelInfo, modelFiles, readModelInfo, requireArtifact } from '../model/layout.js';
 import { evaluate } from '../quantize/evaluate.js';
 import type { QuantizedGraph } from '../quantize/plan.js';
@@ -29,6 +30,7 @@ export class ModelProver {
     const info = readModelInfo(dir);
     const files = modelFiles(dir);
     if (!info.setup) throw new ZkError('ARTIFACT_MISSING', `${dir} has no keys; run zkinfer setup first`, { dir });
+    requireProvable(info);
     const plan = planFromJson(readFileSync(requireArtifact(files.plan, 'compile'), 'utf8'));
     const witness = await buildWitnessCalculator(readFileSync(requireArtifact(files.wasm, 'compile')));
     return new ModelProver(info, plan, witness, readFileSync(requireArtifact(files.zkey, 'setup')));

@@ -4,7 +4,7 @@
  * and proofs are verified against their keys.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { createReadStream, existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { type ModelVisibility, needsSalt } from '../commit/visibility.js';
@@ -16,6 +16,7 @@ import { Lru } from '../core/lru.js';
 import type { SnarkProof } from '../core/snarkjs.js';
 import { parseInputs, quantizeInputs } from '../io/input.js';
 import { DEFAULT_HEADROOM, DEFAULT_SCALE } from '../model/compile.js';
+import { requireProvable } from '../model/ceremony.js';
 import { modelFiles, type ModelInfo } from '../model/layout.js';
 import { inlineExternalData, uploadedSource } from '../onnx/external.js';
 import { loadOnnx } from '../onnx/load.js';
@@ -40,7 +41,29 @@ export interface Upload {
   /** One input document or an array of them (see src/io/input.ts). */
   calibration?: unknown;
   visibility?: ModelVisibility;
+  /** Publish the proving artifacts so clients can prove on their own machines (ModelRecord.clientProving). */
+  clientProving?: boolean;
+  /** Open a phase-2 ceremony: sha256 (hex) of the owner's token (CompileSettings.ceremonyOwner). */
+  ceremonyOwner?: string;
 }
+
+/**
+ * The files a client may download (GET /v1/models/:id/artifacts/:name): `proving` ones only from
+ * models whose owner opted in (clientProving), since with fixed weights the wasm, r1cs and zkey
+ * hold the weights as constants, and the plan holds them in any visibility.
+ */
+export const ARTIFACTS = {
+  'circuit.wasm': { file: 'wasm', type: 'application/wasm', proving: true },
+  'circuit.zkey': { file: 'zkey', type: 'application/octet-stream', proving: true },
+  'main.r1cs': { file: 'r1cs', type: 'application/octet-stream', proving: true },
+  'plan.json': { file: 'plan', type: 'application/json', proving: true },
+  'verification_key.json': { file: 'vkey', type: 'application/json', proving: false },
+  'model.json': { file: 'info', type: 'application/json', proving: false },
+} as const satisfies Record<string, { file: keyof ReturnType<typeof modelFiles>; type: string; proving: boolean }>;
+export type ArtifactName = keyof typeof ARTIFACTS;
+
+/** Whether clients can prove a model of this visibility at all: they must hold its weights. */
+export const clientProvable = (v: ModelVisibility): boolean => v.weights === 'fixed' || v.weights === 'public';
 
 export interface ReadyModel {
   record: ModelRecord;
@@ -56,6 +79,8 @@ export class ModelService {
   private readonly vkeys = new Map<string, Promise<Groth16VerificationKey>>();
   /** Plans for checking inputs in the request; they can be large, so only a few stay. */
   private readonly plans = new Lru<string, QuantizedGraph>(8);
+  /** sha256 of served artifacts by `key/name`: they never change once a model is ready. */
+  private readonly hashes = new Map<string, Promise<string>>();
 
   constructor(
     private readonly models: ModelStore,
@@ -78,19 +103,23 @@ export class ModelService {
     await checkLoads(onnx);
     const docs = u.calibration === undefined ? undefined : Array.isArray(u.calibration) ? u.calibration : [u.calibration];
     if (docs?.length === 0) throw new ZkError('INPUT_INVALID', 'calibration must hold at least one input document');
+    if (u.clientProving && u.visibility && !clientProvable(u.visibility)) {
+      throw new ZkError('INPUT_INVALID', `clientProving: a client cannot prove a model with ${u.visibility.weights} weights without holding them; use weights=fixed or weights=public`);
+    }
     const settings: CompileSettings = {
       scale: u.scale ?? DEFAULT_SCALE,
       headroomBits: u.headroomBits ?? DEFAULT_HEADROOM,
       ...(docs ? { samples: docs.map((d) => parseInputs(d, graph.inputs)) } : {}),
       ...(this.ptau ? { ptau: this.ptau } : {}),
       ...(u.visibility ? { visibility: u.visibility } : {}),
+      ...(u.ceremonyOwner ? { ceremonyOwner: u.ceremonyOwner } : {}),
     };
     const name = u.name ?? (graph.name.replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 64) || 'model');
     const onnxSha256 = createHash('sha256').update(onnx).digest('hex');
     const key = ArtifactStore.key(onnxSha256, name, settings);
     if (!this.artifacts.readyInfo(key)) this.artifacts.saveUpload(key, onnx);
     const now = Date.now();
-    const record: ModelRecord = { id: randomUUID(), name, key, onnxSha256, settings, status: 'compiling', createdAt: now, updatedAt: now };
+    const record: ModelRecord = { id: randomUUID(), name, key, onnxSha256, settings, status: 'compiling', clientProving: u.clientProving ?? false, createdAt: now, updatedAt: now };
     this.models.insert(record);
     void this.builder.build(record);
     return this.get(record.id);
@@ -152,6 +181,7 @@ export class ModelService {
     this.infos.delete(key);
     this.vkeys.delete(key);
     this.plans.delete(key);
+    for (const name of Object.keys(ARTIFACTS)) this.hashes.delete(`${key}/${name}`);
     if (this.builder.progressOf(key)) this.builder.cancel(key);
     else this.artifacts.remove(key);
   }
@@ -161,6 +191,7 @@ export class ModelService {
    * range checks, so an input that would overflow the circuit is a 400 now, not a failed job later.
    */
   checkInput(m: ReadyModel, doc: unknown): ProofInput {
+    requireProvable(m.info);
     const values = parseInputs(doc, m.info.inputs);
     const plan = this.plans.get(m.record.key, () => planFromJson(readFileSync(modelFiles(m.dir).plan, 'utf8')));
     const ints = quantizeInputs(values, plan.inputs.map((i) => i.scale), plan.inputs.map((i) => i.name));
@@ -169,6 +200,33 @@ export class ModelService {
     if (salt === undefined) return { values };
     if (!needsSalt(m.info.visibility)) throw new ZkError('INPUT_INVALID', `"salt": model ${m.info.name} hashes neither its input nor its output`);
     return { values, salt: String(parseFieldElement(salt, '"salt"')) };
+  }
+
+  /**
+   * A downloadable artifact of a ready model: its file, media type and sha256 (hex, the ETag).
+   * NOT_FOUND for a name not in ARTIFACTS, FORBIDDEN for a proving artifact of a model whose owner
+   * did not opt in to client proving.
+   */
+  async artifact(m: ReadyModel, name: string): Promise<{ file: string; type: string; sha256: string }> {
+    if (!Object.hasOwn(ARTIFACTS, name)) throw new ZkError('NOT_FOUND', `no artifact "${name}"; one of ${Object.keys(ARTIFACTS).join(', ')}`, { name });
+    const spec = ARTIFACTS[name as ArtifactName];
+    if (spec.proving && !m.record.clientProving) {
+      throw new ZkError('FORBIDDEN', `model ${m.record.id} is not available for client-side proving: its owner did not upload it with clientProving=true (${name} reveals its weights)`, { id: m.record.id, name });
+    }
+    const file = modelFiles(m.dir)[spec.file];
+    if (!existsSync(file)) throw new ZkError('ARTIFACT_MISSING', `model ${m.record.id} has no ${name}`, { id: m.record.id, name });
+    const id = `${m.record.key}/${name}`;
+    let sha256 = this.hashes.get(id);
+    if (!sha256) this.hashes.set(id, (sha256 = sha256File(file)));
+    return { file, type: spec.type, sha256: await sha256 };
+  }
+
+  /** Forgets what was read of a model's artifacts: its ceremony changed its key. */
+  refresh(key: string): void {
+    this.infos.delete(key);
+    this.vkeys.delete(key);
+    for (const name of Object.keys(ARTIFACTS)) this.hashes.delete(`${key}/${name}`);
+    rmSync(join(this.artifacts.dir(key), 'verifier.sol'), { force: true });
   }
 
   verificationKey(m: ReadyModel): Promise<Groth16VerificationKey> {
@@ -204,4 +262,11 @@ export class ModelService {
     renameSync(tmp, file);
     return source;
   }
+}
+
+/** A file's sha256 in hex, streamed (a zkey can be tens of MB). */
+async function sha256File(file: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
 }

@@ -14,6 +14,8 @@ export {
   canonicalJson,
   hashVerificationKey,
   loadVerificationKey,
+  newZKey,
+  writeVerificationKey,
   setupGroth16,
   setupKeys,
   VKEY_FILE,

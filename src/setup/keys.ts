@@ -22,12 +22,15 @@ interface ZKeyApi {
   contribute(oldZkey: string, newZkey: string, name: string, entropy: string, logger?: SnarkjsLogger): Promise<unknown>;
   exportVerificationKey(zkey: string, logger?: SnarkjsLogger): Promise<Groth16VerificationKey>;
   verifyFromR1cs(r1cs: string, ptau: string, zkey: string, logger?: SnarkjsLogger): Promise<boolean>;
+  /** Resolves to the contribution hash, or to false after logging the reason through logger.error. */
+  beacon(oldZkey: string, newZkey: string, name: string, beaconHashHex: string, iterationsExp: number, logger?: SnarkjsLogger): Promise<Uint8Array | false>;
 }
 
 /** PLONK's setup resolves to -1 after logging why; FFLONK's throws. */
 type UniversalSetup = (r1cs: string, ptau: string, zkey: string, logger?: SnarkjsLogger) => Promise<unknown>;
 
-const snarkjs = snarkjsUntyped as unknown as { zKey: ZKeyApi; plonk: { setup: UniversalSetup }; fflonk: { setup: UniversalSetup } };
+/** snarkjs' zkey functions, typed; the ceremony (ceremony.ts) uses them too. */
+export const snarkjs = snarkjsUntyped as unknown as { zKey: ZKeyApi; plonk: { setup: UniversalSetup }; fflonk: { setup: UniversalSetup } };
 
 export const ZKEY_FILE = 'circuit.zkey';
 export const VKEY_FILE = 'verification_key.json';
@@ -95,8 +98,7 @@ export async function setupKeys(opts: SetupKeysOptions): Promise<SetupGroth16Res
     } else {
       await universalSetup(system, opts.r1csPath, opts.ptauPath, zkeyTmp);
     }
-    const vkey = await snarkjs.zKey.exportVerificationKey(zkeyTmp, collectingLogger().logger);
-    await writeFile(vkeyTmp, JSON.stringify(vkey, null, 2) + '\n');
+    const vkey = await writeVerificationKey(zkeyTmp, vkeyTmp);
     await requireNonEmpty(zkeyTmp);
     await rename(zkeyTmp, zkeyPath);
     await rename(vkeyTmp, vkeyPath);
@@ -119,7 +121,8 @@ async function checkInputs(r1csPath: string, ptauPath: string, system: ProofSyst
   checkPtauFits(ptau, needed);
 }
 
-async function newZKey(r1csPath: string, ptauPath: string, out: string): Promise<void> {
+/** Groth16's initial zkey (no phase-2 contribution yet: delta is the generator, known to all). */
+export async function newZKey(r1csPath: string, ptauPath: string, out: string): Promise<void> {
   const { logger, errors } = collectingLogger();
   const csHash = await snarkjs.zKey.newZKey(r1csPath, ptauPath, out, logger);
   if (!(csHash instanceof Uint8Array)) {
@@ -144,6 +147,13 @@ async function contribute(from: string, to: string, entropy: string | undefined)
   // only as trustworthy as this machine. An empty entropy would make snarkjs prompt on stdin.
   const mixed = entropy ? entropy : randomBytes(32).toString('hex');
   await snarkjs.zKey.contribute(from, to, 'zkinfer development phase-2', mixed, collectingLogger().logger);
+}
+
+/** Exports the zkey's verifying key to `file` (pretty JSON) and returns it. */
+export async function writeVerificationKey(zkey: string, file: string): Promise<Groth16VerificationKey> {
+  const vkey = await snarkjs.zKey.exportVerificationKey(zkey, collectingLogger().logger);
+  await writeFile(file, JSON.stringify(vkey, null, 2) + '\n');
+  return vkey;
 }
 
 async function verifyZKey(r1csPath: string, ptauPath: string, zkey: string): Promise<void> {

@@ -63,6 +63,8 @@ const MIGRATIONS = [
   // Retention: when a finished job's input and opening were purged (src/store/jobs.ts purgeFinished).
   `ALTER TABLE jobs ADD COLUMN purged_at INTEGER;
    CREATE INDEX jobs_finished ON jobs (finished_at) WHERE purged_at IS NULL;`,
+  // Client-side proving: whether the owner lets clients download the proving artifacts (they reveal fixed weights).
+  `ALTER TABLE models ADD COLUMN client_proving INTEGER NOT NULL DEFAULT 0;`,
 ];
 
 /**

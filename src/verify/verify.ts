@@ -50,7 +50,8 @@ export const snarkProofSchema = z.discriminatedUnion('protocol', [groth16Proof, 
 export const proofBundleSchema = z
   .object({
     format: z.literal('zkinfer-proof/1'),
-    model: z.object({ name: z.string(), vkeyHash: z.string() }),
+    model: z.object({ name: z.string(), vkeyHash: z.string(), versionId: z.string().optional() }),
+    trust: z.object({ phase2: z.enum(['operator', 'ceremony', 'none']), trusted: z.string(), warning: z.string().optional() }).optional(),
     system: z.enum(PROOF_SYSTEMS),
     proof: snarkProofSchema,
     publicSignals: z.array(decimal),

@@ -1,0 +1,115 @@
+/**
+ * A phase-2 ceremony over HTTP (README "Trust"): upload with ceremony=open, proofs refused (409)
+ * until finalized, contributions from two outside contributors (made on "their machines" with
+ * `zkinfer ceremony contribute`'s library call) checked before acceptance, finalize with the owner's
+ * token, then proofs verify and `zkinfer audit --url` (the real CLI, a separate process) passes.
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { after, before, test } from 'node:test';
+import { releaseCurve, snarkjs } from '../src/core/snarkjs.js';
+import { contributeZKey } from '../src/setup/ceremony.js';
+import { REPO_ROOT, tempDir } from './support/env.js';
+import { type Client, SMALL_INPUT, smallMlp, startTestService } from './support/service.js';
+
+const KEY = 'ceremony-test-key';
+const BEACON = 'ab'.repeat(32);
+const work = tempDir('service-ceremony');
+let service: Awaited<ReturnType<typeof startTestService>>;
+let api: Client;
+let model: { id: string; ceremonyOwnerToken: string };
+
+before(async () => {
+  service = await startTestService({ apiKeys: [KEY] });
+  api = service.client.withKey(KEY);
+  const { status, body } = await api.upload(smallMlp(), '?name=ceremonial&ceremony=open');
+  assert.equal(status, 202, JSON.stringify(body));
+  model = body;
+  const last = (await api.settle(body.id)).at(-1);
+  assert.equal(last.status, 'ready', JSON.stringify(last.error));
+});
+
+after(async () => {
+  await service?.close();
+  await releaseCurve();
+  rmSync(service.config.dataDir, { recursive: true, force: true });
+});
+
+/** Downloads the current zkey and contributes to it, as an outside contributor would. */
+async function contribution(name: string, from?: string): Promise<Buffer> {
+  const current = join(work, `${name}-in.zkey`);
+  const out = join(work, `${name}.zkey`);
+  if (from) writeFileSync(current, readFileSync(from));
+  else {
+    const res = await fetch(`${service.url}/v1/models/${model.id}/ceremony/zkey`);
+    assert.equal(res.status, 200);
+    writeFileSync(current, Buffer.from(await res.arrayBuffer()));
+  }
+  await contributeZKey(current, out, name);
+  return readFileSync(out);
+}
+
+const post = (zkey: Uint8Array, client = api) => client.request('POST', `/v1/models/${model.id}/ceremony/contributions`, zkey, 'application/octet-stream');
+
+test('an open ceremony: the upload returns the owner token once; proofs and immutable artifacts are refused (409)', async () => {
+  assert.match(model.ceremonyOwnerToken, /^[0-9a-f]{64}$/);
+  const view = (await api.request('GET', `/v1/models/${model.id}`)).body;
+  assert.equal(view.settings.ceremony, 'open');
+  assert.equal(view.ceremonyOwnerToken, undefined);
+  assert.deepEqual(view.ceremony, { contributions: 0, finalized: false, transcript: `/v1/models/${model.id}/ceremony` });
+  assert.match(view.trust.warning, /not finalized/);
+  const proof = await api.prove(model.id, SMALL_INPUT);
+  assert.equal(proof.status, 409, JSON.stringify(proof.body));
+  assert.equal((await api.request('GET', `/v1/models/${model.id}/artifacts/model.json`)).status, 409);
+  const status = (await api.request('GET', `/v1/models/${model.id}/ceremony`)).body;
+  assert.deepEqual(status.transcript.contributions, []);
+  assert.equal(status.ptau.development, true);
+  const finalize = await api.request('POST', `/v1/models/${model.id}/ceremony/finalize`, { ownerToken: model.ceremonyOwnerToken, beacon: BEACON });
+  assert.equal(finalize.status, 409, 'a beacon alone is public: no finalizing before a contribution');
+});
+
+test('contributions: accepted when they extend the chain, refused with the reason otherwise', async () => {
+  const initial = join(work, 'initial.zkey');
+  writeFileSync(initial, Buffer.from(await (await fetch(`${service.url}/v1/models/${model.id}/ceremony/zkey`)).arrayBuffer()));
+  assert.equal((await post(await contribution('alice'), service.client)).status, 401, 'contributing needs an API key');
+  const alice = await post(await contribution('alice'));
+  assert.equal(alice.status, 201, JSON.stringify(alice.body));
+
+  const fork = await post(await contribution('mallory', initial));
+  assert.equal(fork.status, 400);
+  assert.match(fork.body.error.message, /contribution refused/);
+  const garbage = await post(new Uint8Array([1, 2, 3, 4]));
+  assert.equal(garbage.status, 400);
+  assert.equal((await api.request('POST', `/v1/models/${model.id}/ceremony/contributions`)).status, 400, 'no body');
+
+  const bob = await post(await contribution('bob'));
+  assert.equal(bob.status, 201, JSON.stringify(bob.body));
+  assert.deepEqual(bob.body.transcript.contributions.map((c: { name: string }) => c.name), ['alice', 'bob']);
+});
+
+test('only the owner finalizes; then proofs verify and name the version; audit --url passes and names the contributors', async () => {
+  const wrong = await api.request('POST', `/v1/models/${model.id}/ceremony/finalize`, { ownerToken: 'f'.repeat(64), beacon: BEACON });
+  assert.equal(wrong.status, 403);
+  const done = await api.request('POST', `/v1/models/${model.id}/ceremony/finalize`, { ownerToken: model.ceremonyOwnerToken, beacon: BEACON, iterations: 10 });
+  assert.equal(done.status, 200, JSON.stringify(done.body));
+  assert.equal(done.body.transcript.finalized, true);
+
+  const view = (await api.request('GET', `/v1/models/${model.id}`)).body;
+  assert.equal(view.trust.warning, undefined);
+  const { body: job } = await api.prove(model.id, SMALL_INPUT, '?wait=30');
+  assert.equal(job.status, 'done', JSON.stringify(job.error));
+  assert.equal(job.bundle.model.versionId, view.versionId);
+  const vkey = (await api.request('GET', `/v1/models/${model.id}/verification_key`)).body;
+  assert.equal(await snarkjs.groth16.verify(vkey, job.publicSignals, job.proof), true);
+
+  const onnx = join(work, 'model.onnx');
+  writeFileSync(onnx, smallMlp());
+  const cli = await promisify(execFile)(process.execPath, [join(REPO_ROOT, 'bin/zkinfer.js'), 'audit', '--url', service.url, '--model', model.id, '--onnx', onnx, '--json'], { env: { ...process.env, ZKINFER_DATA_DIR: work } });
+  const report = JSON.parse(cli.stdout);
+  assert.equal(report.ok, true, cli.stdout);
+  assert.deepEqual(report.contributors, ['alice', 'bob']);
+  assert.match(report.trusted, /any one of 2 contributors \(alice, bob\)/);
+});
