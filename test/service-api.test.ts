@@ -241,6 +241,7 @@ test('bad uploads are refused at once and leave no model behind', async () => {
     ['calibration of the wrong shape', () => api.request('POST', '/v1/models', form({ model: new Blob([new Uint8Array(smallMlp())]), calibration: '{"input": [[1, 2]]}' })), 400, 'SHAPE_MISMATCH'],
     ['raw model over the size limit', () => api.upload(new Uint8Array(100 * 1024)), 413, 'TOO_LARGE'],
     ['multipart model over the size limit', () => api.request('POST', '/v1/models', form({ model: new Blob([new Uint8Array(100 * 1024)]) })), 413, 'TOO_LARGE'],
+    ['an op no compiler knows', () => api.upload(new OnnxBuilder().input('input', [1, 2]).node('NoSuchOp', ['input'], ['output']).output('output', [1, 2]).build()), 422, 'ONNX_UNSUPPORTED'],
   ];
   for (const [what, send, status, code] of cases) {
     const res = await send();
@@ -251,13 +252,13 @@ test('bad uploads are refused at once and leave no model behind', async () => {
 });
 
 test('models that fail to build say why', async () => {
-  // A well-formed file with an op no compiler knows (any op zkinfer lacks fails the same way).
-  const exotic = new OnnxBuilder().input('input', [1, 2]).node('NoSuchOp', ['input'], ['output']).output('output', [1, 2]).build();
-  const unsupported = (await api.upload(exotic, '?name=exotic')).body;
+  // Ops zkinfer lacks are refused at upload; what only tracing finds (a shape computed from an input) fails the build.
+  const computed = new OnnxBuilder().input('input', [1, 2]).input('shape', [2], 'int64').node('Reshape', ['input', 'shape'], ['output']).output('output', [1, 2]).build();
+  const unsupported = (await api.upload(computed, '?name=computed')).body;
   const failed = (await api.settle(unsupported.id)).at(-1);
   assert.equal(failed.status, 'failed');
   assert.equal(failed.error.code, 'ONNX_UNSUPPORTED');
-  assert.match(failed.error.message, /NoSuchOp/);
+  assert.match(failed.error.message, /Reshape/);
 
   const big = (await api.upload(tinyMlp(), '?name=tiny')).body; // 168 constraints, over this service's 150
   const tooBig = (await api.settle(big.id)).at(-1);

@@ -112,7 +112,7 @@ export async function compileModel(onnx: Uint8Array, outDir: string, options: Co
 
 /**
  * The plan counts the circuit's non-linear constraints exactly (checkCircuit holds the r1cs to it),
- * and circom keeps at most one linear constraint per public signal: so the limits apply before circom.
+ * so the limits apply before circom runs.
  */
 function checkBudget(source: CircuitSource, limits: NonNullable<CompileOptions['limits']>): void {
   const constraints = source.layers.reduce((s, l) => s + l.constraints, 0);
@@ -122,8 +122,8 @@ function checkBudget(source: CircuitSource, limits: NonNullable<CompileOptions['
       limit: limits.constraints,
     });
   }
-  const nPublic = publicSignalCount(source.publicLayout);
-  if (limits.ptauPower !== undefined) checkPtauBudget(requiredPower(constraints + nPublic, nPublic), limits.ptauPower, constraints);
+  // The linear constraints circom keeps can still add a power at the edge: setup checks the r1cs again.
+  if (limits.ptauPower !== undefined) checkPtauBudget(requiredPower(constraints, publicSignalCount(source.publicLayout)), limits.ptauPower, constraints);
 }
 
 /** The packing of hashed parts, with the weights commitment (or digest of public weights) computed now. */

@@ -44,16 +44,20 @@ export function unsupportedNodes(graph: OnnxGraph): { node: string; op: string }
   return graph.nodes.filter((n) => !OPS[n.opType]).map((n) => ({ node: n.name, op: n.opType }));
 }
 
+/** Refuses (ONNX_UNSUPPORTED) a graph with ops we cannot compile, naming every such node. */
+export function requireSupported(graph: OnnxGraph): void {
+  const missing = unsupportedNodes(graph);
+  if (!missing.length) return;
+  const list = missing.slice(0, 20).map((m) => `${m.node} (${m.op})`).join(', ');
+  throw new ZkError('ONNX_UNSUPPORTED', `unsupported op${missing.length > 1 ? 's' : ''}: ${list}${missing.length > 20 ? `, and ${missing.length - 20} more` : ''}`, { nodes: missing.slice(0, 20) });
+}
+
 /**
  * Walks the graph once with affine forms as values. Constant subgraphs (Shape, Gather on shapes,
  * ConstantOfShape…) fold as they go, linear layers compose, and only non-linear ops add gadgets.
  */
 export function quantizeGraph(graph: OnnxGraph, options: QuantizeOptions): QuantizedGraph {
-  const missing = unsupportedNodes(graph);
-  if (missing.length) {
-    const list = missing.map((m) => `${m.node} (${m.op})`).join(', ');
-    throw new ZkError('ONNX_UNSUPPORTED', `unsupported op${missing.length > 1 ? 's' : ''}: ${list}`, { nodes: missing });
-  }
+  requireSupported(graph);
   const visibility = options.visibility ?? DEFAULT_VISIBILITY;
   const builder = new CircuitBuilder(options.scale, visibility);
   const values = new Map<string, SymTensor>();

@@ -22,6 +22,7 @@ import { inlineExternalData, uploadedSource } from '../onnx/external.js';
 import { loadOnnx } from '../onnx/load.js';
 import { checkLoads } from '../reference/onnxruntime.js';
 import { evaluate } from '../quantize/evaluate.js';
+import { requireSupported } from '../quantize/trace.js';
 import type { QuantizedGraph } from '../quantize/plan.js';
 import { planFromJson } from '../quantize/serialize.js';
 import { loadVerificationKey, type Groth16VerificationKey } from '../setup/index.js';
@@ -92,7 +93,8 @@ export class ModelService {
   /**
    * Registers an upload and starts its build. What can be checked at once is, so a bad upload is a
    * 400 rather than a failed record: the ONNX must decode (its external data inlined from the upload,
-   * its tensors within MAX_ELEMENTS), onnxruntime must load it, and the calibration must fit its inputs.
+   * its tensors within MAX_ELEMENTS), its ops must be ones we compile, onnxruntime must load it, and
+   * the calibration must fit its inputs.
    * Problems found while compiling (unsupported ops, the constraint limit) fail the record.
    */
   async upload(u: Upload): Promise<ModelRecord> {
@@ -100,6 +102,7 @@ export class ModelService {
     // From here on the model is self-contained: nothing reads a path it names.
     const onnx = inlineExternalData(u.onnx, u.externalData && uploadedSource(u.externalData));
     const graph = loadOnnx(onnx);
+    requireSupported(graph);
     await checkLoads(onnx);
     const docs = u.calibration === undefined ? undefined : Array.isArray(u.calibration) ? u.calibration : [u.calibration];
     if (docs?.length === 0) throw new ZkError('INPUT_INVALID', 'calibration must hold at least one input document');
