@@ -121,3 +121,11 @@ test('--visibility: a hashed-input proof, its opening file, and verify --input/-
   assert.equal(bad.code, 1);
   assert.match(bad.stderr, /INPUT_INVALID.*weights must be one of fixed, public, private, hashed/);
 });
+
+test('npm runs the CLI without warnings, and its help names all three proof systems', () => {
+  // A project .npmrc key npm does not know (onnxruntime-node-install) made every npx/npm start warn.
+  const r = spawnSync('npm', ['exec', '--offline', '--', 'zkinfer', '--help'], { cwd: REPO_ROOT, encoding: 'utf8', timeout: 120_000 });
+  assert.equal(r.status, 0, r.stderr);
+  assert.doesNotMatch(r.stderr, /npm warn/i);
+  assert.match(r.stdout, /Groth16, PLONK or FFLONK/);
+});

@@ -55,7 +55,7 @@ function calibrationSamples(file: string, onnx: Uint8Array): number[][][] {
 }
 
 const program = new Command('zkinfer')
-  .description('Zero-knowledge proven inference: ONNX → circom → Groth16')
+  .description('Zero-knowledge proven inference: ONNX → circom → Groth16, PLONK or FFLONK proofs (snarkjs)')
   .showHelpAfterError();
 
 program
