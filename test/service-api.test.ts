@@ -95,8 +95,28 @@ test('a multipart upload takes name, scale and calibration, and reports build pr
   assert.ok(progress.some((p) => p.stage !== 'queued'), 'a build stage was visible');
   calibrated = seen.at(-1);
   assert.equal(calibrated.status, 'ready');
-  assert.deepEqual(calibrated.settings, { scale: 7, headroomBits: 2, calibrationSamples: 2, ptau: 'development', visibility: { input: 'public', weights: 'fixed', output: 'public' } });
+  assert.deepEqual(calibrated.settings, { scale: 7, headroomBits: 2, calibrationSamples: 2, ptau: 'development', visibility: { input: 'public', weights: 'fixed', output: 'public' }, system: 'groth16' });
   assert.equal(calibrated.quantization.samples, 2);
+});
+
+test('?system=plonk (or a multipart "system" field): the keys, proofs and verifier are that system\'s; others are a 400', async () => {
+  const plonk = await api.ready(smallMlp(), '?name=small-plonk&system=plonk');
+  assert.equal(plonk.settings.system, 'plonk');
+  const { status, body } = await anon.prove(plonk.id, SMALL_INPUT, '?wait=60');
+  assert.equal(status, 200, JSON.stringify(body));
+  assert.equal(body.bundle.system, 'plonk');
+  assert.deepEqual((await anon.request('POST', '/v1/verify', { model: plonk.id, proof: body.bundle })).body, { valid: true });
+  assert.match((await anon.request('GET', `/v1/models/${plonk.id}/verifier.sol`)).body, /contract PlonkVerifier/);
+  const form = new FormData();
+  form.set('model', new Blob([new Uint8Array(smallMlp())]), 'small.onnx');
+  form.set('name', 'small-plonk');
+  form.set('system', 'plonk');
+  const multipart = await api.request('POST', '/v1/models', form);
+  assert.equal(multipart.status, 202);
+  assert.equal(multipart.body.status, 'ready', 'the same artifacts as the raw upload');
+  const bad = await api.upload(smallMlp(), '?system=stark');
+  assert.equal(bad.status, 400);
+  assert.match(bad.body.error.message, /groth16.*plonk.*fflonk/);
 });
 
 test('an identical upload shares the artifacts and is ready at once', async () => {

@@ -1,5 +1,5 @@
 /**
- * Compile pool worker (piscina): compile + Groth16 setup of one uploaded model, off the service's
+ * Compile pool worker (piscina): compile + key setup (Groth16, PLONK or FFLONK) of one uploaded model, off the service's
  * event loop. Progress and setup's log lines (the insecure-ptau warning) go back over `task.port`.
  */
 import { readFileSync, renameSync, rmSync } from 'node:fs';
@@ -15,7 +15,7 @@ const COMPILE_SHARE = 0.6;
 export default function compile(task: CompileTask): Promise<WorkerResult<CompileOutcome>> {
   const post = (m: CompileProgress) => task.port.postMessage(m);
   return settle(async () => {
-    const { scale, headroomBits, samples, ptau, visibility } = task.settings;
+    const { scale, headroomBits, samples, ptau, visibility, system } = task.settings;
     const started = performance.now();
     const info = await compileModel(readFileSync(task.upload), task.buildDir, {
       scale,
@@ -33,7 +33,7 @@ export default function compile(task: CompileTask): Promise<WorkerResult<Compile
     }
     const compiled = performance.now();
     post({ stage: 'setup', fraction: COMPILE_SHARE });
-    await setupModel(task.buildDir, { dataDir: task.dataDir, ptau, log: (line) => post({ log: line }) });
+    await setupModel(task.buildDir, { dataDir: task.dataDir, ptau, system, log: (line) => post({ log: line }) });
     rmSync(task.dir, { recursive: true, force: true });
     renameSync(task.buildDir, task.dir);
     return { compileSeconds: (compiled - started) / 1000, setupSeconds: (performance.now() - compiled) / 1000 };

@@ -2,6 +2,7 @@
  * The OpenAPI 3 description of the API. Written by hand next to the routes; a test checks that
  * its paths and methods are exactly the app's routes.
  */
+import { PROOF_SYSTEMS } from '../core/snarkjs.js';
 import { MAX_WAIT_SECONDS } from './proofs.js';
 
 const json = (schema: object) => ({ 'application/json': { schema } });
@@ -17,6 +18,7 @@ const groth16Proof = {
   properties: { pi_a: { type: 'array', items: { type: 'string' } }, pi_b: { type: 'array', items: { type: 'array', items: { type: 'string' } } }, pi_c: { type: 'array', items: { type: 'string' } }, protocol: { type: 'string' }, curve: { type: 'string' } },
 };
 
+const system = { type: 'string', enum: [...PROOF_SYSTEMS], description: 'proof system of the keys (default groth16), as `zkinfer setup --system`' };
 const visibility = {
   type: 'object',
   description: 'what proofs reveal of each part (README: Privacy)',
@@ -28,7 +30,7 @@ export const openapi = {
   info: {
     title: 'zkinfer',
     version: '1',
-    description: 'Proven ML inference: upload an ONNX model, then request Groth16 proofs of its outputs and verify them.',
+    description: 'Proven ML inference: upload an ONNX model, then request Groth16, PLONK or FFLONK proofs of its outputs and verify them.',
   },
   components: {
     securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'one of ZKINFER_API_KEYS; required for model upload and delete when keys are configured' } },
@@ -48,7 +50,7 @@ export const openapi = {
           progress: { type: 'object', description: 'while compiling', properties: { stage: { type: 'string' }, percent: { type: 'integer' } } },
           error: { type: 'object', description: 'when failed: why', properties: { code: { type: 'string' }, message: { type: 'string' }, details: { type: 'object' } } },
           onnxSha256: { type: 'string' },
-          settings: { type: 'object', properties: { scale: { type: 'integer' }, headroomBits: { type: 'integer' }, calibrationSamples: { type: 'integer', nullable: true }, ptau: { type: 'string', description: '"development", or the ceremony file (ZKINFER_PTAU)' }, visibility } },
+          settings: { type: 'object', properties: { scale: { type: 'integer' }, headroomBits: { type: 'integer' }, calibrationSamples: { type: 'integer', nullable: true }, ptau: { type: 'string', description: '"development", or the ceremony file (ZKINFER_PTAU)' }, visibility, system } },
           createdAt: { type: 'string', format: 'date-time' },
           updatedAt: { type: 'string', format: 'date-time' },
           inputs: { type: 'array', items: tensor },
@@ -126,6 +128,7 @@ export const openapi = {
           { name: 'scale', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 32 }, description: 'with a raw upload: fixed-point fraction bits (default 8)' },
           { name: 'headroom', in: 'query', schema: { type: 'integer', minimum: 0, maximum: 32 }, description: 'with a raw upload: range bits above the calibrated peak (default 2)' },
           { name: 'visibility', in: 'query', schema: { type: 'string', example: 'input=hashed,weights=hashed,output=public' }, description: 'with a raw upload: what proofs reveal (README: Privacy)' },
+          { name: 'system', in: 'query', schema: system, description: 'with a raw upload: proof system of the keys (default groth16)' },
         ],
         requestBody: {
           required: true,
@@ -141,6 +144,7 @@ export const openapi = {
                   scale: { type: 'integer' },
                   headroom: { type: 'integer' },
                   visibility: { type: 'string', description: 'input=public|private|hashed, weights=fixed|public|private|hashed, output=public|private|hashed' },
+                  system,
                   calibration: { type: 'string', description: 'JSON: one input document or an array of them' },
                 },
               },

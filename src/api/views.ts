@@ -24,6 +24,7 @@ export function modelView(m: ModelRecord, info: ModelInfo | undefined, progress:
       calibrationSamples: m.settings.samples?.length ?? null,
       ptau: m.settings.ptau ? basename(m.settings.ptau) : 'development',
       visibility: m.settings.visibility ?? DEFAULT_VISIBILITY,
+      system: m.settings.system ?? 'groth16',
     },
     createdAt: iso(m.createdAt),
     updatedAt: iso(m.updatedAt),

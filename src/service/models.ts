@@ -8,7 +8,7 @@ import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { type ModelVisibility, needsSalt } from '../commit/visibility.js';
-import { parseFieldElement } from '../core/snarkjs.js';
+import { parseFieldElement, type ProofSystem } from '../core/snarkjs.js';
 import type { ProofInput } from '../jobs/tasks.js';
 import { exportSolidityVerifier } from '../chain/verifier.js';
 import { ZkError } from '../core/errors.js';
@@ -36,6 +36,8 @@ export interface Upload {
   /** One input document or an array of them (see src/io/input.ts). */
   calibration?: unknown;
   visibility?: ModelVisibility;
+  /** Proof system of the keys; default groth16. */
+  system?: ProofSystem;
 }
 
 export interface ReadyModel {
@@ -76,6 +78,7 @@ export class ModelService {
       ...(docs ? { samples: docs.map((d) => parseInputs(d, graph.inputs)) } : {}),
       ...(this.ptau ? { ptau: this.ptau } : {}),
       ...(u.visibility ? { visibility: u.visibility } : {}),
+      ...(u.system && u.system !== 'groth16' ? { system: u.system } : {}),
     };
     const name = u.name ?? (graph.name.replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 64) || 'model');
     const onnxSha256 = createHash('sha256').update(u.onnx).digest('hex');
