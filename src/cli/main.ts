@@ -1,7 +1,6 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { Command, Option } from 'commander';
-import { pino } from 'pino';
 import { inputCommitment } from '../commit/open.js';
 import { DEFAULT_VISIBILITY, formatVisibility, parseVisibility } from '../commit/visibility.js';
 import { isZkError, ZkError } from '../core/errors.js';
@@ -18,6 +17,7 @@ import { loadVerificationKey } from '../setup/index.js';
 import { parseProofBundle, verifyBundle } from '../verify/verify.js';
 import { runConformance } from '../conformance/run.js';
 import { configFromEnv } from '../service/config.js';
+import { createLogger } from '../service/logger.js';
 import { startService } from '../service/service.js';
 import { startProverNode } from '../cluster/prover.js';
 import { stageBar } from './progress.js';
@@ -219,7 +219,7 @@ program
   .description('run a prover node: take proof jobs from the Redis queue (REDIS_URL) and prove them; see README "Scale out"')
   .action(async () => {
     const config = configFromEnv();
-    const node = await startProverNode(config, pino({ level: config.logLevel }).child({ node: config.nodeName }));
+    const node = await startProverNode(config, createLogger({ level: config.logLevel, format: config.logFormat }).child({ node: config.nodeName }));
     await untilSignal();
     await node.close();
   });

@@ -66,7 +66,12 @@ export class ModelBuilder {
     const { key, name } = model;
     const { port1, port2 } = new MessageChannel();
     port1.on('message', (m: CompileProgress) => {
-      if ('log' in m) this.log[/WARNING/.test(m.log) ? 'warn' : 'info']({ model: model.id, name }, m.log);
+      // A multi-line message (the insecure-ptau banner) becomes one record per line of text, so JSON
+      // logs stay readable; its rules of '!' are for a terminal.
+      if ('log' in m) {
+        const level = /WARNING/.test(m.log) ? 'warn' : 'info';
+        for (const line of m.log.split('\n').map((l) => l.replace(/^!+\s*/, '').trim()).filter(Boolean)) this.log[level]({ model: model.id, name }, line);
+      }
       else this.progress.set(key, { stage: m.stage, percent: Math.round(m.fraction * 100) });
     });
     const task: CompileTask = {

@@ -6,7 +6,7 @@
  */
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { pino, type Logger } from 'pino';
+import type { Logger } from 'pino';
 import { createApp } from '../api/app.js';
 import { ModelBuilder } from '../jobs/compiles.js';
 import { createCompilePool, createProverPool } from '../jobs/pools.js';
@@ -20,6 +20,7 @@ import { JobStore } from '../store/jobs.js';
 import { ModelStore } from '../store/models.js';
 import type { ServiceConfig } from './config.js';
 import { registerExample } from './example.js';
+import { createLogger } from './logger.js';
 import { createMetrics } from './metrics.js';
 import { ModelService } from './models.js';
 
@@ -33,7 +34,7 @@ export interface Service {
   close(drainMs?: number): Promise<void>;
 }
 
-export async function startService(config: ServiceConfig, logger: Logger = pino({ level: config.logLevel })): Promise<Service> {
+export async function startService(config: ServiceConfig, logger: Logger = createLogger({ level: config.logLevel, format: config.logFormat })): Promise<Service> {
   const db = openDatabase(config.dataDir);
   const modelStore = new ModelStore(db);
   const jobs = new JobStore(db);
