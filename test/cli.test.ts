@@ -34,7 +34,12 @@ test('compile → setup → prove → verify on the corpus model 1l_mlp', () => 
 
   const setup = zkinfer('setup', dir);
   assert.equal(setup.code, 0, setup.stderr);
-  assert.match(setup.stdout + setup.stderr, /INSECURE/);
+  assert.match(setup.stderr, /INSECURE/);
+  // The banner speaks to a CLI user: the flag, the power this model needs, where ceremony files come from.
+  const power = JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8')).setup.ptauPower;
+  assert.match(setup.stderr, new RegExp(`power ${power} or more, such as\\n!!! powersOfTau28_hez_final_${String(power).padStart(2, '0')}\\.ptau of the Hermez Perpetual Powers of Tau`));
+  assert.match(setup.stderr, /zkinfer setup DIR --ptau FILE --verify-ptau/);
+  assert.doesNotMatch(setup.stderr, /importPtau/);
 
   const proved = zkinfer('prove', dir, '--input', join(model, 'input.json'), '--out', proof);
   assert.equal(proved.code, 0, proved.stderr);
@@ -128,4 +133,20 @@ test('npm runs the CLI without warnings, and its help names all three proof syst
   assert.equal(r.status, 0, r.stderr);
   assert.doesNotMatch(r.stderr, /npm warn/i);
   assert.match(r.stdout, /Groth16, PLONK or FFLONK/);
+});
+
+test('setup again refuses without --force and says what new keys invalidate; --verify-ptau says it verified', () => {
+  const before = JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8')).setup;
+  const again = zkinfer('setup', dir, '--system', 'plonk');
+  assert.equal(again.code, 1);
+  assert.match(again.stderr, /CONFLICT.*already has groth16 keys.*every proof made with them, every verifier contract deployed for them and the consumer contract's model id; run setup with --force/);
+  assert.deepEqual(JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8')).setup, before, 'the keys are untouched');
+  // The development ptau setup cut for this model stands in for a ceremony file.
+  const ptau = join(TEST_DATA_DIR, 'ptau', `dev-pot${before.ptauPower}.ptau`);
+  const forced = zkinfer('setup', dir, '--force', '--ptau', ptau, '--verify-ptau');
+  assert.equal(forced.code, 0, forced.stderr);
+  assert.match(forced.stdout, new RegExp(`ptau verified: .*dev-pot${before.ptauPower}\\.ptau \\(power ${before.ptauPower}, prepared for phase 2\\)`));
+  assert.doesNotMatch(forced.stderr, /INSECURE/);
+  const proved = zkinfer('prove', dir, '--input', join(model, 'input.json'), '--out', proof);
+  assert.equal(proved.code, 0, proved.stderr);
 });

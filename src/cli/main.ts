@@ -93,9 +93,20 @@ program
   .option('--verify-ptau', 'fully verify the ptau file (slow for large files)')
   .option('--power <n>', 'power of the development ptau to generate')
   .addOption(new Option('--system <system>', 'proof system').choices(PROOF_SYSTEMS).default('groth16'))
+  .option('--force', "replace the model's existing keys (invalidates its earlier proofs, deployed verifiers and the consumer's model id)")
   .description('generate proving and verifying keys')
-  .action(async (dir: string, opts: { ptau?: string; verifyPtau?: boolean; power?: string; system: ProofSystem }) => {
+  .action(async (dir: string, opts: { ptau?: string; verifyPtau?: boolean; power?: string; system: ProofSystem; force?: boolean }) => {
+    const existing = readModelInfo(dir).setup;
+    if (existing && !opts.force) {
+      throw new ZkError(
+        'CONFLICT',
+        `${dir} already has ${existing.system} keys (model id 0x${existing.vkeyHash}). New keys would invalidate every proof made ` +
+          "with them, every verifier contract deployed for them and the consumer contract's model id; run setup with --force to replace them",
+      );
+    }
+    if (opts.verifyPtau && !opts.ptau) throw new ZkError('INPUT_INVALID', '--verify-ptau verifies the file given with --ptau');
     const info = await setupModel(dir, { system: opts.system, ptau: opts.ptau, verifyPtau: opts.verifyPtau, power: opts.power ? int(opts.power) : undefined, dataDir: dataDir() });
+    if (opts.verifyPtau) console.log(`ptau verified: ${opts.ptau} (power ${info.setup!.ptauPower}, prepared for phase 2)`);
     console.log(`${info.setup!.system} keys written to ${dir} (ptau power ${info.setup!.ptauPower}${info.setup!.developmentPtau ? ', INSECURE development ptau' : ''})`);
     console.log(`  verifying key sha256: ${info.setup!.vkeyHash}`);
   });
