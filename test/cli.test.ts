@@ -100,12 +100,12 @@ test('unsupported ops and malformed files fail with the node and op named', () =
 
 const file = (): string => join(model, 'input.json');
 
-test('--visibility: a hashed-input proof, its opening file, and verify --input/--salt', () => {
+test('--visibility: a hashed-input-and-output proof, its opening file, and verify --opening, --input/--salt, --output-commitment', () => {
   const example = join(REPO_ROOT, 'examples', 'tiny_mlp');
   const hashedDir = join(work, 'hashed');
-  const compiled = zkinfer('compile', join(example, 'network.onnx'), '--out', hashedDir, '--calibrate', join(example, 'input.json'), '--visibility', 'input=hashed,weights=hashed');
+  const compiled = zkinfer('compile', join(example, 'network.onnx'), '--out', hashedDir, '--calibrate', join(example, 'input.json'), '--visibility', 'input=hashed,weights=hashed,output=hashed');
   assert.equal(compiled.code, 0, compiled.stderr);
-  assert.match(compiled.stdout, /input=hashed,weights=hashed,output=public/);
+  assert.match(compiled.stdout, /input=hashed,weights=hashed,output=hashed/);
   assert.match(compiled.stdout, /model commitment \(Poseidon of the weights\): \d+/);
   assert.equal(zkinfer('setup', hashedDir).code, 0);
   const out = join(work, 'hashed-proof.json');
@@ -122,6 +122,26 @@ test('--visibility: a hashed-input proof, its opening file, and verify --input/-
   const wrongSalt = zkinfer('verify', hashedDir, out, '--input', join(example, 'input.json'), '--salt', '6');
   assert.equal(wrongSalt.code, 1);
   assert.match(wrongSalt.stdout, /does not commit to the expected input/);
+
+  // The opening file prove wrote, as is: both commitments recomputed from it.
+  const openingFile = join(work, 'hashed-proof.opening.json');
+  const opened = zkinfer('verify', hashedDir, out, '--opening', openingFile);
+  assert.equal(opened.stdout.trim(), 'valid', opened.stderr);
+  const tamper = (edit: (o: any) => void) => {
+    const o = structuredClone(opening);
+    edit(o);
+    const file = join(work, 'tampered.opening.json');
+    writeFileSync(file, JSON.stringify(o));
+    return zkinfer('verify', hashedDir, out, '--opening', file);
+  };
+  assert.match(tamper((o) => (o.salt = '6')).stdout, /invalid: the proof does not commit to the expected input/);
+  assert.match(tamper((o) => (o.outputs[0].integers[0] = String(BigInt(o.outputs[0].integers[0]) + 1n))).stdout, /invalid: the proof does not commit to the expected output/);
+  const asInput = zkinfer('verify', hashedDir, out, '--input', openingFile, '--salt', '5');
+  assert.equal(asInput.code, 1);
+  assert.match(asInput.stderr, /is an opening file .* pass it with --opening/);
+  const outputCommitment = /output commitment: (\d+)/.exec(proved.stdout)![1];
+  assert.equal(zkinfer('verify', hashedDir, out, '--output-commitment', outputCommitment).stdout.trim(), 'valid');
+  assert.match(zkinfer('verify', hashedDir, out, '--output-commitment', String(BigInt(outputCommitment) + 1n)).stdout, /does not commit to the expected output/);
   const bad = zkinfer('compile', join(example, 'network.onnx'), '--out', join(work, 'never'), '--visibility', 'weights=secret');
   assert.equal(bad.code, 1);
   assert.match(bad.stderr, /INPUT_INVALID.*weights must be one of fixed, public, private, hashed/);

@@ -1,7 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { Command, Option } from 'commander';
-import { inputCommitment } from '../commit/open.js';
+import { inputCommitment, isOpening, openingCommitments } from '../commit/open.js';
 import { DEFAULT_VISIBILITY, formatVisibility, parseVisibility } from '../commit/visibility.js';
 import { isZkError, ZkError } from '../core/errors.js';
 import { parseFieldElement, PROOF_SYSTEMS, type ProofSystem, releaseCurve } from '../core/snarkjs.js';
@@ -137,18 +137,23 @@ program
   .command('verify')
   .argument('<dir>', 'compiled model directory (model.json and verification_key.json)')
   .argument('<proof>', 'proof bundle')
+  .option('--opening <proof.opening.json>', 'also require the proof to commit to the private values and salt of this opening file, as prove writes it')
   .option('--input <input.json>', 'also require the proof to commit to this input (hashed-input models; needs --salt)')
   .option('--salt <decimal>', 'the salt of the commitment')
   .option('--input-commitment <decimal>', 'also require this input commitment')
+  .option('--output-commitment <decimal>', 'also require this output commitment (hashed-output models)')
   .description('verify a proof bundle offline')
-  .action(async (dir: string, proofFile: string, opts: { input?: string; salt?: string; inputCommitment?: string }) => {
+  .action(async (dir: string, proofFile: string, opts: { opening?: string; input?: string; salt?: string; inputCommitment?: string; outputCommitment?: string }) => {
     const info = readModelInfo(dir);
-    let expected = opts.inputCommitment;
+    const expected = { inputCommitment: opts.inputCommitment, outputCommitment: opts.outputCommitment };
+    if (opts.opening) Object.assign(expected, await openingCommitments(info, readJson(opts.opening)));
     if (opts.input) {
+      const doc = readJson(opts.input);
+      if (isOpening(doc)) throw new ZkError('INPUT_INVALID', `${opts.input} is an opening file (values and salt, as prove writes it): pass it with --opening`);
       if (opts.salt === undefined) throw new ZkError('INPUT_INVALID', '--input needs the --salt of the commitment');
-      expected = await inputCommitment(info, parseInputs(readJson(opts.input), info.inputs), salt(opts.salt));
+      expected.inputCommitment = await inputCommitment(info, parseInputs(doc, info.inputs), salt(opts.salt));
     }
-    const verdict = await verifyBundle(info, await loadVerificationKey(dir), parseProofBundle(readJson(proofFile)), { inputCommitment: expected });
+    const verdict = await verifyBundle(info, await loadVerificationKey(dir), parseProofBundle(readJson(proofFile)), expected);
     if (verdict.valid) console.log('valid');
     else {
       console.log(`invalid: ${verdict.reason}`);
