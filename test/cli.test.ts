@@ -170,3 +170,15 @@ test('setup again refuses without --force and says what new keys invalidate; --v
   const proved = zkinfer('prove', dir, '--input', join(model, 'input.json'), '--out', proof);
   assert.equal(proved.code, 0, proved.stderr);
 });
+
+test('prove --compare reports each output against onnxruntime float', () => {
+  const info = JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8'));
+  const r = zkinfer('prove', dir, '--input', join(model, 'input.json'), '--out', proof, '--compare');
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /accuracy against onnxruntime \(float\), tolerance [\d.e+-]+:/);
+  for (const o of info.outputs) {
+    const line = new RegExp(`^  ${o.name}: max \\|error\\| ([\\d.e+-]+); onnxruntime: -?\\d`, 'm').exec(r.stdout);
+    assert.ok(line, r.stdout);
+    assert.ok(Number(line[1]) <= info.accuracy.tolerance, line[0]);
+  }
+});

@@ -168,13 +168,25 @@ test('prove with ?wait, fetch the job, verify it (bundle and bare proof), keys a
   assert.match(sol.body, /contract Groth16Verifier/);
 });
 
-test('without ?wait a proof job is queued (202) and finishes', async () => {
+test('without ?wait a proof job is queued (202) with the output, not yet proven, and finishes proving it', async () => {
   const { status, body, headers } = await anon.prove(small.id, { input_data: [[0.1, 0.2, -0.3]] });
   assert.equal(status, 202);
   assert.ok(['queued', 'running'].includes(body.status));
   assert.equal(headers.get('location'), `/v1/proofs/${body.id}`);
+  // The quantized model already ran to check the input: its output comes back at once.
+  assert.equal(body.proven, false);
+  assert.deepEqual(body.output.map((o: any) => [o.name, o.dims, o.values.length]), [['output', [1, 2], 2]]);
+  assert.equal(body.proof, undefined);
+  const [accuracy] = body.accuracy;
+  assert.equal(accuracy.name, 'output');
+  assert.equal(accuracy.reference.length, 2);
+  assert.ok(accuracy.maxAbsError < small.quantization.tolerance, JSON.stringify(body.accuracy));
+  assert.equal(accuracy.maxAbsError, Math.max(...body.output[0].values.map((v: number, k: number) => Math.abs(v - accuracy.reference[k]))));
   const job = await anon.job(body.id);
   assert.equal(job.status, 'done');
+  assert.equal(job.proven, true);
+  assert.deepEqual(job.output, body.output, 'the proof shows the output the 202 announced');
+  assert.deepEqual(job.accuracy, body.accuracy);
   assert.equal(job.publicSignals.length, small.publicSignals);
   assert.equal((await anon.request('DELETE', `/v1/proofs/${body.id}`)).status, 409, 'a finished job cannot be cancelled');
 });

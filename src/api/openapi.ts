@@ -89,7 +89,17 @@ export const openapi = {
           finishedAt: { type: 'string', format: 'date-time' },
           timings: { type: 'object', properties: { queuedMs: { type: 'number' }, loadMs: { type: 'number' }, witnessMs: { type: 'number' }, proveMs: { type: 'number' }, runMs: { type: 'number' } } },
           error: { type: 'object', properties: { code: { type: 'string' }, message: { type: 'string' }, details: { type: 'object' } } },
-          output: { type: 'array', items: { type: 'object', properties: { name: { type: 'string' }, dims: { type: 'array', items: { type: 'integer' } }, values: { type: 'array', items: { type: 'number' } } } } },
+          output: {
+            type: 'array',
+            description: "the model's output for this input: from the start the quantized model's (computed when the request was checked), then the proof's",
+            items: { type: 'object', properties: { name: { type: 'string' }, dims: { type: 'array', items: { type: 'integer' } }, values: { type: 'array', items: { type: 'number' } } } },
+          },
+          proven: { type: 'boolean', description: 'false until the proof of `output` is done' },
+          accuracy: {
+            type: 'array',
+            description: 'per output: the largest |output − onnxruntime float output| and the float output',
+            items: { type: 'object', properties: { name: { type: 'string' }, maxAbsError: { type: 'number' }, reference: { type: 'array', items: { type: 'number' } } } },
+          },
           proof: groth16Proof,
           publicSignals: { type: 'array', items: { type: 'string' } },
           commitments: { type: 'object', description: 'decimal Poseidon commitments the proof shows: input, weights, output (those the model hashes)' },

@@ -10,7 +10,8 @@ import { consumerParameters, exportSolidityVerifier } from '../chain/verifier.js
 import { parseInputs } from '../io/input.js';
 import { loadOnnx } from '../onnx/load.js';
 import { AUTO_SCALES, compileModel, DEFAULT_HEADROOM } from '../model/compile.js';
-import { readModelInfo } from '../model/layout.js';
+import { modelFiles, readModelInfo } from '../model/layout.js';
+import { outputAccuracy } from '../reference/onnxruntime.js';
 import { setupModel } from '../model/setup.js';
 import { ModelProver } from '../prove/prover.js';
 import { loadVerificationKey } from '../setup/index.js';
@@ -37,6 +38,9 @@ const int = (v: string): number => {
 };
 
 const salt = (v: string): bigint => parseFieldElement(v, '--salt');
+
+/** Values to print: 6 decimals, the first 16 of a long tensor. */
+const list = (values: number[]): string => values.slice(0, 16).map((v) => +v.toFixed(6)).join(', ') + (values.length > 16 ? `, … (${values.length})` : '');
 
 /** proof.json → proof.opening.json */
 const openingFile = (proofFile: string): string => join(dirname(proofFile), `${basename(proofFile, extname(proofFile))}.opening.json`);
@@ -117,13 +121,20 @@ program
   .requiredOption('--input <input.json>', 'input document')
   .requiredOption('--out <proof.json>', 'where to write the proof bundle')
   .option('--salt <decimal>', 'salt of the input/output commitments (default: random; written to the opening file)')
+  .option('--compare', "also run the float model with onnxruntime and report each output's error")
   .description('run the model and prove the output')
-  .action(async (dir: string, opts: { input: string; out: string; salt?: string }) => {
+  .action(async (dir: string, opts: { input: string; out: string; salt?: string; compare?: boolean }) => {
     const prover = await ModelProver.load(dir);
     const values = parseInputs(readJson(opts.input), prover.info.inputs);
     const { opening, ...bundle } = await prover.prove(values, { salt: opts.salt === undefined ? undefined : salt(opts.salt) });
     writeFileSync(opts.out, JSON.stringify(bundle, null, 2) + '\n');
-    for (const o of opening?.outputs ?? bundle.outputs) console.log(`${o.name} [${o.dims}]: ${o.values.map((v) => +v.toFixed(6)).join(', ')}`);
+    const outputs = opening?.outputs ?? bundle.outputs;
+    for (const o of outputs) console.log(`${o.name} [${o.dims}]: ${list(o.values)}`);
+    if (opts.compare) {
+      const accuracy = await outputAccuracy(readFileSync(modelFiles(dir).onnx), prover.info.inputs, outputs, values, outputs.map((o) => o.values));
+      console.log(`accuracy against onnxruntime (float), tolerance ${prover.info.accuracy.tolerance.toExponential(3)}:`);
+      for (const a of accuracy) console.log(`  ${a.name}: max |error| ${a.maxAbsError.toExponential(3)}; onnxruntime: ${list(a.reference)}`);
+    }
     for (const [of, value] of Object.entries(bundle.commitments ?? {})) console.log(`${of} commitment: ${value}`);
     console.log(`proof written to ${opts.out} (witness ${bundle.timings.witnessMs.toFixed(0)} ms, prove ${bundle.timings.proveMs.toFixed(0)} ms)`);
     if (opening) {

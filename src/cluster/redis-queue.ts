@@ -14,10 +14,9 @@ import type { Logger } from 'pino';
 import { ZkError, type ErrorBody, type ZkErrorCode } from '../core/errors.js';
 import { JobLedger, type ProofJobQueue } from '../jobs/ledger.js';
 import type { ModelLookup } from '../jobs/proofs.js';
-import type { ProofInput } from '../jobs/tasks.js';
 import type { ServiceConfig } from '../service/config.js';
 import type { Metrics } from '../service/metrics.js';
-import type { JobOutcome, JobRecord, JobStore } from '../store/jobs.js';
+import type { JobOutcome, JobRecord, JobStore, SubmittedInput } from '../store/jobs.js';
 import { manifestOf, type ArtifactManifest, type ArtifactSource } from './artifacts.js';
 import { PROOF_QUEUE, redisConnection, type ClusterJob, type ClusterProgress, type ClusterResult } from './jobs.js';
 
@@ -90,7 +89,7 @@ export class RedisProofQueue implements ProofJobQueue {
     return this.reconcile();
   }
 
-  async submit(modelId: string, input: ProofInput, client: string): Promise<JobRecord> {
+  async submit(modelId: string, input: SubmittedInput, client: string): Promise<JobRecord> {
     if (!this.accepting) throw new ZkError('UNAVAILABLE', 'the service is shutting down');
     const waiting = this.jobs.queuedCount();
     if (waiting >= this.queueLimit) throw this.ledger.queueFull(waiting, Math.max(1, await this.queue.getWorkersCount().catch(() => 1)));

@@ -1,6 +1,7 @@
 import type { ErrorBody } from '../core/errors.js';
 import type { ProofInput } from '../jobs/tasks.js';
 import type { ProofBundle } from '../prove/bundle.js';
+import type { OutputAccuracy } from '../reference/onnxruntime.js';
 import type { Database } from './db.js';
 
 export type JobStatus = 'queued' | 'running' | 'done' | 'failed' | 'cancelled';
@@ -16,6 +17,18 @@ export interface JobTimings {
   /** From a worker taking the job to its end. */
   runMs: number;
 }
+
+/**
+ * What the request already computed to check the input: the quantized model's output (exactly what
+ * the proof will show, not yet proven) and its accuracy against onnxruntime's float run.
+ */
+export interface JobPreview {
+  output: { name: string; dims: number[]; values: number[] }[];
+  accuracy: OutputAccuracy[];
+}
+
+/** A checked input as a job is submitted with it. */
+export type SubmittedInput = ProofInput & { preview?: JobPreview };
 
 export interface JobRecord {
   id: string;
@@ -36,6 +49,7 @@ export interface JobRecord {
   values: number[][];
   /** The salt the client chose for the commitments (hashed input or output). */
   salt?: string;
+  preview?: JobPreview;
   result?: ProofBundle;
   error?: ErrorBody;
   timings?: JobTimings;
@@ -44,12 +58,13 @@ export interface JobRecord {
   finishedAt?: number;
 }
 
-/** The input column: the values, or with a client-chosen salt `{values, salt}`. */
-const readInput = (text: string): ProofInput => {
-  const parsed = JSON.parse(text) as number[][] | ProofInput;
+/** The input column: the values, or with a client-chosen salt or a preview `{values, salt?, preview?}`. */
+type StoredInput = ProofInput & { preview?: JobPreview };
+const readInput = (text: string): StoredInput => {
+  const parsed = JSON.parse(text) as number[][] | StoredInput;
   return Array.isArray(parsed) ? { values: parsed } : parsed;
 };
-const writeInput = ({ values, salt }: ProofInput): string => JSON.stringify(salt === undefined ? values : { values, salt });
+const writeInput = ({ values, salt, preview }: StoredInput): string => JSON.stringify(salt === undefined && preview === undefined ? values : { values, salt, preview });
 
 interface Row {
   id: string;
@@ -99,7 +114,7 @@ export class JobStore {
   constructor(private readonly db: Database) {}
 
   /** Inserts a queued job, its priority ranked among its client's unfinished jobs (one transaction). */
-  insert(j: Pick<JobRecord, 'id' | 'modelId' | 'values' | 'salt' | 'createdAt' | 'client'>): JobRecord {
+  insert(j: Pick<JobRecord, 'id' | 'modelId' | 'values' | 'salt' | 'preview' | 'createdAt' | 'client'>): JobRecord {
     this.db.transaction(() => {
       const { n } = this.db.prepare("SELECT count(*) AS n FROM jobs WHERE client = ? AND status IN ('queued', 'running')").get(j.client) as { n: number };
       this.db
