@@ -6,7 +6,7 @@ import { DEFAULT_VISIBILITY, formatVisibility, parseVisibility } from '../commit
 import { isZkError, ZkError } from '../core/errors.js';
 import { parseFieldElement, PROOF_SYSTEMS, type ProofSystem, releaseCurve } from '../core/snarkjs.js';
 import { solidityCalldata } from '../chain/calldata.js';
-import { consumerParameters, exportSolidityVerifier } from '../chain/verifier.js';
+import { consumerConstructorArgs, consumerParameters, exportSolidityVerifier } from '../chain/verifier.js';
 import { parseInputs } from '../io/input.js';
 import { loadOnnx } from '../onnx/load.js';
 import { AUTO_SCALES, compileModel, DEFAULT_HEADROOM } from '../model/compile.js';
@@ -181,7 +181,24 @@ program
     const verifier = await exportSolidityVerifier(dir);
     writeFileSync(opts.out, verifier.source);
     console.log(`${verifier.contractName} (${verifier.system}) written to ${opts.out}: ${verifier.signature} = ${verifier.selector}`);
-    console.log(`ZkInferConsumer constructor (after the verifier's address): ${JSON.stringify(consumerParameters(readModelInfo(dir)))}`);
+    // Positionally, in the constructor's order, as forge create --constructor-args and cast take them.
+    const args = consumerConstructorArgs(consumerParameters(readModelInfo(dir)), '$VERIFIER').map((a) => (Array.isArray(a) ? `"[${a}]"` : String(a)));
+    console.log(`ZkInferConsumer constructor arguments ($VERIFIER: the verifier's address):\n${args.join(' ')}`);
+    console.log(`or deploy both: zkinfer deploy ${dir} --rpc URL`);
+  });
+
+program
+  .command('deploy')
+  .argument('<dir>', 'compiled model directory with keys')
+  .requiredOption('--rpc <url>', 'Ethereum JSON-RPC endpoint')
+  .description("deploy the model's verifier and a ZkInferConsumer for it (signs with ZKINFER_DEPLOYER_KEY, else the node's first account)")
+  .action(async (dir: string, opts: { rpc: string }) => {
+    // Loaded here: viem and solc cost every other command their start-up time.
+    const { deployConsumer } = await import('../chain/deploy.js');
+    const d = await deployConsumer(dir, { rpc: opts.rpc, privateKey: process.env.ZKINFER_DEPLOYER_KEY || undefined, log: (m) => console.error(m) });
+    console.log(`verifier: ${d.verifier}`);
+    console.log(`consumer: ${d.consumer}`);
+    console.log(`chain ${d.chainId}, from ${d.from}, model id ${d.modelId}`);
   });
 
 program
