@@ -10,8 +10,10 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/* \
  && npm install -g npm@11
 COPY . .
-# npm ci runs `prepare`, which builds dist/ with tsc; dev dependencies go afterwards.
-RUN npm ci --no-audit --no-fund && npm prune --omit=dev --no-audit --no-fund
+# The build steps live in deploy/build.sh, which CI and test/deploy-scripts.test.ts also run outside
+# Docker: npm ci (its `prepare` builds dist/ with tsc), a check that the CLI starts, dev dependencies
+# dropped.
+RUN deploy/build.sh --production
 
 FROM node:20-bookworm-slim
 WORKDIR /app
@@ -24,5 +26,5 @@ USER node
 VOLUME ["/data"]
 # 8080: the API (PORT); 9464: a prover's /metrics (ZKINFER_PROVER_METRICS_PORT).
 EXPOSE 8080 9464
-ENTRYPOINT ["node", "dist/src/cli/main.js"]
+ENTRYPOINT ["/app/deploy/start.sh"]
 CMD ["serve"]

@@ -34,7 +34,12 @@ test('compile → setup → prove → verify on the corpus model 1l_mlp', () => 
 
   const setup = zkinfer('setup', dir);
   assert.equal(setup.code, 0, setup.stderr);
-  assert.match(setup.stdout + setup.stderr, /INSECURE/);
+  assert.match(setup.stderr, /INSECURE/);
+  // The banner speaks to a CLI user: the flag, the power this model needs, where ceremony files come from.
+  const power = JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8')).setup.ptauPower;
+  assert.match(setup.stderr, new RegExp(`power ${power} or more, such as\\n!!! powersOfTau28_hez_final_${String(power).padStart(2, '0')}\\.ptau of the Hermez Perpetual Powers of Tau`));
+  assert.match(setup.stderr, /zkinfer setup DIR --ptau FILE --verify-ptau/);
+  assert.doesNotMatch(setup.stderr, /importPtau/);
   assert.match(setup.stdout, /trusted: the operator alone\n +WARNING: operator-only key/);
 
   const proved = zkinfer('prove', dir, '--input', join(model, 'input.json'), '--out', proof);
@@ -96,12 +101,12 @@ test('unsupported ops and malformed files fail with the node and op named', () =
 
 const file = (): string => join(model, 'input.json');
 
-test('--visibility: a hashed-input proof, its opening file, and verify --input/--salt', () => {
+test('--visibility: a hashed-input-and-output proof, its opening file, and verify --opening, --input/--salt, --output-commitment', () => {
   const example = join(REPO_ROOT, 'examples', 'tiny_mlp');
   const hashedDir = join(work, 'hashed');
-  const compiled = zkinfer('compile', join(example, 'network.onnx'), '--out', hashedDir, '--calibrate', join(example, 'input.json'), '--visibility', 'input=hashed,weights=hashed');
+  const compiled = zkinfer('compile', join(example, 'network.onnx'), '--out', hashedDir, '--calibrate', join(example, 'input.json'), '--visibility', 'input=hashed,weights=hashed,output=hashed');
   assert.equal(compiled.code, 0, compiled.stderr);
-  assert.match(compiled.stdout, /input=hashed,weights=hashed,output=public/);
+  assert.match(compiled.stdout, /input=hashed,weights=hashed,output=hashed/);
   assert.match(compiled.stdout, /model commitment \(Poseidon of the weights\): \d+/);
   assert.equal(zkinfer('setup', hashedDir).code, 0);
   const out = join(work, 'hashed-proof.json');
@@ -118,6 +123,26 @@ test('--visibility: a hashed-input proof, its opening file, and verify --input/-
   const wrongSalt = zkinfer('verify', hashedDir, out, '--input', join(example, 'input.json'), '--salt', '6');
   assert.equal(wrongSalt.code, 1);
   assert.match(wrongSalt.stdout, /does not commit to the expected input/);
+
+  // The opening file prove wrote, as is: both commitments recomputed from it.
+  const openingFile = join(work, 'hashed-proof.opening.json');
+  const opened = zkinfer('verify', hashedDir, out, '--opening', openingFile);
+  assert.equal(opened.stdout.trim(), 'valid', opened.stderr);
+  const tamper = (edit: (o: any) => void) => {
+    const o = structuredClone(opening);
+    edit(o);
+    const file = join(work, 'tampered.opening.json');
+    writeFileSync(file, JSON.stringify(o));
+    return zkinfer('verify', hashedDir, out, '--opening', file);
+  };
+  assert.match(tamper((o) => (o.salt = '6')).stdout, /invalid: the proof does not commit to the expected input/);
+  assert.match(tamper((o) => (o.outputs[0].integers[0] = String(BigInt(o.outputs[0].integers[0]) + 1n))).stdout, /invalid: the proof does not commit to the expected output/);
+  const asInput = zkinfer('verify', hashedDir, out, '--input', openingFile, '--salt', '5');
+  assert.equal(asInput.code, 1);
+  assert.match(asInput.stderr, /is an opening file .* pass it with --opening/);
+  const outputCommitment = /output commitment: (\d+)/.exec(proved.stdout)![1];
+  assert.equal(zkinfer('verify', hashedDir, out, '--output-commitment', outputCommitment).stdout.trim(), 'valid');
+  assert.match(zkinfer('verify', hashedDir, out, '--output-commitment', String(BigInt(outputCommitment) + 1n)).stdout, /does not commit to the expected output/);
   const bad = zkinfer('compile', join(example, 'network.onnx'), '--out', join(work, 'never'), '--visibility', 'weights=secret');
   assert.equal(bad.code, 1);
   assert.match(bad.stderr, /INPUT_INVALID.*weights must be one of fixed, public, private, hashed/);
@@ -151,4 +176,40 @@ test('a three-party phase-2 ceremony and the audit, as README "Trust" walks thro
   const failed = zkinfer('audit', m, '--json');
   assert.equal(failed.code, 1);
   assert.equal(JSON.parse(failed.stdout).checks.find((c: { id: string }) => c.id === 'vkey').status, 'fail');
+});
+
+test('npm runs the CLI without warnings, and its help names all three proof systems', () => {
+  // A project .npmrc key npm does not know (onnxruntime-node-install) made every npx/npm start warn.
+  const r = spawnSync('npm', ['exec', '--offline', '--', 'zkinfer', '--help'], { cwd: REPO_ROOT, encoding: 'utf8', timeout: 120_000 });
+  assert.equal(r.status, 0, r.stderr);
+  assert.doesNotMatch(r.stderr, /npm warn/i);
+  assert.match(r.stdout, /Groth16, PLONK or FFLONK/);
+});
+
+test('setup again refuses without --force and says what new keys invalidate; --verify-ptau says it verified', () => {
+  const before = JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8')).setup;
+  const again = zkinfer('setup', dir, '--system', 'plonk');
+  assert.equal(again.code, 1);
+  assert.match(again.stderr, /CONFLICT.*already has groth16 keys.*every proof made with them, every verifier contract deployed for them and the consumer contract's model id; run setup with --force/);
+  assert.deepEqual(JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8')).setup, before, 'the keys are untouched');
+  // The development ptau setup cut for this model stands in for a ceremony file.
+  const ptau = join(TEST_DATA_DIR, 'ptau', `dev-pot${before.ptauPower}.ptau`);
+  const forced = zkinfer('setup', dir, '--force', '--ptau', ptau, '--verify-ptau');
+  assert.equal(forced.code, 0, forced.stderr);
+  assert.match(forced.stdout, new RegExp(`ptau verified: .*dev-pot${before.ptauPower}\\.ptau \\(power ${before.ptauPower}, prepared for phase 2\\)`));
+  assert.doesNotMatch(forced.stderr, /INSECURE/);
+  const proved = zkinfer('prove', dir, '--input', join(model, 'input.json'), '--out', proof);
+  assert.equal(proved.code, 0, proved.stderr);
+});
+
+test('prove --compare reports each output against onnxruntime float', () => {
+  const info = JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8'));
+  const r = zkinfer('prove', dir, '--input', join(model, 'input.json'), '--out', proof, '--compare');
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /accuracy against onnxruntime \(float\), tolerance [\d.e+-]+:/);
+  for (const o of info.outputs) {
+    const line = new RegExp(`^  ${o.name}: max \\|error\\| ([\\d.e+-]+); onnxruntime: -?\\d`, 'm').exec(r.stdout);
+    assert.ok(line, r.stdout);
+    assert.ok(Number(line[1]) <= info.accuracy.tolerance, line[0]);
+  }
 });

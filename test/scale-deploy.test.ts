@@ -77,13 +77,17 @@ test('Prometheus scrapes the API and both provers where they serve /metrics', ()
   for (const job of prometheus.scrape_configs) assert.equal(job.metrics_path ?? '/metrics', '/metrics');
 });
 
-test('the Dockerfile builds the image: Node 20, npm ci, non-root, the CLI as entrypoint, the ports the nodes use', () => {
+test('the Dockerfile builds the image with deploy/build.sh and starts it with deploy/start.sh: Node 20, non-root, the ports the nodes use', () => {
   const lines = read('Dockerfile').split('\n').filter((l) => l.trim() && !l.trim().startsWith('#'));
   const instructions = lines.filter((l) => /^[A-Z]+\s/.test(l));
   assert.ok(instructions.filter((l) => l.startsWith('FROM ')).every((l) => l.startsWith('FROM node:20-bookworm-slim')));
-  assert.ok(lines.some((l) => /npm ci\b/.test(l)));
+  // The steps themselves are in the scripts (test/deploy-scripts.test.ts runs them outside Docker).
+  assert.ok(instructions.includes('RUN deploy/build.sh --production'));
+  assert.ok(!lines.some((l) => /npm (ci|prune)\b/.test(l)), 'no build step outside deploy/build.sh');
+  assert.match(read('deploy/build.sh'), /^npm ci\b/m);
   assert.equal(instructions.filter((l) => l.startsWith('USER ')).at(-1), 'USER node');
-  assert.equal(instructions.find((l) => l.startsWith('ENTRYPOINT ')), 'ENTRYPOINT ["node", "dist/src/cli/main.js"]');
+  assert.equal(instructions.find((l) => l.startsWith('ENTRYPOINT ')), 'ENTRYPOINT ["/app/deploy/start.sh"]');
+  assert.match(read('deploy/start.sh'), /^exec node dist\/src\/cli\/main.js "\$@"$/m);
   const exposed = instructions.find((l) => l.startsWith('EXPOSE '))!.split(/\s+/).slice(1).map(Number);
   assert.ok(exposed.includes(configOf('api').port) && exposed.includes(configOf('prover-1').proverMetricsPort));
   const ignored = read('.dockerignore').split('\n');

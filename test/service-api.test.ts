@@ -95,8 +95,28 @@ test('a multipart upload takes name, scale and calibration, and reports build pr
   assert.ok(progress.some((p) => p.stage !== 'queued'), 'a build stage was visible');
   calibrated = seen.at(-1);
   assert.equal(calibrated.status, 'ready');
-  assert.deepEqual(calibrated.settings, { scale: 7, headroomBits: 2, calibrationSamples: 2, ptau: 'development', visibility: { input: 'public', weights: 'fixed', output: 'public' }, ceremony: 'none' });
+  assert.deepEqual(calibrated.settings, { scale: 7, headroomBits: 2, calibrationSamples: 2, ptau: 'development', visibility: { input: 'public', weights: 'fixed', output: 'public' }, system: 'groth16', ceremony: 'none' });
   assert.equal(calibrated.quantization.samples, 2);
+});
+
+test('?system=plonk (or a multipart "system" field): the keys, proofs and verifier are that system\'s; others are a 400', async () => {
+  const plonk = await api.ready(smallMlp(), '?name=small-plonk&system=plonk');
+  assert.equal(plonk.settings.system, 'plonk');
+  const { status, body } = await anon.prove(plonk.id, SMALL_INPUT, '?wait=60');
+  assert.equal(status, 200, JSON.stringify(body));
+  assert.equal(body.bundle.system, 'plonk');
+  assert.deepEqual((await anon.request('POST', '/v1/verify', { model: plonk.id, proof: body.bundle })).body, { valid: true });
+  assert.match((await anon.request('GET', `/v1/models/${plonk.id}/verifier.sol`)).body, /contract PlonkVerifier/);
+  const form = new FormData();
+  form.set('model', new Blob([new Uint8Array(smallMlp())]), 'small.onnx');
+  form.set('name', 'small-plonk');
+  form.set('system', 'plonk');
+  const multipart = await api.request('POST', '/v1/models', form);
+  assert.equal(multipart.status, 202);
+  assert.equal(multipart.body.status, 'ready', 'the same artifacts as the raw upload');
+  const bad = await api.upload(smallMlp(), '?system=stark');
+  assert.equal(bad.status, 400);
+  assert.match(bad.body.error.message, /groth16.*plonk.*fflonk/);
 });
 
 test('an identical upload shares the artifacts and is ready at once', async () => {
@@ -148,13 +168,25 @@ test('prove with ?wait, fetch the job, verify it (bundle and bare proof), keys a
   assert.match(sol.body, /contract Groth16Verifier/);
 });
 
-test('without ?wait a proof job is queued (202) and finishes', async () => {
+test('without ?wait a proof job is queued (202) with the output, not yet proven, and finishes proving it', async () => {
   const { status, body, headers } = await anon.prove(small.id, { input_data: [[0.1, 0.2, -0.3]] });
   assert.equal(status, 202);
   assert.ok(['queued', 'running'].includes(body.status));
   assert.equal(headers.get('location'), `/v1/proofs/${body.id}`);
+  // The quantized model already ran to check the input: its output comes back at once.
+  assert.equal(body.proven, false);
+  assert.deepEqual(body.output.map((o: any) => [o.name, o.dims, o.values.length]), [['output', [1, 2], 2]]);
+  assert.equal(body.proof, undefined);
+  const [accuracy] = body.accuracy;
+  assert.equal(accuracy.name, 'output');
+  assert.equal(accuracy.reference.length, 2);
+  assert.ok(accuracy.maxAbsError < small.quantization.tolerance, JSON.stringify(body.accuracy));
+  assert.equal(accuracy.maxAbsError, Math.max(...body.output[0].values.map((v: number, k: number) => Math.abs(v - accuracy.reference[k]))));
   const job = await anon.job(body.id);
   assert.equal(job.status, 'done');
+  assert.equal(job.proven, true);
+  assert.deepEqual(job.output, body.output, 'the proof shows the output the 202 announced');
+  assert.deepEqual(job.accuracy, body.accuracy);
   assert.equal(job.publicSignals.length, small.publicSignals);
   assert.equal((await anon.request('DELETE', `/v1/proofs/${body.id}`)).status, 409, 'a finished job cannot be cancelled');
 });

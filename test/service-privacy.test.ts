@@ -59,6 +59,10 @@ test('a bad visibility is a 400 naming it; an input outside the private range is
   assert.equal(big.status, 400, JSON.stringify(big.body));
   assert.equal(big.body.error.code, 'INPUT_OUT_OF_RANGE');
   assert.match(big.body.error.message, /private input/);
+  // In the user's units: the value sent and the float range the circuit allows, then the fixed point.
+  const { min, max } = big.body.error.details;
+  assert.ok(min < 0 && max > 0.75 && max < 1000, JSON.stringify(big.body.error));
+  assert.ok(big.body.error.message.includes(`"input"[0] = 1000 is outside the range the circuit checks for this private input, ${min} to ${max} (in fixed point at scale 8: 256000 against`), big.body.error.message);
 });
 
 test('a client-chosen salt: the proof commits to the input the client committed to beforehand', async () => {

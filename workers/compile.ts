@@ -1,5 +1,5 @@
 /**
- * Compile pool worker (piscina): compile + Groth16 setup of one uploaded model, off the service's
+ * Compile pool worker (piscina): compile + key setup (Groth16, PLONK or FFLONK) of one uploaded model, off the service's
  * event loop. Progress and setup's log lines (the insecure-ptau warning) go back over `task.port`.
  */
 import { readFileSync, renameSync, rmSync } from 'node:fs';
@@ -16,7 +16,7 @@ const COMPILE_SHARE = 0.6;
 export default function compile(task: CompileTask): Promise<WorkerResult<CompileOutcome>> {
   const post = (m: CompileProgress) => task.port.postMessage(m);
   return settle(async () => {
-    const { scale, headroomBits, samples, ptau, visibility, ceremonyOwner } = task.settings;
+    const { scale, headroomBits, samples, ptau, visibility, ceremonyOwner, system } = task.settings;
     const started = performance.now();
     // Both limits hold before circom runs: the plan counts the constraints exactly.
     const ptauPower = ptau ? (await inspectPtau(ptau)).power : task.maxPtauPower;
@@ -33,7 +33,8 @@ export default function compile(task: CompileTask): Promise<WorkerResult<Compile
     const compiled = performance.now();
     post({ stage: 'setup', fraction: COMPILE_SHARE });
     // An open ceremony starts from the initial key; its contributions come later, over the API.
-    await (ceremonyOwner ? initCeremony : setupModel)(task.buildDir, { dataDir: task.dataDir, ptau, maxPower: task.maxPtauPower, log: (line) => post({ log: line }) });
+    if (ceremonyOwner) await initCeremony(task.buildDir, { dataDir: task.dataDir, ptau, maxPower: task.maxPtauPower, log: (line) => post({ log: line }) });
+    else await setupModel(task.buildDir, { dataDir: task.dataDir, ptau, system, maxPower: task.maxPtauPower, log: (line) => post({ log: line }) });
     rmSync(task.dir, { recursive: true, force: true });
     renameSync(task.buildDir, task.dir);
     return { compileSeconds: (compiled - started) / 1000, setupSeconds: (performance.now() - compiled) / 1000 };

@@ -2,6 +2,7 @@
  * The OpenAPI 3 description of the API. Written by hand next to the routes; a test checks that
  * its paths and methods are exactly the app's routes.
  */
+import { PROOF_SYSTEMS } from '../core/snarkjs.js';
 import { MAX_WAIT_SECONDS } from './proofs.js';
 
 const json = (schema: object) => ({ 'application/json': { schema } });
@@ -17,6 +18,7 @@ const groth16Proof = {
   properties: { pi_a: { type: 'array', items: { type: 'string' } }, pi_b: { type: 'array', items: { type: 'array', items: { type: 'string' } } }, pi_c: { type: 'array', items: { type: 'string' } }, protocol: { type: 'string' }, curve: { type: 'string' } },
 };
 
+const system = { type: 'string', enum: [...PROOF_SYSTEMS], description: 'proof system of the keys (default groth16), as `zkinfer setup --system`' };
 const visibility = {
   type: 'object',
   description: 'what proofs reveal of each part (README: Privacy)',
@@ -28,7 +30,7 @@ export const openapi = {
   info: {
     title: 'zkinfer',
     version: '1',
-    description: 'Proven ML inference: upload an ONNX model, then request Groth16 proofs of its outputs and verify them.',
+    description: 'Proven ML inference: upload an ONNX model, then request Groth16, PLONK or FFLONK proofs of its outputs and verify them.',
   },
   components: {
     securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'one of ZKINFER_API_KEYS; required for model upload and delete when keys are configured' } },
@@ -48,7 +50,7 @@ export const openapi = {
           progress: { type: 'object', description: 'while compiling', properties: { stage: { type: 'string' }, percent: { type: 'integer' } } },
           error: { type: 'object', description: 'when failed: why', properties: { code: { type: 'string' }, message: { type: 'string' }, details: { type: 'object' } } },
           onnxSha256: { type: 'string' },
-          settings: { type: 'object', properties: { scale: { type: 'integer' }, headroomBits: { type: 'integer' }, calibrationSamples: { type: 'integer', nullable: true }, ptau: { type: 'string', description: '"development", or the ceremony file (ZKINFER_PTAU)' }, visibility } },
+          settings: { type: 'object', properties: { scale: { type: 'integer' }, headroomBits: { type: 'integer' }, calibrationSamples: { type: 'integer', nullable: true }, ptau: { type: 'string', description: '"development", or the ceremony file (ZKINFER_PTAU)' }, visibility, system } },
           createdAt: { type: 'string', format: 'date-time' },
           updatedAt: { type: 'string', format: 'date-time' },
           inputs: { type: 'array', items: tensor },
@@ -98,7 +100,17 @@ export const openapi = {
           purgedAt: { type: 'string', format: 'date-time', description: 'when retention (ZKINFER_RETENTION) purged its input and opening' },
           timings: { type: 'object', properties: { queuedMs: { type: 'number' }, loadMs: { type: 'number' }, witnessMs: { type: 'number' }, proveMs: { type: 'number' }, runMs: { type: 'number' } } },
           error: { type: 'object', properties: { code: { type: 'string' }, message: { type: 'string' }, details: { type: 'object' } } },
-          output: { type: 'array', items: { type: 'object', properties: { name: { type: 'string' }, dims: { type: 'array', items: { type: 'integer' } }, values: { type: 'array', items: { type: 'number' } } } } },
+          output: {
+            type: 'array',
+            description: "the model's output for this input: from the start the quantized model's (computed when the request was checked), then the proof's",
+            items: { type: 'object', properties: { name: { type: 'string' }, dims: { type: 'array', items: { type: 'integer' } }, values: { type: 'array', items: { type: 'number' } } } },
+          },
+          proven: { type: 'boolean', description: 'false until the proof of `output` is done' },
+          accuracy: {
+            type: 'array',
+            description: 'per output: the largest |output − onnxruntime float output| and the float output',
+            items: { type: 'object', properties: { name: { type: 'string' }, maxAbsError: { type: 'number' }, reference: { type: 'array', items: { type: 'number' } } } },
+          },
           proof: groth16Proof,
           publicSignals: { type: 'array', items: { type: 'string' } },
           commitments: { type: 'object', description: 'decimal Poseidon commitments the proof shows: input, weights, output (those the model hashes)' },
@@ -139,6 +151,7 @@ export const openapi = {
           { name: 'visibility', in: 'query', schema: { type: 'string', example: 'input=hashed,weights=hashed,output=public' }, description: 'with a raw upload: what proofs reveal (README: Privacy)' },
           { name: 'ceremony', in: 'query', schema: { type: 'string', enum: ['open', 'none'] }, description: 'open: set up with an open Groth16 phase-2 ceremony (README: Trust); the response carries ceremonyOwnerToken, shown once, which finalizing needs. Proofs are refused (409) until the owner finalizes it' },
           { name: 'clientProving', in: 'query', schema: { type: 'boolean' }, description: 'with a raw upload: publish the proving artifacts (wasm, zkey, r1cs, plan; with fixed weights they reveal the weights) so clients can prove locally. Only for weights=fixed or weights=public' },
+          { name: 'system', in: 'query', schema: system, description: 'with a raw upload: proof system of the keys (default groth16)' },
         ],
         requestBody: {
           required: true,
@@ -156,6 +169,7 @@ export const openapi = {
                   visibility: { type: 'string', description: 'input=public|private|hashed, weights=fixed|public|private|hashed, output=public|private|hashed' },
                   clientProving: { type: 'string', enum: ['true', 'false'], description: 'publish the proving artifacts (see the query parameter)' },
                   ceremony: { type: 'string', enum: ['open', 'none'], description: 'open a phase-2 ceremony (see the query parameter)' },
+                  system,
                   calibration: { type: 'string', description: 'JSON: one input document or an array of them' },
                   data: {
                     type: 'array',

@@ -36,7 +36,7 @@ export function proofRoutes(app: Express, d: ApiDeps): void {
   app.post('/v1/models/:id/proofs', json, async (req, res) => {
     const { wait } = parseWith(waitQuery, req.query, 'query');
     const model = d.models.ready(req.params.id);
-    let job = await d.queue.submit(model.record.id, d.models.checkInput(model, req.body), clientOfRequest(req));
+    let job = await d.queue.submit(model.record.id, await d.models.checkInput(model, req.body), clientOfRequest(req));
     if (wait) {
       await d.queue.waitFor(job.id, wait * 1000);
       job = jobOr404(req, job.id);

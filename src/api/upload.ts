@@ -1,7 +1,7 @@
 /**
  * Receiving a model upload: the raw ONNX bytes (application/octet-stream, options in the query
  * string) or multipart/form-data with a `model` file part and `name`, `scale`, `headroom`, `visibility`
- * (`input=hashed,weights=hashed,…`), `clientProving` (`true`: publish the proving artifacts, see
+ * (`input=hashed,weights=hashed,…`), `system` (groth16, plonk or fflonk, as the CLI's setup), `clientProving` (`true`: publish the proving artifacts, see
  * README: Prove on your own machine), `ceremony` (`open`: a Groth16 phase-2 ceremony, see README: Trust)
  * and `calibration` (JSON text, as a field or a file part).
  * A model with ONNX external data comes as multipart with its data files as `data` file parts
@@ -12,6 +12,7 @@ import multer from 'multer';
 import { z } from 'zod';
 import { ZkError } from '../core/errors.js';
 import { parseVisibility } from '../commit/visibility.js';
+import { PROOF_SYSTEMS } from '../core/snarkjs.js';
 import { MODEL_NAME, type Upload } from '../service/models.js';
 import { parseWith } from './validate.js';
 
@@ -23,6 +24,7 @@ const options = z.strictObject({
   visibility: z.string().max(100).optional(),
   clientProving: z.enum(['true', 'false']).optional(),
   ceremony: z.enum(['open', 'none']).optional(),
+  system: z.enum(PROOF_SYSTEMS).optional(),
 });
 
 type Files = Partial<Record<'model' | 'calibration' | 'data', Express.Multer.File[]>>;
@@ -64,6 +66,7 @@ export function uploadOf(req: Request): Upload & { ceremony: boolean } {
     visibility: o.visibility === undefined ? undefined : parseVisibility(o.visibility),
     clientProving: o.clientProving === 'true',
     ceremony: o.ceremony === 'open',
+    system: o.system,
   };
 }
 

@@ -28,6 +28,7 @@ export function modelView(m: ModelRecord, info: ModelInfo | undefined, progress:
       ptau: m.settings.ptau ? basename(m.settings.ptau) : 'development',
       visibility: m.settings.visibility ?? DEFAULT_VISIBILITY,
       ceremony: m.settings.ceremonyOwner ? 'open' : 'none',
+      system: m.settings.system ?? 'groth16',
     },
     // Whether the proving artifacts are published (their owner opted in): clients can prove locally.
     clientProving: m.clientProving,
@@ -68,7 +69,9 @@ export function modelView(m: ModelRecord, info: ModelInfo | undefined, progress:
 
 /**
  * A proof job as its client sees it: the shareable bundle, and when the model hides its input or
- * output, the opening (private values and salt) beside it, never inside it.
+ * output, the opening (private values and salt) beside it, never inside it. `output` is there from
+ * the start: the quantized model's output computed when the request was checked (`proven: false`),
+ * then the proof's (`proven: true`); `accuracy` compares it with onnxruntime's float output.
  */
 export function jobView(j: JobRecord) {
   const { opening, ...bundle } = j.result ?? ({} as Partial<ProofBundle>);
@@ -84,6 +87,9 @@ export function jobView(j: JobRecord) {
     ...(j.purgedAt ? { purgedAt: iso(j.purgedAt) } : {}),
     ...(j.timings ? { timings: j.timings } : {}),
     ...(j.error ? { error: clientError(j.error) } : {}),
+    ...(j.result || j.preview ? { proven: j.result !== undefined } : {}),
+    ...(j.preview && !j.result ? { output: j.preview.output } : {}),
+    ...(j.preview ? { accuracy: j.preview.accuracy } : {}),
     ...(j.result
       ? {
           output: (opening ?? j.result).outputs.map(({ name, dims, values }) => ({ name, dims, values })),

@@ -104,6 +104,14 @@ export function consumerParameters(info: ModelInfo): ConsumerParameters {
   };
 }
 
+/**
+ * ZkInferConsumer's constructor arguments in the constructor's order: the verifier's address, then
+ * the model's parameters (contracts/ZkInferConsumer.sol declares the same order).
+ */
+export function consumerConstructorArgs(p: ConsumerParameters, verifier: string): [string, string, number, number, number, number, string, [number, number], string, number] {
+  return [verifier, p.selector, p.proofWords, p.publicSignals, p.outputs, p.scale, p.modelId, p.inputRange, p.modelCommitment, p.modelCommitmentIndex];
+}
+
 function requireSetup(info: ModelInfo, where: string): ProofSystem {
   if (!info.setup) throw new ZkError('ARTIFACT_MISSING', `${where} has no keys; run zkinfer setup first`);
   return info.setup.system;

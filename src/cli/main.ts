@@ -1,18 +1,18 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { Command, Option } from 'commander';
-import { pino } from 'pino';
-import { inputCommitment } from '../commit/open.js';
+import { inputCommitment, isOpening, openingCommitments } from '../commit/open.js';
 import { DEFAULT_VISIBILITY, formatVisibility, parseVisibility } from '../commit/visibility.js';
 import { isZkError, ZkError } from '../core/errors.js';
 import { parseFieldElement, PROOF_SYSTEMS, type ProofSystem, releaseCurve } from '../core/snarkjs.js';
 import { solidityCalldata } from '../chain/calldata.js';
-import { consumerParameters, exportSolidityVerifier } from '../chain/verifier.js';
+import { consumerConstructorArgs, consumerParameters, exportSolidityVerifier } from '../chain/verifier.js';
 import { parseInputs } from '../io/input.js';
 import { readModelFile } from '../onnx/external.js';
 import { loadOnnx } from '../onnx/load.js';
 import { AUTO_SCALES, compileModel, DEFAULT_HEADROOM } from '../model/compile.js';
-import { readModelInfo } from '../model/layout.js';
+import { modelFiles, readModelInfo } from '../model/layout.js';
+import { outputAccuracy } from '../reference/onnxruntime.js';
 import { setupModel } from '../model/setup.js';
 import { addContribution, finalizeCeremony, initCeremony, readTranscript, verifyCeremony } from '../model/ceremony.js';
 import { trustSummary } from '../model/version.js';
@@ -24,6 +24,7 @@ import { loadVerificationKey, MAX_DEV_PTAU_POWER } from '../setup/index.js';
 import { parseProofBundle, verifyBundle } from '../verify/verify.js';
 import { runConformance } from '../conformance/run.js';
 import { configFromEnv } from '../service/config.js';
+import { createLogger } from '../service/logger.js';
 import { startService } from '../service/service.js';
 import { startProverNode } from '../cluster/prover.js';
 import { stageBar } from './progress.js';
@@ -44,6 +45,9 @@ const int = (v: string): number => {
 
 const salt = (v: string): bigint => parseFieldElement(v, '--salt');
 
+/** Values to print: 6 decimals, the first 16 of a long tensor. */
+const list = (values: number[]): string => values.slice(0, 16).map((v) => +v.toFixed(6)).join(', ') + (values.length > 16 ? `, … (${values.length})` : '');
+
 /** proof.json → proof.opening.json */
 const openingFile = (proofFile: string): string => join(dirname(proofFile), `${basename(proofFile, extname(proofFile))}.opening.json`);
 
@@ -61,7 +65,7 @@ function calibrationSamples(file: string, onnx: Uint8Array): number[][][] {
 }
 
 const program = new Command('zkinfer')
-  .description('Zero-knowledge proven inference: ONNX → circom → Groth16')
+  .description('Zero-knowledge proven inference: ONNX → circom → Groth16, PLONK or FFLONK proofs (snarkjs)')
   .showHelpAfterError();
 
 program
@@ -100,8 +104,18 @@ program
   .option('--power <n>', 'power of the development ptau to generate')
   .option('--max-power <n>', `largest development ptau to generate (env ZKINFER_MAX_PTAU_POWER, default ${MAX_DEV_PTAU_POWER})`)
   .addOption(new Option('--system <system>', 'proof system').choices(PROOF_SYSTEMS).default('groth16'))
+  .option('--force', "replace the model's existing keys (invalidates its earlier proofs, deployed verifiers and the consumer's model id)")
   .description('generate proving and verifying keys')
-  .action(async (dir: string, opts: { ptau?: string; verifyPtau?: boolean; power?: string; maxPower?: string; system: ProofSystem }) => {
+  .action(async (dir: string, opts: { ptau?: string; verifyPtau?: boolean; power?: string; maxPower?: string; system: ProofSystem; force?: boolean }) => {
+    const existing = readModelInfo(dir).setup;
+    if (existing && !opts.force) {
+      throw new ZkError(
+        'CONFLICT',
+        `${dir} already has ${existing.system} keys (model id 0x${existing.vkeyHash}). New keys would invalidate every proof made ` +
+          "with them, every verifier contract deployed for them and the consumer contract's model id; run setup with --force to replace them",
+      );
+    }
+    if (opts.verifyPtau && !opts.ptau) throw new ZkError('INPUT_INVALID', '--verify-ptau verifies the file given with --ptau');
     const maxPower = opts.maxPower ?? process.env.ZKINFER_MAX_PTAU_POWER;
     const info = await setupModel(dir, {
       system: opts.system,
@@ -111,6 +125,7 @@ program
       maxPower: maxPower ? int(maxPower) : undefined,
       dataDir: dataDir(),
     });
+    if (opts.verifyPtau) console.log(`ptau verified: ${opts.ptau} (power ${info.setup!.ptauPower}, prepared for phase 2)`);
     console.log(`${info.setup!.system} keys written to ${dir} (ptau power ${info.setup!.ptauPower}${info.setup!.developmentPtau ? ', INSECURE development ptau' : ''})`);
     console.log(`  verifying key sha256: ${info.setup!.vkeyHash}`);
     printTrust(dir);
@@ -197,13 +212,20 @@ program
   .requiredOption('--input <input.json>', 'input document')
   .requiredOption('--out <proof.json>', 'where to write the proof bundle')
   .option('--salt <decimal>', 'salt of the input/output commitments (default: random; written to the opening file)')
+  .option('--compare', "also run the float model with onnxruntime and report each output's error")
   .description('run the model and prove the output')
-  .action(async (dir: string, opts: { input: string; out: string; salt?: string }) => {
+  .action(async (dir: string, opts: { input: string; out: string; salt?: string; compare?: boolean }) => {
     const prover = await ModelProver.load(dir);
     const values = parseInputs(readJson(opts.input), prover.info.inputs);
     const { opening, ...bundle } = await prover.prove(values, { salt: opts.salt === undefined ? undefined : salt(opts.salt) });
     writeFileSync(opts.out, JSON.stringify(bundle, null, 2) + '\n');
-    for (const o of opening?.outputs ?? bundle.outputs) console.log(`${o.name} [${o.dims}]: ${o.values.map((v) => +v.toFixed(6)).join(', ')}`);
+    const outputs = opening?.outputs ?? bundle.outputs;
+    for (const o of outputs) console.log(`${o.name} [${o.dims}]: ${list(o.values)}`);
+    if (opts.compare) {
+      const accuracy = await outputAccuracy(readFileSync(modelFiles(dir).onnx), prover.info.inputs, outputs, values, outputs.map((o) => o.values));
+      console.log(`accuracy against onnxruntime (float), tolerance ${prover.info.accuracy.tolerance.toExponential(3)}:`);
+      for (const a of accuracy) console.log(`  ${a.name}: max |error| ${a.maxAbsError.toExponential(3)}; onnxruntime: ${list(a.reference)}`);
+    }
     for (const [of, value] of Object.entries(bundle.commitments ?? {})) console.log(`${of} commitment: ${value}`);
     if (bundle.trust?.warning) console.log(`WARNING: ${bundle.trust.warning}`);
     console.log(`proof written to ${opts.out} (witness ${bundle.timings.witnessMs.toFixed(0)} ms, prove ${bundle.timings.proveMs.toFixed(0)} ms)`);
@@ -218,18 +240,23 @@ program
   .command('verify')
   .argument('<dir>', 'compiled model directory (model.json and verification_key.json)')
   .argument('<proof>', 'proof bundle')
+  .option('--opening <proof.opening.json>', 'also require the proof to commit to the private values and salt of this opening file, as prove writes it')
   .option('--input <input.json>', 'also require the proof to commit to this input (hashed-input models; needs --salt)')
   .option('--salt <decimal>', 'the salt of the commitment')
   .option('--input-commitment <decimal>', 'also require this input commitment')
+  .option('--output-commitment <decimal>', 'also require this output commitment (hashed-output models)')
   .description('verify a proof bundle offline')
-  .action(async (dir: string, proofFile: string, opts: { input?: string; salt?: string; inputCommitment?: string }) => {
+  .action(async (dir: string, proofFile: string, opts: { opening?: string; input?: string; salt?: string; inputCommitment?: string; outputCommitment?: string }) => {
     const info = readModelInfo(dir);
-    let expected = opts.inputCommitment;
+    const expected = { inputCommitment: opts.inputCommitment, outputCommitment: opts.outputCommitment };
+    if (opts.opening) Object.assign(expected, await openingCommitments(info, readJson(opts.opening)));
     if (opts.input) {
+      const doc = readJson(opts.input);
+      if (isOpening(doc)) throw new ZkError('INPUT_INVALID', `${opts.input} is an opening file (values and salt, as prove writes it): pass it with --opening`);
       if (opts.salt === undefined) throw new ZkError('INPUT_INVALID', '--input needs the --salt of the commitment');
-      expected = await inputCommitment(info, parseInputs(readJson(opts.input), info.inputs), salt(opts.salt));
+      expected.inputCommitment = await inputCommitment(info, parseInputs(doc, info.inputs), salt(opts.salt));
     }
-    const verdict = await verifyBundle(info, await loadVerificationKey(dir), parseProofBundle(readJson(proofFile)), { inputCommitment: expected });
+    const verdict = await verifyBundle(info, await loadVerificationKey(dir), parseProofBundle(readJson(proofFile)), expected);
     if (verdict.valid) console.log('valid');
     else {
       console.log(`invalid: ${verdict.reason}`);
@@ -270,7 +297,24 @@ program
     const verifier = await exportSolidityVerifier(dir);
     writeFileSync(opts.out, verifier.source);
     console.log(`${verifier.contractName} (${verifier.system}) written to ${opts.out}: ${verifier.signature} = ${verifier.selector}`);
-    console.log(`ZkInferConsumer constructor (after the verifier's address): ${JSON.stringify(consumerParameters(readModelInfo(dir)))}`);
+    // Positionally, in the constructor's order, as forge create --constructor-args and cast take them.
+    const args = consumerConstructorArgs(consumerParameters(readModelInfo(dir)), '$VERIFIER').map((a) => (Array.isArray(a) ? `"[${a}]"` : String(a)));
+    console.log(`ZkInferConsumer constructor arguments ($VERIFIER: the verifier's address):\n${args.join(' ')}`);
+    console.log(`or deploy both: zkinfer deploy ${dir} --rpc URL`);
+  });
+
+program
+  .command('deploy')
+  .argument('<dir>', 'compiled model directory with keys')
+  .requiredOption('--rpc <url>', 'Ethereum JSON-RPC endpoint')
+  .description("deploy the model's verifier and a ZkInferConsumer for it (signs with ZKINFER_DEPLOYER_KEY, else the node's first account)")
+  .action(async (dir: string, opts: { rpc: string }) => {
+    // Loaded here: viem and solc cost every other command their start-up time.
+    const { deployConsumer } = await import('../chain/deploy.js');
+    const d = await deployConsumer(dir, { rpc: opts.rpc, privateKey: process.env.ZKINFER_DEPLOYER_KEY || undefined, log: (m) => console.error(m) });
+    console.log(`verifier: ${d.verifier}`);
+    console.log(`consumer: ${d.consumer}`);
+    console.log(`chain ${d.chainId}, from ${d.from}, model id ${d.modelId}`);
   });
 
 program
@@ -335,7 +379,7 @@ program
   .description('run a prover node: take proof jobs from the Redis queue (REDIS_URL) and prove them; see README "Scale out"')
   .action(async () => {
     const config = configFromEnv();
-    const node = await startProverNode(config, pino({ level: config.logLevel }).child({ node: config.nodeName }));
+    const node = await startProverNode(config, createLogger({ level: config.logLevel, format: config.logFormat }).child({ node: config.nodeName }));
     await untilSignal();
     await node.close();
   });

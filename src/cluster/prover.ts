@@ -96,7 +96,8 @@ export async function startProverNode(config: ServiceConfig, logger: Logger): Pr
   const metricsUrl = `http://${config.host ?? 'localhost'}:${port}/metrics`;
   await worker.waitUntilReady();
   void worker.run();
-  logger.info({ node, metricsUrl, poolSize: config.poolSize, proverThreads: config.proverThreads, artifacts: config.artifactSource.kind }, `zkinfer prover ${node} taking jobs`);
+  // `node` is already bound to the logger (zkinfer prover's child logger).
+  logger.info({ metricsUrl, poolSize: config.poolSize, proverThreads: config.proverThreads, artifacts: config.artifactSource.kind }, `zkinfer prover ${node} taking jobs`);
 
   return {
     metricsUrl,

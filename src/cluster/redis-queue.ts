@@ -17,7 +17,7 @@ import type { ModelLookup } from '../jobs/proofs.js';
 import type { ProofInput } from '../jobs/tasks.js';
 import { keylessLimit, type ServiceConfig } from '../service/config.js';
 import type { Metrics } from '../service/metrics.js';
-import type { JobOutcome, JobRecord, JobStore } from '../store/jobs.js';
+import type { JobOutcome, JobRecord, JobStore, SubmittedInput } from '../store/jobs.js';
 import { manifestOf, type ArtifactManifest, type ArtifactSource } from './artifacts.js';
 import { PROOF_QUEUE, redisConnection, type ClusterJob, type ClusterProgress, type ClusterResult } from './jobs.js';
 
@@ -95,7 +95,7 @@ export class RedisProofQueue implements ProofJobQueue {
     return this.reconcile();
   }
 
-  async submit(modelId: string, input: ProofInput, client: string): Promise<JobRecord> {
+  async submit(modelId: string, input: SubmittedInput, client: string): Promise<JobRecord> {
     if (!this.accepting) throw new ZkError('UNAVAILABLE', 'the service is shutting down');
     const waiting = this.jobs.queuedCount();
     const parallel = async () => Math.max(1, await this.queue.getWorkersCount().catch(() => 1));

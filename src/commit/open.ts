@@ -3,6 +3,7 @@
  * input commitment is its own data (with the salt it chose or was given), or to open an output
  * commitment. The values are quantized exactly as the prover does.
  */
+import { z } from 'zod';
 import { ZkError } from '../core/errors.js';
 import { quantizeInputs } from '../io/input.js';
 import type { ModelInfo } from '../model/layout.js';
@@ -31,4 +32,36 @@ function specsOf(info: CommittingModel, part: 'input' | 'output'): PackedTensor[
 
 async function committed(tensors: readonly (readonly bigint[])[], specs: readonly PackedTensor[], salt: bigint | string): Promise<string> {
   return String(await commit(tensors, specs, BigInt(salt)));
+}
+
+const tensorSchema = z.object({ name: z.string(), integers: z.array(z.string().regex(/^-?\d{1,80}$/, 'a decimal integer')) });
+const openingSchema = z.object({
+  salt: z.string().regex(/^\d{1,80}$/, 'a decimal field element').optional(),
+  inputs: z.array(tensorSchema),
+  outputs: z.array(tensorSchema),
+});
+
+/** Whether a document looks like an opening file (`prove` writes PROOF.opening.json beside PROOF.json). */
+export const isOpening = (doc: unknown): boolean => openingSchema.safeParse(doc).success;
+
+/**
+ * The commitments an opening (ProofOpening: the private values and the salt, as `prove` writes
+ * them) stands for: those of the parts the model hashes, recomputed from the opening's fixed-point
+ * integers. Throws INPUT_INVALID for a document that is not an opening, or an opening of a model
+ * that commits to nothing (there is nothing it could be checked against).
+ */
+export async function openingCommitments(info: CommittingModel, doc: unknown): Promise<{ inputCommitment?: string; outputCommitment?: string }> {
+  const parsed = openingSchema.safeParse(doc);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new ZkError('INPUT_INVALID', `not an opening file: ${issue.path.join('.') || '(root)'}: ${issue.message}`);
+  }
+  const { salt, inputs, outputs } = parsed.data;
+  if (!info.commitments.input && !info.commitments.output) throw new ZkError('INPUT_INVALID', `model ${info.name} commits to neither its input nor its output: an opening has nothing to check`);
+  if (salt === undefined) throw new ZkError('INPUT_INVALID', 'the opening has no salt');
+  const integers = (tensors: { integers: string[] }[]) => tensors.map((t) => t.integers.map(BigInt));
+  return {
+    ...(info.commitments.input ? { inputCommitment: await committed(integers(inputs), specsOf(info, 'input'), salt) } : {}),
+    ...(info.commitments.output ? { outputCommitment: await committed(integers(outputs), specsOf(info, 'output'), salt) } : {}),
+  };
 }

@@ -84,7 +84,12 @@ export class ModelBuilder {
       if ('pid' in m) {
         build.pids.add(m.pid);
         if (build.controller.signal.aborted) kill(m.pid);
-      } else if ('log' in m) this.log[/WARNING/.test(m.log) ? 'warn' : 'info']({ model: model.id, name }, m.log);
+      } else if ('log' in m) {
+        // A multi-line message (the insecure-ptau banner) becomes one record per line of text, so JSON
+        // logs stay readable; its rules of '!' are for a terminal.
+        const level = /WARNING/.test(m.log) ? 'warn' : 'info';
+        for (const line of m.log.split('\n').map((l) => l.replace(/^!+\s*/, '').trim()).filter(Boolean)) this.log[level]({ model: model.id, name }, line);
+      }
       else this.progress.set(key, { stage: m.stage, percent: Math.round(m.fraction * 100) });
     });
     const task: CompileTask = {

@@ -8,15 +8,14 @@ import { EventEmitter } from 'node:events';
 import { isZkError, ZkError } from '../core/errors.js';
 import { isStorageFault } from '../store/faults.js';
 import { observeOutcome, type Metrics } from '../service/metrics.js';
-import type { JobOutcome, JobRecord, JobStore } from '../store/jobs.js';
-import type { ProofInput } from './tasks.js';
+import type { JobOutcome, JobRecord, JobStore, SubmittedInput } from '../store/jobs.js';
 
 /** The proof queue as the API sees it. */
 export interface ProofJobQueue {
   /** Takes up what a previous process left unfinished; resolves to how many jobs that was. */
   recover(): Promise<number>;
   /** Queues a checked input for `client` (see src/api/auth.ts clientOf). */
-  submit(modelId: string, input: ProofInput, client: string): Promise<JobRecord>;
+  submit(modelId: string, input: SubmittedInput, client: string): Promise<JobRecord>;
   /** Cancels a waiting or running job; resolves once it is recorded as cancelled. */
   cancel(id: string, reason?: string): Promise<void>;
   /** Cancels every unfinished job of a model (it is being deleted). */

@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import type { Piscina } from 'piscina';
 import { errorBody, isZkError, ZkError } from '../core/errors.js';
 import type { Metrics } from '../service/metrics.js';
-import { FINISHED, type JobOutcome, type JobRecord, type JobStore } from '../store/jobs.js';
+import { FINISHED, type JobOutcome, type JobRecord, type JobStore, type SubmittedInput } from '../store/jobs.js';
 import { isKeyless, JobLedger, type ProofJobQueue } from './ledger.js';
 import { type ProofInput, proveOnPool } from './tasks.js';
 
@@ -62,7 +62,7 @@ export class ProofQueue implements ProofJobQueue {
     return pending.length;
   }
 
-  async submit(modelId: string, input: ProofInput, client: string): Promise<JobRecord> {
+  async submit(modelId: string, input: SubmittedInput, client: string): Promise<JobRecord> {
     if (!this.accepting) throw new ZkError('UNAVAILABLE', 'the service is shutting down');
     const { poolSize, queueLimit } = this.options;
     if (this.running.size + this.waiting.length >= poolSize + queueLimit) throw this.ledger.queueFull(this.waiting.length, poolSize);

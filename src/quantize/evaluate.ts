@@ -60,8 +60,13 @@ export function evaluate(graph: QuantizedGraph, inputs: readonly bigint[][], opt
     inputs[i].forEach((v, k) => {
       if (opts.checkRanges && inp.range && !inRange(v, inp.range)) {
         const { bits, signed } = inp.range;
-        throw new ZkError('INPUT_OUT_OF_RANGE', `input "${inp.name}"[${k}] = ${v} (fixed point) is outside the ${bits}-bit ${signed ? 'signed' : 'unsigned'} range the circuit checks for this private input; recompile with a calibration input that covers it`,
-          { input: inp.name, index: k, bits, signed });
+        // Said in the user's units too: the fixed-point range over 2^scale.
+        const float = (x: bigint) => +(Number(x) / 2 ** inp.scale).toPrecision(6);
+        const [min, max] = signed ? [-(1n << BigInt(bits - 1)), (1n << BigInt(bits - 1)) - 1n] : [0n, (1n << BigInt(bits)) - 1n];
+        throw new ZkError('INPUT_OUT_OF_RANGE',
+          `input "${inp.name}"[${k}] = ${float(v)} is outside the range the circuit checks for this private input, ${float(min)} to ${float(max)} ` +
+            `(in fixed point at scale ${inp.scale}: ${v} against the ${bits}-bit ${signed ? 'signed' : 'unsigned'} range); recompile with a calibration input that covers it`,
+          { input: inp.name, index: k, bits, signed, value: float(v), min: float(min), max: float(max) });
       }
       wires[inp.firstWire + k] = v;
     });

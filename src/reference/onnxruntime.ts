@@ -100,3 +100,25 @@ export async function runReference(model: Uint8Array, inputs: readonly ValueInfo
     await session.release();
   }
 }
+
+/** How close one quantized output is to onnxruntime's float output for the same input. */
+export interface OutputAccuracy {
+  name: string;
+  /** Largest |quantized − float| over the tensor, in the output's own units. */
+  maxAbsError: number;
+  /** onnxruntime's float values, row-major. */
+  reference: number[];
+}
+
+/**
+ * Per-output accuracy of a quantized run: `ours` (floats, one flat array per model output, in the
+ * order of `outputs`) against onnxruntime's float run of the same input `values`.
+ */
+export async function outputAccuracy(model: Uint8Array, inputs: readonly ValueInfo[], outputs: readonly { name: string }[], values: readonly number[][], ours: readonly number[][]): Promise<OutputAccuracy[]> {
+  const reference = await runReference(model, inputs, values);
+  return outputs.map(({ name }, o) => ({
+    name,
+    maxAbsError: ours[o].reduce((m, v, k) => Math.max(m, Math.abs(v - reference[o][k])), 0),
+    reference: reference[o],
+  }));
+}

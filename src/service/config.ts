@@ -2,6 +2,7 @@ import { availableParallelism, hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { ZkError } from '../core/errors.js';
+import type { LogFormat } from './logger.js';
 
 /**
  * How the prover pool uses the cores: `multi` gives each worker snarkjs' own thread pool (one
@@ -47,6 +48,8 @@ export interface ServiceConfig {
   workerHeapMb?: number;
   compileConcurrency: number;
   logLevel: string;
+  /** JSON lines, pino-pretty's lines, or pretty on a terminal and JSON otherwise (`auto`). */
+  logFormat: LogFormat;
   /** Register examples/tiny_mlp at startup when no model of that name exists. */
   registerExample: boolean;
   /** Set: proof jobs go through this Redis (BullMQ) to `zkinfer prover` nodes; unset: the in-process pool. */
@@ -106,6 +109,7 @@ const ENV = {
   ZKINFER_WORKER_HEAP_MB: [positiveInt.optional(), undefined],
   ZKINFER_COMPILE_CONCURRENCY: [positiveInt, '1'],
   ZKINFER_LOG_LEVEL: [z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']), 'info'],
+  ZKINFER_LOG_FORMAT: [z.enum(['auto', 'json', 'pretty']), 'auto'],
   ZKINFER_EXAMPLE: [z.enum(['0', '1']).transform((v) => v === '1'), '1'],
   REDIS_URL: [z.string().regex(/^rediss?:\/\//, 'a redis:// or rediss:// URL').optional(), undefined],
   ZKINFER_QUEUE_PREFIX: [z.string().regex(/^[\w.-]{1,64}$/, 'letters, digits, _ . -'), 'zkinfer'],
@@ -155,6 +159,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ServiceConf
     workerHeapMb: p.ZKINFER_WORKER_HEAP_MB,
     compileConcurrency: p.ZKINFER_COMPILE_CONCURRENCY,
     logLevel: p.ZKINFER_LOG_LEVEL,
+    logFormat: p.ZKINFER_LOG_FORMAT,
     registerExample: p.ZKINFER_EXAMPLE,
     redisUrl: p.REDIS_URL,
     queuePrefix: p.ZKINFER_QUEUE_PREFIX,

@@ -8,8 +8,7 @@ import { createReadStream, existsSync, readFileSync, renameSync, rmSync, writeFi
 import { join } from 'node:path';
 import { z } from 'zod';
 import { type ModelVisibility, needsSalt } from '../commit/visibility.js';
-import { parseFieldElement } from '../core/snarkjs.js';
-import type { ProofInput } from '../jobs/tasks.js';
+import { parseFieldElement, type ProofSystem } from '../core/snarkjs.js';
 import { exportSolidityVerifier } from '../chain/verifier.js';
 import { errorBody, isZkError, ZkError } from '../core/errors.js';
 import { Lru } from '../core/lru.js';
@@ -26,11 +25,13 @@ import { requireSupported } from '../quantize/trace.js';
 import type { QuantizedGraph } from '../quantize/plan.js';
 import { planFromJson } from '../quantize/serialize.js';
 import { loadVerificationKey, type Groth16VerificationKey } from '../setup/index.js';
-import { bundleFromSignals } from '../prove/bundle.js';
+import { bundleFromSignals, decodeTensor } from '../prove/bundle.js';
+import { outputAccuracy } from '../reference/onnxruntime.js';
 import { parseProofBundle, scalarElement, snarkProofSchema, verifyBundle, type Verdict } from '../verify/verify.js';
 import type { ModelBuilder } from '../jobs/compiles.js';
 import { ArtifactStore } from '../store/artifacts.js';
 import type { CompileSettings, ModelRecord, ModelStore } from '../store/models.js';
+import type { SubmittedInput } from '../store/jobs.js';
 
 export interface Upload {
   onnx: Uint8Array;
@@ -46,6 +47,8 @@ export interface Upload {
   clientProving?: boolean;
   /** Open a phase-2 ceremony: sha256 (hex) of the owner's token (CompileSettings.ceremonyOwner). */
   ceremonyOwner?: string;
+  /** Proof system of the keys; default groth16. */
+  system?: ProofSystem;
 }
 
 /**
@@ -116,6 +119,7 @@ export class ModelService {
       ...(this.ptau ? { ptau: this.ptau } : {}),
       ...(u.visibility ? { visibility: u.visibility } : {}),
       ...(u.ceremonyOwner ? { ceremonyOwner: u.ceremonyOwner } : {}),
+      ...(u.system && u.system !== 'groth16' ? { system: u.system } : {}),
     };
     const name = u.name ?? (graph.name.replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 64) || 'model');
     const onnxSha256 = createHash('sha256').update(onnx).digest('hex');
@@ -192,17 +196,20 @@ export class ModelService {
   /**
    * Parses an input document against the model's shapes and runs the quantized model on it with
    * range checks, so an input that would overflow the circuit is a 400 now, not a failed job later.
+   * That run's output comes back as the job's preview, with its accuracy against onnxruntime.
    */
-  checkInput(m: ReadyModel, doc: unknown): ProofInput {
+  async checkInput(m: ReadyModel, doc: unknown): Promise<SubmittedInput> {
     requireProvable(m.info);
     const values = parseInputs(doc, m.info.inputs);
     const plan = this.plans.get(m.record.key, () => planFromJson(readFileSync(modelFiles(m.dir).plan, 'utf8')));
     const ints = quantizeInputs(values, plan.inputs.map((i) => i.scale), plan.inputs.map((i) => i.name));
-    evaluate(plan, ints, { checkRanges: true });
+    const { outputs } = evaluate(plan, ints, { checkRanges: true });
     const salt = (doc as { salt?: unknown }).salt;
-    if (salt === undefined) return { values };
-    if (!needsSalt(m.info.visibility)) throw new ZkError('INPUT_INVALID', `"salt": model ${m.info.name} hashes neither its input nor its output`);
-    return { values, salt: String(parseFieldElement(salt, '"salt"')) };
+    if (salt !== undefined && !needsSalt(m.info.visibility)) throw new ZkError('INPUT_INVALID', `"salt": model ${m.info.name} hashes neither its input nor its output`);
+    // The output the proof will show (the prover checks its circuit against this same evaluation).
+    const output = m.info.outputs.map((t, o) => ({ name: t.name, dims: t.dims, values: decodeTensor(t, outputs[o]).values }));
+    const accuracy = await outputAccuracy(readFileSync(modelFiles(m.dir).onnx), m.info.inputs, m.info.outputs, values, output.map((o) => o.values));
+    return { values, ...(salt === undefined ? {} : { salt: String(parseFieldElement(salt, '"salt"')) }), preview: { output, accuracy } };
   }
 
   /**

@@ -7,7 +7,7 @@
 import { mkdirSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { pino, type Logger } from 'pino';
+import type { Logger } from 'pino';
 import { createApp } from '../api/app.js';
 import { ModelBuilder } from '../jobs/compiles.js';
 import { createCompilePool, createProverPool } from '../jobs/pools.js';
@@ -24,6 +24,7 @@ import { ModelStore } from '../store/models.js';
 import { keylessLimit, type ServiceConfig } from './config.js';
 import { registerExample } from './example.js';
 import { startRetention } from './retention.js';
+import { createLogger } from './logger.js';
 import { createMetrics } from './metrics.js';
 import { ModelService } from './models.js';
 
@@ -42,7 +43,7 @@ export interface Service {
  * directory's lock, and fails with STORAGE_FAILED, having released everything it took, when the
  * store cannot be opened or written at start (a full disk): the CLI prints the reason and exits 1.
  */
-export async function startService(config: ServiceConfig, logger: Logger = pino({ level: config.logLevel })): Promise<Service> {
+export async function startService(config: ServiceConfig, logger: Logger = createLogger({ level: config.logLevel, format: config.logFormat })): Promise<Service> {
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const unlock = lockDataDir(config.dataDir);
   const stops: (() => Promise<unknown> | void)[] = [unlock];

@@ -386,8 +386,9 @@ function warnInsecure(log: (msg: string) => void, file: string, power: number, s
       bar,
       `!!! WARNING: INSECURE DEVELOPMENT POWERS-OF-TAU (power ${power}, ${source}): ${file}`,
       '!!! Its toxic waste was produced on THIS machine: whoever had access to it can forge proofs.',
-      '!!! FOR DEVELOPMENT ONLY. In production import a public ceremony file (e.g.',
-      `!!! powersOfTau28_hez_final_${power}.ptau) with importPtau.`,
+      `!!! FOR DEVELOPMENT ONLY. For real keys bring a public ceremony file of power ${power} or more, such as`,
+      `!!! powersOfTau28_hez_final_${String(power).padStart(2, '0')}.ptau of the Hermez Perpetual Powers of Tau (snarkjs' README links them),`,
+      '!!! and run `zkinfer setup DIR --ptau FILE --verify-ptau` (the service: ZKINFER_PTAU=FILE).',
       bar,
     ].join('\n'),
   );

@@ -2,6 +2,7 @@ import type { ErrorBody } from '../core/errors.js';
 import { KEYED_CLIENT } from '../jobs/ledger.js';
 import type { ProofInput } from '../jobs/tasks.js';
 import type { ProofBundle } from '../prove/bundle.js';
+import type { OutputAccuracy } from '../reference/onnxruntime.js';
 import type { Database } from './db.js';
 
 export type JobStatus = 'queued' | 'running' | 'done' | 'failed' | 'cancelled';
@@ -17,6 +18,18 @@ export interface JobTimings {
   /** From a worker taking the job to its end. */
   runMs: number;
 }
+
+/**
+ * What the request already computed to check the input: the quantized model's output (exactly what
+ * the proof will show, not yet proven) and its accuracy against onnxruntime's float run.
+ */
+export interface JobPreview {
+  output: { name: string; dims: number[]; values: number[] }[];
+  accuracy: OutputAccuracy[];
+}
+
+/** A checked input as a job is submitted with it. */
+export type SubmittedInput = ProofInput & { preview?: JobPreview };
 
 export interface JobRecord {
   id: string;
@@ -37,6 +50,7 @@ export interface JobRecord {
   values: number[][];
   /** The salt the client chose for the commitments (hashed input or output). */
   salt?: string;
+  preview?: JobPreview;
   result?: ProofBundle;
   error?: ErrorBody;
   timings?: JobTimings;
@@ -47,12 +61,16 @@ export interface JobRecord {
   purgedAt?: number;
 }
 
-/** The input column: the values, or with a client-chosen salt `{values, salt}`; `null` once purged. */
-const readInput = (text: string): ProofInput => {
-  const parsed = JSON.parse(text) as number[][] | ProofInput | null;
+/**
+ * The input column: the values, or with a client-chosen salt or a preview `{values, salt?, preview?}`;
+ * `null` once purged.
+ */
+type StoredInput = ProofInput & { preview?: JobPreview };
+const readInput = (text: string): StoredInput => {
+  const parsed = JSON.parse(text) as number[][] | StoredInput | null;
   return parsed === null ? { values: [] } : Array.isArray(parsed) ? { values: parsed } : parsed;
 };
-const writeInput = ({ values, salt }: ProofInput): string => JSON.stringify(salt === undefined ? values : { values, salt });
+const writeInput = ({ values, salt, preview }: StoredInput): string => JSON.stringify(salt === undefined && preview === undefined ? values : { values, salt, preview });
 
 interface Row {
   id: string;
@@ -104,7 +122,7 @@ export class JobStore {
   constructor(private readonly db: Database) {}
 
   /** Inserts a queued job, its priority ranked among its client's unfinished jobs (one transaction). */
-  insert(j: Pick<JobRecord, 'id' | 'modelId' | 'values' | 'salt' | 'createdAt' | 'client'>): JobRecord {
+  insert(j: Pick<JobRecord, 'id' | 'modelId' | 'values' | 'salt' | 'preview' | 'createdAt' | 'client'>): JobRecord {
     this.db.transaction(() => {
       const { n } = this.db.prepare("SELECT count(*) AS n FROM jobs WHERE client = ? AND status IN ('queued', 'running')").get(j.client) as { n: number };
       this.db

@@ -1,5 +1,6 @@
 import type { ModelVisibility } from '../commit/visibility.js';
 import type { ErrorBody } from '../core/errors.js';
+import type { ProofSystem } from '../core/snarkjs.js';
 import type { Database } from './db.js';
 
 export type ModelStatus = 'compiling' | 'ready' | 'failed';
@@ -19,6 +20,8 @@ export interface CompileSettings {
    * which finalizing needs. Being in the settings, it also gives each ceremony its own artifacts.
    */
   ceremonyOwner?: string;
+  /** Absent: groth16 (so the artifact keys of models uploaded before the option stay the same). */
+  system?: ProofSystem;
 }
 
 export interface ModelRecord {

@@ -2,52 +2,20 @@
  * A real EVM in-process for the on-chain tests and the benchmark: solc (npm, WebAssembly) compiles,
  * @ethereumjs/evm runs. No node, no network; gas is the EVM's own count.
  */
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { join } from 'node:path';
 import { Common, Hardfork, Mainnet } from '@ethereumjs/common';
 import { createEVM, type EVM } from '@ethereumjs/evm';
 import { type Address, bytesToHex, createAddressFromString, hexToBytes } from '@ethereumjs/util';
 import { keccak_256 } from '@noble/hashes/sha3';
+import { EVM_VERSION } from '../../src/chain/solidity.js';
 import { selectorOf } from '../../src/chain/verifier.js';
-import { REPO_ROOT } from './env.js';
 
 /** The hardfork both sides agree on: solc's target and the EVM's rules (calldata floor of EIP-7623). */
-const HARDFORK = 'prague';
+const HARDFORK = EVM_VERSION;
 /** EIP-170 and EIP-3860: the largest deployable code and init code. */
 export const MAX_CODE_BYTES = 24_576;
 export const MAX_INITCODE_BYTES = 49_152;
 
-const solc = createRequire(import.meta.url)('solc') as { compile(input: string): string; version(): string };
-
-export interface CompiledContract {
-  abi: unknown[];
-  bytecode: string;
-  /** The runtime code a deployment leaves on chain (what EIP-170 limits). */
-  deployedBytecode: string;
-}
-
-/** Compiles Solidity sources (file name → text) with the optimizer on; throws with solc's errors. */
-export function compileSolidity(sources: Record<string, string>): Record<string, CompiledContract> {
-  const input = {
-    language: 'Solidity',
-    sources: Object.fromEntries(Object.entries(sources).map(([name, content]) => [name, { content }])),
-    settings: { optimizer: { enabled: true, runs: 200 }, evmVersion: HARDFORK, outputSelection: { '*': { '*': ['abi', 'evm.bytecode.object', 'evm.deployedBytecode.object'] } } },
-  };
-  const output = JSON.parse(solc.compile(JSON.stringify(input))) as {
-    errors?: { severity: string; formattedMessage: string }[];
-    contracts: Record<string, Record<string, { abi: unknown[]; evm: { bytecode: { object: string }; deployedBytecode: { object: string } } }>>;
-  };
-  const errors = (output.errors ?? []).filter((e) => e.severity === 'error');
-  if (errors.length) throw new Error(`solc ${solc.version()}:\n${errors.map((e) => e.formattedMessage).join('\n')}`);
-  const out: Record<string, CompiledContract> = {};
-  for (const file of Object.values(output.contracts)) {
-    for (const [name, c] of Object.entries(file)) out[name] = { abi: c.abi, bytecode: '0x' + c.evm.bytecode.object, deployedBytecode: '0x' + c.evm.deployedBytecode.object };
-  }
-  return out;
-}
-
-export const consumerSource = (): string => readFileSync(join(REPO_ROOT, 'contracts', 'ZkInferConsumer.sol'), 'utf8');
+export { compileSolidity, consumerSource, type CompiledContract } from '../../src/chain/solidity.js';
 
 export interface CallResult {
   /** Whether the call succeeded (no revert, no exceptional halt). */
@@ -63,7 +31,7 @@ export interface CallResult {
 }
 
 export class Chain {
-  private constructor(private readonly evm: EVM) {}
+  private constructor(readonly evm: EVM) {}
 
   /**
    * `unlimitedCodeSize` lifts EIP-170/3860 (24 KiB of code, 48 KiB of init code), to measure the gas
