@@ -6,7 +6,6 @@
  * concurrent calls in the same process may be using it. Whoever owns the process (CLI entry point,
  * worker, test) must `await globalThis.curve_bn128?.terminate()` before exiting.
  */
-import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 // @ts-ignore -- snarkjs ships no type declarations; the part used here is typed below.
@@ -14,7 +13,7 @@ import * as snarkjsUntyped from 'snarkjs';
 import { ZkError, type ZkErrorCode } from '../core/errors.js';
 import type { ProofSystem } from '../core/snarkjs.js';
 
-/** The logger shape snarkjs calls into (newAccumulator uses `log`, the rest debug..error). */
+/** The logger shape snarkjs calls into (some calls use `log`, the rest debug..error). */
 export interface SnarkjsLogger {
   log(msg: string): void;
   debug(msg: string): void;
@@ -24,23 +23,11 @@ export interface SnarkjsLogger {
 }
 
 interface PowersOfTauApi {
-  newAccumulator(curve: unknown, power: number, file: string, logger?: SnarkjsLogger): Promise<unknown>;
-  contribute(
-    oldFile: string,
-    newFile: string,
-    name: string,
-    entropy: string,
-    logger?: SnarkjsLogger,
-  ): Promise<unknown>;
-  preparePhase2(oldFile: string, newFile: string, logger?: SnarkjsLogger): Promise<void>;
   truncate(file: string, template: string, logger?: SnarkjsLogger): Promise<boolean>;
   verify(file: string, logger?: SnarkjsLogger): Promise<boolean>;
 }
 
-const snarkjs = snarkjsUntyped as unknown as {
-  powersOfTau: PowersOfTauApi;
-  curves: { getCurveFromName(name: string): Promise<unknown> };
-};
+const snarkjs = snarkjsUntyped as unknown as { powersOfTau: PowersOfTauApi };
 
 export interface PtauInfo {
   power: number;
@@ -52,7 +39,7 @@ export interface PtauInfo {
 }
 
 /** bn128 is the only curve the rest of the pipeline (circom default prime) uses. */
-const BN128_Q = 21888242871839275222246405745257275088696311157297823662689037894645226208583n;
+export const BN128_Q = 21888242871839275222246405745257275088696311157297823662689037894645226208583n;
 export const BN128_R = 21888242871839275222246405745257275088548364400416034343698204186575808495617n;
 /** bn128's scalar field has 2-adicity 28, so no FFT domain (hence no ptau) can exceed 2^28. */
 const MAX_POWER = 28;
@@ -426,18 +413,16 @@ async function truncateInto(source: string, power: number, tmp: string, dest: st
   await rename(`${template}${String(power).padStart(2, '0')}.ptau`, dest);
 }
 
-async function generateInto(power: number, tmp: string, dest: string): Promise<void> {
-  const { logger } = collectingLogger();
-  const [fresh, contributed, prepared] = ['new', 'contributed', 'prepared'].map((n) => path.join(tmp, `${n}.ptau`));
-  // The process-wide curve singleton; see the module comment on termination.
-  const curve = await snarkjs.curves.getCurveFromName('bn128');
-  await snarkjs.powersOfTau.newAccumulator(curve, power, fresh, logger);
-  // A single contribution from fresh OS randomness. It is never stored, but it existed in this
-  // process's memory, which is why the result is for development only.
-  const entropy = randomBytes(32).toString('hex');
-  await snarkjs.powersOfTau.contribute(fresh, contributed, 'zkinfer development (INSECURE)', entropy, logger);
-  await snarkjs.powersOfTau.preparePhase2(contributed, prepared, logger);
-  await rename(prepared, dest);
+/**
+ * Computes the prepared file directly from fresh random secrets (dev-ptau.ts: seconds where
+ * snarkjs' new + contribute + prepare phase2 takes minutes to hours). Loaded on demand: most
+ * commands never generate a ptau.
+ */
+async function generateInto(power: number, tmp: string, dest: string, progress?: (fraction: number) => void): Promise<void> {
+  const { writeDevPtau } = await import('./dev-ptau.js');
+  const file = path.join(tmp, 'prepared.ptau');
+  await writeDevPtau(file, power, { progress });
+  await rename(file, dest);
 }
 
 /** Temp dirs live next to the destination so the final rename stays on one filesystem (atomic). */
