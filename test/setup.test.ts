@@ -6,7 +6,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { copyFile, mkdir, mkdtemp, open, readdir, rm, stat, truncate, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, open, readdir, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
@@ -24,15 +24,22 @@ import {
   readR1csHeader,
   requiredPower,
   setupGroth16,
+  setupKeys,
 } from '../src/setup/index.js';
 import { withBinFile } from '../src/setup/ptau.js';
 
+interface SystemApi {
+  fullProve(input: object, wasm: string, zkey: string): Promise<{ proof: object; publicSignals: string[] }>;
+  verify(vkey: object, publicSignals: string[], proof: object): Promise<boolean>;
+}
 const snarkjs = snarkjsUntyped as unknown as {
-  groth16: {
-    fullProve(input: object, wasm: string, zkey: string): Promise<{ proof: object; publicSignals: string[] }>;
-    verify(vkey: object, publicSignals: string[], proof: object): Promise<boolean>;
+  groth16: SystemApi;
+  plonk: SystemApi;
+  fflonk: SystemApi;
+  powersOfTau: {
+    newAccumulator(curve: unknown, power: number, file: string): Promise<unknown>;
+    preparePhase2(oldFile: string, newFile: string): Promise<void>;
   };
-  powersOfTau: { newAccumulator(curve: unknown, power: number, file: string): Promise<unknown> };
   curves: { getCurveFromName(name: string): Promise<unknown> };
 };
 
@@ -123,6 +130,16 @@ test('ensureDevPtau generates a prepared power-8 ptau once for concurrent caller
   ptau8 = a;
   const info = await inspectPtau(ptau8);
   assert.deepEqual(info, { power: 8, prepared: true, contributions: 1, ceremonyPower: 8 });
+});
+
+test('the development ptau is byte for byte what snarkjs prepare phase2 makes of its contribution', async () => {
+  // prepare phase2 reads sections 1–7 (the powers and the contribution) and recomputes 12–15 by
+  // FFTs over curve points; ours computed them from the secrets. Same header, order and encoding.
+  const prepared = path.join(tmp, 'reprepared.ptau');
+  await snarkjs.powersOfTau.preparePhase2(ptau8, prepared);
+  const [ours, theirs] = await Promise.all([readFile(ptau8), readFile(prepared)]);
+  assert.equal(ours.length, theirs.length);
+  assert.ok(ours.equals(theirs), 'sections differ from snarkjs prepare phase2');
 });
 
 test('ensureDevPtau reuses the existing file and still warns', async () => {
@@ -228,6 +245,20 @@ test('setupGroth16 makes keys that prove a*b=c and reject a changed output', asy
 
   // Only the two artifacts are left behind (no temp files).
   assert.deepEqual((await readdir(outDir)).sort(), ['circuit.zkey', 'verification_key.json']);
+});
+
+test('PLONK and FFLONK keys from the development ptau prove a*b=c and reject a changed output', async () => {
+  const r1cs = path.join(tmp, 'tiny', 'tiny.r1cs'); // compiled by the previous test
+  const wasm = path.join(tmp, 'tiny', 'tiny_js', 'tiny.wasm');
+  for (const system of ['plonk', 'fflonk'] as const) {
+    const outDir = path.join(tmp, `keys-${system}`);
+    const result = await setupKeys({ r1csPath: r1cs, ptauPath: ptau8, outDir, system, log: () => {} });
+    const vkey = JSON.parse(await readFile(result.vkeyPath, 'utf8')) as object;
+    const { proof, publicSignals } = await snarkjs[system].fullProve({ a: 3, b: 11 }, wasm, result.zkeyPath);
+    assert.deepEqual(publicSignals, ['33']);
+    assert.equal(await snarkjs[system].verify(vkey, publicSignals, proof), true, system);
+    assert.equal(await snarkjs[system].verify(vkey, ['34'], proof), false, system);
+  }
 });
 
 test('setupGroth16 works on a truncated ptau and with verify on', async () => {
