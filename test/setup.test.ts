@@ -27,6 +27,7 @@ import {
   setupKeys,
 } from '../src/setup/index.js';
 import { withBinFile } from '../src/setup/ptau.js';
+import { blake2bOfFile, CEREMONY_FILES, ceremonyFileFor, recogniseCeremonyFile } from '../src/setup/ceremony.js';
 
 interface SystemApi {
   fullProve(input: object, wasm: string, zkey: string): Promise<{ proof: object; publicSignals: string[] }>;
@@ -206,12 +207,35 @@ test('importPtau with verify accepts the dev ptau and rejects a tampered one', a
   await rejectsWith(importPtau(tampered, { verify: true }), 'PTAU_INVALID', /failed verification/);
 });
 
-test('checkPtauFits names both powers when the ptau is too small', () => {
+test('checkPtauFits names both powers when the ptau is too small, and the public file that fits', () => {
   checkPtauFits({ power: 10 }, 10);
   assert.throws(
     () => checkPtauFits({ power: 8 }, 12),
-    (e: unknown) => e instanceof ZkError && e.code === 'PTAU_INVALID' && /power 8/.test(e.message) && /power 12/.test(e.message),
+    (e: unknown) =>
+      e instanceof ZkError && e.code === 'PTAU_INVALID' && /power 8/.test(e.message) && /power 12/.test(e.message) && /powersOfTau28_hez_final_12\.ptau/.test(e.message),
   );
+});
+
+test('the published ceremony files: one per power 8..28, the smallest that fits a circuit', () => {
+  assert.deepEqual(CEREMONY_FILES.map((c) => c.power), Array.from({ length: 21 }, (_, i) => i + 8));
+  assert.equal(ceremonyFileFor(16)?.file, 'powersOfTau28_hez_final_16.ptau');
+  assert.match(ceremonyFileFor(16)!.blake2b, /^6a6277a2f74e1073/);
+  assert.equal(ceremonyFileFor(3)?.power, 8); // a larger file serves a smaller circuit
+  assert.equal(ceremonyFileFor(28)?.file, 'powersOfTau28_hez_final.ptau');
+  assert.equal(ceremonyFileFor(29), undefined);
+});
+
+test('importPtau with verify takes a file whose blake2b is published as that ceremony file, and checks every other', async () => {
+  // The swapped-points file of the test above fails snarkjs' verification; listed as published,
+  // its hash alone vouches for it (that is what publishing a hash means), and nothing else is run.
+  const tampered = path.join(tmp, 'tampered.ptau');
+  const listed = { power: 8, file: 'listed_08.ptau', url: 'https://example.invalid/listed_08.ptau', blake2b: await blake2bOfFile(tampered), approxBytes: 0 };
+  const [result, seconds] = await secondsOf(() => importPtau(tampered, { verify: true, known: [listed] }));
+  console.log(`recognising a power-8 file by its hash: ${seconds.toFixed(3)} s`);
+  assert.deepEqual(result, { power: 8, prepared: true, ceremony: listed });
+  // A listed hash of another power does not vouch for this file.
+  await rejectsWith(importPtau(tampered, { verify: true, known: [{ ...listed, power: 9 }] }), 'PTAU_INVALID', /failed verification/);
+  assert.equal(await recogniseCeremonyFile(ptau8), undefined);
 });
 
 async function proveAndCheck(wasm: string, zkeyPath: string, outDir: string): Promise<void> {

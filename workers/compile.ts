@@ -32,8 +32,16 @@ export default function compile(task: CompileTask): Promise<WorkerResult<Compile
       });
     }
     const compiled = performance.now();
-    post({ stage: 'setup', fraction: COMPILE_SHARE });
-    await setupModel(task.buildDir, { dataDir: task.dataDir, ptau, log: (line) => post({ log: line }) });
+    const constraints = info.constraints.r1cs;
+    post({ stage: 'setup', fraction: COMPILE_SHARE, constraints });
+    // Setup's two stages share the rest of the bar; a reused ptau makes its half pass at once.
+    await setupModel(task.buildDir, {
+      dataDir: task.dataDir,
+      ptau,
+      log: (line) => post({ log: line }),
+      progress: ({ stage, fraction, ptauPower }) =>
+        post({ stage, fraction: COMPILE_SHARE + (1 - COMPILE_SHARE) * (stage === 'ptau' ? 0.5 * fraction : 0.5 + 0.5 * fraction), stageFraction: fraction, constraints, ptauPower }),
+    });
     rmSync(task.dir, { recursive: true, force: true });
     renameSync(task.buildDir, task.dir);
     return { compileSeconds: (compiled - started) / 1000, setupSeconds: (performance.now() - compiled) / 1000 };

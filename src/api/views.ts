@@ -3,12 +3,18 @@ import { basename } from 'node:path';
 import type { BuildProgress } from '../jobs/compiles.js';
 import { DEFAULT_VISIBILITY } from '../commit/visibility.js';
 import type { ModelInfo } from '../model/layout.js';
+import { ceremonyFileFor } from '../setup/ceremony.js';
 import type { ProofBundle } from '../prove/bundle.js';
 import type { JobRecord } from '../store/jobs.js';
 import type { ModelRecord } from '../store/models.js';
 
 const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
 const tensor = ({ name, dims, dtype, scale }: { name: string; dims: number[]; dtype: string; scale: number }) => ({ name, dims, dtype, scale });
+
+function publicPtau(power: number) {
+  const c = ceremonyFileFor(power);
+  return { requiredPtauPower: power, ...(c ? { publicPtau: { file: c.file, power: c.power, url: c.url, blake2b: c.blake2b, approxBytes: c.approxBytes } } : {}) };
+}
 
 export function modelView(m: ModelRecord, info: ModelInfo | undefined, progress: BuildProgress | undefined) {
   return {
@@ -46,6 +52,9 @@ export function modelView(m: ModelRecord, info: ModelInfo | undefined, progress:
           vkeyHash: info.setup!.vkeyHash,
           developmentPtau: info.setup!.developmentPtau,
           ptauPower: info.setup!.ptauPower,
+          // The public ceremony file that would serve this model (any larger one does too).
+          ...publicPtau(info.setup!.requiredPower ?? info.setup!.ptauPower),
+          ...(info.setup!.ceremonyFile ? { ceremonyFile: info.setup!.ceremonyFile } : {}),
         }
       : {}),
   };

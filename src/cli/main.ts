@@ -95,7 +95,15 @@ program
   .addOption(new Option('--system <system>', 'proof system').choices(PROOF_SYSTEMS).default('groth16'))
   .description('generate proving and verifying keys')
   .action(async (dir: string, opts: { ptau?: string; verifyPtau?: boolean; power?: string; system: ProofSystem }) => {
-    const info = await setupModel(dir, { system: opts.system, ptau: opts.ptau, verifyPtau: opts.verifyPtau, power: opts.power ? int(opts.power) : undefined, dataDir: dataDir() });
+    const bar = stageBar('setup', { perStage: true });
+    const info = await setupModel(dir, {
+      system: opts.system,
+      ptau: opts.ptau,
+      verifyPtau: opts.verifyPtau,
+      power: opts.power ? int(opts.power) : undefined,
+      dataDir: dataDir(),
+      progress: ({ stage, fraction, step }) => bar.update(stage === 'ptau' ? 'development ptau' : `keys${step ? `: ${step}` : ''}`, fraction),
+    }).finally(() => bar.stop());
     console.log(`${info.setup!.system} keys written to ${dir} (ptau power ${info.setup!.ptauPower}${info.setup!.developmentPtau ? ', INSECURE development ptau' : ''})`);
     console.log(`  verifying key sha256: ${info.setup!.vkeyHash}`);
   });

@@ -58,7 +58,11 @@ export interface CompileTask {
   port: MessagePort;
 }
 
-export type CompileProgress = { stage: string; fraction: number } | { log: string };
+/**
+ * `fraction`: of the whole build; `stageFraction`: of the current stage; `constraints` and
+ * `ptauPower` are known once compile ends.
+ */
+export type CompileProgress = { stage: string; fraction: number; stageFraction?: number; constraints?: number; ptauPower?: number } | { log: string };
 
 export interface CompileOutcome {
   compileSeconds: number;

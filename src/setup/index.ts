@@ -7,6 +7,7 @@ export {
   requiredPower,
   type PtauInfo,
 } from './ptau.js';
+export { CEREMONY_FILES, ceremonyFileFor, describeCeremonyFile, recogniseCeremonyFile, type CeremonyFile } from './ceremony.js';
 export { circuitPower, countPlonkGates, readCircuitSize, readR1csHeader, type CircuitSize } from './r1cs.js';
 export {
   canonicalJson,

@@ -54,6 +54,8 @@ export interface SetupGroth16Options {
    * of newZKey's work (about doubling the time) and only guards against bugs in our own run.
    */
   verify?: boolean;
+  /** snarkjs' own progress lines ("processing constraints: 20000/71000") as a step name and fraction. */
+  progress?: (step: string, fraction: number) => void;
 }
 
 export interface SetupKeysOptions extends SetupGroth16Options {
@@ -88,12 +90,12 @@ export async function setupKeys(opts: SetupKeysOptions): Promise<SetupGroth16Res
   const [initTmp, zkeyTmp, vkeyTmp] = ['init.zkey', ZKEY_FILE, VKEY_FILE].map((n) => path.join(opts.outDir, n + tmp));
   try {
     if (system === 'groth16') {
-      await newZKey(opts.r1csPath, opts.ptauPath, initTmp);
+      await newZKey(opts.r1csPath, opts.ptauPath, initTmp, opts.progress);
       log('groth16: adding ONE development phase-2 contribution (random entropy, not a multi-party ceremony)');
       await contribute(initTmp, zkeyTmp, opts.entropy);
       if (opts.verify) await verifyZKey(opts.r1csPath, opts.ptauPath, zkeyTmp);
     } else {
-      await universalSetup(system, opts.r1csPath, opts.ptauPath, zkeyTmp);
+      await universalSetup(system, opts.r1csPath, opts.ptauPath, zkeyTmp, opts.progress);
     }
     const vkey = await snarkjs.zKey.exportVerificationKey(zkeyTmp, collectingLogger().logger);
     await writeFile(vkeyTmp, JSON.stringify(vkey, null, 2) + '\n');
@@ -119,8 +121,8 @@ async function checkInputs(r1csPath: string, ptauPath: string, system: ProofSyst
   checkPtauFits(ptau, needed);
 }
 
-async function newZKey(r1csPath: string, ptauPath: string, out: string): Promise<void> {
-  const { logger, errors } = collectingLogger();
+async function newZKey(r1csPath: string, ptauPath: string, out: string, progress?: SetupKeysOptions['progress']): Promise<void> {
+  const { logger, errors } = collectingLogger(progress);
   const csHash = await snarkjs.zKey.newZKey(r1csPath, ptauPath, out, logger);
   if (!(csHash instanceof Uint8Array)) {
     throw new ZkError('INTERNAL', `snarkjs newZKey failed: ${errors.join('; ') || 'no reason given'}`);
@@ -128,8 +130,8 @@ async function newZKey(r1csPath: string, ptauPath: string, out: string): Promise
 }
 
 /** PLONK and FFLONK keys derive from the ptau alone: no secret of ours enters them. */
-async function universalSetup(system: 'plonk' | 'fflonk', r1csPath: string, ptauPath: string, out: string): Promise<void> {
-  const { logger, errors } = collectingLogger();
+async function universalSetup(system: 'plonk' | 'fflonk', r1csPath: string, ptauPath: string, out: string, progress?: SetupKeysOptions['progress']): Promise<void> {
+  const { logger, errors } = collectingLogger(progress);
   let result: unknown;
   try {
     result = await snarkjs[system].setup(r1csPath, ptauPath, out, logger);

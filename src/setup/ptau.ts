@@ -12,6 +12,7 @@ import path from 'node:path';
 import * as snarkjsUntyped from 'snarkjs';
 import { ZkError, type ZkErrorCode } from '../core/errors.js';
 import type { ProofSystem } from '../core/snarkjs.js';
+import { type CeremonyFile, ceremonyFileFor, describeCeremonyFile, recogniseCeremonyFile } from './ceremony.js';
 
 /** The logger shape snarkjs calls into (some calls use `log`, the rest debug..error). */
 export interface SnarkjsLogger {
@@ -87,7 +88,8 @@ export function checkPtauFits(info: { power: number }, required: number): void {
   throw new ZkError(
     'PTAU_INVALID',
     `powers-of-tau file has power ${info.power} (up to 2^${info.power} constraints) but the circuit ` +
-      `needs power ${required}; use a ptau of power ${required} or more`,
+      `needs power ${required}; use a ptau of power ${required} or more` +
+      (ceremonyFileFor(required) ? `, e.g. the public ${describeCeremonyFile(ceremonyFileFor(required)!)}` : ''),
     { ptauPower: info.power, requiredPower: required },
   );
 }
@@ -264,12 +266,14 @@ export async function requireFile(file: string, code: ZkErrorCode, what: string)
 /**
  * Accepts a public ceremony file (e.g. Hermez/Polygon powersOfTau28_hez_final_NN.ptau): it must be
  * a bn128 ptau, carry at least one contribution and be prepared for phase 2. With `verify`, the
- * full snarkjs check runs too (pairings over every point: minutes for large powers).
+ * file is hashed first: a published ceremony file (ceremony.ts) is recognised by its blake2b and
+ * needs nothing more; any other file gets the full snarkjs check (pairings over every point:
+ * minutes for large powers). `known` replaces the published list (tests).
  */
 export async function importPtau(
   file: string,
-  opts: { verify: boolean },
-): Promise<{ power: number; prepared: boolean }> {
+  opts: { verify: boolean; known?: readonly CeremonyFile[] },
+): Promise<{ power: number; prepared: boolean; ceremony?: CeremonyFile }> {
   const info = await inspectPtau(file);
   if (!info.prepared) {
     throw new ZkError(
@@ -280,7 +284,10 @@ export async function importPtau(
     );
   }
   if (info.contributions === 0) invalid(file, 'it has no contributions, so its secret is known (tau = 1)');
-  if (opts.verify) await verifyPtau(file);
+  if (!opts.verify) return { power: info.power, prepared: info.prepared };
+  const ceremony = await recogniseCeremonyFile(file, opts.known);
+  if (ceremony && ceremony.power === info.power) return { power: info.power, prepared: info.prepared, ceremony };
+  await verifyPtau(file);
   return { power: info.power, prepared: info.prepared };
 }
 
@@ -299,12 +306,18 @@ async function verifyPtau(file: string): Promise<void> {
   }
 }
 
-/** A snarkjs logger that keeps warnings/errors (for error messages) and drops the chatter. */
-export function collectingLogger(): { logger: SnarkjsLogger; errors: string[] } {
+/**
+ * A snarkjs logger that keeps warnings/errors (for error messages) and drops the chatter, except
+ * its progress lines ("<step>: <done>/<total>"), which go to `progress` when given.
+ */
+export function collectingLogger(progress?: (step: string, fraction: number) => void): { logger: SnarkjsLogger; errors: string[] } {
   const errors: string[] = [];
-  const ignore = () => {};
+  const chatter = (msg: string) => {
+    const m = progress && /^(.*?):?\s+(\d+)\/(\d+)\s*$/.exec(String(msg));
+    if (m && Number(m[3]) > 0) progress!(m[1], Number(m[2]) / Number(m[3]));
+  };
   const keep = (msg: string) => void errors.push(String(msg));
-  return { logger: { log: ignore, debug: ignore, info: ignore, warn: keep, error: keep }, errors };
+  return { logger: { log: chatter, debug: chatter, info: chatter, warn: keep, error: keep }, errors };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -322,14 +335,16 @@ export function devPtauPath(dataDir: string, power: number): string {
 
 /**
  * Returns a phase-2-ready dev ptau of exactly `power`, creating it on first use: truncated from a
- * larger dev ptau when one exists (a prefix copy, seconds), else generated (one random
- * contribution + preparePhase2; about 13 s at power 10, ~5 min at 14). Files appear by rename
- * only, so a crash or a concurrent process never leaves a partial file in place.
+ * larger dev ptau when one exists (a prefix copy, seconds), else generated from its secrets
+ * (dev-ptau.ts). Files appear by rename only, so a crash or a concurrent process never leaves a
+ * partial file in place. `progress` hears the generation's fraction done (0..1) when this call
+ * generates; callers joining a generation already under way hear nothing until it ends.
  */
 export async function ensureDevPtau(
   dataDir: string,
   power: number,
   log: (msg: string) => void = (msg) => console.error(msg),
+  progress?: (fraction: number) => void,
 ): Promise<string> {
   if (!Number.isInteger(power) || power < 1 || power > MAX_POWER) {
     throw new ZkError('INTERNAL', `ptau power must be an integer in 1..${MAX_POWER}, got ${power}`);
@@ -337,7 +352,7 @@ export async function ensureDevPtau(
   const file = path.resolve(devPtauPath(dataDir, power));
   let pending = inflight.get(file);
   if (!pending) {
-    pending = obtainDevPtau(file, power, log).finally(() => inflight.delete(file));
+    pending = obtainDevPtau(file, power, log, progress).finally(() => inflight.delete(file));
     inflight.set(file, pending);
   }
   warnInsecure(log, file, power, await pending);
@@ -358,7 +373,7 @@ function warnInsecure(log: (msg: string) => void, file: string, power: number, s
   );
 }
 
-async function obtainDevPtau(file: string, power: number, log: (msg: string) => void): Promise<DevSource> {
+async function obtainDevPtau(file: string, power: number, log: (msg: string) => void, progress?: (fraction: number) => void): Promise<DevSource> {
   const dir = path.dirname(file);
   await mkdir(dir, { recursive: true });
   if (await isUsableDevPtau(file, power, log)) return 'reused';
@@ -369,8 +384,8 @@ async function obtainDevPtau(file: string, power: number, log: (msg: string) => 
     await inTempDir(dir, (tmp) => truncateInto(larger, power, tmp, file));
     return `truncated from ${path.basename(larger)}`;
   }
-  log(`ptau: generating development ptau of power ${power} (one-time; minutes for power >= 14)`);
-  await inTempDir(dir, (tmp) => generateInto(power, tmp, file));
+  log(`ptau: generating development ptau of power ${power} (one-time; about a minute at power 16 on 2 cores)`);
+  await inTempDir(dir, (tmp) => generateInto(power, tmp, file, progress));
   return 'generated';
 }
 
