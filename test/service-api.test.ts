@@ -259,11 +259,11 @@ test('models that fail to build say why', async () => {
   assert.equal(failed.error.code, 'ONNX_UNSUPPORTED');
   assert.match(failed.error.message, /NoSuchOp/);
 
-  const big = (await api.upload(tinyMlp(), '?name=tiny')).body; // 168 constraints, over this service's 150
+  const big = (await api.upload(tinyMlp(), '?name=tiny')).body; // 203 constraints (168 non-linear), over this service's 150
   const tooBig = (await api.settle(big.id)).at(-1);
   assert.equal(tooBig.status, 'failed');
   assert.equal(tooBig.error.code, 'TOO_LARGE');
-  assert.deepEqual(tooBig.error.details, { constraints: 168, limit: 150 });
+  assert.deepEqual(tooBig.error.details, { constraints: 203, limit: 150 });
   assert.equal((await anon.prove(big.id, SMALL_INPUT)).status, 409);
   const metrics = (await anon.request('GET', '/metrics')).body;
   assert.match(metrics, /zkinfer_failures_total\{kind="compile",reason="ONNX_UNSUPPORTED"\} 1/);

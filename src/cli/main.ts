@@ -1,25 +1,17 @@
+/**
+ * The `zkinfer` command line. Each command loads the modules it needs when it runs (dynamic
+ * imports): loading everything (snarkjs, onnxruntime, the service's Express/BullMQ/S3 stack) cost a
+ * cold `zkinfer prove` about 1.3 s of CPU before proving anything.
+ */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { Command, Option } from 'commander';
-import { pino } from 'pino';
-import { inputCommitment } from '../commit/open.js';
 import { DEFAULT_VISIBILITY, formatVisibility, parseVisibility } from '../commit/visibility.js';
 import { isZkError, ZkError } from '../core/errors.js';
-import { parseFieldElement, PROOF_SYSTEMS, type ProofSystem, releaseCurve } from '../core/snarkjs.js';
-import { solidityCalldata } from '../chain/calldata.js';
-import { consumerParameters, exportSolidityVerifier } from '../chain/verifier.js';
+import { PROOF_SYSTEMS, type ProofSystem } from '../core/systems.js';
 import { parseInputs } from '../io/input.js';
-import { loadOnnx } from '../onnx/load.js';
-import { AUTO_SCALES, compileModel, DEFAULT_HEADROOM } from '../model/compile.js';
+import { AUTO_SCALES, DEFAULT_HEADROOM } from '../model/defaults.js';
 import { readModelInfo } from '../model/layout.js';
-import { setupModel } from '../model/setup.js';
-import { ModelProver } from '../prove/prover.js';
-import { loadVerificationKey } from '../setup/index.js';
-import { parseProofBundle, verifyBundle } from '../verify/verify.js';
-import { runConformance } from '../conformance/run.js';
-import { configFromEnv } from '../service/config.js';
-import { startService } from '../service/service.js';
-import { startProverNode } from '../cluster/prover.js';
 import { stageBar } from './progress.js';
 
 const dataDir = (): string => resolve(process.env.ZKINFER_DATA_DIR ?? './data');
@@ -36,7 +28,7 @@ const int = (v: string): number => {
   return n;
 };
 
-const salt = (v: string): bigint => parseFieldElement(v, '--salt');
+const salt = async (v: string): Promise<bigint> => (await import('../core/snarkjs.js')).parseFieldElement(v, '--salt');
 
 /** proof.json → proof.opening.json */
 const openingFile = (proofFile: string): string => join(dirname(proofFile), `${basename(proofFile, extname(proofFile))}.opening.json`);
@@ -48,9 +40,9 @@ function modelName(file: string): string {
 }
 
 /** A calibration file holds one input document or an array of them. */
-function calibrationSamples(file: string, onnx: Uint8Array): number[][][] {
+async function calibrationSamples(file: string, onnx: Uint8Array): Promise<number[][][]> {
   const doc = readJson(file);
-  const specs = loadOnnx(onnx).inputs;
+  const specs = (await import('../onnx/load.js')).loadOnnx(onnx).inputs;
   return (Array.isArray(doc) ? doc : [doc]).map((d) => parseInputs(d, specs));
 }
 
@@ -68,12 +60,14 @@ program
   .option('--visibility <spec>', 'what proofs reveal: input=public|private|hashed, weights=fixed|public|private|hashed, output=public|private|hashed', formatVisibility(DEFAULT_VISIBILITY))
   .description('parse, quantize and compile a model to a circom circuit')
   .action(async (model: string, opts: { out: string; calibrate?: string; scale?: string; headroom: string; visibility: string }) => {
+    const { compileModel } = await import('../model/compile.js');
     const onnx = readFileSync(model);
+    const samples = opts.calibrate ? await calibrationSamples(opts.calibrate, onnx) : undefined;
     const bar = stageBar('compile');
     const info = await compileModel(onnx, opts.out, {
       scale: opts.scale === undefined ? undefined : int(opts.scale),
       headroomBits: int(opts.headroom),
-      samples: opts.calibrate ? calibrationSamples(opts.calibrate, onnx) : undefined,
+      samples,
       name: modelName(model),
       visibility: parseVisibility(opts.visibility),
       progress: bar.update,
@@ -95,6 +89,7 @@ program
   .addOption(new Option('--system <system>', 'proof system').choices(PROOF_SYSTEMS).default('groth16'))
   .description('generate proving and verifying keys')
   .action(async (dir: string, opts: { ptau?: string; verifyPtau?: boolean; power?: string; system: ProofSystem }) => {
+    const { setupModel } = await import('../model/setup.js');
     const bar = stageBar('setup', { perStage: true });
     const info = await setupModel(dir, {
       system: opts.system,
@@ -116,9 +111,10 @@ program
   .option('--salt <decimal>', 'salt of the input/output commitments (default: random; written to the opening file)')
   .description('run the model and prove the output')
   .action(async (dir: string, opts: { input: string; out: string; salt?: string }) => {
+    const { ModelProver } = await import('../prove/prover.js');
     const prover = await ModelProver.load(dir);
     const values = parseInputs(readJson(opts.input), prover.info.inputs);
-    const { opening, ...bundle } = await prover.prove(values, { salt: opts.salt === undefined ? undefined : salt(opts.salt) });
+    const { opening, ...bundle } = await prover.prove(values, { salt: opts.salt === undefined ? undefined : await salt(opts.salt) });
     writeFileSync(opts.out, JSON.stringify(bundle, null, 2) + '\n');
     for (const o of opening?.outputs ?? bundle.outputs) console.log(`${o.name} [${o.dims}]: ${o.values.map((v) => +v.toFixed(6)).join(', ')}`);
     for (const [of, value] of Object.entries(bundle.commitments ?? {})) console.log(`${of} commitment: ${value}`);
@@ -139,11 +135,13 @@ program
   .option('--input-commitment <decimal>', 'also require this input commitment')
   .description('verify a proof bundle offline')
   .action(async (dir: string, proofFile: string, opts: { input?: string; salt?: string; inputCommitment?: string }) => {
+    const [{ parseProofBundle, verifyBundle }, { loadVerificationKey }] = await Promise.all([import('../verify/verify.js'), import('../setup/keys.js')]);
     const info = readModelInfo(dir);
     let expected = opts.inputCommitment;
     if (opts.input) {
       if (opts.salt === undefined) throw new ZkError('INPUT_INVALID', '--input needs the --salt of the commitment');
-      expected = await inputCommitment(info, parseInputs(readJson(opts.input), info.inputs), salt(opts.salt));
+      const { inputCommitment } = await import('../commit/open.js');
+      expected = await inputCommitment(info, parseInputs(readJson(opts.input), info.inputs), await salt(opts.salt));
     }
     const verdict = await verifyBundle(info, await loadVerificationKey(dir), parseProofBundle(readJson(proofFile)), { inputCommitment: expected });
     if (verdict.valid) console.log('valid');
@@ -159,6 +157,7 @@ program
   .requiredOption('--out <Verifier.sol>', 'where to write the Solidity verifier')
   .description("export the Solidity verifier of the model's keys, and the consumer contract's parameters")
   .action(async (dir: string, opts: { out: string }) => {
+    const { consumerParameters, exportSolidityVerifier } = await import('../chain/verifier.js');
     const verifier = await exportSolidityVerifier(dir);
     writeFileSync(opts.out, verifier.source);
     console.log(`${verifier.contractName} (${verifier.system}) written to ${opts.out}: ${verifier.signature} = ${verifier.selector}`);
@@ -173,6 +172,11 @@ program
   .option('--encoded', "print the ABI-encoded call to the verifier's verifyProof (0x…)")
   .description("print a proof's arguments for the Solidity verifier, as JSON")
   .action(async (dir: string, proofFile: string, opts: { consumer?: boolean; encoded?: boolean }) => {
+    const [{ parseProofBundle }, { solidityCalldata }, { consumerParameters }] = await Promise.all([
+      import('../verify/verify.js'),
+      import('../chain/calldata.js'),
+      import('../chain/verifier.js'),
+    ]);
     const info = readModelInfo(dir);
     const bundle = parseProofBundle(readJson(proofFile));
     // A proof of another model would fail on chain; say so here, where the reason is clear.
@@ -195,6 +199,7 @@ program
   .option('--max-power <n>', 'skip models whose circuit needs a larger ptau than this power')
   .description('compile, prove and verify every model of a corpus against onnxruntime')
   .action(async (corpus: string, opts: { tier?: string; only?: string; json?: string; work: string; maxPower?: string }) => {
+    const { runConformance } = await import('../conformance/run.js');
     const maxPower = opts.maxPower === undefined ? undefined : int(opts.maxPower);
     const report = await runConformance({ corpus, tier: opts.tier, only: opts.only?.split(','), workDir: opts.work, dataDir: dataDir(), maxPower, log: (m) => console.error(m) });
     console.log(report.table);
@@ -206,6 +211,7 @@ program
   .command('serve')
   .description('run the proof service (HTTP API; configured by environment variables, see README "Service")')
   .action(async () => {
+    const [{ startService }, { configFromEnv }] = await Promise.all([import('../service/service.js'), import('../service/config.js')]);
     const service = await startService(configFromEnv());
     await untilSignal();
     await service.close();
@@ -226,6 +232,7 @@ program
   .command('prover')
   .description('run a prover node: take proof jobs from the Redis queue (REDIS_URL) and prove them; see README "Scale out"')
   .action(async () => {
+    const [{ startProverNode }, { configFromEnv }, { pino }] = await Promise.all([import('../cluster/prover.js'), import('../service/config.js'), import('pino')]);
     const config = configFromEnv();
     const node = await startProverNode(config, pino({ level: config.logLevel }).child({ node: config.nodeName }));
     await untilSignal();
@@ -239,5 +246,6 @@ try {
   else console.error(e);
   process.exitCode = 1;
 } finally {
-  await releaseCurve();
+  // Only a command that used snarkjs has its curve's threads to stop (and snarkjs loaded already).
+  if ((globalThis as { curve_bn128?: unknown }).curve_bn128) await (await import('../core/snarkjs.js')).releaseCurve();
 }

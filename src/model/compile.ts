@@ -30,8 +30,8 @@ export interface CompileOptions {
   progress?: (stage: string, fraction: number) => void;
 }
 
-export const DEFAULT_SCALE = 8;
-export const DEFAULT_HEADROOM = 2;
+export { AUTO_SCALES, DEFAULT_HEADROOM, DEFAULT_SCALE } from './defaults.js';
+import { AUTO_SCALES, DEFAULT_HEADROOM } from './defaults.js';
 
 /**
  * ONNX bytes → a compiled model directory: quantized plan, circom program, r1cs, witness wasm and
@@ -99,9 +99,6 @@ async function commitmentSpecs(plan: QuantizedGraph, packing: ReturnType<typeof 
   if (visibility.weights === 'public' && plan.weights.length) specs.weightsSha256 = weightsDigest(plan.weights.flatMap((w) => w.values));
   return specs;
 }
-
-/** Scales calibration tries when the caller fixes none, smallest (cheapest circuit) first. */
-export const AUTO_SCALES = [DEFAULT_SCALE, 10, 12, 14];
 
 /**
  * The smallest scale whose error on the calibration samples is within the tolerance it promises;
