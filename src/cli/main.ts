@@ -78,6 +78,14 @@ program
     console.log(`  constraints: ${info.constraints.r1cs} (layers: ${info.layers.map((l) => `${l.op} ${l.constraints}`).join(', ') || 'none'})`);
     console.log(`  quantization error: ${info.accuracy.maxAbsError.toExponential(3)} (tolerance ${info.accuracy.tolerance.toExponential(3)}, ${info.accuracy.samples} sample(s))`);
     console.log(`  circom: ${info.compileSeconds.toFixed(1)} s`);
+    const [{ circuitPower }, { ceremonyFileFor, describeCeremonyFile }, { modelFiles }] = await Promise.all([
+      import('../setup/r1cs.js'),
+      import('../setup/ceremony.js'),
+      import('../model/layout.js'),
+    ]);
+    const power = await circuitPower(modelFiles(opts.out).r1cs, 'groth16');
+    const file = ceremonyFileFor(power);
+    console.log(`  groth16 needs a ptau of power ${power}${file ? `: the public ${describeCeremonyFile(file)} or any larger one (setup --ptau), or a development ptau (setup)` : ''}`);
   });
 
 program
