@@ -154,6 +154,14 @@ test('ensureDevPtau reuses the existing file and still warns', async () => {
   assert.equal(logs.filter((m) => m.includes('generating')).length, 0);
 });
 
+test('ensureDevPtau reports the progress of a generation, rising to 1', async () => {
+  const fractions: number[] = [];
+  await ensureDevPtau(path.join(tmp, 'data-progress'), 8, () => {}, (f) => void fractions.push(f));
+  assert.ok(fractions.length > 5, `only ${fractions.length} progress reports`);
+  assert.ok(fractions.every((f, i) => f >= 0 && f <= 1 && (i === 0 || f >= fractions[i - 1])), `not rising within 0..1: ${fractions}`);
+  assert.ok(Math.abs(fractions.at(-1)! - 1) < 1e-9);
+});
+
 test('ensureDevPtau truncates a larger dev ptau instead of generating', async () => {
   const otherDir = path.join(tmp, 'data-trunc');
   const [, seconds9] = await secondsOf(() => ensureDevPtau(otherDir, 9, log));
@@ -257,6 +265,10 @@ test('setupGroth16 makes keys that prove a*b=c and reject a changed output', asy
   assert.equal(result.vkeyPath, path.join(outDir, 'verification_key.json'));
   assert.match(result.vkeyHash, /^[0-9a-f]{64}$/);
   assert.ok(setupLogs.some((m) => /development phase-2 contribution/.test(m)));
+  // snarkjs' progress lines arrive as steps with fractions (the tiny circuit still has a power-8 domain).
+  const steps: [string, number][] = [];
+  await setupGroth16({ r1csPath: r1cs, ptauPath: ptau8, outDir: path.join(tmp, 'keys-progress'), log: () => {}, progress: (s, f) => void steps.push([s, f]) });
+  assert.ok(steps.length > 0 && steps.every(([s, f]) => s.length > 0 && f >= 0 && f <= 1), JSON.stringify(steps));
 
   const vkey = await loadVerificationKey(outDir);
   assert.equal(vkey.protocol, 'groth16');
