@@ -21,6 +21,7 @@ import { open, type FileHandle } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { blake2b } from '@noble/hashes/blake2b';
 import { Piscina } from 'piscina';
+import { ZkError } from '../core/errors.js';
 import { BN128_Q, BN128_R as R } from './ptau.js';
 
 /** Scalars of one worker task: `count` consecutive values of a geometric or a Lagrange sequence. */
@@ -68,6 +69,10 @@ export async function writeDevPtau(
   power: number,
   opts: { progress?: (fraction: number) => void; threads?: number } = {},
 ): Promise<void> {
+  // Section 12 holds a domain of 2^(power+1), and bn128's largest is 2^28.
+  if (!Number.isInteger(power) || power < 1 || power > TWO_ADICITY - 1) {
+    throw new ZkError('INTERNAL', `a development ptau needs a power in 1..${TWO_ADICITY - 1}, got ${power}`);
+  }
   const threads = opts.threads ?? availableParallelism();
   const pool = new Piscina({
     filename: new URL('../../workers/dev-ptau.js', import.meta.url).href,
