@@ -30,8 +30,10 @@ interface BenchModel { name: string; onnx: Uint8Array; input: unknown; fresh?: b
 const example = (name: string) => JSON.parse(readFileSync(join(REPO_ROOT, `examples/${name}/input.json`), 'utf8'));
 const models: BenchModel[] = [
   { name: 'mnist_mlp', onnx: mnistMlp(), input: example('mnist_mlp') },
-  // The "real model" row: a user's first proof of a LeNet-5, from nothing (BENCH_LENET=0 skips it).
-  ...(process.env.BENCH_LENET === '0' ? [] : [{ name: 'lenet5', onnx: lenet5(), input: example('lenet5'), fresh: true }]),
+  // The "real model" row: a user's first proof of a LeNet-5, from nothing. Opt-in (BENCH_LENET=1)
+  // until convolutions are emitted compactly: circom2 runs out of WebAssembly memory writing its
+  // witness calculator (issue 17).
+  ...(process.env.BENCH_LENET !== '1' ? [] : [{ name: 'lenet5', onnx: lenet5(), input: example('lenet5'), fresh: true }]),
   ...['1l_mlp', '1l_conv'].map((name) => ({
     name,
     onnx: readFileSync(join(corpus, name, 'network.onnx')),
