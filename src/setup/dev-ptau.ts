@@ -188,7 +188,7 @@ function layout(power: number): { id: number; weight: number }[] {
 /**
  * Tasks for the Lagrange points of the domain of size n = 2^p, times `factor` (1, alpha or beta).
  * snarkjs' prepare phase2 gets them as the inverse FFT of (tau^0 .. tau^(n−1))·G. For the extra
- * domain of section 12 (p = power + 1) the file holds only 2n/2·2 − 1 tau powers, and prepare
+ * domain of section 12 (p = power + 1) the file holds only n − 1 tau powers, and prepare
  * treats the missing last one as zero, so its points lose that power's share:
  * L_j(tau) − tau^(n−1)·w^j/n. Both are x_j·(a/(tau − x_j) + b) with x_j = w^j:
  *   a = factor·(tau^n − 1)/n,  b = 0, or b = −factor·tau^(n−1)/n for the extra domain.
