@@ -16,7 +16,7 @@ import { setupModel } from '../src/model/setup.js';
 import { loadOnnx } from '../src/onnx/load.js';
 import { ModelProver } from '../src/prove/prover.js';
 import { loadVerificationKey } from '../src/setup/index.js';
-import { mnistMlp } from './example-models.js';
+import { lenet5, mnistMlp } from './example-models.js';
 import { REPO_ROOT } from '../test/support/env.js';
 
 const dataDir = resolve(process.env.ZKINFER_DATA_DIR ?? './data');
@@ -24,10 +24,16 @@ const workDir = join(dataDir, 'bench');
 const corpus = resolve(REPO_ROOT, '..', 'shared', 'conformance', 'ezkl');
 const runs = Number(process.env.BENCH_RUNS ?? 5);
 
-interface BenchModel { name: string; onnx: Uint8Array; input: unknown }
+/** `fresh`: set up from an empty data directory, so setup includes generating the development ptau. */
+interface BenchModel { name: string; onnx: Uint8Array; input: unknown; fresh?: boolean }
 
+const example = (name: string) => JSON.parse(readFileSync(join(REPO_ROOT, `examples/${name}/input.json`), 'utf8'));
 const models: BenchModel[] = [
-  { name: 'mnist_mlp', onnx: mnistMlp(), input: JSON.parse(readFileSync(join(REPO_ROOT, 'examples/mnist_mlp/input.json'), 'utf8')) },
+  { name: 'mnist_mlp', onnx: mnistMlp(), input: example('mnist_mlp') },
+  // The "real model" row: a user's first proof of a LeNet-5, from nothing. Opt-in (BENCH_LENET=1)
+  // until convolutions are emitted compactly: circom2 runs out of WebAssembly memory writing its
+  // witness calculator (issue 17).
+  ...(process.env.BENCH_LENET !== '1' ? [] : [{ name: 'lenet5', onnx: lenet5(), input: example('lenet5'), fresh: true }]),
   ...['1l_mlp', '1l_conv'].map((name) => ({
     name,
     onnx: readFileSync(join(corpus, name, 'network.onnx')),
@@ -48,9 +54,10 @@ for (const m of models) {
   rmSync(dir, { recursive: true, force: true });
   const values = parseInputs(m.input, loadOnnx(m.onnx).inputs);
   const [info, compileS] = await seconds(() => compileModel(m.onnx, dir, { samples: [values], name: m.name }));
-  const [, setupS] = await seconds(() => setupModel(dir, { dataDir, log: () => {} }));
+  const modelDataDir = m.fresh ? join(dir, 'fresh-data') : dataDir;
+  const [setup, setupS] = await seconds(() => setupModel(dir, { dataDir: modelDataDir, log: () => {} }));
   const prover = await ModelProver.load(dir);
-  await prover.prove(values); // warm-up: the worker threads of the curve start here
+  const [, firstProveS] = await seconds(() => prover.prove(values)); // also warms up: the curve's worker threads start here
   const witnessMs: number[] = [];
   const proveMs: number[] = [];
   const verifyMs: number[] = [];
@@ -69,6 +76,9 @@ for (const m of models) {
     compileS: +compileS.toFixed(2),
     circomS: +info.compileSeconds.toFixed(2),
     setupS: +setupS.toFixed(2),
+    ptauPower: setup.setup!.ptauPower,
+    // compile → keys → first proof, from an empty data directory for `fresh` models.
+    firstProofS: +(compileS + setupS + firstProveS).toFixed(1),
     witnessMs: +median(witnessMs).toFixed(1),
     proveMs: +median(proveMs).toFixed(1),
     verifyMs: +median(verifyMs).toFixed(1),
@@ -98,10 +108,10 @@ function cliProveMs(dir: string, bundle: ProofBundle): number {
 mkdirSync(join(REPO_ROOT, 'bench'), { recursive: true });
 const doc = { date: new Date().toISOString(), node: process.version, runs, results };
 writeFileSync(join(REPO_ROOT, 'bench/results.json'), JSON.stringify(doc, null, 2) + '\n');
-const head = ['model', 'constraints', 'compile s', 'setup s', 'witness ms', 'prove ms (warm)', 'verify ms', 'snarkjs CLI prove ms', 'peak RSS MB', 'max abs error'];
+const head = ['model', 'constraints', 'ptau power', 'compile s', 'setup s', 'first proof s', 'witness ms', 'prove ms (warm)', 'verify ms', 'snarkjs CLI prove ms', 'peak RSS MB', 'max abs error'];
 const table = [
   `| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`,
-  ...results.map((r) => `| ${[r.model, r.constraints, r.compileS, r.setupS, r.witnessMs, r.proveMs, r.verifyMs, r.snarkjsCliProveMs, r.peakRssMb, r.maxAbsError.toExponential(2)].join(' | ')} |`),
+  ...results.map((r) => `| ${[r.model, r.constraints, r.ptauPower, r.compileS, r.setupS, r.firstProofS, r.witnessMs, r.proveMs, r.verifyMs, r.snarkjsCliProveMs, r.peakRssMb, r.maxAbsError.toExponential(2)].join(' | ')} |`),
 ].join('\n');
 writeFileSync(join(REPO_ROOT, 'bench/results.md'), table + '\n');
 console.log(table);

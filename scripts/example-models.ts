@@ -45,11 +45,45 @@ export function tinyCnn(seed = 1): Uint8Array {
     .build();
 }
 
+/**
+ * LeNet-5 for 28×28 MNIST (LeCun et al. 1998, with ReLU and max-pooling as usual today):
+ * [1,1,28,28] → Conv 6@5×5 (pads 2) → Relu → MaxPool 2×2 → Conv 16@5×5 → Relu → MaxPool 2×2 →
+ * Flatten (400) → Gemm 120 → Relu → Gemm 84 → Relu → Gemm 10.
+ */
+export function lenet5(seed = 1): Uint8Array {
+  const rng = mulberry32(seed);
+  const b = new OnnxBuilder().input('input', [1, 1, 28, 28]);
+  const conv = (name: string, x: string, out: number, inC: number, pads: number) => {
+    const scale = 1 / Math.sqrt(inC * 25);
+    b.initializer(`${name}_W`, [out, inC, 5, 5], randomTensor(rng, [out, inC, 5, 5], scale))
+      .initializer(`${name}_B`, [out], randomTensor(rng, [out], scale))
+      .node('Conv', [x, `${name}_W`, `${name}_B`], [name], { kernel_shape: [5, 5], pads: [pads, pads, pads, pads], strides: [1, 1] })
+      .node('Relu', [name], [`${name}_relu`])
+      .node('MaxPool', [`${name}_relu`], [`${name}_pool`], { kernel_shape: [2, 2], strides: [2, 2] });
+    return `${name}_pool`;
+  };
+  const pooled = conv('conv2', conv('conv1', 'input', 6, 1, 2), 16, 6, 0);
+  b.node('Flatten', [pooled], ['flat'], { axis: 1 });
+  let x = 'flat';
+  const widths = [400, 120, 84, 10];
+  for (let l = 1; l < widths.length; l++) {
+    const [fanIn, fanOut] = [widths[l - 1], widths[l]];
+    const scale = 1 / Math.sqrt(fanIn);
+    const y = l === widths.length - 1 ? 'output' : `fc${l}`;
+    b.initializer(`W${l}`, [fanOut, fanIn], randomTensor(rng, [fanOut, fanIn], scale))
+      .initializer(`b${l}`, [fanOut], randomTensor(rng, [fanOut], scale))
+      .node('Gemm', [x, `W${l}`, `b${l}`], [y], { transB: 1 });
+    if (y !== 'output') b.node('Relu', [y], (x = `relu${l}`, [x]));
+  }
+  return b.output('output', [1, 10]).build();
+}
+
 export const EXAMPLES: readonly Example[] = [
   { name: 'mnist_mlp', inputShape: [1, 784], outputShape: [1, 10], model: mnistMlp, inputData: uniformInput(784, 0, 1) },
   // Signed inputs, so the smallest example also exercises negative fixed-point values.
   { name: 'tiny_mlp', inputShape: [1, 4], outputShape: [1, 3], model: tinyMlp, inputData: uniformInput(4, -1, 1) },
   { name: 'tiny_cnn', inputShape: [1, 1, 6, 6], outputShape: [1, 3], model: tinyCnn, inputData: uniformInput(36, 0, 1) },
+  { name: 'lenet5', inputShape: [1, 1, 28, 28], outputShape: [1, 10], model: lenet5, inputData: uniformInput(784, 0, 1) },
 ];
 
 /** Gemm (transB) layers of the given widths with Relu between them, from `input` [1, widths[0]] to `output`. */

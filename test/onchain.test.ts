@@ -5,7 +5,7 @@
  *
  * The models are two 3-3-2 MLPs (Gemm, Relu, Gemm: signed outputs) with different weights and the
  * same signal layout. tiny_mlp would need a ptau of power 13 for FFLONK (548 PLONK gates), above the
- * suite's 11; these have about 200 gates, so FFLONK fits power 11 and PLONK and Groth16 power 8.
+ * suite's ptau; these have about 200 gates, so FFLONK fits it and PLONK and Groth16 power 8.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';

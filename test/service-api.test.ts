@@ -74,6 +74,8 @@ test('a raw upload builds in the background; the model shows shapes, constraints
   assert.ok(small.quantization.withinTolerance);
   assert.match(small.vkeyHash, /^[0-9a-f]{64}$/);
   assert.equal(small.developmentPtau, true);
+  assert.equal(small.requiredPtauPower, small.ptauPower);
+  assert.match(small.publicPtau.url, /^https:\/\/storage\.googleapis\.com\/zkevm\/ptau\/powersOfTau28_hez_final_\d\d\.ptau$/);
   const { body } = await anon.request('GET', '/v1/models');
   assert.ok(body.models.some((m: any) => m.id === small.id && m.status === 'ready'));
 });
@@ -292,11 +294,11 @@ test('models that fail to build say why', async () => {
   assert.equal(failed.error.code, 'ONNX_UNSUPPORTED');
   assert.match(failed.error.message, /Reshape/);
 
-  const big = (await api.upload(tinyMlp(), '?name=tiny')).body; // 168 constraints, over this service's 150
+  const big = (await api.upload(tinyMlp(), '?name=tiny')).body; // 203 constraints (168 non-linear), over this service's 150
   const tooBig = (await api.settle(big.id)).at(-1);
   assert.equal(tooBig.status, 'failed');
   assert.equal(tooBig.error.code, 'TOO_LARGE');
-  assert.deepEqual(tooBig.error.details, { constraints: 168, limit: 150 });
+  assert.deepEqual(tooBig.error.details, { constraints: 203, limit: 150 });
   assert.equal((await anon.prove(big.id, SMALL_INPUT)).status, 409);
   const metrics = (await anon.request('GET', '/metrics')).body;
   assert.match(metrics, /zkinfer_failures_total\{kind="compile",reason="ONNX_UNSUPPORTED"\} 1/);
@@ -351,7 +353,10 @@ test('ZKINFER_PTAU: keys rest on the given ceremony file instead of a developmen
     const model = await other.client.ready(smallMlp(), '?name=ceremony');
     assert.equal(model.developmentPtau, false);
     assert.equal(model.ptauPower, TEST_PTAU_POWER);
-    assert.equal(model.settings.ptau, 'dev-pot11.ptau');
+    // A larger file serves a smaller circuit; the view names the smallest public file that would.
+    assert.equal(model.requiredPtauPower, 8);
+    assert.equal(model.publicPtau.file, 'powersOfTau28_hez_final_08.ptau');
+    assert.equal(model.settings.ptau, `dev-pot${TEST_PTAU_POWER}.ptau`);
     const job = (await other.client.prove(model.id, SMALL_INPUT, '?wait=30')).body;
     assert.deepEqual((await other.client.request('POST', '/v1/verify', { model: model.id, proof: job.bundle })).body, { valid: true });
   } finally {

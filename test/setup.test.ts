@@ -6,7 +6,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { copyFile, mkdir, mkdtemp, open, readdir, rm, stat, truncate, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, open, readdir, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
@@ -24,15 +24,23 @@ import {
   readR1csHeader,
   requiredPower,
   setupGroth16,
+  setupKeys,
 } from '../src/setup/index.js';
 import { withBinFile } from '../src/setup/ptau.js';
+import { blake2bOfFile, CEREMONY_FILES, ceremonyFileFor, recogniseCeremonyFile } from '../src/setup/ptau-files.js';
 
+interface SystemApi {
+  fullProve(input: object, wasm: string, zkey: string): Promise<{ proof: object; publicSignals: string[] }>;
+  verify(vkey: object, publicSignals: string[], proof: object): Promise<boolean>;
+}
 const snarkjs = snarkjsUntyped as unknown as {
-  groth16: {
-    fullProve(input: object, wasm: string, zkey: string): Promise<{ proof: object; publicSignals: string[] }>;
-    verify(vkey: object, publicSignals: string[], proof: object): Promise<boolean>;
+  groth16: SystemApi;
+  plonk: SystemApi;
+  fflonk: SystemApi;
+  powersOfTau: {
+    newAccumulator(curve: unknown, power: number, file: string): Promise<unknown>;
+    preparePhase2(oldFile: string, newFile: string): Promise<void>;
   };
-  powersOfTau: { newAccumulator(curve: unknown, power: number, file: string): Promise<unknown> };
   curves: { getCurveFromName(name: string): Promise<unknown> };
 };
 
@@ -125,6 +133,16 @@ test('ensureDevPtau generates a prepared power-8 ptau once for concurrent caller
   assert.deepEqual(info, { power: 8, prepared: true, contributions: 1, ceremonyPower: 8 });
 });
 
+test('the development ptau is byte for byte what snarkjs prepare phase2 makes of its contribution', async () => {
+  // prepare phase2 reads sections 1–7 (the powers and the contribution) and recomputes 12–15 by
+  // FFTs over curve points; ours computed them from the secrets. Same header, order and encoding.
+  const prepared = path.join(tmp, 'reprepared.ptau');
+  await snarkjs.powersOfTau.preparePhase2(ptau8, prepared);
+  const [ours, theirs] = await Promise.all([readFile(ptau8), readFile(prepared)]);
+  assert.equal(ours.length, theirs.length);
+  assert.ok(ours.equals(theirs), 'sections differ from snarkjs prepare phase2');
+});
+
 test('ensureDevPtau reuses the existing file and still warns', async () => {
   const before = (await stat(ptau8)).mtimeMs;
   logs.length = 0;
@@ -134,6 +152,14 @@ test('ensureDevPtau reuses the existing file and still warns', async () => {
   assert.equal(warnings().length, 1);
   assert.match(warnings()[0], /development only/i);
   assert.equal(logs.filter((m) => m.includes('generating')).length, 0);
+});
+
+test('ensureDevPtau reports the progress of a generation, rising to 1', async () => {
+  const fractions: number[] = [];
+  await ensureDevPtau(path.join(tmp, 'data-progress'), 8, () => {}, (f) => void fractions.push(f));
+  assert.ok(fractions.length > 5, `only ${fractions.length} progress reports`);
+  assert.ok(fractions.every((f, i) => f >= 0 && f <= 1 && (i === 0 || f >= fractions[i - 1])), `not rising within 0..1: ${fractions}`);
+  assert.ok(Math.abs(fractions.at(-1)! - 1) < 1e-9);
 });
 
 test('ensureDevPtau truncates a larger dev ptau instead of generating', async () => {
@@ -189,12 +215,35 @@ test('importPtau with verify accepts the dev ptau and rejects a tampered one', a
   await rejectsWith(importPtau(tampered, { verify: true }), 'PTAU_INVALID', /failed verification/);
 });
 
-test('checkPtauFits names both powers when the ptau is too small', () => {
+test('checkPtauFits names both powers when the ptau is too small, and the public file that fits', () => {
   checkPtauFits({ power: 10 }, 10);
   assert.throws(
     () => checkPtauFits({ power: 8 }, 12),
-    (e: unknown) => e instanceof ZkError && e.code === 'PTAU_INVALID' && /power 8/.test(e.message) && /power 12/.test(e.message),
+    (e: unknown) =>
+      e instanceof ZkError && e.code === 'PTAU_INVALID' && /power 8/.test(e.message) && /power 12/.test(e.message) && /powersOfTau28_hez_final_12\.ptau/.test(e.message),
   );
+});
+
+test('the published ceremony files: one per power 8..28, the smallest that fits a circuit', () => {
+  assert.deepEqual(CEREMONY_FILES.map((c) => c.power), Array.from({ length: 21 }, (_, i) => i + 8));
+  assert.equal(ceremonyFileFor(16)?.file, 'powersOfTau28_hez_final_16.ptau');
+  assert.match(ceremonyFileFor(16)!.blake2b, /^6a6277a2f74e1073/);
+  assert.equal(ceremonyFileFor(3)?.power, 8); // a larger file serves a smaller circuit
+  assert.equal(ceremonyFileFor(28)?.file, 'powersOfTau28_hez_final.ptau');
+  assert.equal(ceremonyFileFor(29), undefined);
+});
+
+test('importPtau with verify takes a file whose blake2b is published as that ceremony file, and checks every other', async () => {
+  // The swapped-points file of the test above fails snarkjs' verification; listed as published,
+  // its hash alone vouches for it (that is what publishing a hash means), and nothing else is run.
+  const tampered = path.join(tmp, 'tampered.ptau');
+  const listed = { power: 8, file: 'listed_08.ptau', url: 'https://example.invalid/listed_08.ptau', blake2b: await blake2bOfFile(tampered), approxBytes: 0 };
+  const [result, seconds] = await secondsOf(() => importPtau(tampered, { verify: true, known: [listed] }));
+  console.log(`recognising a power-8 file by its hash: ${seconds.toFixed(3)} s`);
+  assert.deepEqual(result, { power: 8, prepared: true, ceremony: listed });
+  // A listed hash of another power does not vouch for this file.
+  await rejectsWith(importPtau(tampered, { verify: true, known: [{ ...listed, power: 9 }] }), 'PTAU_INVALID', /failed verification/);
+  assert.equal(await recogniseCeremonyFile(ptau8), undefined);
 });
 
 async function proveAndCheck(wasm: string, zkeyPath: string, outDir: string): Promise<void> {
@@ -216,6 +265,10 @@ test('setupGroth16 makes keys that prove a*b=c and reject a changed output', asy
   assert.equal(result.vkeyPath, path.join(outDir, 'verification_key.json'));
   assert.match(result.vkeyHash, /^[0-9a-f]{64}$/);
   assert.ok(setupLogs.some((m) => /development phase-2 contribution/.test(m)));
+  // snarkjs' progress lines arrive as steps with fractions (the tiny circuit still has a power-8 domain).
+  const steps: [string, number][] = [];
+  await setupGroth16({ r1csPath: r1cs, ptauPath: ptau8, outDir: path.join(tmp, 'keys-progress'), log: () => {}, progress: (s, f) => void steps.push([s, f]) });
+  assert.ok(steps.length > 0 && steps.every(([s, f]) => s.length > 0 && f >= 0 && f <= 1), JSON.stringify(steps));
 
   const vkey = await loadVerificationKey(outDir);
   assert.equal(vkey.protocol, 'groth16');
@@ -228,6 +281,20 @@ test('setupGroth16 makes keys that prove a*b=c and reject a changed output', asy
 
   // Only the two artifacts are left behind (no temp files).
   assert.deepEqual((await readdir(outDir)).sort(), ['circuit.zkey', 'verification_key.json']);
+});
+
+test('PLONK and FFLONK keys from the development ptau prove a*b=c and reject a changed output', async () => {
+  const r1cs = path.join(tmp, 'tiny', 'tiny.r1cs'); // compiled by the previous test
+  const wasm = path.join(tmp, 'tiny', 'tiny_js', 'tiny.wasm');
+  for (const system of ['plonk', 'fflonk'] as const) {
+    const outDir = path.join(tmp, `keys-${system}`);
+    const result = await setupKeys({ r1csPath: r1cs, ptauPath: ptau8, outDir, system, log: () => {} });
+    const vkey = JSON.parse(await readFile(result.vkeyPath, 'utf8')) as object;
+    const { proof, publicSignals } = await snarkjs[system].fullProve({ a: 3, b: 11 }, wasm, result.zkeyPath);
+    assert.deepEqual(publicSignals, ['33']);
+    assert.equal(await snarkjs[system].verify(vkey, publicSignals, proof), true, system);
+    assert.equal(await snarkjs[system].verify(vkey, ['34'], proof), false, system);
+  }
 });
 
 test('setupGroth16 works on a truncated ptau and with verify on', async () => {

@@ -351,7 +351,7 @@ describe('table gadgets in whole models', () => {
 
   test('the layer cost model.json reports is the R1CS count', () => {
     for (const m of [sigmoid, tanh, exp, softmax, division]) {
-      assert.equal(m.info.constraints.layers, m.info.constraints.r1cs, `${m.label}: ${JSON.stringify(m.info.layers)}`);
+      assert.equal(m.info.constraints.layers, m.info.constraints.nonLinear, `${m.label}: ${JSON.stringify(m.info.layers)}`);
     }
   });
 

@@ -303,8 +303,7 @@ describe('whole models', () => {
   before(async () => {
     [mlp, cnn] = await Promise.all([
       compileExample('tiny-mlp', tinyMlp(), 'tiny_mlp'),
-      // One bit of headroom instead of the default two keeps tinyCnn at 1944 constraints, inside the
-      // suite's ptau of power 11 (with two bits it needs 2070 + 39 public: power 12, minutes to make).
+      // One bit of headroom instead of the default two keeps tinyCnn inside the suite's ptau.
       compileExample('tiny-cnn', tinyCnn(), 'tiny_cnn', 1),
     ]);
   });

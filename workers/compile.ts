@@ -7,7 +7,7 @@ import type { CompileOutcome, CompileProgress, CompileTask, WorkerResult } from 
 import { settle } from '../src/jobs/tasks.js';
 import { compileModel } from '../src/model/compile.js';
 import { initCeremony } from '../src/model/ceremony.js';
-import { setupModel } from '../src/model/setup.js';
+import { type SetupOptions, setupModel } from '../src/model/setup.js';
 import { inspectPtau } from '../src/setup/index.js';
 
 /** Share of the progress bar for compiling; setup takes the rest. */
@@ -19,22 +19,27 @@ export default function compile(task: CompileTask): Promise<WorkerResult<Compile
     const { scale, headroomBits, samples, ptau, visibility, ceremonyOwner, system } = task.settings;
     const started = performance.now();
     // Both limits hold before circom runs: the plan counts the constraints exactly.
-    const ptauPower = ptau ? (await inspectPtau(ptau)).power : task.maxPtauPower;
-    await compileModel(readFileSync(task.upload), task.buildDir, {
+    const maxPtauPower = ptau ? (await inspectPtau(ptau)).power : task.maxPtauPower;
+    const info = await compileModel(readFileSync(task.upload), task.buildDir, {
       scale,
       headroomBits,
       samples,
       visibility,
       name: task.name,
-      limits: { constraints: task.maxConstraints, ptauPower },
+      limits: { constraints: task.maxConstraints, ptauPower: maxPtauPower },
       onProcess: (pid) => post({ pid }),
       progress: (stage, fraction) => stage !== 'done' && post({ stage, fraction: fraction * COMPILE_SHARE }),
     });
     const compiled = performance.now();
-    post({ stage: 'setup', fraction: COMPILE_SHARE });
+    const constraints = info.constraints.r1cs;
+    post({ stage: 'setup', fraction: COMPILE_SHARE, constraints });
+    const log = (line: string) => post({ log: line });
+    // Setup's two stages share the rest of the bar; a reused ptau makes its half pass at once.
+    const progress: SetupOptions['progress'] = ({ stage, fraction, ptauPower }) =>
+      post({ stage, fraction: COMPILE_SHARE + (1 - COMPILE_SHARE) * (stage === 'ptau' ? 0.5 * fraction : 0.5 + 0.5 * fraction), stageFraction: fraction, constraints, ptauPower });
     // An open ceremony starts from the initial key; its contributions come later, over the API.
-    if (ceremonyOwner) await initCeremony(task.buildDir, { dataDir: task.dataDir, ptau, maxPower: task.maxPtauPower, log: (line) => post({ log: line }) });
-    else await setupModel(task.buildDir, { dataDir: task.dataDir, ptau, system, maxPower: task.maxPtauPower, log: (line) => post({ log: line }) });
+    if (ceremonyOwner) await initCeremony(task.buildDir, { dataDir: task.dataDir, ptau, maxPower: task.maxPtauPower, log, progress });
+    else await setupModel(task.buildDir, { dataDir: task.dataDir, ptau, system, maxPower: task.maxPtauPower, log, progress });
     rmSync(task.dir, { recursive: true, force: true });
     renameSync(task.buildDir, task.dir);
     return { compileSeconds: (compiled - started) / 1000, setupSeconds: (performance.now() - compiled) / 1000 };

@@ -5,6 +5,7 @@ import { DEFAULT_VISIBILITY } from '../commit/visibility.js';
 import type { ModelInfo } from '../model/layout.js';
 import { clientError } from './errors.js';
 import { trustSummary } from '../model/version.js';
+import { ceremonyFileFor } from '../setup/ptau-files.js';
 import type { ProofBundle } from '../prove/bundle.js';
 import type { JobRecord } from '../store/jobs.js';
 import type { ModelRecord } from '../store/models.js';
@@ -12,6 +13,11 @@ import { ARTIFACTS, type ArtifactName } from '../service/models.js';
 
 const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
 const tensor = ({ name, dims, dtype, scale }: { name: string; dims: number[]; dtype: string; scale: number }) => ({ name, dims, dtype, scale });
+
+function publicPtau(power: number) {
+  const c = ceremonyFileFor(power);
+  return { requiredPtauPower: power, ...(c ? { publicPtau: { file: c.file, power: c.power, url: c.url, blake2b: c.blake2b, approxBytes: c.approxBytes } } : {}) };
+}
 
 export function modelView(m: ModelRecord, info: ModelInfo | undefined, progress: BuildProgress | undefined) {
   return {
@@ -62,6 +68,9 @@ export function modelView(m: ModelRecord, info: ModelInfo | undefined, progress:
           ...(info.setup!.versionId ? { versionId: info.setup!.versionId } : {}),
           trust: trustSummary(info),
           ...(info.setup!.ceremony ? { ceremony: { ...info.setup!.ceremony, transcript: `/v1/models/${m.id}/ceremony` } } : {}),
+          // The public ceremony file that would serve this model (any larger one does too).
+          ...publicPtau(info.setup!.requiredPower ?? info.setup!.ptauPower),
+          ...(info.setup!.ceremonyFile ? { ceremonyFile: info.setup!.ceremonyFile } : {}),
         }
       : {}),
   };

@@ -27,6 +27,8 @@ export interface CompiledCircuit {
   symPath: string;
   /** Constraints in the R1CS after circom's simplification. */
   constraints: number;
+  /** Of which non-linear (what the per-layer counts of emit.ts predict). */
+  nonLinear: number;
   publicSignals: number;
   seconds: number;
   log: string;
@@ -36,6 +38,8 @@ export interface CompiledCircuit {
  * Compiles main.circom with circom2 (circom 2 in WebAssembly) in a child process. circom2 only sees
  * files under its working directory, so the build directory gets its own copy of our templates and
  * of circomlib's circuits, and the compiler runs there with `-l lib`.
+ * `optimization` 2 (circom's default) substitutes every linear constraint into the others; 1 keeps
+ * linear constraints as they are (see compileModel for why models use 1).
  */
 export async function compileCircom(buildDir: string, code: string, opts: { optimization?: 1 | 2; timeoutMs?: number; onProcess?: (pid: number) => void } = {}): Promise<CompiledCircuit> {
   const lib = join(buildDir, 'lib');
@@ -48,13 +52,15 @@ export async function compileCircom(buildDir: string, code: string, opts: { opti
   const args = [cli, 'main.circom', '--r1cs', '--wasm', '--sym', `--O${opts.optimization ?? 2}`, '-l', 'lib', '-o', '.'];
   const started = Date.now();
   const log = await run(process.execPath, args, buildDir, opts.timeoutMs ?? 30 * 60_000, opts.onProcess);
-  const constraints = Number(/non-linear constraints: (\d+)/.exec(log)?.[1] ?? NaN) + Number(/linear constraints: (\d+)/.exec(log.replace(/non-linear constraints: \d+/, ''))?.[1] ?? 0);
+  const nonLinear = Number(/non-linear constraints: (\d+)/.exec(log)?.[1] ?? NaN);
+  const constraints = nonLinear + Number(/linear constraints: (\d+)/.exec(log.replace(/non-linear constraints: \d+/, ''))?.[1] ?? 0);
   const publicSignals = Number(/public inputs: (\d+)/.exec(log)?.[1] ?? 0) + Number(/public outputs: (\d+)/.exec(log)?.[1] ?? 0);
   return {
     r1csPath: join(buildDir, 'main.r1cs'),
     wasmPath: join(buildDir, 'main_js', 'main.wasm'),
     symPath: join(buildDir, 'main.sym'),
     constraints,
+    nonLinear,
     publicSignals,
     seconds: (Date.now() - started) / 1000,
     log,

@@ -1,32 +1,17 @@
+/**
+ * The `zkinfer` command line. Each command loads the modules it needs when it runs (dynamic
+ * imports): loading everything (snarkjs, onnxruntime, the service's Express/BullMQ/S3 stack) cost a
+ * cold `zkinfer prove` about 1.3 s of CPU before proving anything.
+ */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { Command, Option } from 'commander';
-import { inputCommitment, isOpening, openingCommitments } from '../commit/open.js';
 import { DEFAULT_VISIBILITY, formatVisibility, parseVisibility } from '../commit/visibility.js';
 import { isZkError, ZkError } from '../core/errors.js';
-import { parseFieldElement, PROOF_SYSTEMS, type ProofSystem, releaseCurve } from '../core/snarkjs.js';
-import { solidityCalldata } from '../chain/calldata.js';
-import { consumerConstructorArgs, consumerParameters, exportSolidityVerifier } from '../chain/verifier.js';
+import { MAX_DEV_PTAU_POWER, PROOF_SYSTEMS, type ProofSystem } from '../core/systems.js';
 import { parseInputs } from '../io/input.js';
-import { readModelFile } from '../onnx/external.js';
-import { loadOnnx } from '../onnx/load.js';
-import { AUTO_SCALES, compileModel, DEFAULT_HEADROOM } from '../model/compile.js';
+import { AUTO_SCALES, DEFAULT_HEADROOM } from '../model/defaults.js';
 import { modelFiles, readModelInfo } from '../model/layout.js';
-import { outputAccuracy } from '../reference/onnxruntime.js';
-import { setupModel } from '../model/setup.js';
-import { addContribution, finalizeCeremony, initCeremony, readTranscript, verifyCeremony } from '../model/ceremony.js';
-import { trustSummary } from '../model/version.js';
-import { contributeZKey } from '../setup/ceremony.js';
-import { auditModel, formatAudit } from '../audit/audit.js';
-import { downloadModel } from '../audit/fetch.js';
-import { ModelProver } from '../prove/prover.js';
-import { loadVerificationKey, MAX_DEV_PTAU_POWER } from '../setup/index.js';
-import { parseProofBundle, verifyBundle } from '../verify/verify.js';
-import { runConformance } from '../conformance/run.js';
-import { configFromEnv } from '../service/config.js';
-import { createLogger } from '../service/logger.js';
-import { startService } from '../service/service.js';
-import { startProverNode } from '../cluster/prover.js';
 import { stageBar } from './progress.js';
 
 const dataDir = (): string => resolve(process.env.ZKINFER_DATA_DIR ?? './data');
@@ -43,7 +28,7 @@ const int = (v: string): number => {
   return n;
 };
 
-const salt = (v: string): bigint => parseFieldElement(v, '--salt');
+const salt = async (v: string): Promise<bigint> => (await import('../core/snarkjs.js')).parseFieldElement(v, '--salt');
 
 /** Values to print: 6 decimals, the first 16 of a long tensor. */
 const list = (values: number[]): string => values.slice(0, 16).map((v) => +v.toFixed(6)).join(', ') + (values.length > 16 ? `, … (${values.length})` : '');
@@ -58,9 +43,9 @@ function modelName(file: string): string {
 }
 
 /** A calibration file holds one input document or an array of them. */
-function calibrationSamples(file: string, onnx: Uint8Array): number[][][] {
+async function calibrationSamples(file: string, onnx: Uint8Array): Promise<number[][][]> {
   const doc = readJson(file);
-  const specs = loadOnnx(onnx).inputs;
+  const specs = (await import('../onnx/load.js')).loadOnnx(onnx).inputs;
   return (Array.isArray(doc) ? doc : [doc]).map((d) => parseInputs(d, specs));
 }
 
@@ -78,12 +63,14 @@ program
   .option('--visibility <spec>', 'what proofs reveal: input=public|private|hashed, weights=fixed|public|private|hashed, output=public|private|hashed', formatVisibility(DEFAULT_VISIBILITY))
   .description('parse, quantize and compile a model to a circom circuit')
   .action(async (model: string, opts: { out: string; calibrate?: string; scale?: string; headroom: string; visibility: string }) => {
+    const [{ compileModel }, { readModelFile }] = await Promise.all([import('../model/compile.js'), import('../onnx/external.js')]);
     const onnx = readModelFile(model);
+    const samples = opts.calibrate ? await calibrationSamples(opts.calibrate, onnx) : undefined;
     const bar = stageBar('compile');
     const info = await compileModel(onnx, opts.out, {
       scale: opts.scale === undefined ? undefined : int(opts.scale),
       headroomBits: int(opts.headroom),
-      samples: opts.calibrate ? calibrationSamples(opts.calibrate, onnx) : undefined,
+      samples,
       name: modelName(model),
       visibility: parseVisibility(opts.visibility),
       progress: bar.update,
@@ -94,6 +81,14 @@ program
     console.log(`  constraints: ${info.constraints.r1cs} (layers: ${info.layers.map((l) => `${l.op} ${l.constraints}`).join(', ') || 'none'})`);
     console.log(`  quantization error: ${info.accuracy.maxAbsError.toExponential(3)} (tolerance ${info.accuracy.tolerance.toExponential(3)}, ${info.accuracy.samples} sample(s))`);
     console.log(`  circom: ${info.compileSeconds.toFixed(1)} s`);
+    const [{ circuitPower }, { ceremonyFileFor, describeCeremonyFile }, { modelFiles }] = await Promise.all([
+      import('../setup/r1cs.js'),
+      import('../setup/ptau-files.js'),
+      import('../model/layout.js'),
+    ]);
+    const power = await circuitPower(modelFiles(opts.out).r1cs, 'groth16');
+    const file = ceremonyFileFor(power);
+    console.log(`  groth16 needs a ptau of power ${power}${file ? `: the public ${describeCeremonyFile(file)} or any larger one (setup --ptau), or a development ptau (setup)` : ''}`);
   });
 
 program
@@ -107,6 +102,7 @@ program
   .option('--force', "replace the model's existing keys (invalidates its earlier proofs, deployed verifiers and the consumer's model id)")
   .description('generate proving and verifying keys')
   .action(async (dir: string, opts: { ptau?: string; verifyPtau?: boolean; power?: string; maxPower?: string; system: ProofSystem; force?: boolean }) => {
+    const { setupModel } = await import('../model/setup.js');
     const existing = readModelInfo(dir).setup;
     if (existing && !opts.force) {
       throw new ZkError(
@@ -116,6 +112,7 @@ program
       );
     }
     if (opts.verifyPtau && !opts.ptau) throw new ZkError('INPUT_INVALID', '--verify-ptau verifies the file given with --ptau');
+    const bar = stageBar('setup', { perStage: true });
     const maxPower = opts.maxPower ?? process.env.ZKINFER_MAX_PTAU_POWER;
     const info = await setupModel(dir, {
       system: opts.system,
@@ -124,15 +121,17 @@ program
       power: opts.power ? int(opts.power) : undefined,
       maxPower: maxPower ? int(maxPower) : undefined,
       dataDir: dataDir(),
-    });
+      progress: ({ stage, fraction, step }) => bar.update(stage === 'ptau' ? 'development ptau' : `keys${step ? `: ${step}` : ''}`, fraction),
+    }).finally(() => bar.stop());
     if (opts.verifyPtau) console.log(`ptau verified: ${opts.ptau} (power ${info.setup!.ptauPower}, prepared for phase 2)`);
     console.log(`${info.setup!.system} keys written to ${dir} (ptau power ${info.setup!.ptauPower}${info.setup!.developmentPtau ? ', INSECURE development ptau' : ''})`);
     console.log(`  verifying key sha256: ${info.setup!.vkeyHash}`);
-    printTrust(dir);
+    await printTrust(dir);
   });
 
 /** Model version id and who must be trusted; an operator-only key is said to be one, loudly. */
-function printTrust(dir: string): void {
+async function printTrust(dir: string): Promise<void> {
+  const [{ trustSummary }, { readTranscript }] = await Promise.all([import('../model/version.js'), import('../model/ceremony.js')]);
   const info = readModelInfo(dir);
   const trust = trustSummary(info, readTranscript(dir)?.contributions.map((c) => c.name));
   if (info.setup?.versionId) console.log(`  model version id: ${info.setup.versionId}`);
@@ -150,9 +149,10 @@ ceremony
   .option('--power <n>', 'power of the development ptau to generate')
   .description('start a ceremony: the initial key (no contribution yet; proofs are refused until finalize)')
   .action(async (dir: string, opts: { ptau?: string; power?: string }) => {
+    const { initCeremony } = await import('../model/ceremony.js');
     await initCeremony(dir, { ptau: opts.ptau, power: opts.power ? int(opts.power) : undefined, dataDir: dataDir() });
     console.log(`ceremony opened in ${dir}: contributors take ${join(dir, 'circuit.zkey')}, run zkinfer ceremony contribute, and send back their zkey`);
-    printTrust(dir);
+    await printTrust(dir);
   });
 
 ceremony
@@ -163,6 +163,7 @@ ceremony
   .option('--entropy <text>', 'extra entropy mixed with random bytes')
   .description('add your own contribution on your own machine (snarkjs zkey contribute); publish the hash it prints')
   .action(async (input: string, out: string, opts: { name: string; entropy?: string }) => {
+    const { contributeZKey } = await import('../setup/ceremony.js');
     const hash = await contributeZKey(input, out, opts.name, opts.entropy);
     console.log(`contribution "${opts.name}" written to ${out}`);
     console.log(`  contribution hash: ${hash}`);
@@ -175,6 +176,7 @@ ceremony
   .option('--ptau <file>', 'the ptau of the ceremony (default: the development one in the data directory)')
   .description('verify a contribution (zkey verify, extends the chain) and make it the current key')
   .action(async (dir: string, file: string, opts: { ptau?: string }) => {
+    const { addContribution } = await import('../model/ceremony.js');
     const t = await addContribution(dir, file, { ptau: opts.ptau, dataDir: dataDir() });
     const last = t.contributions.at(-1)!;
     console.log(`contribution #${t.contributions.length} "${last.name}" accepted: ${last.hash}`);
@@ -187,9 +189,10 @@ ceremony
   .option('--iterations <n>', 'beacon hash iterations, as a power of two (10 to 63)', '10')
   .description('close the ceremony with a public beacon (snarkjs zkey beacon); proofs are accepted afterwards')
   .action(async (dir: string, opts: { beacon: string; iterations: string }) => {
+    const { finalizeCeremony } = await import('../model/ceremony.js');
     const t = await finalizeCeremony(dir, opts.beacon, int(opts.iterations));
     console.log(`ceremony finalized after ${t.contributions.length} contribution(s): beacon ${t.beacon!.hash}`);
-    printTrust(dir);
+    await printTrust(dir);
   });
 
 ceremony
@@ -198,6 +201,7 @@ ceremony
   .option('--ptau <file>', 'the ptau of the ceremony (default: the development one in the data directory)')
   .description('check the key against the r1cs and ptau, and the transcript against the key')
   .action(async (dir: string, opts: { ptau?: string }) => {
+    const { verifyCeremony } = await import('../model/ceremony.js');
     const check = await verifyCeremony(dir, { ptau: opts.ptau, dataDir: dataDir() });
     for (const [i, c] of check.transcript.contributions.entries()) console.log(`#${i + 1} ${c.name} ${c.hash} (${c.addedAt})`);
     if (check.transcript.beacon) console.log(`beacon ${check.transcript.beacon.value} (2^${check.transcript.beacon.iterationsExp}): ${check.transcript.beacon.hash}`);
@@ -215,13 +219,15 @@ program
   .option('--compare', "also run the float model with onnxruntime and report each output's error")
   .description('run the model and prove the output')
   .action(async (dir: string, opts: { input: string; out: string; salt?: string; compare?: boolean }) => {
+    const { ModelProver } = await import('../prove/prover.js');
     const prover = await ModelProver.load(dir);
     const values = parseInputs(readJson(opts.input), prover.info.inputs);
-    const { opening, ...bundle } = await prover.prove(values, { salt: opts.salt === undefined ? undefined : salt(opts.salt) });
+    const { opening, ...bundle } = await prover.prove(values, { salt: opts.salt === undefined ? undefined : await salt(opts.salt) });
     writeFileSync(opts.out, JSON.stringify(bundle, null, 2) + '\n');
     const outputs = opening?.outputs ?? bundle.outputs;
     for (const o of outputs) console.log(`${o.name} [${o.dims}]: ${list(o.values)}`);
     if (opts.compare) {
+      const { outputAccuracy } = await import('../reference/onnxruntime.js');
       const accuracy = await outputAccuracy(readFileSync(modelFiles(dir).onnx), prover.info.inputs, outputs, values, outputs.map((o) => o.values));
       console.log(`accuracy against onnxruntime (float), tolerance ${prover.info.accuracy.tolerance.toExponential(3)}:`);
       for (const a of accuracy) console.log(`  ${a.name}: max |error| ${a.maxAbsError.toExponential(3)}; onnxruntime: ${list(a.reference)}`);
@@ -247,6 +253,11 @@ program
   .option('--output-commitment <decimal>', 'also require this output commitment (hashed-output models)')
   .description('verify a proof bundle offline')
   .action(async (dir: string, proofFile: string, opts: { opening?: string; input?: string; salt?: string; inputCommitment?: string; outputCommitment?: string }) => {
+    const [{ parseProofBundle, verifyBundle }, { loadVerificationKey }, { inputCommitment, isOpening, openingCommitments }] = await Promise.all([
+      import('../verify/verify.js'),
+      import('../setup/keys.js'),
+      import('../commit/open.js'),
+    ]);
     const info = readModelInfo(dir);
     const expected = { inputCommitment: opts.inputCommitment, outputCommitment: opts.outputCommitment };
     if (opts.opening) Object.assign(expected, await openingCommitments(info, readJson(opts.opening)));
@@ -254,7 +265,7 @@ program
       const doc = readJson(opts.input);
       if (isOpening(doc)) throw new ZkError('INPUT_INVALID', `${opts.input} is an opening file (values and salt, as prove writes it): pass it with --opening`);
       if (opts.salt === undefined) throw new ZkError('INPUT_INVALID', '--input needs the --salt of the commitment');
-      expected.inputCommitment = await inputCommitment(info, parseInputs(doc, info.inputs), salt(opts.salt));
+      expected.inputCommitment = await inputCommitment(info, parseInputs(doc, info.inputs), await salt(opts.salt));
     }
     const verdict = await verifyBundle(info, await loadVerificationKey(dir), parseProofBundle(readJson(proofFile)), expected);
     if (verdict.valid) console.log('valid');
@@ -278,6 +289,7 @@ program
   .action(async (dir: string | undefined, opts: { url?: string; model?: string; onnx?: string; calibration?: string; ptau?: string; verifier?: string; json?: boolean }) => {
     if (!dir === !opts.url) throw new ZkError('INPUT_INVALID', 'give a model directory, or --url and --model');
     if (opts.url && !opts.model) throw new ZkError('INPUT_INVALID', '--url needs --model');
+    const [{ auditModel, formatAudit }, { downloadModel }] = await Promise.all([import('../audit/audit.js'), import('../audit/fetch.js')]);
     const downloaded = opts.url ? await downloadModel(opts.url, opts.model!) : undefined;
     try {
       const report = await auditModel(downloaded?.dir ?? dir!, { ...opts, ptau: opts.ptau ?? downloaded?.ptau, dataDir: dataDir() });
@@ -294,6 +306,7 @@ program
   .requiredOption('--out <Verifier.sol>', 'where to write the Solidity verifier')
   .description("export the Solidity verifier of the model's keys, and the consumer contract's parameters")
   .action(async (dir: string, opts: { out: string }) => {
+    const { consumerConstructorArgs, consumerParameters, exportSolidityVerifier } = await import('../chain/verifier.js');
     const verifier = await exportSolidityVerifier(dir);
     writeFileSync(opts.out, verifier.source);
     console.log(`${verifier.contractName} (${verifier.system}) written to ${opts.out}: ${verifier.signature} = ${verifier.selector}`);
@@ -325,6 +338,11 @@ program
   .option('--encoded', "print the ABI-encoded call to the verifier's verifyProof (0x…)")
   .description("print a proof's arguments for the Solidity verifier, as JSON")
   .action(async (dir: string, proofFile: string, opts: { consumer?: boolean; encoded?: boolean }) => {
+    const [{ parseProofBundle }, { solidityCalldata }, { consumerParameters }] = await Promise.all([
+      import('../verify/verify.js'),
+      import('../chain/calldata.js'),
+      import('../chain/verifier.js'),
+    ]);
     const info = readModelInfo(dir);
     const bundle = parseProofBundle(readJson(proofFile));
     // A proof of another model would fail on chain; say so here, where the reason is clear.
@@ -347,6 +365,7 @@ program
   .option('--max-power <n>', 'skip models whose circuit needs a larger ptau than this power')
   .description('compile, prove and verify every model of a corpus against onnxruntime')
   .action(async (corpus: string, opts: { tier?: string; only?: string; json?: string; work: string; maxPower?: string }) => {
+    const { runConformance } = await import('../conformance/run.js');
     const maxPower = opts.maxPower === undefined ? undefined : int(opts.maxPower);
     const report = await runConformance({ corpus, tier: opts.tier, only: opts.only?.split(','), workDir: opts.work, dataDir: dataDir(), maxPower, log: (m) => console.error(m) });
     console.log(report.table);
@@ -358,6 +377,7 @@ program
   .command('serve')
   .description('run the proof service (HTTP API; configured by environment variables, see README "Service")')
   .action(async () => {
+    const [{ startService }, { configFromEnv }] = await Promise.all([import('../service/service.js'), import('../service/config.js')]);
     const service = await startService(configFromEnv());
     await untilSignal();
     await service.close();
@@ -378,6 +398,8 @@ program
   .command('prover')
   .description('run a prover node: take proof jobs from the Redis queue (REDIS_URL) and prove them; see README "Scale out"')
   .action(async () => {
+    const [{ startProverNode }, { configFromEnv }] = await Promise.all([import('../cluster/prover.js'), import('../service/config.js')]);
+    const { createLogger } = await import('../service/logger.js');
     const config = configFromEnv();
     const node = await startProverNode(config, createLogger({ level: config.logLevel, format: config.logFormat }).child({ node: config.nodeName }));
     await untilSignal();
@@ -391,5 +413,6 @@ try {
   else console.error(e);
   process.exitCode = 1;
 } finally {
-  await releaseCurve();
+  // Only a command that used snarkjs has its curve's threads to stop (and snarkjs loaded already).
+  if ((globalThis as { curve_bn128?: unknown }).curve_bn128) await (await import('../core/snarkjs.js')).releaseCurve();
 }

@@ -10,9 +10,8 @@ import { WitnessCalculatorBuilder as builderUntyped } from 'circom_runtime';
 
 export type FileRef = string | { type: 'mem'; data: Uint8Array };
 
-/** The proof systems of snarkjs zkinfer supports; every one runs on BN254 with circom's r1cs. */
-export const PROOF_SYSTEMS = ['groth16', 'plonk', 'fflonk'] as const;
-export type ProofSystem = (typeof PROOF_SYSTEMS)[number];
+export { PROOF_SYSTEMS, type ProofSystem } from './systems.js';
+import type { ProofSystem } from './systems.js';
 
 export interface Groth16Proof {
   pi_a: string[];

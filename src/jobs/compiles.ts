@@ -14,7 +14,12 @@ import type { CompileOutcome, CompileProgress, CompileTask, WorkerResult } from 
 
 export interface BuildProgress {
   stage: string;
+  /** Of the whole build. */
   percent: number;
+  /** Of the current stage (setup's `ptau` and `keys`). */
+  stagePercent?: number;
+  constraints?: number;
+  ptauPower?: number;
 }
 
 export class ModelBuilder {
@@ -90,7 +95,16 @@ export class ModelBuilder {
         const level = /WARNING/.test(m.log) ? 'warn' : 'info';
         for (const line of m.log.split('\n').map((l) => l.replace(/^!+\s*/, '').trim()).filter(Boolean)) this.log[level]({ model: model.id, name }, line);
       }
-      else this.progress.set(key, { stage: m.stage, percent: Math.round(m.fraction * 100) });
+      else {
+        const known = this.progress.get(key);
+        this.progress.set(key, {
+          stage: m.stage,
+          percent: Math.round(m.fraction * 100),
+          ...(m.stageFraction !== undefined ? { stagePercent: Math.round(m.stageFraction * 100) } : {}),
+          ...((m.constraints ?? known?.constraints) !== undefined ? { constraints: m.constraints ?? known?.constraints } : {}),
+          ...((m.ptauPower ?? known?.ptauPower) !== undefined ? { ptauPower: m.ptauPower ?? known?.ptauPower } : {}),
+        });
+      }
     });
     const task: CompileTask = {
       upload: this.artifacts.uploadPath(key),

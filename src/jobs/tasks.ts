@@ -60,8 +60,12 @@ export interface CompileTask {
   port: MessagePort;
 }
 
-/** Progress, a log line, or the pid of a process the build started (circom), to kill if it is cancelled. */
-export type CompileProgress = { stage: string; fraction: number } | { log: string } | { pid: number };
+/**
+ * Progress, a log line, or the pid of a process the build started (circom), to kill if it is
+ * cancelled. `fraction`: of the whole build; `stageFraction`: of the current stage; `constraints`
+ * and `ptauPower` are known once compile ends.
+ */
+export type CompileProgress = { stage: string; fraction: number; stageFraction?: number; constraints?: number; ptauPower?: number } | { log: string } | { pid: number };
 
 export interface CompileOutcome {
   compileSeconds: number;

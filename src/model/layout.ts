@@ -58,7 +58,11 @@ export interface ModelInfo {
   inputs: TensorInfo[];
   outputs: TensorInfo[];
   layers: LayerCost[];
-  constraints: { layers: number; r1cs: number };
+  /**
+   * `layers`: the non-linear constraints emit.ts predicts; `nonLinear`: circom's count of them (equal;
+   * absent in models compiled before it was recorded); `r1cs`: all constraints, linear included.
+   */
+  constraints: { layers: number; nonLinear?: number; r1cs: number };
   publicSignals: number;
   /** What the public signals are, in order. */
   publicLayout: PublicSegment[];
@@ -101,6 +105,10 @@ export interface SetupInfo {
   /** The proof system of circuit.zkey and verification_key.json; proofs and verifiers follow it. */
   system: ProofSystem;
   ptauPower: number;
+  /** The smallest power the circuit needs in this system (a ptau of `ptauPower` ≥ it was used). */
+  requiredPower?: number;
+  /** The public ceremony file the ptau was recognised as (by its published blake2b), if any. */
+  ceremonyFile?: string;
   /** True when the keys rest on a locally generated, insecure powers of tau. */
   developmentPtau: boolean;
   vkeyHash: string;

@@ -20,6 +20,18 @@ export interface SetupOptions {
   /** Where development ptau files are cached. */
   dataDir: string;
   log?: (message: string) => void;
+  /** Where setup is: `ptau` (generating a development ptau) then `keys`, with the fraction of that stage done. */
+  progress?: (p: SetupProgress) => void;
+}
+
+export interface SetupProgress {
+  stage: 'ptau' | 'keys';
+  /** 0..1 within the stage. */
+  fraction: number;
+  /** What snarkjs is doing inside `keys` ("processing constraints", …). */
+  step?: string;
+  /** The ptau power setup uses. */
+  ptauPower: number;
 }
 
 /**
@@ -33,8 +45,17 @@ export async function setupModel(dir: string, options: SetupOptions): Promise<Mo
   const system = options.system ?? 'groth16';
   if (!PROOF_SYSTEMS.includes(system)) throw new ZkError('INPUT_INVALID', `unknown proof system ${String(system)}: use ${PROOF_SYSTEMS.join(', ')}`);
   await checkCircuit(readModelInfo(dir), requireArtifact(files.r1cs, 'compile'));
-  const ptau = await resolvePtau(dir, system, options);
-  const keys = await setupKeys({ system, r1csPath: files.r1cs, ptauPath: ptau.path, outDir: dir, log });
+  const ptau = await resolvePtau(dir, system, { ...options, log });
+  const ptauPower = ptau.record.ptauPower;
+  options.progress?.({ stage: 'keys', fraction: 0, ptauPower });
+  const keys = await setupKeys({
+    system,
+    r1csPath: files.r1cs,
+    ptauPath: ptau.path,
+    outDir: dir,
+    log,
+    progress: (step, fraction) => options.progress?.({ stage: 'keys', fraction, step, ptauPower }),
+  });
   // A ceremony this directory held is over: its transcript no longer describes the keys.
   rmSync(files.ceremonyDir, { recursive: true, force: true });
   if (system === 'groth16') log(`groth16: ${OPERATOR_NOTICE}`);
@@ -43,21 +64,29 @@ export async function setupModel(dir: string, options: SetupOptions): Promise<Mo
 
 const OPERATOR_NOTICE = 'this machine made the only phase-2 contribution; whoever runs it could forge proofs (zkinfer ceremony for keys nobody alone controls)';
 
-/** The ptau a setup uses: the given file (checked to fit) or the development one of the needed power. */
-export async function resolvePtau(dir: string, system: ProofSystem, options: SetupOptions): Promise<{ path: string; record: Pick<SetupInfo, 'ptauPower' | 'developmentPtau' | 'ptauFile'> }> {
+type PtauRecord = Pick<SetupInfo, 'ptauPower' | 'requiredPower' | 'ceremonyFile' | 'developmentPtau' | 'ptauFile'>;
+
+/**
+ * The ptau a setup uses: the given file (checked to fit; a published ceremony file is recognised by
+ * its hash) or the development one of the needed power, generated within `options.maxPower`.
+ */
+export async function resolvePtau(dir: string, system: ProofSystem, options: SetupOptions): Promise<{ path: string; record: PtauRecord }> {
   const needed = await circuitPower(requireArtifact(modelFiles(dir).r1cs, 'compile'), system);
   if (options.ptau) {
     const imported = await importPtau(options.ptau, { verify: options.verifyPtau ?? false });
     checkPtauFits(imported, needed);
-    return { path: options.ptau, record: { ptauPower: imported.power, developmentPtau: false, ptauFile: basename(options.ptau) } };
+    if (imported.ceremony) options.log?.(`ptau: ${options.ptau} is the published ${imported.ceremony.file} (blake2b matches); no point-by-point verification needed`);
+    const record: PtauRecord = { ptauPower: imported.power, requiredPower: needed, developmentPtau: false, ptauFile: basename(options.ptau) };
+    return { path: options.ptau, record: imported.ceremony ? { ...record, ceremonyFile: imported.ceremony.file } : record };
   }
   const power = Math.max(needed, options.power ?? 0);
   if (options.power !== undefined && options.power < needed) {
     throw new ZkError('PTAU_INVALID', `power ${options.power} is too small for this circuit: ${system} needs ${needed}`);
   }
   checkPtauBudget(power, options.maxPower ?? MAX_DEV_PTAU_POWER, readModelInfo(dir).constraints.layers);
-  const path = await ensureDevPtau(options.dataDir, power, options.log);
-  return { path, record: { ptauPower: power, developmentPtau: true, ptauFile: basename(path) } };
+  options.progress?.({ stage: 'ptau', fraction: 0, ptauPower: power });
+  const path = await ensureDevPtau(options.dataDir, power, options.log ?? (() => {}), (fraction) => options.progress?.({ stage: 'ptau', fraction, ptauPower: power }));
+  return { path, record: { ptauPower: power, requiredPower: needed, developmentPtau: true, ptauFile: basename(path) } };
 }
 
 /** Writes `setup` (with the model version id) into model.json and returns the updated info. */

@@ -9,6 +9,7 @@ export {
   requiredPower,
   type PtauInfo,
 } from './ptau.js';
+export { CEREMONY_FILES, ceremonyFileFor, describeCeremonyFile, recogniseCeremonyFile, type CeremonyFile } from './ptau-files.js';
 export { circuitPower, countNonLinear, countPlonkGates, readCircuitSize, readR1csHeader, type CircuitSize } from './r1cs.js';
 export {
   canonicalJson,

@@ -57,6 +57,8 @@ export interface SetupGroth16Options {
    * of newZKey's work (about doubling the time) and only guards against bugs in our own run.
    */
   verify?: boolean;
+  /** snarkjs' own progress lines ("processing constraints: 20000/71000") as a step name and fraction. */
+  progress?: (step: string, fraction: number) => void;
 }
 
 export interface SetupKeysOptions extends SetupGroth16Options {
@@ -91,12 +93,12 @@ export async function setupKeys(opts: SetupKeysOptions): Promise<SetupGroth16Res
   const [initTmp, zkeyTmp, vkeyTmp] = ['init.zkey', ZKEY_FILE, VKEY_FILE].map((n) => path.join(opts.outDir, n + tmp));
   try {
     if (system === 'groth16') {
-      await newZKey(opts.r1csPath, opts.ptauPath, initTmp);
+      await newZKey(opts.r1csPath, opts.ptauPath, initTmp, opts.progress);
       log('groth16: adding ONE development phase-2 contribution (random entropy, not a multi-party ceremony)');
       await contribute(initTmp, zkeyTmp, opts.entropy);
       if (opts.verify) await verifyZKey(opts.r1csPath, opts.ptauPath, zkeyTmp);
     } else {
-      await universalSetup(system, opts.r1csPath, opts.ptauPath, zkeyTmp);
+      await universalSetup(system, opts.r1csPath, opts.ptauPath, zkeyTmp, opts.progress);
     }
     const vkey = await writeVerificationKey(zkeyTmp, vkeyTmp);
     await requireNonEmpty(zkeyTmp);
@@ -122,8 +124,8 @@ async function checkInputs(r1csPath: string, ptauPath: string, system: ProofSyst
 }
 
 /** Groth16's initial zkey (no phase-2 contribution yet: delta is the generator, known to all). */
-export async function newZKey(r1csPath: string, ptauPath: string, out: string): Promise<void> {
-  const { logger, errors } = collectingLogger();
+export async function newZKey(r1csPath: string, ptauPath: string, out: string, progress?: SetupKeysOptions['progress']): Promise<void> {
+  const { logger, errors } = collectingLogger(progress);
   const csHash = await snarkjs.zKey.newZKey(r1csPath, ptauPath, out, logger);
   if (!(csHash instanceof Uint8Array)) {
     throw new ZkError('INTERNAL', `snarkjs newZKey failed: ${errors.join('; ') || 'no reason given'}`);
@@ -131,8 +133,8 @@ export async function newZKey(r1csPath: string, ptauPath: string, out: string): 
 }
 
 /** PLONK and FFLONK keys derive from the ptau alone: no secret of ours enters them. */
-async function universalSetup(system: 'plonk' | 'fflonk', r1csPath: string, ptauPath: string, out: string): Promise<void> {
-  const { logger, errors } = collectingLogger();
+async function universalSetup(system: 'plonk' | 'fflonk', r1csPath: string, ptauPath: string, out: string, progress?: SetupKeysOptions['progress']): Promise<void> {
+  const { logger, errors } = collectingLogger(progress);
   let result: unknown;
   try {
     result = await snarkjs[system].setup(r1csPath, ptauPath, out, logger);

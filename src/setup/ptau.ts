@@ -14,8 +14,9 @@ import path from 'node:path';
 import * as snarkjsUntyped from 'snarkjs';
 import { ZkError, type ZkErrorCode } from '../core/errors.js';
 import type { ProofSystem } from '../core/snarkjs.js';
+import { type CeremonyFile, ceremonyFileFor, describeCeremonyFile, recogniseCeremonyFile } from './ptau-files.js';
 
-/** The logger shape snarkjs calls into (newAccumulator uses `log`, the rest debug..error). */
+/** The logger shape snarkjs calls into (some calls use `log`, the rest debug..error). */
 export interface SnarkjsLogger {
   log(msg: string): void;
   debug(msg: string): void;
@@ -25,23 +26,11 @@ export interface SnarkjsLogger {
 }
 
 interface PowersOfTauApi {
-  newAccumulator(curve: unknown, power: number, file: string, logger?: SnarkjsLogger): Promise<unknown>;
-  contribute(
-    oldFile: string,
-    newFile: string,
-    name: string,
-    entropy: string,
-    logger?: SnarkjsLogger,
-  ): Promise<unknown>;
-  preparePhase2(oldFile: string, newFile: string, logger?: SnarkjsLogger): Promise<void>;
   truncate(file: string, template: string, logger?: SnarkjsLogger): Promise<boolean>;
   verify(file: string, logger?: SnarkjsLogger): Promise<boolean>;
 }
 
-const snarkjs = snarkjsUntyped as unknown as {
-  powersOfTau: PowersOfTauApi;
-  curves: { getCurveFromName(name: string): Promise<unknown> };
-};
+const snarkjs = snarkjsUntyped as unknown as { powersOfTau: PowersOfTauApi };
 
 export interface PtauInfo {
   power: number;
@@ -53,7 +42,7 @@ export interface PtauInfo {
 }
 
 /** bn128 is the only curve the rest of the pipeline (circom default prime) uses. */
-const BN128_Q = 21888242871839275222246405745257275088696311157297823662689037894645226208583n;
+export const BN128_Q = 21888242871839275222246405745257275088696311157297823662689037894645226208583n;
 export const BN128_R = 21888242871839275222246405745257275088548364400416034343698204186575808495617n;
 /** bn128's scalar field has 2-adicity 28, so no FFT domain (hence no ptau) can exceed 2^28. */
 const MAX_POWER = 28;
@@ -95,12 +84,7 @@ export function requiredPower(nConstraints: number, nPublic: number, system: Pro
   return Math.max(MIN_POWER, power);
 }
 
-/**
- * The largest development ptau zkinfer generates unless told otherwise: each power about doubles
- * the time (STACK-NOTES: power 14 about 5 minutes on 2 cores, 16 about 40), and a circuit that needs
- * more should rest on a ceremony's file anyway.
- */
-export const MAX_DEV_PTAU_POWER = 16;
+export { MAX_DEV_PTAU_POWER } from '../core/systems.js';
 
 /**
  * Refuses (TOO_LARGE) a circuit that needs a ptau above `limit` (the development cap, or a given
@@ -122,7 +106,8 @@ export function checkPtauFits(info: { power: number }, required: number): void {
   throw new ZkError(
     'PTAU_INVALID',
     `powers-of-tau file has power ${info.power} (up to 2^${info.power} constraints) but the circuit ` +
-      `needs power ${required}; use a ptau of power ${required} or more`,
+      `needs power ${required}; use a ptau of power ${required} or more` +
+      (ceremonyFileFor(required) ? `, e.g. the public ${describeCeremonyFile(ceremonyFileFor(required)!)}` : ''),
     { ptauPower: info.power, requiredPower: required },
   );
 }
@@ -299,12 +284,14 @@ export async function requireFile(file: string, code: ZkErrorCode, what: string)
 /**
  * Accepts a public ceremony file (e.g. Hermez/Polygon powersOfTau28_hez_final_NN.ptau): it must be
  * a bn128 ptau, carry at least one contribution and be prepared for phase 2. With `verify`, the
- * full snarkjs check runs too (pairings over every point: minutes for large powers).
+ * file is hashed first: a published ceremony file (ceremony.ts) is recognised by its blake2b and
+ * needs nothing more; any other file gets the full snarkjs check (pairings over every point:
+ * minutes for large powers). `known` replaces the published list (tests).
  */
 export async function importPtau(
   file: string,
-  opts: { verify: boolean },
-): Promise<{ power: number; prepared: boolean }> {
+  opts: { verify: boolean; known?: readonly CeremonyFile[] },
+): Promise<{ power: number; prepared: boolean; ceremony?: CeremonyFile }> {
   const info = await inspectPtau(file);
   if (!info.prepared) {
     throw new ZkError(
@@ -315,7 +302,10 @@ export async function importPtau(
     );
   }
   if (info.contributions === 0) invalid(file, 'it has no contributions, so its secret is known (tau = 1)');
-  if (opts.verify) await verifyPtau(file);
+  if (!opts.verify) return { power: info.power, prepared: info.prepared };
+  const ceremony = await recogniseCeremonyFile(file, opts.known);
+  if (ceremony && ceremony.power === info.power) return { power: info.power, prepared: info.prepared, ceremony };
+  await verifyPtau(file);
   return { power: info.power, prepared: info.prepared };
 }
 
@@ -334,12 +324,18 @@ async function verifyPtau(file: string): Promise<void> {
   }
 }
 
-/** A snarkjs logger that keeps warnings/errors (for error messages) and drops the chatter. */
-export function collectingLogger(): { logger: SnarkjsLogger; errors: string[] } {
+/**
+ * A snarkjs logger that keeps warnings/errors (for error messages) and drops the chatter, except
+ * its progress lines ("<step>: <done>/<total>"), which go to `progress` when given.
+ */
+export function collectingLogger(progress?: (step: string, fraction: number) => void): { logger: SnarkjsLogger; errors: string[] } {
   const errors: string[] = [];
-  const ignore = () => {};
+  const chatter = (msg: string) => {
+    const m = progress && /^(.*?):?\s+(\d+)\/(\d+)\s*$/.exec(String(msg));
+    if (m && Number(m[3]) > 0) progress!(m[1], Number(m[2]) / Number(m[3]));
+  };
   const keep = (msg: string) => void errors.push(String(msg));
-  return { logger: { log: ignore, debug: ignore, info: ignore, warn: keep, error: keep }, errors };
+  return { logger: { log: chatter, debug: chatter, info: chatter, warn: keep, error: keep }, errors };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -357,14 +353,16 @@ export function devPtauPath(dataDir: string, power: number): string {
 
 /**
  * Returns a phase-2-ready dev ptau of exactly `power`, creating it on first use: truncated from a
- * larger dev ptau when one exists (a prefix copy, seconds), else generated (one random
- * contribution + preparePhase2; about 13 s at power 10, ~5 min at 14). Files appear by rename
- * only, so a crash or a concurrent process never leaves a partial file in place.
+ * larger dev ptau when one exists (a prefix copy, seconds), else generated from its secrets
+ * (dev-ptau.ts). Files appear by rename only, so a crash or a concurrent process never leaves a
+ * partial file in place. `progress` hears the generation's fraction done (0..1) when this call
+ * generates; callers joining a generation already under way hear nothing until it ends.
  */
 export async function ensureDevPtau(
   dataDir: string,
   power: number,
   log: (msg: string) => void = (msg) => console.error(msg),
+  progress?: (fraction: number) => void,
 ): Promise<string> {
   if (!Number.isInteger(power) || power < 1 || power > MAX_POWER) {
     throw new ZkError('INTERNAL', `ptau power must be an integer in 1..${MAX_POWER}, got ${power}`);
@@ -372,7 +370,7 @@ export async function ensureDevPtau(
   const file = path.resolve(devPtauPath(dataDir, power));
   let pending = inflight.get(file);
   if (!pending) {
-    pending = obtainDevPtau(file, power, log).finally(() => inflight.delete(file));
+    pending = obtainDevPtau(file, power, log, progress).finally(() => inflight.delete(file));
     inflight.set(file, pending);
   }
   warnInsecure(log, file, power, await pending);
@@ -394,7 +392,7 @@ function warnInsecure(log: (msg: string) => void, file: string, power: number, s
   );
 }
 
-async function obtainDevPtau(file: string, power: number, log: (msg: string) => void): Promise<DevSource> {
+async function obtainDevPtau(file: string, power: number, log: (msg: string) => void, progress?: (fraction: number) => void): Promise<DevSource> {
   const dir = path.dirname(file);
   await mkdir(dir, { recursive: true });
   if (await isUsableDevPtau(file, power, log)) return 'reused';
@@ -405,8 +403,8 @@ async function obtainDevPtau(file: string, power: number, log: (msg: string) => 
     await inTempDir(dir, (tmp) => truncateInto(larger, power, tmp, file));
     return `truncated from ${path.basename(larger)}`;
   }
-  log(`ptau: generating development ptau of power ${power} (one-time; minutes for power >= 14)`);
-  await inTempDir(dir, (tmp) => generateInto(power, tmp, file));
+  log(`ptau: generating development ptau of power ${power} (one-time; about a minute at power 16 on 2 cores)`);
+  await inTempDir(dir, (tmp) => generateInto(power, tmp, file, progress));
   return 'generated';
 }
 
@@ -449,18 +447,16 @@ async function truncateInto(source: string, power: number, tmp: string, dest: st
   await rename(`${template}${String(power).padStart(2, '0')}.ptau`, dest);
 }
 
-async function generateInto(power: number, tmp: string, dest: string): Promise<void> {
-  const { logger } = collectingLogger();
-  const [fresh, contributed, prepared] = ['new', 'contributed', 'prepared'].map((n) => path.join(tmp, `${n}.ptau`));
-  // The process-wide curve singleton; see the module comment on termination.
-  const curve = await snarkjs.curves.getCurveFromName('bn128');
-  await snarkjs.powersOfTau.newAccumulator(curve, power, fresh, logger);
-  // A single contribution from fresh OS randomness. It is never stored, but it existed in this
-  // process's memory, which is why the result is for development only.
-  const entropy = randomBytes(32).toString('hex');
-  await snarkjs.powersOfTau.contribute(fresh, contributed, 'zkinfer development (INSECURE)', entropy, logger);
-  await snarkjs.powersOfTau.preparePhase2(contributed, prepared, logger);
-  await rename(prepared, dest);
+/**
+ * Computes the prepared file directly from fresh random secrets (dev-ptau.ts: seconds where
+ * snarkjs' new + contribute + prepare phase2 takes minutes to hours). Loaded on demand: most
+ * commands never generate a ptau.
+ */
+async function generateInto(power: number, tmp: string, dest: string, progress?: (fraction: number) => void): Promise<void> {
+  const { writeDevPtau } = await import('./dev-ptau.js');
+  const file = path.join(tmp, 'prepared.ptau');
+  await writeDevPtau(file, power, { progress });
+  await rename(file, dest);
 }
 
 /** Temp dirs live next to the destination so the final rename stays on one filesystem (atomic). */

@@ -13,7 +13,7 @@ export const REPO_ROOT = resolve(fileURLToPath(import.meta.url), '../../../..');
 export const TEST_DATA_DIR = join(REPO_ROOT, '.test-cache');
 
 /** The largest ptau power the suite prepares; every test circuit must fit it. */
-export const TEST_PTAU_POWER = 11;
+export const TEST_PTAU_POWER = 12;
 
 export const tempDir = (prefix: string): string => mkdtempSync(join(tmpdir(), `zkinfer-${prefix}-`));
 

@@ -1,0 +1,10 @@
+/** The proof systems of snarkjs zkinfer supports; every one runs on BN254 with circom's r1cs. (No snarkjs here: the CLI lists them before loading it.) */
+export const PROOF_SYSTEMS = ['groth16', 'plonk', 'fflonk'] as const;
+export type ProofSystem = (typeof PROOF_SYSTEMS)[number];
+
+/**
+ * The largest development ptau zkinfer generates unless told otherwise: each power about doubles
+ * the time (README "Powers of tau" gives measured times), and a circuit that needs
+ * more should rest on a ceremony's file anyway.
+ */
+export const MAX_DEV_PTAU_POWER = 16;
