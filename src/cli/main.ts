@@ -17,6 +17,9 @@ import { ModelProver } from '../prove/prover.js';
 import { loadVerificationKey } from '../setup/index.js';
 import { parseProofBundle, verifyBundle } from '../verify/verify.js';
 import { runConformance } from '../conformance/run.js';
+import { runSuite, suiteTable } from '../conformance/suite.js';
+import { mockModel } from '../model/mock.js';
+import { type GraphSettings, parseSetting, prepareWithDocs } from '../model/prepare.js';
 import { configFromEnv } from '../service/config.js';
 import { startService } from '../service/service.js';
 import { startProverNode } from '../cluster/prover.js';
@@ -48,32 +51,51 @@ function modelName(file: string): string {
 }
 
 /** A calibration file holds one input document or an array of them. */
-function calibrationSamples(file: string, onnx: Uint8Array): number[][][] {
+const documents = (file: string): unknown[] => {
   const doc = readJson(file);
-  const specs = loadOnnx(onnx).inputs;
-  return (Array.isArray(doc) ? doc : [doc]).map((d) => parseInputs(d, specs));
+  return Array.isArray(doc) ? doc : [doc];
+};
+
+/** `--dim name=size` and `--fix name=value` (repeatable) as graph settings. */
+function graphSettings(opts: { dim?: string[]; fix?: string[] }): GraphSettings {
+  const dims = Object.fromEntries((opts.dim ?? []).map((d) => parseSetting(d, '--dim')).map(([n, [v, ...rest]]) => {
+    if (rest.length) throw new ZkError('INPUT_INVALID', `--dim ${n}: one size`);
+    return [n, v];
+  }));
+  return { dims, fix: Object.fromEntries((opts.fix ?? []).map((f) => parseSetting(f, '--fix'))) };
 }
+
+const collect = (v: string, all: string[] = []): string[] => [...all, v];
+const withGraphOptions = (c: Command): Command =>
+  c
+    .option('--dim <name=size>', 'size of a symbolic dimension (repeatable); default: from the calibration input, else 1', collect)
+    .option('--fix <name=value>', 'fix a parameter input (axes, shape, pads…) as a constant: a number or JSON array (repeatable)', collect);
 
 const program = new Command('zkinfer')
   .description('Zero-knowledge proven inference: ONNX → circom → Groth16')
   .showHelpAfterError();
 
-program
-  .command('compile')
+withGraphOptions(program
+  .command('compile'))
   .argument('<model>', 'ONNX model file')
   .requiredOption('--out <dir>', 'output directory for the compiled model')
   .option('--calibrate <input.json>', 'calibration input (one input document or an array of them)')
   .option('--scale <bits>', `fixed-point fraction bits (default: the smallest of ${AUTO_SCALES.join(', ')} within tolerance on the calibration inputs)`)
   .option('--headroom <bits>', 'range bits above the calibrated peak', String(DEFAULT_HEADROOM))
   .option('--visibility <spec>', 'what proofs reveal: input=public|private|hashed, weights=fixed|public|private|hashed, output=public|private|hashed', formatVisibility(DEFAULT_VISIBILITY))
+  .option('--accept-error', 'compile even when the measured error exceeds the stated tolerance (model.json and every proof say so)')
   .description('parse, quantize and compile a model to a circom circuit')
-  .action(async (model: string, opts: { out: string; calibrate?: string; scale?: string; headroom: string; visibility: string }) => {
+  .action(async (model: string, opts: { out: string; calibrate?: string; scale?: string; headroom: string; visibility: string; dim?: string[]; fix?: string[]; acceptError?: boolean }) => {
     const onnx = readFileSync(model);
+    const settings = graphSettings(opts);
+    const samples = opts.calibrate ? prepareWithDocs(loadOnnx(onnx), settings, documents(opts.calibrate)).samples : undefined;
     const bar = stageBar('compile');
     const info = await compileModel(onnx, opts.out, {
       scale: opts.scale === undefined ? undefined : int(opts.scale),
       headroomBits: int(opts.headroom),
-      samples: opts.calibrate ? calibrationSamples(opts.calibrate, onnx) : undefined,
+      samples,
+      settings,
+      acceptError: opts.acceptError,
       name: modelName(model),
       visibility: parseVisibility(opts.visibility),
       progress: bar.update,
@@ -83,7 +105,35 @@ program
     if (info.commitments.weights) console.log(`  model commitment (Poseidon of the weights): ${info.commitments.weights.value}`);
     console.log(`  constraints: ${info.constraints.r1cs} (layers: ${info.layers.map((l) => `${l.op} ${l.constraints}`).join(', ') || 'none'})`);
     console.log(`  quantization error: ${info.accuracy.maxAbsError.toExponential(3)} (tolerance ${info.accuracy.tolerance.toExponential(3)}, ${info.accuracy.samples} sample(s))`);
+    if (info.accuracy.accepted) console.log(`  WARNING: the error exceeds the tolerance; accepted with --accept-error, and every proof says so`);
+    if (info.graphSettings) console.log(`  graph settings: ${JSON.stringify(info.graphSettings)}`);
     console.log(`  circom: ${info.compileSeconds.toFixed(1)} s`);
+  });
+
+withGraphOptions(program
+  .command('mock'))
+  .argument('<model>', 'ONNX model file')
+  .requiredOption('--input <input.json>', 'input document')
+  .option('--calibrate <input.json>', 'calibration input(s) (default: the input itself)')
+  .option('--scale <bits>', 'fixed-point fraction bits (default: chosen as compile does)')
+  .option('--accept-error', 'report an error above the tolerance instead of failing')
+  .option('--json', 'print the result as JSON')
+  .description('run the quantized circuit on an input and check every constraint on its witness, without keys or a proof (fast: no circom)')
+  .action(async (model: string, opts: { input: string; calibrate?: string; scale?: string; acceptError?: boolean; json?: boolean; dim?: string[]; fix?: string[] }) => {
+    const onnx = readFileSync(model);
+    const settings = graphSettings(opts);
+    const graph = loadOnnx(onnx);
+    const { samples: [input] } = prepareWithDocs(graph, settings, [readJson(opts.input)]);
+    const samples = opts.calibrate ? prepareWithDocs(graph, settings, documents(opts.calibrate)).samples : undefined;
+    const r = await mockModel(onnx, input, { settings, samples, scale: opts.scale === undefined ? undefined : int(opts.scale), acceptError: opts.acceptError });
+    if (opts.json) console.log(JSON.stringify(r, null, 2));
+    else {
+      for (const o of r.outputs) console.log(`${o.name} [${o.dims}]: ${o.values.map((v) => +v.toFixed(6)).join(', ')}`);
+      console.log(`scale ${r.scale}, ${r.constraints} gadget constraints; error against onnxruntime ${r.maxAbsError.toExponential(3)} (tolerance ${r.tolerance.toExponential(3)})`);
+      for (const v of r.violations.slice(0, 10)) console.log(`constraint broken: layer ${v.layer} (${v.op} node ${v.node}) element ${v.element}: ${v.what}`);
+      console.log(r.violations.length ? `mock: ${r.violations.length} constraint(s) broken: no proof exists` : r.withinTolerance ? 'mock: ok, every constraint holds' : 'mock: constraints hold but the output is beyond the tolerance');
+    }
+    if (r.violations.length || !r.withinTolerance) process.exitCode = 1;
   });
 
 program
@@ -185,8 +235,16 @@ program
   .option('--json <report.json>', 'write the results as JSON')
   .option('--work <dir>', 'where to compile models', './data/conformance')
   .option('--max-power <n>', 'skip models whose circuit needs a larger ptau than this power')
-  .description('compile, prove and verify every model of a corpus against onnxruntime')
-  .action(async (corpus: string, opts: { tier?: string; only?: string; json?: string; work: string; maxPower?: string }) => {
+  .option('--prove', 'compile with circom, set up keys, prove and verify each model (default without --tier: mock every case)')
+  .description("run a corpus: mock each case against its output_data or onnxruntime (ONNX's operator suite), or with --prove/--tier prove and verify each")
+  .action(async (corpus: string, opts: { tier?: string; only?: string; json?: string; work: string; maxPower?: string; prove?: boolean }) => {
+    if (!opts.prove && !opts.tier) {
+      const results = await runSuite(corpus, { only: opts.only?.split(','), log: (c) => console.error(`${c.status.padEnd(7)} ${c.name}${c.fixed ? ` (fixed ${c.fixed.join(', ')})` : ''}${c.reason ? `: ${c.reason.slice(0, 200)}` : ''}`) });
+      console.log(suiteTable(results));
+      if (opts.json) writeFileSync(opts.json, JSON.stringify(results, null, 2) + '\n');
+      if (results.some((r) => r.status === 'wrong' || r.status === 'error')) process.exitCode = 1;
+      return;
+    }
     const maxPower = opts.maxPower === undefined ? undefined : int(opts.maxPower);
     const report = await runConformance({ corpus, tier: opts.tier, only: opts.only?.split(','), workDir: opts.work, dataDir: dataDir(), maxPower, log: (m) => console.error(m) });
     console.log(report.table);

@@ -27,7 +27,7 @@ export interface ProofOpening {
  */
 export interface ProofBundle {
   format: 'zkinfer-proof/1';
-  model: { name: string; vkeyHash: string };
+  model: { name: string; vkeyHash: string; acceptedError?: AcceptedError };
   /** The model's proof system at proving time; `proof` has that system's shape. */
   system: ProofSystem;
   proof: SnarkProof;
@@ -40,6 +40,18 @@ export interface ProofBundle {
   /** Present only as the prover returns it to its client; never part of a shared proof (see publicBundle). */
   opening?: ProofOpening;
 }
+
+/**
+ * On a model compiled with `--accept-error`: its measured error over the tolerance it states, so
+ * whoever reads a proof of it knows the proven output may differ from the ONNX model's by that much.
+ */
+export interface AcceptedError {
+  maxAbsError: number;
+  tolerance: number;
+}
+
+const acceptedError = (info: ModelInfo): { acceptedError: AcceptedError } | object =>
+  info.accuracy.accepted ? { acceptedError: { maxAbsError: info.accuracy.maxAbsError, tolerance: info.accuracy.tolerance } } : {};
 
 /** The bundle to share: without the opening. */
 export const publicBundle = ({ opening: _, ...bundle }: ProofBundle): ProofBundle => bundle;
@@ -63,7 +75,7 @@ export function bundleFromSignals(info: ModelInfo, system: ProofSystem, proof: S
   const commitments = Object.fromEntries(Object.entries(shown.commitments).map(([k, v]) => [k, String(v)]));
   return {
     format: 'zkinfer-proof/1',
-    model: { name: info.name, vkeyHash: info.setup!.vkeyHash },
+    model: { name: info.name, vkeyHash: info.setup!.vkeyHash, ...acceptedError(info) },
     system,
     proof,
     publicSignals,

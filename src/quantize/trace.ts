@@ -11,6 +11,8 @@ export interface QuantizeOptions {
   scale: number;
   /** What the proof reveals; weights other than `fixed` enter as wires (see weightInitializers). */
   visibility?: ModelVisibility;
+  /** Leave out graph outputs no node produced (an optional output) instead of failing. */
+  skipMissingOutputs?: boolean;
 }
 
 /**
@@ -81,7 +83,8 @@ export function quantizeGraph(graph: OnnxGraph, options: QuantizeOptions): Quant
     }
     node.outputs.forEach((name, i) => name && outputs[i] && values.set(name, outputs[i]));
   }
-  return builder.build(graph.outputs.map((o) => {
+  const produced = options.skipMissingOutputs ? graph.outputs.filter((o) => values.has(o.name)) : graph.outputs;
+  return builder.build(produced.map((o) => {
     const v = values.get(o.name);
     if (!v) throw new ZkError('ONNX_MALFORMED', `graph output ${o.name} is never produced`);
     return { name: o.name, dims: v.dims, dtype: v.dtype, forms: v.data };

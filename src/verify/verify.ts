@@ -37,7 +37,7 @@ export const snarkProofSchema = z.discriminatedUnion('protocol', [groth16Proof, 
 export const proofBundleSchema = z
   .object({
     format: z.literal('zkinfer-proof/1'),
-    model: z.object({ name: z.string(), vkeyHash: z.string() }),
+    model: z.object({ name: z.string(), vkeyHash: z.string(), acceptedError: z.object({ maxAbsError: z.number(), tolerance: z.number() }).optional() }),
     system: z.enum(PROOF_SYSTEMS),
     proof: snarkProofSchema,
     publicSignals: z.array(decimal),

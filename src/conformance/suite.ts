@@ -1,0 +1,134 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { isZkError } from '../core/errors.js';
+import { mockModel } from '../model/mock.js';
+import type { GraphSettings } from '../model/prepare.js';
+import { loadOnnx } from '../onnx/load.js';
+import type { OnnxGraph } from '../onnx/graph.js';
+import { unsupportedNodes } from '../quantize/trace.js';
+
+/**
+ * ONNX's operator suite (`onnx-node/`) in mock mode: each case's plan, with every gadget constraint
+ * checked on its witness, against the case's `output_data` (the ONNX reference implementation).
+ *
+ * - `pass`: within the tolerance the compiler states, and the witness satisfies every constraint;
+ * - `refused`: the compiler refuses the model with a named reason (code, node, op);
+ * - `wrong`: the compile succeeded and the plan's output is beyond its tolerance, or its witness
+ *   breaks a constraint: a proof of a wrong number. The goal is none;
+ * - `error`: anything else thrown (a bug of ours).
+ * A case refused because a parameter input (axes, shape, pads…) is not a constant is tried again
+ * with its parameter inputs fixed (`--fix`); `fixed` then lists them.
+ */
+export interface SuiteCase {
+  name: string;
+  ops: string[];
+  status: 'pass' | 'refused' | 'wrong' | 'error';
+  fixed?: string[];
+  code?: string;
+  node?: string;
+  reason?: string;
+  maxAbsError?: number;
+  tolerance?: number;
+  constraints?: number;
+  ms: number;
+}
+
+interface CaseDoc {
+  input_data: number[][];
+  input_shapes?: number[][];
+  output_data?: number[][];
+}
+
+/** Runs the named cases (all by default) of the suite at `dir`, one after another. */
+export async function runSuite(dir: string, opts: { only?: readonly string[]; log?: (c: SuiteCase) => void } = {}): Promise<SuiteCase[]> {
+  const names = readdirSync(dir).filter((n) => existsSync(join(dir, n, 'network.onnx'))).sort();
+  const chosen = opts.only ? names.filter((n) => opts.only!.includes(n)) : names;
+  const results: SuiteCase[] = [];
+  for (const name of chosen) {
+    const result = await runCase(join(dir, name), name);
+    opts.log?.(result);
+    results.push(result);
+  }
+  return results;
+}
+
+/** One case: refused at once for unknown ops, else mocked; then again with parameter inputs fixed. */
+export async function runCase(path: string, name: string): Promise<SuiteCase> {
+  const started = Date.now();
+  const done = (r: Omit<SuiteCase, 'name' | 'ms'>): SuiteCase => ({ name, ...r, ms: Date.now() - started });
+  let ops: string[] = [];
+  try {
+    const onnx = readFileSync(join(path, 'network.onnx'));
+    const doc = JSON.parse(readFileSync(join(path, 'input.json'), 'utf8')) as CaseDoc;
+    const graph = loadOnnx(onnx);
+    ops = [...new Set(graph.nodes.map((n) => n.opType))];
+    const missing = unsupportedNodes(graph);
+    if (missing.length) return done({ ops, status: 'refused', code: 'ONNX_UNSUPPORTED', node: missing[0].node, reason: `unsupported: ${missing.map((m) => `${m.node} (${m.op})`).join(', ')}` });
+    const attempts = parameterFixes(graph, doc);
+    let last: unknown;
+    for (const fixed of attempts) {
+      try {
+        return done({ ops, ...(await mockCase(onnx, graph, doc, fixed)), ...(fixed.length ? { fixed } : {}) });
+      } catch (e) {
+        last = e;
+        // Only a parameter that must be a constant is worth another try with inputs fixed.
+        if (!(isZkError(e) && /must be (a )?constant|must be known|not a constant/i.test(e.message))) break;
+      }
+    }
+    throw last;
+  } catch (e) {
+    if (!isZkError(e)) return done({ ops, status: 'error', reason: e instanceof Error ? e.message : String(e) });
+    const node = typeof e.details?.node === 'string' ? e.details.node : undefined;
+    return done({ ops, status: 'refused', code: e.code, ...(node ? { node } : {}), reason: e.message });
+  }
+}
+
+/** No inputs fixed; then every non-float input; then every input but the first (data) one. */
+function parameterFixes(graph: OnnxGraph, doc: CaseDoc): string[][] {
+  const names = graph.inputs.map((i) => i.name);
+  const nonFloat = graph.inputs.filter((i) => i.dtype !== 'float').map((i) => i.name);
+  const attempts = [[], nonFloat, names.slice(1)].filter((a, i, all) => (i === 0 || a.length > 0) && all.findIndex((b) => b.join() === a.join()) === i);
+  return doc.input_data.length === names.length ? attempts : [[]];
+}
+
+async function mockCase(onnx: Uint8Array, graph: OnnxGraph, doc: CaseDoc, fixed: string[]): Promise<Omit<SuiteCase, 'name' | 'ms' | 'ops'>> {
+  const settings: GraphSettings = { fix: {}, dims: {} };
+  const sample: number[][] = [];
+  graph.inputs.forEach((inp, i) => {
+    if (fixed.includes(inp.name)) settings.fix![inp.name] = doc.input_data[i];
+    else sample.push(doc.input_data[i]);
+    // Symbolic dims take the case's shapes.
+    inp.dimParams?.forEach((p, d) => p && doc.input_shapes?.[i] && (settings.dims![p] = doc.input_shapes[i][d]));
+  });
+  const r = await mockModel(onnx, sample, { settings, acceptError: true, ...(doc.output_data ? { expected: doc.output_data } : {}) });
+  const measured = { maxAbsError: r.maxAbsError, tolerance: r.tolerance, constraints: r.constraints };
+  if (r.violations.length) {
+    const v = r.violations[0];
+    return { status: 'wrong', ...measured, node: v.node, reason: `${r.violations.length} constraint(s) broken, first: layer ${v.layer} (${v.op} node ${v.node}) element ${v.element}: ${v.what}` };
+  }
+  if (!r.withinTolerance) {
+    const d = r.calibration.divergence;
+    return { status: 'wrong', ...measured, ...(d ? { node: d.node } : {}), reason: `error ${r.maxAbsError.toPrecision(3)} above tolerance ${r.tolerance.toPrecision(3)}${d ? `; first diverging node ${d.node} (${d.op})` : ''}` };
+  }
+  return { status: 'pass', ...measured };
+}
+
+/** Per op type: how many cases use it and how they ended (a case counts once for each op it uses). */
+export function suiteTable(results: readonly SuiteCase[]): string {
+  const byOp = new Map<string, Record<SuiteCase['status'] | 'fixed', number>>();
+  for (const r of results) {
+    for (const op of r.ops.length ? r.ops : ['(none)']) {
+      const row = byOp.get(op) ?? { pass: 0, fixed: 0, refused: 0, wrong: 0, error: 0 };
+      row[r.status]++;
+      if (r.status === 'pass' && r.fixed) row.fixed++;
+      byOp.set(op, row);
+    }
+  }
+  const total = (s: SuiteCase['status']) => results.filter((r) => r.status === s).length;
+  const lines = ['| op | cases | pass | of which with --fix | refused | wrong | error |', '|---|---|---|---|---|---|---|'];
+  for (const [op, row] of [...byOp].sort(([a], [b]) => a.localeCompare(b))) {
+    lines.push(`| ${op} | ${row.pass + row.refused + row.wrong + row.error} | ${row.pass} | ${row.fixed} | ${row.refused} | ${row.wrong} | ${row.error} |`);
+  }
+  lines.push(`| **total (cases)** | ${results.length} | ${total('pass')} | ${results.filter((r) => r.status === 'pass' && r.fixed).length} | ${total('refused')} | ${total('wrong')} | ${total('error')} |`);
+  return lines.join('\n');
+}
