@@ -17,7 +17,7 @@ import { ModelProver } from '../prove/prover.js';
 import { loadVerificationKey } from '../setup/index.js';
 import { parseProofBundle, verifyBundle } from '../verify/verify.js';
 import { runConformance } from '../conformance/run.js';
-import { runSuite, suiteTable } from '../conformance/suite.js';
+import { runSuite, type SuiteReference, suiteTable } from '../conformance/suite.js';
 import { mockModel } from '../model/mock.js';
 import { type GraphSettings, parseSetting, prepareWithDocs } from '../model/prepare.js';
 import { configFromEnv } from '../service/config.js';
@@ -235,11 +235,12 @@ program
   .option('--json <report.json>', 'write the results as JSON')
   .option('--work <dir>', 'where to compile models', './data/conformance')
   .option('--max-power <n>', 'skip models whose circuit needs a larger ptau than this power')
+  .addOption(new Option('--reference <source>', "mock mode: compare with each case's output_data or with onnxruntime").choices(['output_data', 'onnxruntime']).default('output_data'))
   .option('--prove', 'compile with circom, set up keys, prove and verify each model (default without --tier: mock every case)')
   .description("run a corpus: mock each case against its output_data or onnxruntime (ONNX's operator suite), or with --prove/--tier prove and verify each")
-  .action(async (corpus: string, opts: { tier?: string; only?: string; json?: string; work: string; maxPower?: string; prove?: boolean }) => {
+  .action(async (corpus: string, opts: { tier?: string; only?: string; json?: string; work: string; maxPower?: string; prove?: boolean; reference: SuiteReference }) => {
     if (!opts.prove && !opts.tier) {
-      const results = await runSuite(corpus, { only: opts.only?.split(','), log: (c) => console.error(`${c.status.padEnd(7)} ${c.name}${c.fixed ? ` (fixed ${c.fixed.join(', ')})` : ''}${c.reason ? `: ${c.reason.slice(0, 200)}` : ''}`) });
+      const results = await runSuite(corpus, { only: opts.only?.split(','), reference: opts.reference, log: (c) => console.error(`${c.status.padEnd(7)} ${c.name}${c.fixed ? ` (fixed ${c.fixed.join(', ')})` : ''}${c.reason ? `: ${c.reason.slice(0, 200)}` : ''}`) });
       console.log(suiteTable(results));
       if (opts.json) writeFileSync(opts.json, JSON.stringify(results, null, 2) + '\n');
       if (results.some((r) => r.status === 'wrong' || r.status === 'error')) process.exitCode = 1;

@@ -103,6 +103,7 @@ export async function quantizeModel(onnx: Uint8Array, options: CompileOptions = 
   const prepared = prepareGraph(loadOnnx(onnx), options.settings, options.samples?.[0]);
   const { graph } = prepared;
   const samples = options.samples ?? randomSamples(graph, 8);
+  samples.forEach((s) => checkSample(graph, s));
   const reference = options.reference ?? onnxruntimeReference(onnx, prepared);
   progress('quantize', 0.05);
   const quantizeAt = async (scale: number) => {
@@ -163,6 +164,14 @@ async function calibrateScale<T extends { accuracy: AccuracyReport }>(quantizeAt
     if (!best || tried.accuracy.maxAbsError < best.accuracy.maxAbsError) best = tried;
   }
   return best!;
+}
+
+/** A sample must hold one row per compiled input, each of its size (SHAPE_MISMATCH otherwise). */
+export function checkSample(graph: OnnxGraph, sample: readonly number[][]): void {
+  if (sample.length !== graph.inputs.length) throw new ZkError('SHAPE_MISMATCH', `a sample has ${sample.length} input(s); the model takes ${graph.inputs.length} (${graph.inputs.map((i) => i.name).join(', ')})`);
+  graph.inputs.forEach((inp, i) => {
+    if (sample[i].length !== sizeOf(inp.dims)) throw new ZkError('SHAPE_MISMATCH', `input "${inp.name}" has ${sample[i].length} values; shape [${inp.dims}] needs ${sizeOf(inp.dims)}`, { input: inp.name });
+  });
 }
 
 /** Without calibration data: uniform floats in [-1, 1), booleans, and small integers, seeded. */

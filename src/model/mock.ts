@@ -4,7 +4,7 @@ import { groupConstraints } from '../quantize/plan.js';
 import { checkWitness, type WitnessViolation } from '../quantize/witness-check.js';
 import { runReference } from '../reference/onnxruntime.js';
 import { toIntegers, toleranceFor } from './accuracy.js';
-import { type CompileOptions, quantizeModel } from './compile.js';
+import { checkSample, type CompileOptions, quantizeModel } from './compile.js';
 import type { AccuracyReport } from './layout.js';
 
 /** One output of a mock run: the plan's value (what a proof would show) next to the reference. */
@@ -56,6 +56,7 @@ export async function mockModel(onnx: Uint8Array, input: number[][], options: Mo
     // The expected outputs stand for the reference on the input itself when it is the only sample.
     ...(expectedFor && !options.samples ? { reference: async () => expectedFor } : {}),
   });
+  if (options.samples) checkSample(prepared.graph, input);
   const { wires, outputs } = evaluate(quantized, toIntegers(quantized.inputs, input), { checkRanges: true });
   const violations = checkWitness(quantized, wires);
   const expected = options.expected ?? (await runReference(onnx, prepared.referenceInputs, prepared.referenceValues(input)));

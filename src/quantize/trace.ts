@@ -1,8 +1,8 @@
 import { DEFAULT_VISIBILITY, type ModelVisibility } from '../commit/visibility.js';
-import { ZkError } from '../core/errors.js';
+import { isZkError, ZkError } from '../core/errors.js';
 import { type OnnxGraph, sizeOf } from '../onnx/graph.js';
 import { CircuitBuilder } from './builder.js';
-import { OPS, OpContext } from './ops/index.js';
+import { OPS, OpContext, unhandledAttributes } from './ops/index.js';
 import type { QuantizedGraph } from './plan.js';
 import { fromConst, type SymTensor } from './tensor.js';
 
@@ -41,6 +41,11 @@ export function weightInitializers(graph: OnnxGraph): string[] {
  */
 export const MAX_TERMS = 1 << 22;
 
+const formatAttribute = (v: unknown): string => {
+  const text = JSON.stringify(v) ?? String(v);
+  return text.length > 40 ? `${text.slice(0, 37)}…` : text;
+};
+
 /** Ops of the graph we cannot compile, each with its node: reported all at once before any work. */
 export function unsupportedNodes(graph: OnnxGraph): { node: string; op: string }[] {
   return graph.nodes.filter((n) => !OPS[n.opType]).map((n) => ({ node: n.name, op: n.opType }));
@@ -69,19 +74,42 @@ export function quantizeGraph(graph: OnnxGraph, options: QuantizeOptions): Quant
   for (const input of graph.inputs) {
     values.set(input.name, { dims: input.dims, dtype: input.dtype, data: builder.addInput(input.name, input.dims, input.dtype, sizeOf(input.dims)) });
   }
+  // A refused node does not stop the walk: the nodes after it that do not depend on it are still
+  // checked, so one refusal lists every node the compiler cannot handle.
+  const refused: ZkError[] = [];
+  const blocked = new Set<string>();
   for (const node of graph.nodes) {
+    if (node.inputs.some((name) => blocked.has(name))) {
+      node.outputs.forEach((name) => blocked.add(name));
+      continue;
+    }
     const inputs = node.inputs.map((name) => {
       if (name === '') return undefined;
       const v = values.get(name);
       if (!v) throw new ZkError('ONNX_MALFORMED', `node ${node.name} (${node.opType}) reads ${name}, which no earlier node produces`);
       return v;
     });
-    const outputs = OPS[node.opType](new OpContext(node, inputs, builder, graph.opset));
+    const ctx = new OpContext(node, inputs, builder, graph.opset);
+    let outputs: SymTensor[];
+    try {
+      outputs = OPS[node.opType](ctx);
+      const unhandled = unhandledAttributes(ctx);
+      if (unhandled.length) ctx.fail(`attribute${unhandled.length > 1 ? 's' : ''} ${unhandled.map((a) => `${a}=${formatAttribute(node.attributes[a])}`).join(', ')} not supported`);
+    } catch (e) {
+      if (!isZkError(e) || e.code !== 'ONNX_UNSUPPORTED') throw e;
+      refused.push(e);
+      node.outputs.forEach((name) => blocked.add(name));
+      continue;
+    }
     const terms = outputs.reduce((s, o) => s + (o ? o.data.reduce((a, f) => a + f.terms.size, 0) : 0), 0);
     if (terms > MAX_TERMS) {
       throw new ZkError('TOO_LARGE', `node ${node.name} (${node.opType}): its output folds into ${terms} affine terms (more than ${MAX_TERMS}); the model is too large to compile`, { node: node.name, op: node.opType, terms });
     }
     node.outputs.forEach((name, i) => name && outputs[i] && values.set(name, outputs[i]));
+  }
+  if (refused.length === 1) throw refused[0];
+  if (refused.length > 1) {
+    throw new ZkError('ONNX_UNSUPPORTED', `${refused.length} nodes cannot be compiled: ${refused.map((e) => e.message).join('; ')}`, { nodes: refused.map((e) => e.details) });
   }
   const produced = options.skipMissingOutputs ? graph.outputs.filter((o) => values.has(o.name)) : graph.outputs;
   return builder.build(produced.map((o) => {

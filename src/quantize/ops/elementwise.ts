@@ -155,6 +155,5 @@ export const elementwiseOps: Record<string, OpImpl> = {
   PRelu: (ctx) => [leaky(ctx, ctx.input(0), ctx.input(1))],
   Clip: (ctx) => [clip(ctx, ctx.input(0), ...clipBounds(ctx))],
   Identity: identity,
-  Dropout: identity,
   Cast: cast,
 };

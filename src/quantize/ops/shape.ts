@@ -332,7 +332,13 @@ export const shapeOps: Record<string, OpImpl> = {
   Tile: tile,
   Expand: expand,
   Split: split,
-  Shape: (ctx) => [constTensor([ctx.input(0).dims.length], ctx.input(0).dims)],
+  Shape: (ctx) => {
+    // start/end (opset 15) slice the dims as Python does: negative counts from the back, clamped.
+    const dims = ctx.input(0).dims;
+    const clamp = (v: number) => Math.min(dims.length, Math.max(0, v < 0 ? v + dims.length : v));
+    const kept = dims.slice(clamp(ctx.int('start', 0)), clamp(ctx.int('end', dims.length)));
+    return [constTensor([kept.length], kept)];
+  },
   Size: (ctx) => [constTensor([], [ctx.input(0).data.length])],
   Constant: (ctx) => {
     const t = ctx.attr('value');
