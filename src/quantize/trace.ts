@@ -96,6 +96,10 @@ export function quantizeGraph(graph: OnnxGraph, options: QuantizeOptions): Quant
       const unhandled = unhandledAttributes(ctx);
       if (unhandled.length) ctx.fail(`attribute${unhandled.length > 1 ? 's' : ''} ${unhandled.map((a) => `${a}=${formatAttribute(node.attributes[a])}`).join(', ')} not supported`);
     } catch (e) {
+      // An error from deep inside an op (a constant that is not finite…) names the node it came from.
+      if (isZkError(e) && e.details?.node === undefined && !e.message.startsWith('node ')) {
+        throw new ZkError(e.code, `node ${node.name} (${node.opType}): ${e.message}`, { ...e.details, node: node.name, op: node.opType });
+      }
       if (!isZkError(e) || e.code !== 'ONNX_UNSUPPORTED') throw e;
       refused.push(e);
       node.outputs.forEach((name) => blocked.add(name));
