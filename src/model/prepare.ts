@@ -29,7 +29,8 @@ export interface PreparedGraph {
 
 /**
  * Applies the settings to a loaded graph. Symbolic dims not named take their size from the first
- * calibration sample when one input has exactly one of them (its element count then says it), else 1.
+ * calibration sample: an input's element count gives its one unknown dim (with several, the batch
+ * ones, by name or else the leading ones, are 1); dims no sample decides are 1.
  * Errors: INPUT_INVALID for a setting that names no input or dim, or a fixed value of the wrong size.
  */
 export function prepareGraph(graph: OnnxGraph, settings: GraphSettings = {}, firstSample?: readonly number[][]): PreparedGraph {
@@ -75,9 +76,16 @@ function resolveDimSizes(graph: OnnxGraph, settings: GraphSettings, firstSample?
   const unfixed = graph.inputs.filter((i) => !settings.fix?.[i.name]);
   for (let pass = 0; firstSample && pass < names.size; pass++) {
     unfixed.forEach((inp, k) => {
-      const open = (inp.dimParams ?? []).map((p, i) => ({ p, i })).filter(({ p }) => p && dims[p] === undefined);
+      let open = (inp.dimParams ?? []).map((p, i) => ({ p, i })).filter(({ p }) => p && dims[p] === undefined);
       const count = firstSample[k]?.length;
-      if (open.length !== 1 || count === undefined) return;
+      if (open.length === 0 || count === undefined) return;
+      // Several unknown dims in one input: the batch ones (by name, else the leading ones) are 1.
+      if (open.length > 1) {
+        const batch = open.filter(({ p }) => /batch/i.test(p));
+        for (const { p } of batch.length && batch.length < open.length ? batch : open.slice(0, -1)) dims[p] = 1;
+        open = open.filter(({ p }) => dims[p] === undefined);
+        if (open.length !== 1) return;
+      }
       const known = inp.dims.reduce((a, d, i) => (i === open[0].i ? a : a * (inp.dimParams![i] ? dims[inp.dimParams![i]] ?? 1 : d)), 1);
       if (known > 0 && count % known === 0 && count / known >= 1) dims[open[0].p] = count / known;
     });
