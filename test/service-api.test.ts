@@ -250,14 +250,23 @@ test('bad uploads are refused at once and leave no model behind', async () => {
   assert.equal((await anon.request('GET', '/v1/models')).body.models.length, before);
 });
 
-test('models that fail to build say why', async () => {
-  // A well-formed file with an op no compiler knows (any op zkinfer lacks fails the same way).
-  const exotic = new OnnxBuilder().input('input', [1, 2]).node('NoSuchOp', ['input'], ['output']).output('output', [1, 2]).build();
-  const unsupported = (await api.upload(exotic, '?name=exotic')).body;
-  const failed = (await api.settle(unsupported.id)).at(-1);
+test('models that fail to build say why; unsupported ops are a 422 at upload, every node named', async () => {
+  // A well-formed file with ops no compiler knows (any op zkinfer lacks is refused the same way).
+  const exotic = new OnnxBuilder().input('input', [1, 2]).node('NoSuchOp', ['input'], ['a']).node('OtherOp', ['a'], ['output']).output('output', [1, 2]).build();
+  const refused = await api.upload(exotic, '?name=exotic');
+  assert.equal(refused.status, 422);
+  assert.equal(refused.body.error.code, 'ONNX_UNSUPPORTED');
+  assert.match(refused.body.error.message, /NoSuchOp_0 \(NoSuchOp\), OtherOp_1 \(OtherOp\)/);
+
+  // x·0.001 → Relu → ×1000 at scale 8: the plan's error is over its stated tolerance.
+  const inexact = new OnnxBuilder().input('x', [1, 4])
+    .initializer('W1', [4, 2], [0.001, 0.002, 0.0015, 0.001, 0.002, 0.001, 0.001, 0.0025]).initializer('W2', [2, 1], [1000, 800])
+    .node('MatMul', ['x', 'W1'], ['h']).node('Relu', ['h'], ['r']).node('MatMul', ['r', 'W2'], ['y']).output('y', [1, 1]).build();
+  const calibration = encodeURIComponent(JSON.stringify([{ input: [[1, 0.5, -0.25, 0.8]] }, { input: [[0.3, 0.9, 0.6, -0.4]] }]));
+  const failed = (await api.settle((await api.upload(inexact, `?name=inexact&calibration=${calibration}`)).body.id)).at(-1);
   assert.equal(failed.status, 'failed');
-  assert.equal(failed.error.code, 'ONNX_UNSUPPORTED');
-  assert.match(failed.error.message, /NoSuchOp/);
+  assert.equal(failed.error.code, 'INACCURATE');
+  assert.match(failed.error.message, /output y\[0\]/);
 
   const big = (await api.upload(tinyMlp(), '?name=tiny')).body; // 168 constraints, over this service's 150
   const tooBig = (await api.settle(big.id)).at(-1);
@@ -266,7 +275,7 @@ test('models that fail to build say why', async () => {
   assert.deepEqual(tooBig.error.details, { constraints: 168, limit: 150 });
   assert.equal((await anon.prove(big.id, SMALL_INPUT)).status, 409);
   const metrics = (await anon.request('GET', '/metrics')).body;
-  assert.match(metrics, /zkinfer_failures_total\{kind="compile",reason="ONNX_UNSUPPORTED"\} 1/);
+  assert.match(metrics, /zkinfer_failures_total\{kind="compile",reason="INACCURATE"\} 1/);
   assert.match(metrics, /zkinfer_failures_total\{kind="compile",reason="TOO_LARGE"\} 1/);
 });
 

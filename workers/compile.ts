@@ -15,13 +15,15 @@ const COMPILE_SHARE = 0.6;
 export default function compile(task: CompileTask): Promise<WorkerResult<CompileOutcome>> {
   const post = (m: CompileProgress) => task.port.postMessage(m);
   return settle(async () => {
-    const { scale, headroomBits, samples, ptau, visibility } = task.settings;
+    const { scale, headroomBits, samples, ptau, visibility, graph, acceptError } = task.settings;
     const started = performance.now();
     const info = await compileModel(readFileSync(task.upload), task.buildDir, {
       scale,
       headroomBits,
       samples,
       visibility,
+      settings: graph,
+      acceptError,
       name: task.name,
       progress: (stage, fraction) => stage !== 'done' && post({ stage, fraction: fraction * COMPILE_SHARE }),
     });

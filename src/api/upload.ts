@@ -8,6 +8,7 @@ import multer from 'multer';
 import { z } from 'zod';
 import { ZkError } from '../core/errors.js';
 import { parseVisibility } from '../commit/visibility.js';
+import { type GraphSettings, parseSetting } from '../model/prepare.js';
 import { MODEL_NAME, type Upload } from '../service/models.js';
 import { parseWith } from './validate.js';
 
@@ -17,6 +18,9 @@ const options = z.strictObject({
   headroom: z.coerce.number().int().min(0).max(32).optional(),
   calibration: z.string().optional(),
   visibility: z.string().max(100).optional(),
+  dim: z.string().max(1000).optional(),
+  fix: z.string().max(100_000).optional(),
+  accept_error: z.enum(['true', 'false']).optional(),
 });
 
 type Files = Partial<Record<'model' | 'calibration', Express.Multer.File[]>>;
@@ -49,13 +53,30 @@ export function uploadOf(req: Request): Upload {
     headroomBits: o.headroom,
     calibration: calibration === undefined ? undefined : parseJson(calibration),
     visibility: o.visibility === undefined ? undefined : parseVisibility(o.visibility),
+    graph: graphSettings(o.dim, o.fix),
+    acceptError: o.accept_error === 'true',
   };
 }
 
-function parseJson(text: string): unknown {
+/**
+ * `dim=sequence=4,batch=1` and `fix={"axes":[1]}` (JSON: input name → number or array), as the
+ * CLI's --dim and --fix.
+ */
+function graphSettings(dim: string | undefined, fix: string | undefined): GraphSettings {
+  const dims = Object.fromEntries((dim ? dim.split(',') : []).map((d) => {
+    const [name, [size, ...rest]] = parseSetting(d.trim(), 'dim');
+    if (rest.length) throw new ZkError('INPUT_INVALID', `dim ${name}: one size`);
+    return [name, size];
+  }));
+  const fixed = fix === undefined ? {} : parseJson(fix, 'fix');
+  if (typeof fixed !== 'object' || fixed === null || Array.isArray(fixed)) throw new ZkError('INPUT_INVALID', 'fix must be a JSON object: input name → number or array');
+  return { dims, fix: Object.fromEntries(Object.entries(fixed).map(([name, v]) => parseSetting(`${name}=${JSON.stringify(v)}`, 'fix'))) };
+}
+
+function parseJson(text: string, what = 'calibration'): unknown {
   try {
     return JSON.parse(text);
   } catch (e) {
-    throw new ZkError('INPUT_INVALID', `calibration is not valid JSON: ${(e as Error).message}`);
+    throw new ZkError('INPUT_INVALID', `${what} is not valid JSON: ${(e as Error).message}`);
   }
 }

@@ -24,11 +24,15 @@ export function modelView(m: ModelRecord, info: ModelInfo | undefined, progress:
       calibrationSamples: m.settings.samples?.length ?? null,
       ptau: m.settings.ptau ? basename(m.settings.ptau) : 'development',
       visibility: m.settings.visibility ?? DEFAULT_VISIBILITY,
+      ...(m.settings.graph?.fix && Object.keys(m.settings.graph.fix).length ? { fix: m.settings.graph.fix } : {}),
+      ...(m.settings.acceptError ? { acceptError: true } : {}),
     },
     createdAt: iso(m.createdAt),
     updatedAt: iso(m.updatedAt),
     ...(info
       ? {
+          // Symbolic dims and the sizes they were compiled at.
+          ...(info.graphSettings?.dims ? { dims: info.graphSettings.dims } : {}),
           inputs: info.inputs.map(tensor),
           outputs: info.outputs.map(tensor),
           constraints: info.constraints.r1cs,
@@ -42,6 +46,8 @@ export function modelView(m: ModelRecord, info: ModelInfo | undefined, progress:
             tolerance: info.accuracy.tolerance,
             withinTolerance: info.accuracy.withinTolerance,
             samples: info.accuracy.samples,
+            ...(info.accuracy.accepted ? { accepted: true } : {}),
+            ...(info.accuracy.worst ? { worst: info.accuracy.worst } : {}),
           },
           vkeyHash: info.setup!.vkeyHash,
           developmentPtau: info.setup!.developmentPtau,

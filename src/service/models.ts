@@ -3,6 +3,8 @@
  * are looked up with their compiled info, inputs are checked against them before a job is queued,
  * and proofs are verified against their keys.
  */
+import { prepareWithDocs, type GraphSettings } from '../model/prepare.js';
+import { unsupportedNodes } from '../quantize/trace.js';
 import { createHash, randomUUID } from 'node:crypto';
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -36,6 +38,9 @@ export interface Upload {
   /** One input document or an array of them (see src/io/input.ts). */
   calibration?: unknown;
   visibility?: ModelVisibility;
+  /** Symbolic dim sizes and parameter inputs fixed as constants. */
+  graph?: GraphSettings;
+  acceptError?: boolean;
 }
 
 export interface ReadyModel {
@@ -68,12 +73,18 @@ export class ModelService {
   upload(u: Upload): ModelRecord {
     if (u.onnx.length === 0) throw new ZkError('INPUT_INVALID', 'the model file is empty');
     const graph = loadOnnx(u.onnx);
+    // Ops we cannot compile are a 422 now, every node named, not a failed build after the queue.
+    const missing = unsupportedNodes(graph);
+    if (missing.length) throw new ZkError('ONNX_UNSUPPORTED', `unsupported op${missing.length > 1 ? 's' : ''}: ${missing.map((m) => `${m.node} (${m.op})`).join(', ')}`, { nodes: missing });
     const docs = u.calibration === undefined ? undefined : Array.isArray(u.calibration) ? u.calibration : [u.calibration];
     if (docs?.length === 0) throw new ZkError('INPUT_INVALID', 'calibration must hold at least one input document');
+    const prepared = prepareWithDocs(graph, u.graph ?? {}, docs ?? []);
     const settings: CompileSettings = {
       scale: u.scale ?? DEFAULT_SCALE,
       headroomBits: u.headroomBits ?? DEFAULT_HEADROOM,
-      ...(docs ? { samples: docs.map((d) => parseInputs(d, graph.inputs)) } : {}),
+      ...(docs ? { samples: prepared.samples } : {}),
+      ...(u.graph && (Object.keys(u.graph.dims ?? {}).length || Object.keys(u.graph.fix ?? {}).length) ? { graph: u.graph } : {}),
+      ...(u.acceptError ? { acceptError: true } : {}),
       ...(this.ptau ? { ptau: this.ptau } : {}),
       ...(u.visibility ? { visibility: u.visibility } : {}),
     };

@@ -1,3 +1,4 @@
+import type { GraphSettings } from '../model/prepare.js';
 import type { ModelVisibility } from '../commit/visibility.js';
 import type { ErrorBody } from '../core/errors.js';
 import type { Database } from './db.js';
@@ -14,6 +15,10 @@ export interface CompileSettings {
   ptau?: string;
   /** Absent: the default (public input and output, fixed weights). */
   visibility?: ModelVisibility;
+  /** Symbolic dim sizes and parameter inputs fixed as constants (`--dim`, `--fix`). */
+  graph?: GraphSettings;
+  /** Compile even when the error exceeds the stated tolerance; proofs then say so. */
+  acceptError?: boolean;
 }
 
 export interface ModelRecord {
