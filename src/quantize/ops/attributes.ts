@@ -23,6 +23,11 @@ const NEUTRAL: Record<string, Record<string, Neutral>> = {
   BatchNormalization: { momentum: always, training_mode: (v) => v === 0, spatial: (v) => v === 1, is_test: always, consumed_inputs: always },
   // sorted = 0 leaves the order unspecified: the sorted order is one valid answer.
   TopK: { sorted: always },
+  // The precision of the statistics: ours are exact integers (the mean and variance of the quantized row).
+  LayerNormalization: { stash_type: always },
+  GroupNormalization: { stash_type: always },
+  // Saturation applies to float8 targets only, which we refuse by type.
+  Cast: { saturate: always },
 };
 
 /** The node's attributes its op neither read nor may leave unread: to be refused by name. */
