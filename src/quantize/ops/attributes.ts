@@ -28,6 +28,8 @@ const NEUTRAL: Record<string, Record<string, Neutral>> = {
   GroupNormalization: { stash_type: always },
   // Saturation applies to float8 targets only, which we refuse by type.
   Cast: { saturate: always },
+  // Only tf_crop_and_resize samples outside the input, and that mode is refused by Resize itself.
+  Resize: { extrapolation_value: always },
 };
 
 /** The node's attributes its op neither read nor may leave unread: to be refused by name. */
