@@ -5,6 +5,7 @@
  * attribute implemented or refused by name; and the mock's own soundness (a tampered witness fails).
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -17,7 +18,7 @@ import { evaluate } from '../src/quantize/evaluate.js';
 import { quantizeGraph } from '../src/quantize/trace.js';
 import { checkWitness } from '../src/quantize/witness-check.js';
 import { toIntegers } from '../src/model/accuracy.js';
-import { CASES } from './support/env.js';
+import { CASES, ONNX_NODE, REPO_ROOT } from './support/env.js';
 import { OnnxBuilder } from './support/onnx-builder.js';
 
 const read = (c: string, file = 'network.onnx') => readFileSync(join(CASES, c, file));
@@ -144,4 +145,23 @@ test('mock checks every gadget constraint: a tampered witness breaks one', async
     const broken = checkWitness(quantized, tampered);
     assert.ok(broken.some((v) => v.node === g.node), `changing the first output of ${g.kind} group ${g.node} breaks nothing`);
   }
+});
+
+test('CLI: zkinfer mock with --dim and --fix, exit 0 when every constraint holds; a bad setting is a clear error', () => {
+  const cli = (...args: string[]) => spawnSync(process.execPath, [join(REPO_ROOT, 'dist', 'src', 'cli', 'main.js'), 'mock', ...args], { encoding: 'utf8' });
+  const bert = cli(join(CASES, 'bert_tiny_block', 'network.onnx'), '--input', join(CASES, 'bert_tiny_block', 'input.json'), '--dim', 'sequence=4');
+  assert.equal(bert.status, 0, bert.stderr);
+  assert.match(bert.stdout, /logits \[1,4,2\]/);
+  assert.match(bert.stdout, /mock: ok, every constraint holds/);
+  const bad = cli(join(CASES, 'bert_tiny_block', 'network.onnx'), '--input', join(CASES, 'bert_tiny_block', 'input.json'), '--dim', 'seq=4');
+  assert.equal(bad.status, 1);
+  assert.match(bad.stderr, /INPUT_INVALID.*no symbolic dimension seq/);
+  // ONNX's suite passes ReduceSum's axes as an input: fixed, it compiles; its row is dropped from input_data.
+  const reduce = join(ONNX_NODE, 'test_reduce_sum_keepdims_example');
+  const fixed = cli(join(reduce, 'network.onnx'), '--input', join(reduce, 'input.json'), '--fix', 'axes=[1]');
+  assert.equal(fixed.status, 0, fixed.stderr);
+  assert.match(fixed.stdout, /reduced \[3,1,2\]: 4, 6, 12, 14, 20, 22/);
+  const unfixed = cli(join(reduce, 'network.onnx'), '--input', join(reduce, 'input.json'));
+  assert.equal(unfixed.status, 1);
+  assert.match(unfixed.stderr, /ONNX_UNSUPPORTED.*ReduceSum.*axes/);
 });
