@@ -15,7 +15,8 @@ import { ModelProver } from '../src/prove/prover.js';
 import { evaluate } from '../src/quantize/evaluate.js';
 import { checkWitness } from '../src/quantize/witness-check.js';
 import { loadVerificationKey } from '../src/setup/index.js';
-import { verifyBundle } from '../src/verify/verify.js';
+import { parseProofBundle, verifyBundle } from '../src/verify/verify.js';
+import { bundleFromSignals } from '../src/prove/bundle.js';
 import { REPO_ROOT, TEST_DATA_DIR, tempDir } from './support/env.js';
 
 after(() => releaseCurve());
@@ -50,4 +51,10 @@ test('digits_mlp: one image proven and verified, with the float model\'s class',
   const bundle = await prover.prove([data.inputs[k]]);
   assert.equal((await verifyBundle(prover.info, await loadVerificationKey(out), bundle)).valid, true);
   assert.equal(argmax(bundle.outputs[0].values), data.float_predictions[k]);
+  assert.equal(bundle.model.acceptedError, undefined);
+  // A model compiled with --accept-error says so on every proof of it, and the bundle still parses.
+  const accepted = { ...prover.info, accuracy: { ...prover.info.accuracy, accepted: true } };
+  const shown = bundleFromSignals(accepted, bundle.system, bundle.proof, bundle.publicSignals);
+  assert.deepEqual(shown.model.acceptedError, { maxAbsError: prover.info.accuracy.maxAbsError, tolerance: prover.info.accuracy.tolerance });
+  assert.deepEqual(parseProofBundle(JSON.parse(JSON.stringify(shown))).model.acceptedError, shown.model.acceptedError);
 });
