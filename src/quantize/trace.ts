@@ -46,6 +46,14 @@ const formatAttribute = (v: unknown): string => {
   return text.length > 40 ? `${text.slice(0, 37)}…` : text;
 };
 
+/** Throws ONNX_UNSUPPORTED naming every node whose op type we cannot compile (cheap: no tracing). */
+export function requireSupportedOps(graph: OnnxGraph): void {
+  const missing = unsupportedNodes(graph);
+  if (!missing.length) return;
+  const list = missing.map((m) => `${m.node} (${m.op})`).join(', ');
+  throw new ZkError('ONNX_UNSUPPORTED', `unsupported op${missing.length > 1 ? 's' : ''}: ${list}`, { nodes: missing });
+}
+
 /** Ops of the graph we cannot compile, each with its node: reported all at once before any work. */
 export function unsupportedNodes(graph: OnnxGraph): { node: string; op: string }[] {
   return graph.nodes.filter((n) => !OPS[n.opType]).map((n) => ({ node: n.name, op: n.opType }));
@@ -56,11 +64,7 @@ export function unsupportedNodes(graph: OnnxGraph): { node: string; op: string }
  * ConstantOfShape…) fold as they go, linear layers compose, and only non-linear ops add gadgets.
  */
 export function quantizeGraph(graph: OnnxGraph, options: QuantizeOptions): QuantizedGraph {
-  const missing = unsupportedNodes(graph);
-  if (missing.length) {
-    const list = missing.map((m) => `${m.node} (${m.op})`).join(', ');
-    throw new ZkError('ONNX_UNSUPPORTED', `unsupported op${missing.length > 1 ? 's' : ''}: ${list}`, { nodes: missing });
-  }
+  requireSupportedOps(graph);
   const visibility = options.visibility ?? DEFAULT_VISIBILITY;
   const builder = new CircuitBuilder(options.scale, visibility);
   const values = new Map<string, SymTensor>();

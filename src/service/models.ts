@@ -4,7 +4,7 @@
  * and proofs are verified against their keys.
  */
 import { prepareWithDocs, type GraphSettings } from '../model/prepare.js';
-import { unsupportedNodes } from '../quantize/trace.js';
+import { requireSupportedOps } from '../quantize/trace.js';
 import { createHash, randomUUID } from 'node:crypto';
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -74,8 +74,7 @@ export class ModelService {
     if (u.onnx.length === 0) throw new ZkError('INPUT_INVALID', 'the model file is empty');
     const graph = loadOnnx(u.onnx);
     // Ops we cannot compile are a 422 now, every node named, not a failed build after the queue.
-    const missing = unsupportedNodes(graph);
-    if (missing.length) throw new ZkError('ONNX_UNSUPPORTED', `unsupported op${missing.length > 1 ? 's' : ''}: ${missing.map((m) => `${m.node} (${m.op})`).join(', ')}`, { nodes: missing });
+    requireSupportedOps(graph);
     const docs = u.calibration === undefined ? undefined : Array.isArray(u.calibration) ? u.calibration : [u.calibration];
     if (docs?.length === 0) throw new ZkError('INPUT_INVALID', 'calibration must hold at least one input document');
     const prepared = prepareWithDocs(graph, u.graph ?? {}, docs ?? []);
