@@ -45,15 +45,17 @@ function widenNarrowIntegers(model: Uint8Array): Uint8Array {
   return ModelProto.encode(m).finish();
 }
 
-async function createSession(model: Uint8Array): Promise<ort.InferenceSession> {
+async function createSession(model: Uint8Array): Promise<{ session: ort.InferenceSession; widened: boolean }> {
   try {
-    return await ort.InferenceSession.create(model);
+    return { session: await ort.InferenceSession.create(model), widened: false };
   } catch (e) {
     // onnxruntime refuses some 8-bit integer kernels (MatMul): retry on the widened model.
     if (!/tensor\(u?int(8|16)\)/.test((e as Error).message)) throw e;
-    return await ort.InferenceSession.create(widenNarrowIntegers(model));
+    return { session: await ort.InferenceSession.create(widenNarrowIntegers(model)), widened: true };
   }
 }
+
+const NARROW_TYPES = new Set(['int8', 'uint8', 'int16', 'uint16']);
 
 /**
  * An input as the tensor its declared element type asks for: onnxruntime refuses a feed of another
@@ -109,14 +111,17 @@ function toHalf(v: number): number {
 /** Runs the float model with onnxruntime-node: the reference the quantized circuit is measured against. */
 export async function runReference(model: Uint8Array, inputs: readonly ValueInfo[], values: readonly number[][]): Promise<number[][]> {
   let session: ort.InferenceSession;
+  let widened: boolean;
   try {
-    session = await createSession(model);
+    ({ session, widened } = await createSession(model));
   } catch (e) {
     throw new ZkError('ONNX_MALFORMED', `onnxruntime cannot load the model: ${(e as Error).message}`);
   }
   try {
     const feeds: Record<string, ort.Tensor> = {};
-    inputs.forEach((inp, i) => (feeds[inp.name] = feedTensor(inp, values[i])));
+    // The widened model declares its narrow integer inputs int32.
+    const declared = (inp: ValueInfo): ValueInfo => (widened && NARROW_TYPES.has(inp.elemType ?? '') ? { ...inp, elemType: 'int32' } : inp);
+    inputs.forEach((inp, i) => (feeds[inp.name] = feedTensor(declared(inp), values[i])));
     let result: ort.InferenceSession.OnnxValueMapType;
     try {
       result = await session.run(feeds);
