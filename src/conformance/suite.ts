@@ -92,11 +92,14 @@ export async function runCase(path: string, name: string, reference: SuiteRefere
   }
 }
 
-/** No inputs fixed; then every non-float input; then every input but the first (data) one. */
+/**
+ * No inputs fixed; then the non-float inputs after the first (the data input: parameters follow
+ * it); then every input after the first; only then every non-float input, the data included.
+ */
 function parameterFixes(graph: OnnxGraph, doc: CaseDoc): string[][] {
   const names = graph.inputs.map((i) => i.name);
   const nonFloat = graph.inputs.filter((i) => i.dtype !== 'float').map((i) => i.name);
-  const attempts = [[], nonFloat, names.slice(1)].filter((a, i, all) => (i === 0 || a.length > 0) && all.findIndex((b) => b.join() === a.join()) === i);
+  const attempts = [[], nonFloat.filter((n) => n !== names[0]), names.slice(1), nonFloat].filter((a, i, all) => (i === 0 || a.length > 0) && all.findIndex((b) => b.join() === a.join()) === i);
   return doc.input_data.length === names.length ? attempts : [[]];
 }
 

@@ -136,7 +136,7 @@ export function pad(ctx: OpContext, x: SymTensor, pads: number[], mode: string, 
       const n = x.dims[d];
       if (v < 0 || v >= n) {
         if (mode === 'constant') return void (source[flat] = -1);
-        v = mode === 'edge' ? Math.min(Math.max(v, 0), n - 1) : v < 0 ? -v : 2 * (n - 1) - v;
+        v = mode === 'edge' ? Math.min(Math.max(v, 0), n - 1) : mode === 'wrap' ? ((v % n) + n) % n : v < 0 ? -v : 2 * (n - 1) - v;
         if (v < 0 || v >= n) ctx.fail(`reflect padding wider than the axis`);
       }
       src += v * inStrides[d];
@@ -149,7 +149,7 @@ export function pad(ctx: OpContext, x: SymTensor, pads: number[], mode: string, 
 function padOp(ctx: OpContext): SymTensor[] {
   const x = ctx.input(0);
   const mode = ctx.string('mode', 'constant');
-  if (!['constant', 'edge', 'reflect'].includes(mode)) ctx.fail(`pad mode ${mode}`);
+  if (!['constant', 'edge', 'reflect', 'wrap'].includes(mode)) ctx.fail(`pad mode ${mode}`);
   if (ctx.opset < 11) return [pad(ctx, x, ctx.ints('pads', []), mode, ctx.float('value', 0))];
   const raw = ctx.constInput(1, 'pads');
   const value = ctx.optional(2) ? ctx.constInput(2, 'the pad value')[0] : 0;
