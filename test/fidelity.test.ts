@@ -131,6 +131,9 @@ test('every attribute is implemented or refused by name, and one refusal lists e
   assert.throws(() => quantizeGraph(two, { scale: 8 }), /2 nodes cannot be compiled: .*Relu_0 .*made_up.*; .*Sigmoid_1 .*other/);
   const dropout = loadOnnx(new OnnxBuilder().input('x', [1, 4]).initializer('t', [], [1]).node('Dropout', ['x', '', 't'], ['y']).output('y', [1, 4]).build());
   assert.throws(() => quantizeGraph(dropout, { scale: 8 }), /Dropout_0 \(Dropout\): training_mode true/);
+  // Cast to a type we do not compute in (8 = STRING) is refused, not taken for an integer type.
+  const toString = loadOnnx(new OnnxBuilder().input('x', [1, 4]).node('Cast', ['x'], ['y'], { to: 8 }).output('y', [1, 4]).build());
+  assert.throws(() => quantizeGraph(toString, { scale: 8 }), /Cast_0 \(Cast\): to = element type 8/);
 });
 
 test('mock checks every gadget constraint: a tampered witness breaks one', async () => {
