@@ -2,7 +2,10 @@
  * zkinfer as a library (`import { … } from 'zkinfer'`): the pipeline stages, offline verification,
  * recomputing commitments on the client side, phase-2 ceremonies and the audit.
  */
-export { compileModel, type CompileOptions } from './model/compile.js';
+export { compileModel, quantizeModel, type CompileOptions } from './model/compile.js';
+export { mockModel, type MockOptions, type MockResult } from './model/mock.js';
+export { prepareWithDocs, type GraphSettings } from './model/prepare.js';
+export { runSuite, suiteTable, type SuiteCase } from './conformance/suite.js';
 export { setupModel, type SetupOptions } from './model/setup.js';
 export { readModelInfo, type ModelInfo } from './model/layout.js';
 export { addContribution, finalizeCeremony, initCeremony, readTranscript, verifyCeremony, type Transcript } from './model/ceremony.js';

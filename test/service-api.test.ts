@@ -271,6 +271,9 @@ test('bad uploads are refused at once and leave no model behind', async () => {
     ['scale out of range', () => api.upload(smallMlp(), '?scale=99'), 400, 'INPUT_INVALID'],
     ['misspelt option', () => api.upload(smallMlp(), '?sclae=8'), 400, 'INPUT_INVALID'],
     ['bad name', () => api.upload(smallMlp(), '?name=a%20b'), 400, 'INPUT_INVALID'],
+    ['a dim the model does not have', () => api.upload(smallMlp(), '?dim=sequence%3D4'), 400, 'INPUT_INVALID'],
+    ['fix of an input the model does not have', () => api.upload(smallMlp(), `?fix=${encodeURIComponent('{"axes":[1]}')}`), 400, 'INPUT_INVALID'],
+    ['fix that is not JSON', () => api.upload(smallMlp(), '?fix=axes'), 400, 'INPUT_INVALID'],
     ['calibration not JSON', () => api.request('POST', '/v1/models', form({ model: new Blob([new Uint8Array(smallMlp())]), calibration: '{' })), 400, 'INPUT_INVALID'],
     ['calibration of the wrong shape', () => api.request('POST', '/v1/models', form({ model: new Blob([new Uint8Array(smallMlp())]), calibration: '{"input": [[1, 2]]}' })), 400, 'SHAPE_MISMATCH'],
     ['raw model over the size limit', () => api.upload(new Uint8Array(100 * 1024)), 413, 'TOO_LARGE'],
@@ -294,6 +297,16 @@ test('models that fail to build say why', async () => {
   assert.equal(failed.error.code, 'ONNX_UNSUPPORTED');
   assert.match(failed.error.message, /Reshape/);
 
+  // x·0.001 → Relu → ×1000 at scale 8: the plan's error is over its stated tolerance.
+  const inexact = new OnnxBuilder().input('x', [1, 4])
+    .initializer('W1', [4, 2], [0.001, 0.002, 0.0015, 0.001, 0.002, 0.001, 0.001, 0.0025]).initializer('W2', [2, 1], [1000, 800])
+    .node('MatMul', ['x', 'W1'], ['h']).node('Relu', ['h'], ['r']).node('MatMul', ['r', 'W2'], ['y']).output('y', [1, 1]).build();
+  const calibration = encodeURIComponent(JSON.stringify([{ input: [[1, 0.5, -0.25, 0.8]] }, { input: [[0.3, 0.9, 0.6, -0.4]] }]));
+  const inaccurate = (await api.settle((await api.upload(inexact, `?name=inexact&calibration=${calibration}`)).body.id)).at(-1);
+  assert.equal(inaccurate.status, 'failed');
+  assert.equal(inaccurate.error.code, 'INACCURATE');
+  assert.match(inaccurate.error.message, /output y\[0\]/);
+
   const big = (await api.upload(tinyMlp(), '?name=tiny')).body; // 203 constraints (168 non-linear), over this service's 150
   const tooBig = (await api.settle(big.id)).at(-1);
   assert.equal(tooBig.status, 'failed');
@@ -301,7 +314,7 @@ test('models that fail to build say why', async () => {
   assert.deepEqual(tooBig.error.details, { constraints: 203, limit: 150 });
   assert.equal((await anon.prove(big.id, SMALL_INPUT)).status, 409);
   const metrics = (await anon.request('GET', '/metrics')).body;
-  assert.match(metrics, /zkinfer_failures_total\{kind="compile",reason="ONNX_UNSUPPORTED"\} 1/);
+  assert.match(metrics, /zkinfer_failures_total\{kind="compile",reason="INACCURATE"\} 1/);
   assert.match(metrics, /zkinfer_failures_total\{kind="compile",reason="TOO_LARGE"\} 1/);
 });
 

@@ -16,7 +16,7 @@ const COMPILE_SHARE = 0.6;
 export default function compile(task: CompileTask): Promise<WorkerResult<CompileOutcome>> {
   const post = (m: CompileProgress) => task.port.postMessage(m);
   return settle(async () => {
-    const { scale, headroomBits, samples, ptau, visibility, ceremonyOwner, system } = task.settings;
+    const { scale, headroomBits, samples, ptau, visibility, ceremonyOwner, system, graph, acceptError } = task.settings;
     const started = performance.now();
     // Both limits hold before circom runs: the plan counts the constraints exactly.
     const maxPtauPower = ptau ? (await inspectPtau(ptau)).power : task.maxPtauPower;
@@ -25,6 +25,8 @@ export default function compile(task: CompileTask): Promise<WorkerResult<Compile
       headroomBits,
       samples,
       visibility,
+      settings: graph,
+      acceptError,
       name: task.name,
       limits: { constraints: task.maxConstraints, ptauPower: maxPtauPower },
       onProcess: (pid) => post({ pid }),

@@ -152,6 +152,9 @@ export const openapi = {
           { name: 'ceremony', in: 'query', schema: { type: 'string', enum: ['open', 'none'] }, description: 'open: set up with an open Groth16 phase-2 ceremony (README: Trust); the response carries ceremonyOwnerToken, shown once, which finalizing needs. Proofs are refused (409) until the owner finalizes it' },
           { name: 'clientProving', in: 'query', schema: { type: 'boolean' }, description: 'with a raw upload: publish the proving artifacts (wasm, zkey, r1cs, plan; with fixed weights they reveal the weights) so clients can prove locally. Only for weights=fixed or weights=public' },
           { name: 'system', in: 'query', schema: system, description: 'with a raw upload: proof system of the keys (default groth16)' },
+          { name: 'dim', in: 'query', schema: { type: 'string', example: 'sequence=4' }, description: 'sizes of symbolic dims (default: from the calibration input, else 1)' },
+          { name: 'fix', in: 'query', schema: { type: 'string', example: '{"axes":[1]}' }, description: 'parameter inputs fixed as constants: JSON object, input name → number or array' },
+          { name: 'accept_error', in: 'query', schema: { type: 'string', enum: ['true', 'false'] }, description: 'compile even when the measured error exceeds the stated tolerance (proofs say so)' },
         ],
         requestBody: {
           required: true,
@@ -170,6 +173,9 @@ export const openapi = {
                   clientProving: { type: 'string', enum: ['true', 'false'], description: 'publish the proving artifacts (see the query parameter)' },
                   ceremony: { type: 'string', enum: ['open', 'none'], description: 'open a phase-2 ceremony (see the query parameter)' },
                   system,
+                  dim: { type: 'string', description: 'symbolic dim sizes: name=size,…' },
+                  fix: { type: 'string', description: 'JSON object: parameter input name → number or array' },
+                  accept_error: { type: 'string', enum: ['true', 'false'] },
                   calibration: { type: 'string', description: 'JSON: one input document or an array of them' },
                   data: {
                     type: 'array',

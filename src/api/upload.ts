@@ -13,6 +13,7 @@ import { z } from 'zod';
 import { ZkError } from '../core/errors.js';
 import { parseVisibility } from '../commit/visibility.js';
 import { PROOF_SYSTEMS } from '../core/snarkjs.js';
+import { type GraphSettings, parseSetting } from '../model/prepare.js';
 import { MODEL_NAME, type Upload } from '../service/models.js';
 import { parseWith } from './validate.js';
 
@@ -25,6 +26,9 @@ const options = z.strictObject({
   clientProving: z.enum(['true', 'false']).optional(),
   ceremony: z.enum(['open', 'none']).optional(),
   system: z.enum(PROOF_SYSTEMS).optional(),
+  dim: z.string().max(1000).optional(),
+  fix: z.string().max(100_000).optional(),
+  accept_error: z.enum(['true', 'false']).optional(),
 });
 
 type Files = Partial<Record<'model' | 'calibration' | 'data', Express.Multer.File[]>>;
@@ -67,13 +71,30 @@ export function uploadOf(req: Request): Upload & { ceremony: boolean } {
     clientProving: o.clientProving === 'true',
     ceremony: o.ceremony === 'open',
     system: o.system,
+    graph: graphSettings(o.dim, o.fix),
+    acceptError: o.accept_error === 'true',
   };
 }
 
-function parseJson(text: string): unknown {
+/**
+ * `dim=sequence=4,batch=1` and `fix={"axes":[1]}` (JSON: input name → number or array), as the
+ * CLI's --dim and --fix.
+ */
+function graphSettings(dim: string | undefined, fix: string | undefined): GraphSettings {
+  const dims = Object.fromEntries((dim ? dim.split(',') : []).map((d) => {
+    const [name, [size, ...rest]] = parseSetting(d.trim(), 'dim');
+    if (rest.length) throw new ZkError('INPUT_INVALID', `dim ${name}: one size`);
+    return [name, size];
+  }));
+  const fixed = fix === undefined ? {} : parseJson(fix, 'fix');
+  if (typeof fixed !== 'object' || fixed === null || Array.isArray(fixed)) throw new ZkError('INPUT_INVALID', 'fix must be a JSON object: input name → number or array');
+  return { dims, fix: Object.fromEntries(Object.entries(fixed).map(([name, v]) => parseSetting(`${name}=${JSON.stringify(v)}`, 'fix'))) };
+}
+
+function parseJson(text: string, what = 'calibration'): unknown {
   try {
     return JSON.parse(text);
   } catch (e) {
-    throw new ZkError('INPUT_INVALID', `calibration is not valid JSON: ${(e as Error).message}`);
+    throw new ZkError('INPUT_INVALID', `${what} is not valid JSON: ${(e as Error).message}`);
   }
 }

@@ -35,6 +35,8 @@ export function modelView(m: ModelRecord, info: ModelInfo | undefined, progress:
       visibility: m.settings.visibility ?? DEFAULT_VISIBILITY,
       ceremony: m.settings.ceremonyOwner ? 'open' : 'none',
       system: m.settings.system ?? 'groth16',
+      ...(m.settings.graph?.fix && Object.keys(m.settings.graph.fix).length ? { fix: m.settings.graph.fix } : {}),
+      ...(m.settings.acceptError ? { acceptError: true } : {}),
     },
     // Whether the proving artifacts are published (their owner opted in): clients can prove locally.
     clientProving: m.clientProving,
@@ -42,6 +44,8 @@ export function modelView(m: ModelRecord, info: ModelInfo | undefined, progress:
     updatedAt: iso(m.updatedAt),
     ...(info
       ? {
+          // Symbolic dims and the sizes they were compiled at.
+          ...(info.graphSettings?.dims ? { dims: info.graphSettings.dims } : {}),
           inputs: info.inputs.map(tensor),
           outputs: info.outputs.map(tensor),
           constraints: info.constraints.r1cs,
@@ -55,6 +59,8 @@ export function modelView(m: ModelRecord, info: ModelInfo | undefined, progress:
             tolerance: info.accuracy.tolerance,
             withinTolerance: info.accuracy.withinTolerance,
             samples: info.accuracy.samples,
+            ...(info.accuracy.accepted ? { accepted: true } : {}),
+            ...(info.accuracy.worst ? { worst: info.accuracy.worst } : {}),
           },
           system: info.setup!.system,
           vkeyHash: info.setup!.vkeyHash,

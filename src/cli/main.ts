@@ -12,6 +12,7 @@ import { MAX_DEV_PTAU_POWER, PROOF_SYSTEMS, type ProofSystem } from '../core/sys
 import { parseInputs } from '../io/input.js';
 import { AUTO_SCALES, DEFAULT_HEADROOM } from '../model/defaults.js';
 import { modelFiles, readModelInfo } from '../model/layout.js';
+import { type GraphSettings, parseSetting } from '../model/prepare.js';
 import { stageBar } from './progress.js';
 
 const dataDir = (): string => resolve(process.env.ZKINFER_DATA_DIR ?? './data');
@@ -43,34 +44,57 @@ function modelName(file: string): string {
 }
 
 /** A calibration file holds one input document or an array of them. */
-async function calibrationSamples(file: string, onnx: Uint8Array): Promise<number[][][]> {
+const documents = (file: string): unknown[] => {
   const doc = readJson(file);
-  const specs = (await import('../onnx/load.js')).loadOnnx(onnx).inputs;
-  return (Array.isArray(doc) ? doc : [doc]).map((d) => parseInputs(d, specs));
+  return Array.isArray(doc) ? doc : [doc];
+};
+
+/** `--dim name=size` and `--fix name=value` (repeatable) as graph settings. */
+function graphSettings(opts: { dim?: string[]; fix?: string[] }): GraphSettings {
+  const dims = Object.fromEntries((opts.dim ?? []).map((d) => parseSetting(d, '--dim')).map(([n, [v, ...rest]]) => {
+    if (rest.length) throw new ZkError('INPUT_INVALID', `--dim ${n}: one size`);
+    return [n, v];
+  }));
+  return { dims, fix: Object.fromEntries((opts.fix ?? []).map((f) => parseSetting(f, '--fix'))) };
 }
+
+const collect = (v: string, all: string[] = []): string[] => [...all, v];
+const withGraphOptions = (c: Command): Command =>
+  c
+    .option('--dim <name=size>', 'size of a symbolic dimension (repeatable); default: from the calibration input, else 1', collect)
+    .option('--fix <name=value>', 'fix a parameter input (axes, shape, pads…) as a constant: a number or JSON array (repeatable)', collect);
 
 const program = new Command('zkinfer')
   .description('Zero-knowledge proven inference: ONNX → circom → Groth16, PLONK or FFLONK proofs (snarkjs)')
   .showHelpAfterError();
 
-program
-  .command('compile')
+withGraphOptions(program
+  .command('compile'))
   .argument('<model>', 'ONNX model file')
   .requiredOption('--out <dir>', 'output directory for the compiled model')
   .option('--calibrate <input.json>', 'calibration input (one input document or an array of them)')
   .option('--scale <bits>', `fixed-point fraction bits (default: the smallest of ${AUTO_SCALES.join(', ')} within tolerance on the calibration inputs)`)
   .option('--headroom <bits>', 'range bits above the calibrated peak', String(DEFAULT_HEADROOM))
   .option('--visibility <spec>', 'what proofs reveal: input=public|private|hashed, weights=fixed|public|private|hashed, output=public|private|hashed', formatVisibility(DEFAULT_VISIBILITY))
+  .option('--accept-error', 'compile even when the measured error exceeds the stated tolerance (model.json and every proof say so)')
   .description('parse, quantize and compile a model to a circom circuit')
-  .action(async (model: string, opts: { out: string; calibrate?: string; scale?: string; headroom: string; visibility: string }) => {
-    const [{ compileModel }, { readModelFile }] = await Promise.all([import('../model/compile.js'), import('../onnx/external.js')]);
+  .action(async (model: string, opts: { out: string; calibrate?: string; scale?: string; headroom: string; visibility: string; dim?: string[]; fix?: string[]; acceptError?: boolean }) => {
+    const [{ compileModel }, { readModelFile }, { loadOnnx }, { prepareWithDocs }] = await Promise.all([
+      import('../model/compile.js'),
+      import('../onnx/external.js'),
+      import('../onnx/load.js'),
+      import('../model/prepare.js'),
+    ]);
     const onnx = readModelFile(model);
-    const samples = opts.calibrate ? await calibrationSamples(opts.calibrate, onnx) : undefined;
+    const settings = graphSettings(opts);
+    const samples = opts.calibrate ? prepareWithDocs(loadOnnx(onnx), settings, documents(opts.calibrate)).samples : undefined;
     const bar = stageBar('compile');
     const info = await compileModel(onnx, opts.out, {
       scale: opts.scale === undefined ? undefined : int(opts.scale),
       headroomBits: int(opts.headroom),
       samples,
+      settings,
+      acceptError: opts.acceptError,
       name: modelName(model),
       visibility: parseVisibility(opts.visibility),
       progress: bar.update,
@@ -80,6 +104,8 @@ program
     if (info.commitments.weights) console.log(`  model commitment (Poseidon of the weights): ${info.commitments.weights.value}`);
     console.log(`  constraints: ${info.constraints.r1cs} (layers: ${info.layers.map((l) => `${l.op} ${l.constraints}`).join(', ') || 'none'})`);
     console.log(`  quantization error: ${info.accuracy.maxAbsError.toExponential(3)} (tolerance ${info.accuracy.tolerance.toExponential(3)}, ${info.accuracy.samples} sample(s))`);
+    if (info.accuracy.accepted) console.log(`  WARNING: the error exceeds the tolerance; accepted with --accept-error, and every proof says so`);
+    if (info.graphSettings) console.log(`  graph settings: ${JSON.stringify(info.graphSettings)}`);
     console.log(`  circom: ${info.compileSeconds.toFixed(1)} s`);
     const [{ circuitPower }, { ceremonyFileFor, describeCeremonyFile }, { modelFiles }] = await Promise.all([
       import('../setup/r1cs.js'),
@@ -89,6 +115,38 @@ program
     const power = await circuitPower(modelFiles(opts.out).r1cs, 'groth16');
     const file = ceremonyFileFor(power);
     console.log(`  groth16 needs a ptau of power ${power}${file ? `: the public ${describeCeremonyFile(file)} or any larger one (setup --ptau), or a development ptau (setup)` : ''}`);
+  });
+
+withGraphOptions(program
+  .command('mock'))
+  .argument('<model>', 'ONNX model file')
+  .requiredOption('--input <input.json>', 'input document')
+  .option('--calibrate <input.json>', 'calibration input(s) (default: the input itself)')
+  .option('--scale <bits>', 'fixed-point fraction bits (default: chosen as compile does)')
+  .option('--accept-error', 'report an error above the tolerance instead of failing')
+  .option('--json', 'print the result as JSON')
+  .description('run the quantized circuit on an input and check every constraint on its witness, without keys or a proof (fast: no circom)')
+  .action(async (model: string, opts: { input: string; calibrate?: string; scale?: string; acceptError?: boolean; json?: boolean; dim?: string[]; fix?: string[] }) => {
+    const [{ mockModel }, { readModelFile }, { loadOnnx }, { prepareWithDocs }] = await Promise.all([
+      import('../model/mock.js'),
+      import('../onnx/external.js'),
+      import('../onnx/load.js'),
+      import('../model/prepare.js'),
+    ]);
+    const onnx = readModelFile(model);
+    const settings = graphSettings(opts);
+    const graph = loadOnnx(onnx);
+    const { samples: [input] } = prepareWithDocs(graph, settings, [readJson(opts.input)]);
+    const samples = opts.calibrate ? prepareWithDocs(graph, settings, documents(opts.calibrate)).samples : undefined;
+    const r = await mockModel(onnx, input, { settings, samples, scale: opts.scale === undefined ? undefined : int(opts.scale), acceptError: opts.acceptError });
+    if (opts.json) console.log(JSON.stringify(r, null, 2));
+    else {
+      for (const o of r.outputs) console.log(`${o.name} [${o.dims}]: ${o.values.map((v) => +v.toFixed(6)).join(', ')}`);
+      console.log(`scale ${r.scale}, ${r.constraints} gadget constraints; error against onnxruntime ${r.maxAbsError.toExponential(3)} (tolerance ${r.tolerance.toExponential(3)})`);
+      for (const v of r.violations.slice(0, 10)) console.log(`constraint broken: layer ${v.layer} (${v.op} node ${v.node}) element ${v.element}: ${v.what}`);
+      console.log(r.violations.length ? `mock: ${r.violations.length} constraint(s) broken: no proof exists` : r.withinTolerance ? 'mock: ok, every constraint holds' : 'mock: constraints hold but the output is beyond the tolerance');
+    }
+    if (r.violations.length || !r.withinTolerance) process.exitCode = 1;
   });
 
 program
@@ -363,8 +421,18 @@ program
   .option('--json <report.json>', 'write the results as JSON')
   .option('--work <dir>', 'where to compile models', './data/conformance')
   .option('--max-power <n>', 'skip models whose circuit needs a larger ptau than this power')
-  .description('compile, prove and verify every model of a corpus against onnxruntime')
-  .action(async (corpus: string, opts: { tier?: string; only?: string; json?: string; work: string; maxPower?: string }) => {
+  .addOption(new Option('--reference <source>', "mock mode: compare with each case's output_data or with onnxruntime").choices(['output_data', 'onnxruntime']).default('output_data'))
+  .option('--prove', 'compile with circom, set up keys, prove and verify each model (default without --tier: mock every case)')
+  .description("run a corpus: mock each case against its output_data or onnxruntime (ONNX's operator suite), or with --prove/--tier prove and verify each")
+  .action(async (corpus: string, opts: { tier?: string; only?: string; json?: string; work: string; maxPower?: string; prove?: boolean; reference: 'output_data' | 'onnxruntime' }) => {
+    if (!opts.prove && !opts.tier) {
+      const { runSuite, suiteTable } = await import('../conformance/suite.js');
+      const results = await runSuite(corpus, { only: opts.only?.split(','), reference: opts.reference, log: (c) => console.error(`${c.status.padEnd(7)} ${c.name}${c.fixed ? ` (fixed ${c.fixed.join(', ')})` : ''}${c.reason ? `: ${c.reason.slice(0, 200)}` : ''}`) });
+      console.log(suiteTable(results));
+      if (opts.json) writeFileSync(opts.json, JSON.stringify(results, null, 2) + '\n');
+      if (results.some((r) => r.status === 'wrong' || r.status === 'error')) process.exitCode = 1;
+      return;
+    }
     const { runConformance } = await import('../conformance/run.js');
     const maxPower = opts.maxPower === undefined ? undefined : int(opts.maxPower);
     const report = await runConformance({ corpus, tier: opts.tier, only: opts.only?.split(','), workDir: opts.work, dataDir: dataDir(), maxPower, log: (m) => console.error(m) });

@@ -9,6 +9,7 @@ export type ZkErrorCode =
   | 'INPUT_INVALID' // an input that is not finite numbers of the right shape
   | 'INPUT_OUT_OF_RANGE' // a value that overflows the circuit's calibrated range
   | 'PTAU_INVALID' // a powers-of-tau file that is malformed, fails verification or is too small
+  | 'INACCURATE' // the quantized model's error on the calibration inputs exceeds the tolerance it states
   | 'COMPILE_FAILED' // circom rejected the generated program
   | 'WITNESS_FAILED' // the witness calculator rejected the input
   | 'PROOF_INVALID' // a proof or its claimed output does not verify

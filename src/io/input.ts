@@ -5,6 +5,8 @@ import { sizeOf } from '../onnx/graph.js';
 export interface InputSpec {
   name: string;
   dims: number[];
+  /** Accept any number of values (a symbolic dimension whose size the values decide). */
+  anySize?: boolean;
 }
 
 /**
@@ -55,7 +57,7 @@ function flatten(value: unknown, spec: InputSpec): number[] {
   };
   walk(value, '', 0);
   const expected = sizeOf(spec.dims);
-  if (out.length !== expected) {
+  if (out.length !== expected && !spec.anySize) {
     throw new ZkError('SHAPE_MISMATCH', `input "${spec.name}" has ${out.length} values; shape [${spec.dims}] needs ${expected}`, { input: spec.name, expected: spec.dims, got: out.length });
   }
   return out;

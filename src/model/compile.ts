@@ -6,17 +6,17 @@ import { commit } from '../commit/poseidon.js';
 import { type CommitmentSpecs, publicSignalCount, weightsDigest } from '../commit/public.js';
 import { bindWeights, DEFAULT_VISIBILITY, type ModelVisibility } from '../commit/visibility.js';
 import { isZkError, ZkError } from '../core/errors.js';
-import { quantizeInputs } from '../io/input.js';
 import { loadOnnx } from '../onnx/load.js';
 import type { OnnxGraph } from '../onnx/graph.js';
 import { sizeOf } from '../onnx/graph.js';
-import { calibrate, evaluate } from '../quantize/evaluate.js';
+import { calibrate } from '../quantize/evaluate.js';
 import type { QuantizedGraph } from '../quantize/plan.js';
 import { planToJson } from '../quantize/serialize.js';
 import { quantizeGraph } from '../quantize/trace.js';
-import { runReference } from '../reference/onnxruntime.js';
 import { checkPtauBudget, requiredPower } from '../setup/index.js';
 import { canonicalJson } from '../setup/keys.js';
+import { accuracyError, firstDivergence, measureAccuracy, onnxruntimeReference, type Reference, toIntegers } from './accuracy.js';
+import { type GraphSettings, prepareGraph, type PreparedGraph } from './prepare.js';
 import { type AccuracyReport, type BuildInfo, checkCircuit, type ModelInfo, modelFiles } from './layout.js';
 
 export interface CompileOptions {
@@ -37,6 +37,20 @@ export interface CompileOptions {
   limits?: { constraints?: number; ptauPower?: number };
   /** Called with the pid of the circom process, so a cancelled build can stop it. */
   onProcess?: (pid: number) => void;
+  /** Symbolic dim sizes and inputs fixed as constants (see prepare.ts). */
+  settings?: GraphSettings;
+  /** Compile even when the measured error exceeds the stated tolerance (model.json and proofs say so). */
+  acceptError?: boolean;
+  /** The float outputs to measure against (default: onnxruntime on the model). */
+  reference?: Reference;
+}
+
+/** The quantized model before circom: what `compile` emits and `mock` runs. */
+export interface QuantizedModel {
+  prepared: PreparedGraph;
+  scale: number;
+  quantized: QuantizedGraph;
+  accuracy: AccuracyReport;
 }
 
 export { AUTO_SCALES, DEFAULT_HEADROOM, DEFAULT_SCALE } from './defaults.js';
@@ -60,21 +74,11 @@ const sha256 = (data: Uint8Array | string): string => createHash('sha256').updat
  * `build` records the options (calibration samples go to calibration.json) for `zkinfer audit`.
  */
 export async function compileModel(onnx: Uint8Array, outDir: string, options: CompileOptions = {}): Promise<ModelInfo> {
-  const headroomBits = options.headroomBits ?? DEFAULT_HEADROOM;
-  if (options.scale !== undefined && (!Number.isInteger(options.scale) || options.scale < 1 || options.scale > 32)) {
-    throw new ZkError('INPUT_INVALID', `scale must be a whole number of bits from 1 to 32, got ${options.scale}`);
-  }
   const progress = options.progress ?? (() => {});
-  const visibility = bindWeights(options.visibility ?? DEFAULT_VISIBILITY);
-  progress('parse', 0);
-  const graph = loadOnnx(onnx);
-  const samples = options.samples ?? randomSamples(graph, 8);
-  progress('quantize', 0.05);
-  const quantizeAt = async (scale: number) => {
-    const quantized = calibrate(quantizeGraph(graph, { scale, visibility }), samples.map((s) => toIntegers(quantizedInputsOf(graph, scale), s)), headroomBits);
-    return { scale, quantized, accuracy: await measureAccuracy(onnx, graph, quantized, samples) };
-  };
-  const { scale, quantized, accuracy } = options.scale !== undefined ? await quantizeAt(options.scale) : await calibrateScale(quantizeAt);
+  const { prepared, scale, quantized, accuracy } = await quantizeModel(onnx, options);
+  const { graph } = prepared;
+  const headroomBits = options.headroomBits ?? DEFAULT_HEADROOM;
+  const visibility = quantized.visibility;
   const files = modelFiles(outDir);
   mkdirSync(files.buildDir, { recursive: true });
   progress('circom', 0.15);
@@ -103,6 +107,7 @@ export async function compileModel(onnx: Uint8Array, outDir: string, options: Co
     publicLayout: source.publicLayout,
     commitments: await commitmentSpecs(quantized, source.packing),
     accuracy,
+    ...graphSettingsOf(prepared, options.settings),
     compileSeconds: compiled.seconds,
     build,
   };
@@ -130,6 +135,48 @@ function checkBudget(source: CircuitSource, limits: NonNullable<CompileOptions['
   // The linear constraints circom keeps can still add a power at the edge: setup checks the r1cs again.
   if (limits.ptauPower !== undefined) checkPtauBudget(requiredPower(constraints, publicSignalCount(source.publicLayout)), limits.ptauPower, constraints);
 }
+
+/**
+ * ONNX bytes → the calibrated integer plan, and its accuracy against onnxruntime on the calibration
+ * samples (or random ones). Fails with INACCURATE, naming the worst output element and the first
+ * node that diverges, when the error exceeds the stated tolerance, unless `acceptError`.
+ */
+export async function quantizeModel(onnx: Uint8Array, options: CompileOptions = {}): Promise<QuantizedModel> {
+  const headroomBits = options.headroomBits ?? DEFAULT_HEADROOM;
+  if (options.scale !== undefined && (!Number.isInteger(options.scale) || options.scale < 1 || options.scale > 32)) {
+    throw new ZkError('INPUT_INVALID', `scale must be a whole number of bits from 1 to 32, got ${options.scale}`);
+  }
+  const progress = options.progress ?? (() => {});
+  const visibility = bindWeights(options.visibility ?? DEFAULT_VISIBILITY);
+  progress('parse', 0);
+  const prepared = prepareGraph(loadOnnx(onnx), options.settings, options.samples?.[0]);
+  const { graph } = prepared;
+  const samples = options.samples ?? randomSamples(graph, 8);
+  samples.forEach((s) => checkSample(graph, s));
+  const reference = options.reference ?? onnxruntimeReference(onnx, prepared);
+  progress('quantize', 0.05);
+  const quantizeAt = async (scale: number) => {
+    const base = quantizeGraph(graph, { scale, visibility });
+    const quantized = calibrate(base, samples.map((s) => toIntegers(base.inputs, s)), headroomBits);
+    return { scale, quantized, accuracy: await measureAccuracy(reference, quantized, samples) };
+  };
+  const chosen = options.scale !== undefined ? await quantizeAt(options.scale) : await calibrateScale(quantizeAt);
+  let { accuracy } = chosen;
+  if (!accuracy.withinTolerance) {
+    const worst = accuracy.worst ? samples[accuracy.worst.sample] : samples[0];
+    const divergence = await firstDivergence(onnx, prepared, chosen.scale, headroomBits, samples, worst);
+    accuracy = { ...accuracy, ...(divergence ? { divergence } : {}) };
+    if (!options.acceptError) throw accuracyError(accuracy, divergence);
+    accuracy.accepted = true;
+  }
+  return { prepared, scale: chosen.scale, quantized: chosen.quantized, accuracy };
+}
+
+const graphSettingsOf = (prepared: PreparedGraph, settings: GraphSettings = {}): Pick<ModelInfo, 'graphSettings'> => {
+  const dims = Object.keys(prepared.dims).length ? { dims: prepared.dims } : {};
+  const fix = settings.fix && Object.keys(settings.fix).length ? { fix: settings.fix } : {};
+  return Object.keys(dims).length + Object.keys(fix).length ? { graphSettings: { ...dims, ...fix } } : {};
+};
 
 /** The packing of hashed parts, with the weights commitment (or digest of public weights) computed now. */
 async function commitmentSpecs(plan: QuantizedGraph, packing: ReturnType<typeof emitCircom>['packing']): Promise<CommitmentSpecs> {
@@ -165,10 +212,13 @@ async function calibrateScale<T extends { accuracy: AccuracyReport }>(quantizeAt
   return best!;
 }
 
-const quantizedInputsOf = (graph: OnnxGraph, scale: number) => graph.inputs.map((i) => ({ name: i.name, scale: i.dtype === 'float' ? scale : 0 }));
-
-const toIntegers = (inputs: { name: string; scale: number }[], sample: number[][]): bigint[][] =>
-  quantizeInputs(sample, inputs.map((i) => i.scale), inputs.map((i) => i.name));
+/** A sample must hold one row per compiled input, each of its size (SHAPE_MISMATCH otherwise). */
+export function checkSample(graph: OnnxGraph, sample: readonly number[][]): void {
+  if (sample.length !== graph.inputs.length) throw new ZkError('SHAPE_MISMATCH', `a sample has ${sample.length} input(s); the model takes ${graph.inputs.length} (${graph.inputs.map((i) => i.name).join(', ')})`);
+  graph.inputs.forEach((inp, i) => {
+    if (sample[i].length !== sizeOf(inp.dims)) throw new ZkError('SHAPE_MISMATCH', `input "${inp.name}" has ${sample[i].length} values; shape [${inp.dims}] needs ${sizeOf(inp.dims)}`, { input: inp.name });
+  });
+}
 
 /** Without calibration data: uniform floats in [-1, 1), booleans, and small integers, seeded. */
 function randomSamples(graph: OnnxGraph, count: number): number[][][] {
@@ -179,28 +229,4 @@ function randomSamples(graph: OnnxGraph, count: number): number[][][] {
       Array.from({ length: sizeOf(inp.dims) }, () => (inp.dtype === 'float' ? next() * 2 - 1 : inp.dtype === 'bool' ? Math.round(next()) : Math.floor(next() * 4))),
     ),
   );
-}
-
-/**
- * The promise we state: outputs within 2^(4 − scale) of the float model, relative to the larger of 1
- * and the model's largest output (1/16 at the default scale of 8).
- */
-export const toleranceFor = (scale: number, maxAbsReference: number): number => 2 ** (4 - scale) * Math.max(1, maxAbsReference);
-
-async function measureAccuracy(onnx: Uint8Array, graph: OnnxGraph, plan: QuantizedGraph, samples: number[][][]): Promise<AccuracyReport> {
-  let maxAbsError = 0;
-  let maxAbsReference = 0;
-  for (const sample of samples) {
-    const reference = await runReference(onnx, graph.inputs, sample);
-    const ours = evaluate(plan, toIntegers(plan.inputs, sample), { checkRanges: true }).outputs;
-    ours.forEach((out, o) =>
-      out.forEach((v, k) => {
-        const ref = reference[o][k];
-        maxAbsReference = Math.max(maxAbsReference, Math.abs(ref));
-        maxAbsError = Math.max(maxAbsError, Math.abs(Number(v) / 2 ** plan.outputs[o].scale - ref));
-      }),
-    );
-  }
-  const tolerance = toleranceFor(plan.scale, maxAbsReference);
-  return { samples: samples.length, maxAbsError, maxAbsReference, tolerance, withinTolerance: maxAbsError <= tolerance };
 }

@@ -44,6 +44,24 @@ export interface AccuracyReport {
   /** The error the quantization promises for this model (see README: Accuracy). */
   tolerance: number;
   withinTolerance: boolean;
+  /** Where the largest error occurs: output name, flat element index, calibration sample. */
+  worst?: { output: string; index: number; sample: number; value: number; reference: number };
+  /** When the error exceeds the tolerance: the first node whose output differs from onnxruntime's. */
+  divergence?: Divergence;
+  /** The compile was told to accept an error above its tolerance (`--accept-error`); proofs say so. */
+  accepted?: boolean;
+}
+
+/** A node whose quantized output differs from onnxruntime's intermediate value beyond the tolerance. */
+export interface Divergence {
+  node: string;
+  op: string;
+  output: string;
+  index: number;
+  error: number;
+  tolerance: number;
+  value: number;
+  reference: number;
 }
 
 /** model.json: everything a prover, verifier or client needs to know about a compiled model. */
@@ -69,6 +87,8 @@ export interface ModelInfo {
   /** How hashed parts are committed; `weights.value` is the model commitment every proof names. */
   commitments: CommitmentSpecs;
   accuracy: AccuracyReport;
+  /** Sizes given to symbolic dims, and graph inputs fixed as constants at compile (absent when none). */
+  graphSettings?: { dims?: Record<string, number>; fix?: Record<string, number[]> };
   compileSeconds: number;
   /** What determined the circuit: with the ONNX file, enough to compile it again byte for byte. */
   build?: BuildInfo;

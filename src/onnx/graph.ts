@@ -25,9 +25,13 @@ export interface OnnxNode {
 
 export interface ValueInfo {
   name: string;
-  /** Symbolic dimensions (batch) are resolved to 1. */
+  /** Symbolic dimensions are 1 unless the user sets them (see resolveDims in src/model/prepare.ts). */
   dims: number[];
   dtype: DType;
+  /** The declared element type, as onnxruntime names it ('float32', 'int32', 'uint8', 'bool'…). */
+  elemType?: string;
+  /** The name of each symbolic dimension ('' for a fixed one); absent when every dimension is fixed. */
+  dimParams?: string[];
 }
 
 export interface OnnxGraph {

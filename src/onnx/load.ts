@@ -85,14 +85,28 @@ function decodeAttribute(a: onnxProto.onnx.IAttributeProto, where: string): Attr
   }
 }
 
+/** ONNX element types by the names onnxruntime gives them. */
+const ORT_TYPES: Record<number, string> = {
+  [T.FLOAT]: 'float32', [T.DOUBLE]: 'float64', [T.FLOAT16]: 'float16', [T.BOOL]: 'bool',
+  [T.INT8]: 'int8', [T.INT16]: 'int16', [T.INT32]: 'int32', [T.INT64]: 'int64',
+  [T.UINT8]: 'uint8', [T.UINT16]: 'uint16', [T.UINT32]: 'uint32', [T.UINT64]: 'uint64',
+};
+
 function valueInfo(v: onnxProto.onnx.IValueInfoProto): ValueInfo {
   const name = v.name ?? '';
   const tensorType = v.type?.tensorType;
   if (!tensorType) throw new ZkError('ONNX_UNSUPPORTED', `graph value ${name}: only tensor inputs and outputs are supported`);
-  // A symbolic or unknown dimension is the batch in every exporter we meet: prove one example at a time.
-  const dims = (tensorType.shape?.dim ?? []).map((d) => (d.dimValue != null && toNumber(d.dimValue) > 0 ? toNumber(d.dimValue) : 1));
+  // A symbolic or unknown dimension is 1 (one example at a time) until the user names its size.
+  const shape = tensorType.shape?.dim ?? [];
+  const fixed = (d: (typeof shape)[number]) => d.dimValue != null && toNumber(d.dimValue) > 0;
+  const dims = shape.map((d) => (fixed(d) ? toNumber(d.dimValue) : 1));
+  const dimParams = shape.map((d, i) => (fixed(d) ? '' : d.dimParam || `${name}:${i}`));
   boundedSize(dims, `graph value ${name}`);
-  return { name, dims, dtype: dtypeOf(tensorType.elemType ?? 0, `graph value ${name}`) };
+  const elemType = ORT_TYPES[tensorType.elemType ?? 0];
+  return {
+    name, dims, dtype: dtypeOf(tensorType.elemType ?? 0, `graph value ${name}`),
+    ...(elemType ? { elemType } : {}), ...(dimParams.some(Boolean) ? { dimParams } : {}),
+  };
 }
 
 /**

@@ -29,7 +29,7 @@ export interface ProofOpening {
 export interface ProofBundle {
   format: 'zkinfer-proof/1';
   /** versionId: see src/model/version.ts (absent for models set up before it existed). */
-  model: { name: string; vkeyHash: string; versionId?: string };
+  model: { name: string; vkeyHash: string; versionId?: string; acceptedError?: AcceptedError };
   /** Who the proof's soundness rests on (with a warning for an operator-only key). Informative: a verifier checks the key itself. */
   trust?: TrustSummary;
   /** The model's proof system at proving time; `proof` has that system's shape. */
@@ -44,6 +44,18 @@ export interface ProofBundle {
   /** Present only as the prover returns it to its client; never part of a shared proof (see publicBundle). */
   opening?: ProofOpening;
 }
+
+/**
+ * On a model compiled with `--accept-error`: its measured error over the tolerance it states, so
+ * whoever reads a proof of it knows the proven output may differ from the ONNX model's by that much.
+ */
+export interface AcceptedError {
+  maxAbsError: number;
+  tolerance: number;
+}
+
+const acceptedError = (info: ModelInfo): { acceptedError: AcceptedError } | object =>
+  info.accuracy.accepted ? { acceptedError: { maxAbsError: info.accuracy.maxAbsError, tolerance: info.accuracy.tolerance } } : {};
 
 /** The bundle to share: without the opening. */
 export const publicBundle = ({ opening: _, ...bundle }: ProofBundle): ProofBundle => bundle;
@@ -68,7 +80,7 @@ export function bundleFromSignals(info: ModelInfo, system: ProofSystem, proof: S
   const trust = trustSummary(info);
   return {
     format: 'zkinfer-proof/1',
-    model: { name: info.name, vkeyHash: info.setup!.vkeyHash, ...(info.setup!.versionId ? { versionId: info.setup!.versionId } : {}) },
+    model: { name: info.name, vkeyHash: info.setup!.vkeyHash, ...(info.setup!.versionId ? { versionId: info.setup!.versionId } : {}), ...acceptedError(info) },
     ...(trust ? { trust } : {}),
     system,
     proof,

@@ -1,8 +1,8 @@
 import { DEFAULT_VISIBILITY, type ModelVisibility } from '../commit/visibility.js';
-import { ZkError } from '../core/errors.js';
+import { isZkError, ZkError } from '../core/errors.js';
 import { boundedSize, type OnnxGraph, sizeOf } from '../onnx/graph.js';
 import { CircuitBuilder } from './builder.js';
-import { OPS, OpContext } from './ops/index.js';
+import { OPS, OpContext, unhandledAttributes } from './ops/index.js';
 import type { QuantizedGraph } from './plan.js';
 import { fromConst, type SymTensor } from './tensor.js';
 
@@ -11,6 +11,8 @@ export interface QuantizeOptions {
   scale: number;
   /** What the proof reveals; weights other than `fixed` enter as wires (see weightInitializers). */
   visibility?: ModelVisibility;
+  /** Leave out graph outputs no node produced (an optional output) instead of failing. */
+  skipMissingOutputs?: boolean;
 }
 
 /**
@@ -38,6 +40,11 @@ export function weightInitializers(graph: OnnxGraph): string[] {
  * output the model is refused with TOO_LARGE instead of exhausting memory.
  */
 export const MAX_TERMS = 1 << 22;
+
+const formatAttribute = (v: unknown): string => {
+  const text = JSON.stringify(v) ?? String(v);
+  return text.length > 40 ? `${text.slice(0, 37)}…` : text;
+};
 
 /** Ops of the graph we cannot compile, each with its node: reported all at once before any work. */
 export function unsupportedNodes(graph: OnnxGraph): { node: string; op: string }[] {
@@ -72,22 +79,50 @@ export function quantizeGraph(graph: OnnxGraph, options: QuantizeOptions): Quant
     boundedSize(input.dims, `graph input ${input.name}`);
     values.set(input.name, { dims: input.dims, dtype: input.dtype, data: builder.addInput(input.name, input.dims, input.dtype, sizeOf(input.dims)) });
   }
+  // A refused node does not stop the walk: the nodes after it that do not depend on it are still
+  // checked, so one refusal lists every node the compiler cannot handle.
+  const refused: ZkError[] = [];
+  const blocked = new Set<string>();
   for (const node of graph.nodes) {
+    if (node.inputs.some((name) => blocked.has(name))) {
+      node.outputs.forEach((name) => blocked.add(name));
+      continue;
+    }
     const inputs = node.inputs.map((name) => {
       if (name === '') return undefined;
       const v = values.get(name);
       if (!v) throw new ZkError('ONNX_MALFORMED', `node ${node.name} (${node.opType}) reads ${name}, which no earlier node produces`);
       return v;
     });
-    const outputs = OPS[node.opType](new OpContext(node, inputs, builder, graph.opset));
-    for (const o of outputs) if (o) boundedSize(o.dims, `node ${node.name} (${node.opType}) output`);
+    const ctx = new OpContext(node, inputs, builder, graph.opset);
+    let outputs: SymTensor[];
+    try {
+      outputs = OPS[node.opType](ctx);
+      for (const o of outputs) if (o) boundedSize(o.dims, `node ${node.name} (${node.opType}) output`);
+      const unhandled = unhandledAttributes(ctx);
+      if (unhandled.length) ctx.fail(`attribute${unhandled.length > 1 ? 's' : ''} ${unhandled.map((a) => `${a}=${formatAttribute(node.attributes[a])}`).join(', ')} not supported`);
+    } catch (e) {
+      // An error from deep inside an op (a constant that is not finite…) names the node it came from.
+      if (isZkError(e) && e.details?.node === undefined && !e.message.startsWith('node ')) {
+        throw new ZkError(e.code, `node ${node.name} (${node.opType}): ${e.message}`, { ...e.details, node: node.name, op: node.opType });
+      }
+      if (!isZkError(e) || e.code !== 'ONNX_UNSUPPORTED') throw e;
+      refused.push(e);
+      node.outputs.forEach((name) => blocked.add(name));
+      continue;
+    }
     const terms = outputs.reduce((s, o) => s + (o ? o.data.reduce((a, f) => a + f.terms.size, 0) : 0), 0);
     if (terms > MAX_TERMS) {
       throw new ZkError('TOO_LARGE', `node ${node.name} (${node.opType}): its output folds into ${terms} affine terms (more than ${MAX_TERMS}); the model is too large to compile`, { node: node.name, op: node.opType, terms });
     }
     node.outputs.forEach((name, i) => name && outputs[i] && values.set(name, outputs[i]));
   }
-  return builder.build(graph.outputs.map((o) => {
+  if (refused.length === 1) throw refused[0];
+  if (refused.length > 1) {
+    throw new ZkError('ONNX_UNSUPPORTED', `${refused.length} nodes cannot be compiled: ${refused.map((e) => e.message).join('; ')}`, { nodes: refused.map((e) => e.details) });
+  }
+  const produced = options.skipMissingOutputs ? graph.outputs.filter((o) => values.has(o.name)) : graph.outputs;
+  return builder.build(produced.map((o) => {
     const v = values.get(o.name);
     if (!v) throw new ZkError('ONNX_MALFORMED', `graph output ${o.name} is never produced`);
     return { name: o.name, dims: v.dims, dtype: v.dtype, forms: v.data };

@@ -45,13 +45,13 @@ function widenNarrowIntegers(model: Uint8Array): Uint8Array {
   return ModelProto.encode(m).finish();
 }
 
-async function createSession(model: Uint8Array): Promise<ort.InferenceSession> {
+async function createSession(model: Uint8Array): Promise<{ session: ort.InferenceSession; widened: boolean }> {
   try {
-    return await ort.InferenceSession.create(model);
+    return { session: await ort.InferenceSession.create(model), widened: false };
   } catch (e) {
     // onnxruntime refuses some 8-bit integer kernels (MatMul): retry on the widened model.
     if (!/tensor\(u?int(8|16)\)/.test((e as Error).message)) throw e;
-    return await ort.InferenceSession.create(widenNarrowIntegers(model));
+    return { session: await ort.InferenceSession.create(widenNarrowIntegers(model)), widened: true };
   }
 }
 
@@ -65,35 +65,85 @@ const withoutPaths = (e: unknown): string => ((e as Error)?.message ?? String(e)
 export async function checkLoads(model: Uint8Array): Promise<void> {
   let session: ort.InferenceSession;
   try {
-    session = await createSession(model);
+    ({ session } = await createSession(model));
   } catch (e) {
     throw new ZkError('ONNX_MALFORMED', `onnxruntime cannot load the model: ${withoutPaths(e)}`);
   }
   await session.release();
 }
 
-const tensorType = (v: ValueInfo): ort.Tensor.Type => (v.dtype === 'float' ? 'float32' : v.dtype === 'bool' ? 'bool' : 'int64');
+const NARROW_TYPES = new Set(['int8', 'uint8', 'int16', 'uint16']);
+
+/**
+ * An input as the tensor its declared element type asks for: onnxruntime refuses a feed of another
+ * type. Integers are rounded; float16 goes as its IEEE half-precision bit patterns.
+ */
+export function feedTensor(inp: ValueInfo, values: readonly number[]): ort.Tensor {
+  const type = (inp.elemType ?? (inp.dtype === 'float' ? 'float32' : inp.dtype === 'bool' ? 'bool' : 'int64')) as ort.Tensor.Type;
+  const ints = (v: number) => Math.round(v);
+  const data: Record<string, () => unknown> = {
+    float32: () => Float32Array.from(values),
+    float64: () => Float64Array.from(values),
+    float16: () => Uint16Array.from(values, toHalf),
+    bool: () => Uint8Array.from(values, (v) => (v ? 1 : 0)),
+    int8: () => Int8Array.from(values, ints),
+    uint8: () => Uint8Array.from(values, ints),
+    int16: () => Int16Array.from(values, ints),
+    uint16: () => Uint16Array.from(values, ints),
+    int32: () => Int32Array.from(values, ints),
+    uint32: () => Uint32Array.from(values, ints),
+    int64: () => BigInt64Array.from(values, (v) => BigInt(ints(v))),
+    uint64: () => BigUint64Array.from(values, (v) => BigInt(ints(v))),
+  };
+  const make = data[type];
+  if (!make) throw new ZkError('ONNX_UNSUPPORTED', `graph input ${inp.name}: element type ${type} cannot be fed to onnxruntime`);
+  return new ort.Tensor(type, make() as never, inp.dims);
+}
+
+/** IEEE 754 binary16 bits of a number, rounded to nearest even (no library in our stack does this on Node 20). */
+function toHalf(v: number): number {
+  const f = new Float32Array([v]);
+  const x = new Uint32Array(f.buffer)[0];
+  const sign = (x >>> 16) & 0x8000;
+  const exp = ((x >>> 23) & 0xff) - 127 + 15;
+  let mant = x & 0x7fffff;
+  if (((x >>> 23) & 0xff) === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0);
+  if (exp >= 0x1f) return sign | 0x7c00;
+  if (exp <= 0) {
+    if (exp < -10) return sign;
+    mant |= 0x800000;
+    const shift = 14 - exp;
+    const half = 1 << (shift - 1);
+    let m = mant >>> shift;
+    const rest = mant & ((1 << shift) - 1);
+    if (rest > half || (rest === half && m & 1)) m++;
+    return sign | m;
+  }
+  let h = sign | (exp << 10) | (mant >>> 13);
+  const rest = mant & 0x1fff;
+  if (rest > 0x1000 || (rest === 0x1000 && h & 1)) h++;
+  return h;
+}
 
 /** Runs the float model with onnxruntime-node: the reference the quantized circuit is measured against. */
 export async function runReference(model: Uint8Array, inputs: readonly ValueInfo[], values: readonly number[][]): Promise<number[][]> {
   let session: ort.InferenceSession;
+  let widened: boolean;
   try {
-    session = await createSession(model);
+    ({ session, widened } = await createSession(model));
   } catch (e) {
     throw new ZkError('ONNX_MALFORMED', `onnxruntime cannot load the model: ${withoutPaths(e)}`);
   }
   try {
     const feeds: Record<string, ort.Tensor> = {};
-    inputs.forEach((inp, i) => {
-      const type = tensorType(inp);
-      const data = type === 'float32' ? Float32Array.from(values[i]) : type === 'bool' ? Uint8Array.from(values[i]) : BigInt64Array.from(values[i], (v) => BigInt(Math.round(v)));
-      feeds[inp.name] = new ort.Tensor(type, data as never, inp.dims);
-    });
+    // The widened model declares its narrow integer inputs int32.
+    const declared = (inp: ValueInfo): ValueInfo => (widened && NARROW_TYPES.has(inp.elemType ?? '') ? { ...inp, elemType: 'int32' } : inp);
+    inputs.forEach((inp, i) => (feeds[inp.name] = feedTensor(declared(inp), values[i])));
     let result: ort.InferenceSession.OnnxValueMapType;
     try {
       result = await session.run(feeds);
     } catch (e) {
-      throw new ZkError('ONNX_UNSUPPORTED', `onnxruntime cannot run the model: ${withoutPaths(e)}`);
+      throw new ZkError('INPUT_INVALID', `onnxruntime cannot run the model on this input: ${withoutPaths(e)}`);
     }
     return session.outputNames.map((name) => Array.from(result[name].data as ArrayLike<number | bigint | boolean>, Number));
   } finally {

@@ -3,6 +3,8 @@
  * are looked up with their compiled info, inputs are checked against them before a job is queued,
  * and proofs are verified against their keys.
  */
+import { prepareWithDocs, type GraphSettings } from '../model/prepare.js';
+
 import { createHash, randomUUID } from 'node:crypto';
 import { createReadStream, existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -49,6 +51,9 @@ export interface Upload {
   ceremonyOwner?: string;
   /** Proof system of the keys; default groth16. */
   system?: ProofSystem;
+  /** Symbolic dim sizes and parameter inputs fixed as constants. */
+  graph?: GraphSettings;
+  acceptError?: boolean;
 }
 
 /**
@@ -105,6 +110,7 @@ export class ModelService {
     // From here on the model is self-contained: nothing reads a path it names.
     const onnx = inlineExternalData(u.onnx, u.externalData && uploadedSource(u.externalData));
     const graph = loadOnnx(onnx);
+    // Ops we cannot compile are a 422 now, every node named, not a failed build after the queue.
     requireSupported(graph);
     await checkLoads(onnx);
     const docs = u.calibration === undefined ? undefined : Array.isArray(u.calibration) ? u.calibration : [u.calibration];
@@ -112,10 +118,13 @@ export class ModelService {
     if (u.clientProving && u.visibility && !clientProvable(u.visibility)) {
       throw new ZkError('INPUT_INVALID', `clientProving: a client cannot prove a model with ${u.visibility.weights} weights without holding them; use weights=fixed or weights=public`);
     }
+    const prepared = prepareWithDocs(graph, u.graph ?? {}, docs ?? []);
     const settings: CompileSettings = {
       scale: u.scale ?? DEFAULT_SCALE,
       headroomBits: u.headroomBits ?? DEFAULT_HEADROOM,
-      ...(docs ? { samples: docs.map((d) => parseInputs(d, graph.inputs)) } : {}),
+      ...(docs ? { samples: prepared.samples } : {}),
+      ...(u.graph && (Object.keys(u.graph.dims ?? {}).length || Object.keys(u.graph.fix ?? {}).length) ? { graph: u.graph } : {}),
+      ...(u.acceptError ? { acceptError: true } : {}),
       ...(this.ptau ? { ptau: this.ptau } : {}),
       ...(u.visibility ? { visibility: u.visibility } : {}),
       ...(u.ceremonyOwner ? { ceremonyOwner: u.ceremonyOwner } : {}),

@@ -1,3 +1,4 @@
+import type { GraphSettings } from '../model/prepare.js';
 import type { ModelVisibility } from '../commit/visibility.js';
 import type { ErrorBody } from '../core/errors.js';
 import type { ProofSystem } from '../core/snarkjs.js';
@@ -22,6 +23,10 @@ export interface CompileSettings {
   ceremonyOwner?: string;
   /** Absent: groth16 (so the artifact keys of models uploaded before the option stay the same). */
   system?: ProofSystem;
+  /** Symbolic dim sizes and parameter inputs fixed as constants (`--dim`, `--fix`). */
+  graph?: GraphSettings;
+  /** Compile even when the error exceeds the stated tolerance; proofs then say so. */
+  acceptError?: boolean;
 }
 
 export interface ModelRecord {

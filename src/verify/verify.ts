@@ -50,7 +50,7 @@ export const snarkProofSchema = z.discriminatedUnion('protocol', [groth16Proof, 
 export const proofBundleSchema = z
   .object({
     format: z.literal('zkinfer-proof/1'),
-    model: z.object({ name: z.string(), vkeyHash: z.string(), versionId: z.string().optional() }),
+    model: z.object({ name: z.string(), vkeyHash: z.string(), versionId: z.string().optional(), acceptedError: z.object({ maxAbsError: z.number(), tolerance: z.number() }).optional() }),
     trust: z.object({ phase2: z.enum(['operator', 'ceremony', 'none']), trusted: z.string(), warning: z.string().optional() }).optional(),
     system: z.enum(PROOF_SYSTEMS),
     proof: snarkProofSchema,

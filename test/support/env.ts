@@ -18,3 +18,9 @@ export const TEST_PTAU_POWER = 12;
 export const tempDir = (prefix: string): string => mkdtempSync(join(tmpdir(), `zkinfer-${prefix}-`));
 
 export const CORPUS = resolve(REPO_ROOT, '..', 'shared', 'conformance', 'ezkl');
+
+/** Models from users' reports (see its README): the fidelity tests' real exports. */
+export const CASES = resolve(REPO_ROOT, '..', 'shared', 'cases');
+
+/** ONNX's operator suite (one op per model, with output_data from the ONNX reference). */
+export const ONNX_NODE = resolve(REPO_ROOT, '..', 'shared', 'onnx-node');

@@ -7,6 +7,8 @@ import type { SymTensor } from '../tensor.js';
 /** What an op implementation sees: its node, its inputs as symbolic tensors, and the builder. */
 export class OpContext {
   readonly origin: Origin;
+  /** The attributes the op has read: any other attribute of the node is refused by name (see attributes.ts). */
+  readonly read = new Set<string>();
   constructor(
     readonly node: OnnxNode,
     private readonly values: ReadonlyArray<SymTensor | undefined>,
@@ -38,6 +40,7 @@ export class OpContext {
   }
 
   attr(name: string): AttributeValue | undefined {
+    this.read.add(name);
     return this.node.attributes[name];
   }
 

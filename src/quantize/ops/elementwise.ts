@@ -114,7 +114,10 @@ const identity: OpImpl = (ctx) => [ctx.input(0)];
 function cast(ctx: OpContext): SymTensor[] {
   const x = ctx.input(0);
   const to = ctx.int('to', 1);
-  const target: DType = to === 9 ? 'bool' : to === 1 || to === 11 || to === 10 ? 'float' : 'int';
+  // TensorProto element types: FLOAT, FLOAT16, DOUBLE, BFLOAT16 | BOOL | the integer types. Others
+  // (strings, complex, float8, 4-bit) are refused by name, not taken for integers.
+  const target: DType | undefined = [1, 10, 11, 16].includes(to) ? 'float' : to === 9 ? 'bool' : [2, 3, 4, 5, 6, 7, 12, 13].includes(to) ? 'int' : undefined;
+  if (!target) return ctx.fail(`to = element type ${to}`);
   if (x.data.every(isConstant)) {
     const conv = (v: number) => (target === 'bool' ? Number(v !== 0) : target === 'int' ? Math.trunc(v) : v);
     return [{ dims: x.dims, dtype: target, data: x.data.map((v) => constant(conv(v.bias))) }];
@@ -155,6 +158,5 @@ export const elementwiseOps: Record<string, OpImpl> = {
   PRelu: (ctx) => [leaky(ctx, ctx.input(0), ctx.input(1))],
   Clip: (ctx) => [clip(ctx, ctx.input(0), ...clipBounds(ctx))],
   Identity: identity,
-  Dropout: identity,
   Cast: cast,
 };

@@ -7,7 +7,9 @@ import { normOps } from './norm.js';
 import { poolOps } from './pool.js';
 import { resizeOps } from './resize.js';
 import { shapeOps } from './shape.js';
+import { trainingOps } from './training.js';
 
 /** Every ONNX op the compiler knows, by op type. */
-export const OPS: Readonly<Record<string, OpImpl>> = { ...elementwiseOps, ...shapeOps, ...linearOps, ...poolOps, ...nonlinearOps, ...logicOps, ...resizeOps, ...normOps };
+export const OPS: Readonly<Record<string, OpImpl>> = { ...elementwiseOps, ...shapeOps, ...linearOps, ...poolOps, ...nonlinearOps, ...logicOps, ...resizeOps, ...normOps, ...trainingOps };
 export { OpContext } from './context.js';
+export { unhandledAttributes } from './attributes.js';

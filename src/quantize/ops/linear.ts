@@ -162,6 +162,7 @@ function convTranspose(ctx: OpContext): SymTensor[] {
   const full = inDims.map((n, i) => stride[i] * (n - 1) + outPad[i] + span[i]);
   let pads = ctx.ints('pads', [...inDims, ...inDims].map(() => 0));
   const autoPad = ctx.string('auto_pad', 'NOTSET');
+  if (!['NOTSET', 'SAME_UPPER', 'SAME_LOWER', 'VALID'].includes(autoPad)) ctx.fail(`auto_pad ${autoPad}`);
   const outputShape = ctx.ints('output_shape', []);
   let outDims: number[];
   if (outputShape.length || autoPad === 'SAME_UPPER' || autoPad === 'SAME_LOWER') {

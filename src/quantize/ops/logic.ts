@@ -45,6 +45,9 @@ function where(ctx: OpContext): SymTensor[] {
   const [c, x, y] = [ctx.input(0), ctx.input(1), ctx.input(2)];
   const { dims, data: [cs, xs, ys] } = broadcast(ctx, c, x, y);
   requireBoolean(ctx, cs);
+  const dtype0: DType = x.dtype === 'float' || y.dtype === 'float' ? 'float' : x.dtype === 'int' || y.dtype === 'int' ? 'int' : 'bool';
+  // A constant condition (a causal mask) selects without arithmetic: an −∞ fill stays itself.
+  if (cs.every(isConstant)) return [{ dims, dtype: dtype0, data: cs.map((c, i) => (c.bias ? xs[i] : ys[i])) }];
   const picked = ctx.builder.product(cs, xs.map((v, i) => sub(v, ys[i])), ctx.origin, { rescale: false });
   const dtype: DType = x.dtype === 'float' || y.dtype === 'float' ? 'float' : x.dtype === 'int' || y.dtype === 'int' ? 'int' : 'bool';
   const data = picked.map((p, i) => add(ys[i], p));

@@ -4,6 +4,7 @@ import type { TableFunction } from '../plan.js';
 import { normalizeAxis, strides, type SymTensor } from '../tensor.js';
 import type { OpContext, OpImpl } from './context.js';
 import { clip } from './elementwise.js';
+import { isMaskFill } from './mask.js';
 import { reduceWindows } from './pool.js';
 
 /** A unary op computed by a table gadget (see table.ts); the output is float. */
@@ -47,14 +48,38 @@ function softmax(ctx: OpContext, log: boolean): SymTensor[] {
     rows.forEach((r) => r.forEach((i) => (out[i] = constant(log ? 0 : 1))));
     return [{ dims: x.dims, dtype: 'float', data: out }];
   }
+  // Masked elements (−∞ or finfo.min fills) drop out of their row: their output is exactly 0 (Softmax).
+  const masked = rows.flatMap((r) => r.filter((i) => isMaskFill(x.data[i])));
+  if (masked.length) {
+    if (log) ctx.fail('LogSoftmax of a row with −∞ fills (its output there is −∞)');
+    masked.forEach((i) => (out[i] = constant(0)));
+    const live = rows.map((r) => r.filter((i) => !isMaskFill(x.data[i])));
+    if (live.some((r) => r.length === 0)) ctx.fail('a row of Softmax is masked entirely (onnxruntime gives NaN or a uniform row)');
+    // Rows of different lengths: each length is its own Softmax over the live elements.
+    for (const length of new Set(live.map((r) => r.length))) {
+      const group = live.filter((r) => r.length === length);
+      const inner = softmaxRows(ctx, x, group, false);
+      group.flat().forEach((i, k) => (out[i] = inner[k]));
+    }
+    return [{ dims: x.dims, dtype: 'float', data: out }];
+  }
+  softmaxRows(ctx, x, rows, log).forEach((v, k) => (out[rows[Math.floor(k / n)][k % n]] = v));
+  return [{ dims: x.dims, dtype: 'float', data: out }];
+}
+
+/** Softmax (or LogSoftmax) of rows of equal length n: the values in row order, row after row. */
+function softmaxRows(ctx: OpContext, x: SymTensor, rows: number[][], log: boolean): Affine[] {
+  const n = rows[0].length;
+  if (n === 1) return rows.map(() => constant(log ? 0 : 1));
+  const out = new Array<Affine>(rows.length * n);
   const maxes = reduceWindows(ctx, rows.map((r) => r.map((i) => x.data[i])), 'max', (w) => w.length);
   const shifted = rows.flatMap((r, k) => r.map((i) => sub(x.data[i], maxes[k])));
   const e = ctx.builder.table(shifted, { name: 'expNonPositive', params: [] }, ctx.origin);
   const sums = rows.map((r, k) => combine(r.map((_, j) => [e[k * n + j], 1] as const)));
   if (log) {
     const logs = ctx.builder.table(sums, { name: 'log', params: [1] }, ctx.origin);
-    rows.forEach((r, k) => r.forEach((i, j) => (out[i] = sub(shifted[k * n + j], logs[k]))));
-    return [{ dims: x.dims, dtype: 'float', data: out }];
+    rows.forEach((r, k) => r.forEach((_, j) => (out[k * n + j] = sub(shifted[k * n + j], logs[k]))));
+    return out;
   }
   // 1/s at 3 + ⌈log2 n⌉ bits beyond the working scale: s ≤ n, so the reciprocal keeps scale + 3 significant bits.
   const invScale = ctx.builder.scale + 3 + Math.ceil(Math.log2(n));
@@ -65,9 +90,7 @@ function softmax(ctx: OpContext, log: boolean): SymTensor[] {
     bMax: (bScale) => BigInt(n) << BigInt(bScale + 1),
     qMax: 1n << BigInt(invScale + 1),
   });
-  const products = ctx.builder.product(e, rows.flatMap((r, k) => r.map(() => inv[k])), ctx.origin, { rescale: false });
-  rows.forEach((r, k) => r.forEach((i, j) => (out[i] = products[k * n + j])));
-  return [{ dims: x.dims, dtype: 'float', data: out }];
+  return ctx.builder.product(e, rows.flatMap((r, k) => r.map(() => inv[k])), ctx.origin, { rescale: false });
 }
 
 /** HardSigmoid: max(0, min(1, αx + β)), two ReLUs. */

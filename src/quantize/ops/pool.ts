@@ -41,14 +41,16 @@ function pool(ctx: OpContext, how: Reducer): SymTensor[] {
   const includePad = ctx.int('count_include_pad', 0) === 1;
   const inner = sizeOf(x.dims.slice(2));
   const windows: Affine[][] = [];
+  const padded = new Map<Affine[], number>();
   for (let plane = 0; plane < batch * channels; plane++) {
     for (let pos = 0; pos < sizeOf(geo.outDims); pos++) {
       const w: Affine[] = [];
       geo.window(pos, (offset) => w.push(x.data[plane * inner + offset]));
       windows.push(w);
+      if (includePad) padded.set(w, geo.paddedCount(pos));
     }
   }
-  const data = reduceWindows(ctx, windows, how, (w) => (includePad ? geo.kernelSize : w.length));
+  const data = reduceWindows(ctx, windows, how, (w) => padded.get(w) ?? w.length);
   return [{ dims: [batch, channels, ...geo.outDims], dtype: x.dtype, data }];
 }
 

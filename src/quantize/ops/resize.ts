@@ -114,15 +114,32 @@ function resize(ctx: OpContext): SymTensor[] {
     excludeOutside: ctx.int('exclude_outside', 0) === 1,
   };
   if (ctx.int('antialias', 0) === 1) ctx.fail('antialias');
-  if (ctx.attr('axes') !== undefined) ctx.fail('the axes attribute');
   const given = (i: number) => (ctx.optional(i) && ctx.input(i).data.length ? ctx.constInput(i, i === 3 ? 'sizes' : 'scales') : undefined);
   const scalesIn = ctx.opset < 11 ? given(1) : given(2);
   const sizes = ctx.opset < 11 ? undefined : given(3);
   if (!scalesIn && !sizes) ctx.fail('neither scales nor sizes');
+  // axes (opset 18): scales or sizes name only these axes; the others keep their size.
+  const rank = x.dims.length;
+  const axes = ctx.ints('axes', x.dims.map((_, d) => d)).map((a) => (a < 0 ? a + rank : a));
+  if ((scalesIn ?? sizes)!.length !== axes.length) ctx.shapeError(`${axes.length} axes but ${(scalesIn ?? sizes)!.length} scales or sizes`);
+  const onAxes = (values: readonly number[], other: (d: number) => number) => x.dims.map((_, d) => (axes.includes(d) ? values[axes.indexOf(d)] : other(d)));
   const policy = ctx.string('keep_aspect_ratio_policy', 'stretch');
-  if (policy !== 'stretch') ctx.fail(`keep_aspect_ratio_policy ${policy}`);
-  const outDims = sizes ?? x.dims.map((n, d) => Math.floor(n * scalesIn![d]));
-  const scales = sizes ? sizes.map((m, d) => m / x.dims[d]) : scalesIn!;
+  if (!['stretch', 'not_larger', 'not_smaller'].includes(policy)) ctx.fail(`keep_aspect_ratio_policy ${policy}`);
+  let outDims: number[];
+  let scales: number[];
+  if (sizes && policy !== 'stretch') {
+    // One scale for every named axis, the smallest (not_larger) or largest (not_smaller) ratio; sizes round half up.
+    const ratios = axes.map((a, k) => sizes[k] / x.dims[a]);
+    const scale = policy === 'not_larger' ? Math.min(...ratios) : Math.max(...ratios);
+    scales = onAxes(axes.map(() => scale), () => 1);
+    outDims = x.dims.map((n, d) => (axes.includes(d) ? Math.floor(scale * n + 0.5) : n));
+  } else if (sizes) {
+    outDims = onAxes(sizes, (d) => x.dims[d]);
+    scales = outDims.map((m, d) => m / x.dims[d]);
+  } else {
+    scales = onAxes(scalesIn!, () => 1);
+    outDims = x.dims.map((n, d) => Math.floor(n * scales[d]));
+  }
   return [resample(ctx, x, outDims, scales, spec)];
 }
 

@@ -139,7 +139,7 @@ export function pad(ctx: OpContext, x: SymTensor, pads: number[], mode: string, 
       const n = x.dims[d];
       if (v < 0 || v >= n) {
         if (mode === 'constant') return void (source[flat] = -1);
-        v = mode === 'edge' ? Math.min(Math.max(v, 0), n - 1) : v < 0 ? -v : 2 * (n - 1) - v;
+        v = mode === 'edge' ? Math.min(Math.max(v, 0), n - 1) : mode === 'wrap' ? ((v % n) + n) % n : v < 0 ? -v : 2 * (n - 1) - v;
         if (v < 0 || v >= n) ctx.fail(`reflect padding wider than the axis`);
       }
       src += v * inStrides[d];
@@ -152,7 +152,7 @@ export function pad(ctx: OpContext, x: SymTensor, pads: number[], mode: string, 
 function padOp(ctx: OpContext): SymTensor[] {
   const x = ctx.input(0);
   const mode = ctx.string('mode', 'constant');
-  if (!['constant', 'edge', 'reflect'].includes(mode)) ctx.fail(`pad mode ${mode}`);
+  if (!['constant', 'edge', 'reflect', 'wrap'].includes(mode)) ctx.fail(`pad mode ${mode}`);
   if (ctx.opset < 11) return [pad(ctx, x, ctx.ints('pads', []), mode, ctx.float('value', 0))];
   const raw = ctx.constInput(1, 'pads');
   const value = ctx.optional(2) ? ctx.constInput(2, 'the pad value')[0] : 0;
@@ -336,7 +336,13 @@ export const shapeOps: Record<string, OpImpl> = {
   Tile: tile,
   Expand: expand,
   Split: split,
-  Shape: (ctx) => [constTensor([ctx.input(0).dims.length], ctx.input(0).dims)],
+  Shape: (ctx) => {
+    // start/end (opset 15) slice the dims as Python does: negative counts from the back, clamped.
+    const dims = ctx.input(0).dims;
+    const clamp = (v: number) => Math.min(dims.length, Math.max(0, v < 0 ? v + dims.length : v));
+    const kept = dims.slice(clamp(ctx.int('start', 0)), clamp(ctx.int('end', dims.length)));
+    return [constTensor([kept.length], kept)];
+  },
   Size: (ctx) => [constTensor([], [ctx.input(0).data.length])],
   Constant: (ctx) => {
     const t = ctx.attr('value');

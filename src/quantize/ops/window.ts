@@ -6,6 +6,8 @@ import type { OpContext } from './context.js';
 export interface Geometry {
   outDims: number[];
   kernelSize: number;
+  /** Taps of output position `pos` inside the padded input (AveragePool's count_include_pad divisor). */
+  paddedCount(pos: number): number;
   /** Visits the in-bounds taps of output position `pos`: offset within one input channel, offset within the kernel. */
   window(pos: number, visit: (inOffset: number, kernelOffset: number) => void): void;
 }
@@ -43,6 +45,18 @@ export function spatialGeometry(ctx: OpContext, inDims: number[], kernelDims: nu
   return {
     outDims,
     kernelSize,
+    paddedCount(pos) {
+      // With ceil_mode the last window may run past the right padding: those taps do not count.
+      const origin = outDims.map((d, i) => (Math.floor(pos / outStrides[i]) % d) * stride[i] - pads[i]);
+      return kernelDims.reduce((n, k, i) => {
+        let inside = 0;
+        for (let t = 0; t < k; t++) {
+          const c = origin[i] + t * dilation[i];
+          if (c >= -pads[i] && c < inDims[i] + pads[rank + i]) inside++;
+        }
+        return n * inside;
+      }, 1);
+    },
     window(pos, visit) {
       const origin = outDims.map((d, i) => (Math.floor(pos / outStrides[i]) % d) * stride[i] - pads[i]);
       for (let k = 0; k < kernelSize; k++) {
