@@ -5,9 +5,11 @@ import { logicOps } from './logic.js';
 import { nonlinearOps } from './nonlinear.js';
 import { normOps } from './norm.js';
 import { poolOps } from './pool.js';
+import { reduceOps } from './reduce.js';
+import { sequenceOps } from './sequence.js';
 import { resizeOps } from './resize.js';
 import { shapeOps } from './shape.js';
 
 /** Every ONNX op the compiler knows, by op type. */
-export const OPS: Readonly<Record<string, OpImpl>> = { ...elementwiseOps, ...shapeOps, ...linearOps, ...poolOps, ...nonlinearOps, ...logicOps, ...resizeOps, ...normOps };
+export const OPS: Readonly<Record<string, OpImpl>> = { ...elementwiseOps, ...shapeOps, ...linearOps, ...poolOps, ...nonlinearOps, ...logicOps, ...resizeOps, ...normOps, ...reduceOps, ...sequenceOps };
 export { OpContext } from './context.js';
