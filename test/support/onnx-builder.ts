@@ -10,11 +10,12 @@ const AttrType = AttributeProto.AttributeType;
 
 /** A dimension: a number, or a name for a symbolic dimension such as 'batch'. */
 export type Dim = number | string;
-export type ElemType = 'float32' | 'int64' | 'bool';
+export type ElemType = 'float32' | 'int64' | 'int32' | 'bool';
 
 const DATA_TYPE: Record<ElemType, number> = {
   float32: TensorProto.DataType.FLOAT,
   int64: TensorProto.DataType.INT64,
+  int32: TensorProto.DataType.INT32,
   bool: TensorProto.DataType.BOOL,
 };
 
@@ -33,6 +34,7 @@ export type AttrValue =
   | number
   | readonly number[]
   | string
+  | readonly string[]
   | { readonly kind: 'float'; readonly value: number }
   | { readonly kind: 'floats'; readonly values: readonly number[] }
   | { readonly kind: 'tensor'; readonly tensor: TensorValue };
@@ -85,6 +87,12 @@ export class OnnxBuilder {
   /** An int64 initializer, for the shape, axes and index operands that ONNX requires to be int64. */
   initializerInt64(name: string, dims: readonly number[], values: readonly number[]): this {
     this.initializers.push(tensorProto(name, { dtype: 'int64', dims, values }));
+    return this;
+  }
+
+  /** An initializer of any element type (int32 sequence_lens, a bool mask…). */
+  initializerOf(name: string, dtype: ElemType, dims: readonly number[], values: readonly number[]): this {
+    this.initializers.push(tensorProto(name, { dtype, dims, values }));
     return this;
   }
 
@@ -146,7 +154,7 @@ function tensorProto(name: string, t: TensorValue): onnx.ITensorProto {
     throw new Error(`tensor '${name}': ${t.values.length} values for dims [${t.dims.join(', ')}] (${count})`);
   }
   // raw_data, little-endian as the ONNX spec requires, is the encoding exporters such as PyTorch emit.
-  const width = t.dtype === 'float32' ? 4 : t.dtype === 'bool' ? 1 : 8;
+  const width = t.dtype === 'float32' || t.dtype === 'int32' ? 4 : t.dtype === 'bool' ? 1 : 8;
   const view = new DataView(new ArrayBuffer(count * width));
   for (let i = 0; i < count; i++) {
     const v = t.values[i];
@@ -154,6 +162,8 @@ function tensorProto(name: string, t: TensorValue): onnx.ITensorProto {
       view.setFloat32(i * 4, v, true);
     } else if (t.dtype === 'bool') {
       view.setUint8(i, v ? 1 : 0);
+    } else if (t.dtype === 'int32') {
+      view.setInt32(i * 4, v, true);
     } else {
       if (!Number.isSafeInteger(v)) throw new Error(`tensor '${name}': int64 value ${v} is not a safe integer`);
       view.setBigInt64(i * 8, BigInt(v), true);
@@ -177,9 +187,11 @@ function attribute(name: string, v: AttrValue): onnx.IAttributeProto {
         return { name, type: AttrType.TENSOR, t: tensorProto('', v.tensor) };
     }
   }
-  return v.every(Number.isInteger)
-    ? { name, type: AttrType.INTS, ints: [...v] }
-    : { name, type: AttrType.FLOATS, floats: [...v] };
+  if (v.some((x) => typeof x === 'string')) return { name, type: AttrType.STRINGS, strings: (v as readonly string[]).map((x) => new TextEncoder().encode(x)) };
+  const nums = v as readonly number[];
+  return nums.every(Number.isInteger)
+    ? { name, type: AttrType.INTS, ints: [...nums] }
+    : { name, type: AttrType.FLOATS, floats: [...nums] };
 }
 
 /** A seeded generator of uniform floats in [0, 1). */

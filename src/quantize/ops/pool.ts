@@ -62,14 +62,15 @@ function globalPool(ctx: OpContext, how: Reducer): SymTensor[] {
 /**
  * The windows of a Reduce* op: the elements each output reduces over `axes` (attribute, or input 1
  * from opset 13 for ReduceSum and 18 for the rest), and the output dims (keepdims). Undefined when
- * the op is the identity (no axes with noop_with_empty_axes).
+ * noop_with_empty_axes and no axes, each element is its own window (ReduceSumSquare then squares,
+ * ReduceL1 takes |x|, as ONNX's reference does).
  */
-export function reductionWindows(ctx: OpContext, axesInputOpset: number): { windows: Affine[][]; dims: number[] } | undefined {
+export function reductionWindows(ctx: OpContext, axesInputOpset: number): { windows: Affine[][]; dims: number[] } {
   const x = ctx.input(0);
   const rank = x.dims.length;
   const rawAxes = ctx.opset >= axesInputOpset ? (ctx.optional(1) ? ctx.constInput(1, 'axes') : undefined) : (ctx.attr('axes') as number[] | undefined);
   const noop = ctx.int('noop_with_empty_axes', 0) === 1;
-  if ((!rawAxes || rawAxes.length === 0) && noop) return undefined;
+  if ((!rawAxes || rawAxes.length === 0) && noop) return { windows: x.data.map((v) => [v]), dims: x.dims };
   const axes = rawAxes && rawAxes.length ? rawAxes.map((a) => normalizeAxis(a, rank)) : x.dims.map((_, i) => i);
   const keep = ctx.int('keepdims', 1) === 1;
   const outFull = x.dims.map((d, i) => (axes.includes(i) ? 1 : d));
@@ -88,7 +89,6 @@ export function reductionWindows(ctx: OpContext, axesInputOpset: number): { wind
 function reduce(ctx: OpContext, how: Reducer): SymTensor[] {
   const x = ctx.input(0);
   const r = reductionWindows(ctx, how === 'sum' ? 13 : 18);
-  if (!r) return [x];
   return [{ dims: r.dims, dtype: x.dtype, data: reduceWindows(ctx, r.windows, how, (w) => w.length) }];
 }
 
