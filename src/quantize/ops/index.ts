@@ -7,9 +7,12 @@ import { normOps } from './norm.js';
 import { poolOps } from './pool.js';
 import { reduceOps } from './reduce.js';
 import { sequenceOps } from './sequence.js';
+import { einsumOps } from './einsum.js';
+import { generateOps } from './generate.js';
+import { rearrangeOps } from './rearrange.js';
 import { resizeOps } from './resize.js';
 import { shapeOps } from './shape.js';
 
 /** Every ONNX op the compiler knows, by op type. */
-export const OPS: Readonly<Record<string, OpImpl>> = { ...elementwiseOps, ...shapeOps, ...linearOps, ...poolOps, ...nonlinearOps, ...logicOps, ...resizeOps, ...normOps, ...reduceOps, ...sequenceOps };
+export const OPS: Readonly<Record<string, OpImpl>> = { ...elementwiseOps, ...shapeOps, ...linearOps, ...poolOps, ...nonlinearOps, ...logicOps, ...resizeOps, ...normOps, ...reduceOps, ...sequenceOps, ...einsumOps, ...generateOps, ...rearrangeOps };
 export { OpContext } from './context.js';
