@@ -111,7 +111,7 @@ function clipBounds(ctx: OpContext): [number, number] {
 
 const identity: OpImpl = (ctx) => [ctx.input(0)];
 
-function cast(ctx: OpContext): SymTensor[] {
+export function cast(ctx: OpContext): SymTensor[] {
   const x = ctx.input(0);
   const to = ctx.int('to', 1);
   const target: DType = to === 9 ? 'bool' : to === 1 || to === 11 || to === 10 ? 'float' : 'int';

@@ -10,9 +10,10 @@ import { sequenceOps } from './sequence.js';
 import { einsumOps } from './einsum.js';
 import { generateOps } from './generate.js';
 import { rearrangeOps } from './rearrange.js';
+import { mathOps } from './math.js';
 import { resizeOps } from './resize.js';
 import { shapeOps } from './shape.js';
 
 /** Every ONNX op the compiler knows, by op type. */
-export const OPS: Readonly<Record<string, OpImpl>> = { ...elementwiseOps, ...shapeOps, ...linearOps, ...poolOps, ...nonlinearOps, ...logicOps, ...resizeOps, ...normOps, ...reduceOps, ...sequenceOps, ...einsumOps, ...generateOps, ...rearrangeOps };
+export const OPS: Readonly<Record<string, OpImpl>> = { ...elementwiseOps, ...shapeOps, ...linearOps, ...poolOps, ...nonlinearOps, ...logicOps, ...resizeOps, ...normOps, ...reduceOps, ...sequenceOps, ...einsumOps, ...generateOps, ...rearrangeOps, ...mathOps };
 export { OpContext } from './context.js';
