@@ -81,9 +81,14 @@ function decodeAttribute(a: onnxProto.onnx.IAttributeProto, where: string): Attr
   }
 }
 
+/** The domain of the classical-ML ops (skl2onnx's Scaler, LinearClassifier…), compiled beside the standard ones. */
+const ML_DOMAIN = 'ai.onnx.ml';
+
 function valueInfo(v: onnxProto.onnx.IValueInfoProto): ValueInfo {
   const name = v.name ?? '';
-  const tensorType = v.type?.tensorType;
+  // ZipMap's sequence of {label: probability} maps is proven as the probabilities tensor it is made from.
+  const zipped = v.type?.sequenceType?.elemType?.mapType?.valueType?.tensorType;
+  const tensorType = v.type?.tensorType ?? zipped;
   if (!tensorType) throw new ZkError('ONNX_UNSUPPORTED', `graph value ${name}: only tensor inputs and outputs are supported`);
   // A symbolic or unknown dimension is the batch in every exporter we meet: prove one example at a time.
   const dims = (tensorType.shape?.dim ?? []).map((d) => (d.dimValue != null && toNumber(d.dimValue) > 0 ? toNumber(d.dimValue) : 1));
@@ -107,7 +112,7 @@ export function loadOnnx(bytes: Uint8Array): OnnxGraph {
   for (const t of g.initializer ?? []) initializers.set(t.name ?? '', decodeTensor(t, `initializer ${t.name}`));
   const nodes: OnnxNode[] = (g.node ?? []).map((n, i) => {
     const name = n.name || `${n.opType}_${i}`;
-    if (n.domain && n.domain !== 'ai.onnx') {
+    if (n.domain && n.domain !== 'ai.onnx' && n.domain !== ML_DOMAIN) {
       throw new ZkError('ONNX_UNSUPPORTED', `node ${name}: op ${n.domain}.${n.opType} is outside the standard ONNX domain`, { node: name, op: n.opType });
     }
     const attributes: Record<string, AttributeValue> = {};

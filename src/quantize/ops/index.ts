@@ -11,9 +11,10 @@ import { einsumOps } from './einsum.js';
 import { generateOps } from './generate.js';
 import { rearrangeOps } from './rearrange.js';
 import { mathOps } from './math.js';
+import { mlOps } from './ml.js';
 import { resizeOps } from './resize.js';
 import { shapeOps } from './shape.js';
 
 /** Every ONNX op the compiler knows, by op type. */
-export const OPS: Readonly<Record<string, OpImpl>> = { ...elementwiseOps, ...shapeOps, ...linearOps, ...poolOps, ...nonlinearOps, ...logicOps, ...resizeOps, ...normOps, ...reduceOps, ...sequenceOps, ...einsumOps, ...generateOps, ...rearrangeOps, ...mathOps };
+export const OPS: Readonly<Record<string, OpImpl>> = { ...elementwiseOps, ...shapeOps, ...linearOps, ...poolOps, ...nonlinearOps, ...logicOps, ...resizeOps, ...normOps, ...reduceOps, ...sequenceOps, ...einsumOps, ...generateOps, ...rearrangeOps, ...mathOps, ...mlOps };
 export { OpContext } from './context.js';

@@ -16,7 +16,7 @@ import { normalizeRows } from './norm.js';
  */
 
 /** The same op on other inputs or attributes (CastLike is Cast with `to` from its second input). */
-const sub_ = (ctx: OpContext, inputs: SymTensor[], attributes: Record<string, number>): OpContext =>
+export const withInputs = (ctx: OpContext, inputs: SymTensor[], attributes: Record<string, number>): OpContext =>
   new OpContext({ ...ctx.node, attributes: { ...ctx.node.attributes, ...attributes } }, inputs, ctx.builder, ctx.opset);
 
 const TO_CODE: Record<DType, number> = { float: 1, int: 7, bool: 9 };
@@ -53,7 +53,7 @@ function mod(ctx: OpContext): SymTensor[] {
 
 /** Two tensors broadcast to one shape, combined element list by element list. */
 function binaryBroadcast(ctx: OpContext, a: SymTensor, b: SymTensor, f: (x: Affine[], y: Affine[]) => Affine[]): SymTensor {
-  const sum = elementwiseOps.Add(sub_(ctx, [a, b], {}))[0];
+  const sum = elementwiseOps.Add(withInputs(ctx, [a, b], {}))[0];
   const xs = Array.from(broadcastIndex(a.dims, sum.dims), (i) => a.data[i]);
   const ys = Array.from(broadcastIndex(b.dims, sum.dims), (i) => b.data[i]);
   return { dims: sum.dims, dtype: a.dtype, data: f(xs, ys) };
@@ -73,8 +73,10 @@ function hardmax(ctx: OpContext): SymTensor[] {
   const x = ctx.input(0);
   const rows = rowsOf(x.dims, ctx.int('axis', ctx.opset < 13 ? 1 : -1), ctx.opset < 13);
   const n = rows[0]?.length ?? 0;
-  const table: SymTensor = { dims: [rows.length, n], dtype: x.dtype, data: rows.flat().map((i) => x.data[i]) };
-  const index = logicOps.ArgMax(sub_(ctx, [table], { axis: 1, keepdims: 1, select_last_index: 0 }))[0];
+  // Rounded onto wires first: ArgMax's equality tests are exact on wires, not on off-grid forms.
+  const onGrid = ctx.builder.rescale(x.data, ctx.origin);
+  const table: SymTensor = { dims: [rows.length, n], dtype: x.dtype, data: rows.flat().map((i) => onGrid[i]) };
+  const index = logicOps.ArgMax(withInputs(ctx, [table], { axis: 1, keepdims: 1, select_last_index: 0 }))[0];
   const data = new Array<Affine>(x.data.length);
   rows.forEach((r, k) => {
     const hot = isConstant(index.data[k]) ? r.map((_, j) => constant(j === index.data[k].bias ? 1 : 0)) : ctx.builder.oneHotOf(index.data[k]);
@@ -85,7 +87,7 @@ function hardmax(ctx: OpContext): SymTensor[] {
 }
 
 /** [x > t] = 1 − [t − x ≥ 0], exact on the quantized values. */
-const above = (ctx: OpContext, xs: Affine[], t: number): Affine[] => ctx.builder.nonNegative(xs.map((x) => combine([[x, -1]], t)), ctx.origin).map((s) => combine([[s, -1]], 1));
+export const above = (ctx: OpContext, xs: Affine[], t: number): Affine[] => ctx.builder.nonNegative(xs.map((x) => combine([[x, -1]], t)), ctx.origin).map((s) => combine([[s, -1]], 1));
 
 /** Shrink: x − bias above λ, x + bias below −λ, else 0 = relu(x − λ) − relu(−x − λ) + (λ − bias)·([x > λ] − [x < −λ]). */
 function shrink(ctx: OpContext): SymTensor[] {
@@ -120,7 +122,7 @@ function trailingRows(dims: readonly number[], axis: number): number[][] {
  * exact integer; the table (at twice the working scale, slopes to 8 more bits, as normalizeRows)
  * gives k/√(Σx² + offset), rounded once per row to 4 bits beyond the working scale.
  */
-function scaleByRsqrt(ctx: OpContext, x: readonly Affine[], rows: readonly number[][], k: number, offset: number): Affine[] {
+export function scaleByRsqrt(ctx: OpContext, x: readonly Affine[], rows: readonly number[][], k: number, offset: number): Affine[] {
   const b = ctx.builder;
   const xr = b.rescale(x, ctx.origin);
   const squares = b.product(xr, xr, ctx.origin);
@@ -158,12 +160,17 @@ function lpNorm(ctx: OpContext): SymTensor[] {
   const rows = rowsOf(x.dims, ctx.int('axis', -1), false);
   if (p === 2) return [{ ...x, data: scaleByRsqrt(ctx, x.data, rows, 1, 2 ** -(2 * ctx.builder.scale + 2)) }];
   if (p !== 1) ctx.fail(`p = ${p} (1 or 2)`);
-  const r = ctx.builder.reluExact(x.data, ctx.origin);
-  const norms = rows.map((row) => combine(row.flatMap((i): [Affine, number][] => [[r[i], 2], [x.data[i], -1]])));
-  const data = new Array<Affine>(x.data.length);
-  const q = ctx.builder.divide(rows.flat().map((i) => x.data[i]), rows.flatMap((row, k) => row.map(() => norms[k])), ctx.origin, { positive: true });
+  return [{ ...x, data: divideByL1(ctx, x.data, rows) }];
+}
+
+/** x / Σ|x| per row (a division gadget; a zero row has no proof). */
+export function divideByL1(ctx: OpContext, x: readonly Affine[], rows: readonly number[][]): Affine[] {
+  const r = ctx.builder.reluExact(x, ctx.origin);
+  const norms = rows.map((row) => combine(row.flatMap((i): [Affine, number][] => [[r[i], 2], [x[i], -1]])));
+  const data = new Array<Affine>(x.length);
+  const q = ctx.builder.divide(rows.flat().map((i) => x[i]), rows.flatMap((row, k) => row.map(() => norms[k])), ctx.origin, { positive: true });
   rows.flat().forEach((i, k) => (data[i] = q[k]));
-  return [{ ...x, data }];
+  return data;
 }
 
 /** MeanVarianceNormalization: (x − mean)/√var over `axes` (default [0, 2, 3]), ε = 1e-9 as in its function body. */
@@ -218,7 +225,7 @@ function dequantize(ctx: OpContext): SymTensor[] {
 
 export const mathOps: Record<string, OpImpl> = {
   Mod: mod,
-  CastLike: (ctx) => cast(sub_(ctx, [ctx.input(0)], { to: TO_CODE[ctx.input(1).dtype] })),
+  CastLike: (ctx) => cast(withInputs(ctx, [ctx.input(0)], { to: TO_CODE[ctx.input(1).dtype] })),
   Mean: mean,
   Swish: (ctx) => {
     const x = ctx.input(0);
