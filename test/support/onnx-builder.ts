@@ -97,9 +97,10 @@ export class OnnxBuilder {
   }
 
   /** Appends a node; nodes must be added in topological order, as ONNX requires. An empty input name skips an optional input. */
-  node(opType: string, inputs: readonly string[], outputs: readonly string[], attrs: Record<string, AttrValue> = {}): this {
+  node(opType: string, inputs: readonly string[], outputs: readonly string[], attrs: Record<string, AttrValue> = {}, domain = ''): this {
     this.nodes.push({
       opType,
+      ...(domain ? { domain } : {}),
       name: `${opType}_${this.nodes.length}`,
       input: [...inputs],
       output: [...outputs],
@@ -114,7 +115,11 @@ export class OnnxBuilder {
     return ModelProto.encode({
       irVersion: this.options.irVersion ?? 8,
       producerName: 'zkinfer-onnx-builder',
-      opsetImport: [{ domain: '', version: this.options.opset ?? 13 }],
+      opsetImport: [
+        { domain: '', version: this.options.opset ?? 13 },
+        // ai.onnx.ml ops (Scaler, LinearClassifier…) need their domain imported; version 3 has them all.
+        ...(this.nodes.some((n) => n.domain === 'ai.onnx.ml') ? [{ domain: 'ai.onnx.ml', version: 3 }] : []),
+      ],
       graph: {
         name: this.options.graphName ?? 'graph',
         input: this.inputs,
