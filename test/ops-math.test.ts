@@ -2,7 +2,7 @@
  * Arithmetic and normalization ops built from existing gadgets, each against onnxruntime (Swish, new
  * in opset 24, against the ONNX reference of the operator suite): Mod, CastLike, Mean, Swish,
  * Hardmax, Shrink, ThresholdedRelu, LpNormalization, RMSNormalization, MeanVarianceNormalization,
- * GroupNormalization, DequantizeLinear. No new gadget.
+ * GroupNormalization, QuantizeLinear and DequantizeLinear. No new gadget.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -87,4 +87,13 @@ test('DequantizeLinear per tensor and per axis is linear (no gadget)', async () 
   const model = b.node('Cast', ['q'], ['q32'], { to: 6 }).node('DequantizeLinear', ['q32', 's', 'z'], ['y'], { axis: 1 }).output('y').build();
   const { plan } = await checkAgainstOrt(model, { tol: 0 });
   assert.equal(plan.groups.length, 0);
+});
+
+test('QuantizeLinear (uint8 and int8 zero points, per axis) then DequantizeLinear: a QDQ pair as onnxruntime', async () => {
+  for (const [type, zero] of [['uint8', 128], ['int8', -3]] as const) {
+    const b = new OnnxBuilder({ opset: 13 }).input('x', [2, 3]).initializer('s', [3], [0.02, 0.05, 0.1]).initializerOf('z', type === 'uint8' ? 'uint8' : 'int8', [3], [zero, 0, zero]);
+    const model = b.node('QuantizeLinear', ['x', 's', 'z'], ['q'], { axis: 1 }).node('DequantizeLinear', ['q', 's', 'z'], ['y'], { axis: 1 }).output('y').build();
+    // |x| up to 4 saturates int8 at scale 0.02 (range ±2.5): the clamp is part of what is checked. One quantum (0.1) covers a tie rounded the other way.
+    await checkAgainstOrt(model, { tol: 0.1 + LSB, amp: 4 });
+  }
 });

@@ -47,7 +47,7 @@ export function decodeTensor(t: onnxProto.onnx.ITensorProto, where: string): Con
     for (let i = 0; i < n; i++) data[i] = toNumber(src[i]);
   }
   if (elemType === T.FLOAT16 || elemType === T.BFLOAT16) throw new ZkError('ONNX_UNSUPPORTED', `${where}: 16-bit floats are not supported`);
-  return { dims, dtype, data };
+  return { dims, dtype, data, elemType };
 }
 
 function rawReader(elemType: number, where: string): { size: number; read: (v: DataView, o: number) => number } {

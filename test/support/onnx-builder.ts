@@ -10,12 +10,14 @@ const AttrType = AttributeProto.AttributeType;
 
 /** A dimension: a number, or a name for a symbolic dimension such as 'batch'. */
 export type Dim = number | string;
-export type ElemType = 'float32' | 'int64' | 'int32' | 'bool';
+export type ElemType = 'float32' | 'int64' | 'int32' | 'int8' | 'uint8' | 'bool';
 
 const DATA_TYPE: Record<ElemType, number> = {
   float32: TensorProto.DataType.FLOAT,
   int64: TensorProto.DataType.INT64,
   int32: TensorProto.DataType.INT32,
+  int8: TensorProto.DataType.INT8,
+  uint8: TensorProto.DataType.UINT8,
   bool: TensorProto.DataType.BOOL,
 };
 
@@ -159,7 +161,7 @@ function tensorProto(name: string, t: TensorValue): onnx.ITensorProto {
     throw new Error(`tensor '${name}': ${t.values.length} values for dims [${t.dims.join(', ')}] (${count})`);
   }
   // raw_data, little-endian as the ONNX spec requires, is the encoding exporters such as PyTorch emit.
-  const width = t.dtype === 'float32' || t.dtype === 'int32' ? 4 : t.dtype === 'bool' ? 1 : 8;
+  const width = t.dtype === 'float32' || t.dtype === 'int32' ? 4 : t.dtype === 'bool' || t.dtype === 'int8' || t.dtype === 'uint8' ? 1 : 8;
   const view = new DataView(new ArrayBuffer(count * width));
   for (let i = 0; i < count; i++) {
     const v = t.values[i];
@@ -167,6 +169,10 @@ function tensorProto(name: string, t: TensorValue): onnx.ITensorProto {
       view.setFloat32(i * 4, v, true);
     } else if (t.dtype === 'bool') {
       view.setUint8(i, v ? 1 : 0);
+    } else if (t.dtype === 'int8') {
+      view.setInt8(i, v);
+    } else if (t.dtype === 'uint8') {
+      view.setUint8(i, v);
     } else if (t.dtype === 'int32') {
       view.setInt32(i * 4, v, true);
     } else {

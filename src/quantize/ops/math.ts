@@ -3,7 +3,7 @@ import { sizeOf } from '../../onnx/graph.js';
 import { type Affine, combine, constant, isConstant, shift, sub } from '../affine.js';
 import { broadcastIndex, normalizeAxis, type SymTensor } from '../tensor.js';
 import { OpContext, type OpImpl } from './context.js';
-import { cast, elementwiseOps } from './elementwise.js';
+import { cast, clip, elementwiseOps } from './elementwise.js';
 import { logicOps } from './logic.js';
 import { rowsOf } from './nonlinear.js';
 import { normalizeRows } from './norm.js';
@@ -223,7 +223,35 @@ function dequantize(ctx: OpContext): SymTensor[] {
   return [{ dims: x.dims, dtype: 'float', data: x.data.map((v, i) => combine([[v, scale[channel(i)]]], -zero[zero.length === 1 ? 0 : channel(i)] * scale[channel(i)])) }];
 }
 
+/** Integer ranges of QuantizeLinear's output types (TensorProto.DataType codes). */
+const QUANTIZED_RANGE: Record<number, [number, number]> = {
+  2: [0, 255], 3: [-128, 127], 4: [0, 65535], 5: [-32768, 32767], 21: [0, 15], 22: [-8, 7],
+};
+
+/**
+ * QuantizeLinear: saturate(round(x / scale) + zero_point), rounding half to even, per tensor or per
+ * `axis`; the output type (and its range) is the zero point's, or output_dtype, or uint8. A value
+ * within the coefficient's rounding of a half step may round the other way (one quantum).
+ * Float 8 types and blocked quantization are refused by name.
+ */
+function quantize(ctx: OpContext): SymTensor[] {
+  const x = ctx.input(0);
+  if (ctx.int('block_size', 0)) ctx.fail('block_size (blocked quantization)');
+  const scale = ctx.constInput(1, 'the scale');
+  const zp = ctx.optional(2);
+  const zero = zp ? ctx.constInput(2, 'the zero point') : [0];
+  const type = ctx.int('output_dtype', 0) || zp?.elemType || 2;
+  const range = QUANTIZED_RANGE[type] ?? ctx.fail(`output type ${type} (int8, uint8, int16, uint16, int4, uint4 are supported)`);
+  const axis = normalizeAxis(ctx.int('axis', 1), x.dims.length);
+  const inner = sizeOf(x.dims.slice(axis + 1));
+  const channel = (i: number) => (scale.length === 1 ? 0 : Math.floor(i / inner) % x.dims[axis]);
+  const rounded = ctx.builder.roundHalfEven(x.data.map((v, i) => combine([[v, 1 / scale[channel(i)]]])), ctx.origin);
+  const shifted: SymTensor = { dims: x.dims, dtype: 'int', data: rounded.map((v, i) => shift(v, zero[zero.length === 1 ? 0 : channel(i)])) };
+  return [clip(ctx, shifted, range[0], range[1])];
+}
+
 export const mathOps: Record<string, OpImpl> = {
+  QuantizeLinear: quantize,
   Mod: mod,
   CastLike: (ctx) => cast(withInputs(ctx, [ctx.input(0)], { to: TO_CODE[ctx.input(1).dtype] })),
   Mean: mean,
