@@ -15,7 +15,7 @@ import type { QuantizedGraph } from '../../src/quantize/plan.js';
 import { quantizeGraph } from '../../src/quantize/trace.js';
 import { runReference } from '../../src/reference/onnxruntime.js';
 import { REPO_ROOT } from './env.js';
-import { mulberry32, randomTensor } from './onnx-builder.js';
+import { OnnxBuilder, mulberry32, randomTensor } from './onnx-builder.js';
 
 export interface OpCheck {
   /** Absolute tolerance per output element. */
@@ -81,3 +81,6 @@ export const CASES = resolve(REPO_ROOT, '..', 'shared', 'cases');
 
 /** ONNX's operator suite (../shared/onnx-node): each case's output_data is the ONNX reference result. */
 export const NODE_SUITE = resolve(REPO_ROOT, '..', 'shared', 'onnx-node');
+
+/** A model whose only op (Det, a determinant) zkinfer refuses: for the tests of refusals. Every corpus model's ops are supported. */
+export const unsupportedModel = (): Uint8Array => new OnnxBuilder().input('x', [2, 2]).node('Det', ['x'], ['y']).output('y', []).build();
