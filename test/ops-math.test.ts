@@ -53,6 +53,13 @@ test('Hardmax along the last axis (opset 13) and over flattened axes (opset 11),
   await checkAgainstOrt(afterGemm.build(), { tol: 0 });
 });
 
+test('ArgMax right after a Gemm (off-grid coefficients and bias) gives onnxruntime\'s class (it gave class 2 for 0 before its scores were put on the grid)', async () => {
+  const b = new OnnxBuilder({ opset: 13 }).input('x', [1, 4]).initializer('w', [4, 3], [-1, 0.5, 0.5, 1.1, -0.3, -0.8, -1.7, -0.2, 1.9, -1.6, -0.7, 2.3]).initializer('c', [3], [-0.2, 1.9, -1.7])
+    .node('Gemm', ['x', 'w', 'c'], ['s']).node('ArgMax', ['s'], ['y'], { axis: 1, keepdims: 0 }).output('y', [1], 'int64');
+  await checkAgainstOrt(b.build(), { tol: 0, samples: [[[-0.578512, 0.195652, -4.140351, -0.763359]]] });
+  await checkAgainstOrt(b.build(), { tol: 0, amp: 3 });
+});
+
 test('Shrink (soft and hard) and ThresholdedRelu', async () => {
   await checkAgainstOrt(unary('Shrink', { lambd: 0.5, bias: 0.5 }), { tol: LSB, amp: 2 });
   await checkAgainstOrt(unary('Shrink', { lambd: 0.75 }), { tol: LSB, amp: 2 });

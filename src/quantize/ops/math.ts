@@ -73,9 +73,7 @@ function hardmax(ctx: OpContext): SymTensor[] {
   const x = ctx.input(0);
   const rows = rowsOf(x.dims, ctx.int('axis', ctx.opset < 13 ? 1 : -1), ctx.opset < 13);
   const n = rows[0]?.length ?? 0;
-  // Rounded onto wires first: ArgMax's equality tests are exact on wires, not on off-grid forms.
-  const onGrid = ctx.builder.rescale(x.data, ctx.origin);
-  const table: SymTensor = { dims: [rows.length, n], dtype: x.dtype, data: rows.flat().map((i) => onGrid[i]) };
+  const table: SymTensor = { dims: [rows.length, n], dtype: x.dtype, data: rows.flat().map((i) => x.data[i]) };
   const index = logicOps.ArgMax(withInputs(ctx, [table], { axis: 1, keepdims: 1, select_last_index: 0 }))[0];
   const data = new Array<Affine>(x.data.length);
   rows.forEach((r, k) => {

@@ -62,8 +62,8 @@ function normalizer(ctx: OpContext): SymTensor[] {
   if (norm === 'L1') return [{ ...out, dtype: 'float', data: divideByL1(ctx, x.data, rows) }];
   if (norm === 'L2') return [{ ...out, dtype: 'float', data: scaleByRsqrt(ctx, x.data, rows, 1, 2 ** -(2 * ctx.builder.scale + 2)) }];
   if (norm !== 'MAX') ctx.fail(`norm ${norm}`);
-  // On wires (see labels): ArgMax's equality tests are exact there.
-  x.data = ctx.builder.rescale(x.data, ctx.origin);
+  // On the grid (see CircuitBuilder.onGrid): the maximum picked below is then exactly ArgMax's.
+  x.data = ctx.builder.onGrid(x.data, ctx.origin);
   const maxes = logicOps.ArgMax(withInputs(ctx, [x], { axis: 1, keepdims: 1, select_last_index: 0 }))[0];
   // The maximum itself: the row picked by ArgMax's indicators (one product each).
   const hot = maxes.data.map((index) => ctx.builder.oneHotOf(index) ?? ctx.fail('no indicators for the maximum'));
@@ -83,10 +83,7 @@ function postTransform(ctx: OpContext, scores: SymTensor): SymTensor {
 
 /** The label of each row: classlabels_ints at the first maximum of the scores (by ArgMax's indicators, free). */
 function labels(ctx: OpContext, scores: SymTensor, classes: number[]): SymTensor {
-  // Scores rounded onto wires first: ArgMax's equality tests are exact on wires, not on forms whose
-  // coefficients and bias are off the grid (a linear layer's).
-  const onGrid = { ...scores, data: ctx.builder.rescale(scores.data, ctx.origin) };
-  const index = logicOps.ArgMax(withInputs(ctx, [onGrid], { axis: 1, keepdims: 0, select_last_index: 0 }))[0];
+  const index = logicOps.ArgMax(withInputs(ctx, [scores], { axis: 1, keepdims: 0, select_last_index: 0 }))[0];
   const data = index.data.map((ix) => {
     const hot = ctx.builder.oneHotOf(ix);
     if (!hot) return constant(classes[ix.bias]);
