@@ -1,7 +1,7 @@
 /**
  * The ai.onnx.ml ops of skl2onnx's linear models, pipelines and SVM regressors, each against
  * onnxruntime: Scaler, Normalizer (MAX, L1, L2), LinearClassifier (NONE, SOFTMAX, LOGISTIC),
- * LinearRegressor, Binarizer, OneHotEncoder, SVMRegressor (linear, poly, RBF, sigmoid), ZipMap; their
+ * LinearRegressor, Binarizer, OneHotEncoder, SVMRegressor (linear, poly, RBF, sigmoid), SVMClassifier, ZipMap; their
  * attribute weights honour weights=private; unsupported attributes are refused by name. Also the
  * sklearn_logreg_zipmap case (with and without ZipMap) with onnxruntime's values. No new gadget.
  */
@@ -52,6 +52,19 @@ test('SVMRegressor with linear, polynomial, RBF and sigmoid kernels', async () =
   await checkAgainstOrt(mlModel('SVMRegressor', { ...base, kernel_type: 'POLY', kernel_params: OnnxBuilder.floats([0.5, 1, 2]) }, [['y', 'float32']]), { tol: 12 * LSB });
   await checkAgainstOrt(mlModel('SVMRegressor', { ...base, kernel_type: 'RBF', kernel_params: OnnxBuilder.floats([0.5, 0, 0]) }, [['y', 'float32']]), { tol: 8 * LSB });
   await checkAgainstOrt(mlModel('SVMRegressor', { ...base, kernel_type: 'SIGMOID', kernel_params: OnnxBuilder.floats([0.5, 0.25, 0]) }, [['y', 'float32']]), { tol: 8 * LSB });
+});
+
+test('SVMClassifier one-vs-one: binary and three classes, linear and RBF kernels, labels by votes and the decision values', async () => {
+  for (const [classes, perClass] of [[[0, 1], [2, 2]], [[4, 5, 6], [1, 2, 2]]] as const) {
+    const vectors = perClass.reduce((a, b) => a + b, 0);
+    for (const kernel of ['LINEAR', 'RBF']) {
+      const attrs = {
+        classlabels_ints: [...classes], vectors_per_class: [...perClass], support_vectors: rand(vectors * 4, 1.5), coefficients: rand((classes.length - 1) * vectors, 2),
+        rho: rand((classes.length * (classes.length - 1)) / 2, 0.5), kernel_type: kernel, kernel_params: OnnxBuilder.floats([0.5, 0, 3]),
+      };
+      await checkAgainstOrt(mlModel('SVMClassifier', attrs, [['label', 'int64'], ['scores', 'float32']]), { tol: 12 * LSB });
+    }
+  }
 });
 
 test('weights=private: LinearClassifier coefficients and intercepts become weight wires with the same output', async () => {

@@ -11,8 +11,8 @@ import { nonlinearOps, rowsOf } from './nonlinear.js';
 /**
  * The `ai.onnx.ml` ops skl2onnx writes for linear models and pipelines (semantics from the ONNX-ML
  * operator docs, checked against onnxruntime): Scaler, Normalizer, LinearClassifier, LinearRegressor,
- * ZipMap, Binarizer, OneHotEncoder (numeric categories), SVMRegressor (linear, poly, RBF, sigmoid
- * kernels). Their weights are attributes, not initializers: with weights other than `fixed` they
+ * ZipMap, Binarizer, OneHotEncoder (numeric categories), SVMRegressor and SVMClassifier (linear, poly,
+ * RBF, sigmoid kernels). Their weights are attributes, not initializers: with weights other than `fixed` they
  * enter the circuit as weight wires like Gemm's, named `node.attribute`.
  */
 
@@ -136,52 +136,102 @@ function oneHotEncoder(ctx: OpContext): SymTensor[] {
 }
 
 /**
- * SVMRegressor: Σ_i coef_i·K(x, sv_i) + rho, kernels LINEAR (x·sv), POLY ((γ x·sv + c₀)^degree),
- * RBF (exp(−γ‖x − sv‖²)) and SIGMOID (tanh(γ x·sv + c₀)); kernel_params = [γ, c₀, degree]. A linear
- * kernel with constant support vectors is free; the others cost products and one table per vector.
- * one_class and post_transform other than NONE are refused.
+ * The kernel values K(x_r, sv_s) for rows of x and support vectors of an SVM, [rows·vectors]: LINEAR
+ * (x·sv), POLY ((γ x·sv + c₀)^degree), RBF (exp(−γ‖x − sv‖²)) and SIGMOID (tanh(γ x·sv + c₀)), with
+ * kernel_params = [γ, c₀, degree]. A linear kernel with constant support vectors is free; the others
+ * cost products and one table per vector.
  */
+function kernelValues(ctx: OpContext, x: SymTensor, svCount: number): Affine[] {
+  const [n, f] = x.dims;
+  const kernel = ctx.string('kernel_type', 'LINEAR');
+  const [gamma, coef0, degree] = [...floats(ctx, 'kernel_params'), 0, 0, 0];
+  const sv = weights(ctx, 'support_vectors', [svCount, f], floats(ctx, 'support_vectors'));
+  if (kernel === 'RBF') {
+    const diffs = Array.from({ length: n * svCount * f }, (_, i) => {
+      const [r, v, j] = [Math.floor(i / (svCount * f)), Math.floor(i / f) % svCount, i % f];
+      return combine([[x.data[r * f + j], 1], [sv.data[v * f + j], -1]]);
+    });
+    const sq = ctx.builder.product(diffs, diffs, ctx.origin);
+    const dist = Array.from({ length: n * svCount }, (_, p) => combine(Array.from({ length: f }, (_, j) => [sq[p * f + j], -gamma] as const)));
+    return ctx.builder.table(dist, { name: 'expNonPositive', params: [] }, ctx.origin);
+  }
+  const svT: SymTensor = { dims: [f, svCount], dtype: 'float', data: Array.from({ length: f * svCount }, (_, i) => sv.data[(i % svCount) * f + Math.floor(i / svCount)]) };
+  const dots = matmul(ctx, x, svT).data;
+  if (kernel === 'LINEAR') return dots;
+  const base = dots.map((d) => combine([[d, gamma]], coef0));
+  if (kernel === 'SIGMOID') return ctx.builder.table(base, { name: 'tanh', params: [] }, ctx.origin);
+  if (kernel !== 'POLY') return ctx.fail(`kernel_type ${kernel}`);
+  if (!Number.isInteger(degree) || degree < 1 || degree > 8) ctx.fail(`a polynomial kernel of degree ${degree}`);
+  let k = base;
+  for (let e = 1; e < degree; e++) k = ctx.builder.product(k, base, ctx.origin);
+  return k;
+}
+
+/** Σ_s coef[s]·K[r, s] per row, plus `bias`: the coefficients as constants or weight wires. */
+function weightedKernels(ctx: OpContext, k: Affine[], coef: Affine[], rows: number, bias: number): Affine[] {
+  const vectors = coef.length;
+  const products = ctx.builder.product(k, k.map((_, p) => coef[p % vectors]), ctx.origin);
+  return Array.from({ length: rows }, (_, r) => combine(Array.from({ length: vectors }, (_, v) => [products[r * vectors + v], 1] as const), bias));
+}
+
+/** SVMRegressor: Σ_i coef_i·K(x, sv_i) + rho (see kernelValues); without support vectors, x·coefficients + rho. */
 function svmRegressor(ctx: OpContext): SymTensor[] {
   if (ctx.int('one_class', 0)) ctx.fail('one_class');
   if (ctx.string('post_transform', 'NONE') !== 'NONE') ctx.fail(`post_transform ${ctx.string('post_transform', '')}`);
   const x = asRows(ctx);
   const [n, f] = x.dims;
-  const kernel = ctx.string('kernel_type', 'LINEAR');
-  const [gamma, coef0, degree] = [...floats(ctx, 'kernel_params'), 0, 0, 0];
   const svCount = ctx.int('n_supports', 0);
   const coefs = floats(ctx, 'coefficients');
   const rho = floats(ctx, 'rho')[0] ?? 0;
   if (svCount === 0) {
-    // No support vectors: a linear model with the coefficients as its weight vector.
     const w = weights(ctx, 'coefficients', [f, 1], coefs);
     return [{ dims: [n, 1], dtype: 'float', data: matmul(ctx, x, w).data.map((v) => shift(v, rho)) }];
   }
-  const sv = weights(ctx, 'support_vectors', [svCount, f], floats(ctx, 'support_vectors'));
-  const svT: SymTensor = { dims: [f, svCount], dtype: 'float', data: Array.from({ length: f * svCount }, (_, i) => sv.data[(i % svCount) * f + Math.floor(i / svCount)]) };
-  let k: Affine[];
-  if (kernel === 'RBF') {
-    const diffs = Array.from({ length: n * svCount * f }, (_, i) => {
-      const [r, s, j] = [Math.floor(i / (svCount * f)), Math.floor(i / f) % svCount, i % f];
-      return combine([[x.data[r * f + j], 1], [sv.data[s * f + j], -1]]);
-    });
-    const sq = ctx.builder.product(diffs, diffs, ctx.origin);
-    const dist = Array.from({ length: n * svCount }, (_, p) => combine(Array.from({ length: f }, (_, j) => [sq[p * f + j], -gamma] as const)));
-    k = ctx.builder.table(dist, { name: 'expNonPositive', params: [] }, ctx.origin);
-  } else {
-    const dots = matmul(ctx, x, svT).data;
-    if (kernel === 'LINEAR') k = dots;
-    else if (kernel === 'SIGMOID') k = ctx.builder.table(dots.map((d) => combine([[d, gamma]], coef0)), { name: 'tanh', params: [] }, ctx.origin);
-    else if (kernel === 'POLY') {
-      if (!Number.isInteger(degree) || degree < 1 || degree > 8) ctx.fail(`a polynomial kernel of degree ${degree}`);
-      const base = dots.map((d) => combine([[d, gamma]], coef0));
-      k = base;
-      for (let e = 1; e < degree; e++) k = ctx.builder.product(k, base, ctx.origin);
-    } else return ctx.fail(`kernel_type ${kernel}`);
-  }
   const c = weights(ctx, 'coefficients', [svCount], coefs);
-  const products = ctx.builder.product(k, k.map((_, p) => c.data[p % svCount]), ctx.origin);
-  const data = Array.from({ length: n }, (_, r) => combine(Array.from({ length: svCount }, (_, s) => [products[r * svCount + s], 1] as const), rho));
-  return [{ dims: [n, 1], dtype: 'float', data }];
+  return [{ dims: [n, 1], dtype: 'float', data: weightedKernels(ctx, kernelValues(ctx, x, svCount), c.data, n, rho) }];
+}
+
+/**
+ * SVMClassifier (libsvm's one-vs-one, as onnxruntime computes it): for each pair of classes i < j,
+ * d = Σ_{s ∈ i} coef[j−1][s]·K_s + Σ_{s ∈ j} coef[i][s]·K_s + rho[pair]; d > 0 votes for i, else j;
+ * the label is the class with the most votes (the first on a tie). Scores are the d of each pair,
+ * or [−d, d] with two classes. Probabilities (prob_a/prob_b), post_transform and string labels are
+ * refused by name.
+ */
+function svmClassifier(ctx: OpContext): SymTensor[] {
+  if (ctx.attr('classlabels_strings')) ctx.fail('string class labels (classlabels_strings)');
+  if (floats(ctx, 'prob_a').length || floats(ctx, 'prob_b').length) ctx.fail('probability estimates (prob_a, prob_b)');
+  if (ctx.string('post_transform', 'NONE') !== 'NONE') ctx.fail(`post_transform ${ctx.string('post_transform', '')}`);
+  const classes = (ctx.attr('classlabels_ints') as number[] | undefined) ?? ctx.fail('no classlabels_ints');
+  const perClass = (ctx.attr('vectors_per_class') as number[] | undefined) ?? ctx.fail('no vectors_per_class (a linear SVM without support vectors)');
+  if (perClass.length !== classes.length || classes.length < 2) ctx.fail(`${perClass.length} vector counts for ${classes.length} classes`);
+  const x = asRows(ctx);
+  const n = x.dims[0];
+  const svCount = perClass.reduce((a, b) => a + b, 0);
+  const coefs = weights(ctx, 'coefficients', [classes.length - 1, svCount], floats(ctx, 'coefficients'));
+  const rho = floats(ctx, 'rho');
+  const start = perClass.map((_, c) => perClass.slice(0, c).reduce((a, b) => a + b, 0));
+  const k = kernelValues(ctx, x, svCount);
+  // Each pair's coefficient per vector (0 for vectors of other classes), then one weighted sum per pair.
+  const pairs: [number, number][] = [];
+  for (let i = 0; i < classes.length; i++) for (let j = i + 1; j < classes.length; j++) pairs.push([i, j]);
+  const decisions = pairs.map(([i, j], p) => {
+    const coef = Array.from({ length: svCount }, (_, s) =>
+      s >= start[i] && s < start[i] + perClass[i] ? coefs.data[(j - 1) * svCount + s]
+      : s >= start[j] && s < start[j] + perClass[j] ? coefs.data[i * svCount + s]
+      : constant(0));
+    return weightedKernels(ctx, k, coef, n, rho[p] ?? 0);
+  });
+  const d = Array.from({ length: n }, (_, r) => decisions.map((dp) => dp[r]));
+  const wins = above(ctx, d.flat(), 0);
+  const votes = Array.from({ length: n }, (_, r) => classes.map((_, c) =>
+    combine(pairs.flatMap(([i, j], p): [Affine, number][] => {
+      const w = wins[r * pairs.length + p];
+      return c === i ? [[w, 1]] : c === j ? [[combine([[w, -1]], 1), 1]] : [];
+    }))));
+  const voteTable: SymTensor = { dims: [n, classes.length], dtype: 'int', data: votes.flat() };
+  const scores = classes.length === 2 ? d.flatMap(([v]) => [combine([[v, -1]]), v]) : d.flat();
+  return [labels(ctx, voteTable, classes), { dims: [n, classes.length === 2 ? 2 : pairs.length], dtype: 'float', data: scores }];
 }
 
 /** ZipMap: a presentation of the probabilities as maps; zkinfer proves the tensor itself (see load.ts). */
@@ -195,5 +245,6 @@ export const mlOps: Record<string, OpImpl> = {
   Binarizer: binarizer,
   OneHotEncoder: oneHotEncoder,
   SVMRegressor: svmRegressor,
+  SVMClassifier: svmClassifier,
   ZipMap: zipMap,
 };
