@@ -23,6 +23,7 @@ const DEFAULT_ACTIVATIONS: Record<Kind, string[]> = { LSTM: ['Sigmoid', 'Tanh', 
 
 type Activation = (xs: Affine[]) => Affine[];
 
+/** An activation by its ONNX name, with `clip` (when given) bounding its input to [−threshold, threshold]. */
 function activation(ctx: OpContext, name: string, threshold: number | undefined): Activation {
   const clipped = (xs: Affine[]): Affine[] =>
     threshold === undefined ? xs : clip(ctx, { dims: [xs.length], dtype: 'float', data: xs }, -threshold, threshold).data;
@@ -56,6 +57,12 @@ function project(ctx: OpContext, xs: Affine[][], wT: SymTensor): Affine[][] {
   return xs.map((_, r) => y.slice(r * width, (r + 1) * width));
 }
 
+/**
+ * One recurrent node: X [seq, batch, input] (or [batch, seq, input] with layout 1), W [dirs, G·h, input],
+ * R [dirs, G·h, h], B [dirs, 2·G·h]; outputs Y [seq, dirs, batch, h], Y_h [dirs, batch, h] and, for
+ * LSTM, Y_c (batch-major with layout 1). Steps past a sequence's length leave Y at 0 and the state as it
+ * was, so Y_h is each sequence's last state (ONNX's rule).
+ */
 function recurrent(ctx: OpContext, kind: Kind): SymTensor[] {
   const gates = GATES[kind];
   const layout = ctx.int('layout', 0);
