@@ -238,7 +238,8 @@ function quantize(ctx: OpContext): SymTensor[] {
   const scale = ctx.constInput(1, 'the scale');
   const zp = ctx.optional(2);
   const zero = zp ? ctx.constInput(2, 'the zero point') : [0];
-  const type = ctx.int('output_dtype', 0) || zp?.elemType || 2;
+  // Without a zero point ONNX's default is uint8; a zero point whose type is not known is not guessed.
+  const type = ctx.int('output_dtype', 0) || (zp ? zp.elemType ?? ctx.fail('the zero point\'s element type is unknown (give output_dtype)') : 2);
   const range = QUANTIZED_RANGE[type] ?? ctx.fail(`output type ${type} (int8, uint8, int16, uint16, int4, uint4 are supported)`);
   const axis = normalizeAxis(ctx.int('axis', 1), x.dims.length);
   const inner = sizeOf(x.dims.slice(axis + 1));
