@@ -4,6 +4,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { CORPUS, REPO_ROOT, TEST_DATA_DIR, tempDir } from './support/env.js';
+import { unsupportedModel } from './support/op-check.js';
 
 /** Runs the real CLI as a user would: a separate process, its exit code and output. */
 function zkinfer(...args: string[]): { code: number; stdout: string; stderr: string } {
@@ -87,9 +88,11 @@ test('bad inputs get clear errors naming the problem', () => {
 });
 
 test('unsupported ops and malformed files fail with the node and op named', () => {
-  const lstm = zkinfer('compile', join(CORPUS, 'lstm', 'network.onnx'), '--out', join(work, 'lstm'));
-  assert.equal(lstm.code, 1);
-  assert.match(lstm.stderr, /ONNX_UNSUPPORTED.*\(LSTM\)/);
+  const det = join(work, 'det.onnx');
+  writeFileSync(det, unsupportedModel());
+  const refused = zkinfer('compile', det, '--out', join(work, 'det'));
+  assert.equal(refused.code, 1);
+  assert.match(refused.stderr, /ONNX_UNSUPPORTED.*\(Det\)/);
   const garbage = join(work, 'garbage.onnx');
   writeFileSync(garbage, 'this is not a model');
   const bad = zkinfer('compile', garbage, '--out', join(work, 'garbage'));

@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { runConformance } from '../src/conformance/run.js';
 import { releaseCurve } from '../src/core/snarkjs.js';
 import { CORPUS, TEST_DATA_DIR, TEST_PTAU_POWER, tempDir } from './support/env.js';
+import { unsupportedModel } from './support/op-check.js';
 
 after(() => releaseCurve());
 
@@ -33,8 +34,12 @@ for (const tier of ['core', 'extended']) {
 }
 
 test('an unsupported model fails with the node and op named, not a crash', async () => {
-  const { results } = await runConformance({ corpus: CORPUS, only: ['lstm'], workDir: tempDir('conf-seq'), dataDir: TEST_DATA_DIR });
+  const corpus = tempDir('conf-unsupported');
+  mkdirSync(join(corpus, 'det'));
+  writeFileSync(join(corpus, 'det', 'network.onnx'), unsupportedModel());
+  writeFileSync(join(corpus, 'det', 'input.json'), JSON.stringify({ input_data: [[1, 2, 3, 4]] }));
+  const { results } = await runConformance({ corpus, workDir: tempDir('conf-seq'), dataDir: TEST_DATA_DIR });
   assert.equal(results[0].status, 'fail');
   assert.equal(results[0].supported, false);
-  assert.match(results[0].reason!, /\(LSTM\)/);
+  assert.match(results[0].reason!, /\(Det\)/);
 });

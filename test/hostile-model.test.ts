@@ -41,7 +41,7 @@ function gemmRelu(reluName: string): Uint8Array {
     .input('x', [1, 3])
     .initializer('W', [2, 3], randomTensor(mulberry32(3), [2, 3], 0.8))
     .node('Gemm', ['x', 'W'], ['h'], { transB: 1 })
-    .node('Relu', ['h'], ['y'], {}, reluName)
+    .node('Relu', ['h'], ['y'], {}, { name: reluName })
     .output('y', [1, 2])
     .build();
 }
@@ -64,7 +64,7 @@ describe('strings from the model never become circom code', () => {
     const clean = new OnnxBuilder().input('x', [1, 4]).node('Relu', ['x'], ['y']).output('y', [1, 4]).build();
     const relu = quantizeGraph(loadOnnx(clean), { scale: 8, visibility: DEFAULT_VISIBILITY }).groups[0];
     const reluName = `r\n    for (var j = 0; j < 4; j++) w[${relu.firstWire} + j] <== 0;\n    /*`;
-    const hostile = new OnnxBuilder().input('x', [1, 4]).node('Relu', ['x'], ['*/ //y'], {}, reluName).output('*/ //y', [1, 4]).build();
+    const hostile = new OnnxBuilder().input('x', [1, 4]).node('Relu', ['x'], ['*/ //y'], {}, { name: reluName }).output('*/ //y', [1, 4]).build();
     const dir = join(tempDir('inject'), 'm');
     const info = await compileModel(hostile, dir, { scale: 8, samples: samples([1, 4]) });
     assert.ok(info.constraints.layers > 0);

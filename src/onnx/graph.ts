@@ -9,6 +9,8 @@ export interface ConstTensor {
   dims: number[];
   dtype: DType;
   data: Float64Array;
+  /** The ONNX element type (TensorProto.DataType), where the width matters (QuantizeLinear's zero point). */
+  elemType?: number;
 }
 
 export type AttributeValue = number | number[] | string | string[] | ConstTensor;

@@ -51,7 +51,7 @@ export function decodeTensor(t: onnxProto.onnx.ITensorProto, where: string): Con
     for (let i = 0; i < n; i++) data[i] = toNumber(src[i]);
   }
   if (elemType === T.FLOAT16 || elemType === T.BFLOAT16) throw new ZkError('ONNX_UNSUPPORTED', `${where}: 16-bit floats are not supported`);
-  return { dims, dtype, data };
+  return { dims, dtype, data, elemType };
 }
 
 function rawReader(elemType: number, where: string): { size: number; read: (v: DataView, o: number) => number } {
@@ -92,9 +92,14 @@ const ORT_TYPES: Record<number, string> = {
   [T.UINT8]: 'uint8', [T.UINT16]: 'uint16', [T.UINT32]: 'uint32', [T.UINT64]: 'uint64',
 };
 
+/** The domain of the classical-ML ops (skl2onnx's Scaler, LinearClassifier…), compiled beside the standard ones. */
+const ML_DOMAIN = 'ai.onnx.ml';
+
 function valueInfo(v: onnxProto.onnx.IValueInfoProto): ValueInfo {
   const name = v.name ?? '';
-  const tensorType = v.type?.tensorType;
+  // ZipMap's sequence of {label: probability} maps is proven as the probabilities tensor it is made from.
+  const zipped = v.type?.sequenceType?.elemType?.mapType?.valueType?.tensorType;
+  const tensorType = v.type?.tensorType ?? zipped;
   if (!tensorType) throw new ZkError('ONNX_UNSUPPORTED', `graph value ${name}: only tensor inputs and outputs are supported`);
   // A symbolic or unknown dimension is 1 (one example at a time) until the user names its size.
   const shape = tensorType.shape?.dim ?? [];
@@ -136,7 +141,7 @@ export function loadOnnx(bytes: Uint8Array): OnnxGraph {
   for (const t of g.initializer ?? []) initializers.set(t.name ?? '', decodeTensor(t, `initializer ${t.name}`));
   const nodes: OnnxNode[] = (g.node ?? []).map((n, i) => {
     const name = n.name || `${n.opType}_${i}`;
-    if (n.domain && n.domain !== 'ai.onnx') {
+    if (n.domain && n.domain !== 'ai.onnx' && n.domain !== ML_DOMAIN) {
       throw new ZkError('ONNX_UNSUPPORTED', `node ${name}: op ${n.domain}.${n.opType} is outside the standard ONNX domain`, { node: name, op: n.opType });
     }
     const attributes: Record<string, AttributeValue> = {};

@@ -265,6 +265,30 @@ export class CircuitBuilder {
     return out;
   }
 
+  /**
+   * The forms as forms that are exact at their scale: a form whose coefficients or bias are off the
+   * grid (a linear layer's 1/3, a bias of 0.1) is rounded onto a wire at the working scale by a shift
+   * group; others are returned as they are. Exact tests between forms (ArgMax's max = v) need this:
+   * a gadget quantizes its input form, so a difference of off-grid forms is not what it computed.
+   */
+  onGrid(xs: readonly Affine[], origin: Origin): Affine[] {
+    const off = xs.flatMap((x, i) => (isConstant(x) || this.exactAt(x, this.formScale(x)) ? [] : [i]));
+    if (!off.length) return [...xs];
+    const toScale = Math.min(this.scale, ...off.map((i) => this.formScale(xs[i])));
+    const rounded = this.shiftGroup(off.map((i) => xs[i]), origin, false, toScale);
+    const out = [...xs];
+    off.forEach((i, k) => (out[i] = rounded[k]));
+    return out;
+  }
+
+  /** Whether every coefficient and the bias of the form are integers at `atScale`. */
+  private exactAt(x: Affine, atScale: number): boolean {
+    const whole = (v: number) => Math.abs(v - Math.round(v)) <= 1e-9 * Math.max(1, Math.abs(v));
+    if (!whole(x.bias * 2 ** atScale)) return false;
+    for (const [w, c] of x.terms) if (!whole(c * 2 ** (atScale - this.wireScales[w]))) return false;
+    return true;
+  }
+
   /** The fixed-point scale an affine form is exact at (see formScale). */
   scaleOf(x: Affine): number {
     return this.formScale(x);

@@ -51,6 +51,8 @@ export const FUNCTIONS: Readonly<Record<string, FunctionSpec>> = {
   gelu: { f: (x) => 0.5 * x * (1 + erf(x / Math.SQRT2)) },
   geluTanh: { f: (x) => 0.5 * x * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (x + 0.044715 * x ** 3))) },
   mish: { f: (x) => x * Math.tanh(softplus(x)) },
+  /** Swish: x·σ(αx). */
+  swish: { f: (x, [alpha]) => x * sigmoid(alpha * x) },
   /** params[0]/√(x + params[1]), the normalizations' n/√(n²·var + n²·ε); x below 0 (never reached) as 0. */
   rsqrt: { f: (x, [k, offset]) => k / Math.sqrt(Math.max(x, 0) + offset) },
   /** x^p: any real p on x ≥ 0 (x below params[1] taken as params[1] where p < 0); whole p keep the sign rule. */

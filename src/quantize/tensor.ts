@@ -7,10 +7,12 @@ export interface SymTensor {
   dims: number[];
   dtype: DType;
   data: Affine[];
+  /** The ONNX element type of a constant from the model, when known (see ConstTensor). */
+  elemType?: number;
 }
 
 export const fromConst = (t: ConstTensor): SymTensor => ({
-  dims: [...t.dims], dtype: t.dtype, data: Array.from(t.data, (v) => constant(v)),
+  dims: [...t.dims], dtype: t.dtype, data: Array.from(t.data, (v) => constant(v)), ...(t.elemType !== undefined ? { elemType: t.elemType } : {}),
 });
 
 export const strides = (dims: readonly number[]): number[] => {

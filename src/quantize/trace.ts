@@ -20,7 +20,7 @@ export interface QuantizeOptions {
  * Everything else an initializer feeds (shapes, axes, normalization statistics, ConvTranspose
  * kernels) must be known when compiling and stays a circuit constant.
  */
-const WEIGHT_SLOTS: Record<string, readonly number[]> = { MatMul: [0, 1], Gemm: [0, 1, 2], Conv: [1, 2], Add: [0, 1], Sub: [0, 1], Mul: [0, 1] };
+const WEIGHT_SLOTS: Record<string, readonly number[]> = { MatMul: [0, 1], Gemm: [0, 1, 2], Conv: [1, 2], Add: [0, 1], Sub: [0, 1], Mul: [0, 1], LSTM: [1, 2, 3, 7], GRU: [1, 2, 3], RNN: [1, 2, 3] };
 
 /** The float initializers that are weights: every use of them is a weight slot. */
 export function weightInitializers(graph: OnnxGraph): string[] {

@@ -45,7 +45,27 @@ function widenNarrowIntegers(model: Uint8Array): Uint8Array {
   return ModelProto.encode(m).finish();
 }
 
-async function createSession(model: Uint8Array): Promise<{ session: ort.InferenceSession; widened: boolean }> {
+/**
+ * The model with each ZipMap (ai.onnx.ml) replaced by an Identity of its probabilities tensor, the
+ * graph output retyped to that tensor: onnxruntime-node returns no sequences of maps, and zkinfer
+ * proves the tensor (see load.ts). Other models are returned as they are.
+ */
+function unzipMaps(model: Uint8Array): Uint8Array {
+  const m = ModelProto.decode(model);
+  const zips = (m.graph?.node ?? []).filter((n) => n.opType === 'ZipMap');
+  if (!zips.length) return model;
+  for (const n of zips) {
+    n.opType = 'Identity';
+    n.domain = '';
+    n.attribute = [];
+    const out = m.graph!.output?.find((o) => o.name === n.output?.[0]);
+    if (out) out.type = { tensorType: { elemType: TensorProto.DataType.FLOAT } };
+  }
+  return ModelProto.encode(m).finish();
+}
+
+async function createSession(model0: Uint8Array): Promise<{ session: ort.InferenceSession; widened: boolean }> {
+  const model = unzipMaps(model0);
   try {
     return { session: await ort.InferenceSession.create(model), widened: false };
   } catch (e) {

@@ -10,11 +10,14 @@ const AttrType = AttributeProto.AttributeType;
 
 /** A dimension: a number, or a name for a symbolic dimension such as 'batch'. */
 export type Dim = number | string;
-export type ElemType = 'float32' | 'int64' | 'bool';
+export type ElemType = 'float32' | 'int64' | 'int32' | 'int8' | 'uint8' | 'bool';
 
 const DATA_TYPE: Record<ElemType, number> = {
   float32: TensorProto.DataType.FLOAT,
   int64: TensorProto.DataType.INT64,
+  int32: TensorProto.DataType.INT32,
+  int8: TensorProto.DataType.INT8,
+  uint8: TensorProto.DataType.UINT8,
   bool: TensorProto.DataType.BOOL,
 };
 
@@ -33,6 +36,7 @@ export type AttrValue =
   | number
   | readonly number[]
   | string
+  | readonly string[]
   | { readonly kind: 'float'; readonly value: number }
   | { readonly kind: 'floats'; readonly values: readonly number[] }
   | { readonly kind: 'tensor'; readonly tensor: TensorValue };
@@ -88,14 +92,21 @@ export class OnnxBuilder {
     return this;
   }
 
+  /** An initializer of any element type (int32 sequence_lens, a bool mask…). */
+  initializerOf(name: string, dtype: ElemType, dims: readonly number[], values: readonly number[]): this {
+    this.initializers.push(tensorProto(name, { dtype, dims, values }));
+    return this;
+  }
+
   /**
    * Appends a node; nodes must be added in topological order, as ONNX requires. An empty input name
-   * skips an optional input. `name` defaults to `opType_index`.
+   * skips an optional input. `name` defaults to `opType_index`; `domain` to the default ONNX domain.
    */
-  node(opType: string, inputs: readonly string[], outputs: readonly string[], attrs: Record<string, AttrValue> = {}, name = `${opType}_${this.nodes.length}`): this {
+  node(opType: string, inputs: readonly string[], outputs: readonly string[], attrs: Record<string, AttrValue> = {}, { name, domain }: { name?: string; domain?: string } = {}): this {
     this.nodes.push({
       opType,
-      name,
+      ...(domain ? { domain } : {}),
+      name: name ?? `${opType}_${this.nodes.length}`,
       input: [...inputs],
       output: [...outputs],
       attribute: Object.entries(attrs).map(([name, value]) => attribute(name, value)),
@@ -109,7 +120,11 @@ export class OnnxBuilder {
     return ModelProto.encode({
       irVersion: this.options.irVersion ?? 8,
       producerName: 'zkinfer-onnx-builder',
-      opsetImport: [{ domain: '', version: this.options.opset ?? 13 }],
+      opsetImport: [
+        { domain: '', version: this.options.opset ?? 13 },
+        // ai.onnx.ml ops (Scaler, LinearClassifier…) need their domain imported; version 3 has them all.
+        ...(this.nodes.some((n) => n.domain === 'ai.onnx.ml') ? [{ domain: 'ai.onnx.ml', version: 3 }] : []),
+      ],
       graph: {
         name: this.options.graphName ?? 'graph',
         input: this.inputs,
@@ -149,7 +164,7 @@ function tensorProto(name: string, t: TensorValue): onnx.ITensorProto {
     throw new Error(`tensor '${name}': ${t.values.length} values for dims [${t.dims.join(', ')}] (${count})`);
   }
   // raw_data, little-endian as the ONNX spec requires, is the encoding exporters such as PyTorch emit.
-  const width = t.dtype === 'float32' ? 4 : t.dtype === 'bool' ? 1 : 8;
+  const width = t.dtype === 'float32' || t.dtype === 'int32' ? 4 : t.dtype === 'bool' || t.dtype === 'int8' || t.dtype === 'uint8' ? 1 : 8;
   const view = new DataView(new ArrayBuffer(count * width));
   for (let i = 0; i < count; i++) {
     const v = t.values[i];
@@ -157,6 +172,12 @@ function tensorProto(name: string, t: TensorValue): onnx.ITensorProto {
       view.setFloat32(i * 4, v, true);
     } else if (t.dtype === 'bool') {
       view.setUint8(i, v ? 1 : 0);
+    } else if (t.dtype === 'int8') {
+      view.setInt8(i, v);
+    } else if (t.dtype === 'uint8') {
+      view.setUint8(i, v);
+    } else if (t.dtype === 'int32') {
+      view.setInt32(i * 4, v, true);
     } else {
       if (!Number.isSafeInteger(v)) throw new Error(`tensor '${name}': int64 value ${v} is not a safe integer`);
       view.setBigInt64(i * 8, BigInt(v), true);
@@ -180,9 +201,11 @@ function attribute(name: string, v: AttrValue): onnx.IAttributeProto {
         return { name, type: AttrType.TENSOR, t: tensorProto('', v.tensor) };
     }
   }
-  return v.every(Number.isInteger)
-    ? { name, type: AttrType.INTS, ints: [...v] }
-    : { name, type: AttrType.FLOATS, floats: [...v] };
+  if (v.some((x) => typeof x === 'string')) return { name, type: AttrType.STRINGS, strings: (v as readonly string[]).map((x) => new TextEncoder().encode(x)) };
+  const nums = v as readonly number[];
+  return nums.every(Number.isInteger)
+    ? { name, type: AttrType.INTS, ints: [...nums] }
+    : { name, type: AttrType.FLOATS, floats: [...nums] };
 }
 
 /** A seeded generator of uniform floats in [0, 1). */

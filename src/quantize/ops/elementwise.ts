@@ -111,7 +111,7 @@ function clipBounds(ctx: OpContext): [number, number] {
 
 const identity: OpImpl = (ctx) => [ctx.input(0)];
 
-function cast(ctx: OpContext): SymTensor[] {
+export function cast(ctx: OpContext): SymTensor[] {
   const x = ctx.input(0);
   const to = ctx.int('to', 1);
   // TensorProto element types: FLOAT, FLOAT16, DOUBLE, BFLOAT16 | BOOL | the integer types. Others

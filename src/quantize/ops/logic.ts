@@ -77,7 +77,9 @@ function argExtreme(ctx: OpContext, min: boolean): SymTensor[] {
   if (booleans) {
     hits = rows.map((r) => order(r).map((i) => (min ? combine([[x.data[i], -1]], 1) : x.data[i])));
   } else {
-    const values = rows.map((r) => order(r).map((i) => (min ? scale(x.data[i], -1) : x.data[i])));
+    // On the grid first: the max = v tests are exact only on forms the max tree computed exactly.
+    const exact = ctx.builder.onGrid(x.data, ctx.origin);
+    const values = rows.map((r) => order(r).map((i) => (min ? scale(exact[i], -1) : exact[i])));
     const maxes = reduceWindows(ctx, values, 'max', (w) => w.length, true);
     const eq = ctx.builder.isZero(values.flatMap((r, k) => r.map((v) => sub(maxes[k], v))), ctx.origin);
     hits = rows.map((_, k) => eq.slice(k * n, (k + 1) * n));

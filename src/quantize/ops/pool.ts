@@ -61,14 +61,18 @@ function globalPool(ctx: OpContext, how: Reducer): SymTensor[] {
   return [{ dims: [x.dims[0], x.dims[1], ...x.dims.slice(2).map(() => 1)], dtype: x.dtype, data: reduceWindows(ctx, windows, how, (w) => w.length) }];
 }
 
-/** ReduceSum/Mean/Max/Min over `axes` (attribute, or input 1 from opset 13 for Sum and 18 for the rest). */
-function reduce(ctx: OpContext, how: Reducer): SymTensor[] {
+/**
+ * The windows of a Reduce* op: the elements each output reduces over `axes` (attribute, or input 1
+ * from opset 13 for ReduceSum and 18 for the rest), and the output dims (keepdims). Undefined when
+ * noop_with_empty_axes and no axes, each element is its own window (ReduceSumSquare then squares,
+ * ReduceL1 takes |x|, as ONNX's reference does).
+ */
+export function reductionWindows(ctx: OpContext, axesInputOpset: number): { windows: Affine[][]; dims: number[] } {
   const x = ctx.input(0);
   const rank = x.dims.length;
-  const axesFromInput = ctx.opset >= (how === 'sum' ? 13 : 18);
-  const rawAxes = axesFromInput ? (ctx.optional(1) ? ctx.constInput(1, 'axes') : undefined) : (ctx.attr('axes') as number[] | undefined);
+  const rawAxes = ctx.opset >= axesInputOpset ? (ctx.optional(1) ? ctx.constInput(1, 'axes') : undefined) : (ctx.attr('axes') as number[] | undefined);
   const noop = ctx.int('noop_with_empty_axes', 0) === 1;
-  if ((!rawAxes || rawAxes.length === 0) && noop) return [x];
+  if ((!rawAxes || rawAxes.length === 0) && noop) return { windows: x.data.map((v) => [v]), dims: x.dims };
   const axes = rawAxes && rawAxes.length ? rawAxes.map((a) => normalizeAxis(a, rank)) : x.dims.map((_, i) => i);
   const keep = ctx.int('keepdims', 1) === 1;
   const outFull = x.dims.map((d, i) => (axes.includes(i) ? 1 : d));
@@ -80,8 +84,14 @@ function reduce(ctx: OpContext, how: Reducer): SymTensor[] {
     for (let d = 0; d < rank; d++) if (!axes.includes(d)) o += (Math.floor(flat / inStrides[d]) % x.dims[d]) * outStrides[d];
     windows[o].push(v);
   });
-  const dims = keep ? outFull : x.dims.filter((_, i) => !axes.includes(i));
-  return [{ dims, dtype: x.dtype, data: reduceWindows(ctx, windows, how, (w) => w.length) }];
+  return { windows, dims: keep ? outFull : x.dims.filter((_, i) => !axes.includes(i)) };
+}
+
+/** ReduceSum/Mean/Max/Min. */
+function reduce(ctx: OpContext, how: Reducer): SymTensor[] {
+  const x = ctx.input(0);
+  const r = reductionWindows(ctx, how === 'sum' ? 13 : 18);
+  return [{ dims: r.dims, dtype: x.dtype, data: reduceWindows(ctx, r.windows, how, (w) => w.length) }];
 }
 
 export const poolOps: Record<string, OpImpl> = {
