@@ -30,6 +30,11 @@ const NEUTRAL: Record<string, Record<string, Neutral>> = {
   Cast: { saturate: always },
   // Only tf_crop_and_resize samples outside the input, and that mode is refused by Resize itself.
   Resize: { extrapolation_value: always },
+  // onnxruntime reads it and computes the same scores either way (test/ops-ml.test.ts checks a
+  // skl2onnx pipeline with multi_class=1 against onnxruntime): the scores and post_transform decide.
+  LinearClassifier: { multi_class: always },
+  // The map's keys: zkinfer proves the probabilities tensor, in the order of the labels (load.ts).
+  ZipMap: { classlabels_int64s: always, classlabels_strings: always },
 };
 
 /** The node's attributes its op neither read nor may leave unread: to be refused by name. */
