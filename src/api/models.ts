@@ -36,6 +36,16 @@ export function modelRoutes(app: Express, d: ApiDeps): void {
     res.json(await d.models.verificationKey(d.models.ready(req.params.id)));
   });
 
+  /**
+   * What proving or verifying on the client needs (ARTIFACTS). A model's artifacts never change,
+   * so they are cached for good and revalidated by their sha256 (the ETag).
+   */
+  app.get('/v1/models/:id/artifacts/:name', async (req, res) => {
+    const { file, type, sha256 } = await d.models.artifact(d.models.ready(req.params.id), req.params.name);
+    res.set({ ETag: `"${sha256}"`, 'Cache-Control': 'public, max-age=31536000, immutable' });
+    res.sendFile(file, { headers: { 'Content-Type': type }, etag: false, lastModified: false, dotfiles: 'allow' });
+  });
+
   app.get('/v1/models/:id/verifier.sol', async (req, res) => {
     const source = await d.models.solidityVerifier(d.models.ready(req.params.id));
     res.type('text/plain').send(source);

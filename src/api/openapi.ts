@@ -59,7 +59,14 @@ export const openapi = {
           modelCommitment: { type: 'string', description: 'with hashed weights: the Poseidon commitment to the weights that every proof of this model shows' },
           commitments: { type: 'object', description: 'how hashed parts are packed and hashed (to recompute a commitment with the zkinfer library)' },
           quantization: { type: 'object', properties: { maxAbsError: { type: 'number' }, tolerance: { type: 'number' }, withinTolerance: { type: 'boolean' }, samples: { type: 'integer' } } },
+          system: { type: 'string', enum: ['groth16', 'plonk', 'fflonk'], description: 'the proof system of its keys' },
           vkeyHash: { type: 'string', description: 'sha256 of the canonical verifying key' },
+          clientProving: {
+            type: 'boolean',
+            description:
+              'the owner published the proving artifacts (upload option clientProving=true), so clients can prove on their own machines. With weights=fixed the circuit wasm, r1cs and zkey hold the weights as constants: they are served only for such models',
+          },
+          artifacts: { type: 'object', additionalProperties: { type: 'string' }, description: 'artifact name → download URL (GET /v1/models/{id}/artifacts/{name}); the proving ones only with clientProving' },
           developmentPtau: { type: 'boolean' },
           ptauPower: { type: 'integer' },
         },
@@ -126,6 +133,7 @@ export const openapi = {
           { name: 'scale', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 32 }, description: 'with a raw upload: fixed-point fraction bits (default 8)' },
           { name: 'headroom', in: 'query', schema: { type: 'integer', minimum: 0, maximum: 32 }, description: 'with a raw upload: range bits above the calibrated peak (default 2)' },
           { name: 'visibility', in: 'query', schema: { type: 'string', example: 'input=hashed,weights=hashed,output=public' }, description: 'with a raw upload: what proofs reveal (README: Privacy)' },
+          { name: 'clientProving', in: 'query', schema: { type: 'boolean' }, description: 'with a raw upload: publish the proving artifacts (wasm, zkey, r1cs, plan; with fixed weights they reveal the weights) so clients can prove locally. Only for weights=fixed or weights=public' },
         ],
         requestBody: {
           required: true,
@@ -141,6 +149,7 @@ export const openapi = {
                   scale: { type: 'integer' },
                   headroom: { type: 'integer' },
                   visibility: { type: 'string', description: 'input=public|private|hashed, weights=fixed|public|private|hashed, output=public|private|hashed' },
+                  clientProving: { type: 'string', enum: ['true', 'false'], description: 'publish the proving artifacts (see the query parameter)' },
                   calibration: { type: 'string', description: 'JSON: one input document or an array of them' },
                 },
               },
@@ -164,6 +173,23 @@ export const openapi = {
     '/v1/models/{id}/verification_key': {
       parameters: [idParam('model')],
       get: { summary: 'The Groth16 verifying key (snarkjs JSON)', responses: { 200: { description: 'verifying key', content: json({ type: 'object' }) }, 404: error('no such model'), 409: error('model not ready') } },
+    },
+    '/v1/models/{id}/artifacts/{name}': {
+      parameters: [
+        idParam('model'),
+        { name: 'name', in: 'path', required: true, schema: { type: 'string', enum: ['circuit.wasm', 'circuit.zkey', 'main.r1cs', 'plan.json', 'verification_key.json', 'model.json'] }, description: 'model.json: the compiled model (shapes, scales, public layout, commitments); plan.json: the quantized graph (the quantization the client applies)' },
+      ],
+      get: {
+        summary: 'A file for proving or verifying on the client. Immutable: ETag is its sha256, Cache-Control immutable',
+        description: 'circuit.wasm, circuit.zkey, main.r1cs and plan.json reveal the weights (as circuit constants with weights=fixed) and are served only when the model was uploaded with clientProving=true; 403 otherwise',
+        responses: {
+          200: { description: 'the file', headers: { ETag: { schema: { type: 'string' }, description: 'the sha256 of the file, quoted' } }, content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } } },
+          304: { description: 'not modified (If-None-Match)' },
+          403: error('a proving artifact of a model not uploaded with clientProving=true'),
+          404: error('no such model or artifact'),
+          409: error('model not ready'),
+        },
+      },
     },
     '/v1/models/{id}/verifier.sol': {
       parameters: [idParam('model')],

@@ -1,7 +1,8 @@
 /**
  * Receiving a model upload: the raw ONNX bytes (application/octet-stream, options in the query
  * string) or multipart/form-data with a `model` file part and `name`, `scale`, `headroom`, `visibility`
- * (`input=hashed,weights=hashed,…`) and `calibration` (JSON text, as a field or a file part).
+ * (`input=hashed,weights=hashed,…`), `clientProving` (`true`: publish the proving artifacts, see
+ * README: Prove on your own machine) and `calibration` (JSON text, as a field or a file part).
  */
 import express, { type Request, type RequestHandler } from 'express';
 import multer from 'multer';
@@ -17,6 +18,7 @@ const options = z.strictObject({
   headroom: z.coerce.number().int().min(0).max(32).optional(),
   calibration: z.string().optional(),
   visibility: z.string().max(100).optional(),
+  clientProving: z.enum(['true', 'false']).optional(),
 });
 
 type Files = Partial<Record<'model' | 'calibration', Express.Multer.File[]>>;
@@ -24,7 +26,7 @@ type Files = Partial<Record<'model' | 'calibration', Express.Multer.File[]>>;
 /** Reads the body as one of the two forms, each bounded by the model size limit. */
 export function receiveModel(limits: { modelBytes: number; fieldBytes: number }): RequestHandler {
   const raw = express.raw({ type: () => true, limit: limits.modelBytes });
-  const form = multer({ storage: multer.memoryStorage(), limits: { fileSize: limits.modelBytes, fieldSize: limits.fieldBytes, files: 2, fields: 8 } }).fields([
+  const form = multer({ storage: multer.memoryStorage(), limits: { fileSize: limits.modelBytes, fieldSize: limits.fieldBytes, files: 2, fields: 9 } }).fields([
     { name: 'model', maxCount: 1 },
     { name: 'calibration', maxCount: 1 },
   ]);
@@ -49,6 +51,7 @@ export function uploadOf(req: Request): Upload {
     headroomBits: o.headroom,
     calibration: calibration === undefined ? undefined : parseJson(calibration),
     visibility: o.visibility === undefined ? undefined : parseVisibility(o.visibility),
+    clientProving: o.clientProving === 'true',
   };
 }
 

@@ -6,6 +6,7 @@ import type { ModelInfo } from '../model/layout.js';
 import type { ProofBundle } from '../prove/bundle.js';
 import type { JobRecord } from '../store/jobs.js';
 import type { ModelRecord } from '../store/models.js';
+import { ARTIFACTS, type ArtifactName } from '../service/models.js';
 
 const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
 const tensor = ({ name, dims, dtype, scale }: { name: string; dims: number[]; dtype: string; scale: number }) => ({ name, dims, dtype, scale });
@@ -25,6 +26,8 @@ export function modelView(m: ModelRecord, info: ModelInfo | undefined, progress:
       ptau: m.settings.ptau ? basename(m.settings.ptau) : 'development',
       visibility: m.settings.visibility ?? DEFAULT_VISIBILITY,
     },
+    // Whether the proving artifacts are published (their owner opted in): clients can prove locally.
+    clientProving: m.clientProving,
     createdAt: iso(m.createdAt),
     updatedAt: iso(m.updatedAt),
     ...(info
@@ -43,7 +46,12 @@ export function modelView(m: ModelRecord, info: ModelInfo | undefined, progress:
             withinTolerance: info.accuracy.withinTolerance,
             samples: info.accuracy.samples,
           },
+          system: info.setup!.system,
           vkeyHash: info.setup!.vkeyHash,
+          // What a client may download: URL by artifact name (the proving ones only with clientProving).
+          artifacts: Object.fromEntries(
+            (Object.keys(ARTIFACTS) as ArtifactName[]).filter((n) => m.clientProving || !ARTIFACTS[n].proving).map((n) => [n, `/v1/models/${m.id}/artifacts/${n}`]),
+          ),
           developmentPtau: info.setup!.developmentPtau,
           ptauPower: info.setup!.ptauPower,
         }

@@ -15,6 +15,7 @@ export type ZkErrorCode =
   | 'ARTIFACT_MISSING' // a compiled model directory lacks a file the step needs
   | 'NOT_FOUND'
   | 'UNAUTHORIZED' // a missing or wrong API key
+  | 'FORBIDDEN' // the resource exists but its owner did not make it available (e.g. proving artifacts)
   | 'TOO_LARGE' // a body, model file or circuit over the configured limit
   | 'CONFLICT' // the resource is not in a state that allows the request (model not ready, job finished)
   | 'QUEUE_FULL' // the proof queue is at its limit; retry later

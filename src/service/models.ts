@@ -4,7 +4,7 @@
  * and proofs are verified against their keys.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { createReadStream, existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { type ModelVisibility, needsSalt } from '../commit/visibility.js';
@@ -36,7 +36,27 @@ export interface Upload {
   /** One input document or an array of them (see src/io/input.ts). */
   calibration?: unknown;
   visibility?: ModelVisibility;
+  /** Publish the proving artifacts so clients can prove on their own machines (ModelRecord.clientProving). */
+  clientProving?: boolean;
 }
+
+/**
+ * The files a client may download (GET /v1/models/:id/artifacts/:name): `proving` ones only from
+ * models whose owner opted in (clientProving), since with fixed weights the wasm, r1cs and zkey
+ * hold the weights as constants, and the plan holds them in any visibility.
+ */
+export const ARTIFACTS = {
+  'circuit.wasm': { file: 'wasm', type: 'application/wasm', proving: true },
+  'circuit.zkey': { file: 'zkey', type: 'application/octet-stream', proving: true },
+  'main.r1cs': { file: 'r1cs', type: 'application/octet-stream', proving: true },
+  'plan.json': { file: 'plan', type: 'application/json', proving: true },
+  'verification_key.json': { file: 'vkey', type: 'application/json', proving: false },
+  'model.json': { file: 'info', type: 'application/json', proving: false },
+} as const satisfies Record<string, { file: keyof ReturnType<typeof modelFiles>; type: string; proving: boolean }>;
+export type ArtifactName = keyof typeof ARTIFACTS;
+
+/** Whether clients can prove a model of this visibility at all: they must hold its weights. */
+export const clientProvable = (v: ModelVisibility): boolean => v.weights === 'fixed' || v.weights === 'public';
 
 export interface ReadyModel {
   record: ModelRecord;
@@ -52,6 +72,8 @@ export class ModelService {
   private readonly vkeys = new Map<string, Promise<Groth16VerificationKey>>();
   /** Plans for checking inputs in the request; they can be large, so only a few stay. */
   private readonly plans = new Lru<string, QuantizedGraph>(8);
+  /** sha256 of served artifacts by `key/name`: they never change once a model is ready. */
+  private readonly hashes = new Map<string, Promise<string>>();
 
   constructor(
     private readonly models: ModelStore,
@@ -70,6 +92,9 @@ export class ModelService {
     const graph = loadOnnx(u.onnx);
     const docs = u.calibration === undefined ? undefined : Array.isArray(u.calibration) ? u.calibration : [u.calibration];
     if (docs?.length === 0) throw new ZkError('INPUT_INVALID', 'calibration must hold at least one input document');
+    if (u.clientProving && u.visibility && !clientProvable(u.visibility)) {
+      throw new ZkError('INPUT_INVALID', `clientProving: a client cannot prove a model with ${u.visibility.weights} weights without holding them; use weights=fixed or weights=public`);
+    }
     const settings: CompileSettings = {
       scale: u.scale ?? DEFAULT_SCALE,
       headroomBits: u.headroomBits ?? DEFAULT_HEADROOM,
@@ -82,7 +107,7 @@ export class ModelService {
     const key = ArtifactStore.key(onnxSha256, name, settings);
     if (!this.artifacts.readyInfo(key)) this.artifacts.saveUpload(key, u.onnx);
     const now = Date.now();
-    const record: ModelRecord = { id: randomUUID(), name, key, onnxSha256, settings, status: 'compiling', createdAt: now, updatedAt: now };
+    const record: ModelRecord = { id: randomUUID(), name, key, onnxSha256, settings, status: 'compiling', clientProving: u.clientProving ?? false, createdAt: now, updatedAt: now };
     this.models.insert(record);
     void this.builder.build(record);
     return this.get(record.id);
@@ -124,6 +149,7 @@ export class ModelService {
     this.infos.delete(key);
     this.vkeys.delete(key);
     this.plans.delete(key);
+    for (const name of Object.keys(ARTIFACTS)) this.hashes.delete(`${key}/${name}`);
     if (!this.builder.progressOf(key)) this.artifacts.remove(key);
   }
 
@@ -140,6 +166,25 @@ export class ModelService {
     if (salt === undefined) return { values };
     if (!needsSalt(m.info.visibility)) throw new ZkError('INPUT_INVALID', `"salt": model ${m.info.name} hashes neither its input nor its output`);
     return { values, salt: String(parseFieldElement(salt, '"salt"')) };
+  }
+
+  /**
+   * A downloadable artifact of a ready model: its file, media type and sha256 (hex, the ETag).
+   * NOT_FOUND for a name not in ARTIFACTS, FORBIDDEN for a proving artifact of a model whose owner
+   * did not opt in to client proving.
+   */
+  async artifact(m: ReadyModel, name: string): Promise<{ file: string; type: string; sha256: string }> {
+    if (!Object.hasOwn(ARTIFACTS, name)) throw new ZkError('NOT_FOUND', `no artifact "${name}"; one of ${Object.keys(ARTIFACTS).join(', ')}`, { name });
+    const spec = ARTIFACTS[name as ArtifactName];
+    if (spec.proving && !m.record.clientProving) {
+      throw new ZkError('FORBIDDEN', `model ${m.record.id} is not available for client-side proving: its owner did not upload it with clientProving=true (${name} reveals its weights)`, { id: m.record.id, name });
+    }
+    const file = modelFiles(m.dir)[spec.file];
+    if (!existsSync(file)) throw new ZkError('ARTIFACT_MISSING', `model ${m.record.id} has no ${name}`, { id: m.record.id, name });
+    const id = `${m.record.key}/${name}`;
+    let sha256 = this.hashes.get(id);
+    if (!sha256) this.hashes.set(id, (sha256 = sha256File(file)));
+    return { file, type: spec.type, sha256: await sha256 };
   }
 
   verificationKey(m: ReadyModel): Promise<Groth16VerificationKey> {
@@ -174,4 +219,11 @@ export class ModelService {
     renameSync(tmp, file);
     return source;
   }
+}
+
+/** A file's sha256 in hex, streamed (a zkey can be tens of MB). */
+async function sha256File(file: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
 }

@@ -55,6 +55,8 @@ const MIGRATIONS = [
    ALTER TABLE jobs ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;
    ALTER TABLE jobs ADD COLUMN node TEXT;
    CREATE INDEX jobs_client ON jobs (client, status);`,
+  // Client-side proving: whether the owner lets clients download the proving artifacts (they reveal fixed weights).
+  `ALTER TABLE models ADD COLUMN client_proving INTEGER NOT NULL DEFAULT 0;`,
 ];
 
 export function openDatabase(dataDir: string): Database {

@@ -25,6 +25,11 @@ export interface ModelRecord {
   settings: CompileSettings;
   status: ModelStatus;
   error?: ErrorBody;
+  /**
+   * The owner lets clients download the proving artifacts (wasm, zkey, r1cs, plan) to prove on
+   * their own machines. With fixed weights those files hold the weights, so it is opt-in.
+   */
+  clientProving: boolean;
   createdAt: number;
   updatedAt: number;
 }
@@ -37,6 +42,7 @@ interface Row {
   settings: string;
   status: ModelStatus;
   error: string | null;
+  client_proving: number;
   created_at: number;
   updated_at: number;
 }
@@ -49,6 +55,7 @@ const toRecord = (r: Row): ModelRecord => ({
   settings: JSON.parse(r.settings),
   status: r.status,
   ...(r.error ? { error: JSON.parse(r.error) } : {}),
+  clientProving: r.client_proving === 1,
   createdAt: r.created_at,
   updatedAt: r.updated_at,
 });
@@ -58,8 +65,8 @@ export class ModelStore {
 
   insert(m: ModelRecord): void {
     this.db
-      .prepare('INSERT INTO models (id, name, artifact_key, onnx_sha256, settings, status, error, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
-      .run(m.id, m.name, m.key, m.onnxSha256, JSON.stringify(m.settings), m.status, m.error ? JSON.stringify(m.error) : null, m.createdAt, m.updatedAt);
+      .prepare('INSERT INTO models (id, name, artifact_key, onnx_sha256, settings, status, error, client_proving, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
+      .run(m.id, m.name, m.key, m.onnxSha256, JSON.stringify(m.settings), m.status, m.error ? JSON.stringify(m.error) : null, m.clientProving ? 1 : 0, m.createdAt, m.updatedAt);
   }
 
   get(id: string): ModelRecord | undefined {
