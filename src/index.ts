@@ -7,7 +7,7 @@ export { setupModel, type SetupOptions } from './model/setup.js';
 export { readModelInfo, type ModelInfo } from './model/layout.js';
 export { ModelProver } from './prove/prover.js';
 export { bundleFromSignals, publicBundle, type ProofBundle, type ProofOpening } from './prove/bundle.js';
-export { verifyBundle, parseProofBundle, type Expectations, type Verdict } from './verify/verify.js';
+export { verifyBundle, parseProofBundle, type Expectations, type Verdict, type VerifyingModel } from './verify/verify.js';
 export { loadVerificationKey } from './setup/index.js';
 export { inputCommitment, outputCommitment, type CommittingModel } from './commit/open.js';
 export { commit, packTensor, poseidonChain, type PackedTensor } from './commit/poseidon.js';

@@ -198,13 +198,15 @@ export const openapi = {
     '/v1/models/{id}/proofs': {
       parameters: [idParam('model')],
       post: {
-        summary: 'Queue a proof of the model on an input',
+        summary: 'Queue a proof of the model on an input, or record a proof the client made itself',
+        description: 'With {"bundle": …} (a zkinfer-proof/1 bundle made by the client library\'s proveLocally): the service verifies it and records it as a done job of node "client"; it never sees the input.',
         parameters: [{ name: 'wait', in: 'query', schema: { type: 'number', minimum: 0, maximum: MAX_WAIT_SECONDS }, description: 'seconds to wait for the result before answering 202' }],
-        requestBody: { required: true, content: json(ref('InputDocument')) },
+        requestBody: { required: true, content: json({ oneOf: [ref('InputDocument'), { type: 'object', required: ['bundle'], properties: { bundle: { type: 'object', description: 'a zkinfer-proof/1 bundle, without its opening' } } }] }) },
         responses: {
           200: { description: 'finished within ?wait', content: json(ref('ProofJob')) },
+          201: { description: 'a client-made bundle verified and recorded as a done job', content: json(ref('ProofJob')) },
           202: { description: 'queued', content: json(ref('ProofJob')) },
-          400: error('input of the wrong shape, not finite numbers, or out of the circuit range'),
+          400: error('input of the wrong shape, not finite numbers, or out of the circuit range; a bundle that does not verify (PROOF_INVALID)'),
           404: error('no such model'),
           409: error('model not ready'),
           413: error('body over the limit'),

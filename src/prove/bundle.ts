@@ -53,7 +53,7 @@ export const decodeTensor = (t: { name: string; dims: number[]; scale: number },
 });
 
 /** The public signals of a model's proof, read through its layout. */
-export const readPublic = (info: ModelInfo, publicSignals: readonly string[]): PublicValues =>
+export const readPublic = (info: Pick<ModelInfo, 'publicLayout' | 'inputs' | 'outputs'>, publicSignals: readonly string[]): PublicValues =>
   splitPublic(info.publicLayout, publicSignals, { inputs: info.inputs.length, outputs: info.outputs.length });
 
 /** The bundle a proof and its public signals stand for: what the signals say, decoded (no timings measured). */

@@ -40,7 +40,7 @@ export async function startService(config: ServiceConfig, logger: Logger = pino(
   const artifacts = new ArtifactStore(config.dataDir);
   const metrics = createMetrics(config.redisUrl ? config.nodeName : undefined);
   const builder = new ModelBuilder(createCompilePool(config), modelStore, artifacts, { dataDir: config.dataDir, maxConstraints: config.maxConstraints }, metrics, logger);
-  const models = new ModelService(modelStore, artifacts, builder, config.ptau);
+  const models = new ModelService(modelStore, artifacts, builder, config.ptau, jobs);
   const lookup = (id: string) => {
     const record = modelStore.get(id);
     const info = record && models.infoOf(record);

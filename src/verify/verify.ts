@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { ZkError } from '../core/errors.js';
 import { type PublicValues, weightsDigest } from '../commit/public.js';
-import { PROOF_SYSTEMS, snarkjs } from '../core/snarkjs.js';
+import { PROOF_SYSTEMS, type ProofSystem, snarkjs } from '../core/snarkjs.js';
 import { inputBoundViolation } from '../io/input.js';
 import type { ModelInfo } from '../model/layout.js';
 import { type ProofBundle, type ProvenTensor, readPublic } from '../prove/bundle.js';
@@ -67,16 +67,31 @@ export interface Expectations {
 }
 
 /**
- * Checks a proof bundle against a model: the proof (in the model's system) on the public signals;
+ * What verifying needs of a model: its model.json (`setup` names the keys), or the API's model view
+ * (GET /v1/models/:id, with `system` and `vkeyHash` at its top level) as it is served.
+ */
+export type VerifyingModel = Pick<ModelInfo, 'name' | 'inputs' | 'outputs' | 'publicSignals' | 'publicLayout' | 'commitments'> &
+  ({ setup?: { system: ProofSystem; vkeyHash: string } } | { system?: ProofSystem; vkeyHash?: string });
+
+/** The model's proof system and verifying key hash, from either form; undefined before setup. */
+function keysOf(model: VerifyingModel): { system: ProofSystem; vkeyHash: string } | undefined {
+  if ('setup' in model && model.setup) return model.setup;
+  if ('system' in model && model.system && model.vkeyHash) return { system: model.system, vkeyHash: model.vkeyHash };
+  return undefined;
+}
+
+/**
+ * Checks a proof bundle against a model (model.json or the API's model view) and its verifying key: the proof (in the model's system) on the public signals;
  * that public inputs are in the range the circuit is sound for, public weights are the model's, and
  * the weights commitment is the model's; and that what the bundle shows decoded (inputs, outputs,
  * commitments) is exactly what the signals say (a bundle whose readable output was edited is invalid
  * even if its proof is good).
  */
-export async function verifyBundle(info: ModelInfo, vkey: unknown, bundle: ProofBundle, expect: Expectations = {}): Promise<Verdict> {
-  if (!info.setup) throw new ZkError('ARTIFACT_MISSING', `model ${info.name} has no keys`);
-  if (bundle.model.vkeyHash !== info.setup.vkeyHash) return { valid: false, reason: `the proof names verifying key ${bundle.model.vkeyHash.slice(0, 12)}…, this model's is ${info.setup.vkeyHash.slice(0, 12)}…` };
-  if (bundle.system !== info.setup.system) return { valid: false, reason: `the proof is ${bundle.system}, this model's keys are ${info.setup.system}` };
+export async function verifyBundle(info: VerifyingModel, vkey: unknown, bundle: ProofBundle, expect: Expectations = {}): Promise<Verdict> {
+  const keys = keysOf(info);
+  if (!keys) throw new ZkError('ARTIFACT_MISSING', `model ${info.name} has no keys`);
+  if (bundle.model.vkeyHash !== keys.vkeyHash) return { valid: false, reason: `the proof names verifying key ${bundle.model.vkeyHash.slice(0, 12)}…, this model's is ${keys.vkeyHash.slice(0, 12)}…` };
+  if (bundle.system !== keys.system) return { valid: false, reason: `the proof is ${bundle.system}, this model's keys are ${keys.system}` };
   if (bundle.publicSignals.length !== info.publicSignals) return { valid: false, reason: `${bundle.publicSignals.length} public signals, the circuit has ${info.publicSignals}` };
   // snarkjs throws on some malformed values (e.g. a point off the curve); that is an invalid proof too.
   const ok = await snarkjs[bundle.system].verify(vkey, bundle.publicSignals, bundle.proof).catch(() => false);
@@ -100,7 +115,7 @@ function publicOnes(specs: ModelInfo['inputs'], values: readonly (bigint[] | und
   return { specs: at.map((i) => specs[i]), values: at.map((i) => values[i]!) };
 }
 
-function checkCommitments(info: ModelInfo, bundle: ProofBundle, signals: PublicValues['commitments'], expect: Expectations): Verdict | undefined {
+function checkCommitments(info: VerifyingModel, bundle: ProofBundle, signals: PublicValues['commitments'], expect: Expectations): Verdict | undefined {
   const model = info.commitments.weights?.value;
   if (model !== undefined && signals.weights !== BigInt(model)) return { valid: false, reason: `the proof commits to weights ${signals.weights}, this model's commitment is ${model}` };
   for (const of of ['input', 'weights', 'output'] as const) {
