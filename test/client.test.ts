@@ -49,6 +49,7 @@ test('proveLocally returns the bundle and opening the service would, for the sam
   assert.equal(local.bundle.commitments!.input, await inputCommitment(hashed.info, [SMALL_INPUT.input[0]], SALT));
   assert.equal(local.bundle.inputs.length, 0, 'a hashed input is not in the bundle');
   assert.equal((local.bundle as { opening?: unknown }).opening, undefined, 'the opening is kept apart from the bundle');
+  assert.equal(local.bundle.model.onnxSha256, hashed.view.onnxSha256, 'the bundle names the ONNX file');
 });
 
 test("verifyBundle takes the API's model view as it is served (it threw ARTIFACT_MISSING)", async () => {
@@ -65,6 +66,7 @@ test('verify rejects a tampered bundle and a proof of another input commitment',
   const tampered = structuredClone(bundle);
   tampered.publicSignals[0] = String(BigInt(tampered.publicSignals[0]) + 1n);
   assert.equal((await zk.verify(hashed, tampered)).valid, false);
+  assert.match((await zk.verify(hashed, { ...bundle, model: { ...bundle.model, onnxSha256: 'ab'.repeat(32) } }) as { reason: string }).reason, /names ONNX model/);
   const other = await inputCommitment(hashed.info, [[0.5, 0.5, 0.5]], SALT);
   assert.deepEqual(await zk.verify(hashed, bundle, { inputCommitment: other }), { valid: false, reason: 'the proof does not commit to the expected input' });
 });

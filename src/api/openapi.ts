@@ -44,6 +44,7 @@ export const openapi = {
         properties: {
           id: { type: 'string' },
           name: { type: 'string' },
+          version: { type: 'integer', description: '1 for the first upload under its name; each upload under an existing name is its next version' },
           status: { type: 'string', enum: ['compiling', 'ready', 'failed'] },
           progress: { type: 'object', description: 'while compiling', properties: { stage: { type: 'string' }, percent: { type: 'integer' } } },
           error: { type: 'object', description: 'when failed: why', properties: { code: { type: 'string' }, message: { type: 'string' }, details: { type: 'object' } } },
@@ -124,7 +125,11 @@ export const openapi = {
     '/metrics': { get: { summary: 'Prometheus metrics', responses: { 200: { description: 'text exposition format', content: { 'text/plain': { schema: { type: 'string' } } } } } } },
     '/openapi.json': { get: { summary: 'This document', responses: { 200: { description: 'OpenAPI 3', content: json({ type: 'object' }) } } } },
     '/v1/models': {
-      get: { summary: 'List models', responses: { 200: { description: 'all models', content: json({ type: 'object', properties: { models: { type: 'array', items: ref('Model') } } }) } } },
+      get: {
+        summary: 'List models',
+        parameters: [{ name: 'name', in: 'query', schema: { type: 'string' }, description: 'only the versions of this name, oldest first' }],
+        responses: { 200: { description: 'all models (or the versions of ?name=)', content: json({ type: 'object', properties: { models: { type: 'array', items: ref('Model') } } }) } },
+      },
       post: {
         summary: 'Upload an ONNX model; compile and setup run in the background',
         security: bearer,

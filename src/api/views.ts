@@ -15,6 +15,7 @@ export function modelView(m: ModelRecord, info: ModelInfo | undefined, progress:
   return {
     id: m.id,
     name: m.name,
+    version: m.version,
     status: m.status,
     ...(m.status === 'compiling' ? { progress: progress ?? { stage: 'queued', percent: 0 } } : {}),
     ...(m.error ? { error: m.error } : {}),
@@ -45,7 +46,10 @@ export function modelView(m: ModelRecord, info: ModelInfo | undefined, progress:
             tolerance: info.accuracy.tolerance,
             withinTolerance: info.accuracy.withinTolerance,
             samples: info.accuracy.samples,
+            ...(info.accuracy.perOutput ? { perOutput: info.accuracy.perOutput } : {}),
           },
+          // Constraints per layer (gadget group): what the circuit spends where.
+          layers: info.layers.map(({ layer, node, op, constraints }) => ({ layer, node, op, constraints })),
           system: info.setup!.system,
           vkeyHash: info.setup!.vkeyHash,
           // What a client may download: URL by artifact name (the proving ones only with clientProving).

@@ -39,6 +39,8 @@ export interface AccuracyReport {
   /** The error the quantization promises for this model (see README: Accuracy). */
   tolerance: number;
   withinTolerance: boolean;
+  /** Largest |quantized − onnxruntime float| per graph output (absent in models compiled before it was kept). */
+  perOutput?: { name: string; maxAbsError: number }[];
 }
 
 /** model.json: everything a prover, verifier or client needs to know about a compiled model. */

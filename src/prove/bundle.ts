@@ -27,7 +27,8 @@ export interface ProofOpening {
  */
 export interface ProofBundle {
   format: 'zkinfer-proof/1';
-  model: { name: string; vkeyHash: string };
+  /** The model's name, verifying key hash and the sha256 of the ONNX file it was compiled from. */
+  model: { name: string; vkeyHash: string; onnxSha256?: string };
   /** The model's proof system at proving time; `proof` has that system's shape. */
   system: ProofSystem;
   proof: SnarkProof;
@@ -63,7 +64,7 @@ export function bundleFromSignals(info: ModelInfo, system: ProofSystem, proof: S
   const commitments = Object.fromEntries(Object.entries(shown.commitments).map(([k, v]) => [k, String(v)]));
   return {
     format: 'zkinfer-proof/1',
-    model: { name: info.name, vkeyHash: info.setup!.vkeyHash },
+    model: { name: info.name, vkeyHash: info.setup!.vkeyHash, onnxSha256: info.onnxSha256 },
     system,
     proof,
     publicSignals,

@@ -109,8 +109,8 @@ export class ModelService {
     const key = ArtifactStore.key(onnxSha256, name, settings);
     if (!this.artifacts.readyInfo(key)) this.artifacts.saveUpload(key, u.onnx);
     const now = Date.now();
-    const record: ModelRecord = { id: randomUUID(), name, key, onnxSha256, settings, status: 'compiling', clientProving: u.clientProving ?? false, createdAt: now, updatedAt: now };
-    this.models.insert(record);
+    const fields = { id: randomUUID(), name, key, onnxSha256, settings, status: 'compiling' as const, clientProving: u.clientProving ?? false, createdAt: now, updatedAt: now };
+    const record: ModelRecord = { ...fields, version: this.models.insert(fields) };
     void this.builder.build(record);
     return this.get(record.id);
   }
@@ -121,8 +121,9 @@ export class ModelService {
     return record;
   }
 
-  list(): ModelRecord[] {
-    return this.models.list();
+  /** All models, or the versions of one name. */
+  list(name?: string): ModelRecord[] {
+    return this.models.list(name);
   }
 
   /** The compiled info of a model whose build has finished (undefined otherwise). */

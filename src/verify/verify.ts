@@ -37,7 +37,7 @@ export const snarkProofSchema = z.discriminatedUnion('protocol', [groth16Proof, 
 export const proofBundleSchema = z
   .object({
     format: z.literal('zkinfer-proof/1'),
-    model: z.object({ name: z.string(), vkeyHash: z.string() }),
+    model: z.object({ name: z.string(), vkeyHash: z.string(), onnxSha256: z.string().regex(/^[0-9a-f]{64}$/).optional() }),
     system: z.enum(PROOF_SYSTEMS),
     proof: snarkProofSchema,
     publicSignals: z.array(decimal),
@@ -70,7 +70,7 @@ export interface Expectations {
  * What verifying needs of a model: its model.json (`setup` names the keys), or the API's model view
  * (GET /v1/models/:id, with `system` and `vkeyHash` at its top level) as it is served.
  */
-export type VerifyingModel = Pick<ModelInfo, 'name' | 'inputs' | 'outputs' | 'publicSignals' | 'publicLayout' | 'commitments'> &
+export type VerifyingModel = Pick<ModelInfo, 'name' | 'onnxSha256' | 'inputs' | 'outputs' | 'publicSignals' | 'publicLayout' | 'commitments'> &
   ({ setup?: { system: ProofSystem; vkeyHash: string } } | { system?: ProofSystem; vkeyHash?: string });
 
 /** The model's proof system and verifying key hash, from either form; undefined before setup. */
@@ -91,6 +91,7 @@ export async function verifyBundle(info: VerifyingModel, vkey: unknown, bundle: 
   const keys = keysOf(info);
   if (!keys) throw new ZkError('ARTIFACT_MISSING', `model ${info.name} has no keys`);
   if (bundle.model.vkeyHash !== keys.vkeyHash) return { valid: false, reason: `the proof names verifying key ${bundle.model.vkeyHash.slice(0, 12)}…, this model's is ${keys.vkeyHash.slice(0, 12)}…` };
+  if (bundle.model.onnxSha256 !== undefined && bundle.model.onnxSha256 !== info.onnxSha256) return { valid: false, reason: `the proof names ONNX model ${bundle.model.onnxSha256.slice(0, 12)}…, this model's is ${info.onnxSha256.slice(0, 12)}…` };
   if (bundle.system !== keys.system) return { valid: false, reason: `the proof is ${bundle.system}, this model's keys are ${keys.system}` };
   if (bundle.publicSignals.length !== info.publicSignals) return { valid: false, reason: `${bundle.publicSignals.length} public signals, the circuit has ${info.publicSignals}` };
   // snarkjs throws on some malformed values (e.g. a point off the curve); that is an invalid proof too.
