@@ -24,16 +24,18 @@ export interface ProvingArtifacts {
  * library (artifacts downloaded from the service, in Node or a browser) run this same code.
  */
 export class CircuitProver {
-  private constructor(
+  /** Prefer fromArtifacts, which builds the witness calculator from the wasm. */
+  constructor(
     readonly info: ModelInfo,
     private readonly plan: QuantizedGraph,
     private readonly witness: WitnessCalculator,
     private readonly zkey: Uint8Array,
   ) {}
 
-  static async fromArtifacts({ info, plan, wasm, zkey }: ProvingArtifacts): Promise<CircuitProver> {
+  /** A prover of these artifacts (of the class it is called on: ModelProver.fromArtifacts makes a ModelProver). */
+  static async fromArtifacts<T extends CircuitProver>(this: new (...args: ConstructorParameters<typeof CircuitProver>) => T, { info, plan, wasm, zkey }: ProvingArtifacts): Promise<T> {
     if (!info.setup) throw new ZkError('ARTIFACT_MISSING', `model ${info.name} has no keys; run zkinfer setup first`);
-    return new CircuitProver(info, plan, await buildWitnessCalculator(wasm), zkey);
+    return new this(info, plan, await buildWitnessCalculator(wasm), zkey);
   }
 
   /**

@@ -8,19 +8,17 @@ import { modelFiles, readModelInfo, requireArtifact } from '../model/layout.js';
 import { planFromJson } from '../quantize/serialize.js';
 import { CircuitProver } from './engine.js';
 
-export type ModelProver = CircuitProver;
-
-export const ModelProver = {
+export class ModelProver extends CircuitProver {
   /** The prover of a set-up model directory; ARTIFACT_MISSING when it was not compiled or set up. */
-  async load(dir: string): Promise<ModelProver> {
+  static async load(dir: string): Promise<ModelProver> {
     const info = readModelInfo(dir);
     const files = modelFiles(dir);
     if (!info.setup) throw new ZkError('ARTIFACT_MISSING', `${dir} has no keys; run zkinfer setup first`, { dir });
-    return CircuitProver.fromArtifacts({
+    return ModelProver.fromArtifacts({
       info,
       plan: planFromJson(readFileSync(requireArtifact(files.plan, 'compile'), 'utf8')),
       wasm: readFileSync(requireArtifact(files.wasm, 'compile')),
       zkey: readFileSync(requireArtifact(files.zkey, 'setup')),
     });
-  },
-};
+  }
+}
