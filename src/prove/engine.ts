@@ -46,7 +46,6 @@ export class CircuitProver {
     const { info, plan } = this;
     const { visibility } = info;
     const { inputs, outputs } = quantizeForPlan(plan, values);
-    const expected = { outputs };
     const salt = needsSalt(visibility) ? (opts.salt ?? randomSalt()) : undefined;
     if (salt !== undefined) parseFieldElement(String(salt), 'the salt');
     const witnessInput: Record<string, unknown> = Object.fromEntries(info.inputs.map((t, i) => [t.signal, inputs[i].map((v) => toField(v).toString())]));
@@ -65,10 +64,10 @@ export class CircuitProver {
     const t2 = performance.now();
     const shown = readPublic(info, publicSignals);
     // The circuit must agree with the reference semantics and with circomlibjs, or the proof is not returned.
-    const commitments = await expectedCommitments(info, inputs, expected.outputs, salt);
+    const commitments = await expectedCommitments(info, inputs, outputs, salt);
     shown.outputs.forEach((out, o) =>
       out?.forEach((v, k) => {
-        if (v !== expected.outputs[o][k]) throw new ZkError('INTERNAL', `circuit output ${info.outputs[o].name}[${k}] = ${v} differs from the reference ${expected.outputs[o][k]}`);
+        if (v !== outputs[o][k]) throw new ZkError('INTERNAL', `circuit output ${info.outputs[o].name}[${k}] = ${v} differs from the reference ${outputs[o][k]}`);
       }),
     );
     for (const [of, value] of Object.entries(commitments)) {
@@ -84,7 +83,7 @@ export class CircuitProver {
             opening: {
               ...(salt !== undefined ? { salt: salt.toString() } : {}),
               inputs: info.inputs.map((t, i) => decodeTensor(t, inputs[i])),
-              outputs: info.outputs.map((t, o) => decodeTensor(t, expected.outputs[o])),
+              outputs: info.outputs.map((t, o) => decodeTensor(t, outputs[o])),
             },
           }
         : {}),
