@@ -108,6 +108,23 @@ test('the in-page verifier accepts the bundle and rejects a tampered one, showin
   assert.match(await page.getByTestId('verdict').innerText(), /does not verify/);
 });
 
+test('the upload form sends the model with its options; the same name makes the next version', async () => {
+  await page.goto(`${service.url}/#upload`);
+  const form = page.getByTestId('upload');
+  await form.locator('input[name=model]').setInputFiles({ name: 'tiny.onnx', mimeType: 'application/octet-stream', buffer: Buffer.from(tinyMlp(2)) });
+  await form.locator('input[name=name]').fill('tiny_mlp');
+  await form.locator('select[name=input]').selectOption('hashed');
+  await form.locator('input[name=clientProving]').check();
+  await form.getByRole('button', { name: 'Upload' }).click();
+  await form.getByText(/Uploaded tiny_mlp v2/).waitFor({ timeout: 30_000 });
+  const { body } = await api.request('GET', '/v1/models?name=tiny_mlp');
+  const v2 = body.models.find((m: any) => m.version === 2);
+  assert.deepEqual([v2.settings.visibility, v2.clientProving], [{ input: 'hashed', weights: 'fixed', output: 'public' }, true]);
+  await form.locator('select[name=weights]').selectOption('hashed');
+  await form.getByRole('button', { name: 'Upload' }).click();
+  await form.getByText(/INPUT_INVALID: clientProving/).waitFor({ timeout: 30_000 });
+});
+
 test('every page renders its key elements', async () => {
   await page.goto(`${service.url}/#models`);
   const card = page.locator(`[data-model="${model.id}"]`);
