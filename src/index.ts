@@ -15,7 +15,7 @@ export { identifyPtau, type PtauIdentity } from './setup/ptau-id.js';
 export { auditModel, formatAudit, type AuditReport } from './audit/audit.js';
 export { ModelProver } from './prove/prover.js';
 export { bundleFromSignals, publicBundle, type ProofBundle, type ProofOpening } from './prove/bundle.js';
-export { verifyBundle, parseProofBundle, type Expectations, type Verdict } from './verify/verify.js';
+export { verifyBundle, parseProofBundle, type Expectations, type Verdict, type VerifyingModel } from './verify/verify.js';
 export { loadVerificationKey } from './setup/index.js';
 export { inputCommitment, outputCommitment, type CommittingModel } from './commit/open.js';
 export { commit, packTensor, poseidonChain, type PackedTensor } from './commit/poseidon.js';

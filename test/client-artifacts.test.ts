@@ -99,3 +99,13 @@ test('unknown artifacts and models are 404 with a JSON error; client proving of 
   assert.match(hashed.body.error.message, /cannot prove a model with hashed weights/);
   assert.equal((await api.upload(smallMlp(), '?clientProving=maybe')).status, 400);
 });
+
+test('uploads under an existing name are its next versions; ?name= lists them', async () => {
+  assert.equal(open.version, 1);
+  assert.equal(closed.version, 2);
+  assert.match(open.onnxSha256, /^[0-9a-f]{64}$/);
+  const { body } = await api.request('GET', '/v1/models?name=small');
+  assert.deepEqual(body.models.map((m: any) => [m.id, m.version]), [[open.id, 1], [closed.id, 2]]);
+  assert.deepEqual((await api.request('GET', '/v1/models?name=none')).body.models, []);
+  assert.equal((await api.request('GET', '/v1/models?nam=small')).status, 400);
+});

@@ -17,6 +17,7 @@ import { errorHandler, notFound } from './errors.js';
 import { modelRoutes } from './models.js';
 import { proofRoutes } from './proofs.js';
 import { systemRoutes } from './system.js';
+import { webRoutes } from './web.js';
 
 export interface ApiDeps {
   config: ServiceConfig;
@@ -54,6 +55,7 @@ export function createApp(deps: ApiDeps): Express {
   ceremonyRoutes(app, deps);
   modelRoutes(app, deps);
   proofRoutes(app, deps);
+  webRoutes(app);
   app.use(notFound);
   app.use(errorHandler);
   return app;

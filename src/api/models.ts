@@ -1,10 +1,14 @@
 import type { Express } from 'express';
+import { z } from 'zod';
 import type { ModelRecord } from '../store/models.js';
 import type { ApiDeps } from './app.js';
 import { requireApiKey } from './auth.js';
 import { receiveModel, uploadOf } from './upload.js';
+import { parseWith } from './validate.js';
 import { modelView } from './views.js';
 import { newOwnerToken } from '../service/ceremony.js';
+
+const listQuery = z.strictObject({ name: z.string().max(64).optional() });
 
 export function modelRoutes(app: Express, d: ApiDeps): void {
   const auth = requireApiKey(d.config.apiKeys);
@@ -22,8 +26,10 @@ export function modelRoutes(app: Express, d: ApiDeps): void {
     res.status(202).location(`/v1/models/${model.id}`).json({ ...view(model), ...(owner ? { ceremonyOwnerToken: owner.token } : {}) });
   });
 
-  app.get('/v1/models', (_req, res) => {
-    res.json({ models: d.models.list().map(view) });
+  /** `?name=`: only the versions of that name, oldest first. */
+  app.get('/v1/models', (req, res) => {
+    const { name } = parseWith(listQuery, req.query, 'query');
+    res.json({ models: d.models.list(name).map(view) });
   });
 
   app.get('/v1/models/:id', (req, res) => {

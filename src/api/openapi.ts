@@ -46,6 +46,7 @@ export const openapi = {
         properties: {
           id: { type: 'string' },
           name: { type: 'string' },
+          version: { type: 'integer', description: '1 for the first upload under its name; each upload under an existing name is its next version' },
           status: { type: 'string', enum: ['compiling', 'ready', 'failed'] },
           progress: { type: 'object', description: 'while compiling', properties: { stage: { type: 'string' }, percent: { type: 'integer' } } },
           error: { type: 'object', description: 'when failed: why', properties: { code: { type: 'string' }, message: { type: 'string' }, details: { type: 'object' } } },
@@ -140,7 +141,11 @@ export const openapi = {
     '/metrics': { get: { summary: 'Prometheus metrics', responses: { 200: { description: 'text exposition format', content: { 'text/plain': { schema: { type: 'string' } } } } } } },
     '/openapi.json': { get: { summary: 'This document', responses: { 200: { description: 'OpenAPI 3', content: json({ type: 'object' }) } } } },
     '/v1/models': {
-      get: { summary: 'List models', responses: { 200: { description: 'all models', content: json({ type: 'object', properties: { models: { type: 'array', items: ref('Model') } } }) } } },
+      get: {
+        summary: 'List models',
+        parameters: [{ name: 'name', in: 'query', schema: { type: 'string' }, description: 'only the versions of this name, oldest first' }],
+        responses: { 200: { description: 'all models (or the versions of ?name=)', content: json({ type: 'object', properties: { models: { type: 'array', items: ref('Model') } } }) } },
+      },
       post: {
         summary: 'Upload an ONNX model; compile and setup run in the background',
         security: bearer,
@@ -278,13 +283,15 @@ export const openapi = {
     '/v1/models/{id}/proofs': {
       parameters: [idParam('model')],
       post: {
-        summary: 'Queue a proof of the model on an input',
+        summary: 'Queue a proof of the model on an input, or record a proof the client made itself',
+        description: 'With {"bundle": …} (a zkinfer-proof/1 bundle made by the client library\'s proveLocally): the service verifies it and records it as a done job of node "client"; it never sees the input.',
         parameters: [{ name: 'wait', in: 'query', schema: { type: 'number', minimum: 0, maximum: MAX_WAIT_SECONDS }, description: 'seconds to wait for the result before answering 202' }],
-        requestBody: { required: true, content: json(ref('InputDocument')) },
+        requestBody: { required: true, content: json({ oneOf: [ref('InputDocument'), { type: 'object', required: ['bundle'], properties: { bundle: { type: 'object', description: 'a zkinfer-proof/1 bundle, without its opening' } } }] }) },
         responses: {
           200: { description: 'finished within ?wait', content: json(ref('ProofJob')) },
+          201: { description: 'a client-made bundle verified and recorded as a done job', content: json(ref('ProofJob')) },
           202: { description: 'queued', content: json(ref('ProofJob')) },
-          400: error('input of the wrong shape, not finite numbers, or out of the circuit range'),
+          400: error('input of the wrong shape, not finite numbers, or out of the circuit range; a bundle that does not verify (PROOF_INVALID)'),
           404: error('no such model'),
           409: error('model not ready'),
           413: error('body over the limit'),

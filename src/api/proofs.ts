@@ -32,10 +32,18 @@ export function proofRoutes(app: Express, d: ApiDeps): void {
     return job;
   };
 
-  /** The input is checked here (shape, numbers, circuit ranges), so a queued job has a valid input. */
+  /**
+   * The input is checked here (shape, numbers, circuit ranges), so a queued job has a valid input.
+   * `{"bundle": …}` instead: a proof the client made itself (the client library's proveLocally); it
+   * is verified and recorded as a done job of node "client", and the service never sees the input.
+   */
   app.post('/v1/models/:id/proofs', json, async (req, res) => {
     const { wait } = parseWith(waitQuery, req.query, 'query');
     const model = d.models.ready(req.params.id);
+    if (typeof req.body === 'object' && req.body !== null && 'bundle' in req.body) {
+      const done = await d.models.receiveBundle(model, (req.body as { bundle: unknown }).bundle, clientOfRequest(req));
+      return void res.status(201).location(`/v1/proofs/${done.id}`).json(jobView(done));
+    }
     let job = await d.queue.submit(model.record.id, await d.models.checkInput(model, req.body), clientOfRequest(req));
     if (wait) {
       await d.queue.waitFor(job.id, wait * 1000);

@@ -23,6 +23,7 @@ export function modelView(m: ModelRecord, info: ModelInfo | undefined, progress:
   return {
     id: m.id,
     name: m.name,
+    version: m.version,
     status: m.status,
     ...(m.status === 'compiling' ? { progress: progress ?? { stage: 'queued', percent: 0 } } : {}),
     ...(m.error ? { error: clientError(m.error) } : {}),
@@ -61,7 +62,10 @@ export function modelView(m: ModelRecord, info: ModelInfo | undefined, progress:
             samples: info.accuracy.samples,
             ...(info.accuracy.accepted ? { accepted: true } : {}),
             ...(info.accuracy.worst ? { worst: info.accuracy.worst } : {}),
+            ...(info.accuracy.perOutput ? { perOutput: info.accuracy.perOutput } : {}),
           },
+          // Constraints per layer (gadget group): what the circuit spends where.
+          layers: info.layers.map(({ layer, node, op, constraints }) => ({ layer, node, op, constraints })),
           system: info.setup!.system,
           vkeyHash: info.setup!.vkeyHash,
           // What a client may download: URL by artifact name (the proving ones only with clientProving).

@@ -8,7 +8,7 @@
 import { ZkError } from '../core/errors.js';
 import { type ProofSystem, snarkjs } from '../core/snarkjs.js';
 import type { ProofBundle } from '../prove/bundle.js';
-import { PROOF_WORDS, selectorOf, verifierSignature } from './verifier.js';
+import { PROOF_WORDS, selectorOf, verifierSignature } from './abi.js';
 
 type Nested = string | Nested[];
 

@@ -3,7 +3,8 @@
  * first, then its public inputs, each in declaration order; the emitter declares them as listed
  * here, and provers, verifiers and calldata read signals back through this one description.
  */
-import { createHash } from 'node:crypto';
+import { sha256 } from '@noble/hashes/sha2';
+import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils';
 import { toSigned } from '../core/snarkjs.js';
 import type { PackedTensor } from './poseidon.js';
 
@@ -63,5 +64,5 @@ export function splitPublic(layout: readonly PublicSegment[], signals: readonly 
   return values;
 }
 
-/** model.json's fingerprint of public weights: what a verifier compares the weight signals with. */
-export const weightsDigest = (values: readonly bigint[]): string => createHash('sha256').update(values.join(',')).digest('hex');
+/** model.json's fingerprint of public weights: what a verifier compares the weight signals with (noble's sha256: it runs in browsers too). */
+export const weightsDigest = (values: readonly bigint[]): string => bytesToHex(sha256(utf8ToBytes(values.join(','))));

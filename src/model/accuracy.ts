@@ -38,6 +38,7 @@ export async function measureAccuracy(reference: Reference, plan: QuantizedGraph
   let maxAbsError = 0;
   let maxAbsReference = 0;
   let worst: AccuracyReport['worst'];
+  const perOutput = plan.outputs.map((o) => ({ name: o.name, maxAbsError: 0 }));
   for (const [s, sample] of samples.entries()) {
     const expected = await reference(sample);
     planOutputs(plan, sample).forEach((out, o) =>
@@ -45,6 +46,7 @@ export async function measureAccuracy(reference: Reference, plan: QuantizedGraph
         const ref = expected[o][k];
         maxAbsReference = Math.max(maxAbsReference, Math.abs(ref));
         const error = Math.abs(v - ref);
+        perOutput[o].maxAbsError = Math.max(perOutput[o].maxAbsError, Number.isNaN(error) ? Infinity : error);
         // NaN (a reference that is not finite) is an error too: the plan computes finite numbers only.
         if (error > maxAbsError || (Number.isNaN(error) && !Number.isNaN(maxAbsError))) {
           maxAbsError = Number.isNaN(error) ? Infinity : error;
@@ -54,7 +56,7 @@ export async function measureAccuracy(reference: Reference, plan: QuantizedGraph
     );
   }
   const tolerance = toleranceFor(plan.scale, maxAbsReference);
-  return { samples: samples.length, maxAbsError, maxAbsReference, tolerance, withinTolerance: maxAbsError <= tolerance, ...(worst ? { worst } : {}) };
+  return { samples: samples.length, maxAbsError, maxAbsReference, tolerance, withinTolerance: maxAbsError <= tolerance, perOutput, ...(worst ? { worst } : {}) };
 }
 
 /**

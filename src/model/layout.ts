@@ -44,6 +44,8 @@ export interface AccuracyReport {
   /** The error the quantization promises for this model (see README: Accuracy). */
   tolerance: number;
   withinTolerance: boolean;
+  /** Largest |quantized − onnxruntime float| per graph output (absent in models compiled before it was kept). */
+  perOutput?: { name: string; maxAbsError: number }[];
   /** Where the largest error occurs: output name, flat element index, calibration sample. */
   worst?: { output: string; index: number; sample: number; value: number; reference: number };
   /** When the error exceeds the tolerance: the first node whose output differs from onnxruntime's. */

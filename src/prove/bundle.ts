@@ -28,8 +28,8 @@ export interface ProofOpening {
  */
 export interface ProofBundle {
   format: 'zkinfer-proof/1';
-  /** versionId: see src/model/version.ts (absent for models set up before it existed). */
-  model: { name: string; vkeyHash: string; versionId?: string; acceptedError?: AcceptedError };
+  /** The model's name, verifying key hash, the sha256 of the ONNX file it was compiled from, and its version id (src/model/version.ts; absent for models set up before it existed). */
+  model: { name: string; vkeyHash: string; onnxSha256?: string; versionId?: string; acceptedError?: AcceptedError };
   /** Who the proof's soundness rests on (with a warning for an operator-only key). Informative: a verifier checks the key itself. */
   trust?: TrustSummary;
   /** The model's proof system at proving time; `proof` has that system's shape. */
@@ -69,7 +69,7 @@ export const decodeTensor = (t: { name: string; dims: number[]; scale: number },
 });
 
 /** The public signals of a model's proof, read through its layout. */
-export const readPublic = (info: ModelInfo, publicSignals: readonly string[]): PublicValues =>
+export const readPublic = (info: Pick<ModelInfo, 'publicLayout' | 'inputs' | 'outputs'>, publicSignals: readonly string[]): PublicValues =>
   splitPublic(info.publicLayout, publicSignals, { inputs: info.inputs.length, outputs: info.outputs.length });
 
 /** The bundle a proof and its public signals stand for: what the signals say, decoded (no timings measured). */
@@ -80,7 +80,7 @@ export function bundleFromSignals(info: ModelInfo, system: ProofSystem, proof: S
   const trust = trustSummary(info);
   return {
     format: 'zkinfer-proof/1',
-    model: { name: info.name, vkeyHash: info.setup!.vkeyHash, ...(info.setup!.versionId ? { versionId: info.setup!.versionId } : {}), ...acceptedError(info) },
+    model: { name: info.name, vkeyHash: info.setup!.vkeyHash, onnxSha256: info.onnxSha256, ...(info.setup!.versionId ? { versionId: info.setup!.versionId } : {}), ...acceptedError(info) },
     ...(trust ? { trust } : {}),
     system,
     proof,

@@ -15,15 +15,15 @@ import { exportSolidityVerifier } from '../chain/verifier.js';
 import { errorBody, isZkError, ZkError } from '../core/errors.js';
 import { Lru } from '../core/lru.js';
 import type { SnarkProof } from '../core/snarkjs.js';
-import { parseInputs, quantizeInputs } from '../io/input.js';
+import { parseInputs } from '../io/input.js';
 import { DEFAULT_HEADROOM, DEFAULT_SCALE } from '../model/compile.js';
 import { requireProvable } from '../model/ceremony.js';
 import { modelFiles, type ModelInfo } from '../model/layout.js';
 import { inlineExternalData, uploadedSource } from '../onnx/external.js';
 import { loadOnnx } from '../onnx/load.js';
 import { checkLoads } from '../reference/onnxruntime.js';
-import { evaluate } from '../quantize/evaluate.js';
 import { requireSupported } from '../quantize/trace.js';
+import { quantizeForPlan } from '../quantize/input.js';
 import type { QuantizedGraph } from '../quantize/plan.js';
 import { planFromJson } from '../quantize/serialize.js';
 import { loadVerificationKey, type Groth16VerificationKey } from '../setup/index.js';
@@ -33,7 +33,7 @@ import { parseProofBundle, scalarElement, snarkProofSchema, verifyBundle, type V
 import type { ModelBuilder } from '../jobs/compiles.js';
 import { ArtifactStore } from '../store/artifacts.js';
 import type { CompileSettings, ModelRecord, ModelStore } from '../store/models.js';
-import type { SubmittedInput } from '../store/jobs.js';
+import type { JobRecord, JobStore, SubmittedInput } from '../store/jobs.js';
 
 export interface Upload {
   onnx: Uint8Array;
@@ -96,6 +96,7 @@ export class ModelService {
     private readonly artifacts: ArtifactStore,
     private readonly builder: ModelBuilder,
     private readonly ptau: string | undefined,
+    private readonly jobs: JobStore,
   ) {}
 
   /**
@@ -135,8 +136,8 @@ export class ModelService {
     const key = ArtifactStore.key(onnxSha256, name, settings);
     if (!this.artifacts.readyInfo(key)) this.artifacts.saveUpload(key, onnx);
     const now = Date.now();
-    const record: ModelRecord = { id: randomUUID(), name, key, onnxSha256, settings, status: 'compiling', clientProving: u.clientProving ?? false, createdAt: now, updatedAt: now };
-    this.models.insert(record);
+    const fields = { id: randomUUID(), name, key, onnxSha256, settings, status: 'compiling' as const, clientProving: u.clientProving ?? false, createdAt: now, updatedAt: now };
+    const record: ModelRecord = { ...fields, version: this.models.insert(fields) };
     void this.builder.build(record);
     return this.get(record.id);
   }
@@ -147,8 +148,9 @@ export class ModelService {
     return record;
   }
 
-  list(): ModelRecord[] {
-    return this.models.list();
+  /** All models, or the versions of one name. */
+  list(name?: string): ModelRecord[] {
+    return this.models.list(name);
   }
 
   /**
@@ -211,8 +213,7 @@ export class ModelService {
     requireProvable(m.info);
     const values = parseInputs(doc, m.info.inputs);
     const plan = this.plans.get(m.record.key, () => planFromJson(readFileSync(modelFiles(m.dir).plan, 'utf8')));
-    const ints = quantizeInputs(values, plan.inputs.map((i) => i.scale), plan.inputs.map((i) => i.name));
-    const { outputs } = evaluate(plan, ints, { checkRanges: true });
+    const { outputs } = quantizeForPlan(plan, values);
     const salt = (doc as { salt?: unknown }).salt;
     if (salt !== undefined && !needsSalt(m.info.visibility)) throw new ZkError('INPUT_INVALID', `"salt": model ${m.info.name} hashes neither its input nor its output`);
     // The output the proof will show (the prover checks its circuit against this same evaluation).
@@ -269,6 +270,19 @@ export class ModelService {
     }
     const { proof: parsed, publicSignals: signals } = bare.data;
     return verifyBundle(m.info, vkey, bundleFromSignals(m.info, parsed.protocol, parsed as SnarkProof, signals));
+  }
+
+  /**
+   * Records a client-made proof bundle as a done job (node "client") once it verifies against the
+   * model: PROOF_INVALID (400) with the verifier's reason otherwise. Only the shareable bundle is
+   * kept: parsing drops anything else sent with it (an opening with private values included).
+   */
+  async receiveBundle(m: ReadyModel, doc: unknown, client: string): Promise<JobRecord> {
+    const bundle = parseProofBundle(doc);
+    const v = await verifyBundle(m.info, await this.verificationKey(m), bundle);
+    if (!v.valid) throw new ZkError('PROOF_INVALID', `the bundle does not verify against model ${m.record.id}: ${v.reason}`, { reason: v.reason });
+    const { witnessMs = 0, proveMs = 0 } = bundle.timings ?? {};
+    return this.jobs.insertDone({ id: randomUUID(), modelId: m.record.id, createdAt: Date.now(), client, node: 'client', result: bundle, timings: { queuedMs: 0, witnessMs, proveMs, runMs: witnessMs + proveMs } });
   }
 
   /** The Solidity verifier of the model's keys, rendered once and kept with the artifacts. */

@@ -69,7 +69,7 @@ async function start(config: ServiceConfig, logger: Logger, stops: (() => Promis
   const metrics = createMetrics(config.redisUrl ? config.nodeName : undefined);
   const builder = new ModelBuilder(createCompilePool(config), modelStore, artifacts, { dataDir: config.dataDir, maxConstraints: config.maxConstraints, maxPtauPower: config.maxPtauPower }, metrics, logger);
   stops.push(() => builder.close());
-  const models = new ModelService(modelStore, artifacts, builder, config.ptau);
+  const models = new ModelService(modelStore, artifacts, builder, config.ptau, jobs);
   const lookup = (id: string) => {
     const record = modelStore.get(id);
     const info = record && models.infoOf(record);

@@ -65,6 +65,9 @@ const MIGRATIONS = [
    CREATE INDEX jobs_finished ON jobs (finished_at) WHERE purged_at IS NULL;`,
   // Client-side proving: whether the owner lets clients download the proving artifacts (they reveal fixed weights).
   `ALTER TABLE models ADD COLUMN client_proving INTEGER NOT NULL DEFAULT 0;`,
+  // Uploads under an existing name are that name's next version.
+  `ALTER TABLE models ADD COLUMN version INTEGER NOT NULL DEFAULT 1;
+   CREATE INDEX models_name ON models (name, version);`,
 ];
 
 /**

@@ -132,6 +132,17 @@ export class JobStore {
     return this.get(j.id)!;
   }
 
+  /**
+   * Records a proof made elsewhere (a client proving on its own machine) as a job that is already
+   * done: no input (the service never saw it), the verified bundle as its result.
+   */
+  insertDone(j: Pick<JobRecord, 'id' | 'modelId' | 'createdAt' | 'client' | 'node'> & { result: ProofBundle; timings: JobTimings }): JobRecord {
+    this.db
+      .prepare("INSERT INTO jobs (id, model_id, status, input, result, timings, created_at, started_at, finished_at, client, priority, attempts, node) VALUES (?, ?, 'done', '[]', ?, ?, ?, ?, ?, ?, 0, 0, ?)")
+      .run(j.id, j.modelId, JSON.stringify(j.result), JSON.stringify(j.timings), j.createdAt, j.createdAt, j.createdAt, j.client, j.node ?? null);
+    return this.get(j.id)!;
+  }
+
   get(id: string): JobRecord | undefined {
     const row = this.db.prepare('SELECT * FROM jobs WHERE id = ?').get(id) as Row | undefined;
     return row && toRecord(row);

@@ -32,6 +32,8 @@ export interface CompileSettings {
 export interface ModelRecord {
   id: string;
   name: string;
+  /** 1 for the first upload under its name, then one more per upload under the same name. */
+  version: number;
   /** The content-addressed artifact directory it shares with identical uploads. */
   key: string;
   onnxSha256: string;
@@ -50,6 +52,7 @@ export interface ModelRecord {
 interface Row {
   id: string;
   name: string;
+  version: number;
   artifact_key: string;
   onnx_sha256: string;
   settings: string;
@@ -63,6 +66,7 @@ interface Row {
 const toRecord = (r: Row): ModelRecord => ({
   id: r.id,
   name: r.name,
+  version: r.version,
   key: r.artifact_key,
   onnxSha256: r.onnx_sha256,
   settings: JSON.parse(r.settings),
@@ -76,10 +80,15 @@ const toRecord = (r: Row): ModelRecord => ({
 export class ModelStore {
   constructor(private readonly db: Database) {}
 
-  insert(m: ModelRecord): void {
-    this.db
-      .prepare('INSERT INTO models (id, name, artifact_key, onnx_sha256, settings, status, error, client_proving, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
-      .run(m.id, m.name, m.key, m.onnxSha256, JSON.stringify(m.settings), m.status, m.error ? JSON.stringify(m.error) : null, m.clientProving ? 1 : 0, m.createdAt, m.updatedAt);
+  /** Inserts the model as the next version of its name (in one transaction); returns that version. */
+  insert(m: Omit<ModelRecord, 'version'>): number {
+    return this.db.transaction(() => {
+      const { v } = this.db.prepare('SELECT coalesce(max(version), 0) + 1 AS v FROM models WHERE name = ?').get(m.name) as { v: number };
+      this.db
+        .prepare('INSERT INTO models (id, name, version, artifact_key, onnx_sha256, settings, status, error, client_proving, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
+        .run(m.id, m.name, v, m.key, m.onnxSha256, JSON.stringify(m.settings), m.status, m.error ? JSON.stringify(m.error) : null, m.clientProving ? 1 : 0, m.createdAt, m.updatedAt);
+      return v;
+    })();
   }
 
   get(id: string): ModelRecord | undefined {
@@ -87,8 +96,10 @@ export class ModelStore {
     return row && toRecord(row);
   }
 
-  list(): ModelRecord[] {
-    return (this.db.prepare('SELECT * FROM models ORDER BY created_at, rowid').all() as Row[]).map(toRecord);
+  /** All models, or the versions of one name, oldest first. */
+  list(name?: string): ModelRecord[] {
+    const rows = name === undefined ? this.db.prepare('SELECT * FROM models ORDER BY created_at, rowid').all() : this.db.prepare('SELECT * FROM models WHERE name = ? ORDER BY version').all(name);
+    return (rows as Row[]).map(toRecord);
   }
 
   /** Settles every model still compiling on this artifact key (identical uploads share one compile). */

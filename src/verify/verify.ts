@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { ZkError } from '../core/errors.js';
 import { type PublicValues, publicSignalCount, weightsDigest } from '../commit/public.js';
-import { BASE_FIELD_PRIME, FIELD_PRIME, PROOF_SYSTEMS, snarkjs } from '../core/snarkjs.js';
+import { BASE_FIELD_PRIME, FIELD_PRIME, PROOF_SYSTEMS, type ProofSystem, snarkjs } from '../core/snarkjs.js';
 import { inputBoundViolation } from '../io/input.js';
 import type { ModelInfo } from '../model/layout.js';
 import { type ProofBundle, type ProvenTensor, readPublic } from '../prove/bundle.js';
@@ -50,7 +50,7 @@ export const snarkProofSchema = z.discriminatedUnion('protocol', [groth16Proof, 
 export const proofBundleSchema = z
   .object({
     format: z.literal('zkinfer-proof/1'),
-    model: z.object({ name: z.string(), vkeyHash: z.string(), versionId: z.string().optional(), acceptedError: z.object({ maxAbsError: z.number(), tolerance: z.number() }).optional() }),
+    model: z.object({ name: z.string(), vkeyHash: z.string(), onnxSha256: z.string().regex(/^[0-9a-f]{64}$/).optional(), versionId: z.string().optional(), acceptedError: z.object({ maxAbsError: z.number(), tolerance: z.number() }).optional() }),
     trust: z.object({ phase2: z.enum(['operator', 'ceremony', 'none']), trusted: z.string(), warning: z.string().optional() }).optional(),
     system: z.enum(PROOF_SYSTEMS),
     proof: snarkProofSchema,
@@ -81,17 +81,33 @@ export interface Expectations {
 }
 
 /**
- * Checks a proof bundle against a model: the proof (in the model's system) on the public signals;
+ * What verifying needs of a model: its model.json (`setup` names the keys), or the API's model view
+ * (GET /v1/models/:id, with `system` and `vkeyHash` at its top level) as it is served.
+ */
+export type VerifyingModel = Pick<ModelInfo, 'name' | 'onnxSha256' | 'inputs' | 'outputs' | 'publicSignals' | 'publicLayout' | 'commitments'> &
+  ({ setup?: { system: ProofSystem; vkeyHash: string } } | { system?: ProofSystem; vkeyHash?: string });
+
+/** The model's proof system and verifying key hash, from either form; undefined before setup. */
+function keysOf(model: VerifyingModel): { system: ProofSystem; vkeyHash: string } | undefined {
+  if ('setup' in model && model.setup) return model.setup;
+  if ('system' in model && model.system && model.vkeyHash) return { system: model.system, vkeyHash: model.vkeyHash };
+  return undefined;
+}
+
+/**
+ * Checks a proof bundle against a model (model.json or the API's model view) and its verifying key: the proof (in the model's system) on the public signals;
  * that public inputs are in the range the circuit is sound for, public weights are the model's, and
  * the weights commitment is the model's; and that what the bundle shows decoded (inputs, outputs,
  * commitments) is exactly what the signals say, under the model's own name and its tensors' names
  * and dims (a bundle whose readable output or labels were edited is invalid even if its proof is good).
  */
-export async function verifyBundle(info: ModelInfo, vkey: unknown, bundle: ProofBundle, expect: Expectations = {}): Promise<Verdict> {
-  if (!info.setup) throw new ZkError('ARTIFACT_MISSING', `model ${info.name} has no keys`);
-  if (bundle.model.vkeyHash !== info.setup.vkeyHash) return { valid: false, reason: `the proof names verifying key ${bundle.model.vkeyHash.slice(0, 12)}…, this model's is ${info.setup.vkeyHash.slice(0, 12)}…` };
+export async function verifyBundle(info: VerifyingModel, vkey: unknown, bundle: ProofBundle, expect: Expectations = {}): Promise<Verdict> {
+  const keys = keysOf(info);
+  if (!keys) throw new ZkError('ARTIFACT_MISSING', `model ${info.name} has no keys`);
+  if (bundle.model.vkeyHash !== keys.vkeyHash) return { valid: false, reason: `the proof names verifying key ${bundle.model.vkeyHash.slice(0, 12)}…, this model's is ${keys.vkeyHash.slice(0, 12)}…` };
+  if (bundle.model.onnxSha256 !== undefined && bundle.model.onnxSha256 !== info.onnxSha256) return { valid: false, reason: `the proof names ONNX model ${bundle.model.onnxSha256.slice(0, 12)}…, this model's is ${info.onnxSha256.slice(0, 12)}…` };
+  if (bundle.system !== keys.system) return { valid: false, reason: `the proof is ${bundle.system}, this model's keys are ${keys.system}` };
   if (bundle.model.name !== info.name) return { valid: false, reason: `the proof names model ${JSON.stringify(bundle.model.name)}, this model is ${JSON.stringify(info.name)}` };
-  if (bundle.system !== info.setup.system) return { valid: false, reason: `the proof is ${bundle.system}, this model's keys are ${info.setup.system}` };
   const layout = publicSignalCount(info.publicLayout);
   const keyed = (vkey as { nPublic?: unknown }).nPublic;
   if (keyed !== layout || info.publicSignals !== layout) return { valid: false, reason: `the verifying key has ${String(keyed)} public signals, model.json's layout ${layout}: not the circuit model.json describes` };
@@ -118,7 +134,7 @@ function publicOnes(specs: ModelInfo['inputs'], values: readonly (bigint[] | und
   return { specs: at.map((i) => specs[i]), values: at.map((i) => values[i]!) };
 }
 
-function checkCommitments(info: ModelInfo, bundle: ProofBundle, signals: PublicValues['commitments'], expect: Expectations): Verdict | undefined {
+function checkCommitments(info: VerifyingModel, bundle: ProofBundle, signals: PublicValues['commitments'], expect: Expectations): Verdict | undefined {
   const model = info.commitments.weights?.value;
   if (model !== undefined && signals.weights !== BigInt(model)) return { valid: false, reason: `the proof commits to weights ${signals.weights}, this model's commitment is ${model}` };
   for (const of of ['input', 'weights', 'output'] as const) {

@@ -121,10 +121,10 @@ export class Client {
   }
 
   /** Uploads raw ONNX and waits for the model to be ready; returns its view. */
-  async ready(onnx: Uint8Array, query = ''): Promise<any> {
+  async ready(onnx: Uint8Array, query = '', timeoutMs?: number): Promise<any> {
     const { status, body } = await this.upload(onnx, query);
     if (status !== 202) throw new Error(`upload answered ${status}: ${JSON.stringify(body)}`);
-    const last = (await this.settle(body.id)).at(-1);
+    const last = (await this.settle(body.id, timeoutMs)).at(-1);
     if (last.status !== 'ready') throw new Error(`model failed: ${JSON.stringify(last.error)}`);
     return last;
   }
