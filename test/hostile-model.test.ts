@@ -68,7 +68,7 @@ describe('strings from the model never become circom code', () => {
     const dir = join(tempDir('inject'), 'm');
     const info = await compileModel(hostile, dir, { scale: 8, samples: samples([1, 4]) });
     assert.ok(info.constraints.layers > 0);
-    assert.equal(info.constraints.r1cs, info.constraints.layers, 'the Relu layer is still there, constraint for constraint');
+    assert.equal(info.constraints.nonLinear, info.constraints.layers, 'the Relu layer is still there, constraint for constraint');
     assert.ok(!codeLines(dir).some((l) => /<== 0;/.test(l)), 'no statement of the names reached the code');
     assert.ok(!/\*\//.test(mainCircom(dir)), 'no comment can end early');
   });

@@ -13,12 +13,21 @@ export function reduceWindows(ctx: OpContext, windows: Affine[][], how: Reducer,
     return windows.map((w) => combine(w.map((v) => [v, how === 'mean' ? 1 / count(w) : 1] as const)));
   }
   if (windows.some((w) => w.length === 0)) ctx.fail('an empty window');
+  return reduceTree(windows, (xs, ys) => (how === 'max' ? maxOf : minOf)(ctx, xs, ys, exact));
+}
+
+/**
+ * Reduces every window to one value by a balanced tree of pairwise merges: each level merges the
+ * pairs of all windows in one call (one gadget group), so a window of n costs ⌈log2 n⌉ levels.
+ * Windows must not be empty.
+ */
+export function reduceTree(windows: Affine[][], merge: (xs: Affine[], ys: Affine[]) => Affine[]): Affine[] {
   let level = windows;
   while (level.some((w) => w.length > 1)) {
     const xs: Affine[] = [];
     const ys: Affine[] = [];
     for (const w of level) for (let i = 0; i + 1 < w.length; i += 2) xs.push(w[i]), ys.push(w[i + 1]);
-    const merged = (how === 'max' ? maxOf : minOf)(ctx, xs, ys, exact);
+    const merged = merge(xs, ys);
     let k = 0;
     level = level.map((w) => {
       const next: Affine[] = [];

@@ -1,6 +1,6 @@
 import { type Affine, combine, constant, sub } from '../affine.js';
 import type { OpContext, OpImpl } from './context.js';
-import { reduceWindows, reductionWindows } from './pool.js';
+import { reduceTree, reduceWindows, reductionWindows } from './pool.js';
 
 /**
  * The Reduce ops beyond Sum/Mean/Max/Min, over the same windows (axes from input 1 at opset 18,
@@ -54,21 +54,7 @@ function logSumExp(ctx: OpContext, windows: Affine[][]): Affine[] {
 
 /** Πx by a balanced tree of products, one product group per level (an empty window gives 1). */
 function prod(ctx: OpContext, windows: Affine[][]): Affine[] {
-  let level = windows.map((w) => (w.length ? w : [constant(1)]));
-  while (level.some((w) => w.length > 1)) {
-    const xs: Affine[] = [];
-    const ys: Affine[] = [];
-    for (const w of level) for (let i = 0; i + 1 < w.length; i += 2) xs.push(w[i]), ys.push(w[i + 1]);
-    const merged = ctx.builder.product(xs, ys, ctx.origin);
-    let k = 0;
-    level = level.map((w) => {
-      const next: Affine[] = [];
-      for (let i = 0; i + 1 < w.length; i += 2) next.push(merged[k++]);
-      if (w.length % 2) next.push(w[w.length - 1]);
-      return next;
-    });
-  }
-  return level.map((w) => w[0]);
+  return reduceTree(windows.map((w) => (w.length ? w : [constant(1)])), (xs, ys) => ctx.builder.product(xs, ys, ctx.origin));
 }
 
 const reduceOp = (f: Reduction, float: boolean): OpImpl => (ctx) => {
