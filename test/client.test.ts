@@ -111,11 +111,12 @@ test('calldata and the consumer constructor arguments, in positional order', asy
   assert.match(data.encoded, /^0x[0-9a-f]{8}([0-9a-f]{64})+$/);
   const verifier = '0x' + '11'.repeat(20);
   const args = consumerConstructorArgs(hashed, verifier);
-  assert.equal(args.length, 10);
+  assert.equal(args.length, 11, 'the verifier, then the ten parameters of ZkInferConsumer in its order');
   assert.equal(args[0], verifier);
   assert.equal(args[1], data.encoded.slice(0, 10));
   assert.deepEqual(args.slice(2, 5), [8, hashed.info.publicSignals, 2]);
   assert.equal(args[6], `0x${hashed.view.vkeyHash}`);
+  assert.equal(args[10], `0x${hashed.info.setup!.versionId}`, 'the model version id comes last');
 });
 
 test('a script that proves locally, verifies and closes exits by itself', async () => {

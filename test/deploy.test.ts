@@ -60,10 +60,10 @@ test("zkinfer verifier prints the consumer's constructor arguments in the constr
   const { stdout } = await zkinfer(['verifier', dir, '--out', join(dir, 'Verifier.sol')]);
   const line = stdout.split('\n')[2];
   const p = consumerParameters(info);
-  assert.equal(line, `$VERIFIER ${p.selector} ${p.proofWords} ${p.publicSignals} ${p.outputs} ${p.scale} ${p.modelId} "[${p.inputRange}]" ${p.modelCommitment} ${p.modelCommitmentIndex}`);
+  assert.equal(line, `$VERIFIER ${p.selector} ${p.proofWords} ${p.publicSignals} ${p.outputs} ${p.scale} ${p.modelId} "[${p.inputRange}]" ${p.modelCommitment} ${p.modelCommitmentIndex} ${p.versionId}`);
   // The constructor's own parameter list, from solc's ABI, has the same arity and order of types.
   const ctor = abi.find((x) => x.type === 'constructor') as unknown as { inputs: { name: string }[] };
-  assert.deepEqual(ctor.inputs.map((i) => i.name), ['verifier_', 'verifySelector_', 'proofWords_', 'publicSignalCount_', 'outputCount_', 'scale_', 'modelId_', 'inputRange_', 'modelCommitment_', 'modelCommitmentIndex_']);
+  assert.deepEqual(ctor.inputs.map((i) => i.name), ['verifier_', 'verifySelector_', 'proofWords_', 'publicSignalCount_', 'outputCount_', 'scale_', 'modelId_', 'inputRange_', 'modelCommitment_', 'modelCommitmentIndex_', 'versionId_']);
   assert.equal(consumerConstructorArgs(p, '0x01').length, ctor.inputs.length);
 });
 

@@ -18,7 +18,7 @@ import { addContribution, finalizeCeremony, initCeremony, readTranscript, verify
 import { compileModel } from '../src/model/compile.js';
 import { modelFiles, readModelInfo } from '../src/model/layout.js';
 import { setupModel } from '../src/model/setup.js';
-import { trustSummary } from '../src/model/version.js';
+import { trustSummary } from '../src/model/trust.js';
 import { ModelProver } from '../src/prove/prover.js';
 import { contributeZKey } from '../src/setup/ceremony.js';
 import { devPtauPath, loadVerificationKey } from '../src/setup/index.js';

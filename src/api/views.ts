@@ -4,7 +4,7 @@ import type { BuildProgress } from '../jobs/compiles.js';
 import { DEFAULT_VISIBILITY } from '../commit/visibility.js';
 import type { ModelInfo } from '../model/layout.js';
 import { clientError } from './errors.js';
-import { trustSummary } from '../model/version.js';
+import { trustSummary } from '../model/trust.js';
 import { ceremonyFileFor } from '../setup/ptau-files.js';
 import type { ProofBundle } from '../prove/bundle.js';
 import type { JobRecord } from '../store/jobs.js';

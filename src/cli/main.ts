@@ -189,7 +189,7 @@ program
 
 /** Model version id and who must be trusted; an operator-only key is said to be one, loudly. */
 async function printTrust(dir: string): Promise<void> {
-  const [{ trustSummary }, { readTranscript }] = await Promise.all([import('../model/version.js'), import('../model/ceremony.js')]);
+  const [{ trustSummary }, { readTranscript }] = await Promise.all([import('../model/trust.js'), import('../model/ceremony.js')]);
   const info = readModelInfo(dir);
   const trust = trustSummary(info, readTranscript(dir)?.contributions.map((c) => c.name));
   if (info.setup?.versionId) console.log(`  model version id: ${info.setup.versionId}`);

@@ -4,7 +4,8 @@ import { ZkError } from '../core/errors.js';
 import { PROOF_SYSTEMS, type ProofSystem } from '../core/snarkjs.js';
 import { checkPtauBudget, checkPtauFits, circuitPower, ensureDevPtau, importPtau, MAX_DEV_PTAU_POWER, setupKeys } from '../setup/index.js';
 import { checkCircuit, type ModelInfo, modelFiles, readModelInfo, requireArtifact, type SetupInfo } from './layout.js';
-import { modelVersionId, trustSummary } from './version.js';
+import { trustSummary } from './trust.js';
+import { modelVersionId } from './version.js';
 
 export interface SetupOptions {
   /** groth16 (default), plonk or fflonk; a later setup of another system replaces the keys. */

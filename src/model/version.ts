@@ -1,11 +1,11 @@
 /**
- * A model's identity and who a verifier must trust for it. The version id answers "which model
- * version produced this output": it changes with the ONNX file, any compile setting, the circuit and
- * the keys. The trust summary says whose honesty a proof's soundness rests on.
+ * A model's identity: the version id answers "which model version produced this output"; it changes
+ * with the ONNX file, any compile setting, the circuit and the keys. (Who a verifier must trust for
+ * it: trust.ts.)
  */
 import { createHash } from 'node:crypto';
 import { canonicalJson } from '../setup/keys.js';
-import type { BuildInfo, ModelInfo, Phase2 } from './layout.js';
+import type { BuildInfo } from './layout.js';
 
 /**
  * sha256 (hex) of the canonical JSON of { onnxSha256, settings, r1csSha256, vkeyHash }: the ONNX
@@ -13,36 +13,3 @@ import type { BuildInfo, ModelInfo, Phase2 } from './layout.js';
  */
 export const modelVersionId = (onnxSha256: string, build: BuildInfo, vkeyHash: string): string =>
   createHash('sha256').update(canonicalJson({ onnxSha256, settings: build.settings, r1csSha256: build.r1csSha256, vkeyHash })).digest('hex');
-
-/** Groth16 keys from before ceremonies were all the operator's. */
-export const phase2Of = (info: ModelInfo): Phase2 | undefined =>
-  info.setup ? (info.setup.phase2 ?? (info.setup.system === 'groth16' ? 'operator' : 'none')) : undefined;
-
-export interface TrustSummary {
-  phase2: Phase2;
-  /** Who must be honest for proofs to be sound, in words. */
-  trusted: string;
-  /** Present when whoever runs the service could forge proofs (or no proof is sound yet). */
-  warning?: string;
-}
-
-export const OPERATOR_WARNING =
-  'operator-only key: the operator made the only phase-2 contribution, knows its secret (delta) and could forge a proof of any output; run a ceremony (zkinfer ceremony) for keys nobody alone controls';
-
-/**
- * The trust a model's keys ask for. `contributors` are the ceremony's contribution names (from its
- * transcript) when known.
- */
-export function trustSummary(info: ModelInfo, contributors: string[] = []): TrustSummary | undefined {
-  const phase2 = phase2Of(info);
-  if (!phase2 || !info.setup) return undefined;
-  const ptau = info.setup.developmentPtau ? 'the development ptau (its maker alone: development only)' : 'the ptau ceremony';
-  if (phase2 === 'operator') return { phase2, trusted: 'the operator alone', warning: OPERATOR_WARNING };
-  if (phase2 === 'none') return { phase2, trusted: ptau };
-  const ceremony = info.setup.ceremony ?? { contributions: 0, finalized: false };
-  if (!ceremony.finalized) {
-    return { phase2, trusted: 'nobody yet', warning: 'the phase-2 ceremony is not finalized: proofs are refused until its owner finalizes it with a beacon' };
-  }
-  const names = contributors.length ? ` (${contributors.join(', ')})` : '';
-  return { phase2, trusted: `any one of ${ceremony.contributions} contributors${names} and ${ptau}` };
-}

@@ -1,7 +1,7 @@
 import { type PublicValues, splitPublic } from '../commit/public.js';
 import type { ProofSystem, SnarkProof } from '../core/snarkjs.js';
 import type { ModelInfo } from '../model/layout.js';
-import { type TrustSummary, trustSummary } from '../model/version.js';
+import { type TrustSummary, trustSummary } from '../model/trust.js';
 
 /** A decoded tensor of a proof: integers (fixed point, as in the circuit) and their float values. */
 export interface ProvenTensor {
