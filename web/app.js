@@ -79,6 +79,7 @@ function TrustSummary({ m }) {
   const v = m.settings.visibility;
   return html`<ul data-testid="trust">
     <li>${m.developmentPtau ? html`<span class="warn">Keys rest on a development powers of tau (2^${m.ptauPower}): anyone holding it can forge proofs. Not for production.</span>` : `Keys from the ceremony file ${m.settings.ptau} (2^${m.ptauPower}).`}</li>
+    ${m.trust && html`<li>Phase-2 key: trusted: ${m.trust.trusted}.${m.trust.warning ? html` <span class="warn">${m.trust.warning}</span>` : ''}${m.versionId ? html` Version <code>${m.versionId.slice(0, 16)}…</code>.` : ''}</li>`}
     <li>Proofs reveal: input ${v.input}, weights ${v.weights}, output ${v.output}.</li>
     <li>Quantization ${m.quantization?.withinTolerance ? 'within' : 'OUTSIDE'} its tolerance (max error ${m.quantization?.maxAbsError.toPrecision(3)} ≤ ${m.quantization?.tolerance.toPrecision(3)} over ${m.quantization?.samples} samples).</li>
     <li>${m.clientProving ? 'Clients may prove it on their own machines (the owner published its proving artifacts).' : 'Proving only on the service (the owner keeps the circuit, which holds the weights).'}</li>
