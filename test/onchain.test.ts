@@ -17,7 +17,7 @@ import * as snarkjsUntyped from 'snarkjs';
 import { solidityCalldata } from '../src/chain/calldata.js';
 import { consumerParameters, exportSolidityVerifier } from '../src/chain/verifier.js';
 import { parseVisibility } from '../src/commit/visibility.js';
-import { buildWitnessCalculator, FIELD_PRIME, PROOF_SYSTEMS, type ProofSystem, releaseCurve, snarkjs as snarkjsTyped, toField } from '../src/core/snarkjs.js';
+import { BASE_FIELD_PRIME as BASE_FIELD, buildWitnessCalculator, FIELD_PRIME, PROOF_SYSTEMS, type ProofSystem, releaseCurve, snarkjs as snarkjsTyped, toField } from '../src/core/snarkjs.js';
 import { quantizeInputs } from '../src/io/input.js';
 import { planFromJson } from '../src/quantize/serialize.js';
 import { compileModel } from '../src/model/compile.js';
@@ -41,7 +41,6 @@ const VERIFY_BUDGET: Record<ProofSystem, number> = { groth16: 240_000, plonk: 29
 const SUBMIT_OVERHEAD_BUDGET = 145_000;
 
 /** BN254's base field q: proof coordinates are below it. */
-const BASE_FIELD = 21888242871839275222246405745257275088696311157297823662689037894645226208583n;
 const snarkjs = snarkjsUntyped as unknown as { plonk: { setup(r1cs: string, ptau: string, zkey: string, logger: unknown): Promise<unknown> }; fflonk: { setup(r1cs: string, ptau: string, zkey: string, logger: unknown): Promise<unknown> } };
 const INPUT = [[0.5, -0.25, 0.75]];
 const work = tempDir('onchain');

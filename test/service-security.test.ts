@@ -7,7 +7,7 @@ import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { releaseCurve } from '../src/core/snarkjs.js';
+import { BASE_FIELD_PRIME as Q, FIELD_PRIME as R, releaseCurve } from '../src/core/snarkjs.js';
 import { modelDirNamed, serviceDataDir, sleep, smallMlp, startTestService } from './support/service.js';
 
 const cleanup: (() => unknown)[] = [];
@@ -169,8 +169,6 @@ test('verify takes canonical encodings only and counts the public signals', asyn
   assert.match(refused(await verify(job.proof, job.publicSignals.slice(1)), 'too few public signals').message, /public signals/);
   refused(await verify(job.proof, []), 'no public signals');
 
-  const R = 21888242871839275222246405745257275088548364400416034343698204186575808495617n;
-  const Q = 21888242871839275222246405745257275088696311157297823662689037894645226208583n;
   const signals = (f: (s: string) => string) => job.publicSignals.map((s: string, i: number) => (i === 0 ? f(s) : s));
   const coordinate = (f: (s: string) => string) => ({ ...job.proof, pi_a: [f(job.proof.pi_a[0]), ...job.proof.pi_a.slice(1)] });
   const restated: [string, unknown, unknown][] = [

@@ -1,3 +1,4 @@
+import { assertNever } from '../core/exhaustive.js';
 import { chunkCount, digitOffset, type PackedTensor, poseidonChainConstraints } from '../commit/poseidon.js';
 import type { CommitmentOf, PublicSegment } from '../commit/public.js';
 import { needsSalt } from '../commit/visibility.js';
@@ -67,6 +68,8 @@ function gadgetName(g: GadgetGroup, index: number): string {
       return 'assertion';
     case 'boolean':
       return 'Boolean()';
+    default:
+      return assertNever(g, 'gadget kind');
   }
 }
 
@@ -115,7 +118,12 @@ export function emitCircom(graph: QuantizedGraph, modelName: string): CircuitSou
         g.a.forEach((a, j) => body.push(`    ${name}[${j}].a <== ${affine(a)};`, `    ${name}[${j}].b <== ${affine(g.b[j])};`));
         body.push(`    for (var j = 0; j < ${count}; j++) w[${g.firstWire} + j] <== ${name}[j].out;`);
         break;
-      default: {
+      case 'shift':
+      case 'table':
+      case 'zero':
+      case 'sign':
+      case 'round':
+      case 'boolean': {
         if (g.kind === 'table') templates.push(...tableTemplate(tableName(index), g, index));
         const range = g.kind === 'zero' ? 'tested for zero' : g.kind === 'boolean' ? 'checked to be 0 or 1' : `range-checked to ${g.bits} signed bits`;
         const scales = g.kind === 'shift' || g.kind === 'table' || g.kind === 'round' ? ` at scale 2^${g.inScale}` : '';
@@ -125,7 +133,10 @@ export function emitCircom(graph: QuantizedGraph, modelName: string): CircuitSou
         body.push(`    for (var j = 0; j < ${count}; j++) ${name}[j] = ${gadget};`);
         g.inputs.forEach((f, j) => body.push(`    ${name}[${j}].in <== ${affine(f)};`));
         body.push(`    for (var j = 0; j < ${count}; j++) w[${g.firstWire} + j] <== ${name}[j].out;`);
+        break;
       }
+      default:
+        assertNever(g, 'gadget kind');
     }
     body.push('');
   });

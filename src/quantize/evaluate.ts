@@ -1,4 +1,5 @@
 import { ZkError } from '../core/errors.js';
+import { assertNever } from '../core/exhaustive.js';
 import { inRange } from '../commit/poseidon.js';
 import { INPUT_LIMIT } from '../io/input.js';
 import type { DivideGroup, GadgetGroup, IntForm, QuantizedGraph, TableGroup } from './plan.js';
@@ -113,8 +114,13 @@ function runGroup(g: GadgetGroup, index: number, wires: bigint[], checkRanges: b
         }
       });
       return [];
-    default:
+    case 'shift':
+    case 'table':
+    case 'sign':
+    case 'round':
       break;
+    default:
+      return assertNever(g, 'gadget kind');
   }
   let peak = 0n;
   g.inputs.forEach((f, k) => {
@@ -132,6 +138,8 @@ function runGroup(g: GadgetGroup, index: number, wires: bigint[], checkRanges: b
         return out(k, x >= 0n ? 1n : 0n);
       case 'round':
         return out(k, g.mode === 'trunc' ? (x < 0n ? -(-x >> BigInt(g.shift)) : x >> BigInt(g.shift)) : roundHalfEven(x, g.shift));
+      default:
+        return assertNever(g, 'gadget kind');
     }
   });
   return [peak];
@@ -259,6 +267,8 @@ function calibrateGroup(g: GadgetGroup, i: number, peaks: bigint[], headroom: nu
       };
     case 'table':
       return g.leaves.length ? g : calibrateTable(g, i, peaks[0] ?? 0n, headroom, scale);
+    default:
+      return assertNever(g, 'gadget kind');
   }
 }
 
@@ -352,6 +362,8 @@ function walkBounds(graph: QuantizedGraph, visit: (g: GadgetGroup, index: number
         });
         break;
       }
+      default:
+        assertNever(g, 'gadget kind');
     }
   });
   graph.outputs.forEach((o) => o.forms.forEach((f) => formBound(f, `output ${o.name}`)));

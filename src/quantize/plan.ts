@@ -1,3 +1,4 @@
+import { assertNever } from '../core/exhaustive.js';
 import type { DigitRange } from '../commit/poseidon.js';
 import type { ModelVisibility } from '../commit/visibility.js';
 import type { DType } from '../onnx/graph.js';
@@ -259,6 +260,8 @@ export function elementConstraints(g: GadgetGroup, k = 0): number {
       return g.mode === 'trunc' ? g.bits + 4 : g.bits + (g.shift > 1 ? 5 : g.shift === 1 ? 1 : 0);
     case 'assert':
       return 0;
+    default:
+      return assertNever(g, 'gadget kind');
   }
 }
 

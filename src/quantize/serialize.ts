@@ -1,3 +1,4 @@
+import { assertNever } from '../core/exhaustive.js';
 import type { GadgetGroup, IntForm, QuantizedGraph, TableLeaf } from './plan.js';
 
 /** plan.json: the quantized graph with integers as decimal strings (JSON has no bigints). */
@@ -17,8 +18,15 @@ function groupToJson(g: GadgetGroup): Json<GadgetGroup> {
       return { ...g, a: g.a.map(formToJson), b: g.b.map(formToJson), bMax: opt(g.bMax, String), qMax: opt(g.qMax, String) };
     case 'table':
       return { ...g, inputs: g.inputs.map(formToJson), leaves: g.leaves.map(leafToJson), low: String(g.low), high: String(g.high) };
-    default:
+    case 'shift':
+    case 'zero':
+    case 'sign':
+    case 'round':
+    case 'assert':
+    case 'boolean':
       return { ...g, inputs: g.inputs.map(formToJson) };
+    default:
+      return assertNever(g, 'gadget kind');
   }
 }
 
@@ -32,8 +40,15 @@ function groupFromJson(g: Json<GadgetGroup>): GadgetGroup {
     }
     case 'table':
       return { ...g, inputs: g.inputs.map(formFromJson), leaves: g.leaves.map(leafFromJson), low: BigInt(g.low), high: BigInt(g.high) };
-    default:
+    case 'shift':
+    case 'zero':
+    case 'sign':
+    case 'round':
+    case 'assert':
+    case 'boolean':
       return { ...g, inputs: g.inputs.map(formFromJson) };
+    default:
+      return assertNever(g, 'gadget kind');
   }
 }
 

@@ -2,7 +2,7 @@ import { DEFAULT_VISIBILITY, type ModelVisibility } from '../commit/visibility.j
 import { isZkError, ZkError } from '../core/errors.js';
 import { boundedSize, type OnnxGraph, sizeOf } from '../onnx/graph.js';
 import { CircuitBuilder } from './builder.js';
-import { OPS, OpContext, unhandledAttributes } from './ops/index.js';
+import { OPS, OpContext, unhandledAttributes, WEIGHT_SLOTS } from './ops/index.js';
 import type { QuantizedGraph } from './plan.js';
 import { fromConst, type SymTensor } from './tensor.js';
 
@@ -16,13 +16,10 @@ export interface QuantizeOptions {
 }
 
 /**
- * Where a computed tensor may stand in for a constant weight: the data operands of the linear ops.
- * Everything else an initializer feeds (shapes, axes, normalization statistics, ConvTranspose
- * kernels) must be known when compiling and stays a circuit constant.
+ * The float initializers that are weights: every use of them is a weight slot (WEIGHT_SLOTS, declared by
+ * each op family). Everything else an initializer feeds (shapes, axes, normalization statistics,
+ * ConvTranspose kernels) must be known when compiling and stays a circuit constant.
  */
-const WEIGHT_SLOTS: Record<string, readonly number[]> = { MatMul: [0, 1], Gemm: [0, 1, 2], Conv: [1, 2], Add: [0, 1], Sub: [0, 1], Mul: [0, 1], LSTM: [1, 2, 3, 7], GRU: [1, 2, 3], RNN: [1, 2, 3] };
-
-/** The float initializers that are weights: every use of them is a weight slot. */
 export function weightInitializers(graph: OnnxGraph): string[] {
   const uses = new Map<string, boolean>();
   for (const node of graph.nodes) {

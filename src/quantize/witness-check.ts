@@ -1,4 +1,5 @@
 import { inRange } from '../commit/poseidon.js';
+import { assertNever } from '../core/exhaustive.js';
 import { sizeOf } from '../onnx/graph.js';
 import { bitsFor, divideRound, roundHalfEven } from './evaluate.js';
 import type { GadgetGroup, IntForm, QuantizedGraph } from './plan.js';
@@ -63,12 +64,17 @@ function checkGroup(g: GadgetGroup, wires: readonly bigint[], fail: (element: nu
         if (!fits(out(k), g.qBits)) return fail(k, `quotient outside ${g.qBits} bits`);
         if (out(k) !== divideRound(a, b, g.k)) fail(k, 'q·2|b| + r ≠ 2a·2^k + |b| with 0 ≤ r < 2|b|');
       });
-    default:
+    case 'shift':
+    case 'table':
+    case 'sign':
+    case 'round':
       return g.inputs.forEach((f, k) => {
         const x = evalForm(f, wires);
         if (!fits(x, g.bits)) return fail(k, `input outside its ${g.bits}-bit range check`);
         if (out(k) !== expected(g, x)) fail(k, `out ≠ ${g.kind}(x)`);
       });
+    default:
+      return assertNever(g, 'gadget kind');
   }
 }
 
@@ -84,5 +90,7 @@ function expected(g: Extract<GadgetGroup, { bits: number; inputs: IntForm[] }>, 
       return x >= 0n ? 1n : 0n;
     case 'round':
       return g.mode === 'trunc' ? (x < 0n ? -(-x >> BigInt(g.shift)) : x >> BigInt(g.shift)) : roundHalfEven(x, g.shift);
+    default:
+      return assertNever(g, 'gadget kind');
   }
 }

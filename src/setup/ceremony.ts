@@ -9,6 +9,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { ZkError } from '../core/errors.js';
+import { BASE_FIELD_PRIME } from '../core/snarkjs.js';
 import { snarkjs } from './keys.js';
 import { type BinFile, type SnarkjsLogger, uniqueSection, withBinFile } from './ptau.js';
 
@@ -31,12 +32,11 @@ export interface Phase2Chain {
   delta: string;
 }
 
-/** BN254's base field and 2^256 mod q: G1's generator (1, 2) in Montgomery form is (R, 2R) mod q. */
-const BN128_Q = 21888242871839275222246405745257275088696311157297823662689037894645226208583n;
-const MONT_R = (1n << 256n) % BN128_Q;
+/** 2^256 mod q (q: BN254's base field): G1's generator (1, 2) in Montgomery form is (R, 2R) mod q. */
+const MONT_R = (1n << 256n) % BASE_FIELD_PRIME;
 const le32 = (v: bigint): string => Buffer.from(v.toString(16).padStart(64, '0'), 'hex').reverse().toString('hex');
 /** delta = 1 (the generator): the initial key's, which anyone can forge proofs with. */
-const GENERATOR = le32(MONT_R) + le32((2n * MONT_R) % BN128_Q);
+const GENERATOR = le32(MONT_R) + le32((2n * MONT_R) % BASE_FIELD_PRIME);
 
 const G1 = 64;
 const G2 = 128;

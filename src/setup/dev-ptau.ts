@@ -22,7 +22,7 @@ import { availableParallelism } from 'node:os';
 import { blake2b } from '@noble/hashes/blake2b';
 import { Piscina } from 'piscina';
 import { ZkError } from '../core/errors.js';
-import { BN128_Q, BN128_R as R } from './ptau.js';
+import { BASE_FIELD_PRIME, FIELD_PRIME as R } from '../core/snarkjs.js';
 
 /** Scalars of one worker task: `count` consecutive values of a geometric or a Lagrange sequence. */
 export type ScalarSpec =
@@ -111,7 +111,7 @@ async function writeFile(fh: FileHandle, power: number, pool: Piscina, threads: 
   await out.header(sections.length);
   const header = Buffer.alloc(44);
   header.writeUInt32LE(32, 0);
-  toLE(BN128_Q, 32).copy(header, 4);
+  toLE(BASE_FIELD_PRIME, 32).copy(header, 4);
   header.writeUInt32LE(power, 36);
   header.writeUInt32LE(power, 40);
   await out.section(1, header);

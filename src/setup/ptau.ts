@@ -13,7 +13,7 @@ import path from 'node:path';
 // @ts-ignore -- snarkjs ships no type declarations; the part used here is typed below.
 import * as snarkjsUntyped from 'snarkjs';
 import { ZkError, type ZkErrorCode } from '../core/errors.js';
-import type { ProofSystem } from '../core/snarkjs.js';
+import { BASE_FIELD_PRIME, type ProofSystem } from '../core/snarkjs.js';
 import { type CeremonyFile, ceremonyFileFor, describeCeremonyFile, recogniseCeremonyFile } from './ptau-files.js';
 
 /** The logger shape snarkjs calls into (some calls use `log`, the rest debug..error). */
@@ -41,9 +41,6 @@ export interface PtauInfo {
   ceremonyPower: number;
 }
 
-/** bn128 is the only curve the rest of the pipeline (circom default prime) uses. */
-export const BN128_Q = 21888242871839275222246405745257275088696311157297823662689037894645226208583n;
-export const BN128_R = 21888242871839275222246405745257275088548364400416034343698204186575808495617n;
 /** bn128's scalar field has 2-adicity 28, so no FFT domain (hence no ptau) can exceed 2^28. */
 const MAX_POWER = 28;
 const MIN_POWER = 8;
@@ -222,7 +219,8 @@ async function readHeader(bin: BinFile, file: string) {
   if (n8 !== 32 || header.size !== 4 + n8 + 8) invalid(file, 'malformed header');
   const rest = await bin.read(header.offset + 4, n8 + 8);
   const q = BigInt('0x' + Buffer.from(rest.subarray(0, n8)).reverse().toString('hex'));
-  if (q !== BN128_Q) invalid(file, 'it is for a curve other than bn128 (BN254)');
+  // bn128 is the only curve the rest of the pipeline (circom's default prime) uses.
+  if (q !== BASE_FIELD_PRIME) invalid(file, 'it is for a curve other than bn128 (BN254)');
   const power = rest.readUInt32LE(n8);
   const ceremonyPower = rest.readUInt32LE(n8 + 4);
   if (power < 1 || power > MAX_POWER || ceremonyPower < power) {

@@ -3,8 +3,8 @@
  * sizing errors are ours (snarkjs reports them as -1 or a generic throw) and no curve is built.
  */
 import { ZkError } from '../core/errors.js';
-import type { ProofSystem } from '../core/snarkjs.js';
-import { type BinFile, BN128_R, requiredPower, requireFile, uniqueSection, withBinFile } from './ptau.js';
+import { FIELD_PRIME, type ProofSystem } from '../core/snarkjs.js';
+import { type BinFile, requiredPower, requireFile, uniqueSection, withBinFile } from './ptau.js';
 
 export interface CircuitSize {
   nConstraints: number;
@@ -32,7 +32,7 @@ async function readHeader(bin: BinFile, file: string): Promise<{ n8: number; nPu
   const n8 = (await bin.read(header.offset, 4)).readUInt32LE(0);
   const body = await bin.read(header.offset + 4, n8 + 28);
   const prime = leBigInt(body, 0, n8);
-  if (prime !== BN128_R) {
+  if (prime !== FIELD_PRIME) {
     throw new ZkError('INTERNAL', `${file} was compiled for a prime other than bn128's; compile with --prime bn128`);
   }
   const nPubOut = body.readUInt32LE(n8 + 4);
@@ -118,8 +118,8 @@ function gatesFor(a: LinearCombination, b: LinearCombination, c: LinearCombinati
 /** k·x − y over the field, zero terms dropped (snarkjs' joinLinearCombinations). */
 function scaledMinus(x: LinearCombination, k: bigint, y: LinearCombination): LinearCombination {
   const out: LinearCombination = new Map();
-  for (const [s, v] of x) out.set(s, (k * v) % BN128_R);
-  for (const [s, v] of y) out.set(s, ((out.get(s) ?? 0n) - v + BN128_R) % BN128_R);
+  for (const [s, v] of x) out.set(s, (k * v) % FIELD_PRIME);
+  for (const [s, v] of y) out.set(s, ((out.get(s) ?? 0n) - v + FIELD_PRIME) % FIELD_PRIME);
   for (const [s, v] of out) if (v === 0n) out.delete(s);
   return out;
 }

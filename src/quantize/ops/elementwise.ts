@@ -134,6 +134,9 @@ export function cast(ctx: OpContext): SymTensor[] {
   return [{ ...x, dtype: target }];
 }
 
+/** Input slots of these ops that are weights (may be private wires; see weightInitializers in trace.ts). */
+export const elementwiseWeightSlots: Record<string, readonly number[]> = { Add: [0, 1], Sub: [0, 1], Mul: [0, 1] };
+
 export const elementwiseOps: Record<string, OpImpl> = {
   Add: binaryOp((_, xs, ys) => zipWith(add)(xs, ys)),
   Sub: binaryOp((_, xs, ys) => zipWith(sub)(xs, ys)),

@@ -211,6 +211,12 @@ function convTranspose(ctx: OpContext): SymTensor[] {
   return [{ dims: [batch, filters, ...outDims], dtype: x.dtype, data }];
 }
 
+/**
+ * Input slots of these ops that are weights (may be private wires; see weightInitializers in trace.ts).
+ * ConvTranspose kernels and BatchNormalization statistics must be known when compiling: none.
+ */
+export const linearWeightSlots: Record<string, readonly number[]> = { MatMul: [0, 1], Gemm: [0, 1, 2], Conv: [1, 2] };
+
 export const linearOps: Record<string, OpImpl> = {
   ConvTranspose: convTranspose,
   MatMul: (ctx) => [matmul(ctx, ctx.input(0), ctx.input(1))],

@@ -182,6 +182,9 @@ function recurrent(ctx: OpContext, kind: Kind): SymTensor[] {
   return out;
 }
 
+/** Input slots of these ops that are weights: W, R, B (and LSTM's peepholes P); see weightInitializers in trace.ts. */
+export const sequenceWeightSlots: Record<string, readonly number[]> = { LSTM: [1, 2, 3, 7], GRU: [1, 2, 3], RNN: [1, 2, 3] };
+
 export const sequenceOps: Record<string, OpImpl> = {
   LSTM: (ctx) => recurrent(ctx, 'LSTM'),
   GRU: (ctx) => recurrent(ctx, 'GRU'),
