@@ -28,6 +28,7 @@ import type { QuantizedGraph } from '../src/quantize/plan.js';
 import { quantizeGraph, unsupportedNodes } from '../src/quantize/trace.js';
 import { runReference } from '../src/reference/onnxruntime.js';
 import { OnnxBuilder, mulberry32, randomTensor } from './support/onnx-builder.js';
+import { assertNearReference } from './support/op-check.js';
 
 const SCALE = 8;
 const LSB = 2 ** -SCALE;
@@ -101,17 +102,7 @@ async function check(t: TestContext, bytes: Uint8Array, opts: CheckOptions): Pro
       const dims = await ortDims(bytes, s);
       assert.deepEqual(plan.outputs.map((o) => o.dims), dims, 'output shapes');
     }
-    const ours = evaluate(plan, toInts(s), { checkRanges: true }).outputs;
-    assert.equal(ours.length, reference.length);
-    ours.forEach((out, o) => {
-      assert.equal(out.length, reference[o].length, `output ${plan.outputs[o].name} length`);
-      out.forEach((v, k) => {
-        const got = Number(v) / 2 ** plan.outputs[o].scale;
-        const err = Math.abs(got - reference[o][k]);
-        maxErr = Math.max(maxErr, err);
-        assert.ok(err <= opts.tol, `${plan.outputs[o].name}[${k}]: ${got} vs onnxruntime ${reference[o][k]} (|err| ${err} > tol ${opts.tol})`);
-      });
-    });
+    maxErr = Math.max(maxErr, assertNearReference(plan, toInts(s), reference, opts.tol));
   }
   t.diagnostic(`max |err| ${maxErr.toExponential(3)} (${(maxErr / LSB).toFixed(3)} LSB), tol ${opts.tol.toExponential(3)}`);
   report.push({ name: t.name, maxErr, tol: opts.tol });

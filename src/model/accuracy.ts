@@ -1,7 +1,8 @@
 import onnxProto from 'onnx-proto';
 import { ZkError } from '../core/errors.js';
 import { quantizeInputs } from '../io/input.js';
-import { calibrate, evaluate } from '../quantize/evaluate.js';
+import { calibrate } from '../quantize/evaluate.js';
+import { quantizeForPlan } from '../quantize/input.js';
 import type { QuantizedGraph } from '../quantize/plan.js';
 import { quantizeGraph } from '../quantize/trace.js';
 import { runReference } from '../reference/onnxruntime.js';
@@ -20,7 +21,7 @@ export const toIntegers = (inputs: readonly { name: string; scale: number }[], s
 
 /** The plan's outputs on one sample, as floats (range checks on: an out-of-range value throws). */
 export function planOutputs(plan: QuantizedGraph, sample: readonly number[][]): number[][] {
-  return evaluate(plan, toIntegers(plan.inputs, sample), { checkRanges: true }).outputs.map((out, o) => out.map((v) => Number(v) / 2 ** plan.outputs[o].scale));
+  return quantizeForPlan(plan, sample).outputs.map((out, o) => out.map((v) => Number(v) / 2 ** plan.outputs[o].scale));
 }
 
 /** The float model's outputs on a sample of the compiled inputs. */

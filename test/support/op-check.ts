@@ -31,6 +31,26 @@ export interface OpCheck {
 }
 
 /** Runs the check; returns the calibrated plan and the largest error seen. */
+/**
+ * Runs the plan on fixed-point inputs (range checks on) and asserts every output element is within
+ * `tol` of onnxruntime's `reference`; returns the largest |error|.
+ */
+export function assertNearReference(plan: QuantizedGraph, inputs: bigint[][], reference: number[][], tol: number): number {
+  const ours = evaluate(plan, inputs, { checkRanges: true }).outputs;
+  assert.equal(ours.length, reference.length);
+  let maxErr = 0;
+  ours.forEach((out, o) => {
+    assert.equal(out.length, reference[o].length, `output ${plan.outputs[o].name} length`);
+    out.forEach((v, k) => {
+      const got = Number(v) / 2 ** plan.outputs[o].scale;
+      const err = Math.abs(got - reference[o][k]);
+      maxErr = Math.max(maxErr, err);
+      assert.ok(err <= tol, `${plan.outputs[o].name}[${k}]: ${got} vs onnxruntime ${reference[o][k]} (|err| ${err} > tol ${tol})`);
+    });
+  });
+  return maxErr;
+}
+
 export async function checkAgainstOrt(bytes: Uint8Array, opts: OpCheck): Promise<{ plan: QuantizedGraph; maxErr: number }> {
   const graph = loadOnnx(bytes);
   const rng = mulberry32(opts.seed ?? 99);
@@ -47,17 +67,7 @@ export async function checkAgainstOrt(bytes: Uint8Array, opts: OpCheck): Promise
   let maxErr = 0;
   for (const s of opts.samples ?? Array.from({ length: 3 }, sample)) {
     const reference = await runReference(bytes, graph.inputs, s);
-    const ours = evaluate(plan, toInts(s), { checkRanges: true }).outputs;
-    assert.equal(ours.length, reference.length);
-    ours.forEach((out, o) => {
-      assert.equal(out.length, reference[o].length, `output ${plan.outputs[o].name} length`);
-      out.forEach((v, k) => {
-        const got = Number(v) / 2 ** plan.outputs[o].scale;
-        const err = Math.abs(got - reference[o][k]);
-        maxErr = Math.max(maxErr, err);
-        assert.ok(err <= opts.tol, `${plan.outputs[o].name}[${k}]: ${got} vs onnxruntime ${reference[o][k]} (|err| ${err} > ${opts.tol})`);
-      });
-    });
+    maxErr = Math.max(maxErr, assertNearReference(plan, toInts(s), reference, opts.tol));
   }
   return { plan, maxErr };
 }
