@@ -4,11 +4,11 @@
  * of every file a prover reads — in each job. A prover fetches a model on first use into its own
  * cache, checks every file against the job's manifest, and reuses the cache while it matches.
  */
-import { createHash, randomUUID } from 'node:crypto';
-import { createReadStream, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { copyFile, mkdir } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
-import { pipeline } from 'node:stream/promises';
+import { sha256File } from '../core/hash.js';
 import { ZkError } from '../core/errors.js';
 import { modelFiles } from '../model/layout.js';
 import type { ArtifactSourceConfig } from '../service/config.js';
@@ -22,12 +22,6 @@ export interface ArtifactManifest {
 export function proverFiles(): string[] {
   const files = modelFiles('.');
   return [files.info, files.plan, files.wasm, files.zkey].map((f) => relative('.', f));
-}
-
-export async function sha256File(file: string): Promise<string> {
-  const hash = createHash('sha256');
-  await pipeline(createReadStream(file), hash);
-  return hash.digest('hex');
 }
 
 export async function manifestOf(dir: string): Promise<ArtifactManifest> {

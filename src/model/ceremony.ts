@@ -7,9 +7,10 @@
  * With weights fixed in the circuit, the zkey holds them (as key terms, recoverable from the r1cs
  * terms): a ceremony on such a model publishes the circuit to its contributors.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { sha256File } from '../core/hash.js';
 import { ZkError } from '../core/errors.js';
 import { BEACON_NAME, beaconZKey, chainExtensionProblem, type Phase2Chain, readPhase2Chain, verifyZKeyChain } from '../setup/ceremony.js';
 import { devPtauPath, hashVerificationKey, newZKey, writeVerificationKey } from '../setup/index.js';
@@ -57,7 +58,6 @@ function requireTranscript(dir: string): Transcript {
   return t;
 }
 
-const sha256File = (file: string): string => createHash('sha256').update(readFileSync(file)).digest('hex');
 const now = (): string => new Date().toISOString();
 
 /**
@@ -115,7 +115,7 @@ export async function addContribution(dir: string, candidate: string, options: {
   const tmp = tempName(files.zkey);
   copyFileSync(candidate, tmp);
   renameSync(tmp, files.zkey);
-  const entry = { name: next.contributions.at(-1)!.name, hash: verdict.contributionHashes.at(-1) ?? '', zkeySha256: sha256File(files.zkey), addedAt: now() };
+  const entry = { name: next.contributions.at(-1)!.name, hash: verdict.contributionHashes.at(-1) ?? '', zkeySha256: await sha256File(files.zkey), addedAt: now() };
   const updated = { ...transcript, contributions: [...transcript.contributions, entry] };
   await commitHead(dir, updated);
   return updated;

@@ -6,9 +6,10 @@
 import { prepareWithDocs, type GraphSettings } from '../model/prepare.js';
 
 import { createHash, randomUUID } from 'node:crypto';
-import { createReadStream, existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { sha256File } from '../core/hash.js';
 import { type ModelVisibility, needsSalt } from '../commit/visibility.js';
 import { parseFieldElement, type ProofSystem } from '../core/snarkjs.js';
 import { exportSolidityVerifier } from '../chain/verifier.js';
@@ -196,10 +197,7 @@ export class ModelService {
     const { key } = this.get(id);
     this.models.delete(id);
     if (this.models.usersOf(key) > 0) return;
-    this.infos.delete(key);
-    this.vkeys.delete(key);
-    this.plans.delete(key);
-    for (const name of Object.keys(ARTIFACTS)) this.hashes.delete(`${key}/${name}`);
+    this.forget(key);
     if (this.builder.progressOf(key)) this.builder.cancel(key);
     else this.artifacts.remove(key);
   }
@@ -243,10 +241,16 @@ export class ModelService {
 
   /** Forgets what was read of a model's artifacts: its ceremony changed its key. */
   refresh(key: string): void {
+    this.forget(key);
+    rmSync(join(this.artifacts.dir(key), 'verifier.sol'), { force: true });
+  }
+
+  /** Drops every cached read of the artifacts under `key` (model.json, vkey, plan, file hashes). */
+  private forget(key: string): void {
     this.infos.delete(key);
     this.vkeys.delete(key);
+    this.plans.delete(key);
     for (const name of Object.keys(ARTIFACTS)) this.hashes.delete(`${key}/${name}`);
-    rmSync(join(this.artifacts.dir(key), 'verifier.sol'), { force: true });
   }
 
   verificationKey(m: ReadyModel): Promise<Groth16VerificationKey> {
@@ -297,9 +301,3 @@ export class ModelService {
   }
 }
 
-/** A file's sha256 in hex, streamed (a zkey can be tens of MB). */
-async function sha256File(file: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
-  return hash.digest('hex');
-}

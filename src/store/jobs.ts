@@ -65,12 +65,11 @@ export interface JobRecord {
  * The input column: the values, or with a client-chosen salt or a preview `{values, salt?, preview?}`;
  * `null` once purged.
  */
-type StoredInput = ProofInput & { preview?: JobPreview };
-const readInput = (text: string): StoredInput => {
-  const parsed = JSON.parse(text) as number[][] | StoredInput | null;
+const readInput = (text: string): SubmittedInput => {
+  const parsed = JSON.parse(text) as number[][] | SubmittedInput | null;
   return parsed === null ? { values: [] } : Array.isArray(parsed) ? { values: parsed } : parsed;
 };
-const writeInput = ({ values, salt, preview }: StoredInput): string => JSON.stringify(salt === undefined && preview === undefined ? values : { values, salt, preview });
+const writeInput = ({ values, salt, preview }: SubmittedInput): string => JSON.stringify(salt === undefined && preview === undefined ? values : { values, salt, preview });
 
 interface Row {
   id: string;
