@@ -51,6 +51,8 @@ export interface QuantizedModel {
   scale: number;
   quantized: QuantizedGraph;
   accuracy: AccuracyReport;
+  /** The float outputs the accuracy was measured against (memoized per sample). */
+  reference: Reference;
 }
 
 export { AUTO_SCALES, DEFAULT_HEADROOM, DEFAULT_SCALE } from './defaults.js';
@@ -169,7 +171,7 @@ export async function quantizeModel(onnx: Uint8Array, options: CompileOptions = 
     if (!options.acceptError) throw accuracyError(accuracy, divergence);
     accuracy.accepted = true;
   }
-  return { prepared, scale: chosen.scale, quantized: chosen.quantized, accuracy };
+  return { prepared, scale: chosen.scale, quantized: chosen.quantized, accuracy, reference };
 }
 
 const graphSettingsOf = (prepared: PreparedGraph, settings: GraphSettings = {}): Pick<ModelInfo, 'graphSettings'> => {

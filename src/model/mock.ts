@@ -2,7 +2,6 @@ import { ZkError } from '../core/errors.js';
 import { evaluate } from '../quantize/evaluate.js';
 import { groupConstraints } from '../quantize/plan.js';
 import { checkWitness, type WitnessViolation } from '../quantize/witness-check.js';
-import { runReference } from '../reference/onnxruntime.js';
 import { toIntegers, toleranceFor } from './accuracy.js';
 import { checkSample, type CompileOptions, quantizeModel } from './compile.js';
 import type { AccuracyReport } from './layout.js';
@@ -50,7 +49,7 @@ export interface MockOptions extends CompileOptions {
  */
 export async function mockModel(onnx: Uint8Array, input: number[][], options: MockOptions = {}): Promise<MockResult> {
   const expectedFor = options.expected;
-  const { prepared, scale, quantized, accuracy } = await quantizeModel(onnx, {
+  const { prepared, scale, quantized, accuracy, reference: referenceOf } = await quantizeModel(onnx, {
     ...options,
     samples: options.samples ?? [input],
     // The expected outputs stand for the reference on the input itself when it is the only sample.
@@ -59,7 +58,8 @@ export async function mockModel(onnx: Uint8Array, input: number[][], options: Mo
   if (options.samples) checkSample(prepared.graph, input);
   const { wires, outputs } = evaluate(quantized, toIntegers(quantized.inputs, input), { checkRanges: true });
   const violations = checkWitness(quantized, wires);
-  const expected = options.expected ?? (await runReference(onnx, prepared.referenceInputs, prepared.referenceValues(input)));
+  // Without samples the input was the calibration sample: its reference run is reused.
+  const expected = options.expected ?? (await referenceOf(input));
   if (expected.length !== outputs.length) throw new ZkError('SHAPE_MISMATCH', `the model has ${outputs.length} outputs, the expected values ${expected.length}`);
   let maxAbsReference = 0;
   const mocked = quantized.outputs.map((o, i): MockOutput => {
