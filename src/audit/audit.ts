@@ -18,7 +18,7 @@ import { type ModelInfo, modelFiles, readModelInfo } from '../model/layout.js';
 import { phase2Of } from '../model/trust.js';
 import { modelVersionId } from '../model/version.js';
 import { readPhase2Chain, verifyZKeyChain } from '../setup/ceremony.js';
-import { hashVerificationKey, writeVerificationKey } from '../setup/keys.js';
+import { exportVerificationKey, hashVerificationKey } from '../setup/keys.js';
 import { identifyPtau } from '../setup/ptau-id.js';
 
 export type CheckStatus = 'pass' | 'fail' | 'warn' | 'skip';
@@ -73,7 +73,10 @@ export async function auditModel(dir: string, options: AuditOptions): Promise<Au
   const hidden = info.visibility.weights === 'hashed' || info.visibility.weights === 'private';
   const onnx = existsSync(onnxFile) ? readFileSync(onnxFile) : undefined;
   if (!onnx) add('onnx', hidden ? 'skip' : 'fail', hidden ? 'no ONNX file: the owner keeps the weights secret' : 'no ONNX file (give it with --onnx): with weights in the circuit, the audit needs it');
-  else add('onnx', sha256(onnx) === info.onnxSha256 ? 'pass' : 'fail', `sha256 ${sha256(onnx)}${sha256(onnx) === info.onnxSha256 ? '' : `, model.json names ${info.onnxSha256}`}`);
+  else {
+    const onnxSha256 = sha256(onnx);
+    add('onnx', onnxSha256 === info.onnxSha256 ? 'pass' : 'fail', `sha256 ${onnxSha256}${onnxSha256 === info.onnxSha256 ? '' : `, model.json names ${info.onnxSha256}`}`);
+  }
 
   await attempt('recompile', () => checkRecompile(info, dir, onnx, hidden, options, add));
   let ptauSource: string | undefined;
@@ -98,8 +101,8 @@ export async function auditModel(dir: string, options: AuditOptions): Promise<Au
       const beacon = chain.contributions.find((c) => c.kind === 'beacon');
       contributors = people.map((c) => c.name);
       const listed = `${people.length} contribution(s): ${contributors.join(', ') || 'none'}${beacon ? `; beacon ${beacon.beaconHash} (2^${beacon.iterationsExp} iterations)` : ''}`;
-      if (phase2Of(info) === 'ceremony' || readTranscript(dir)) {
-        const t = readTranscript(dir);
+      const t = readTranscript(dir);
+      if (phase2Of(info) === 'ceremony' || t) {
         const finalized = Boolean(beacon && chain.contributions.at(-1) === beacon && t?.finalized !== false && people.length > 0);
         const mismatch = t && hashes && transcriptProblem(t, chain, hashes);
         if (!finalized) add('phase2', 'fail', `unfinalized ceremony (no beacon after the contributions): ${listed}`);
@@ -115,12 +118,7 @@ export async function auditModel(dir: string, options: AuditOptions): Promise<Au
 
   let vkeyHash: string | undefined;
   await attempt('vkey', async () => {
-    const tmp = join(mkdtempSync(join(tmpdir(), 'zkinfer-audit-')), 'vkey.json');
-    try {
-      vkeyHash = hashVerificationKey(await writeVerificationKey(files.zkey, tmp));
-    } finally {
-      rmSync(tmp, { force: true });
-    }
+    vkeyHash = hashVerificationKey(await exportVerificationKey(files.zkey));
     const stored = hashVerificationKey(JSON.parse(readFileSync(files.vkey, 'utf8')));
     if (stored !== vkeyHash) add('vkey', 'fail', `verification_key.json (${stored.slice(0, 12)}…) is not the zkey's (${vkeyHash.slice(0, 12)}…)`);
     else if (info.setup?.vkeyHash !== vkeyHash) add('vkey', 'fail', `model.json names key ${info.setup?.vkeyHash?.slice(0, 12)}…, the zkey's is ${vkeyHash.slice(0, 12)}…`);

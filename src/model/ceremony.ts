@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { sha256File } from '../core/hash.js';
 import { ZkError } from '../core/errors.js';
 import { BEACON_NAME, beaconZKey, chainExtensionProblem, type Phase2Chain, readPhase2Chain, verifyZKeyChain } from '../setup/ceremony.js';
-import { devPtauPath, hashVerificationKey, newZKey, writeVerificationKey } from '../setup/index.js';
+import { devPtauPath, exportVerificationKey, hashVerificationKey, newZKey, writeVerificationKey } from '../setup/index.js';
 import { type ModelInfo, modelFiles, readModelInfo, requireArtifact } from './layout.js';
 import { recordSetup, resolvePtau, type SetupOptions } from './setup.js';
 
@@ -163,13 +163,8 @@ export async function verifyCeremony(dir: string, options: { ptau?: string; data
     const problem = transcriptProblem(transcript, await readPhase2Chain(files.zkey), verdict.contributionHashes);
     if (problem) problems.push(problem);
   }
-  const vkeyTmp = tempName(files.vkey);
-  try {
-    const fromZkey = hashVerificationKey(await writeVerificationKey(files.zkey, vkeyTmp));
-    if (fromZkey !== hashVerificationKey(JSON.parse(readFileSync(files.vkey, 'utf8')))) problems.push('verification_key.json is not the key of circuit.zkey');
-  } finally {
-    rmSync(vkeyTmp, { force: true });
-  }
+  const fromZkey = hashVerificationKey(await exportVerificationKey(files.zkey));
+  if (fromZkey !== hashVerificationKey(JSON.parse(readFileSync(files.vkey, 'utf8')))) problems.push('verification_key.json is not the key of circuit.zkey');
   if (!transcript.finalized) problems.push('the ceremony is not finalized (no beacon yet)');
   return { ok: problems.length === 0, problems, transcript };
 }

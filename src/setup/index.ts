@@ -16,6 +16,7 @@ export {
   hashVerificationKey,
   loadVerificationKey,
   newZKey,
+  exportVerificationKey,
   writeVerificationKey,
   setupGroth16,
   setupKeys,

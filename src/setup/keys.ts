@@ -152,8 +152,11 @@ async function contribute(from: string, to: string, entropy: string | undefined)
 }
 
 /** Exports the zkey's verifying key to `file` (pretty JSON) and returns it. */
+/** The verifying key a zkey holds (snarkjs zkey export verificationkey), in memory. */
+export const exportVerificationKey = (zkey: string): Promise<Groth16VerificationKey> => snarkjs.zKey.exportVerificationKey(zkey, collectingLogger().logger);
+
 export async function writeVerificationKey(zkey: string, file: string): Promise<Groth16VerificationKey> {
-  const vkey = await snarkjs.zKey.exportVerificationKey(zkey, collectingLogger().logger);
+  const vkey = await exportVerificationKey(zkey);
   await writeFile(file, JSON.stringify(vkey, null, 2) + '\n');
   return vkey;
 }

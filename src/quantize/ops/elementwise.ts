@@ -3,7 +3,8 @@ import { type Affine, add, combine, constant, isConstant, scale, shift, sub } fr
 import { broadcastDims, broadcastIndex, type SymTensor } from '../tensor.js';
 import type { OpContext, OpImpl } from './context.js';
 
-const widerType = (a: DType, b: DType): DType => (a === 'float' || b === 'float' ? 'float' : a === 'int' || b === 'int' ? 'int' : 'bool');
+/** The dtype of a result over two operands: float over int over bool. */
+export const widerType = (a: DType, b: DType): DType => (a === 'float' || b === 'float' ? 'float' : a === 'int' || b === 'int' ? 'int' : 'bool');
 
 /** Broadcasts two tensors and combines element pairs, column by column so gadgets stay grouped. */
 function binary(ctx: OpContext, a: SymTensor, b: SymTensor, f: (x: Affine[], y: Affine[]) => Affine[]): SymTensor {

@@ -2,11 +2,12 @@ import { type DType, sizeOf } from '../../onnx/graph.js';
 import { type Affine, add, combine, constant, isConstant, scale, sub } from '../affine.js';
 import { broadcastDims, broadcastIndex, normalizeAxis, type SymTensor } from '../tensor.js';
 import type { OpContext, OpImpl } from './context.js';
+import { widerType } from './elementwise.js';
 import { rowsOf } from './nonlinear.js';
 import { reduceWindows } from './pool.js';
 
 /** Broadcasts two (or three) tensors to one shape; the element lists, aligned. */
-function broadcast(ctx: OpContext, ...ts: SymTensor[]): { dims: number[]; data: Affine[][] } {
+export function broadcast(ctx: OpContext, ...ts: SymTensor[]): { dims: number[]; data: Affine[][] } {
   let dims = ts[0].dims;
   for (const t of ts.slice(1)) dims = broadcastDims(dims, t.dims) ?? ctx.shapeError(`shapes [${ts.map((x) => `[${x.dims}]`).join(', ')}] do not broadcast`);
   return { dims, data: ts.map((t) => Array.from(broadcastIndex(t.dims, dims), (i) => t.data[i])) };
@@ -45,11 +46,10 @@ function where(ctx: OpContext): SymTensor[] {
   const [c, x, y] = [ctx.input(0), ctx.input(1), ctx.input(2)];
   const { dims, data: [cs, xs, ys] } = broadcast(ctx, c, x, y);
   requireBoolean(ctx, cs);
-  const dtype0: DType = x.dtype === 'float' || y.dtype === 'float' ? 'float' : x.dtype === 'int' || y.dtype === 'int' ? 'int' : 'bool';
+  const dtype = widerType(x.dtype, y.dtype);
   // A constant condition (a causal mask) selects without arithmetic: an −∞ fill stays itself.
-  if (cs.every(isConstant)) return [{ dims, dtype: dtype0, data: cs.map((c, i) => (c.bias ? xs[i] : ys[i])) }];
+  if (cs.every(isConstant)) return [{ dims, dtype, data: cs.map((c, i) => (c.bias ? xs[i] : ys[i])) }];
   const picked = ctx.builder.product(cs, xs.map((v, i) => sub(v, ys[i])), ctx.origin, { rescale: false });
-  const dtype: DType = x.dtype === 'float' || y.dtype === 'float' ? 'float' : x.dtype === 'int' || y.dtype === 'int' ? 'int' : 'bool';
   const data = picked.map((p, i) => add(ys[i], p));
   return [{ dims, dtype, data: dtype === 'bool' ? ctx.builder.markBoolean(data) : data }];
 }

@@ -4,7 +4,7 @@ import { type Affine, combine, constant, isConstant, shift, sub } from '../affin
 import { broadcastIndex, normalizeAxis, type SymTensor } from '../tensor.js';
 import { OpContext, type OpImpl } from './context.js';
 import { cast, clip, elementwiseOps } from './elementwise.js';
-import { logicOps } from './logic.js';
+import { broadcast, logicOps } from './logic.js';
 import { rowsOf } from './nonlinear.js';
 import { normalizeRows } from './norm.js';
 
@@ -53,10 +53,8 @@ function mod(ctx: OpContext): SymTensor[] {
 
 /** Two tensors broadcast to one shape, combined element list by element list. */
 function binaryBroadcast(ctx: OpContext, a: SymTensor, b: SymTensor, f: (x: Affine[], y: Affine[]) => Affine[]): SymTensor {
-  const sum = elementwiseOps.Add(withInputs(ctx, [a, b], {}))[0];
-  const xs = Array.from(broadcastIndex(a.dims, sum.dims), (i) => a.data[i]);
-  const ys = Array.from(broadcastIndex(b.dims, sum.dims), (i) => b.data[i]);
-  return { dims: sum.dims, dtype: a.dtype, data: f(xs, ys) };
+  const { dims, data: [xs, ys] } = broadcast(ctx, a, b);
+  return { dims, dtype: a.dtype, data: f(xs, ys) };
 }
 
 /** Mean of n inputs (broadcast): their Sum times 1/n. */
