@@ -13,7 +13,7 @@ import { z } from 'zod';
 import { ZkError } from '../core/errors.js';
 import { parseVisibility } from '../commit/visibility.js';
 import { PROOF_SYSTEMS } from '../core/snarkjs.js';
-import { type GraphSettings, parseSetting } from '../model/prepare.js';
+import { type GraphSettings, parseDims, parseSetting } from '../model/prepare.js';
 import { MODEL_NAME, type Upload } from '../service/models.js';
 import { parseWith } from './validate.js';
 
@@ -81,11 +81,7 @@ export function uploadOf(req: Request): Upload & { ceremony: boolean } {
  * CLI's --dim and --fix.
  */
 function graphSettings(dim: string | undefined, fix: string | undefined): GraphSettings {
-  const dims = Object.fromEntries((dim ? dim.split(',') : []).map((d) => {
-    const [name, [size, ...rest]] = parseSetting(d.trim(), 'dim');
-    if (rest.length) throw new ZkError('INPUT_INVALID', `dim ${name}: one size`);
-    return [name, size];
-  }));
+  const dims = parseDims((dim ? dim.split(',') : []).map((d) => d.trim()), 'dim');
   const fixed = fix === undefined ? {} : parseJson(fix, 'fix');
   if (typeof fixed !== 'object' || fixed === null || Array.isArray(fixed)) throw new ZkError('INPUT_INVALID', 'fix must be a JSON object: input name → number or array');
   return { dims, fix: Object.fromEntries(Object.entries(fixed).map(([name, v]) => parseSetting(`${name}=${JSON.stringify(v)}`, 'fix'))) };

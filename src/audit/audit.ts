@@ -7,7 +7,7 @@
  * verifier embeds that key. Each check passes, fails, warns (sound but trusting someone) or is skipped
  * with the reason.
  */
-import { createHash } from 'node:crypto';
+import { sha256Hex } from '../core/hash.js';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -53,7 +53,6 @@ export interface AuditOptions {
   verifier?: string;
 }
 
-const sha256 = (data: Uint8Array | string): string => createHash('sha256').update(data).digest('hex');
 
 /** Audits a model directory; never throws for a failed check, only for a missing model.json. */
 export async function auditModel(dir: string, options: AuditOptions): Promise<AuditReport> {
@@ -74,7 +73,7 @@ export async function auditModel(dir: string, options: AuditOptions): Promise<Au
   const onnx = existsSync(onnxFile) ? readFileSync(onnxFile) : undefined;
   if (!onnx) add('onnx', hidden ? 'skip' : 'fail', hidden ? 'no ONNX file: the owner keeps the weights secret' : 'no ONNX file (give it with --onnx): with weights in the circuit, the audit needs it');
   else {
-    const onnxSha256 = sha256(onnx);
+    const onnxSha256 = sha256Hex(onnx);
     add('onnx', onnxSha256 === info.onnxSha256 ? 'pass' : 'fail', `sha256 ${onnxSha256}${onnxSha256 === info.onnxSha256 ? '' : `, model.json names ${info.onnxSha256}`}`);
   }
 
@@ -154,7 +153,7 @@ function trustedParties(phase2: ReturnType<typeof phase2Of>, contributors: strin
 }
 
 async function checkRecompile(info: ModelInfo, dir: string, onnx: Buffer | undefined, hidden: boolean, options: AuditOptions, add: (id: 'recompile', s: CheckStatus, d: string) => void): Promise<void> {
-  const r1cs = sha256(readFileSync(modelFiles(dir).r1cs));
+  const r1cs = sha256Hex(readFileSync(modelFiles(dir).r1cs));
   if (!info.build) return add('recompile', 'fail', 'model.json records no compile settings (compiled by an older zkinfer)');
   if (r1cs !== info.build.r1csSha256) return add('recompile', 'fail', `main.r1cs (sha256 ${r1cs.slice(0, 12)}…) is not the one model.json records (${info.build.r1csSha256.slice(0, 12)}…)`);
   if (hidden) return add('recompile', 'skip', `weights=${info.visibility.weights}: the r1cs holds no weights, the owner keeps the ONNX file; r1cs sha256 ${r1cs}`);
@@ -165,13 +164,13 @@ async function checkRecompile(info: ModelInfo, dir: string, onnx: Buffer | undef
   if (settings.calibrationSha256) {
     if (!existsSync(calibrationFile)) return add('recompile', 'fail', 'the model was calibrated on samples this audit lacks (give them with --calibration)');
     const text = readFileSync(calibrationFile, 'utf8').trim();
-    if (sha256(text) !== settings.calibrationSha256) return add('recompile', 'fail', `${calibrationFile} is not the calibration model.json records`);
+    if (sha256Hex(text) !== settings.calibrationSha256) return add('recompile', 'fail', `${calibrationFile} is not the calibration model.json records`);
     samples = JSON.parse(text) as number[][][];
   }
   const out = mkdtempSync(join(tmpdir(), 'zkinfer-audit-'));
   try {
     await compileModel(onnx, out, { name: settings.name, scale: settings.scale, headroomBits: settings.headroomBits, visibility: settings.visibility, samples });
-    const again = sha256(readFileSync(modelFiles(out).r1cs));
+    const again = sha256Hex(readFileSync(modelFiles(out).r1cs));
     add('recompile', again === r1cs ? 'pass' : 'fail', again === r1cs ? `compiled again from the ONNX file and recorded settings: same r1cs, sha256 ${r1cs}` : `compiled again from the ONNX file: r1cs sha256 ${again.slice(0, 12)}…, the model's is ${r1cs.slice(0, 12)}… (another model or other settings)`);
   } finally {
     rmSync(out, { recursive: true, force: true });

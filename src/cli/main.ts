@@ -12,7 +12,7 @@ import { MAX_DEV_PTAU_POWER, PROOF_SYSTEMS, type ProofSystem } from '../core/sys
 import { parseInputs } from '../io/input.js';
 import { AUTO_SCALES, DEFAULT_HEADROOM } from '../model/defaults.js';
 import { modelFiles, readModelInfo } from '../model/layout.js';
-import { type GraphSettings, parseSetting } from '../model/prepare.js';
+import { type GraphSettings, parseDims, parseSetting } from '../model/prepare.js';
 import { stageBar } from './progress.js';
 
 const dataDir = (): string => resolve(process.env.ZKINFER_DATA_DIR ?? './data');
@@ -51,11 +51,7 @@ const documents = (file: string): unknown[] => {
 
 /** `--dim name=size` and `--fix name=value` (repeatable) as graph settings. */
 function graphSettings(opts: { dim?: string[]; fix?: string[] }): GraphSettings {
-  const dims = Object.fromEntries((opts.dim ?? []).map((d) => parseSetting(d, '--dim')).map(([n, [v, ...rest]]) => {
-    if (rest.length) throw new ZkError('INPUT_INVALID', `--dim ${n}: one size`);
-    return [n, v];
-  }));
-  return { dims, fix: Object.fromEntries((opts.fix ?? []).map((f) => parseSetting(f, '--fix'))) };
+  return { dims: parseDims(opts.dim ?? [], '--dim'), fix: Object.fromEntries((opts.fix ?? []).map((f) => parseSetting(f, '--fix'))) };
 }
 
 const collect = (v: string, all: string[] = []): string[] => [...all, v];

@@ -15,7 +15,7 @@
 import type { modelView } from '../api/views.js';
 import { consumerConstructorArgs as constructorArgs, consumerParameters } from '../chain/abi.js';
 import { type SolidityCalldata, solidityCalldata } from '../chain/calldata.js';
-import { ZkError } from '../core/errors.js';
+import { ZkError, type ZkErrorCode } from '../core/errors.js';
 import { releaseCurve } from '../core/snarkjs.js';
 import { parseInputs } from '../io/input.js';
 import type { ModelInfo } from '../model/layout.js';
@@ -57,6 +57,10 @@ export interface LocalProof {
  * the service, `location.origin`). Artifacts it downloads are kept in memory (and by a browser's
  * HTTP cache: the service marks them immutable).
  */
+/** The service's JSON error (`{error: {code, message, details}}`) as a ZkError; INTERNAL when the body has none. */
+const responseError = (doc: { error?: { code?: ZkErrorCode; message?: string; details?: Record<string, unknown> } } | undefined, what: string, status: number): ZkError =>
+  new ZkError(doc?.error?.code ?? 'INTERNAL', doc?.error?.message ?? `${what} answered ${status}`, doc?.error?.details);
+
 export function connect(baseUrl: string, opts: ConnectOptions = {}): ZkinferClient {
   return new ZkinferClient(baseUrl.replace(/\/+$/, ''), opts);
 }
@@ -77,7 +81,7 @@ export class ZkinferClient {
     const res = await fetch(`${this.baseUrl}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
     const text = await res.text();
     const doc = text ? JSON.parse(text) : undefined;
-    if (!res.ok) throw new ZkError(doc?.error?.code ?? 'INTERNAL', doc?.error?.message ?? `${method} ${path} answered ${res.status}`, doc?.error?.details);
+    if (!res.ok) throw responseError(doc, `${method} ${path}`, res.status);
     return doc as T;
   }
 
@@ -108,8 +112,7 @@ export class ZkinferClient {
         (bytes = (async () => {
           const res = await fetch(`${this.baseUrl}${path}`);
           if (!res.ok) {
-            const doc = await res.json().catch(() => undefined);
-            throw new ZkError(doc?.error?.code ?? 'INTERNAL', doc?.error?.message ?? `GET ${path} answered ${res.status}`, doc?.error?.details);
+            throw responseError(await res.json().catch(() => undefined), `GET ${path}`, res.status);
           }
           return new Uint8Array(await res.arrayBuffer());
         })()),

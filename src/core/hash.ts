@@ -8,3 +8,6 @@ export async function sha256File(file: string): Promise<string> {
   await pipeline(createReadStream(file), hash);
   return hash.digest('hex');
 }
+
+/** sha256 of bytes or a UTF-8 string, in hex. */
+export const sha256Hex = (data: Uint8Array | string): string => createHash('sha256').update(data).digest('hex');

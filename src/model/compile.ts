@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { sha256Hex } from '../core/hash.js';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { compileCircom } from '../circuit/compile.js';
 import { type CircuitSource, emitCircom } from '../circuit/emit.js';
@@ -66,7 +66,6 @@ import { AUTO_SCALES, DEFAULT_HEADROOM } from './defaults.js';
 // (linear) constraints at the same ptau power.
 const CIRCOM_OPTIMIZATION = 1;
 
-const sha256 = (data: Uint8Array | string): string => createHash('sha256').update(data).digest('hex');
 
 /**
  * ONNX bytes → a compiled model directory: quantized plan, circom program, r1cs, witness wasm and
@@ -90,14 +89,14 @@ export async function compileModel(onnx: Uint8Array, outDir: string, options: Co
   const name = options.name ?? graph.name;
   const calibration = options.samples ? canonicalJson(options.samples) : undefined;
   const build: BuildInfo = {
-    settings: { name, scale, headroomBits, visibility, calibrationSha256: calibration === undefined ? null : sha256(calibration), circomOptimization: CIRCOM_OPTIMIZATION },
-    circomSha256: sha256(source.code),
-    r1csSha256: sha256(readFileSync(compiled.r1csPath)),
+    settings: { name, scale, headroomBits, visibility, calibrationSha256: calibration === undefined ? null : sha256Hex(calibration), circomOptimization: CIRCOM_OPTIMIZATION },
+    circomSha256: sha256Hex(source.code),
+    r1csSha256: sha256Hex(readFileSync(compiled.r1csPath)),
   };
   const info: ModelInfo = {
     format: 'zkinfer-model/1',
     name,
-    onnxSha256: sha256(onnx),
+    onnxSha256: sha256Hex(onnx),
     scale,
     headroomBits,
     visibility,

@@ -110,6 +110,15 @@ export function parseSetting(text: string, flag: string): [string, number[]] {
   return [name, flat as number[]];
 }
 
+/** `name=size` settings (the CLI's repeated --dim, the API's comma-separated dim) as sizes by name; INPUT_INVALID otherwise. */
+export function parseDims(texts: readonly string[], flag: string): Record<string, number> {
+  return Object.fromEntries(texts.map((d) => {
+    const [name, [size, ...rest]] = parseSetting(d, flag);
+    if (rest.length) throw new ZkError('INPUT_INVALID', `${flag} ${name}: one size`);
+    return [name, size];
+  }));
+}
+
 /**
  * Input documents (calibration or a mock input) against a graph and its settings: symbolic dims are
  * sized first (settings, else the first document), then every document is read strictly. In the

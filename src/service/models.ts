@@ -5,11 +5,11 @@
  */
 import { prepareWithDocs, type GraphSettings } from '../model/prepare.js';
 
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { sha256File } from '../core/hash.js';
+import { sha256File, sha256Hex } from '../core/hash.js';
 import { type ModelVisibility, needsSalt } from '../commit/visibility.js';
 import { parseFieldElement, type ProofSystem } from '../core/snarkjs.js';
 import { exportSolidityVerifier } from '../chain/verifier.js';
@@ -133,7 +133,7 @@ export class ModelService {
       ...(u.system && u.system !== 'groth16' ? { system: u.system } : {}),
     };
     const name = u.name ?? (graph.name.replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 64) || 'model');
-    const onnxSha256 = createHash('sha256').update(onnx).digest('hex');
+    const onnxSha256 = sha256Hex(onnx);
     const key = ArtifactStore.key(onnxSha256, name, settings);
     if (!this.artifacts.readyInfo(key)) this.artifacts.saveUpload(key, onnx);
     const now = Date.now();
