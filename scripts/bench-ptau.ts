@@ -9,20 +9,9 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-// @ts-ignore -- snarkjs ships no type declarations; the part used here is typed below.
-import * as snarkjsUntyped from 'snarkjs';
-import { releaseCurve } from '../src/core/snarkjs.js';
+import { releaseCurve, snarkjs } from '../src/core/snarkjs.js';
 import { writeDevPtau } from '../src/setup/dev-ptau.js';
 import { REPO_ROOT } from '../test/support/env.js';
-
-const snarkjs = snarkjsUntyped as unknown as {
-  curves: { getCurveFromName(name: string): Promise<unknown> };
-  powersOfTau: {
-    newAccumulator(curve: unknown, power: number, file: string): Promise<unknown>;
-    contribute(oldFile: string, newFile: string, name: string, entropy: string): Promise<unknown>;
-    preparePhase2(oldFile: string, newFile: string): Promise<void>;
-  };
-};
 
 const compare = Number(process.env.BENCH_PTAU_COMPARE ?? 10);
 const powers = (process.env.BENCH_PTAU_POWERS ?? '16').split(',').map(Number);

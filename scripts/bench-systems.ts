@@ -11,8 +11,9 @@
 import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { solidityCalldata } from '../src/chain/calldata.js';
-import { exportSolidityVerifier, PROOF_WORDS } from '../src/chain/verifier.js';
-import { PROOF_SYSTEMS, type ProofSystem, releaseCurve, snarkjs } from '../src/core/snarkjs.js';
+import { exportSolidityVerifier } from '../src/chain/verifier.js';
+import { PROOF_SYSTEMS, type ProofSystem, releaseCurve } from '../src/core/snarkjs.js';
+import { PROOF_SYSTEM } from '../src/systems/index.js';
 import { parseInputs } from '../src/io/input.js';
 import { compileModel } from '../src/model/compile.js';
 import { modelFiles } from '../src/model/layout.js';
@@ -101,12 +102,12 @@ for (const c of compiled) {
       bundle = await prover.prove(c.values);
       prove.push(bundle.timings.proveMs);
       const t = performance.now();
-      if (!(await snarkjs[system].verify(vkey, bundle.publicSignals, bundle.proof))) throw new Error(`${c.name} ${system}: proof did not verify`);
+      if (!(await PROOF_SYSTEM[system].verify(vkey, bundle.publicSignals, bundle.proof))) throw new Error(`${c.name} ${system}: proof did not verify`);
       verify.push(performance.now() - t);
     }
     row.proveMs = round(median(prove));
     row.verifyMs = round(median(verify));
-    row.proofBytes = PROOF_WORDS[system] * 32;
+    row.proofBytes = PROOF_SYSTEM[system].solidity.proofWords * 32;
     const exported = await exportSolidityVerifier(dir);
     const verifier = await chain.deploy(compileSolidity({ 'Verifier.sol': exported.source })[exported.contractName].bytecode);
     const result = await chain.call(verifier.address, (await solidityCalldata(bundle)).encoded);

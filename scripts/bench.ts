@@ -7,7 +7,8 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
-import { releaseCurve, snarkjs, toField } from '../src/core/snarkjs.js';
+import { releaseCurve, toField } from '../src/core/snarkjs.js';
+import { PROOF_SYSTEM } from '../src/systems/index.js';
 import { parseInputs } from '../src/io/input.js';
 import { compileModel } from '../src/model/compile.js';
 import { modelFiles, readModelInfo } from '../src/model/layout.js';
@@ -66,7 +67,7 @@ for (const m of models) {
     const bundle = await prover.prove(values);
     witnessMs.push(bundle.timings.witnessMs);
     proveMs.push(bundle.timings.proveMs);
-    const [ok, s] = await seconds(() => snarkjs.groth16.verify(vkey, bundle.publicSignals, bundle.proof));
+    const [ok, s] = await seconds(() => PROOF_SYSTEM.groth16.verify(vkey, bundle.publicSignals, bundle.proof));
     if (!ok) throw new Error(`${m.name}: proof did not verify`);
     verifyMs.push(s * 1000);
   }

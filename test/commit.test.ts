@@ -17,7 +17,8 @@ import { inputCommitment, outputCommitment } from '../src/commit/open.js';
 import { commit, type PackedTensor } from '../src/commit/poseidon.js';
 import { parseVisibility } from '../src/commit/visibility.js';
 import { ZkError } from '../src/core/errors.js';
-import { buildWitnessCalculator, FIELD_PRIME, releaseCurve, snarkjs, toField, toSigned } from '../src/core/snarkjs.js';
+import { buildWitnessCalculator, FIELD_PRIME, releaseCurve, toField, toSigned } from '../src/core/snarkjs.js';
+import { PROOF_SYSTEM } from '../src/systems/index.js';
 import { quantizeInputs } from '../src/io/input.js';
 import { compileModel } from '../src/model/compile.js';
 import { type ModelInfo, modelFiles } from '../src/model/layout.js';
@@ -170,7 +171,7 @@ describe('hashed input, hashed weights, public output (a user proves a score; th
     for (const at of [3, 4]) {
       const signals = [...bundle.publicSignals];
       signals[at] = ((BigInt(signals[at]) + 1n) % FIELD_PRIME).toString();
-      assert.equal(await snarkjs.groth16.verify(vkey, signals, bundle.proof), false, `commitment signal ${at} changed`);
+      assert.equal(await PROOF_SYSTEM.groth16.verify(vkey, signals, bundle.proof), false, `commitment signal ${at} changed`);
       const edited = { ...bundle, publicSignals: signals, commitments: { ...bundle.commitments, [at === 3 ? 'input' : 'weights']: signals[at] } };
       assert.equal((await verifyBundle(info, vkey, edited)).valid, false);
     }

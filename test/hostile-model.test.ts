@@ -174,7 +174,7 @@ describe('a proof binds everything it shows', () => {
     const ints = quantizeInputs(input, info.inputs.map((t) => t.scale), info.inputs.map((t) => t.name));
     const negated = plan.weights.flatMap((w) => w.values.map((v) => toField(-v).toString()));
     const wtns = await calc.calculateWTNSBin({ in0: ints[0].map((v) => toField(v).toString()), weights: negated }, true);
-    const forged = await snarkjs.groth16.prove({ type: 'mem', data: new Uint8Array(readFileSync(files.zkey)) }, { type: 'mem', data: wtns });
+    const forged = await snarkjs.groth16.prove(new Uint8Array(readFileSync(files.zkey)), wtns);
     assert.equal(await snarkjs.groth16.verify(vkey, forged.publicSignals, forged.proof), true, 'the key alone accepts other weights');
     const verdict = await verifyBundle(info, vkey, bundleFromSignals(info, 'groth16', forged.proof, forged.publicSignals));
     assert.equal(verdict.valid, false, 'verifyBundle pins the weights');

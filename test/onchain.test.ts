@@ -12,12 +12,10 @@ import { spawnSync } from 'node:child_process';
 import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-// @ts-ignore -- snarkjs ships no type declarations
-import * as snarkjsUntyped from 'snarkjs';
 import { solidityCalldata } from '../src/chain/calldata.js';
 import { consumerParameters, exportSolidityVerifier } from '../src/chain/verifier.js';
 import { parseVisibility } from '../src/commit/visibility.js';
-import { BASE_FIELD_PRIME as BASE_FIELD, buildWitnessCalculator, FIELD_PRIME, PROOF_SYSTEMS, type ProofSystem, releaseCurve, snarkjs as snarkjsTyped, toField } from '../src/core/snarkjs.js';
+import { BASE_FIELD_PRIME as BASE_FIELD, buildWitnessCalculator, FIELD_PRIME, PROOF_SYSTEMS, type ProofSystem, releaseCurve, snarkjs, toField } from '../src/core/snarkjs.js';
 import { quantizeInputs } from '../src/io/input.js';
 import { planFromJson } from '../src/quantize/serialize.js';
 import { compileModel } from '../src/model/compile.js';
@@ -41,7 +39,6 @@ const VERIFY_BUDGET: Record<ProofSystem, number> = { groth16: 240_000, plonk: 29
 const SUBMIT_OVERHEAD_BUDGET = 145_000;
 
 /** BN254's base field q: proof coordinates are below it. */
-const snarkjs = snarkjsUntyped as unknown as { plonk: { setup(r1cs: string, ptau: string, zkey: string, logger: unknown): Promise<unknown> }; fflonk: { setup(r1cs: string, ptau: string, zkey: string, logger: unknown): Promise<unknown> } };
 const INPUT = [[0.5, -0.25, 0.75]];
 const work = tempDir('onchain');
 const SUBMIT = 'submit(bytes32,uint256[],uint256[])';
@@ -309,7 +306,7 @@ test('hashed weights on-chain: a valid proof of the same circuit with other weig
   const calc = await buildWitnessCalculator(readFileSync(files.wasm));
   const ints = quantizeInputs(INPUT, info.inputs.map((t) => t.scale), info.inputs.map((t) => t.name));
   const wtns = await calc.calculateWTNSBin({ in0: ints[0].map((v) => toField(v).toString()), weights: weights.map((v) => toField(v).toString()), salt: '7' }, true);
-  const forged = await snarkjsTyped.groth16.prove({ type: 'mem', data: new Uint8Array(readFileSync(files.zkey)) }, { type: 'mem', data: wtns });
+  const forged = await snarkjs.groth16.prove(new Uint8Array(readFileSync(files.zkey)), wtns);
   const forgedBundle: ProofBundle = { ...honest, proof: forged.proof, publicSignals: forged.publicSignals, commitments: { ...honest.commitments, weights: forged.publicSignals[p.modelCommitmentIndex] } };
   const forgedCalldata = await solidityCalldata(forgedBundle);
   const r = await chain.call(d.verifier, forgedCalldata.encoded);

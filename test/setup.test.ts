@@ -11,9 +11,9 @@ import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-// @ts-ignore -- snarkjs ships no type declarations; the part used here is typed below.
-import * as snarkjsUntyped from 'snarkjs';
 import { ZkError } from '../src/core/errors.js';
+import { snarkjs } from '../src/core/snarkjs.js';
+import { PROOF_SYSTEM } from '../src/systems/index.js';
 import {
   checkPtauFits,
   ensureDevPtau,
@@ -26,23 +26,8 @@ import {
   setupGroth16,
   setupKeys,
 } from '../src/setup/index.js';
-import { withBinFile } from '../src/setup/ptau.js';
+import { withBinFile } from '../src/setup/binfile.js';
 import { blake2bOfFile, CEREMONY_FILES, ceremonyFileFor, recogniseCeremonyFile } from '../src/setup/ptau-files.js';
-
-interface SystemApi {
-  fullProve(input: object, wasm: string, zkey: string): Promise<{ proof: object; publicSignals: string[] }>;
-  verify(vkey: object, publicSignals: string[], proof: object): Promise<boolean>;
-}
-const snarkjs = snarkjsUntyped as unknown as {
-  groth16: SystemApi;
-  plonk: SystemApi;
-  fflonk: SystemApi;
-  powersOfTau: {
-    newAccumulator(curve: unknown, power: number, file: string): Promise<unknown>;
-    preparePhase2(oldFile: string, newFile: string): Promise<void>;
-  };
-  curves: { getCurveFromName(name: string): Promise<unknown> };
-};
 
 const execFileAsync = promisify(execFile);
 const circomCli = createRequire(import.meta.url).resolve('circom2/cli.js');
@@ -292,8 +277,8 @@ test('PLONK and FFLONK keys from the development ptau prove a*b=c and reject a c
     const vkey = JSON.parse(await readFile(result.vkeyPath, 'utf8')) as object;
     const { proof, publicSignals } = await snarkjs[system].fullProve({ a: 3, b: 11 }, wasm, result.zkeyPath);
     assert.deepEqual(publicSignals, ['33']);
-    assert.equal(await snarkjs[system].verify(vkey, publicSignals, proof), true, system);
-    assert.equal(await snarkjs[system].verify(vkey, ['34'], proof), false, system);
+    assert.equal(await PROOF_SYSTEM[system].verify(vkey, publicSignals, proof), true, system);
+    assert.equal(await PROOF_SYSTEM[system].verify(vkey, ['34'], proof), false, system);
   }
 });
 

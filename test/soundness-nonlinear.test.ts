@@ -106,7 +106,7 @@ describe('ZeroTest, NonNegative, RoundHalfEven', () => {
   });
 
   test('ZeroTest: claiming 1 for a non-zero input, or 0 for zero, has no witness', async () => {
-    const r1cs = { type: 'mem' as const, data: new Uint8Array(readFileSync(zero.r1csPath)) };
+    const r1cs = new Uint8Array(readFileSync(zero.r1csPath));
     const inIdx = witnessIndex(zero.symbols, 'main.in');
     const outIdx = witnessIndex(zero.symbols, 'main.out');
     const invIdx = witnessIndex(zero.symbols, 'main.inv');

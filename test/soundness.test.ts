@@ -19,6 +19,7 @@ import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { ZkError } from '../src/core/errors.js';
 import { FIELD_PRIME, buildWitnessCalculator, releaseCurve, snarkjs, toField, toSigned, type WitnessCalculator } from '../src/core/snarkjs.js';
+import { PROOF_SYSTEM } from '../src/systems/index.js';
 import { quantizeInputs } from '../src/io/input.js';
 import { compileModel } from '../src/model/compile.js';
 import { type ModelInfo, modelFiles } from '../src/model/layout.js';
@@ -159,7 +160,7 @@ describe('gadget templates', () => {
     test(`${c.label}: out-of-range inputs make the witness calculator throw, and their wrapped-around witness fails`, async (t) => {
       const s = snippets.get(c)!;
       const half = pow2(c.bits - 1);
-      const r1cs = { type: 'mem' as const, data: new Uint8Array(readFileSync(s.r1csPath)) };
+      const r1cs = new Uint8Array(readFileSync(s.r1csPath));
       const inIdx = inputIndex(s, c);
       const outIdx = witnessIndex(s.symbols, 'main.out');
       const messages: string[] = [];
@@ -237,7 +238,7 @@ describe('gadget templates', () => {
 
     test('q ± 1 with r ∓ 2^shift fails the check: the remainder would leave [0, 2^shift)', async (t) => {
       const s = snippets.get(c)!;
-      const r1csBytes = { type: 'mem' as const, data: new Uint8Array(readFileSync(s.r1csPath)) };
+      const r1csBytes = new Uint8Array(readFileSync(s.r1csPath));
       const r1cs = readR1cs(s.r1csPath);
       const size = r1cs.nWires;
       const outIdx = witnessIndex(s.symbols, 'main.out');
@@ -360,7 +361,7 @@ describe('whole models', () => {
       test(`${which}: the honest proof verifies; changing any output or an input signal fails`, async (t) => {
         const m = which === 'tinyMlp' ? mlp : cnn;
         const { info, vkey, bundle } = keys.get(m)!;
-        assert.equal(await snarkjs.groth16.verify(vkey, bundle.publicSignals, bundle.proof), true);
+        assert.equal(await PROOF_SYSTEM.groth16.verify(vkey, bundle.publicSignals, bundle.proof), true);
         assert.deepEqual(await verifyBundle(info, vkey, bundle), { valid: true });
         const outputCount = info.outputs.reduce((s, o) => s + o.dims.reduce((a, b) => a * b, 1), 0);
         const changed = [...Array.from({ length: outputCount }, (_, k) => k), outputCount, bundle.publicSignals.length - 1];
@@ -368,7 +369,7 @@ describe('whole models', () => {
           for (const by of [1n, FIELD_PRIME - 1n]) {
             const signals = [...bundle.publicSignals];
             signals[k] = ((BigInt(signals[k]) + by) % FIELD_PRIME).toString();
-            assert.equal(await snarkjs.groth16.verify(vkey, signals, bundle.proof), false, `public signal ${k} changed by ${toSigned(by)}`);
+            assert.equal(await PROOF_SYSTEM.groth16.verify(vkey, signals, bundle.proof), false, `public signal ${k} changed by ${toSigned(by)}`);
           }
         }
         t.diagnostic(`${changed.length * 2} altered public signal vectors rejected (outputs 0..${outputCount - 1}, the first and last input)`);
@@ -401,10 +402,10 @@ describe('whole models', () => {
     test("a tinyMlp proof does not verify with tinyCnn's key", async () => {
       const { bundle } = keys.get(mlp)!;
       const { info: cnnInfo, vkey: cnnVkey } = keys.get(cnn)!;
-      assert.equal(await snarkjs.groth16.verify(cnnVkey, bundle.publicSignals, bundle.proof), false);
+      assert.equal(await PROOF_SYSTEM.groth16.verify(cnnVkey, bundle.publicSignals, bundle.proof), false);
       // Padded to tinyCnn's number of public signals, so only the key differs.
       const padded = [...bundle.publicSignals, ...Array<string>(cnnInfo.publicSignals - bundle.publicSignals.length).fill('0')];
-      assert.equal(await snarkjs.groth16.verify(cnnVkey, padded, bundle.proof), false);
+      assert.equal(await PROOF_SYSTEM.groth16.verify(cnnVkey, padded, bundle.proof), false);
       assert.equal((await verifyBundle(cnnInfo, cnnVkey, { ...bundle, publicSignals: padded })).valid, false);
     });
 
@@ -532,7 +533,7 @@ test(
       assert.ok(isRangeAssertion(e), `refused, but not by a range check: ${(e as Error).message}`);
       return; // fixed in the circuit: the out-of-range input has no witness
     }
-    const { proof, publicSignals } = await snarkjs.groth16.prove({ type: 'mem', data: new Uint8Array(readFileSync(files.zkey)) }, { type: 'mem', data: wtns });
+    const { proof, publicSignals } = await snarkjs.groth16.prove(new Uint8Array(readFileSync(files.zkey)), wtns);
     const outputCount = info.outputs.reduce((s, o) => s + o.dims.reduce((a, b) => a * b, 1), 0);
     const bundle: ProofBundle = {
       ...honest,
@@ -541,7 +542,7 @@ test(
       inputs: [decodeTensor(info.inputs[0], publicSignals.slice(outputCount).map((s) => toSigned(BigInt(s))))],
       outputs: [decodeTensor(info.outputs[0], publicSignals.slice(0, outputCount).map((s) => toSigned(BigInt(s))))],
     };
-    const pairingOk = await snarkjs.groth16.verify(vkey, publicSignals, proof);
+    const pairingOk = await PROOF_SYSTEM.groth16.verify(vkey, publicSignals, proof);
     t.diagnostic(`forged input ${bundle.inputs[0].values.map((v) => v.toPrecision(3)).join(', ')} → output ${bundle.outputs[0].values.join(', ')} (honest input ${honest.inputs[0].values.map((v) => v.toFixed(3)).join(', ')} → the same output); groth16.verify: ${pairingOk}`);
     const verdict = await verifyBundle(info, vkey, bundle);
     assert.equal(verdict.valid, false, 'verifyBundle accepted a proof for an input whose integer evaluation overflows every range check');

@@ -62,7 +62,7 @@ export const openapi = {
           modelCommitment: { type: 'string', description: 'with hashed weights: the Poseidon commitment to the weights that every proof of this model shows' },
           commitments: { type: 'object', description: 'how hashed parts are packed and hashed (to recompute a commitment with the zkinfer library)' },
           quantization: { type: 'object', properties: { maxAbsError: { type: 'number' }, tolerance: { type: 'number' }, withinTolerance: { type: 'boolean' }, samples: { type: 'integer' } } },
-          system: { type: 'string', enum: ['groth16', 'plonk', 'fflonk'], description: 'the proof system of its keys' },
+          system: { type: 'string', enum: [...PROOF_SYSTEMS], description: 'the proof system of its keys' },
           vkeyHash: { type: 'string', description: 'sha256 of the canonical verifying key' },
           clientProving: {
             type: 'boolean',

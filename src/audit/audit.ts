@@ -20,6 +20,7 @@ import { modelVersionId } from '../model/version.js';
 import { readPhase2Chain, verifyZKeyChain } from '../setup/ceremony.js';
 import { exportVerificationKey, hashVerificationKey } from '../setup/keys.js';
 import { identifyPtau } from '../setup/ptau-id.js';
+import { PROOF_SYSTEM } from '../systems/index.js';
 
 export type CheckStatus = 'pass' | 'fail' | 'warn' | 'skip';
 
@@ -87,7 +88,7 @@ export async function auditModel(dir: string, options: AuditOptions): Promise<Au
   });
 
   let contributors: string[] = [];
-  if (info.setup?.system === 'groth16') {
+  if (info.setup && PROOF_SYSTEM[info.setup.system].phase2 !== 'none') {
     let hashes: string[] | undefined;
     await attempt('zkey', async () => {
       const verdict = await verifyZKeyChain(files.r1cs, locatePtau(dir, options), files.zkey);

@@ -7,19 +7,12 @@ import { keccak_256 } from '@noble/hashes/sha3';
 import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils';
 import { placeSegments } from '../commit/public.js';
 import { ZkError } from '../core/errors.js';
-import type { ProofSystem } from '../core/snarkjs.js';
+import type { ProofSystem } from '../core/systems.js';
 import type { ModelInfo } from '../model/layout.js';
-
-/** 32-byte words of a proof as the verifier takes it (Groth16: a, b, c; PLONK and FFLONK: 24 words). */
-export const PROOF_WORDS: Record<ProofSystem, number> = { groth16: 8, plonk: 24, fflonk: 24 };
+import { PROOF_SYSTEM } from '../systems/index.js';
 
 /** The verifier's `verifyProof` signature; its array sizes depend on the system and the public signal count. */
-export function verifierSignature(system: ProofSystem, nPublic: number): string {
-  if (system === 'groth16') return `verifyProof(uint256[2],uint256[2][2],uint256[2],uint256[${nPublic}])`;
-  // FFLONK's template declares at least one public signal.
-  if (system === 'fflonk') return `verifyProof(bytes32[24],uint256[${Math.max(nPublic, 1)}])`;
-  return `verifyProof(uint256[24],uint256[${nPublic}])`;
-}
+export const verifierSignature = (system: ProofSystem, nPublic: number): string => PROOF_SYSTEM[system].solidity.signature(nPublic);
 
 export const selectorOf = (signature: string): string => '0x' + bytesToHex(keccak_256(utf8ToBytes(signature)).subarray(0, 4));
 
@@ -57,7 +50,7 @@ export function consumerParameters(info: ModelInfo): ConsumerParameters {
   const modelCommitment = placed.find((s) => s.kind === 'commitment' && s.of === 'weights');
   return {
     selector: selectorOf(verifierSignature(system, info.publicSignals)),
-    proofWords: PROOF_WORDS[system],
+    proofWords: PROOF_SYSTEM[system].solidity.proofWords,
     publicSignals: info.publicSignals,
     outputs: placed.filter((s) => s.kind === 'output').reduce((n, s) => n + s.size, 0),
     scale: [...scales][0],

@@ -1,14 +1,14 @@
 /**
- * Solidity calldata for a proof bundle, from snarkjs' own exporters (which know each verifier's
- * word order, e.g. Groth16's swapped G2 coordinates), made uniform:
- * - PLONK's export prints its two arrays with no comma between them, and FFLONK's prints its words
- *   unquoted, so neither is JSON: we read the text as nested arrays of hex words instead;
- * - FFLONK's exporter takes (publicSignals, proof), the others (proof, publicSignals).
+ * Solidity calldata for a proof bundle, from snarkjs' own exporters (each system's `calldata`, in
+ * src/systems/: they know each verifier's word order, e.g. Groth16's swapped G2 coordinates), made
+ * uniform: PLONK's export prints its two arrays with no comma between them, and FFLONK's prints its
+ * words unquoted, so neither is JSON: we read the text as nested arrays of hex words instead.
  */
 import { ZkError } from '../core/errors.js';
-import { type ProofSystem, snarkjs } from '../core/snarkjs.js';
+import type { ProofSystem } from '../core/systems.js';
 import type { ProofBundle } from '../prove/bundle.js';
-import { PROOF_WORDS, selectorOf, verifierSignature } from './abi.js';
+import { PROOF_SYSTEM } from '../systems/index.js';
+import { selectorOf, verifierSignature } from './abi.js';
 
 type Nested = string | Nested[];
 
@@ -23,16 +23,11 @@ export interface SolidityCalldata {
   encoded: string;
 }
 
-const exporters: Record<ProofSystem, (b: ProofBundle) => Promise<string>> = {
-  groth16: (b) => snarkjs.groth16.exportSolidityCallData(b.proof, b.publicSignals),
-  plonk: (b) => snarkjs.plonk.exportSolidityCallData(b.proof, b.publicSignals),
-  fflonk: (b) => snarkjs.fflonk.exportSolidityCallData(b.publicSignals, b.proof),
-};
-
 export async function solidityCalldata(bundle: ProofBundle): Promise<SolidityCalldata> {
-  const args = parseArrays(await exporters[bundle.system](bundle));
+  const system = PROOF_SYSTEM[bundle.system];
+  const args = parseArrays(await system.calldata(bundle.proof, bundle.publicSignals));
   const words = args.flat(3) as string[];
-  const proofWords = PROOF_WORDS[bundle.system];
+  const { proofWords } = system.solidity;
   // The public signals are always the last argument; everything before is the proof.
   if (words.length !== proofWords + bundle.publicSignals.length) {
     throw new ZkError('INTERNAL', `snarkjs ${bundle.system} calldata has ${words.length} words, expected ${proofWords} + ${bundle.publicSignals.length}`);

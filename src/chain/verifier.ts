@@ -6,14 +6,13 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createRequire } from 'node:module';
 import { ZkError } from '../core/errors.js';
-import { PROOF_SYSTEMS, type ProofSystem, snarkjs } from '../core/snarkjs.js';
+import { snarkjs } from '../core/snarkjs.js';
+import { PROOF_SYSTEMS, type ProofSystem } from '../core/systems.js';
 import { modelFiles, readModelInfo, requireArtifact } from '../model/layout.js';
+import { PROOF_SYSTEM } from '../systems/index.js';
 import { requireSetup, selectorOf, verifierSignature } from './abi.js';
 
-export { consumerConstructorArgs, consumerParameters, type ConsumerParameters, PROOF_WORDS, selectorOf, verifierSignature } from './abi.js';
-
-/** The contract each snarkjs template declares. */
-export const VERIFIER_CONTRACT: Record<ProofSystem, string> = { groth16: 'Groth16Verifier', plonk: 'PlonkVerifier', fflonk: 'FflonkVerifier' };
+export { consumerConstructorArgs, consumerParameters, type ConsumerParameters, selectorOf, verifierSignature } from './abi.js';
 
 /**
  * snarkjs' CLI reads its templates from `templates/` beside (or one level above) its own file; the
@@ -22,9 +21,9 @@ export const VERIFIER_CONTRACT: Record<ProofSystem, string> = { groth16: 'Groth1
  */
 export function verifierTemplates(): Record<ProofSystem, string> {
   const entry = dirname(createRequire(import.meta.url).resolve('snarkjs'));
-  const dir = [join(entry, 'templates'), join(entry, '..', 'templates')].find((d) => existsSync(join(d, 'verifier_groth16.sol.ejs')));
+  const dir = [join(entry, 'templates'), join(entry, '..', 'templates')].find((d) => existsSync(join(d, PROOF_SYSTEM.groth16.solidity.template)));
   if (!dir) throw new ZkError('INTERNAL', `snarkjs' Solidity templates are not installed beside ${entry}`);
-  return Object.fromEntries(PROOF_SYSTEMS.map((s) => [s, readFileSync(join(dir, `verifier_${s}.sol.ejs`), 'utf8')])) as Record<ProofSystem, string>;
+  return Object.fromEntries(PROOF_SYSTEMS.map((s) => [s, readFileSync(join(dir, PROOF_SYSTEM[s].solidity.template), 'utf8')])) as Record<ProofSystem, string>;
 }
 
 export interface SolidityVerifier {
@@ -42,6 +41,6 @@ export async function exportSolidityVerifier(dir: string): Promise<SolidityVerif
   const system = requireSetup(info, dir);
   const source = await snarkjs.zKey.exportSolidityVerifier(requireArtifact(modelFiles(dir).zkey, 'setup'), verifierTemplates());
   const signature = verifierSignature(system, info.publicSignals);
-  return { system, contractName: VERIFIER_CONTRACT[system], source, signature, selector: selectorOf(signature) };
+  return { system, contractName: PROOF_SYSTEM[system].solidity.contract, source, signature, selector: selectorOf(signature) };
 }
 

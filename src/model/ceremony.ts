@@ -13,7 +13,8 @@ import { join } from 'node:path';
 import { sha256File } from '../core/hash.js';
 import { ZkError } from '../core/errors.js';
 import { BEACON_NAME, beaconZKey, chainExtensionProblem, type Phase2Chain, readPhase2Chain, verifyZKeyChain } from '../setup/ceremony.js';
-import { devPtauPath, exportVerificationKey, hashVerificationKey, newZKey, writeVerificationKey } from '../setup/index.js';
+import { devPtauPath, exportVerificationKey, hashVerificationKey, writeVerificationKey } from '../setup/index.js';
+import { newZKey } from '../systems/groth16.js';
 import { type ModelInfo, modelFiles, readModelInfo, requireArtifact } from './layout.js';
 import { recordSetup, resolvePtau, type SetupOptions } from './setup.js';
 

@@ -1,8 +1,9 @@
 import { rmSync, writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { ZkError } from '../core/errors.js';
-import { PROOF_SYSTEMS, type ProofSystem } from '../core/snarkjs.js';
+import { DEFAULT_PROOF_SYSTEM, PROOF_SYSTEMS, type ProofSystem } from '../core/systems.js';
 import { checkPtauBudget, checkPtauFits, circuitPower, ensureDevPtau, importPtau, MAX_DEV_PTAU_POWER, setupKeys } from '../setup/index.js';
+import { PROOF_SYSTEM } from '../systems/index.js';
 import { checkCircuit, type ModelInfo, modelFiles, readModelInfo, requireArtifact, type SetupInfo } from './layout.js';
 import { trustSummary } from './trust.js';
 import { modelVersionId } from './version.js';
@@ -36,14 +37,14 @@ export interface SetupProgress {
 }
 
 /**
- * Proving and verifying keys for a compiled model directory; records the setup in model.json.
- * Groth16's phase-2 key gets one contribution by this machine: `phase2: 'operator'` (see
- * src/model/ceremony.ts for keys nobody alone controls).
+ * Proving and verifying keys for a compiled model directory; records the setup in model.json with
+ * the system's `phase2`: a circuit-specific key (Groth16) gets one contribution by this machine,
+ * `'operator'` (see src/model/ceremony.ts for keys nobody alone controls).
  */
 export async function setupModel(dir: string, options: SetupOptions): Promise<ModelInfo> {
   const files = modelFiles(dir);
   const log = options.log ?? ((m: string) => console.error(m));
-  const system = options.system ?? 'groth16';
+  const system = options.system ?? DEFAULT_PROOF_SYSTEM;
   if (!PROOF_SYSTEMS.includes(system)) throw new ZkError('INPUT_INVALID', `unknown proof system ${String(system)}: use ${PROOF_SYSTEMS.join(', ')}`);
   await checkCircuit(readModelInfo(dir), requireArtifact(files.r1cs, 'compile'));
   const ptau = await resolvePtau(dir, system, { ...options, log });
@@ -59,8 +60,9 @@ export async function setupModel(dir: string, options: SetupOptions): Promise<Mo
   });
   // A ceremony this directory held is over: its transcript no longer describes the keys.
   rmSync(files.ceremonyDir, { recursive: true, force: true });
-  if (system === 'groth16') log(`groth16: ${OPERATOR_NOTICE}`);
-  return recordSetup(dir, { system, ...ptau.record, vkeyHash: keys.vkeyHash, seconds: keys.seconds, phase2: system === 'groth16' ? 'operator' : 'none' });
+  const { phase2 } = PROOF_SYSTEM[system];
+  if (phase2 === 'operator') log(`${system}: ${OPERATOR_NOTICE}`);
+  return recordSetup(dir, { system, ...ptau.record, vkeyHash: keys.vkeyHash, seconds: keys.seconds, phase2 });
 }
 
 const OPERATOR_NOTICE = 'this machine made the only phase-2 contribution; whoever runs it could forge proofs (zkinfer ceremony for keys nobody alone controls)';

@@ -2,11 +2,11 @@
  * Who a verifier must trust for a model's keys: whose honesty a proof's soundness rests on. No Node
  * modules here: proof bundles carry the summary, and the client library builds bundles in browsers.
  */
+import { PROOF_SYSTEM } from '../systems/index.js';
 import type { ModelInfo, Phase2 } from './layout.js';
 
-/** Groth16 keys from before ceremonies were all the operator's. */
-export const phase2Of = (info: ModelInfo): Phase2 | undefined =>
-  info.setup ? (info.setup.phase2 ?? (info.setup.system === 'groth16' ? 'operator' : 'none')) : undefined;
+/** Keys from before ceremonies (no `phase2` recorded) were what the system's setup leaves: Groth16's the operator's. */
+export const phase2Of = (info: ModelInfo): Phase2 | undefined => (info.setup ? (info.setup.phase2 ?? PROOF_SYSTEM[info.setup.system].phase2) : undefined);
 
 export interface TrustSummary {
   phase2: Phase2;

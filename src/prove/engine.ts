@@ -2,9 +2,10 @@ import { commit } from '../commit/poseidon.js';
 import type { CommitmentOf } from '../commit/public.js';
 import { needsSalt } from '../commit/visibility.js';
 import { ZkError } from '../core/errors.js';
-import { buildWitnessCalculator, parseFieldElement, snarkjs, toField, type WitnessCalculator } from '../core/snarkjs.js';
+import { buildWitnessCalculator, parseFieldElement, type SnarkProof, toField, type WitnessCalculator } from '../core/snarkjs.js';
 import type { ModelInfo } from '../model/layout.js';
 import { quantizeForPlan } from '../quantize/input.js';
+import { PROOF_SYSTEM } from '../systems/index.js';
 import type { QuantizedGraph } from '../quantize/plan.js';
 import { bundleFromSignals, decodeTensor, type ProofBundle, readPublic } from './bundle.js';
 
@@ -60,7 +61,7 @@ export class CircuitProver {
     }
     const t1 = performance.now();
     const system = info.setup!.system;
-    const { proof, publicSignals } = await snarkjs[system].prove({ type: 'mem', data: this.zkey }, { type: 'mem', data: wtns }, undefined, opts);
+    const { proof, publicSignals } = await PROOF_SYSTEM[system].prove(this.zkey, wtns, opts);
     const t2 = performance.now();
     const shown = readPublic(info, publicSignals);
     // The circuit must agree with the reference semantics and with circomlibjs, or the proof is not returned.
@@ -76,7 +77,7 @@ export class CircuitProver {
     const hidden = visibility.input !== 'public' || visibility.output !== 'public';
     return {
       // Checked above: what the signals say is the reference's output and circomlibjs' commitments.
-      ...bundleFromSignals(info, system, proof, publicSignals),
+      ...bundleFromSignals(info, system, proof as SnarkProof, publicSignals),
       timings: { witnessMs: t1 - t0, proveMs: t2 - t1 },
       ...(hidden
         ? {

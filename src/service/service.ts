@@ -15,7 +15,7 @@ import { artifactSourceOf } from '../cluster/artifacts.js';
 import { RedisProofQueue } from '../cluster/redis-queue.js';
 import type { ProofJobQueue } from '../jobs/ledger.js';
 import { ProofQueue } from '../jobs/proofs.js';
-import { sweepDevPtauTemps } from '../setup/ptau.js';
+import { sweepDevPtauTemps } from '../setup/dev-ptau-cache.js';
 import { ArtifactStore } from '../store/artifacts.js';
 import { openDatabase } from '../store/db.js';
 import { JobStore } from '../store/jobs.js';

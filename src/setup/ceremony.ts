@@ -10,8 +10,9 @@
 import { randomBytes } from 'node:crypto';
 import { ZkError } from '../core/errors.js';
 import { BASE_FIELD_PRIME } from '../core/snarkjs.js';
-import { snarkjs } from './keys.js';
-import { type BinFile, type SnarkjsLogger, uniqueSection, withBinFile } from './ptau.js';
+import { snarkjs } from '../core/snarkjs.js';
+import { type BinFile, uniqueSection, withBinFile } from './binfile.js';
+import type { SnarkjsLogger } from './snarkjs-logger.js';
 
 export interface ChainContribution {
   name: string;

@@ -1,21 +1,13 @@
-export {
-  checkPtauBudget,
-  checkPtauFits,
-  MAX_DEV_PTAU_POWER,
-  devPtauPath,
-  ensureDevPtau,
-  importPtau,
-  inspectPtau,
-  requiredPower,
-  type PtauInfo,
-} from './ptau.js';
+export { checkPtauBudget, checkPtauFits, MAX_DEV_PTAU_POWER, requiredPower } from './ptau-size.js';
+export { inspectPtau, type PtauInfo } from './ptau-inspect.js';
+export { importPtau } from './ptau-import.js';
+export { devPtauPath, ensureDevPtau, sweepDevPtauTemps } from './dev-ptau-cache.js';
 export { CEREMONY_FILES, ceremonyFileFor, describeCeremonyFile, recogniseCeremonyFile, type CeremonyFile } from './ptau-files.js';
 export { circuitPower, countNonLinear, countPlonkGates, readCircuitSize, readR1csHeader, type CircuitSize } from './r1cs.js';
 export {
   canonicalJson,
   hashVerificationKey,
   loadVerificationKey,
-  newZKey,
   exportVerificationKey,
   writeVerificationKey,
   setupGroth16,

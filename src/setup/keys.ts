@@ -1,36 +1,22 @@
 /**
- * Proving and verifying keys for Groth16 (circuit-specific phase 2 on top of a prepared ptau), PLONK
- * and FFLONK (universal: the ptau alone, no contribution). The surrounding steps (size check, temp
- * files, renames, verifying key export and hash) are the same for all three.
+ * Proving and verifying keys for any proof system: the system's own setup (src/systems/: Groth16's
+ * circuit-specific phase 2, PLONK's and FFLONK's universal setup) inside the steps all share (size
+ * check, temp files, renames, verifying key export and hash).
  *
- * Like ptau.ts, this never terminates the shared bn128 curve; the process owner does.
+ * Like dev-ptau-cache.ts, this never terminates the shared bn128 curve; the process owner does.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-// @ts-ignore -- snarkjs ships no type declarations; the part used here is typed below.
-import * as snarkjsUntyped from 'snarkjs';
 import { ZkError } from '../core/errors.js';
-import { PROOF_SYSTEMS, type ProofSystem } from '../core/snarkjs.js';
-import { type SnarkjsLogger, checkPtauFits, collectingLogger, inspectPtau } from './ptau.js';
+import { snarkjs } from '../core/snarkjs.js';
+import { DEFAULT_PROOF_SYSTEM, PROOF_SYSTEMS, type ProofSystem } from '../core/systems.js';
+import { PROOF_SYSTEM } from '../systems/index.js';
+import { inspectPtau } from './ptau-inspect.js';
+import { checkPtauFits } from './ptau-size.js';
 import { circuitPower } from './r1cs.js';
-
-interface ZKeyApi {
-  /** Resolves to the circuit hash, or to -1 after logging the reason through logger.error. */
-  newZKey(r1cs: string, ptau: string, zkey: string, logger?: SnarkjsLogger): Promise<Uint8Array | number>;
-  contribute(oldZkey: string, newZkey: string, name: string, entropy: string, logger?: SnarkjsLogger): Promise<unknown>;
-  exportVerificationKey(zkey: string, logger?: SnarkjsLogger): Promise<Groth16VerificationKey>;
-  verifyFromR1cs(r1cs: string, ptau: string, zkey: string, logger?: SnarkjsLogger): Promise<boolean>;
-  /** Resolves to the contribution hash, or to false after logging the reason through logger.error. */
-  beacon(oldZkey: string, newZkey: string, name: string, beaconHashHex: string, iterationsExp: number, logger?: SnarkjsLogger): Promise<Uint8Array | false>;
-}
-
-/** PLONK's setup resolves to -1 after logging why; FFLONK's throws. */
-type UniversalSetup = (r1cs: string, ptau: string, zkey: string, logger?: SnarkjsLogger) => Promise<unknown>;
-
-/** snarkjs' zkey functions, typed; the ceremony (ceremony.ts) uses them too. */
-export const snarkjs = snarkjsUntyped as unknown as { zKey: ZKeyApi; plonk: { setup: UniversalSetup }; fflonk: { setup: UniversalSetup } };
+import { collectingLogger } from './snarkjs-logger.js';
 
 export const ZKEY_FILE = 'circuit.zkey';
 export const VKEY_FILE = 'verification_key.json';
@@ -83,7 +69,7 @@ export const setupGroth16 = (opts: SetupGroth16Options): Promise<SetupGroth16Res
  */
 export async function setupKeys(opts: SetupKeysOptions): Promise<SetupGroth16Result> {
   const started = performance.now();
-  const system = opts.system ?? 'groth16';
+  const system = opts.system ?? DEFAULT_PROOF_SYSTEM;
   const log = opts.log ?? ((msg: string) => console.error(msg));
   await checkInputs(opts.r1csPath, opts.ptauPath, system);
   await mkdir(opts.outDir, { recursive: true });
@@ -92,14 +78,7 @@ export async function setupKeys(opts: SetupKeysOptions): Promise<SetupGroth16Res
   const tmp = `.${process.pid}-${randomBytes(4).toString('hex')}.tmp`;
   const [initTmp, zkeyTmp, vkeyTmp] = ['init.zkey', ZKEY_FILE, VKEY_FILE].map((n) => path.join(opts.outDir, n + tmp));
   try {
-    if (system === 'groth16') {
-      await newZKey(opts.r1csPath, opts.ptauPath, initTmp, opts.progress);
-      log('groth16: adding ONE development phase-2 contribution (random entropy, not a multi-party ceremony)');
-      await contribute(initTmp, zkeyTmp, opts.entropy);
-      if (opts.verify) await verifyZKey(opts.r1csPath, opts.ptauPath, zkeyTmp);
-    } else {
-      await universalSetup(system, opts.r1csPath, opts.ptauPath, zkeyTmp, opts.progress);
-    }
+    await PROOF_SYSTEM[system].setup({ r1cs: opts.r1csPath, ptau: opts.ptauPath, zkey: zkeyTmp, scratch: initTmp }, { ...opts, log });
     const vkey = await writeVerificationKey(zkeyTmp, vkeyTmp);
     await requireNonEmpty(zkeyTmp);
     await rename(zkeyTmp, zkeyPath);
@@ -123,49 +102,14 @@ async function checkInputs(r1csPath: string, ptauPath: string, system: ProofSyst
   checkPtauFits(ptau, needed);
 }
 
-/** Groth16's initial zkey (no phase-2 contribution yet: delta is the generator, known to all). */
-export async function newZKey(r1csPath: string, ptauPath: string, out: string, progress?: SetupKeysOptions['progress']): Promise<void> {
-  const { logger, errors } = collectingLogger(progress);
-  const csHash = await snarkjs.zKey.newZKey(r1csPath, ptauPath, out, logger);
-  if (!(csHash instanceof Uint8Array)) {
-    throw new ZkError('INTERNAL', `snarkjs newZKey failed: ${errors.join('; ') || 'no reason given'}`);
-  }
-}
-
-/** PLONK and FFLONK keys derive from the ptau alone: no secret of ours enters them. */
-async function universalSetup(system: 'plonk' | 'fflonk', r1csPath: string, ptauPath: string, out: string, progress?: SetupKeysOptions['progress']): Promise<void> {
-  const { logger, errors } = collectingLogger(progress);
-  let result: unknown;
-  try {
-    result = await snarkjs[system].setup(r1csPath, ptauPath, out, logger);
-  } catch (e) {
-    throw new ZkError('INTERNAL', `snarkjs ${system} setup failed: ${(e as Error).message}`);
-  }
-  if (result === -1) throw new ZkError('INTERNAL', `snarkjs ${system} setup failed: ${errors.join('; ') || 'no reason given'}`);
-}
-
-async function contribute(from: string, to: string, entropy: string | undefined): Promise<void> {
-  // This is the development phase-2 contribution: whoever ran it knows its delta, so the keys are
-  // only as trustworthy as this machine. An empty entropy would make snarkjs prompt on stdin.
-  const mixed = entropy ? entropy : randomBytes(32).toString('hex');
-  await snarkjs.zKey.contribute(from, to, 'zkinfer development phase-2', mixed, collectingLogger().logger);
-}
-
-/** Exports the zkey's verifying key to `file` (pretty JSON) and returns it. */
 /** The verifying key a zkey holds (snarkjs zkey export verificationkey), in memory. */
 export const exportVerificationKey = (zkey: string): Promise<Groth16VerificationKey> => snarkjs.zKey.exportVerificationKey(zkey, collectingLogger().logger);
 
+/** Exports the zkey's verifying key to `file` (pretty JSON) and returns it. */
 export async function writeVerificationKey(zkey: string, file: string): Promise<Groth16VerificationKey> {
   const vkey = await exportVerificationKey(zkey);
   await writeFile(file, JSON.stringify(vkey, null, 2) + '\n');
   return vkey;
-}
-
-async function verifyZKey(r1csPath: string, ptauPath: string, zkey: string): Promise<void> {
-  const { logger, errors } = collectingLogger();
-  if (!(await snarkjs.zKey.verifyFromR1cs(r1csPath, ptauPath, zkey, logger))) {
-    throw new ZkError('INTERNAL', `generated zkey does not verify: ${errors.join('; ')}`);
-  }
 }
 
 async function requireNonEmpty(file: string): Promise<void> {

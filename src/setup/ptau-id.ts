@@ -4,7 +4,7 @@
  * snarkjs' README for the Hermez (Polygon) Perpetual Powers of Tau files, prepared for phase 2.
  */
 import { basename } from 'node:path';
-import { inspectPtau } from './ptau.js';
+import { inspectPtau } from './ptau-inspect.js';
 import { blake2bOfFile, CEREMONY_FILES } from './ptau-files.js';
 
 export interface PtauIdentity {

@@ -3,16 +3,13 @@
  * sizing errors are ours (snarkjs reports them as -1 or a generic throw) and no curve is built.
  */
 import { ZkError } from '../core/errors.js';
-import { FIELD_PRIME, type ProofSystem } from '../core/snarkjs.js';
-import { type BinFile, requiredPower, requireFile, uniqueSection, withBinFile } from './ptau.js';
+import { FIELD_PRIME } from '../core/snarkjs.js';
+import { DEFAULT_PROOF_SYSTEM, type ProofSystem } from '../core/systems.js';
+import { PROOF_SYSTEM, type CircuitSize } from '../systems/index.js';
+import { type BinFile, requireFile, uniqueSection, withBinFile } from './binfile.js';
+import { requiredPower } from './ptau-size.js';
 
-export interface CircuitSize {
-  nConstraints: number;
-  /** Public inputs and outputs. */
-  nPublic: number;
-  /** PLONK gates (PLONK and FFLONK): see countPlonkGates. */
-  plonkGates?: number;
-}
+export type { CircuitSize };
 
 /**
  * The r1cs header (section 1: n8, prime, nWires, nPubOut, nPubIn, nPrvIn, nLabels u64,
@@ -40,15 +37,15 @@ async function readHeader(bin: BinFile, file: string): Promise<{ n8: number; nPu
   return { n8, nPublic, nPubOut, nConstraints: body.readUInt32LE(n8 + 24) };
 }
 
-/** The size a system's setup measures: PLONK and FFLONK count gates, so they read every constraint. */
-export async function readCircuitSize(file: string, system: ProofSystem = 'groth16'): Promise<CircuitSize> {
+/** The size a system's setup measures: systems that count PLONK gates read every constraint. */
+export async function readCircuitSize(file: string, system: ProofSystem = DEFAULT_PROOF_SYSTEM): Promise<CircuitSize> {
   const { nConstraints, nPublic } = await readR1csHeader(file);
   const size = { nConstraints, nPublic };
-  return system === 'groth16' ? size : { ...size, plonkGates: await countPlonkGates(file) };
+  return PROOF_SYSTEM[system].countsPlonkGates ? { ...size, plonkGates: await countPlonkGates(file) } : size;
 }
 
 /** The smallest ptau power `system` can set up the circuit in `file` with. */
-export async function circuitPower(file: string, system: ProofSystem = 'groth16'): Promise<number> {
+export async function circuitPower(file: string, system: ProofSystem = DEFAULT_PROOF_SYSTEM): Promise<number> {
   const size = await readCircuitSize(file, system);
   return requiredPower(size.nConstraints, size.nPublic, system, size.plonkGates);
 }

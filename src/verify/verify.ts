@@ -1,50 +1,26 @@
 import { z } from 'zod';
 import { ZkError } from '../core/errors.js';
 import { type PublicValues, publicSignalCount, weightsDigest } from '../commit/public.js';
-import { BASE_FIELD_PRIME, FIELD_PRIME, PROOF_SYSTEMS, type ProofSystem, snarkjs } from '../core/snarkjs.js';
+import type { SnarkProof } from '../core/snarkjs.js';
+import { PROOF_SYSTEMS, type ProofSystem } from '../core/systems.js';
 import { inputBoundViolation } from '../io/input.js';
 import type { ModelInfo } from '../model/layout.js';
 import { type ProofBundle, type ProvenTensor, readPublic } from '../prove/bundle.js';
+import { PROOF_SYSTEM, type ProofSystemModule, scalarElement } from '../systems/index.js';
 
+export { scalarElement };
+
+type ProofSchema = ProofSystemModule['proofSchema'];
 /**
- * A canonical decimal element below `modulus`: no sign, no leading zeros, reduced. One value has one
- * encoding, so a proof or a signal cannot be restated (x + q, 007) and pass as another.
+ * Any system's proof, told apart by its `protocol` (each system's schema: src/systems/). Built from
+ * the registry at run time, so its type is stated: what it accepts is one of snarkjs' proofs.
  */
-const element = (modulus: bigint, what: string) =>
-  z
-    .string()
-    .regex(/^(0|[1-9]\d{0,77})$/, `a canonical decimal ${what} (digits, no leading zeros)`)
-    .refine((s) => BigInt(s) < modulus, `not reduced: a ${what} must be below the field's modulus`);
-/** A public signal, commitment or proof evaluation: an element of the scalar field r. */
-export const scalarElement = element(FIELD_PRIME, 'scalar field element');
-/** A proof point's coordinate: an element of the base field q. */
-const coordinate = element(BASE_FIELD_PRIME, 'base field coordinate');
+export const snarkProofSchema = z.discriminatedUnion(
+  'protocol',
+  PROOF_SYSTEMS.map((s) => PROOF_SYSTEM[s].proofSchema) as unknown as [ProofSchema, ...ProofSchema[]],
+) as unknown as z.ZodType<SnarkProof & { protocol: ProofSystem }>;
 const decimal = scalarElement;
 const tensor = z.object({ name: z.string(), dims: z.array(z.number().int()), scale: z.number().int(), integers: z.array(z.string().regex(/^-?\d{1,80}$/)), values: z.array(z.number()) });
-
-const g1 = z.array(coordinate).length(3); // projective [x, y, 1]
-const groth16Proof = z.object({
-  pi_a: g1,
-  pi_b: z.array(z.array(coordinate).length(2)).length(3),
-  pi_c: g1,
-  protocol: z.literal('groth16'),
-  curve: z.literal('bn128'),
-});
-const plonkProof = z.object({
-  ...Object.fromEntries(['A', 'B', 'C', 'Z', 'T1', 'T2', 'T3', 'Wxi', 'Wxiw'].map((k) => [k, g1])),
-  ...Object.fromEntries(['eval_a', 'eval_b', 'eval_c', 'eval_s1', 'eval_s2', 'eval_zw'].map((k) => [k, decimal])),
-  protocol: z.literal('plonk'),
-  curve: z.literal('bn128'),
-});
-const fflonkProof = z.object({
-  polynomials: z.object(Object.fromEntries(['C1', 'C2', 'W1', 'W2'].map((k) => [k, g1]))),
-  evaluations: z.object(Object.fromEntries(['ql', 'qr', 'qm', 'qo', 'qc', 's1', 's2', 's3', 'a', 'b', 'c', 'z', 'zw', 't1w', 't2w', 'inv'].map((k) => [k, decimal]))),
-  protocol: z.literal('fflonk'),
-  curve: z.literal('bn128'),
-});
-
-/** Any system's proof, told apart by its `protocol`. */
-export const snarkProofSchema = z.discriminatedUnion('protocol', [groth16Proof, plonkProof, fflonkProof]);
 
 /** The shape of PROOF.json; anything else is rejected before any cryptography runs. */
 export const proofBundleSchema = z
@@ -113,7 +89,7 @@ export async function verifyBundle(info: VerifyingModel, vkey: unknown, bundle: 
   if (keyed !== layout || info.publicSignals !== layout) return { valid: false, reason: `the verifying key has ${String(keyed)} public signals, model.json's layout ${layout}: not the circuit model.json describes` };
   if (bundle.publicSignals.length !== info.publicSignals) return { valid: false, reason: `${bundle.publicSignals.length} public signals, the circuit has ${info.publicSignals}` };
   // snarkjs throws on some malformed values (e.g. a point off the curve); that is an invalid proof too.
-  const ok = await snarkjs[bundle.system].verify(vkey, bundle.publicSignals, bundle.proof).catch(() => false);
+  const ok = await PROOF_SYSTEM[bundle.system].verify(vkey, bundle.publicSignals, bundle.proof).catch(() => false);
   if (!ok) return { valid: false, reason: 'the proof does not verify against the public signals' };
   const shown = readPublic(info, bundle.publicSignals);
   const inputs = publicOnes(info.inputs, shown.inputs);

@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { compileCircom, type CompiledCircuit } from '../../src/circuit/compile.js';
-import { FIELD_PRIME, buildWitnessCalculator, snarkjs, toField, type FileRef, type WitnessCalculator } from '../../src/core/snarkjs.js';
+import { FIELD_PRIME, buildWitnessCalculator, snarkjs, toField, type WitnessCalculator } from '../../src/core/snarkjs.js';
 import { tempDir } from './env.js';
 
 export interface Snippet extends CompiledCircuit {
@@ -118,8 +118,8 @@ export function encodeWtns(values: readonly bigint[]): Uint8Array {
 const SILENT = { debug() {}, info() {}, warn() {}, error() {} };
 
 /** snarkjs.wtns.check of a witness given as values. */
-export async function witnessSatisfies(r1cs: FileRef, witness: readonly bigint[]): Promise<boolean> {
-  return snarkjs.wtns.check(r1cs, { type: 'mem', data: encodeWtns(witness) }, SILENT);
+export async function witnessSatisfies(r1cs: string | Uint8Array, witness: readonly bigint[]): Promise<boolean> {
+  return snarkjs.wtns.check(r1cs, encodeWtns(witness), SILENT);
 }
 
 /** 1, 2, …, size − 1: every witness entry but the constant. */
@@ -131,7 +131,7 @@ export const nonConstantIndices = (size: number): number[] => Array.from({ lengt
  * tampered witnesses checked.
  */
 export async function tamperedWitnessesFail(r1csPath: string, witness: readonly bigint[], indices: Iterable<number>, names?: ReadonlyMap<number, string>): Promise<number> {
-  const r1cs: FileRef = { type: 'mem', data: new Uint8Array(readFileSync(r1csPath)) };
+  const r1cs = new Uint8Array(readFileSync(r1csPath));
   assert.equal(await witnessSatisfies(r1cs, witness), true, 'the untampered witness must satisfy the R1CS');
   const survivors: number[] = [];
   let checked = 0;
