@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { ZkError } from '../core/errors.js';
 import type { LayerCost } from '../circuit/emit.js';
 import { type CommitmentSpecs, placeSegments, type PublicSegment, publicSignalCount } from '../commit/public.js';
-import { countNonLinear, readR1csHeader } from '../setup/r1cs.js';
+import { readR1csSummary, type R1csSummary } from '../setup/r1cs.js';
 import type { ModelVisibility } from '../commit/visibility.js';
 import type { DType } from '../onnx/graph.js';
 import type { ProofSystem } from '../core/snarkjs.js';
@@ -166,18 +166,22 @@ export function requireArtifact(file: string, step: string): string {
  * what a proof means: a public signal more publishes a value, a constraint fewer accepts more
  * witnesses. More constraints than planned cannot do either; circom --O1 (src/model/compile.ts)
  * leaves a few over constant-valued signals (commitment padding) that the plan counts as folded.
- * Model strings never reach main.circom as code in the first place (src/circuit/emit.ts).
+ * Model strings never reach main.circom as code in the first place (src/circuit/emit.ts). The
+ * non-linear constraints are both A and B holding a variable: the plan counts exactly these; circom
+ * keeps a linear constraint only where it cannot substitute it away. Resolves to the r1cs's sizes
+ * (one pass over it), which setup sizes the ptau with.
  */
-export async function checkCircuit(info: Pick<ModelInfo, 'publicLayout' | 'constraints'>, r1csPath: string): Promise<void> {
-  const header = await readR1csHeader(r1csPath);
+export async function checkCircuit(info: Pick<ModelInfo, 'publicLayout' | 'constraints'>, r1csPath: string): Promise<R1csSummary> {
+  const r1cs = await readR1csSummary(r1csPath);
   const outputs = placeSegments(info.publicLayout).filter((s) => s.kind === 'output' || s.kind === 'commitment').reduce((n, s) => n + s.size, 0);
   const expected = publicSignalCount(info.publicLayout);
   let fault: string | undefined;
-  if (header.nPublic !== expected || header.nPubOut !== outputs) {
-    fault = `${header.nPublic} public signals (${header.nPubOut} outputs), the layout has ${expected} (${outputs} outputs)`;
-  } else {
-    const nonLinear = await countNonLinear(r1csPath);
-    if (nonLinear < info.constraints.layers) fault = `${nonLinear} non-linear constraints, fewer than the plan's ${info.constraints.layers}`;
+  if (r1cs.nPublic !== expected || r1cs.nPubOut !== outputs) {
+    fault = `${r1cs.nPublic} public signals (${r1cs.nPubOut} outputs), the layout has ${expected} (${outputs} outputs)`;
+  } else if (r1cs.nonLinear < info.constraints.layers) {
+    fault = `${r1cs.nonLinear} non-linear constraints, fewer than the plan's ${info.constraints.layers}`;
   }
-  if (fault) throw new ZkError('COMPILE_FAILED', `the circuit is not the one model.json describes: it has ${fault}`, { r1cs: header });
+  const { nConstraints, nPublic, nPubOut } = r1cs;
+  if (fault) throw new ZkError('COMPILE_FAILED', `the circuit is not the one model.json describes: it has ${fault}`, { r1cs: { nConstraints, nPublic, nPubOut } });
+  return r1cs;
 }

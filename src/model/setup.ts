@@ -2,7 +2,7 @@ import { rmSync, writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { ZkError } from '../core/errors.js';
 import { DEFAULT_PROOF_SYSTEM, PROOF_SYSTEMS, type ProofSystem } from '../core/systems.js';
-import { checkPtauBudget, checkPtauFits, circuitPower, ensureDevPtau, importPtau, MAX_DEV_PTAU_POWER, setupKeys } from '../setup/index.js';
+import { type CircuitSize, checkPtauBudget, checkPtauFits, circuitPower, ensureDevPtau, importPtau, MAX_DEV_PTAU_POWER, setupKeys, sizePower } from '../setup/index.js';
 import { PROOF_SYSTEM } from '../systems/index.js';
 import { checkCircuit, type ModelInfo, modelFiles, readModelInfo, requireArtifact, type SetupInfo } from './layout.js';
 import { trustSummary } from './trust.js';
@@ -46,14 +46,15 @@ export async function setupModel(dir: string, options: SetupOptions): Promise<Mo
   const log = options.log ?? ((m: string) => console.error(m));
   const system = options.system ?? DEFAULT_PROOF_SYSTEM;
   if (!PROOF_SYSTEMS.includes(system)) throw new ZkError('INPUT_INVALID', `unknown proof system ${String(system)}: use ${PROOF_SYSTEMS.join(', ')}`);
-  await checkCircuit(readModelInfo(dir), requireArtifact(files.r1cs, 'compile'));
-  const ptau = await resolvePtau(dir, system, { ...options, log });
+  const circuit = await checkCircuit(readModelInfo(dir), requireArtifact(files.r1cs, 'compile'));
+  const ptau = await resolvePtau(dir, system, { ...options, log }, circuit);
   const ptauPower = ptau.record.ptauPower;
   options.progress?.({ stage: 'keys', fraction: 0, ptauPower });
   const keys = await setupKeys({
     system,
     r1csPath: files.r1cs,
     ptauPath: ptau.path,
+    circuit,
     outDir: dir,
     log,
     progress: (step, fraction) => options.progress?.({ stage: 'keys', fraction, step, ptauPower }),
@@ -72,9 +73,10 @@ type PtauRecord = Pick<SetupInfo, 'ptauPower' | 'requiredPower' | 'ceremonyFile'
 /**
  * The ptau a setup uses: the given file (checked to fit; a published ceremony file is recognised by
  * its hash) or the development one of the needed power, generated within `options.maxPower`.
+ * `circuit`: the r1cs's size when the caller has read it (else it is read here).
  */
-export async function resolvePtau(dir: string, system: ProofSystem, options: SetupOptions): Promise<{ path: string; record: PtauRecord }> {
-  const needed = await circuitPower(requireArtifact(modelFiles(dir).r1cs, 'compile'), system);
+export async function resolvePtau(dir: string, system: ProofSystem, options: SetupOptions, circuit?: CircuitSize): Promise<{ path: string; record: PtauRecord }> {
+  const needed = circuit ? sizePower(circuit, system) : await circuitPower(requireArtifact(modelFiles(dir).r1cs, 'compile'), system);
   if (options.ptau) {
     const imported = await importPtau(options.ptau, { verify: options.verifyPtau ?? false });
     checkPtauFits(imported, needed);

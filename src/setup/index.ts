@@ -3,7 +3,7 @@ export { inspectPtau, type PtauInfo } from './ptau-inspect.js';
 export { importPtau } from './ptau-import.js';
 export { devPtauPath, ensureDevPtau, sweepDevPtauTemps } from './dev-ptau-cache.js';
 export { CEREMONY_FILES, ceremonyFileFor, describeCeremonyFile, recogniseCeremonyFile, type CeremonyFile } from './ptau-files.js';
-export { circuitPower, countNonLinear, countPlonkGates, readCircuitSize, readR1csHeader, type CircuitSize } from './r1cs.js';
+export { circuitPower, countPlonkGates, readCircuitSize, readR1csHeader, readR1csSummary, sizePower, type CircuitSize, type R1csSummary } from './r1cs.js';
 export {
   canonicalJson,
   hashVerificationKey,

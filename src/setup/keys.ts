@@ -15,7 +15,7 @@ import { DEFAULT_PROOF_SYSTEM, PROOF_SYSTEMS, type ProofSystem } from '../core/s
 import { PROOF_SYSTEM } from '../systems/index.js';
 import { inspectPtau } from './ptau-inspect.js';
 import { checkPtauFits } from './ptau-size.js';
-import { circuitPower } from './r1cs.js';
+import { type CircuitSize, circuitPower, sizePower } from './r1cs.js';
 import { collectingLogger } from './snarkjs-logger.js';
 
 export const ZKEY_FILE = 'circuit.zkey';
@@ -50,6 +50,8 @@ export interface SetupGroth16Options {
 export interface SetupKeysOptions extends SetupGroth16Options {
   /** Default groth16. */
   system?: ProofSystem;
+  /** The r1cs's size when the caller has read it (readR1csSummary); else it is read here. */
+  circuit?: CircuitSize;
 }
 
 export interface SetupGroth16Result {
@@ -71,7 +73,7 @@ export async function setupKeys(opts: SetupKeysOptions): Promise<SetupGroth16Res
   const started = performance.now();
   const system = opts.system ?? DEFAULT_PROOF_SYSTEM;
   const log = opts.log ?? ((msg: string) => console.error(msg));
-  await checkInputs(opts.r1csPath, opts.ptauPath, system);
+  await checkInputs(opts, system);
   await mkdir(opts.outDir, { recursive: true });
   const zkeyPath = path.join(opts.outDir, ZKEY_FILE);
   const vkeyPath = path.join(opts.outDir, VKEY_FILE);
@@ -92,8 +94,8 @@ export async function setupKeys(opts: SetupKeysOptions): Promise<SetupGroth16Res
 }
 
 /** Fails early with our own messages instead of snarkjs' -1 / generic throws. */
-async function checkInputs(r1csPath: string, ptauPath: string, system: ProofSystem): Promise<void> {
-  const needed = await circuitPower(r1csPath, system);
+async function checkInputs({ r1csPath, ptauPath, circuit }: SetupKeysOptions, system: ProofSystem): Promise<void> {
+  const needed = circuit ? sizePower(circuit, system) : await circuitPower(r1csPath, system);
   const ptau = await inspectPtau(ptauPath);
   // PLONK and FFLONK read the Lagrange sections too (and FFLONK refuses a file without them).
   if (!ptau.prepared) {

@@ -46,8 +46,29 @@ export async function readCircuitSize(file: string, system: ProofSystem = DEFAUL
 
 /** The smallest ptau power `system` can set up the circuit in `file` with. */
 export async function circuitPower(file: string, system: ProofSystem = DEFAULT_PROOF_SYSTEM): Promise<number> {
-  const size = await readCircuitSize(file, system);
-  return requiredPower(size.nConstraints, size.nPublic, system, size.plonkGates);
+  return sizePower(await readCircuitSize(file, system), system);
+}
+
+/** The smallest ptau power `system` can set up a circuit of this size with. */
+export const sizePower = (size: CircuitSize, system: ProofSystem): number => requiredPower(size.nConstraints, size.nPublic, system, size.plonkGates);
+
+/** Everything one pass over an r1cs tells: the header's counts, the non-linear constraints and the PLONK gates. */
+export interface R1csSummary extends CircuitSize {
+  nPubOut: number;
+  /** Constraints where both A and B hold a variable (see checkCircuit in src/model/layout.ts). */
+  nonLinear: number;
+  plonkGates: number;
+}
+
+/** Reads the r1cs once for every size zkinfer checks (compile and setup need them all). */
+export async function readR1csSummary(file: string): Promise<R1csSummary> {
+  let nonLinear = 0;
+  let gates = 0;
+  const { nConstraints, nPublic, nPubOut } = await walkConstraints(file, (a, b, c) => {
+    if (variables(a) > 0 && variables(b) > 0) nonLinear++;
+    gates += gatesFor(a, b, c);
+  });
+  return { nConstraints, nPublic, nPubOut, nonLinear, plonkGates: nPublic + gates };
 }
 
 type LinearCombination = Map<number, bigint>;
@@ -60,22 +81,7 @@ type LinearCombination = Map<number, bigint>;
  * - otherwise a multiplication gate taking one variable per side, each extra one an addition gate.
  * The constant wire 0 never counts as a variable.
  */
-export async function countPlonkGates(file: string): Promise<number> {
-  let gates = 0;
-  const { nPublic } = await walkConstraints(file, (a, b, c) => (gates += gatesFor(a, b, c)));
-  return nPublic + gates;
-}
-
-/**
- * The r1cs's non-linear constraints: both A and B hold a variable. The plan counts exactly these;
- * circom keeps a linear constraint only where it cannot substitute it away (a public signal that is
- * an affine form of others).
- */
-export async function countNonLinear(file: string): Promise<number> {
-  let n = 0;
-  await walkConstraints(file, (a, b) => (n += variables(a) > 0 && variables(b) > 0 ? 1 : 0));
-  return n;
-}
+export const countPlonkGates = async (file: string): Promise<number> => (await readR1csSummary(file)).plonkGates;
 
 /** Calls `visit` with each constraint's A, B and C (wire → coefficient); resolves to the header. */
 async function walkConstraints(file: string, visit: (a: LinearCombination, b: LinearCombination, c: LinearCombination) => void) {
