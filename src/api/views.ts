@@ -29,7 +29,8 @@ export function modelView(m: ModelRecord, info: ModelInfo | undefined, progress:
     ...(m.error ? { error: clientError(m.error) } : {}),
     onnxSha256: m.onnxSha256,
     settings: {
-      scale: m.settings.scale,
+      // The scale asked for, else the one calibration chose once compiled (null until then).
+      scale: m.settings.scale ?? info?.scale ?? null,
       headroomBits: m.settings.headroomBits,
       calibrationSamples: m.settings.samples?.length ?? null,
       ptau: m.settings.ptau ? basename(m.settings.ptau) : 'development',

@@ -204,7 +204,7 @@ async function calibrateScale<T extends { accuracy: AccuracyReport }>(quantizeAt
       tried = await quantizeAt(scale);
     } catch (e) {
       // A larger scale can need more range bits than the field holds: stop at the last one that fit.
-      if (best && isZkError(e) && e.code === 'INPUT_OUT_OF_RANGE') break;
+      if (best && isZkError(e) && e.code === 'RANGE_TOO_WIDE') break;
       throw e;
     }
     if (tried.accuracy.withinTolerance) return tried;

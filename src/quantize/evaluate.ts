@@ -179,7 +179,7 @@ export const MAX_RANGE_BITS = 252;
 
 function checkWidth(bits: number, g: GadgetGroup, i: number): number {
   if (bits > MAX_RANGE_BITS) {
-    throw new ZkError('INPUT_OUT_OF_RANGE', `layer ${i} (${g.op} node ${g.node}) needs ${bits} bits, more than the field allows; lower the scale`, { layer: i, node: g.node });
+    throw new ZkError('RANGE_TOO_WIDE', `layer ${i} (${g.op} node ${g.node}) needs ${bits} bits, more than the field allows; lower the scale`, { layer: i, node: g.node });
   }
   return bits;
 }
@@ -317,7 +317,7 @@ function walkBounds(graph: QuantizedGraph, visit: (g: GadgetGroup, index: number
   }
   for (const w of graph.weights) w.values.forEach((_, k) => (bound[w.firstWire + k] = 1n << BigInt(w.bits - 1)));
   const check = (b: bigint, where: string): bigint => {
-    if (strict && b >= NO_WRAP_LIMIT) throw new ZkError('INPUT_OUT_OF_RANGE', `${where} could wrap around the field for large inputs; lower the scale`, { where });
+    if (strict && b >= NO_WRAP_LIMIT) throw new ZkError('RANGE_TOO_WIDE', `${where} could wrap around the field for large inputs; lower the scale`, { where });
     return b;
   };
   const formBound = (f: IntForm, where: string): bigint => {

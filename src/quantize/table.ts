@@ -148,7 +148,7 @@ export function fitTable(fn: TableFunction, o: FitOptions): TableFit {
   // Outside the window the table returns the limit; the window was chosen so that f is within lsb/8 of it there.
   const saturationError = limits ? Math.max(Math.abs(evalFunction(fn, half / 2 ** o.scale) - limits.high), Math.abs(evalFunction(fn, -half / 2 ** o.scale - 2 ** -o.scale) - limits.low)) : 0;
   const toBig = (v: number): bigint => {
-    if (!Number.isFinite(v)) throw new ZkError('INPUT_OUT_OF_RANGE', `the table of ${fn.name} has a coefficient that is not finite`);
+    if (!Number.isFinite(v)) throw new ZkError('RANGE_TOO_WIDE', `the table of ${fn.name} has a coefficient that is not finite`);
     return BigInt(Math.round(v));
   };
   return {

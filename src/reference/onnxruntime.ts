@@ -76,10 +76,10 @@ async function createSession(model0: Uint8Array): Promise<{ session: ort.Inferen
 }
 
 /**
- * onnxruntime's message without the file paths it may carry (its own sources', or a model's):
- * error messages reach clients and must not reveal the server's layout.
+ * onnxruntime's message, cut to 1,000 characters. The paths it may name (its own sources', a
+ * model's) are scrubbed where errors leave for clients (src/api/errors.ts clientError).
  */
-const withoutPaths = (e: unknown): string => ((e as Error)?.message ?? String(e)).replace(/(?<![\w.])(?:[A-Za-z]:)?[\\/][^\s'"()\[\]]+/g, '<path>').slice(0, 1000);
+const ortMessage = (e: unknown): string => ((e as Error)?.message ?? String(e)).slice(0, 1000);
 
 /** Refuses (ONNX_MALFORMED) a model onnxruntime cannot load, at once (the service's upload) rather than in its build. */
 export async function checkLoads(model: Uint8Array): Promise<void> {
@@ -87,7 +87,7 @@ export async function checkLoads(model: Uint8Array): Promise<void> {
   try {
     ({ session } = await createSession(model));
   } catch (e) {
-    throw new ZkError('ONNX_MALFORMED', `onnxruntime cannot load the model: ${withoutPaths(e)}`);
+    throw new ZkError('ONNX_MALFORMED', `onnxruntime cannot load the model: ${ortMessage(e)}`, undefined, { cause: e });
   }
   await session.release();
 }
@@ -152,7 +152,7 @@ export async function runReference(model: Uint8Array, inputs: readonly ValueInfo
   try {
     ({ session, widened } = await createSession(model));
   } catch (e) {
-    throw new ZkError('ONNX_MALFORMED', `onnxruntime cannot load the model: ${withoutPaths(e)}`);
+    throw new ZkError('ONNX_MALFORMED', `onnxruntime cannot load the model: ${ortMessage(e)}`, undefined, { cause: e });
   }
   try {
     const feeds: Record<string, ort.Tensor> = {};
@@ -163,7 +163,7 @@ export async function runReference(model: Uint8Array, inputs: readonly ValueInfo
     try {
       result = await session.run(feeds);
     } catch (e) {
-      throw new ZkError('INPUT_INVALID', `onnxruntime cannot run the model on this input: ${withoutPaths(e)}`);
+      throw new ZkError('INPUT_INVALID', `onnxruntime cannot run the model on this input: ${ortMessage(e)}`, undefined, { cause: e });
     }
     return session.outputNames.map((name) => Array.from(result[name].data as ArrayLike<number | bigint | boolean>, Number));
   } finally {

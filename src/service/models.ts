@@ -11,13 +11,14 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { sha256File, sha256Hex } from '../core/hash.js';
 import { type ModelVisibility, needsSalt } from '../commit/visibility.js';
-import { parseFieldElement, type ProofSystem } from '../core/snarkjs.js';
+import { parseFieldElement } from '../core/snarkjs.js';
 import { exportSolidityVerifier } from '../chain/verifier.js';
-import { errorBody, isZkError, ZkError } from '../core/errors.js';
+import { errorBody, isZkError, parseOrThrow, ZkError } from '../core/errors.js';
 import { Lru } from '../core/lru.js';
 import type { SnarkProof } from '../core/snarkjs.js';
 import { parseInputs } from '../io/input.js';
-import { DEFAULT_HEADROOM, DEFAULT_SCALE } from '../model/compile.js';
+import { DEFAULT_HEADROOM } from '../model/defaults.js';
+import type { CompileSettingsOf } from '../core/settings.js';
 import { requireProvable } from '../model/ceremony.js';
 import { modelFiles, type ModelInfo } from '../model/layout.js';
 import { inlineExternalData, uploadedSource } from '../onnx/external.js';
@@ -36,25 +37,18 @@ import { ArtifactStore } from '../store/artifacts.js';
 import type { CompileSettings, ModelRecord, ModelStore } from '../store/models.js';
 import type { JobRecord, JobStore, SubmittedInput } from '../store/jobs.js';
 
-export interface Upload {
+/** An upload: the model, its compile settings (src/core/settings.ts) and what the service does with it. */
+export interface Upload extends CompileSettingsOf {
   onnx: Uint8Array;
   /** The files the model's external data lives in, by file name (see src/onnx/external.ts). */
   externalData?: ReadonlyMap<string, Uint8Array>;
   name?: string;
-  scale?: number;
-  headroomBits?: number;
   /** One input document or an array of them (see src/io/input.ts). */
   calibration?: unknown;
-  visibility?: ModelVisibility;
   /** Publish the proving artifacts so clients can prove on their own machines (ModelRecord.clientProving). */
   clientProving?: boolean;
   /** Open a phase-2 ceremony: sha256 (hex) of the owner's token (CompileSettings.ceremonyOwner). */
   ceremonyOwner?: string;
-  /** Proof system of the keys; default groth16. */
-  system?: ProofSystem;
-  /** Symbolic dim sizes and parameter inputs fixed as constants. */
-  graph?: GraphSettings;
-  acceptError?: boolean;
 }
 
 /**
@@ -80,9 +74,6 @@ export interface ReadyModel {
   info: ModelInfo;
   dir: string;
 }
-
-/** Names end up in logs, metrics and the proof bundle: keep them plain. */
-export const MODEL_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
 
 export class ModelService {
   private readonly infos = new Map<string, ModelInfo>();
@@ -121,8 +112,9 @@ export class ModelService {
       throw new ZkError('INPUT_INVALID', `clientProving: a client cannot prove a model with ${u.visibility.weights} weights without holding them; use weights=fixed or weights=public`);
     }
     const prepared = prepareWithDocs(graph, u.graph ?? {}, docs ?? []);
+    // Unset settings stay unset: compile applies the defaults (a scale chosen by calibration, as the CLI's).
     const settings: CompileSettings = {
-      scale: u.scale ?? DEFAULT_SCALE,
+      ...(u.scale !== undefined ? { scale: u.scale } : {}),
       headroomBits: u.headroomBits ?? DEFAULT_HEADROOM,
       ...(docs ? { samples: prepared.samples } : {}),
       ...(u.graph && (Object.keys(u.graph.dims ?? {}).length || Object.keys(u.graph.fix ?? {}).length) ? { graph: u.graph } : {}),
@@ -267,12 +259,8 @@ export class ModelService {
     const vkey = await this.verificationKey(m);
     if (typeof proof === 'object' && proof !== null && 'format' in proof) return verifyBundle(m.info, vkey, parseProofBundle(proof));
     const count = m.info.publicSignals;
-    const bare = z.object({ proof: snarkProofSchema, publicSignals: z.array(scalarElement).length(count, `model ${m.info.name} has ${count} public signals`) }).safeParse({ proof, publicSignals });
-    if (!bare.success) {
-      const issue = bare.error.issues[0];
-      throw new ZkError('INPUT_INVALID', `not a proof with public signals: ${issue.path.join('.')}: ${issue.message}`, { issues: bare.error.issues.slice(0, 5) });
-    }
-    const { proof: parsed, publicSignals: signals } = bare.data;
+    const bare = z.object({ proof: snarkProofSchema, publicSignals: z.array(scalarElement).length(count, `model ${m.info.name} has ${count} public signals`) });
+    const { proof: parsed, publicSignals: signals } = parseOrThrow(bare, { proof, publicSignals }, 'not a proof with public signals');
     return verifyBundle(m.info, vkey, bundleFromSignals(m.info, parsed.protocol, parsed as SnarkProof, signals));
   }
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ZkError } from '../core/errors.js';
+import { parseOrThrow, ZkError } from '../core/errors.js';
 import { type PublicValues, publicSignalCount, weightsDigest } from '../commit/public.js';
 import { BASE_FIELD_PRIME, FIELD_PRIME, PROOF_SYSTEMS, type ProofSystem, snarkjs } from '../core/snarkjs.js';
 import { inputBoundViolation } from '../io/input.js';
@@ -63,12 +63,7 @@ export const proofBundleSchema = z
   .refine((b) => b.proof.protocol === b.system, { message: 'the proof is not of the system the bundle names', path: ['proof', 'protocol'] });
 
 export function parseProofBundle(doc: unknown): ProofBundle {
-  const parsed = proofBundleSchema.safeParse(doc);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new ZkError('INPUT_INVALID', `not a zkinfer proof: ${issue.path.join('.') || '(root)'}: ${issue.message}`, { issues: parsed.error.issues.slice(0, 5) });
-  }
-  return parsed.data as ProofBundle;
+  return parseOrThrow(proofBundleSchema, doc, 'not a zkinfer proof') as ProofBundle;
 }
 
 export type Verdict = { valid: true } | { valid: false; reason: string };
