@@ -289,8 +289,9 @@ program
     const outputs = opening?.outputs ?? bundle.outputs;
     for (const o of outputs) console.log(`${o.name} [${o.dims}]: ${list(o.values)}`);
     if (opts.compare) {
-      const { outputAccuracy } = await import('../reference/onnxruntime.js');
-      const accuracy = await outputAccuracy(readFileSync(modelFiles(dir).onnx), prover.info.inputs, outputs, values, outputs.map((o) => o.values));
+      const { outputAccuracy, ReferenceSession } = await import('../reference/onnxruntime.js');
+      const session = await ReferenceSession.load(readFileSync(modelFiles(dir).onnx));
+      const accuracy = await outputAccuracy(session, prover.info.inputs, outputs, values, outputs.map((o) => o.values)).finally(() => session.release());
       console.log(`accuracy against onnxruntime (float), tolerance ${prover.info.accuracy.tolerance.toExponential(3)}:`);
       for (const a of accuracy) console.log(`  ${a.name}: max |error| ${a.maxAbsError.toExponential(3)}; onnxruntime: ${list(a.reference)}`);
     }

@@ -23,14 +23,13 @@ import { requireProvable } from '../model/ceremony.js';
 import { modelFiles, type ModelInfo } from '../model/layout.js';
 import { inlineExternalData, uploadedSource } from '../onnx/external.js';
 import { loadOnnx } from '../onnx/load.js';
-import { checkLoads } from '../reference/onnxruntime.js';
+import { checkLoads, outputAccuracy, ReferenceSession } from '../reference/onnxruntime.js';
 import { requireSupported } from '../quantize/trace.js';
 import { quantizeForPlan } from '../quantize/input.js';
 import type { QuantizedGraph } from '../quantize/plan.js';
 import { planFromJson } from '../quantize/serialize.js';
 import { loadVerificationKey, type Groth16VerificationKey } from '../setup/index.js';
 import { bundleFromSignals, decodeTensor } from '../prove/bundle.js';
-import { outputAccuracy } from '../reference/onnxruntime.js';
 import { parseProofBundle, scalarElement, snarkProofSchema, verifyBundle, type Verdict } from '../verify/verify.js';
 import type { ModelBuilder } from '../jobs/compiles.js';
 import { ArtifactStore } from '../store/artifacts.js';
@@ -69,6 +68,9 @@ export type ArtifactName = keyof typeof ARTIFACTS;
 /** Whether clients can prove a model of this visibility at all: they must hold its weights. */
 export const clientProvable = (v: ModelVisibility): boolean => v.weights === 'fixed' || v.weights === 'public';
 
+/** Models whose onnxruntime session stays loaded for checking proof requests. */
+const REFERENCE_SESSIONS = 4;
+
 export interface ReadyModel {
   record: ModelRecord;
   info: ModelInfo;
@@ -80,6 +82,12 @@ export class ModelService {
   private readonly vkeys = new Map<string, Promise<Groth16VerificationKey>>();
   /** Plans for checking inputs in the request; they can be large, so only a few stay. */
   private readonly plans = new Lru<string, QuantizedGraph>(8);
+  /**
+   * onnxruntime sessions of the models proof requests were checked against (the accuracy preview),
+   * one per model version: loading the model per request cost a model load each time. Released when
+   * evicted or when the model goes.
+   */
+  private readonly references = new Lru<string, Promise<ReferenceSession>>(REFERENCE_SESSIONS, (s) => void s.then((r) => r.release(), () => {}));
   /** sha256 of served artifacts by `key/name`: they never change once a model is ready. */
   private readonly hashes = new Map<string, Promise<string>>();
 
@@ -208,16 +216,26 @@ export class ModelService {
     if (salt !== undefined && !needsSalt(m.info.visibility)) throw new ZkError('INPUT_INVALID', `"salt": model ${m.info.name} hashes neither its input nor its output`);
     // The output the proof will show (the prover checks its circuit against this same evaluation).
     const output = m.info.outputs.map((t, o) => ({ name: t.name, dims: t.dims, values: decodeTensor(t, outputs[o]).values }));
-    const accuracy = await outputAccuracy(readFileSync(modelFiles(m.dir).onnx), m.info.inputs, m.info.outputs, values, output.map((o) => o.values));
+    const accuracy = await outputAccuracy(await this.reference(m), m.info.inputs, m.info.outputs, values, output.map((o) => o.values));
     return { values, ...(salt === undefined ? {} : { salt: String(parseFieldElement(salt, '"salt"')) }), preview: { output, accuracy } };
+  }
+
+  /** The model's onnxruntime session, loaded once per model version (a failed load is not kept). */
+  reference(m: ReadyModel): Promise<ReferenceSession> {
+    const key = m.record.key;
+    const session = this.references.get(key, () => ReferenceSession.load(readFileSync(modelFiles(m.dir).onnx)));
+    session.catch(() => this.references.delete(key));
+    return session;
   }
 
   /**
    * A downloadable artifact of a ready model: its file, media type and sha256 (hex, the ETag).
-   * NOT_FOUND for a name not in ARTIFACTS, FORBIDDEN for a proving artifact of a model whose owner
-   * did not opt in to client proving.
+   * CONFLICT while its phase-2 ceremony is unfinished (its key is neither final nor safe, and the
+   * files are served as immutable), NOT_FOUND for a name not in ARTIFACTS, FORBIDDEN for a proving
+   * artifact of a model whose owner did not opt in to client proving.
    */
   async artifact(m: ReadyModel, name: string): Promise<{ file: string; type: string; sha256: string }> {
+    requireProvable(m.info);
     if (!Object.hasOwn(ARTIFACTS, name)) throw new ZkError('NOT_FOUND', `no artifact "${name}"; one of ${Object.keys(ARTIFACTS).join(', ')}`, { name });
     const spec = ARTIFACTS[name as ArtifactName];
     if (spec.proving && !m.record.clientProving) {
@@ -242,6 +260,7 @@ export class ModelService {
     this.infos.delete(key);
     this.vkeys.delete(key);
     this.plans.delete(key);
+    this.references.delete(key);
     for (const name of Object.keys(ARTIFACTS)) this.hashes.delete(`${key}/${name}`);
   }
 
