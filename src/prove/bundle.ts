@@ -1,3 +1,4 @@
+import { fromFixedPoint } from '../core/fixed-point.js';
 import { type PublicValues, splitPublic } from '../commit/public.js';
 import type { ProofSystem, SnarkProof } from '../core/snarkjs.js';
 import type { ModelInfo } from '../model/layout.js';
@@ -65,7 +66,7 @@ export const decodeTensor = (t: { name: string; dims: number[]; scale: number },
   dims: t.dims,
   scale: t.scale,
   integers: integers.map(String),
-  values: integers.map((v) => Number(v) / 2 ** t.scale),
+  values: integers.map((v) => fromFixedPoint(v, t.scale)),
 });
 
 /** The public signals of a model's proof, read through its layout. */

@@ -1,3 +1,4 @@
+import { fromFixedPoint } from '../core/fixed-point.js';
 import { ZkError } from '../core/errors.js';
 import { assertNever } from '../core/exhaustive.js';
 import { inRange } from '../commit/poseidon.js';
@@ -62,7 +63,7 @@ export function evaluate(graph: QuantizedGraph, inputs: readonly bigint[][], opt
       if (opts.checkRanges && inp.range && !inRange(v, inp.range)) {
         const { bits, signed } = inp.range;
         // Said in the user's units too: the fixed-point range over 2^scale.
-        const float = (x: bigint) => +(Number(x) / 2 ** inp.scale).toPrecision(6);
+        const float = (x: bigint) => +fromFixedPoint(x, inp.scale).toPrecision(6);
         const [min, max] = signed ? [-(1n << BigInt(bits - 1)), (1n << BigInt(bits - 1)) - 1n] : [0n, (1n << BigInt(bits)) - 1n];
         throw new ZkError('INPUT_OUT_OF_RANGE',
           `input "${inp.name}"[${k}] = ${float(v)} is outside the range the circuit checks for this private input, ${float(min)} to ${float(max)} ` +

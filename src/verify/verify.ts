@@ -1,3 +1,4 @@
+import { fromFixedPoint } from '../core/fixed-point.js';
 import { z } from 'zod';
 import { parseOrThrow, ZkError } from '../core/errors.js';
 import { type PublicValues, publicSignalCount, weightsDigest } from '../commit/public.js';
@@ -151,7 +152,7 @@ function sameTensors(kind: string, specs: ModelInfo['outputs'], shown: readonly 
     if (t.name !== specs[i].name || t.dims.join() !== specs[i].dims.join()) return { valid: false, reason: `${kind} ${i} shown in the bundle is named or shaped otherwise than the model's ${JSON.stringify(specs[i].name)} [${specs[i].dims}]` };
     if (t.scale !== specs[i].scale || t.integers.length !== signals[i].length) return { valid: false, reason: `${kind} ${specs[i].name} does not match the model's shape or scale` };
     for (let k = 0; k < signals[i].length; k++) {
-      if (BigInt(t.integers[k]) !== signals[i][k] || t.values[k] !== Number(signals[i][k]) / 2 ** t.scale) {
+      if (BigInt(t.integers[k]) !== signals[i][k] || t.values[k] !== fromFixedPoint(signals[i][k], t.scale)) {
         return { valid: false, reason: `${kind} ${specs[i].name}[${k}] shown in the bundle differs from the proven public signal` };
       }
     }
