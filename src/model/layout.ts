@@ -1,3 +1,4 @@
+import type { TensorSpec } from '../core/tensor-spec.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ZkError } from '../core/errors.js';
@@ -5,7 +6,6 @@ import type { LayerCost } from '../circuit/emit.js';
 import { type CommitmentSpecs, placeSegments, type PublicSegment, publicSignalCount } from '../commit/public.js';
 import { countNonLinear, readR1csHeader } from '../setup/r1cs.js';
 import type { ModelVisibility } from '../commit/visibility.js';
-import type { DType } from '../onnx/graph.js';
 import type { ProofSystem } from '../core/snarkjs.js';
 
 /** Where each artifact of a compiled model lives inside its directory. */
@@ -25,12 +25,7 @@ export const modelFiles = (dir: string) => ({
   ceremonyDir: join(dir, 'ceremony'),
 });
 
-export interface TensorInfo {
-  name: string;
-  dims: number[];
-  dtype: DType;
-  /** Fixed-point scale: the float value is integer / 2^scale. */
-  scale: number;
+export interface TensorInfo extends TensorSpec {
   /** The circom signal that carries it. */
   signal: string;
 }

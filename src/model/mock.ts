@@ -1,3 +1,4 @@
+import type { TensorSpec } from '../core/tensor-spec.js';
 import { fromFixedPoint } from '../core/fixed-point.js';
 import { ZkError } from '../core/errors.js';
 import { evaluate } from '../quantize/evaluate.js';
@@ -8,10 +9,7 @@ import { checkSample, type CompileOptions, quantizeModel } from './compile.js';
 import type { AccuracyReport } from './layout.js';
 
 /** One output of a mock run: the plan's value (what a proof would show) next to the reference. */
-export interface MockOutput {
-  name: string;
-  dims: number[];
-  scale: number;
+export interface MockOutput extends Pick<TensorSpec, 'name' | 'dims' | 'scale'> {
   values: number[];
   reference: number[];
   maxAbsError: number;

@@ -1,3 +1,4 @@
+import type { TensorSpec } from '../core/tensor-spec.js';
 import { fromFixedPoint } from '../core/fixed-point.js';
 import { type PublicValues, splitPublic } from '../commit/public.js';
 import type { ProofSystem, SnarkProof } from '../core/snarkjs.js';
@@ -5,10 +6,7 @@ import type { ModelInfo } from '../model/layout.js';
 import { type TrustSummary, trustSummary } from '../model/trust.js';
 
 /** A decoded tensor of a proof: integers (fixed point, as in the circuit) and their float values. */
-export interface ProvenTensor {
-  name: string;
-  dims: number[];
-  scale: number;
+export interface ProvenTensor extends Pick<TensorSpec, 'name' | 'dims' | 'scale'> {
   integers: string[];
   values: number[];
 }
