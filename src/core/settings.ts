@@ -2,7 +2,7 @@
  * The compile settings, declared once. Each is text as it arrives — a CLI flag's value, a query
  * parameter, a multipart field — parsed by one zod schema to the value compile uses. The same schema
  * drives the CLI's parsing and help, the API's upload validation, the OpenAPI document
- * (`settingsJsonSchema`) and the README's table (`npm run settings-table`, checked by a test);
+ * (`settingsJsonSchema`) and the README's table (scripts/readme-tables.ts prints it; a test checks the README);
  * `compileOptionsOf` turns parsed settings into the options compileModel takes, so every edge
  * compiles the same way (without `scale`, calibration picks it: AUTO_SCALES).
  */
@@ -102,7 +102,7 @@ export function compileOptionsOf(s: Settings): CompileSettingsOf {
   };
 }
 
-/** The README's settings table, from the schema (`npm run settings-table` prints it; a test holds the README to it). */
+/** The README's settings table, from the schema (scripts/readme-tables.ts prints it; a test holds the README to it). */
 export function settingsTable(): string {
   const flags: Partial<Record<SettingName, string>> = SETTING_FLAGS;
   const rows = (Object.keys(settingsSchema.shape) as SettingName[]).map((name) => {
