@@ -9,7 +9,7 @@
 import { z } from 'zod';
 import { DEFAULT_VISIBILITY, formatVisibility, type ModelVisibility, parseVisibility } from '../commit/visibility.js';
 import { AUTO_SCALES, DEFAULT_HEADROOM } from '../model/defaults.js';
-import { type GraphSettings, parseDims, parseSetting } from '../model/prepare.js';
+import { type GraphSettings, hasGraphSettings, parseDims, parseSetting } from '../model/prepare.js';
 import { ZkError } from './errors.js';
 import { PROOF_SYSTEMS, type ProofSystem } from './systems.js';
 
@@ -91,13 +91,13 @@ export interface CompileSettingsOf {
 
 /** Settings → the options compileModel and the service's build take; unset ones stay unset (defaults apply in one place, compile). */
 export function compileOptionsOf(s: Settings): CompileSettingsOf {
-  const graph = { ...(s.dim && Object.keys(s.dim).length ? { dims: s.dim } : {}), ...(s.fix && Object.keys(s.fix).length ? { fix: s.fix } : {}) };
+  const graph = { ...(s.dim ? { dims: s.dim } : {}), ...(s.fix ? { fix: s.fix } : {}) };
   return {
     ...(s.scale !== undefined ? { scale: s.scale } : {}),
     ...(s.headroom !== undefined ? { headroomBits: s.headroom } : {}),
     ...(s.visibility ? { visibility: s.visibility } : {}),
     ...(s.system ? { system: s.system } : {}),
-    ...(Object.keys(graph).length ? { graph } : {}),
+    ...(hasGraphSettings(graph) ? { graph } : {}),
     ...(s.accept_error ? { acceptError: true } : {}),
   };
 }

@@ -1,4 +1,5 @@
 import type { TensorSpec } from '../core/tensor-spec.js';
+import type { GraphSettings } from './prepare.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ZkError } from '../core/errors.js';
@@ -103,6 +104,10 @@ export interface CompileSettingsRecord {
   /** sha256 of calibration.json (canonical JSON of the samples), or null for the seeded random samples. */
   calibrationSha256: string | null;
   circomOptimization: 1 | 2;
+  /** Symbolic dim sizes and parameter inputs fixed as constants, when set (`--dim`, `--fix`; src/core/settings.ts). */
+  graph?: GraphSettings;
+  /** Compiled with an error over the stated tolerance (`--accept-error`). */
+  acceptError?: true;
 }
 
 export interface BuildInfo {

@@ -3,7 +3,7 @@
  * are looked up with their compiled info, inputs are checked against them before a job is queued,
  * and proofs are verified against their keys.
  */
-import { prepareWithDocs, type GraphSettings } from '../model/prepare.js';
+import { hasGraphSettings, prepareWithDocs } from '../model/prepare.js';
 
 import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
@@ -125,7 +125,7 @@ export class ModelService {
       ...(u.scale !== undefined ? { scale: u.scale } : {}),
       headroomBits: u.headroomBits ?? DEFAULT_HEADROOM,
       ...(docs ? { samples: prepared.samples } : {}),
-      ...(u.graph && (Object.keys(u.graph.dims ?? {}).length || Object.keys(u.graph.fix ?? {}).length) ? { graph: u.graph } : {}),
+      ...(hasGraphSettings(u.graph) ? { graph: u.graph } : {}),
       ...(u.acceptError ? { acceptError: true } : {}),
       ...(this.ptau ? { ptau: this.ptau } : {}),
       ...(u.visibility ? { visibility: u.visibility } : {}),
