@@ -15,7 +15,7 @@ import { availableParallelism, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { releaseCurve } from '../src/core/snarkjs.js';
 import { parseInputs } from '../src/io/input.js';
-import { DEFAULT_HEADROOM, DEFAULT_SCALE } from '../src/model/compile.js';
+import { DEFAULT_HEADROOM } from '../src/model/compile.js';
 import { ModelProver } from '../src/prove/prover.js';
 import { configWith, type ProverThreads } from '../src/service/config.js';
 import { startService } from '../src/service/service.js';
@@ -84,7 +84,7 @@ async function uploadAndWait(url: string, name: string, onnx: Uint8Array): Promi
  * call, in ms. Calls alternate with API requests, so both see the same machine load.
  */
 async function bareProver(name: string, onnx: Uint8Array, inputDoc: unknown): Promise<() => Promise<number>> {
-  const key = ArtifactStore.key(createHash('sha256').update(onnx).digest('hex'), name, { scale: DEFAULT_SCALE, headroomBits: DEFAULT_HEADROOM });
+  const key = ArtifactStore.key(createHash('sha256').update(onnx).digest('hex'), name, { headroomBits: DEFAULT_HEADROOM });
   const prover = await ModelProver.load(new ArtifactStore(benchDir).dir(key));
   const values = parseInputs(inputDoc, prover.info.inputs);
   await prover.prove(values);

@@ -302,7 +302,7 @@ test('models that fail to build say why', async () => {
     .initializer('W1', [4, 2], [0.001, 0.002, 0.0015, 0.001, 0.002, 0.001, 0.001, 0.0025]).initializer('W2', [2, 1], [1000, 800])
     .node('MatMul', ['x', 'W1'], ['h']).node('Relu', ['h'], ['r']).node('MatMul', ['r', 'W2'], ['y']).output('y', [1, 1]).build();
   const calibration = encodeURIComponent(JSON.stringify([{ input: [[1, 0.5, -0.25, 0.8]] }, { input: [[0.3, 0.9, 0.6, -0.4]] }]));
-  const inaccurate = (await api.settle((await api.upload(inexact, `?name=inexact&calibration=${calibration}`)).body.id)).at(-1);
+  const inaccurate = (await api.settle((await api.upload(inexact, `?name=inexact&scale=8&calibration=${calibration}`)).body.id)).at(-1);
   assert.equal(inaccurate.status, 'failed');
   assert.equal(inaccurate.error.code, 'INACCURATE');
   assert.match(inaccurate.error.message, /output y\[0\]/);

@@ -2,12 +2,11 @@
  * Phase-2 ceremony routes (README "Trust"): the transcript and the files contributors and auditors
  * download, contributions (a zkey as application/octet-stream, checked before it is accepted) and
  * finalizing with the owner's token. Until finalized, the model's key may still be forgeable, so
- * proofs (ModelService.checkInput) and its immutable artifacts are refused with 409.
+ * proofs (ModelService.checkInput) and its immutable artifacts (ModelService.artifact) are refused with 409.
  */
 import express, { type Express } from 'express';
 import { z } from 'zod';
 import { ZkError } from '../core/errors.js';
-import { requireProvable } from '../model/ceremony.js';
 import { type CeremonyFile, CeremonyService } from '../service/ceremony.js';
 import type { ApiDeps } from './app.js';
 import { requireApiKey } from './auth.js';
@@ -24,12 +23,6 @@ const FILES: Record<string, CeremonyFile> = { zkey: 'zkey', r1cs: 'r1cs', ptau: 
 export function ceremonyRoutes(app: Express, d: ApiDeps): void {
   const auth = requireApiKey(d.config.apiKeys);
   const ceremonies = new CeremonyService(d.models, { ptau: d.config.ptau, dataDir: d.config.dataDir });
-
-  // Registered ahead of the artifacts route: an unfinished ceremony's key is neither final nor safe.
-  app.use('/v1/models/:id/artifacts', (req, _res, next) => {
-    requireProvable(d.models.ready(req.params.id).info);
-    next();
-  });
 
   app.get('/v1/models/:id/ceremony', (req, res) => {
     res.json(ceremonies.status(d.models.ready(req.params.id)));

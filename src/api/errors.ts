@@ -5,15 +5,17 @@
  */
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import multer from 'multer';
-import { type ErrorBody, errorBody, isZkError, ZkError, type ZkErrorCode } from '../core/errors.js';
+import { type ErrorBody, errorBody, errorDocs, isZkError, ZkError, type ZkErrorCode } from '../core/errors.js';
 import { storageFault } from '../store/faults.js';
 
 export const HTTP_STATUS: Record<ZkErrorCode, number> = {
   ONNX_MALFORMED: 400,
   ONNX_UNSUPPORTED: 422,
+  MODEL_INVALID: 422,
   SHAPE_MISMATCH: 400,
   INPUT_INVALID: 400,
   INPUT_OUT_OF_RANGE: 400,
+  RANGE_TOO_WIDE: 422,
   PTAU_INVALID: 500,
   INACCURATE: 422,
   COMPILE_FAILED: 422,
@@ -51,15 +53,20 @@ function toZkError(e: unknown): ZkError {
 }
 
 /**
- * A server file path in an error (a stage's message naming a ptau, an upload, a build directory)
- * keeps only its last segment: clients learn nothing of the server's layout. API paths (/v1/...)
- * are the client's own and stay.
+ * A server file path in an error (a stage's message naming a ptau, an upload, a build directory,
+ * onnxruntime's own sources) keeps only its last segment: clients learn nothing of the server's
+ * layout. API paths (/v1/...) are the client's own and stay. The one path scrubber: every error a
+ * client sees passes clientError.
  */
-const FILE_PATH = /(?<![\w.])(?:\/(?!v1\/)[^\s'"`:,;()/\\]+)+\/([^\s'"`:,;()/\\]+)/g;
+const FILE_PATH = /(?<![\w.])(?:\/(?!v1\/)[^\s'"`:,;()[\]/\\]+)+\/([^\s'"`:,;()[\]/\\]+)/g;
 
-/** An error as a client may see it: server paths reduced to their file names (see FILE_PATH). */
+/**
+ * An error as a client may see it: server paths reduced to their file names (see FILE_PATH), and
+ * `docs`, the README anchor explaining its code.
+ */
 export function clientError(body: ErrorBody): ErrorBody {
-  return JSON.parse(JSON.stringify(body).replace(FILE_PATH, '…/$1')) as ErrorBody;
+  const scrubbed = JSON.parse(JSON.stringify(body).replace(FILE_PATH, '…/$1')) as ErrorBody;
+  return { ...scrubbed, docs: errorDocs(body.code) };
 }
 
 export const errorHandler: ErrorRequestHandler = (err, req, res, _next) => {

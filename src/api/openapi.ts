@@ -2,7 +2,9 @@
  * The OpenAPI 3 description of the API. Written by hand next to the routes; a test checks that
  * its paths and methods are exactly the app's routes.
  */
+import { ERROR_CODES, ZK_ERROR_CODES } from '../core/errors.js';
 import { PROOF_SYSTEMS } from '../core/snarkjs.js';
+import { type SettingName, settingsJsonSchema } from '../core/settings.js';
 import { MAX_WAIT_SECONDS } from './proofs.js';
 
 const json = (schema: object) => ({ 'application/json': { schema } });
@@ -19,6 +21,22 @@ const groth16Proof = {
 };
 
 const system = { type: 'string', enum: [...PROOF_SYSTEMS], description: 'proof system of the keys (default groth16), as `zkinfer setup --system`' };
+
+/** An error as the API returns it (src/api/errors.ts): every code it can carry, and the README anchor explaining it. */
+const errorObject = {
+  type: 'object',
+  required: ['code', 'message'],
+  properties: {
+    code: { type: 'string', enum: ZK_ERROR_CODES, description: ZK_ERROR_CODES.map((c) => `${c}: ${ERROR_CODES[c]}`).join('; ') },
+    message: { type: 'string' },
+    details: { type: 'object' },
+    docs: { type: 'string', description: 'the README anchor explaining the code, e.g. README.md#error-input_invalid' },
+  },
+};
+
+/** The upload's settings (src/core/settings.ts): query parameters of a raw upload, fields of a multipart one. */
+const settings = settingsJsonSchema.properties;
+const settingParameters = (Object.keys(settings) as SettingName[]).map((name) => ({ name, in: 'query', schema: settings[name], description: settings[name].description }));
 const visibility = {
   type: 'object',
   description: 'what proofs reveal of each part (README: Privacy)',
@@ -35,11 +53,7 @@ export const openapi = {
   components: {
     securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'one of ZKINFER_API_KEYS; required for model upload and delete when keys are configured' } },
     schemas: {
-      Error: {
-        type: 'object',
-        required: ['error'],
-        properties: { error: { type: 'object', required: ['code', 'message'], properties: { code: { type: 'string' }, message: { type: 'string' }, details: { type: 'object' } } } },
-      },
+      Error: { type: 'object', required: ['error'], properties: { error: errorObject } },
       Model: {
         type: 'object',
         required: ['id', 'name', 'status'],
@@ -49,9 +63,9 @@ export const openapi = {
           version: { type: 'integer', description: '1 for the first upload under its name; each upload under an existing name is its next version' },
           status: { type: 'string', enum: ['compiling', 'ready', 'failed'] },
           progress: { type: 'object', description: 'while compiling', properties: { stage: { type: 'string' }, percent: { type: 'integer' } } },
-          error: { type: 'object', description: 'when failed: why', properties: { code: { type: 'string' }, message: { type: 'string' }, details: { type: 'object' } } },
+          error: { ...errorObject, description: 'when failed: why' },
           onnxSha256: { type: 'string' },
-          settings: { type: 'object', properties: { scale: { type: 'integer' }, headroomBits: { type: 'integer' }, calibrationSamples: { type: 'integer', nullable: true }, ptau: { type: 'string', description: '"development", or the ceremony file (ZKINFER_PTAU)' }, visibility, system } },
+          settings: { type: 'object', properties: { scale: { type: 'integer', nullable: true, description: 'the scale asked for, else the one calibration chose (null while compiling)' }, headroomBits: { type: 'integer' }, calibrationSamples: { type: 'integer', nullable: true }, ptau: { type: 'string', description: '"development", or the ceremony file (ZKINFER_PTAU)' }, visibility, system } },
           createdAt: { type: 'string', format: 'date-time' },
           updatedAt: { type: 'string', format: 'date-time' },
           inputs: { type: 'array', items: tensor },
@@ -100,7 +114,7 @@ export const openapi = {
           finishedAt: { type: 'string', format: 'date-time' },
           purgedAt: { type: 'string', format: 'date-time', description: 'when retention (ZKINFER_RETENTION) purged its input and opening' },
           timings: { type: 'object', properties: { queuedMs: { type: 'number' }, loadMs: { type: 'number' }, witnessMs: { type: 'number' }, proveMs: { type: 'number' }, runMs: { type: 'number' } } },
-          error: { type: 'object', properties: { code: { type: 'string' }, message: { type: 'string' }, details: { type: 'object' } } },
+          error: errorObject,
           output: {
             type: 'array',
             description: "the model's output for this input: from the start the quantized model's (computed when the request was checked), then the proof's",
@@ -149,18 +163,7 @@ export const openapi = {
       post: {
         summary: 'Upload an ONNX model; compile and setup run in the background',
         security: bearer,
-        parameters: [
-          { name: 'name', in: 'query', schema: { type: 'string' }, description: 'with a raw upload' },
-          { name: 'scale', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 32 }, description: 'with a raw upload: fixed-point fraction bits (default 8)' },
-          { name: 'headroom', in: 'query', schema: { type: 'integer', minimum: 0, maximum: 32 }, description: 'with a raw upload: range bits above the calibrated peak (default 2)' },
-          { name: 'visibility', in: 'query', schema: { type: 'string', example: 'input=hashed,weights=hashed,output=public' }, description: 'with a raw upload: what proofs reveal (README: Privacy)' },
-          { name: 'ceremony', in: 'query', schema: { type: 'string', enum: ['open', 'none'] }, description: 'open: set up with an open Groth16 phase-2 ceremony (README: Trust); the response carries ceremonyOwnerToken, shown once, which finalizing needs. Proofs are refused (409) until the owner finalizes it' },
-          { name: 'clientProving', in: 'query', schema: { type: 'boolean' }, description: 'with a raw upload: publish the proving artifacts (wasm, zkey, r1cs, plan; with fixed weights they reveal the weights) so clients can prove locally. Only for weights=fixed or weights=public' },
-          { name: 'system', in: 'query', schema: system, description: 'with a raw upload: proof system of the keys (default groth16)' },
-          { name: 'dim', in: 'query', schema: { type: 'string', example: 'sequence=4' }, description: 'sizes of symbolic dims (default: from the calibration input, else 1)' },
-          { name: 'fix', in: 'query', schema: { type: 'string', example: '{"axes":[1]}' }, description: 'parameter inputs fixed as constants: JSON object, input name → number or array' },
-          { name: 'accept_error', in: 'query', schema: { type: 'string', enum: ['true', 'false'] }, description: 'compile even when the measured error exceeds the stated tolerance (proofs say so)' },
-        ],
+        parameters: settingParameters,
         requestBody: {
           required: true,
           content: {
@@ -171,17 +174,7 @@ export const openapi = {
                 required: ['model'],
                 properties: {
                   model: { type: 'string', format: 'binary' },
-                  name: { type: 'string' },
-                  scale: { type: 'integer' },
-                  headroom: { type: 'integer' },
-                  visibility: { type: 'string', description: 'input=public|private|hashed, weights=fixed|public|private|hashed, output=public|private|hashed' },
-                  clientProving: { type: 'string', enum: ['true', 'false'], description: 'publish the proving artifacts (see the query parameter)' },
-                  ceremony: { type: 'string', enum: ['open', 'none'], description: 'open a phase-2 ceremony (see the query parameter)' },
-                  system,
-                  dim: { type: 'string', description: 'symbolic dim sizes: name=size,…' },
-                  fix: { type: 'string', description: 'JSON object: parameter input name → number or array' },
-                  accept_error: { type: 'string', enum: ['true', 'false'] },
-                  calibration: { type: 'string', description: 'JSON: one input document or an array of them' },
+                  ...settings,
                   data: {
                     type: 'array',
                     maxItems: 4,

@@ -1,4 +1,5 @@
 /** The JSON the API returns for models and proof jobs (the shapes openapi.ts documents). */
+import type { TensorSpec } from '../core/tensor-spec.js';
 import { basename } from 'node:path';
 import type { BuildProgress } from '../jobs/compiles.js';
 import { DEFAULT_VISIBILITY } from '../commit/visibility.js';
@@ -12,7 +13,7 @@ import type { ModelRecord } from '../store/models.js';
 import { ARTIFACTS, type ArtifactName } from '../service/models.js';
 
 const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
-const tensor = ({ name, dims, dtype, scale }: { name: string; dims: number[]; dtype: string; scale: number }) => ({ name, dims, dtype, scale });
+const tensor = ({ name, dims, dtype, scale }: TensorSpec): TensorSpec => ({ name, dims, dtype, scale });
 
 function publicPtau(power: number) {
   const c = ceremonyFileFor(power);
@@ -29,7 +30,8 @@ export function modelView(m: ModelRecord, info: ModelInfo | undefined, progress:
     ...(m.error ? { error: clientError(m.error) } : {}),
     onnxSha256: m.onnxSha256,
     settings: {
-      scale: m.settings.scale,
+      // The scale asked for, else the one calibration chose once compiled (null until then).
+      scale: m.settings.scale ?? info?.scale ?? null,
       headroomBits: m.settings.headroomBits,
       calibrationSamples: m.settings.samples?.length ?? null,
       ptau: m.settings.ptau ? basename(m.settings.ptau) : 'development',

@@ -170,7 +170,7 @@ async function checkRecompile(info: ModelInfo, dir: string, onnx: Buffer | undef
   }
   const out = mkdtempSync(join(tmpdir(), 'zkinfer-audit-'));
   try {
-    await compileModel(onnx, out, { name: settings.name, scale: settings.scale, headroomBits: settings.headroomBits, visibility: settings.visibility, samples });
+    await compileModel(onnx, out, { name: settings.name, scale: settings.scale, headroomBits: settings.headroomBits, visibility: settings.visibility, samples, settings: settings.graph, acceptError: settings.acceptError });
     const again = sha256Hex(readFileSync(modelFiles(out).r1cs));
     add('recompile', again === r1cs ? 'pass' : 'fail', again === r1cs ? `compiled again from the ONNX file and recorded settings: same r1cs, sha256 ${r1cs}` : `compiled again from the ONNX file: r1cs sha256 ${again.slice(0, 12)}…, the model's is ${r1cs.slice(0, 12)}… (another model or other settings)`);
   } finally {

@@ -6,13 +6,13 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { Command, Option } from 'commander';
-import { DEFAULT_VISIBILITY, formatVisibility, parseVisibility } from '../commit/visibility.js';
-import { isZkError, ZkError } from '../core/errors.js';
+import { formatVisibility } from '../commit/visibility.js';
+import { isZkError, parseOrThrow, ZkError } from '../core/errors.js';
+import { compileOptionsOf, SETTING_FLAGS, type Settings, settingsSchema } from '../core/settings.js';
 import { MAX_DEV_PTAU_POWER, PROOF_SYSTEMS, type ProofSystem } from '../core/systems.js';
 import { parseInputs } from '../io/input.js';
-import { AUTO_SCALES, DEFAULT_HEADROOM } from '../model/defaults.js';
 import { modelFiles, readModelInfo } from '../model/layout.js';
-import { type GraphSettings, parseDims, parseSetting } from '../model/prepare.js';
+import { parseSetting } from '../model/prepare.js';
 import { stageBar } from './progress.js';
 
 const dataDir = (): string => resolve(process.env.ZKINFER_DATA_DIR ?? './data');
@@ -49,32 +49,47 @@ const documents = (file: string): unknown[] => {
   return Array.isArray(doc) ? doc : [doc];
 };
 
-/** `--dim name=size` and `--fix name=value` (repeatable) as graph settings. */
-function graphSettings(opts: { dim?: string[]; fix?: string[] }): GraphSettings {
-  return { dims: parseDims(opts.dim ?? [], '--dim'), fix: Object.fromEntries((opts.fix ?? []).map((f) => parseSetting(f, '--fix'))) };
+const collect = (v: string, all: string[] = []): string[] => [...all, v];
+
+/** A setting's flag, described by the schema (or `description`, where a command gives it another use); --dim and --fix repeat. */
+function settingOption(name: Exclude<keyof typeof SETTING_FLAGS, 'system'>, description = settingsSchema.shape[name].description ?? ''): Option {
+  const extra = name === 'dim' || name === 'fix' ? ' (repeatable)' : name === 'calibration' ? ' (a file)' : '';
+  const option = new Option(SETTING_FLAGS[name], description + extra);
+  return name === 'dim' || name === 'fix' ? option.argParser(collect) : option;
 }
 
-const collect = (v: string, all: string[] = []): string[] => [...all, v];
-const withGraphOptions = (c: Command): Command =>
-  c
-    .option('--dim <name=size>', 'size of a symbolic dimension (repeatable); default: from the calibration input, else 1', collect)
-    .option('--fix <name=value>', 'fix a parameter input (axes, shape, pads…) as a constant: a number or JSON array (repeatable)', collect);
+type SettingOpts = { scale?: string; headroom?: string; visibility?: string; dim?: string[]; fix?: string[]; acceptError?: boolean };
+
+/** The flags as the settings schema reads the API's fields: repeated --dim joined by commas, the --fix pairs as one JSON object. */
+function parseSettings(opts: SettingOpts): Settings {
+  const text = {
+    scale: opts.scale,
+    headroom: opts.headroom,
+    visibility: opts.visibility,
+    dim: opts.dim?.join(','),
+    fix: opts.fix && JSON.stringify(Object.fromEntries(opts.fix.map((f) => parseSetting(f, '--fix')))),
+    accept_error: opts.acceptError ? 'true' : undefined,
+  };
+  return parseOrThrow(settingsSchema, text, 'option');
+}
 
 const program = new Command('zkinfer')
   .description('Zero-knowledge proven inference: ONNX → circom → Groth16, PLONK or FFLONK proofs (snarkjs)')
   .showHelpAfterError();
 
-withGraphOptions(program
-  .command('compile'))
+program
+  .command('compile')
   .argument('<model>', 'ONNX model file')
   .requiredOption('--out <dir>', 'output directory for the compiled model')
-  .option('--calibrate <input.json>', 'calibration input (one input document or an array of them)')
-  .option('--scale <bits>', `fixed-point fraction bits (default: the smallest of ${AUTO_SCALES.join(', ')} within tolerance on the calibration inputs)`)
-  .option('--headroom <bits>', 'range bits above the calibrated peak', String(DEFAULT_HEADROOM))
-  .option('--visibility <spec>', 'what proofs reveal: input=public|private|hashed, weights=fixed|public|private|hashed, output=public|private|hashed', formatVisibility(DEFAULT_VISIBILITY))
-  .option('--accept-error', 'compile even when the measured error exceeds the stated tolerance (model.json and every proof say so)')
+  .addOption(settingOption('calibration'))
+  .addOption(settingOption('scale'))
+  .addOption(settingOption('headroom'))
+  .addOption(settingOption('visibility'))
+  .addOption(settingOption('dim'))
+  .addOption(settingOption('fix'))
+  .addOption(settingOption('accept_error'))
   .description('parse, quantize and compile a model to a circom circuit')
-  .action(async (model: string, opts: { out: string; calibrate?: string; scale?: string; headroom: string; visibility: string; dim?: string[]; fix?: string[]; acceptError?: boolean }) => {
+  .action(async (model: string, opts: SettingOpts & { out: string; calibrate?: string }) => {
     const [{ compileModel }, { readModelFile }, { loadOnnx }, { prepareWithDocs }] = await Promise.all([
       import('../model/compile.js'),
       import('../onnx/external.js'),
@@ -82,19 +97,10 @@ withGraphOptions(program
       import('../model/prepare.js'),
     ]);
     const onnx = readModelFile(model);
-    const settings = graphSettings(opts);
-    const samples = opts.calibrate ? prepareWithDocs(loadOnnx(onnx), settings, documents(opts.calibrate)).samples : undefined;
+    const { graph, ...settings } = compileOptionsOf(parseSettings(opts));
+    const samples = opts.calibrate ? prepareWithDocs(loadOnnx(onnx), graph ?? {}, documents(opts.calibrate)).samples : undefined;
     const bar = stageBar('compile');
-    const info = await compileModel(onnx, opts.out, {
-      scale: opts.scale === undefined ? undefined : int(opts.scale),
-      headroomBits: int(opts.headroom),
-      samples,
-      settings,
-      acceptError: opts.acceptError,
-      name: modelName(model),
-      visibility: parseVisibility(opts.visibility),
-      progress: bar.update,
-    });
+    const info = await compileModel(onnx, opts.out, { ...settings, settings: graph, samples, name: modelName(model), progress: bar.update });
     bar.stop();
     console.log(`compiled ${info.name} → ${opts.out} (${formatVisibility(info.visibility)})`);
     if (info.commitments.weights) console.log(`  model commitment (Poseidon of the weights): ${info.commitments.weights.value}`);
@@ -113,16 +119,18 @@ withGraphOptions(program
     console.log(`  groth16 needs a ptau of power ${power}${file ? `: the public ${describeCeremonyFile(file)} or any larger one (setup --ptau), or a development ptau (setup)` : ''}`);
   });
 
-withGraphOptions(program
-  .command('mock'))
+program
+  .command('mock')
   .argument('<model>', 'ONNX model file')
   .requiredOption('--input <input.json>', 'input document')
-  .option('--calibrate <input.json>', 'calibration input(s) (default: the input itself)')
-  .option('--scale <bits>', 'fixed-point fraction bits (default: chosen as compile does)')
-  .option('--accept-error', 'report an error above the tolerance instead of failing')
+  .addOption(settingOption('calibration', 'calibration input(s) (default: the input itself)'))
+  .addOption(settingOption('scale'))
+  .addOption(settingOption('dim'))
+  .addOption(settingOption('fix'))
+  .addOption(settingOption('accept_error', 'report an error above the tolerance instead of failing'))
   .option('--json', 'print the result as JSON')
   .description('run the quantized circuit on an input and check every constraint on its witness, without keys or a proof (fast: no circom)')
-  .action(async (model: string, opts: { input: string; calibrate?: string; scale?: string; acceptError?: boolean; json?: boolean; dim?: string[]; fix?: string[] }) => {
+  .action(async (model: string, opts: SettingOpts & { input: string; calibrate?: string; json?: boolean }) => {
     const [{ mockModel }, { readModelFile }, { loadOnnx }, { prepareWithDocs }] = await Promise.all([
       import('../model/mock.js'),
       import('../onnx/external.js'),
@@ -130,11 +138,11 @@ withGraphOptions(program
       import('../model/prepare.js'),
     ]);
     const onnx = readModelFile(model);
-    const settings = graphSettings(opts);
-    const graph = loadOnnx(onnx);
-    const { samples: [input] } = prepareWithDocs(graph, settings, [readJson(opts.input)]);
-    const samples = opts.calibrate ? prepareWithDocs(graph, settings, documents(opts.calibrate)).samples : undefined;
-    const r = await mockModel(onnx, input, { settings, samples, scale: opts.scale === undefined ? undefined : int(opts.scale), acceptError: opts.acceptError });
+    const { graph = {}, scale, acceptError } = compileOptionsOf(parseSettings(opts));
+    const onnxGraph = loadOnnx(onnx);
+    const { samples: [input] } = prepareWithDocs(onnxGraph, graph, [readJson(opts.input)]);
+    const samples = opts.calibrate ? prepareWithDocs(onnxGraph, graph, documents(opts.calibrate)).samples : undefined;
+    const r = await mockModel(onnx, input, { settings: graph, samples, scale, acceptError });
     if (opts.json) console.log(JSON.stringify(r, null, 2));
     else {
       for (const o of r.outputs) console.log(`${o.name} [${o.dims}]: ${o.values.map((v) => +v.toFixed(6)).join(', ')}`);
@@ -152,7 +160,7 @@ program
   .option('--verify-ptau', 'fully verify the ptau file (slow for large files)')
   .option('--power <n>', 'power of the development ptau to generate')
   .option('--max-power <n>', `largest development ptau to generate (env ZKINFER_MAX_PTAU_POWER, default ${MAX_DEV_PTAU_POWER})`)
-  .addOption(new Option('--system <system>', 'proof system').choices(PROOF_SYSTEMS).default('groth16'))
+  .addOption(new Option('--system <system>', settingsSchema.shape.system.description).choices(PROOF_SYSTEMS).default('groth16'))
   .option('--force', "replace the model's existing keys (invalidates its earlier proofs, deployed verifiers and the consumer's model id)")
   .description('generate proving and verifying keys')
   .action(async (dir: string, opts: { ptau?: string; verifyPtau?: boolean; power?: string; maxPower?: string; system: ProofSystem; force?: boolean }) => {
@@ -281,8 +289,9 @@ program
     const outputs = opening?.outputs ?? bundle.outputs;
     for (const o of outputs) console.log(`${o.name} [${o.dims}]: ${list(o.values)}`);
     if (opts.compare) {
-      const { outputAccuracy } = await import('../reference/onnxruntime.js');
-      const accuracy = await outputAccuracy(readFileSync(modelFiles(dir).onnx), prover.info.inputs, outputs, values, outputs.map((o) => o.values));
+      const { outputAccuracy, ReferenceSession } = await import('../reference/onnxruntime.js');
+      const session = await ReferenceSession.load(readFileSync(modelFiles(dir).onnx));
+      const accuracy = await outputAccuracy(session, prover.info.inputs, outputs, values, outputs.map((o) => o.values)).finally(() => session.release());
       console.log(`accuracy against onnxruntime (float), tolerance ${prover.info.accuracy.tolerance.toExponential(3)}:`);
       for (const a of accuracy) console.log(`  ${a.name}: max |error| ${a.maxAbsError.toExponential(3)}; onnxruntime: ${list(a.reference)}`);
     }

@@ -4,7 +4,7 @@
  * commitment. The values are quantized exactly as the prover does.
  */
 import { z } from 'zod';
-import { ZkError } from '../core/errors.js';
+import { parseOrThrow, ZkError } from '../core/errors.js';
 import { quantizeInputs } from '../io/input.js';
 import type { ModelInfo } from '../model/layout.js';
 import { commit, type PackedTensor } from './poseidon.js';
@@ -51,12 +51,7 @@ export const isOpening = (doc: unknown): boolean => openingSchema.safeParse(doc)
  * that commits to nothing (there is nothing it could be checked against).
  */
 export async function openingCommitments(info: CommittingModel, doc: unknown): Promise<{ inputCommitment?: string; outputCommitment?: string }> {
-  const parsed = openingSchema.safeParse(doc);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new ZkError('INPUT_INVALID', `not an opening file: ${issue.path.join('.') || '(root)'}: ${issue.message}`);
-  }
-  const { salt, inputs, outputs } = parsed.data;
+  const { salt, inputs, outputs } = parseOrThrow(openingSchema, doc, 'not an opening file');
   if (!info.commitments.input && !info.commitments.output) throw new ZkError('INPUT_INVALID', `model ${info.name} commits to neither its input nor its output: an opening has nothing to check`);
   if (salt === undefined) throw new ZkError('INPUT_INVALID', 'the opening has no salt');
   const integers = (tensors: { integers: string[] }[]) => tensors.map((t) => t.integers.map(BigInt));

@@ -1,3 +1,4 @@
+import { toFixedPoint } from '../core/fixed-point.js';
 import { ZkError } from '../core/errors.js';
 import { sizeOf } from '../onnx/graph.js';
 
@@ -88,7 +89,7 @@ export function inputBoundViolation(inputs: readonly bigint[][], specs: readonly
 export function quantizeInputs(values: readonly number[][], scales: readonly number[], names: readonly string[]): bigint[][] {
   return values.map((row, i) =>
     row.map((v, k) => {
-      const q = BigInt(Math.round(v * 2 ** scales[i]));
+      const q = toFixedPoint(v, scales[i]);
       if (q >= INPUT_LIMIT || q <= -INPUT_LIMIT) {
         throw new ZkError('INPUT_OUT_OF_RANGE', `input "${names[i]}"[${k}] = ${v} overflows the fixed-point range`, { input: names[i], index: k });
       }

@@ -9,7 +9,7 @@ import type { Piscina } from 'piscina';
 import { errorBody, isZkError, ZkError } from '../core/errors.js';
 import type { Metrics } from '../service/metrics.js';
 import { FINISHED, type JobOutcome, type JobRecord, type JobStore, type SubmittedInput } from '../store/jobs.js';
-import { isKeyless, JobLedger, type ProofJobQueue } from './ledger.js';
+import { JobLedger, type ProofJobQueue } from './ledger.js';
 import { type ProofInput, proveOnPool } from './tasks.js';
 
 /** What the queue needs of a model to prove it; undefined when the model is gone. */
@@ -66,7 +66,8 @@ export class ProofQueue implements ProofJobQueue {
     if (!this.accepting) throw new ZkError('UNAVAILABLE', 'the service is shutting down');
     const { poolSize, queueLimit } = this.options;
     if (this.running.size + this.waiting.length >= poolSize + queueLimit) throw this.ledger.queueFull(this.waiting.length, poolSize);
-    const keyless = this.ledger.keylessFull(client, this.waiting.filter((w) => isKeyless(w.client)).length, this.options.keylessLimit, poolSize);
+    // Counted where the Redis queue counts them (the store), so both hold keyless clients to one share.
+    const keyless = this.ledger.keylessFull(client, this.jobs.queuedCount(true), this.options.keylessLimit, poolSize);
     if (keyless) throw keyless;
     const job = this.jobs.insert({ id: randomUUID(), modelId, ...input, createdAt: Date.now(), client });
     this.enqueue(job);

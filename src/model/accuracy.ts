@@ -1,3 +1,4 @@
+import { fromFixedPoint } from '../core/fixed-point.js';
 import onnxProto from 'onnx-proto';
 import { ZkError } from '../core/errors.js';
 import { quantizeInputs } from '../io/input.js';
@@ -21,7 +22,7 @@ export const toIntegers = (inputs: readonly { name: string; scale: number }[], s
 
 /** The plan's outputs on one sample, as floats (range checks on: an out-of-range value throws). */
 export function planOutputs(plan: QuantizedGraph, sample: readonly number[][]): number[][] {
-  return quantizeForPlan(plan, sample).outputs.map((out, o) => out.map((v) => Number(v) / 2 ** plan.outputs[o].scale));
+  return quantizeForPlan(plan, sample).outputs.map((out, o) => out.map((v) => fromFixedPoint(v, plan.outputs[o].scale)));
 }
 
 /** The float model's outputs on a sample of the compiled inputs. */

@@ -16,7 +16,7 @@ import { quantizeGraph } from '../quantize/trace.js';
 import { checkPtauBudget, requiredPower } from '../setup/index.js';
 import { canonicalJson } from '../setup/keys.js';
 import { accuracyError, firstDivergence, measureAccuracy, onnxruntimeReference, type Reference, toIntegers } from './accuracy.js';
-import { type GraphSettings, prepareGraph, type PreparedGraph } from './prepare.js';
+import { type GraphSettings, hasGraphSettings, prepareGraph, type PreparedGraph } from './prepare.js';
 import { type AccuracyReport, type BuildInfo, checkCircuit, type ModelInfo, modelFiles } from './layout.js';
 
 export interface CompileOptions {
@@ -89,7 +89,16 @@ export async function compileModel(onnx: Uint8Array, outDir: string, options: Co
   const name = options.name ?? graph.name;
   const calibration = options.samples ? canonicalJson(options.samples) : undefined;
   const build: BuildInfo = {
-    settings: { name, scale, headroomBits, visibility, calibrationSha256: calibration === undefined ? null : sha256Hex(calibration), circomOptimization: CIRCOM_OPTIMIZATION },
+    settings: {
+      name,
+      scale,
+      headroomBits,
+      visibility,
+      calibrationSha256: calibration === undefined ? null : sha256Hex(calibration),
+      circomOptimization: CIRCOM_OPTIMIZATION,
+      ...(hasGraphSettings(options.settings) ? { graph: options.settings } : {}),
+      ...(options.acceptError ? { acceptError: true as const } : {}),
+    },
     circomSha256: sha256Hex(source.code),
     r1csSha256: sha256Hex(readFileSync(compiled.r1csPath)),
   };
@@ -204,7 +213,7 @@ async function calibrateScale<T extends { accuracy: AccuracyReport }>(quantizeAt
       tried = await quantizeAt(scale);
     } catch (e) {
       // A larger scale can need more range bits than the field holds: stop at the last one that fit.
-      if (best && isZkError(e) && e.code === 'INPUT_OUT_OF_RANGE') break;
+      if (best && isZkError(e) && e.code === 'RANGE_TOO_WIDE') break;
       throw e;
     }
     if (tried.accuracy.withinTolerance) return tried;

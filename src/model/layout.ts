@@ -1,3 +1,5 @@
+import type { TensorSpec } from '../core/tensor-spec.js';
+import type { GraphSettings } from './prepare.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ZkError } from '../core/errors.js';
@@ -5,7 +7,6 @@ import type { LayerCost } from '../circuit/emit.js';
 import { type CommitmentSpecs, placeSegments, type PublicSegment, publicSignalCount } from '../commit/public.js';
 import { readR1csSummary, type R1csSummary } from '../setup/r1cs.js';
 import type { ModelVisibility } from '../commit/visibility.js';
-import type { DType } from '../onnx/graph.js';
 import type { ProofSystem } from '../core/snarkjs.js';
 
 /** Where each artifact of a compiled model lives inside its directory. */
@@ -25,12 +26,7 @@ export const modelFiles = (dir: string) => ({
   ceremonyDir: join(dir, 'ceremony'),
 });
 
-export interface TensorInfo {
-  name: string;
-  dims: number[];
-  dtype: DType;
-  /** Fixed-point scale: the float value is integer / 2^scale. */
-  scale: number;
+export interface TensorInfo extends TensorSpec {
   /** The circom signal that carries it. */
   signal: string;
 }
@@ -108,6 +104,10 @@ export interface CompileSettingsRecord {
   /** sha256 of calibration.json (canonical JSON of the samples), or null for the seeded random samples. */
   calibrationSha256: string | null;
   circomOptimization: 1 | 2;
+  /** Symbolic dim sizes and parameter inputs fixed as constants, when set (`--dim`, `--fix`; src/core/settings.ts). */
+  graph?: GraphSettings;
+  /** Compiled with an error over the stated tolerance (`--accept-error`). */
+  acceptError?: true;
 }
 
 export interface BuildInfo {

@@ -1,3 +1,5 @@
+import type { TensorSpec } from '../core/tensor-spec.js';
+import { fromFixedPoint } from '../core/fixed-point.js';
 import { ZkError } from '../core/errors.js';
 import { evaluate } from '../quantize/evaluate.js';
 import { groupConstraints } from '../quantize/plan.js';
@@ -7,10 +9,7 @@ import { checkSample, type CompileOptions, quantizeModel } from './compile.js';
 import type { AccuracyReport } from './layout.js';
 
 /** One output of a mock run: the plan's value (what a proof would show) next to the reference. */
-export interface MockOutput {
-  name: string;
-  dims: number[];
-  scale: number;
+export interface MockOutput extends Pick<TensorSpec, 'name' | 'dims' | 'scale'> {
   values: number[];
   reference: number[];
   maxAbsError: number;
@@ -63,7 +62,7 @@ export async function mockModel(onnx: Uint8Array, input: number[][], options: Mo
   if (expected.length !== outputs.length) throw new ZkError('SHAPE_MISMATCH', `the model has ${outputs.length} outputs, the expected values ${expected.length}`);
   let maxAbsReference = 0;
   const mocked = quantized.outputs.map((o, i): MockOutput => {
-    const values = outputs[i].map((v) => Number(v) / 2 ** o.scale);
+    const values = outputs[i].map((v) => fromFixedPoint(v, o.scale));
     const reference = expected[i];
     if (reference.length !== values.length) throw new ZkError('SHAPE_MISMATCH', `output ${o.name}: ${values.length} values, expected ${reference.length}`);
     let maxAbsError = 0;

@@ -16,6 +16,9 @@ export interface GraphSettings {
 }
 
 /** The graph as the compiler sees it, and what onnxruntime needs to run the original model. */
+/** Whether any dim is sized or input fixed (empty settings change nothing, so none are recorded). */
+export const hasGraphSettings = (s: GraphSettings | undefined): s is GraphSettings => !!s && (Object.keys(s.dims ?? {}).length > 0 || Object.keys(s.fix ?? {}).length > 0);
+
 export interface PreparedGraph {
   /** Fixed inputs are initializers here and symbolic dims have their sizes. */
   graph: OnnxGraph;

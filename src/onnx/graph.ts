@@ -4,6 +4,17 @@ import { ZkError } from '../core/errors.js';
 /** Element types we distinguish; everything numeric is held as float64 in `data`. */
 export type DType = 'float' | 'int' | 'bool';
 
+/**
+ * Our dtype of an ONNX element type (a TensorProto.DataType code): FLOAT, FLOAT16, DOUBLE, BFLOAT16
+ * are 'float', BOOL 'bool', the integer types 'int'; undefined for the others (strings, complex,
+ * float8, 4-bit), which callers refuse by name rather than take for integers.
+ */
+export function dtypeOfElemType(code: number): DType | undefined {
+  if (code === 9) return 'bool';
+  if ([1, 10, 11, 16].includes(code)) return 'float';
+  return [2, 3, 4, 5, 6, 7, 12, 13].includes(code) ? 'int' : undefined;
+}
+
 /** A constant tensor (initializer, Constant node or folded value), row-major. */
 export interface ConstTensor {
   dims: number[];

@@ -1,7 +1,7 @@
 import onnxProto from 'onnx-proto';
 import { ZkError } from '../core/errors.js';
 import { requireSelfContained } from './external.js';
-import { type AttributeValue, boundedSize, type ConstTensor, type DType, type OnnxGraph, type OnnxNode, type ValueInfo } from './graph.js';
+import { type AttributeValue, boundedSize, dtypeOfElemType, type ConstTensor, type DType, type OnnxGraph, type OnnxNode, type ValueInfo } from './graph.js';
 
 const { onnx } = onnxProto;
 type Long = { toNumber(): number } | number;
@@ -15,17 +15,9 @@ const T = onnx.TensorProto.DataType;
 const RESERVED_NAMES = new Set(['__proto__', 'constructor', 'prototype']);
 
 function dtypeOf(elemType: number, where: string): DType {
-  switch (elemType) {
-    case T.FLOAT: case T.DOUBLE: case T.FLOAT16: case T.BFLOAT16:
-      return 'float';
-    case T.BOOL:
-      return 'bool';
-    case T.INT8: case T.INT16: case T.INT32: case T.INT64:
-    case T.UINT8: case T.UINT16: case T.UINT32: case T.UINT64:
-      return 'int';
-    default:
-      throw new ZkError('ONNX_UNSUPPORTED', `${where}: element type ${T[elemType] ?? elemType} is not supported`);
-  }
+  const dtype = dtypeOfElemType(elemType);
+  if (!dtype) throw new ZkError('ONNX_UNSUPPORTED', `${where}: element type ${T[elemType] ?? elemType} is not supported`);
+  return dtype;
 }
 
 /** Reads a TensorProto's values, from raw_data (little-endian, possibly unaligned) or typed fields. */

@@ -1,13 +1,12 @@
+import type { TensorSpec } from '../core/tensor-spec.js';
+import { fromFixedPoint } from '../core/fixed-point.js';
 import { type PublicValues, splitPublic } from '../commit/public.js';
 import type { ProofSystem, SnarkProof } from '../core/snarkjs.js';
 import type { ModelInfo } from '../model/layout.js';
 import { type TrustSummary, trustSummary } from '../model/trust.js';
 
 /** A decoded tensor of a proof: integers (fixed point, as in the circuit) and their float values. */
-export interface ProvenTensor {
-  name: string;
-  dims: number[];
-  scale: number;
+export interface ProvenTensor extends Pick<TensorSpec, 'name' | 'dims' | 'scale'> {
   integers: string[];
   values: number[];
 }
@@ -65,7 +64,7 @@ export const decodeTensor = (t: { name: string; dims: number[]; scale: number },
   dims: t.dims,
   scale: t.scale,
   integers: integers.map(String),
-  values: integers.map((v) => Number(v) / 2 ** t.scale),
+  values: integers.map((v) => fromFixedPoint(v, t.scale)),
 });
 
 /** The public signals of a model's proof, read through its layout. */

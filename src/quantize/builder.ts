@@ -119,7 +119,7 @@ export class CircuitBuilder {
   /** Each form must be 0 for the input to have a proof (free: linear constraints). */
   assertZero(xs: readonly Affine[], origin: Origin, what: string): void {
     const live = xs.filter((x) => !isConstant(x));
-    for (const x of xs) if (isConstant(x) && x.bias !== 0) throw new ZkError('INPUT_INVALID', `node ${origin.node} (${origin.op}): ${what}`, { ...origin });
+    for (const x of xs) if (isConstant(x) && x.bias !== 0) throw new ZkError('MODEL_INVALID', `node ${origin.node} (${origin.op}): ${what}`, { ...origin });
     if (!live.length) return;
     const atScale = this.groupScale(live);
     this.groups.push({ kind: 'assert', ...origin, what, firstWire: this.wireScales.length, inputs: live.map((x) => this.quantizeForm(x, atScale, 0n)) });
@@ -211,7 +211,7 @@ export class CircuitBuilder {
     const out = as.map((a, i) => {
       const b = bs[i];
       if (!isConstant(b)) return a;
-      if (b.bias === 0) throw new ZkError('INPUT_INVALID', `node ${origin.node} (${origin.op}): division by the constant 0`, { ...origin });
+      if (b.bias === 0) throw new ZkError('MODEL_INVALID', `node ${origin.node} (${origin.op}): division by the constant 0`, { ...origin });
       return combine([[a, 1 / b.bias]]);
     });
     const idx = bs.flatMap((b, i) => (isConstant(b) ? [] : [i]));
@@ -431,6 +431,6 @@ export function roundEven(v: number): number {
 }
 
 function toBigInt(v: number): bigint {
-  if (!Number.isFinite(v)) throw new ZkError('INPUT_INVALID', `a constant of the model is not finite (${v})`);
+  if (!Number.isFinite(v)) throw new ZkError('MODEL_INVALID', `a constant of the model is not finite (${v})`);
   return BigInt(Math.round(v));
 }

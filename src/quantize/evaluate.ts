@@ -1,3 +1,4 @@
+import { fromFixedPoint } from '../core/fixed-point.js';
 import { ZkError } from '../core/errors.js';
 import { assertNever } from '../core/exhaustive.js';
 import { inRange } from '../commit/poseidon.js';
@@ -62,7 +63,7 @@ export function evaluate(graph: QuantizedGraph, inputs: readonly bigint[][], opt
       if (opts.checkRanges && inp.range && !inRange(v, inp.range)) {
         const { bits, signed } = inp.range;
         // Said in the user's units too: the fixed-point range over 2^scale.
-        const float = (x: bigint) => +(Number(x) / 2 ** inp.scale).toPrecision(6);
+        const float = (x: bigint) => +fromFixedPoint(x, inp.scale).toPrecision(6);
         const [min, max] = signed ? [-(1n << BigInt(bits - 1)), (1n << BigInt(bits - 1)) - 1n] : [0n, (1n << BigInt(bits)) - 1n];
         throw new ZkError('INPUT_OUT_OF_RANGE',
           `input "${inp.name}"[${k}] = ${float(v)} is outside the range the circuit checks for this private input, ${float(min)} to ${float(max)} ` +
@@ -179,7 +180,7 @@ export const MAX_RANGE_BITS = 252;
 
 function checkWidth(bits: number, g: GadgetGroup, i: number): number {
   if (bits > MAX_RANGE_BITS) {
-    throw new ZkError('INPUT_OUT_OF_RANGE', `layer ${i} (${g.op} node ${g.node}) needs ${bits} bits, more than the field allows; lower the scale`, { layer: i, node: g.node });
+    throw new ZkError('RANGE_TOO_WIDE', `layer ${i} (${g.op} node ${g.node}) needs ${bits} bits, more than the field allows; lower the scale`, { layer: i, node: g.node });
   }
   return bits;
 }
@@ -317,7 +318,7 @@ function walkBounds(graph: QuantizedGraph, visit: (g: GadgetGroup, index: number
   }
   for (const w of graph.weights) w.values.forEach((_, k) => (bound[w.firstWire + k] = 1n << BigInt(w.bits - 1)));
   const check = (b: bigint, where: string): bigint => {
-    if (strict && b >= NO_WRAP_LIMIT) throw new ZkError('INPUT_OUT_OF_RANGE', `${where} could wrap around the field for large inputs; lower the scale`, { where });
+    if (strict && b >= NO_WRAP_LIMIT) throw new ZkError('RANGE_TOO_WIDE', `${where} could wrap around the field for large inputs; lower the scale`, { where });
     return b;
   };
   const formBound = (f: IntForm, where: string): bigint => {

@@ -1,7 +1,7 @@
+import type { TensorSpec } from '../core/tensor-spec.js';
 import { assertNever } from '../core/exhaustive.js';
 import type { DigitRange } from '../commit/poseidon.js';
 import type { ModelVisibility } from '../commit/visibility.js';
-import type { DType } from '../onnx/graph.js';
 
 /**
  * The quantized graph: integer affine forms over wires, and the gadget groups that make new wires.
@@ -178,11 +178,7 @@ export interface BooleanGroup {
 
 export type GadgetGroup = ShiftGroup | ProductGroup | TableGroup | DivideGroup | ZeroGroup | SignGroup | RoundGroup | AssertGroup | BooleanGroup;
 
-export interface PlanInput {
-  name: string;
-  dims: number[];
-  dtype: DType;
-  scale: number;
+export interface PlanInput extends TensorSpec {
   firstWire: number;
   /**
    * The range a private or hashed input is checked to inside the circuit, set by calibration:
@@ -205,11 +201,7 @@ export interface PlanWeight {
   values: bigint[];
 }
 
-export interface PlanOutput {
-  name: string;
-  dims: number[];
-  dtype: DType;
-  scale: number;
+export interface PlanOutput extends TensorSpec {
   forms: IntForm[];
 }
 

@@ -1,3 +1,4 @@
+import { fromFixedPoint, toFixedPoint } from '../core/fixed-point.js';
 import { ZkError } from '../core/errors.js';
 import { evalFunction, functionSpec } from './functions.js';
 import type { TableFunction, TableGroup, TableLeaf } from './plan.js';
@@ -87,8 +88,8 @@ export function fitTable(fn: TableFunction, o: FitOptions): TableFit {
   const half = 2 ** (m - 1);
   const outUnit = 2 ** o.outScale;
   const exhaustive = m <= EXHAUSTIVE_BITS;
-  const grid = exhaustive ? Float64Array.from({ length: 2 ** m }, (_, w) => evalFunction(fn, (w - half) / 2 ** o.scale)) : undefined;
-  const valueAt = (w: number): number => (grid ? grid[w] : evalFunction(fn, (w - half) / 2 ** o.scale));
+  const grid = exhaustive ? Float64Array.from({ length: 2 ** m }, (_, w) => evalFunction(fn, fromFixedPoint(w - half, o.scale))) : undefined;
+  const valueAt = (w: number): number => (grid ? grid[w] : evalFunction(fn, fromFixedPoint(w - half, o.scale)));
   const targetLsb = o.targetLsb ?? DEFAULT_TARGET_LSB;
   const maxLeaves = o.maxLeaves ?? MAX_LEAVES;
 
@@ -148,7 +149,7 @@ export function fitTable(fn: TableFunction, o: FitOptions): TableFit {
   // Outside the window the table returns the limit; the window was chosen so that f is within lsb/8 of it there.
   const saturationError = limits ? Math.max(Math.abs(evalFunction(fn, half / 2 ** o.scale) - limits.high), Math.abs(evalFunction(fn, -half / 2 ** o.scale - 2 ** -o.scale) - limits.low)) : 0;
   const toBig = (v: number): bigint => {
-    if (!Number.isFinite(v)) throw new ZkError('INPUT_OUT_OF_RANGE', `the table of ${fn.name} has a coefficient that is not finite`);
+    if (!Number.isFinite(v)) throw new ZkError('RANGE_TOO_WIDE', `the table of ${fn.name} has a coefficient that is not finite`);
     return BigInt(Math.round(v));
   };
   return {
@@ -180,7 +181,7 @@ export function findLeaf(leaves: readonly TableLeaf[], window: number, w: bigint
  */
 export function evalTable(g: TableGroup, x: bigint): bigint {
   const v = x >> BigInt(g.shift);
-  if (g.leaves.length === 0) return BigInt(Math.round(evalFunction(g.fn, Number(v) / 2 ** tableInputScale(g)) * 2 ** g.outScale));
+  if (g.leaves.length === 0) return toFixedPoint(evalFunction(g.fn, fromFixedPoint(v, tableInputScale(g))), g.outScale);
   const half = 1n << BigInt(g.window - 1);
   if (v < -half) return g.low;
   if (v >= half) return g.high;

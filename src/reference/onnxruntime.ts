@@ -76,20 +76,14 @@ async function createSession(model0: Uint8Array): Promise<{ session: ort.Inferen
 }
 
 /**
- * onnxruntime's message without the file paths it may carry (its own sources', or a model's):
- * error messages reach clients and must not reveal the server's layout.
+ * onnxruntime's message, cut to 1,000 characters. The paths it may name (its own sources', a
+ * model's) are scrubbed where errors leave for clients (src/api/errors.ts clientError).
  */
-const withoutPaths = (e: unknown): string => ((e as Error)?.message ?? String(e)).replace(/(?<![\w.])(?:[A-Za-z]:)?[\\/][^\s'"()\[\]]+/g, '<path>').slice(0, 1000);
+const ortMessage = (e: unknown): string => ((e as Error)?.message ?? String(e)).slice(0, 1000);
 
 /** Refuses (ONNX_MALFORMED) a model onnxruntime cannot load, at once (the service's upload) rather than in its build. */
 export async function checkLoads(model: Uint8Array): Promise<void> {
-  let session: ort.InferenceSession;
-  try {
-    ({ session } = await createSession(model));
-  } catch (e) {
-    throw new ZkError('ONNX_MALFORMED', `onnxruntime cannot load the model: ${withoutPaths(e)}`);
-  }
-  await session.release();
+  await (await ReferenceSession.load(model)).release();
 }
 
 const NARROW_TYPES = new Set(['int8', 'uint8', 'int16', 'uint16']);
@@ -145,27 +139,62 @@ function toHalf(v: number): number {
   return h;
 }
 
-/** Runs the float model with onnxruntime-node: the reference the quantized circuit is measured against. */
-export async function runReference(model: Uint8Array, inputs: readonly ValueInfo[], values: readonly number[][]): Promise<number[][]> {
-  let session: ort.InferenceSession;
-  let widened: boolean;
-  try {
-    ({ session, widened } = await createSession(model));
-  } catch (e) {
-    throw new ZkError('ONNX_MALFORMED', `onnxruntime cannot load the model: ${withoutPaths(e)}`);
-  }
-  try {
-    const feeds: Record<string, ort.Tensor> = {};
-    // The widened model declares its narrow integer inputs int32.
-    const declared = (inp: ValueInfo): ValueInfo => (widened && NARROW_TYPES.has(inp.elemType ?? '') ? { ...inp, elemType: 'int32' } : inp);
-    inputs.forEach((inp, i) => (feeds[inp.name] = feedTensor(declared(inp), values[i])));
-    let result: ort.InferenceSession.OnnxValueMapType;
+/**
+ * An onnxruntime session of one model, to run many times: the service keeps one per model version
+ * (src/service/models.ts) rather than loading the model for every proof request. Runs may overlap;
+ * release() waits for those under way.
+ */
+export class ReferenceSession {
+  private running = 0;
+  private closed = false;
+  private onIdle = (): void => {};
+
+  private constructor(
+    private readonly session: ort.InferenceSession,
+    private readonly widened: boolean,
+  ) {}
+
+  /** ONNX_MALFORMED (with onnxruntime's error as the cause) when onnxruntime cannot load the model. */
+  static async load(model: Uint8Array): Promise<ReferenceSession> {
     try {
-      result = await session.run(feeds);
+      const { session, widened } = await createSession(model);
+      return new ReferenceSession(session, widened);
     } catch (e) {
-      throw new ZkError('INPUT_INVALID', `onnxruntime cannot run the model on this input: ${withoutPaths(e)}`);
+      throw new ZkError('ONNX_MALFORMED', `onnxruntime cannot load the model: ${ortMessage(e)}`, undefined, { cause: e });
     }
-    return session.outputNames.map((name) => Array.from(result[name].data as ArrayLike<number | bigint | boolean>, Number));
+  }
+
+  /** The float outputs (one flat array per model output) for one input (one flat array per `inputs` entry). */
+  async run(inputs: readonly ValueInfo[], values: readonly number[][]): Promise<number[][]> {
+    if (this.closed) throw new ZkError('INTERNAL', 'the onnxruntime session was released');
+    // The widened model declares its narrow integer inputs int32.
+    const declared = (inp: ValueInfo): ValueInfo => (this.widened && NARROW_TYPES.has(inp.elemType ?? '') ? { ...inp, elemType: 'int32' } : inp);
+    const feeds = Object.fromEntries(inputs.map((inp, i) => [inp.name, feedTensor(declared(inp), values[i])]));
+    this.running++;
+    try {
+      const result = await this.session.run(feeds);
+      return this.session.outputNames.map((name) => Array.from(result[name].data as ArrayLike<number | bigint | boolean>, Number));
+    } catch (e) {
+      throw new ZkError('INPUT_INVALID', `onnxruntime cannot run the model on this input: ${ortMessage(e)}`, undefined, { cause: e });
+    } finally {
+      if (--this.running === 0) this.onIdle();
+    }
+  }
+
+  /** Frees onnxruntime's memory once the runs under way end; later runs are refused. */
+  async release(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await new Promise<void>((resolve) => (this.running === 0 ? resolve() : (this.onIdle = resolve)));
+    await this.session.release();
+  }
+}
+
+/** Runs the float model once with onnxruntime-node: the reference the quantized circuit is measured against. */
+export async function runReference(model: Uint8Array, inputs: readonly ValueInfo[], values: readonly number[][]): Promise<number[][]> {
+  const session = await ReferenceSession.load(model);
+  try {
+    return await session.run(inputs, values);
   } finally {
     await session.release();
   }
@@ -182,10 +211,10 @@ export interface OutputAccuracy {
 
 /**
  * Per-output accuracy of a quantized run: `ours` (floats, one flat array per model output, in the
- * order of `outputs`) against onnxruntime's float run of the same input `values`.
+ * order of `outputs`) against onnxruntime's float run of the same input `values` on `session`.
  */
-export async function outputAccuracy(model: Uint8Array, inputs: readonly ValueInfo[], outputs: readonly { name: string }[], values: readonly number[][], ours: readonly number[][]): Promise<OutputAccuracy[]> {
-  const reference = await runReference(model, inputs, values);
+export async function outputAccuracy(session: ReferenceSession, inputs: readonly ValueInfo[], outputs: readonly { name: string }[], values: readonly number[][], ours: readonly number[][]): Promise<OutputAccuracy[]> {
+  const reference = await session.run(inputs, values);
   return outputs.map(({ name }, o) => ({
     name,
     maxAbsError: ours[o].reduce((m, v, k) => Math.max(m, Math.abs(v - reference[o][k])), 0),

@@ -1,7 +1,7 @@
 import { availableParallelism, hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
-import { ZkError } from '../core/errors.js';
+import { parseOrThrow, ZkError } from '../core/errors.js';
 import type { LogFormat } from './logger.js';
 
 /**
@@ -133,9 +133,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ServiceConf
   const v = {} as Record<EnvName, unknown>;
   for (const [name, [schema, fallback]] of Object.entries(ENV) as [EnvName, (typeof ENV)[EnvName]][]) {
     const raw = env[name] === undefined || env[name] === '' ? fallback : env[name];
-    const parsed = (schema as z.ZodType).safeParse(raw);
-    if (!parsed.success) throw new ZkError('INPUT_INVALID', `${name}=${raw}: ${parsed.error.issues[0].message}`, { variable: name });
-    v[name] = parsed.data;
+    v[name] = parseOrThrow(schema as z.ZodType, raw, `${name}=${raw}`, { variable: name });
   }
   const p = v as Parsed;
   return {

@@ -3,7 +3,7 @@
  * are looked up with their compiled info, inputs are checked against them before a job is queued,
  * and proofs are verified against their keys.
  */
-import { prepareWithDocs, type GraphSettings } from '../model/prepare.js';
+import { hasGraphSettings, prepareWithDocs } from '../model/prepare.js';
 
 import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
@@ -11,50 +11,43 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { sha256File, sha256Hex } from '../core/hash.js';
 import { type ModelVisibility, needsSalt } from '../commit/visibility.js';
-import { parseFieldElement, type ProofSystem } from '../core/snarkjs.js';
+import { parseFieldElement } from '../core/snarkjs.js';
 import { exportSolidityVerifier } from '../chain/verifier.js';
-import { errorBody, isZkError, ZkError } from '../core/errors.js';
+import { errorBody, isZkError, parseOrThrow, ZkError } from '../core/errors.js';
 import { Lru } from '../core/lru.js';
 import type { SnarkProof } from '../core/snarkjs.js';
 import { parseInputs } from '../io/input.js';
-import { DEFAULT_HEADROOM, DEFAULT_SCALE } from '../model/compile.js';
+import { DEFAULT_HEADROOM } from '../model/defaults.js';
+import type { CompileSettingsOf } from '../core/settings.js';
 import { requireProvable } from '../model/ceremony.js';
 import { modelFiles, type ModelInfo } from '../model/layout.js';
 import { inlineExternalData, uploadedSource } from '../onnx/external.js';
 import { loadOnnx } from '../onnx/load.js';
-import { checkLoads } from '../reference/onnxruntime.js';
+import { checkLoads, outputAccuracy, ReferenceSession } from '../reference/onnxruntime.js';
 import { requireSupported } from '../quantize/trace.js';
 import { quantizeForPlan } from '../quantize/input.js';
 import type { QuantizedGraph } from '../quantize/plan.js';
 import { planFromJson } from '../quantize/serialize.js';
 import { loadVerificationKey, type Groth16VerificationKey } from '../setup/index.js';
 import { bundleFromSignals, decodeTensor } from '../prove/bundle.js';
-import { outputAccuracy } from '../reference/onnxruntime.js';
 import { parseProofBundle, scalarElement, snarkProofSchema, verifyBundle, type Verdict } from '../verify/verify.js';
 import type { ModelBuilder } from '../jobs/compiles.js';
 import { ArtifactStore } from '../store/artifacts.js';
 import type { CompileSettings, ModelRecord, ModelStore } from '../store/models.js';
 import type { JobRecord, JobStore, SubmittedInput } from '../store/jobs.js';
 
-export interface Upload {
+/** An upload: the model, its compile settings (src/core/settings.ts) and what the service does with it. */
+export interface Upload extends CompileSettingsOf {
   onnx: Uint8Array;
   /** The files the model's external data lives in, by file name (see src/onnx/external.ts). */
   externalData?: ReadonlyMap<string, Uint8Array>;
   name?: string;
-  scale?: number;
-  headroomBits?: number;
   /** One input document or an array of them (see src/io/input.ts). */
   calibration?: unknown;
-  visibility?: ModelVisibility;
   /** Publish the proving artifacts so clients can prove on their own machines (ModelRecord.clientProving). */
   clientProving?: boolean;
   /** Open a phase-2 ceremony: sha256 (hex) of the owner's token (CompileSettings.ceremonyOwner). */
   ceremonyOwner?: string;
-  /** Proof system of the keys; default groth16. */
-  system?: ProofSystem;
-  /** Symbolic dim sizes and parameter inputs fixed as constants. */
-  graph?: GraphSettings;
-  acceptError?: boolean;
 }
 
 /**
@@ -75,20 +68,26 @@ export type ArtifactName = keyof typeof ARTIFACTS;
 /** Whether clients can prove a model of this visibility at all: they must hold its weights. */
 export const clientProvable = (v: ModelVisibility): boolean => v.weights === 'fixed' || v.weights === 'public';
 
+/** Models whose onnxruntime session stays loaded for checking proof requests. */
+const REFERENCE_SESSIONS = 4;
+
 export interface ReadyModel {
   record: ModelRecord;
   info: ModelInfo;
   dir: string;
 }
 
-/** Names end up in logs, metrics and the proof bundle: keep them plain. */
-export const MODEL_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
-
 export class ModelService {
   private readonly infos = new Map<string, ModelInfo>();
   private readonly vkeys = new Map<string, Promise<Groth16VerificationKey>>();
   /** Plans for checking inputs in the request; they can be large, so only a few stay. */
   private readonly plans = new Lru<string, QuantizedGraph>(8);
+  /**
+   * onnxruntime sessions of the models proof requests were checked against (the accuracy preview),
+   * one per model version: loading the model per request cost a model load each time. Released when
+   * evicted or when the model goes.
+   */
+  private readonly references = new Lru<string, Promise<ReferenceSession>>(REFERENCE_SESSIONS, (s) => void s.then((r) => r.release(), () => {}));
   /** sha256 of served artifacts by `key/name`: they never change once a model is ready. */
   private readonly hashes = new Map<string, Promise<string>>();
 
@@ -121,11 +120,12 @@ export class ModelService {
       throw new ZkError('INPUT_INVALID', `clientProving: a client cannot prove a model with ${u.visibility.weights} weights without holding them; use weights=fixed or weights=public`);
     }
     const prepared = prepareWithDocs(graph, u.graph ?? {}, docs ?? []);
+    // Unset settings stay unset: compile applies the defaults (a scale chosen by calibration, as the CLI's).
     const settings: CompileSettings = {
-      scale: u.scale ?? DEFAULT_SCALE,
+      ...(u.scale !== undefined ? { scale: u.scale } : {}),
       headroomBits: u.headroomBits ?? DEFAULT_HEADROOM,
       ...(docs ? { samples: prepared.samples } : {}),
-      ...(u.graph && (Object.keys(u.graph.dims ?? {}).length || Object.keys(u.graph.fix ?? {}).length) ? { graph: u.graph } : {}),
+      ...(hasGraphSettings(u.graph) ? { graph: u.graph } : {}),
       ...(u.acceptError ? { acceptError: true } : {}),
       ...(this.ptau ? { ptau: this.ptau } : {}),
       ...(u.visibility ? { visibility: u.visibility } : {}),
@@ -216,16 +216,26 @@ export class ModelService {
     if (salt !== undefined && !needsSalt(m.info.visibility)) throw new ZkError('INPUT_INVALID', `"salt": model ${m.info.name} hashes neither its input nor its output`);
     // The output the proof will show (the prover checks its circuit against this same evaluation).
     const output = m.info.outputs.map((t, o) => ({ name: t.name, dims: t.dims, values: decodeTensor(t, outputs[o]).values }));
-    const accuracy = await outputAccuracy(readFileSync(modelFiles(m.dir).onnx), m.info.inputs, m.info.outputs, values, output.map((o) => o.values));
+    const accuracy = await outputAccuracy(await this.reference(m), m.info.inputs, m.info.outputs, values, output.map((o) => o.values));
     return { values, ...(salt === undefined ? {} : { salt: String(parseFieldElement(salt, '"salt"')) }), preview: { output, accuracy } };
+  }
+
+  /** The model's onnxruntime session, loaded once per model version (a failed load is not kept). */
+  reference(m: ReadyModel): Promise<ReferenceSession> {
+    const key = m.record.key;
+    const session = this.references.get(key, () => ReferenceSession.load(readFileSync(modelFiles(m.dir).onnx)));
+    session.catch(() => this.references.delete(key));
+    return session;
   }
 
   /**
    * A downloadable artifact of a ready model: its file, media type and sha256 (hex, the ETag).
-   * NOT_FOUND for a name not in ARTIFACTS, FORBIDDEN for a proving artifact of a model whose owner
-   * did not opt in to client proving.
+   * CONFLICT while its phase-2 ceremony is unfinished (its key is neither final nor safe, and the
+   * files are served as immutable), NOT_FOUND for a name not in ARTIFACTS, FORBIDDEN for a proving
+   * artifact of a model whose owner did not opt in to client proving.
    */
   async artifact(m: ReadyModel, name: string): Promise<{ file: string; type: string; sha256: string }> {
+    requireProvable(m.info);
     if (!Object.hasOwn(ARTIFACTS, name)) throw new ZkError('NOT_FOUND', `no artifact "${name}"; one of ${Object.keys(ARTIFACTS).join(', ')}`, { name });
     const spec = ARTIFACTS[name as ArtifactName];
     if (spec.proving && !m.record.clientProving) {
@@ -250,6 +260,7 @@ export class ModelService {
     this.infos.delete(key);
     this.vkeys.delete(key);
     this.plans.delete(key);
+    this.references.delete(key);
     for (const name of Object.keys(ARTIFACTS)) this.hashes.delete(`${key}/${name}`);
   }
 
@@ -267,12 +278,8 @@ export class ModelService {
     const vkey = await this.verificationKey(m);
     if (typeof proof === 'object' && proof !== null && 'format' in proof) return verifyBundle(m.info, vkey, parseProofBundle(proof));
     const count = m.info.publicSignals;
-    const bare = z.object({ proof: snarkProofSchema, publicSignals: z.array(scalarElement).length(count, `model ${m.info.name} has ${count} public signals`) }).safeParse({ proof, publicSignals });
-    if (!bare.success) {
-      const issue = bare.error.issues[0];
-      throw new ZkError('INPUT_INVALID', `not a proof with public signals: ${issue.path.join('.')}: ${issue.message}`, { issues: bare.error.issues.slice(0, 5) });
-    }
-    const { proof: parsed, publicSignals: signals } = bare.data;
+    const bare = z.object({ proof: snarkProofSchema, publicSignals: z.array(scalarElement).length(count, `model ${m.info.name} has ${count} public signals`) });
+    const { proof: parsed, publicSignals: signals } = parseOrThrow(bare, { proof, publicSignals }, 'not a proof with public signals');
     return verifyBundle(m.info, vkey, bundleFromSignals(m.info, parsed.protocol, parsed as SnarkProof, signals));
   }
 

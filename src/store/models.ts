@@ -8,7 +8,8 @@ export type ModelStatus = 'compiling' | 'ready' | 'failed';
 
 /** Everything the compile + setup of a model depends on besides the ONNX bytes and the name. */
 export interface CompileSettings {
-  scale: number;
+  /** Absent: calibration picks it (AUTO_SCALES), as the CLI does; model.json records the one chosen. */
+  scale?: number;
   headroomBits: number;
   /** Calibration samples (one flat array per graph input each); random ones when absent. */
   samples?: number[][][];

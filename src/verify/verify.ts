@@ -1,5 +1,6 @@
+import { fromFixedPoint } from '../core/fixed-point.js';
 import { z } from 'zod';
-import { ZkError } from '../core/errors.js';
+import { parseOrThrow, ZkError } from '../core/errors.js';
 import { type PublicValues, publicSignalCount, weightsDigest } from '../commit/public.js';
 import type { SnarkProof } from '../core/snarkjs.js';
 import { PROOF_SYSTEMS, type ProofSystem } from '../core/systems.js';
@@ -39,12 +40,7 @@ export const proofBundleSchema = z
   .refine((b) => b.proof.protocol === b.system, { message: 'the proof is not of the system the bundle names', path: ['proof', 'protocol'] });
 
 export function parseProofBundle(doc: unknown): ProofBundle {
-  const parsed = proofBundleSchema.safeParse(doc);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new ZkError('INPUT_INVALID', `not a zkinfer proof: ${issue.path.join('.') || '(root)'}: ${issue.message}`, { issues: parsed.error.issues.slice(0, 5) });
-  }
-  return parsed.data as ProofBundle;
+  return parseOrThrow(proofBundleSchema, doc, 'not a zkinfer proof') as ProofBundle;
 }
 
 export type Verdict = { valid: true } | { valid: false; reason: string };
@@ -132,7 +128,7 @@ function sameTensors(kind: string, specs: ModelInfo['outputs'], shown: readonly 
     if (t.name !== specs[i].name || t.dims.join() !== specs[i].dims.join()) return { valid: false, reason: `${kind} ${i} shown in the bundle is named or shaped otherwise than the model's ${JSON.stringify(specs[i].name)} [${specs[i].dims}]` };
     if (t.scale !== specs[i].scale || t.integers.length !== signals[i].length) return { valid: false, reason: `${kind} ${specs[i].name} does not match the model's shape or scale` };
     for (let k = 0; k < signals[i].length; k++) {
-      if (BigInt(t.integers[k]) !== signals[i][k] || t.values[k] !== Number(signals[i][k]) / 2 ** t.scale) {
+      if (BigInt(t.integers[k]) !== signals[i][k] || t.values[k] !== fromFixedPoint(signals[i][k], t.scale)) {
         return { valid: false, reason: `${kind} ${specs[i].name}[${k}] shown in the bundle differs from the proven public signal` };
       }
     }

@@ -1,4 +1,4 @@
-import type { DType } from '../../onnx/graph.js';
+import { type DType, dtypeOfElemType } from '../../onnx/graph.js';
 import { type Affine, add, combine, constant, isConstant, scale, shift, sub } from '../affine.js';
 import { broadcastDims, broadcastIndex, type SymTensor } from '../tensor.js';
 import type { OpContext, OpImpl } from './context.js';
@@ -115,9 +115,7 @@ const identity: OpImpl = (ctx) => [ctx.input(0)];
 export function cast(ctx: OpContext): SymTensor[] {
   const x = ctx.input(0);
   const to = ctx.int('to', 1);
-  // TensorProto element types: FLOAT, FLOAT16, DOUBLE, BFLOAT16 | BOOL | the integer types. Others
-  // (strings, complex, float8, 4-bit) are refused by name, not taken for integers.
-  const target: DType | undefined = [1, 10, 11, 16].includes(to) ? 'float' : to === 9 ? 'bool' : [2, 3, 4, 5, 6, 7, 12, 13].includes(to) ? 'int' : undefined;
+  const target = dtypeOfElemType(to);
   if (!target) return ctx.fail(`to = element type ${to}`);
   if (x.data.every(isConstant)) {
     const conv = (v: number) => (target === 'bool' ? Number(v !== 0) : target === 'int' ? Math.trunc(v) : v);

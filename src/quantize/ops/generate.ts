@@ -1,5 +1,5 @@
 import type { DType } from '../../onnx/graph.js';
-import { sizeOf } from '../../onnx/graph.js';
+import { dtypeOfElemType, sizeOf } from '../../onnx/graph.js';
 import { constant, isConstant } from '../affine.js';
 import { strides, type SymTensor } from '../tensor.js';
 import type { OpContext, OpImpl } from './context.js';
@@ -11,7 +11,7 @@ import type { OpContext, OpImpl } from './context.js';
  */
 
 /** ONNX TensorProto element types → our dtypes (EyeLike's `dtype`). */
-const dtypeOf = (ctx: OpContext, code: number): DType => (code === 9 ? 'bool' : [1, 10, 11, 16].includes(code) ? 'float' : [2, 3, 4, 5, 6, 7, 12, 13].includes(code) ? 'int' : ctx.fail(`dtype ${code}`));
+const dtypeOf = (ctx: OpContext, code: number): DType => dtypeOfElemType(code) ?? ctx.fail(`dtype ${code}`);
 
 /** Range(start, limit, delta): start + i·delta for i < max(⌈(limit − start)/delta⌉, 0). */
 function range(ctx: OpContext): SymTensor[] {
