@@ -20,6 +20,7 @@ import { checkWitness } from '../src/quantize/witness-check.js';
 import { toIntegers } from '../src/model/accuracy.js';
 import { CASES, ONNX_NODE, REPO_ROOT } from './support/env.js';
 import { OnnxBuilder } from './support/onnx-builder.js';
+import { SMALL_WEIGHTS_SAMPLES, smallWeights } from './support/models.js';
 
 const read = (c: string, file = 'network.onnx') => readFileSync(join(CASES, c, file));
 const doc = (c: string, file = 'input.json') => JSON.parse(readFileSync(join(CASES, c, file), 'utf8')) as unknown;
@@ -80,17 +81,7 @@ test('a causal mask of −inf or finfo.min before Softmax: a masked position dro
   assert.ok(min.constraints < 2500, `${min.constraints} constraints`);
 });
 
-/** x → ×0.001 → Relu → ×1000: the small weight vanishes at 8 fraction bits inside a range check. */
-const smallWeights = () => new OnnxBuilder()
-  .input('x', [1, 4])
-  .initializer('W1', [4, 2], [0.001, 0.002, 0.0015, 0.001, 0.002, 0.001, 0.001, 0.0025])
-  .initializer('W2', [2, 1], [1000, 800])
-  .node('MatMul', ['x', 'W1'], ['h'], {})
-  .node('Relu', ['h'], ['r'])
-  .node('MatMul', ['r', 'W2'], ['y'])
-  .output('y', [1, 1])
-  .build();
-const samples = [[[1, 0.5, -0.25, 0.8]], [[0.3, 0.9, 0.6, -0.4]], [[-0.7, 0.2, 1, 0.6]]];
+const samples = SMALL_WEIGHTS_SAMPLES;
 
 test('a compile whose error exceeds its stated tolerance fails, naming the worst output and the first diverging node', async () => {
   await assert.rejects(quantizeModel(smallWeights(), { scale: 8, samples }), (e) => {

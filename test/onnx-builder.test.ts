@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import * as ort from 'onnxruntime-node';
 import onnxProto from 'onnx-proto';
 import { OnnxBuilder, mulberry32, randomTensor } from './support/onnx-builder.js';
-import { EXAMPLES } from '../scripts/example-models.js';
+import { EXAMPLES, tinyCnn } from '../scripts/example-models.js';
 
 const { ModelProto, AttributeProto } = onnxProto.onnx;
 
@@ -61,20 +61,8 @@ test('Gemm+Relu MLP 4-3-2 matches a JS reference', async () => {
 
 test('Conv+Relu+MaxPool+Flatten+Gemm runs with the expected output shape', async () => {
   const rng = mulberry32(8);
-  const model = new OnnxBuilder()
-    .input('x', [1, 1, 6, 6])
-    .initializer('K', [2, 1, 3, 3], randomTensor(rng, [2, 1, 3, 3], 0.3))
-    .initializer('KB', [2], randomTensor(rng, [2], 0.3))
-    .initializer('W', [3, 18], randomTensor(rng, [3, 18], 0.3))
-    .initializer('B', [3], randomTensor(rng, [3], 0.3))
-    .node('Conv', ['x', 'K', 'KB'], ['c'], { kernel_shape: [3, 3], pads: [1, 1, 1, 1], strides: [1, 1] })
-    .node('Relu', ['c'], ['r'])
-    .node('MaxPool', ['r'], ['p'], { kernel_shape: [2, 2], strides: [2, 2] })
-    .node('Flatten', ['p'], ['f'], { axis: 1 })
-    .node('Gemm', ['f', 'W', 'B'], ['y'], { transB: 1 })
-    .output('y', [1, 3])
-    .build();
-  const y = await run(model, 'x', randomTensor(rng, [1, 1, 6, 6], 1), [1, 1, 6, 6]);
+  const model = tinyCnn(8);
+  const y = await run(model, 'input', randomTensor(rng, [1, 1, 6, 6], 1), [1, 1, 6, 6]);
   assert.deepEqual(y.dims, [1, 3]);
   assert.ok([...(y.data as Float32Array)].every(Number.isFinite));
 });

@@ -8,6 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { OnnxBuilder, mulberry32, randomTensor } from './support/onnx-builder.js';
 import { LSB, dotTol, checkOp, shiftGroups } from './support/op-check.js';
+import { gemmRelu } from './support/models.js';
 
 test('Relu on an input: one shift-0 ReLU group', async (t) => {
   const bytes = new OnnxBuilder().input('x', [2, 5]).node('Relu', ['x'], ['y']).output('y', [2, 5]).build();
@@ -20,15 +21,7 @@ test('Relu on an input: one shift-0 ReLU group', async (t) => {
 });
 
 test('Relu after Gemm makes exactly one shift group with relu=true', async (t) => {
-  const rng = mulberry32(51);
-  const bytes = new OnnxBuilder()
-    .input('x', [1, 4])
-    .initializer('W', [3, 4], randomTensor(rng, [3, 4], 1))
-    .initializer('b', [3], randomTensor(rng, [3], 1))
-    .node('Gemm', ['x', 'W', 'b'], ['h'], { transB: 1 })
-    .node('Relu', ['h'], ['y'])
-    .output('y', [1, 3])
-    .build();
+  const bytes = gemmRelu({ seed: 51, inputs: 4, units: 3, amp: 1 });
   // K = 4 terms, then one rounding shift (2^-9).
   const { plan } = await checkOp(t, bytes, { tol: dotTol(4, 1, 1, 1) });
   assert.equal(plan.groups.length, 1);
@@ -66,9 +59,7 @@ test('Clip (opset 13) with min and max inputs, only min, only max', async (t) =>
     .node('Clip', ['x', 'lo', 'hi'], ['both'])
     .node('Clip', ['x', 'lo'], ['onlyMin'])
     .node('Clip', ['x', '', 'hi'], ['onlyMax'])
-    .output('both', [3, 5])
-    .output('onlyMin', [3, 5])
-    .output('onlyMax', [3, 5])
+    .outputShapes({ both: [3, 5], onlyMin: [3, 5], onlyMax: [3, 5] })
     .build();
   // Shift-0 ReLUs are exact; input rounding and the bound 0.6 rounded to 2^-8 (≤ 2^-9 each).
   const { plan } = await checkOp(t, bytes, { tol: 1 * LSB });

@@ -14,6 +14,7 @@ import type { QuantizedGraph } from '../src/quantize/plan.js';
 import { quantizeGraph } from '../src/quantize/trace.js';
 import { OnnxBuilder, mulberry32, randomTensor } from './support/onnx-builder.js';
 import { SCALE, LSB, HEADROOM, checkOp, groupKinds, assertZkError } from './support/op-check.js';
+import { treeWalk } from './support/models.js';
 
 test('Less/Greater/LessOrEqual/GreaterOrEqual against inputs and fine constants; Equal on integers', async (t) => {
   const bytes = new OnnxBuilder()
@@ -69,8 +70,7 @@ test('Not/And/Or/Xor on booleans, Equal of booleans, Where with computed and con
     .output('or', [2, 4], 'bool')
     .output('xor', [2, 4], 'bool')
     .output('eq', [2, 4], 'bool')
-    .output('w', [2, 4])
-    .output('wc', [2, 4])
+    .outputShapes({ w: [2, 4], wc: [2, 4] })
     .build();
   // Selection copies rounded inputs: 2^-9.
   const { plan } = await checkOp(t, bytes, { tol: 0.5 * LSB });
@@ -124,9 +124,7 @@ test('Gather by a computed index (ArgMax, then a table lookup) costs no more tha
     .node('Gather', ['x', 'i'], ['best'], { axis: 1 })
     .node('ArgMax', ['row'], ['k'], { axis: 1 }) // the best column of the looked-up row: known per table row
     .node('ArgMin', ['row'], ['kmin'], { axis: 1, select_last_index: 1 })
-    .output('label', [1])
-    .output('row', [1, 3])
-    .output('best', [1, 1])
+    .outputShapes({ label: [1], row: [1, 3], best: [1, 1] })
     .output('k', [1, 1], 'int64')
     .output('kmin', [1, 1], 'int64')
     .build();
@@ -140,28 +138,9 @@ test('Gather by a computed index (ArgMax, then a table lookup) costs no more tha
 });
 
 test('Gather, GatherElements and OneHot by indices computed from booleans (a tree walk)', async (t) => {
-  // next = 2·node + [x > threshold[node]]: the shape of hummingbird's tree traversal.
-  const bytes = new OnnxBuilder()
-    .input('x', [1, 1])
-    .initializerInt64('root', [1], [0])
-    .initializer('thresholds', [3], [0.1, -0.3, 0.45])
-    .initializerInt64('two', [], [2])
-    .initializerInt64('one', [], [1])
-    .initializer('leaves', [4], [-1.5, 0.25, 2, 3.75])
+  const bytes = treeWalk()
     .initializerInt64('depth', [], [4])
     .initializerInt64('offOn', [2], [0, 1])
-    .node('Gather', ['thresholds', 'root'], ['t0'])
-    .node('Greater', ['x', 't0'], ['g0'])
-    .node('Cast', ['g0'], ['c0'], { to: 7 })
-    .node('Add', ['c0', 'one'], ['n1']) // node 1 or 2
-    .node('Gather', ['thresholds', 'n1'], ['t1'])
-    .node('Unsqueeze', ['t1', 'root'], ['t1u'])
-    .node('Greater', ['x', 't1u'], ['g1'])
-    .node('Cast', ['g1'], ['c1'], { to: 7 })
-    .node('Mul', ['c0', 'two'], ['c0x2'])
-    .node('Add', ['c0x2', 'c1'], ['leaf']) // 0..3
-    .node('Squeeze', ['leaf', 'root'], ['leafIdx'])
-    .node('Gather', ['leaves', 'leafIdx'], ['value'])
     .node('OneHot', ['leafIdx', 'depth', 'offOn'], ['hot'])
     .node('Neg', ['x'], ['nx'])
     .node('Concat', ['x', 'nx'], ['pair'], { axis: 1 })
@@ -184,10 +163,7 @@ test('GatherElements and ScatterElements with indices from an input (every candi
     .node('GatherElements', ['data', 'cidx'], ['gc'], { axis: 1 })
     .node('ScatterElements', ['data', 'cidx', 'upd'], ['sc'], { axis: 1 })
     .node('ScatterElements', ['data', 'cidx', 'upd'], ['sa'], { axis: 1, reduction: 'add' })
-    .output('g', [2, 2])
-    .output('gc', [2, 2])
-    .output('sc', [2, 5])
-    .output('sa', [2, 5])
+    .outputShapes({ g: [2, 2], gc: [2, 2], sc: [2, 5], sa: [2, 5] })
     .build();
   // Random int indices lie in [−4, 4]: in range for an axis of 5. Copies and sums of rounded inputs.
   await checkOp(t, bytes, { tol: 1 * LSB });
@@ -216,8 +192,7 @@ test('a computed index out of range has no proof (Gather), while OneHot gives al
     .initializer('offOn', [2], [-1, 1])
     .node('Gather', ['table', 'n'], ['g'])
     .node('OneHot', ['n', 'depth', 'offOn'], ['h'])
-    .output('g', [1, 3])
-    .output('h', [1, 3, 4])
+    .outputShapes({ g: [1, 3], h: [1, 3, 4] })
     .build();
   const plan = calibrate(quantizeGraph(loadOnnx(bytes), { scale: SCALE }), [[[0n, 1n, 2n]]], HEADROOM);
   const read = (p: QuantizedGraph, out: bigint[], o = 0) => out.map((v) => Number(v) / 2 ** p.outputs[o].scale);
@@ -244,13 +219,7 @@ test('Abs, Sign, Floor, Ceil and Round (ties to even) on floats; integers pass t
     .node('Mul', ['nf', 'half'], ['halves']) // exact ties: −2, −1.5 … 2
     .node('Round', ['halves'], ['roundTies'])
     .node('Floor', ['nf'], ['floorInt'])
-    .output('abs', [3, 6])
-    .output('sign', [3, 6])
-    .output('floor', [3, 6])
-    .output('ceil', [3, 6])
-    .output('round', [3, 6])
-    .output('roundTies', [1, 6])
-    .output('floorInt', [1, 6])
+    .outputShapes({ abs: [3, 6], sign: [3, 6], floor: [3, 6], ceil: [3, 6], round: [3, 6], roundTies: [1, 6], floorInt: [1, 6] })
     .build();
   // Abs within input rounding; Floor/Ceil/Round of x·4 exact except within 2^-9 of a step (not sampled).
   const { plan } = await checkOp(t, bytes, { tol: 0.5 * LSB, amp: 4, seed: 5 });

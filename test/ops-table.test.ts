@@ -21,9 +21,7 @@ test('Sigmoid, Tanh and Erf on [-6, 6): one table each, within the fit plus inpu
     .node('Sigmoid', ['x'], ['s'])
     .node('Tanh', ['x'], ['t'])
     .node('Erf', ['x'], ['e'])
-    .output('s', [2, 8])
-    .output('t', [2, 8])
-    .output('e', [2, 8])
+    .outputShapes({ s: [2, 8], t: [2, 8], e: [2, 8] })
     .build();
   // Slopes: sigmoid ≤ 1/4, tanh ≤ 1, erf ≤ 2/√π ≈ 1.13.
   const { plan } = await checkOp(t, bytes, { tol: tableTol(1.13), amp: 6 });
@@ -74,10 +72,7 @@ test('Exp, Log, Sqrt and Softplus on their domains (tables without a window)', a
     .node('Log', ['x'], ['l'])
     .node('Sqrt', ['x'], ['r'])
     .node('Softplus', ['x'], ['p'])
-    .output('e', [2, 6])
-    .output('l', [2, 6])
-    .output('r', [2, 6])
-    .output('p', [2, 6])
+    .outputShapes({ e: [2, 6], l: [2, 6], r: [2, 6], p: [2, 6] })
     .build();
   // x ∈ [0.5, 2.5): exp ≤ 12.2 (slope alike), log' ≤ 2, sqrt' ≤ 0.71, softplus' < 1.
   const { plan } = await checkOp(t, bytes, { tol: tableTol(12.2, 12.2), amp: 1, offset: 1.5 });
@@ -96,14 +91,7 @@ test('Elu, Selu, Celu, Softsign, Gelu (erf and tanh forms), Mish, HardSigmoid', 
     .node('Gelu', ['x'], ['geluTanh'], { approximate: 'tanh' })
     .node('Mish', ['x'], ['mish'])
     .node('HardSigmoid', ['x'], ['hs'], { alpha: 0.3, beta: 0.4 })
-    .output('elu', [2, 6])
-    .output('selu', [2, 6])
-    .output('celu', [2, 6])
-    .output('softsign', [2, 6])
-    .output('gelu', [2, 6])
-    .output('geluTanh', [2, 6])
-    .output('mish', [2, 6])
-    .output('hs', [2, 6])
+    .outputShapes({ elu: [2, 6], selu: [2, 6], celu: [2, 6], softsign: [2, 6], gelu: [2, 6], geluTanh: [2, 6], mish: [2, 6], hs: [2, 6] })
     .build();
   // x ∈ [-3, 3): slopes ≤ 1.76 (Selu), |f| ≤ 3.2; HardSigmoid's α rounded to 2^-8 (on |x| ≤ 3: 0.5 LSB).
   const { plan } = await checkOp(t, bytes, { tol: tableTol(1.76, 3.2, 0.5), amp: 3 });
@@ -136,9 +124,7 @@ test('Div by a computed divisor (either sign) and Reciprocal: one divide gadget 
     .node('Neg', ['b'], ['nb'])
     .node('Div', ['a', 'nb'], ['qn'])
     .node('Reciprocal', ['b'], ['r'])
-    .output('q', [2, 3])
-    .output('qn', [2, 3])
-    .output('r', [2, 3])
+    .outputShapes({ q: [2, 3], qn: [2, 3], r: [2, 3] })
     .build();
   // a, b ∈ [1, 3): q = a/b rounded (0.5 LSB), plus δa/|b| + |a|·δb/b² ≤ (0.5 + 1.5) LSB.
   const { plan } = await checkOp(t, bytes, { tol: 2.5 * LSB, amp: 1, offset: 2 });
@@ -165,8 +151,7 @@ test('Softmax opset 13 on the last axis and axis 1, and opset 11 (the axes from 
     .input('x', [2, 3, 4])
     .node('Softmax', ['x'], ['last'])
     .node('Softmax', ['x'], ['mid'], { axis: 1 })
-    .output('last', [2, 3, 4])
-    .output('mid', [2, 3, 4])
+    .outputShapes({ last: [2, 3, 4], mid: [2, 3, 4] })
     .build();
   const { plan } = await checkOp(t, b13, { tol: softmaxTol(4), amp: 3 });
   assert.equal(tableGroups(plan).length, 2);
@@ -205,10 +190,7 @@ test('Pow with fractional and negative exponents: a table of x^e', async (t) => 
     .node('Pow', ['x', 'e2'], ['b'])
     .node('Pow', ['x', 'e3'], ['c'])
     .node('Pow', ['x', 'e4'], ['d'])
-    .output('a', [2, 5])
-    .output('b', [2, 5])
-    .output('c', [2, 5])
-    .output('d', [2, 5])
+    .outputShapes({ a: [2, 5], b: [2, 5], c: [2, 5], d: [2, 5] })
     .build();
   // x ∈ [0.5, 2.5): |x^-2| ≤ 4 with slope ≤ 16; x^2.5 ≤ 9.9 with slope ≤ 9.9.
   const { plan } = await checkOp(t, bytes, { tol: tableTol(16, 9.9), amp: 1, offset: 1.5 });
@@ -227,9 +209,7 @@ test('LayerNormalization (last axis, and axis 1 over two axes) and InstanceNorma
     .node('LayerNormalization', ['x', 'g8', 'b8'], ['ln'])
     .node('LayerNormalization', ['x', 'g24'], ['ln2'], { axis: 1, epsilon: 1e-3 })
     .node('InstanceNormalization', ['x', 'g3', 'b3'], ['in'])
-    .output('ln', [2, 3, 8])
-    .output('ln2', [2, 3, 8])
-    .output('in', [2, 3, 8])
+    .outputShapes({ ln: [2, 3, 8], ln2: [2, 3, 8], in: [2, 3, 8] })
     .build();
   // Inputs in [-2, 2) (variance ≈ 1.3): y = (x − mean)/σ with x rounded (2^-9/σ ≤ 0.45 LSB per term,
   // through the mean too: ≤ 0.9 LSB), invStd to 2^-12 relative (|y| ≤ 3: 0.2 LSB) and the table's

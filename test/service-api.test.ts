@@ -3,42 +3,34 @@
  * builds, proofs, verification, keys and Solidity export, every kind of bad request, API keys,
  * deletion, and the OpenAPI document's coverage of the routes.
  */
-import { after, before, test } from 'node:test';
+import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { createApp, type ApiDeps } from '../src/api/app.js';
 import { openapi } from '../src/api/openapi.js';
-import { releaseCurve } from '../src/core/snarkjs.js';
 import { configWith } from '../src/service/config.js';
 import { devPtauPath, hashVerificationKey } from '../src/setup/index.js';
 import { tinyMlp } from '../scripts/example-models.js';
 import { TEST_DATA_DIR, TEST_PTAU_POWER } from './support/env.js';
 import { OnnxBuilder } from './support/onnx-builder.js';
-import { type Client, SMALL_INPUT, smallMlp, startTestService } from './support/service.js';
+import { type Client, SMALL_INPUT, smallMlp, startTestService, useTestService } from './support/service.js';
 
 const KEY = 'test-key-1';
-let service: Awaited<ReturnType<typeof startTestService>>;
 let api: Client; // with the API key
 let anon: Client;
 let small: any; // the ready view of smallMlp() uploaded raw as "small"
 
-before(async () => {
-  service = await startTestService({ apiKeys: ['other-key', KEY], modelSizeLimitBytes: 64 * 1024, bodyLimitBytes: 16 * 1024, maxConstraints: 150 });
-  anon = service.client;
+const served = useTestService({ apiKeys: ['other-key', KEY], modelSizeLimitBytes: 64 * 1024, bodyLimitBytes: 16 * 1024, maxConstraints: 150 }, async () => {
+  anon = served.client;
   api = anon.withKey(KEY);
   small = await api.ready(smallMlp(), '?name=small');
 });
 
-after(async () => {
-  await service?.close();
-  await releaseCurve();
-  rmSync(service.config.dataDir, { recursive: true, force: true });
-});
 
 /** Built model directories (builds in progress live under artifacts/.building). */
-const artifactDirs = () => readdirSync(join(service.config.dataDir, 'artifacts')).filter((name) => !name.startsWith('.'));
+const artifactDirs = () => readdirSync(join(served.service.config.dataDir, 'artifacts')).filter((name) => !name.startsWith('.'));
 
 test('the OpenAPI document lists exactly the routes the app serves', async () => {
   const app = createApp({ config: configWith({}), logger: pino({ level: 'silent' }) } as unknown as ApiDeps);

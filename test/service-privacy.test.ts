@@ -3,29 +3,21 @@
  * whose shareable bundle holds no input value, the opening beside it, and a client that recomputes
  * the input commitment from the model view alone.
  */
-import { after, before, test } from 'node:test';
+import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { rmSync } from 'node:fs';
 import { inputCommitment } from '../src/commit/open.js';
-import { FIELD_PRIME, releaseCurve, toField } from '../src/core/snarkjs.js';
+import { FIELD_PRIME, toField } from '../src/core/snarkjs.js';
 import { quantizeInputs } from '../src/io/input.js';
-import { type Client, SMALL_INPUT, smallMlp, startTestService } from './support/service.js';
+import { type Client, SMALL_INPUT, smallMlp, useTestService } from './support/service.js';
 
-let service: Awaited<ReturnType<typeof startTestService>>;
 let api: Client;
 let model: any;
 
-before(async () => {
-  service = await startTestService();
-  api = service.client;
+const served = useTestService({}, async () => {
+  api = served.client;
   model = await api.ready(smallMlp(), '?name=private-small&visibility=input%3Dhashed');
 });
 
-after(async () => {
-  await service?.close();
-  await releaseCurve();
-  rmSync(service.config.dataDir, { recursive: true, force: true });
-});
 
 test('the model view shows the visibility, the public layout and how the input is committed', () => {
   assert.deepEqual(model.settings.visibility, { input: 'hashed', weights: 'fixed', output: 'public' });

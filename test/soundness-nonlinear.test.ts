@@ -16,32 +16,28 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
-import { FIELD_PRIME, buildWitnessCalculator, releaseCurve, toField, toSigned, type WitnessCalculator } from '../src/core/snarkjs.js';
-import { quantizeInputs } from '../src/io/input.js';
-import { compileModel } from '../src/model/compile.js';
-import { type ModelInfo, modelFiles } from '../src/model/layout.js';
+import { FIELD_PRIME, releaseCurve, toField, toSigned } from '../src/core/snarkjs.js';
+import { modelFiles } from '../src/model/layout.js';
 import { evaluate } from '../src/quantize/evaluate.js';
+import { quantizeForPlan } from '../src/quantize/input.js';
 import type { QuantizedGraph, TableGroup } from '../src/quantize/plan.js';
-import { planFromJson } from '../src/quantize/serialize.js';
 import { OnnxBuilder, mulberry32, randomTensor } from './support/onnx-builder.js';
+import { type CompiledModel, compileWhole, fixedPoint, honestWitness, modelWitness, tamperProof } from './support/model-witness.js';
+import { treeWalk } from './support/models.js';
 import { tempDir } from './support/env.js';
 import {
   type Snippet,
   compileSnippet,
-  floorDiv,
   failingConstraints,
   namesByIndex,
   nonConstantIndices,
-  pow2,
   quietly,
   readR1cs,
-  readSymbols,
-  singleTamperSurvivors,
   tamperedWitnessesFail,
   witnessIndex,
   witnessSatisfies,
 } from './support/witness.js';
+import { floorDiv, pow2 } from './support/reference.js';
 
 const abs = (x: bigint): bigint => (x < 0n ? -x : x);
 /** round(x / 2^k), ties to even. */
@@ -254,77 +250,12 @@ describe('DividePositive and DivideSigned', () => {
 // Generated table templates, inside whole compiled models.
 // ---------------------------------------------------------------------------------------------
 
-interface Compiled {
-  label: string;
-  dir: string;
-  info: ModelInfo;
-  plan: QuantizedGraph;
-  wasm: WitnessCalculator;
-}
+type Compiled = CompiledModel;
 
-async function compileOnnx(label: string, onnx: Uint8Array, samples: number[][][]): Promise<Compiled> {
-  const dir = scratch(tempDir(label));
-  const info = await compileModel(onnx, dir, { samples, name: label });
-  const files = modelFiles(dir);
-  return { label, dir, info, plan: planFromJson(readFileSync(files.plan, 'utf8')), wasm: await buildWitnessCalculator(readFileSync(files.wasm)) };
-}
+const compileOnnx = (label: string, onnx: Uint8Array, samples: number[][][]): Promise<Compiled> => compileWhole(label, onnx, scratch(tempDir(label)), { samples });
 
-/** The witness for float inputs (one flat array per graph input), checked against the evaluator's outputs. */
-async function witnessFor(m: Compiled, values: number[][]): Promise<bigint[]> {
-  const ints = quantizeInputs(values, m.info.inputs.map((i) => i.scale), m.info.inputs.map((i) => i.name));
-  return witnessForInts(m, ints);
-}
-
-async function witnessForInts(m: Compiled, ints: bigint[][]): Promise<bigint[]> {
-  const input = Object.fromEntries(m.info.inputs.map((t, i) => [t.signal, ints[i].map((v) => toField(v).toString())]));
-  const w = await m.wasm.calculateWitness(input, true);
-  const expected = evaluate(m.plan, ints, { checkRanges: true }).outputs.flat();
-  assert.deepEqual(w.slice(1, 1 + expected.length).map(toSigned), expected, `${m.label}: the circuit's outputs are the evaluator's`);
-  return w;
-}
-
-/**
- * Exhaustive single-entry tampering by the direct R1CS evaluator, and snarkjs on the public signals
- * and a sample. A changed public input may survive only when it is another honest statement: the
- * tampered witness must then be exactly the witness of the changed input (And(p, 0) does not read p).
- */
-async function tamperProof(m: Compiled, w: bigint[]): Promise<number> {
-  const files = modelFiles(m.dir);
-  const names = namesByIndex(readSymbols(join(files.buildDir, 'main.sym')));
-  const all = nonConstantIndices(w.length);
-  const outputs = m.info.outputs.reduce((s, o) => s + o.dims.reduce((a, b) => a * b, 1), 0);
-  const survivors = singleTamperSurvivors(readR1cs(files.r1cs), w, all);
-  const forged: number[] = [];
-  for (const i of survivors) {
-    if (i <= outputs || i > m.info.publicSignals) {
-      forged.push(i);
-      continue;
-    }
-    const tampered = [...w];
-    tampered[i] = (w[i] + 1n) % FIELD_PRIME;
-    const flat = tampered.slice(1 + outputs, 1 + m.info.publicSignals);
-    const ints: bigint[][] = [];
-    let at = 0;
-    for (const inp of m.info.inputs) {
-      const n = inp.dims.reduce((a, b) => a * b, 1);
-      ints.push(flat.slice(at, at + n).map(toSigned));
-      at += n;
-    }
-    const input = Object.fromEntries(m.info.inputs.map((t, k) => [t.signal, ints[k].map((v) => toField(v).toString())]));
-    let honest: bigint[] | undefined;
-    try {
-      honest = await quietly(() => m.wasm.calculateWitness(input, true));
-    } catch {
-      honest = undefined;
-    }
-    if (!honest || honest.some((v, k) => v !== tampered[k])) forged.push(i);
-  }
-  assert.deepEqual(forged.map((i) => `${i} (${names.get(i)})`), [], `${m.label}: unconstrained witness entries`);
-  const stride = Math.max(1, Math.ceil((w.length - 1 - m.info.publicSignals) / 40));
-  const sample = all.filter((i) => (i <= m.info.publicSignals || (i - m.info.publicSignals) % stride === 0) && !survivors.includes(i));
-  await tamperedWitnessesFail(files.r1cs, w, sample, names);
-  return all.length;
-}
+/** The honest witness for float inputs (one flat array per graph input), quantized as the prover does. */
+const witnessFor = (m: Compiled, values: number[][]): Promise<bigint[]> => honestWitness(m, quantizeForPlan(m.plan, values).inputs);
 
 const tables = (p: QuantizedGraph): TableGroup[] => p.groups.filter((g): g is TableGroup => g.kind === 'table');
 
@@ -362,7 +293,7 @@ describe('table gadgets in whole models', () => {
     let n = 0;
     // Every 3rd integer of the whole range check [−2^(bits−1), 2^(bits−1)), both elements.
     for (let x = -half; x < half; x += 3n) {
-      await witnessForInts(sigmoid, [[x, -x - 1n]]);
+      await honestWitness(sigmoid, [[x, -x - 1n]]);
       n++;
     }
     t.diagnostic(`${n} inputs of ${g.bits} bits (window ${g.window} bits, ${g.leaves.length} leaves, max error ${g.maxError.toExponential(2)})`);
@@ -373,16 +304,15 @@ describe('table gadgets in whole models', () => {
     const edge = pow2(g.window - 1);
     let total = 0;
     for (const pair of [[0n, 1n], [-edge, edge - 1n], [edge, -edge - 1n], [pow2(g.bits - 1) - 1n, -pow2(g.bits - 1)], [37n, -500n]]) {
-      total += await tamperProof(sigmoid, await witnessForInts(sigmoid, [pair]));
+      total += await tamperProof(sigmoid, await honestWitness(sigmoid, [pair]));
     }
     t.diagnostic(`${total} tampered witnesses rejected`);
   });
 
   test('Sigmoid: inputs beyond the range check have no witness', async () => {
     const g = tables(sigmoid.plan)[0];
-    const input = (x: bigint) => ({ [sigmoid.info.inputs[0].signal]: [toField(x).toString(), '0'] });
     for (const x of [pow2(g.bits - 1), -pow2(g.bits - 1) - 1n, FIELD_PRIME / 3n]) {
-      await assert.rejects(quietly(() => sigmoid.wasm.calculateWitness(input(x), true)), isAssertion);
+      await assert.rejects(quietly(() => modelWitness(sigmoid, [[x, 0n]])), isAssertion);
     }
   });
 
@@ -401,14 +331,14 @@ describe('table gadgets in whole models', () => {
     }
     // Exp on every input of its range.
     const half = pow2(eg.bits - 1);
-    for (let x = -half; x < half; x++) await witnessForInts(exp, [[x, 0n]]);
+    for (let x = -half; x < half; x++) await honestWitness(exp, [[x, 0n]]);
     t.diagnostic(`${total} tampered witnesses rejected; Exp exact on all ${2n * half} inputs`);
   });
 
   test('a wrong table output fails: every other value of the output signal breaks the R1CS', async () => {
     const files = modelFiles(sigmoid.dir);
     const r1cs = readR1cs(files.r1cs);
-    const w = await witnessForInts(sigmoid, [[100n, -3n]]);
+    const w = await honestWitness(sigmoid, [[100n, -3n]]);
     for (const delta of [1n, -1n, 2n, 65536n, FIELD_PRIME - 7n]) {
       for (const k of [1, 2]) {
         const bad = [...w];
@@ -419,10 +349,9 @@ describe('table gadgets in whole models', () => {
   });
 
   test('division by zero is refused by the evaluator and has no witness', async () => {
-    const ints = quantizeInputs([[1, 1, 1], [0.5, 0, 1]], division.info.inputs.map((i) => i.scale), division.info.inputs.map((i) => i.name));
+    const ints = fixedPoint(division, [[1, 1, 1], [0.5, 0, 1]]);
     assert.throws(() => evaluate(division.plan, ints, { checkRanges: true }), /division by zero/);
-    const input = Object.fromEntries(division.info.inputs.map((t, i) => [t.signal, ints[i].map((v) => toField(v).toString())]));
-    await assert.rejects(quietly(() => division.wasm.calculateWitness(input, true)), isAssertion);
+    await assert.rejects(quietly(() => modelWitness(division, ints)), isAssertion);
   });
 });
 
@@ -453,25 +382,7 @@ describe('booleans, comparisons, selection by computed indices', () => {
       .output('r', [1, 4])
       .build(), Array.from({ length: 4 }, () => [Array.from(randomTensor(rng, [1, 4], 2)), [1, 0, 1, 1]]));
     // A two-level tree walk: node = 1 + [x > t0], leaf = 2·[x > t0] + [x > t[node]], value = leaves[leaf].
-    lookup = await compileOnnx('tree-walk', new OnnxBuilder()
-      .input('x', [1, 1])
-      .initializerInt64('root', [1], [0])
-      .initializer('thresholds', [3], [0.1, -0.3, 0.45])
-      .initializerInt64('two', [], [2])
-      .initializerInt64('one', [], [1])
-      .initializer('leaves', [4], [-1.5, 0.25, 2, 3.75])
-      .node('Gather', ['thresholds', 'root'], ['t0'])
-      .node('Greater', ['x', 't0'], ['g0'])
-      .node('Cast', ['g0'], ['c0'], { to: 7 })
-      .node('Add', ['c0', 'one'], ['n1'])
-      .node('Gather', ['thresholds', 'n1'], ['t1'])
-      .node('Unsqueeze', ['t1', 'root'], ['t1u'])
-      .node('Greater', ['x', 't1u'], ['g1'])
-      .node('Cast', ['g1'], ['c1'], { to: 7 })
-      .node('Mul', ['c0', 'two'], ['c0x2'])
-      .node('Add', ['c0x2', 'c1'], ['leaf'])
-      .node('Squeeze', ['leaf', 'root'], ['leafIdx'])
-      .node('Gather', ['leaves', 'leafIdx'], ['value'])
+    lookup = await compileOnnx('tree-walk', treeWalk()
       .output('value', [1])
       .build(), [[[0.5]], [[-0.5]], [[0]], [[0.2]]]);
   });
@@ -497,15 +408,14 @@ describe('booleans, comparisons, selection by computed indices', () => {
   test('a boolean input that is not 0 or 1 is refused by the evaluator and has no witness', async () => {
     const ints = [[0n, 0n, 0n, 0n], [1n, 2n, 0n, 1n]];
     assert.throws(() => evaluate(logic.plan, ints, { checkRanges: true }), /not 0 or 1/);
-    const input = Object.fromEntries(logic.info.inputs.map((t, i) => [t.signal, ints[i].map((v) => toField(v).toString())]));
-    await assert.rejects(quietly(() => logic.wasm.calculateWitness(input, true)), isAssertion);
+    await assert.rejects(quietly(() => modelWitness(logic, ints)), isAssertion);
   });
 
   test('a tree walk (indices built from comparisons, table lookups): exact on every input, tamper-proof', async (t) => {
     let total = 0;
     let n = 0;
     for (let q = -300n; q <= 300n; q += 3n, n++) {
-      const w = await witnessForInts(lookup, [[q]]);
+      const w = await honestWitness(lookup, [[q]]);
       if (n % 20 === 0 || [-77n, -75n, 24n, 27n, 114n, 117n].includes(q)) total += await tamperProof(lookup, w);
     }
     t.diagnostic(`${total} tampered witnesses rejected`);

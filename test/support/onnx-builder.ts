@@ -81,6 +81,12 @@ export class OnnxBuilder {
     return this;
   }
 
+  /** Several float graph outputs at once, in the order given: `{ name: dims, … }`. */
+  outputShapes(dims: Readonly<Record<string, readonly Dim[]>>): this {
+    for (const [name, d] of Object.entries(dims)) this.output(name, d);
+    return this;
+  }
+
   initializer(name: string, dims: readonly number[], values: Float32Array | readonly number[]): this {
     this.initializers.push(tensorProto(name, { dtype: 'float32', dims, values }));
     return this;

@@ -202,3 +202,10 @@ export function assertZkError(f: () => unknown, code: ZkErrorCode, ...fragments:
 
 /** Uniform in [lo, hi). */
 export const uniform = (rng: () => number, n: number, lo: number, hi: number) => Float32Array.from({ length: n }, () => lo + (hi - lo) * rng());
+
+/** checkOp for an op that folds into linear forms: asserts it costs no gadget; returns the plan. */
+export async function checkFolded(t: TestContext, bytes: Uint8Array, tol: number): Promise<QuantizedGraph> {
+  const { plan } = await checkOp(t, bytes, { tol });
+  assert.deepEqual(plan.groups.map((g) => `${g.kind} (${g.node})`), [], 'folds into linear forms: no gadget');
+  return plan;
+}

@@ -270,8 +270,3 @@ export async function quietly<T>(fn: () => Promise<T>): Promise<T> {
     console.log = log;
   }
 }
-
-/** Reference integer semantics shared by the soundness suites, written independently of the compiler. */
-export const pow2 = (k: number): bigint => 1n << BigInt(k);
-/** floor(x / d) for d > 0 (BigInt division truncates toward zero). */
-export const floorDiv = (x: bigint, d: bigint): bigint => (x % d < 0n ? x / d - 1n : x / d);
