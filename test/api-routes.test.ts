@@ -38,7 +38,16 @@ const record = (id: string, status: ModelRecord['status']): ModelRecord => ({
   updatedAt: 0,
 });
 
-const job = (id: string, client: string): JobRecord => ({ id, modelId: 'ready', status: 'queued', client, priority: 1, attempts: 0, values: [[1]], createdAt: 0 });
+const job = (id: string, client: string): JobRecord => ({
+  id,
+  modelId: 'ready',
+  status: 'queued',
+  client,
+  priority: 1,
+  attempts: 0,
+  values: [[1]],
+  createdAt: 0,
+});
 
 /** What the stand-ins saw, and what a test makes them throw next; reset before each request group. */
 const seen = { uploads: [] as Upload[], submitted: [] as unknown[], cancelled: [] as string[], removed: [] as string[] };
@@ -177,7 +186,16 @@ test('POST /v1/models: 401 without or with a wrong key (WWW-Authenticate: Bearer
 test('POST /v1/models: a wrong content type, bad options or an oversized body are 4xx before the model service', async () => {
   seen.uploads.length = 0;
   assertError(await api.request('POST', '/v1/models', { model: 'x' }), 400, 'INPUT_INVALID');
-  for (const query of ['?scale=99', '?scale=abc', '?name=has%20space', '?unknown=1', '?system=bulletproofs', '?clientProving=yes', '?calibration=%7Bnot-json', '?fix=%5B1%5D']) {
+  for (const query of [
+    '?scale=99',
+    '?scale=abc',
+    '?name=has%20space',
+    '?unknown=1',
+    '?system=bulletproofs',
+    '?clientProving=yes',
+    '?calibration=%7Bnot-json',
+    '?fix=%5B1%5D',
+  ]) {
     const message = assertError(await api.upload(new Uint8Array([1, 2, 3]), query), 400, 'INPUT_INVALID');
     assert.ok(message.length > 0, query);
   }
@@ -205,7 +223,10 @@ test('POST /v1/models: 202 with Location; options reach the model service parsed
 test('GET /v1/models: a bad or unknown query parameter is 400; GET and DELETE of an unknown model are 404; DELETE needs the key', async () => {
   assertError(await anon.request('GET', `/v1/models?name=${'n'.repeat(65)}`), 400, 'INPUT_INVALID');
   assertError(await anon.request('GET', '/v1/models?limit=1'), 400, 'INPUT_INVALID');
-  assert.deepEqual((await anon.request('GET', '/v1/models?name=ready')).body.models.map((m: { id: string }) => m.id), ['ready']);
+  assert.deepEqual(
+    (await anon.request('GET', '/v1/models?name=ready')).body.models.map((m: { id: string }) => m.id),
+    ['ready'],
+  );
   assertError(await anon.request('GET', '/v1/models/ghost'), 404, 'NOT_FOUND');
   assertError(await anon.request('DELETE', '/v1/models/ready'), 401, 'UNAUTHORIZED');
   assertError(await api.request('DELETE', '/v1/models/ghost'), 404, 'NOT_FOUND');

@@ -3,10 +3,10 @@
  * with content-hash ETags and immutable caching, and the proving artifacts (which reveal fixed
  * weights) only for models whose owner opted in with clientProving=true.
  */
-import { before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { readFileSync, } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { get as httpGet } from 'node:http';
 import { modelFiles } from '../src/model/layout.js';
 import { type Client, modelDirNamed, smallMlp, useTestService } from './support/service.js';
@@ -20,7 +20,6 @@ const served = useTestService({}, async () => {
   open = await api.ready(smallMlp(), '?name=small&clientProving=true');
   closed = await api.ready(smallMlp(), '?name=small');
 });
-
 
 const get = async (path: string) => {
   const res = await fetch(`${api.url}${path}`);
@@ -97,7 +96,13 @@ test('uploads under an existing name are its next versions; ?name= lists them', 
   assert.equal(closed.version, 2);
   assert.match(open.onnxSha256, /^[0-9a-f]{64}$/);
   const { body } = await api.request('GET', '/v1/models?name=small');
-  assert.deepEqual(body.models.map((m: any) => [m.id, m.version]), [[open.id, 1], [closed.id, 2]]);
+  assert.deepEqual(
+    body.models.map((m: any) => [m.id, m.version]),
+    [
+      [open.id, 1],
+      [closed.id, 2],
+    ],
+  );
   assert.deepEqual((await api.request('GET', '/v1/models?name=none')).body.models, []);
   assert.equal((await api.request('GET', '/v1/models?nam=small')).status, 400);
 });

@@ -66,7 +66,10 @@ test('verify rejects a tampered bundle and a proof of another input commitment',
   const tampered = structuredClone(bundle);
   tampered.publicSignals[0] = String(BigInt(tampered.publicSignals[0]) + 1n);
   assert.equal((await zk.verify(hashed, tampered)).valid, false);
-  assert.match((await zk.verify(hashed, { ...bundle, model: { ...bundle.model, onnxSha256: 'ab'.repeat(32) } }) as { reason: string }).reason, /names ONNX model/);
+  assert.match(
+    ((await zk.verify(hashed, { ...bundle, model: { ...bundle.model, onnxSha256: 'ab'.repeat(32) } })) as { reason: string }).reason,
+    /names ONNX model/,
+  );
   const other = await inputCommitment(hashed.info, [[0.5, 0.5, 0.5]], SALT);
   assert.deepEqual(await zk.verify(hashed, bundle, { inputCommitment: other }), { valid: false, reason: 'the proof does not commit to the expected input' });
 });
@@ -96,7 +99,7 @@ test('the service verifies a client-made bundle and records it as a done job of 
   assert.equal(malformed.body.error.code, 'INPUT_INVALID');
 });
 
-test('proving a model whose owner did not opt in fails with FORBIDDEN; a bad input with the server\'s error', async () => {
+test("proving a model whose owner did not opt in fails with FORBIDDEN; a bad input with the server's error", async () => {
   const closed = await zk.getModel(closedId);
   await assert.rejects(zk.proveLocally(closed, SMALL_INPUT), (e: any) => e.code === 'FORBIDDEN' && /clientProving=true/.test(e.message));
   await assert.rejects(zk.proveLocally(hashed, { input: [[1, 2]] }), (e: any) => e.code === 'SHAPE_MISMATCH');
@@ -109,7 +112,7 @@ test('calldata and the consumer constructor arguments, in positional order', asy
   assert.equal(data.proof.length, 8);
   assert.equal(data.publicSignals.length, bundle.publicSignals.length);
   assert.match(data.encoded, /^0x[0-9a-f]{8}([0-9a-f]{64})+$/);
-  const verifier = '0x' + '11'.repeat(20);
+  const verifier = `0x${'11'.repeat(20)}`;
   const args = consumerConstructorArgs(hashed, verifier);
   assert.equal(args.length, 11, 'the verifier, then the ten parameters of ZkInferConsumer in its order');
   assert.equal(args[0], verifier);
@@ -158,7 +161,11 @@ test("the client entry's import graph holds no server dependency and no Node bui
   };
   walk(entry);
   assert.ok(files.size > 10, [...files].map((f) => relative(REPO_ROOT, f)).join(' '));
-  const server = /^(node:|onnxruntime|onnx-proto|better-sqlite3|bullmq|ioredis|@aws-sdk|express|multer|piscina|pino|prom-client|circom2|commander|fs$|path$|crypto$|worker_threads$)/;
-  assert.deepEqual([...packages].filter((p) => server.test(p)), []);
+  const server =
+    /^(node:|onnxruntime|onnx-proto|better-sqlite3|bullmq|ioredis|@aws-sdk|express|multer|piscina|pino|prom-client|circom2|commander|fs$|path$|crypto$|worker_threads$)/;
+  assert.deepEqual(
+    [...packages].filter((p) => server.test(p)),
+    [],
+  );
   assert.ok(packages.has('snarkjs') && packages.has('circomlibjs'));
 });

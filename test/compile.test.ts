@@ -20,7 +20,13 @@ test('calibration picks a larger scale when the default misses the tolerance, an
 });
 
 test('a model within tolerance at the default scale keeps the default (the cheapest circuit)', async () => {
-  const tiny = new OnnxBuilder().input('x', [1, 2]).initializer('W', [2, 2], [0.5, -0.25, 0.75, 1]).node('MatMul', ['x', 'W'], ['h']).node('Relu', ['h'], ['y']).output('y', [1, 2]).build();
+  const tiny = new OnnxBuilder()
+    .input('x', [1, 2])
+    .initializer('W', [2, 2], [0.5, -0.25, 0.75, 1])
+    .node('MatMul', ['x', 'W'], ['h'])
+    .node('Relu', ['h'], ['y'])
+    .output('y', [1, 2])
+    .build();
   const info = await compileModel(tiny, join(tempDir('compile'), 'm'), { samples: [[[0.3, -0.6]], [[0.9, 0.1]]] });
   assert.equal(info.scale, 8);
   assert.ok(info.accuracy.withinTolerance);

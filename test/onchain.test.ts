@@ -17,7 +17,16 @@ import * as snarkjsUntyped from 'snarkjs';
 import { solidityCalldata } from '../src/chain/calldata.js';
 import { consumerParameters, exportSolidityVerifier } from '../src/chain/verifier.js';
 import { parseVisibility } from '../src/commit/visibility.js';
-import { BASE_FIELD_PRIME as BASE_FIELD, buildWitnessCalculator, FIELD_PRIME, PROOF_SYSTEMS, type ProofSystem, releaseCurve, snarkjs as snarkjsTyped, toField } from '../src/core/snarkjs.js';
+import {
+  BASE_FIELD_PRIME as BASE_FIELD,
+  buildWitnessCalculator,
+  FIELD_PRIME,
+  PROOF_SYSTEMS,
+  type ProofSystem,
+  releaseCurve,
+  snarkjs as snarkjsTyped,
+  toField,
+} from '../src/core/snarkjs.js';
 import { quantizeInputs } from '../src/io/input.js';
 import { planFromJson } from '../src/quantize/serialize.js';
 import { compileModel } from '../src/model/compile.js';
@@ -41,7 +50,10 @@ const VERIFY_BUDGET: Record<ProofSystem, number> = { groth16: 240_000, plonk: 29
 const SUBMIT_OVERHEAD_BUDGET = 145_000;
 
 /** BN254's base field q: proof coordinates are below it. */
-const snarkjs = snarkjsUntyped as unknown as { plonk: { setup(r1cs: string, ptau: string, zkey: string, logger: unknown): Promise<unknown> }; fflonk: { setup(r1cs: string, ptau: string, zkey: string, logger: unknown): Promise<unknown> } };
+const snarkjs = snarkjsUntyped as unknown as {
+  plonk: { setup(r1cs: string, ptau: string, zkey: string, logger: unknown): Promise<unknown> };
+  fflonk: { setup(r1cs: string, ptau: string, zkey: string, logger: unknown): Promise<unknown> };
+};
 const INPUT = [[0.5, -0.25, 0.75]];
 const work = tempDir('onchain');
 const SUBMIT = 'submit(bytes32,uint256[],uint256[])';
@@ -53,7 +65,10 @@ const compiled: Record<'a' | 'b', string> = { a: '', b: '' };
 
 before(async () => {
   // Two models with the same layout and different weights, compiled once, copied per system.
-  for (const [key, seed] of [['a', 1], ['b', 2]] as const) {
+  for (const [key, seed] of [
+    ['a', 1],
+    ['b', 2],
+  ] as const) {
     compiled[key] = join(work, `model-${key}`);
     await compileModel(mlp([3, 3, 2], seed), compiled[key], { name: `mlp332-${key}` });
     assert.ok((await circuitPower(modelFiles(compiled[key]).r1cs, 'fflonk')) <= TEST_PTAU_POWER, `model ${key} must fit the suite's ptau for FFLONK`);
@@ -89,8 +104,17 @@ async function deploy(model: 'a' | 'b', system: ProofSystem): Promise<Deployed> 
 async function deployConsumer(info: ModelInfo, verifier: string): Promise<string> {
   const p = consumerParameters(info);
   const args = encodeArgs([
-    verifier, p.selector, BigInt(p.proofWords), BigInt(p.publicSignals), BigInt(p.outputs), BigInt(p.scale), p.modelId,
-    p.inputRange.map(BigInt), BigInt(p.modelCommitment), BigInt(p.modelCommitmentIndex), p.versionId,
+    verifier,
+    p.selector,
+    BigInt(p.proofWords),
+    BigInt(p.publicSignals),
+    BigInt(p.outputs),
+    BigInt(p.scale),
+    p.modelId,
+    p.inputRange.map(BigInt),
+    BigInt(p.modelCommitment),
+    BigInt(p.modelCommitmentIndex),
+    p.versionId,
   ]);
   return (await chain.deploy(consumer.bytecode, args)).address;
 }
@@ -114,7 +138,7 @@ for (const system of PROOF_SYSTEMS) {
       b = await deploy('b', system);
     });
 
-    test('off-chain: the proof verifies, a tampered one and another model\'s do not', async () => {
+    test("off-chain: the proof verifies, a tampered one and another model's do not", async () => {
       const vkey = await loadVerificationKey(a.dir);
       assert.equal(vkey.protocol, system);
       assert.equal(a.bundle.system, system);
@@ -142,13 +166,26 @@ for (const system of PROOF_SYSTEMS) {
       const r = await submit(a, modelId, data.proof, data.publicSignals);
       assert.ok(r.ok, r.error);
       const expected = a.bundle.outputs.flatMap((o) => o.integers.map(BigInt));
-      assert.ok(expected.some((v) => v < 0n), 'the test input should give a negative output, to check the decoding');
+      assert.ok(
+        expected.some((v) => v < 0n),
+        'the test input should give a negative output, to check the decoding',
+      );
       assert.deepEqual(decodeInt256Array(r.returnValue), expected);
 
-      const inputHash = keccakHex('0x' + data.publicSignals.slice(expected.length).map((w) => w.slice(2)).join(''));
+      const inputHash = keccakHex(
+        `0x${data.publicSignals
+          .slice(expected.length)
+          .map((w) => w.slice(2))
+          .join('')}`,
+      );
       assert.equal(r.logs.length, 1);
       const [log] = r.logs;
-      assert.deepEqual(log.topics, [keccakHex('0x' + Buffer.from('InferenceVerified(bytes32,address,bytes32,int256[])').toString('hex')), modelId, '0x' + '0'.repeat(24) + chain.sender.toString().slice(2), inputHash]);
+      assert.deepEqual(log.topics, [
+        keccakHex(`0x${Buffer.from('InferenceVerified(bytes32,address,bytes32,int256[])').toString('hex')}`),
+        modelId,
+        `0x${'0'.repeat(24)}${chain.sender.toString().slice(2)}`,
+        inputHash,
+      ]);
       assert.deepEqual(decodeInt256Array(log.data), expected);
 
       const version = await chain.call(a.consumer, call('versionId()', []));
@@ -170,7 +207,11 @@ for (const system of PROOF_SYSTEMS) {
     test('a changed public signal is rejected, by the verifier and the consumer', async () => {
       const data = await solidityCalldata(a.bundle);
       const modelId = consumerParameters(a.info).modelId;
-      for (const [what, index, delta] of [['an output', 0, 1n], ['an input', data.publicSignals.length - 1, 1n], ['an output + p', 0, FIELD_PRIME]] as const) {
+      for (const [what, index, delta] of [
+        ['an output', 0, 1n],
+        ['an input', data.publicSignals.length - 1, 1n],
+        ['an output + p', 0, FIELD_PRIME],
+      ] as const) {
         const pub = data.publicSignals.map((s, i) => (i === index ? BigInt(s) + delta : BigInt(s)));
         const r = await submit(a, modelId, data.proof, pub);
         assertReverts(r, delta === FIELD_PRIME ? 'SignalOutOfField(uint256)' : 'InvalidProof()', what);
@@ -211,7 +252,16 @@ for (const system of PROOF_SYSTEMS) {
       assertReverts(await submit(a, modelId, [...data.proof, 0n], data.publicSignals), 'MalformedProof(uint256)', 'a word long');
       const offCurve = data.proof.map((w, i) => (i === 1 ? BigInt(w) + 1n : BigInt(w))); // y of the first point
       assertReverts(await submit(a, modelId, offCurve, data.publicSignals), 'InvalidProof()', 'a point off the curve');
-      assertReverts(await submit(a, modelId, data.proof.map(() => 0n), data.publicSignals), 'InvalidProof()', 'all zeros');
+      assertReverts(
+        await submit(
+          a,
+          modelId,
+          data.proof.map(() => 0n),
+          data.publicSignals,
+        ),
+        'InvalidProof()',
+        'all zeros',
+      );
       const outOfField = data.proof.map((w, i) => (i === data.proof.length - 1 ? BigInt(w) + BASE_FIELD : BigInt(w)));
       assertReverts(await submit(a, modelId, outOfField, data.publicSignals), 'NonCanonicalProof(uint256)', 'a word out of the field');
     });
@@ -220,7 +270,7 @@ for (const system of PROOF_SYSTEMS) {
       const data = await solidityCalldata(a.bundle);
       const modelId = consumerParameters(a.info).modelId;
       // Recorded by 'the consumer stores the decoded output' above.
-      const statement = keccakHex('0x' + data.publicSignals.map((w) => w.slice(2)).join(''));
+      const statement = keccakHex(`0x${data.publicSignals.map((w) => w.slice(2)).join('')}`);
       assert.equal(BigInt((await chain.call(a.consumer, call('recorded(bytes32)', [statement]))).returnValue), 1n);
       assertReverts(await submit(a, modelId, data.proof, data.publicSignals), 'AlreadyRecorded(bytes32)', 'the same proof again');
       // Non-canonical encodings of the same proof or signals are refused as such.
@@ -307,10 +357,22 @@ test('hashed weights on-chain: a valid proof of the same circuit with other weig
   const weights = plan.weights.flatMap((w) => w.values);
   weights[0] += weights[0] > 0n ? -1n : 1n;
   const calc = await buildWitnessCalculator(readFileSync(files.wasm));
-  const ints = quantizeInputs(INPUT, info.inputs.map((t) => t.scale), info.inputs.map((t) => t.name));
-  const wtns = await calc.calculateWTNSBin({ in0: ints[0].map((v) => toField(v).toString()), weights: weights.map((v) => toField(v).toString()), salt: '7' }, true);
+  const ints = quantizeInputs(
+    INPUT,
+    info.inputs.map((t) => t.scale),
+    info.inputs.map((t) => t.name),
+  );
+  const wtns = await calc.calculateWTNSBin(
+    { in0: ints[0].map((v) => toField(v).toString()), weights: weights.map((v) => toField(v).toString()), salt: '7' },
+    true,
+  );
   const forged = await snarkjsTyped.groth16.prove({ type: 'mem', data: new Uint8Array(readFileSync(files.zkey)) }, { type: 'mem', data: wtns });
-  const forgedBundle: ProofBundle = { ...honest, proof: forged.proof, publicSignals: forged.publicSignals, commitments: { ...honest.commitments, weights: forged.publicSignals[p.modelCommitmentIndex] } };
+  const forgedBundle: ProofBundle = {
+    ...honest,
+    proof: forged.proof,
+    publicSignals: forged.publicSignals,
+    commitments: { ...honest.commitments, weights: forged.publicSignals[p.modelCommitmentIndex] },
+  };
   const forgedCalldata = await solidityCalldata(forgedBundle);
   const r = await chain.call(d.verifier, forgedCalldata.encoded);
   assert.equal(BigInt(r.returnValue), 1n, 'the bare verifier accepts it: the verifying key does not pin hashed weights');
@@ -326,7 +388,14 @@ test('a private input: each statement is its own record, no submission overwrite
   const prover = await ModelProver.load(dir);
   const exported = await exportSolidityVerifier(dir);
   const verifier = await chain.deploy(compileSolidity({ 'Verifier.sol': exported.source })[exported.contractName].bytecode);
-  const d: Deployed = { info, dir, bundle: await prover.prove(INPUT), verifier: verifier.address, consumer: await deployConsumer(info, verifier.address), deployGas: 0 };
+  const d: Deployed = {
+    info,
+    dir,
+    bundle: await prover.prove(INPUT),
+    verifier: verifier.address,
+    consumer: await deployConsumer(info, verifier.address),
+    deployGas: 0,
+  };
   const modelId = consumerParameters(info).modelId;
   const records = [];
   for (const input of [INPUT, [[-0.5, 0.25, 0.5]]]) {
@@ -334,7 +403,7 @@ test('a private input: each statement is its own record, no submission overwrite
     const data = await solidityCalldata(bundle);
     const r = await submit(d, modelId, data.proof, data.publicSignals);
     assert.ok(r.ok, r.error);
-    const statement = keccakHex('0x' + data.publicSignals.map((w) => w.slice(2)).join(''));
+    const statement = keccakHex(`0x${data.publicSignals.map((w) => w.slice(2)).join('')}`);
     assert.equal(r.logs[0].topics[3], statement, 'recorded under its statement');
     records.push({ statement, output: decodeInt256Array(r.returnValue) });
   }

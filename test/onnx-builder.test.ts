@@ -15,9 +15,15 @@ async function run(model: Uint8Array, input: string, data: ArrayLike<number>, di
 
 /** alpha * A[m,k] * (B or Bᵀ) + beta * bias, with bias broadcast over rows: the reference for Gemm and MatMul+Add. */
 function gemm(
-  a: ArrayLike<number>, m: number, k: number,
-  b: ArrayLike<number>, n: number, transB: boolean,
-  bias: ArrayLike<number>, alpha = 1, beta = 1,
+  a: ArrayLike<number>,
+  m: number,
+  k: number,
+  b: ArrayLike<number>,
+  n: number,
+  transB: boolean,
+  bias: ArrayLike<number>,
+  alpha = 1,
+  beta = 1,
 ): number[] {
   const out: number[] = [];
   for (let i = 0; i < m; i++) {
@@ -104,16 +110,25 @@ test('attributes are encoded with the ONNX type their value implies', () => {
   const model = new OnnxBuilder()
     .input('x', [1, 2])
     .node('Op', ['x'], ['y'], {
-      i: 1, f: 0.5, forced: OnnxBuilder.float(1), ints: [1, 2], floats: OnnxBuilder.floats([1, 2]), s: 'same',
+      i: 1,
+      f: 0.5,
+      forced: OnnxBuilder.float(1),
+      ints: [1, 2],
+      floats: OnnxBuilder.floats([1, 2]),
+      s: 'same',
     })
     .output('y')
     .build();
   const attrs = ModelProto.decode(model).graph!.node![0].attribute!;
   const T = AttributeProto.AttributeType;
-  assert.deepEqual(
-    Object.fromEntries(attrs.map((a) => [a.name, a.type])),
-    { i: T.INT, f: T.FLOAT, forced: T.FLOAT, ints: T.INTS, floats: T.FLOATS, s: T.STRING },
-  );
+  assert.deepEqual(Object.fromEntries(attrs.map((a) => [a.name, a.type])), {
+    i: T.INT,
+    f: T.FLOAT,
+    forced: T.FLOAT,
+    ints: T.INTS,
+    floats: T.FLOATS,
+    s: T.STRING,
+  });
 });
 
 test('build() rejects names that nothing defines', () => {
@@ -126,7 +141,11 @@ test('build() rejects names that nothing defines', () => {
 test('example models load, take their input.json data and are reproducible from the seed', async () => {
   for (const ex of EXAMPLES) {
     const [data] = ex.inputData();
-    assert.equal(data.length, ex.inputShape.reduce((a, d) => a * d, 1), ex.name);
+    assert.equal(
+      data.length,
+      ex.inputShape.reduce((a, d) => a * d, 1),
+      ex.name,
+    );
     const y = await run(ex.model(), 'input', data, [...ex.inputShape]);
     assert.deepEqual(y.dims, ex.outputShape, ex.name);
     assert.ok([...(y.data as Float32Array)].every(Number.isFinite), ex.name);

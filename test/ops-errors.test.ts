@@ -13,18 +13,18 @@ import { OnnxBuilder, mulberry32 } from './support/onnx-builder.js';
 import { SCALE, assertZkError } from './support/op-check.js';
 
 test('unsupported ops throw ONNX_UNSUPPORTED naming the node and the op', () => {
-  const bytes = new OnnxBuilder()
-    .input('x', [1, 4])
-    .node('Relu', ['x'], ['r'])
-    .node('Det', ['r'], ['s'])
-    .node('Unique', ['s'], ['y'])
-    .output('y')
-    .build();
+  const bytes = new OnnxBuilder().input('x', [1, 4]).node('Relu', ['x'], ['r']).node('Det', ['r'], ['s']).node('Unique', ['s'], ['y']).output('y').build();
   const graph = loadOnnx(bytes);
   graph.nodes[1].name = 'my_gate';
-  assert.deepEqual(unsupportedNodes(graph), [{ node: 'my_gate', op: 'Det' }, { node: 'Unique_2', op: 'Unique' }]);
+  assert.deepEqual(unsupportedNodes(graph), [
+    { node: 'my_gate', op: 'Det' },
+    { node: 'Unique_2', op: 'Unique' },
+  ]);
   const e = assertZkError(() => quantizeGraph(graph, { scale: SCALE }), 'ONNX_UNSUPPORTED', 'my_gate', 'Det', 'Unique_2', 'Unique');
-  assert.deepEqual(e.details?.nodes, [{ node: 'my_gate', op: 'Det' }, { node: 'Unique_2', op: 'Unique' }]);
+  assert.deepEqual(e.details?.nodes, [
+    { node: 'my_gate', op: 'Det' },
+    { node: 'Unique_2', op: 'Unique' },
+  ]);
 
   const one = loadOnnx(new OnnxBuilder().input('x', [1, 4]).node('NonZero', ['x'], ['y']).output('y').build());
   assertZkError(() => quantizeGraph(one, { scale: SCALE }), 'ONNX_UNSUPPORTED', 'NonZero_0', 'NonZero');
@@ -34,7 +34,9 @@ test('an op used in a way the quantizer cannot compile throws ONNX_UNSUPPORTED n
   const pow = loadOnnx(new OnnxBuilder().input('x', [2]).input('y', [2]).node('Pow', ['x', 'y'], ['z']).output('z', [2]).build());
   assertZkError(() => quantizeGraph(pow, { scale: SCALE }), 'ONNX_UNSUPPORTED', 'Pow_0', 'Pow', 'exponent');
   // Conv multiplies by a computed kernel (a product per tap); ConvTranspose needs a constant one.
-  const kernel = loadOnnx(new OnnxBuilder().input('x', [1, 1, 4]).input('w', [1, 1, 2]).node('ConvTranspose', ['x', 'w'], ['y']).output('y', [1, 1, 5]).build());
+  const kernel = loadOnnx(
+    new OnnxBuilder().input('x', [1, 1, 4]).input('w', [1, 1, 2]).node('ConvTranspose', ['x', 'w'], ['y']).output('y', [1, 1, 5]).build(),
+  );
   assertZkError(() => quantizeGraph(kernel, { scale: SCALE }), 'ONNX_UNSUPPORTED', 'ConvTranspose_0', 'kernel');
 });
 

@@ -41,12 +41,7 @@ test('Gemm bias [m,1] broadcast, and Gemm without C (alpha 1.5)', async (t) => {
 });
 
 test('Gemm with both operands computed uses one product group', async (t) => {
-  const bytes = new OnnxBuilder()
-    .input('a', [2, 3])
-    .input('b', [3, 2])
-    .node('Gemm', ['a', 'b'], ['y'], { alpha: 0.5 })
-    .output('y', [2, 2])
-    .build();
+  const bytes = new OnnxBuilder().input('a', [2, 3]).input('b', [3, 2]).node('Gemm', ['a', 'b'], ['y'], { alpha: 0.5 }).output('y', [2, 2]).build();
   // K = 3 products, each ≤ 2^-9·(|a| + |b|) = 2^-8, then alpha 0.5 (exact).
   const { plan } = await checkOp(t, bytes, { tol: dotTol(3, 1, 1, 1) });
   assert.equal(plan.groups.length, 1);
@@ -97,7 +92,10 @@ test('MatMul with both operands computed: product gadgets, batch broadcast', asy
   // K = 4 products, each ≤ 2^-9·(|a| + |b|) ≤ 2^-8.
   const { plan } = await checkOp(t, bytes, { tol: dotTol(4, 1, 1, 1) });
   assert.equal(shiftGroups(plan).length, 0, 'scale-8 operands need no rescale');
-  assert.deepEqual(productGroups(plan).map((g) => g.a.length), [2 * 3 * 2 * 4, 2 * 3 * 3 * 4]);
+  assert.deepEqual(
+    productGroups(plan).map((g) => g.a.length),
+    [2 * 3 * 2 * 4, 2 * 3 * 3 * 4],
+  );
 });
 
 test('MatMul of two computed operands finer than the working scale rescales each element once', async (t) => {
@@ -115,7 +113,11 @@ test('MatMul of two computed operands finer than the working scale rescales each
   // Each operand element: K = 3 folded terms (≤ 3 LSB, then a rescale of 0.5 LSB), |values| ≤ 3; the
   // product of two such: ≤ 3·(3.5 + 3.5) LSB per term, 3 terms.
   const { plan } = await checkOp(t, bytes, { tol: 3 * 3 * 7 * LSB });
-  assert.deepEqual(shiftGroups(plan).map((g) => g.kind === 'shift' && g.inputs.length), [6, 12], 'one rescale per element of xa (2×3) and yb (3×4), not per product');
+  assert.deepEqual(
+    shiftGroups(plan).map((g) => g.kind === 'shift' && g.inputs.length),
+    [6, 12],
+    'one rescale per element of xa (2×3) and yb (3×4), not per product',
+  );
   assert.equal(productGroups(plan)[0].kind === 'product' && productGroups(plan)[0].a.length, 24);
 });
 

@@ -199,8 +199,13 @@ test('a computed index out of range has no proof (Gather), while OneHot gives al
   assert.deepEqual(read(plan, evaluate(plan, [[-1n, 3n, 0n]], { checkRanges: true }).outputs[0]), [4, 4, 1]);
   assertZkError(() => evaluate(plan, [[4n, 0n, 0n]], { checkRanges: true }), 'INPUT_OUT_OF_RANGE', 'out of range', 'Gather_0');
   // OneHot alone: index 9 of depth 4 is all off.
-  const hot = new OnnxBuilder().input('n', [1, 2], 'int64').initializerInt64('depth', [], [4]).initializer('offOn', [2], [-1, 1])
-    .node('OneHot', ['n', 'depth', 'offOn'], ['h']).output('h', [1, 2, 4]).build();
+  const hot = new OnnxBuilder()
+    .input('n', [1, 2], 'int64')
+    .initializerInt64('depth', [], [4])
+    .initializer('offOn', [2], [-1, 1])
+    .node('OneHot', ['n', 'depth', 'offOn'], ['h'])
+    .output('h', [1, 2, 4])
+    .build();
   const p2 = calibrate(quantizeGraph(loadOnnx(hot), { scale: SCALE }), [[[0n, 1n]]], HEADROOM);
   assert.deepEqual(read(p2, evaluate(p2, [[9n, -1n]], { checkRanges: true }).outputs[0]), [-1, -1, -1, -1, -1, -1, -1, 1]);
 });

@@ -46,7 +46,10 @@ test('GlobalAveragePool and GlobalMaxPool', async (t) => {
   // Mean of 20: coefficient 1/20 rounded to 2^-8 (error 2^-9 each, on |x| ≤ 1) — K = 20 terms of
   // |c| = 0.05; max exact.
   const { plan } = await checkOp(t, bytes, { tol: dotTol(20, 0.05, 1, 1) });
-  assert.ok(shiftGroups(plan).every((g) => g.shift === 0 && g.relu), 'only the max costs gadgets');
+  assert.ok(
+    shiftGroups(plan).every((g) => g.shift === 0 && g.relu),
+    'only the max costs gadgets',
+  );
 });
 
 test('ReduceMean/ReduceSum/ReduceMax/ReduceMin with axes and keepdims 0/1', async (t) => {
@@ -69,11 +72,7 @@ test('ReduceMean/ReduceSum/ReduceMax/ReduceMin with axes and keepdims 0/1', asyn
 });
 
 test('ReduceMean over 300 values of about 50: output forms keep 8 significant bits of 1/300', async (t) => {
-  const bytes = new OnnxBuilder()
-    .input('x', [1, 1, 300])
-    .node('ReduceMean', ['x'], ['y'], { keepdims: 0 })
-    .output('y', [])
-    .build();
+  const bytes = new OnnxBuilder().input('x', [1, 1, 300]).node('ReduceMean', ['x'], ['y'], { keepdims: 0 }).output('y', []).build();
   // 1/300 kept to 8 significant bits is off by at most 2^-9 relative: ≤ 80·2^-9 ≈ 0.16 on a mean below 80
   // (compileModel's promise, 2^(4 − scale)·max(1, |output|), would allow 3.1).
   await checkOp(t, bytes, { tol: 80 * 2 ** -9, amp: 30, offset: 50 });

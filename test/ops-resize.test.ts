@@ -41,7 +41,12 @@ test('Resize nearest (every nearest_mode), linear and cubic, by scales and by si
   // Weights (products over two axes) are rounded to 2^-8 each: ≤ 16 taps of |w| ≤ 1.3 on |x| ≤ 1.
   const { plan } = await checkOp(t, b.build(), { tol: dotTol(16, 0.2, 1, 1) });
   assert.equal(plan.groups.length, 0);
-  const up = new OnnxBuilder({ opset: 9 }).input('x', [1, 1, 2, 3]).initializer('s', [4], [1, 1, 2, 2]).node('Upsample', ['x', 's'], ['y']).output('y', [1, 1, 4, 6]).build();
+  const up = new OnnxBuilder({ opset: 9 })
+    .input('x', [1, 1, 2, 3])
+    .initializer('s', [4], [1, 1, 2, 2])
+    .node('Upsample', ['x', 's'], ['y'])
+    .output('y', [1, 1, 4, 6])
+    .build();
   await checkOp(t, up, { tol: 0.5 * LSB });
 });
 

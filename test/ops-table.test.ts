@@ -38,10 +38,19 @@ test('Sigmoid and Tanh saturate beyond their window and beyond the calibrated ra
   const bytes = new OnnxBuilder().input('x', [1, 6]).node('Sigmoid', ['x'], ['s']).node('Tanh', ['x'], ['t']).output('s', [1, 6]).output('t', [1, 6]).build();
   const graph = loadOnnx(bytes);
   const raw = quantizeGraph(graph, { scale: SCALE });
-  const toInts = (s: number[][]) => quantizeInputs(s, raw.inputs.map((i) => i.scale), raw.inputs.map((i) => i.name));
+  const toInts = (s: number[][]) =>
+    quantizeInputs(
+      s,
+      raw.inputs.map((i) => i.scale),
+      raw.inputs.map((i) => i.name),
+    );
   const rng = mulberry32(3);
   // Calibrated on [-1, 1) only.
-  const plan = calibrate(raw, Array.from({ length: 4 }, () => toInts([Array.from(randomTensor(rng, [1, 6], 1))])), HEADROOM);
+  const plan = calibrate(
+    raw,
+    Array.from({ length: 4 }, () => toInts([Array.from(randomTensor(rng, [1, 6], 1))])),
+    HEADROOM,
+  );
   const far = [-31.9, -20, -8.5, 9, 17, 31.9];
   const ours = evaluate(plan, toInts([far]), { checkRanges: true }).outputs;
   const reference = await runReference(bytes, graph.inputs, [far]);
@@ -77,7 +86,10 @@ test('Exp, Log, Sqrt and Softplus on their domains (tables without a window)', a
   // x ∈ [0.5, 2.5): exp ≤ 12.2 (slope alike), log' ≤ 2, sqrt' ≤ 0.71, softplus' < 1.
   const { plan } = await checkOp(t, bytes, { tol: tableTol(12.2, 12.2), amp: 1, offset: 1.5 });
   assert.equal(tableGroups(plan).length, 4);
-  assert.ok(tableGroups(plan).every((g) => g.kind === 'table' && g.bits - g.shift === g.window), 'no saturation window');
+  assert.ok(
+    tableGroups(plan).every((g) => g.kind === 'table' && g.bits - g.shift === g.window),
+    'no saturation window',
+  );
 });
 
 test('Elu, Selu, Celu, Softsign, Gelu (erf and tanh forms), Mish, HardSigmoid', async (t) => {
@@ -113,7 +125,10 @@ test('HardSwish: x·HardSigmoid(x), two ReLUs and a product', async (t) => {
   // The gate's 1/6 is kept to 2^-8 (1/6 → 43/256, off by 0.0013·|x|), then |x| ≤ 3 times the gate's
   // error, the gate times x's rounding and the product's rescale: ≤ 3.7 LSB.
   const { plan } = await checkOp(t, bytes, { tol: 4 * LSB, amp: 3 });
-  assert.deepEqual(plan.groups.map((g) => g.kind), ['shift', 'shift', 'product']);
+  assert.deepEqual(
+    plan.groups.map((g) => g.kind),
+    ['shift', 'shift', 'product'],
+  );
 });
 
 test('Div by a computed divisor (either sign) and Reciprocal: one divide gadget each, rounded to the LSB', async (t) => {
@@ -142,7 +157,11 @@ test('x / (2x) (the corpus model 1l_eltwise_div) is exactly 1/2 wherever x ≠ 0
     .output('y', [1, 5])
     .build();
   const { plan } = await checkOp(t, bytes, { tol: 0, amp: 1, offset: 2 });
-  const ints = quantizeInputs([[0.5, 0, 1, 1, 1]], plan.inputs.map((i) => i.scale), plan.inputs.map((i) => i.name));
+  const ints = quantizeInputs(
+    [[0.5, 0, 1, 1, 1]],
+    plan.inputs.map((i) => i.scale),
+    plan.inputs.map((i) => i.name),
+  );
   assertZkError(() => evaluate(plan, ints, { checkRanges: true }), 'INPUT_OUT_OF_RANGE', 'division by zero', 'Div_1');
 });
 
@@ -175,8 +194,14 @@ test('Softmax costs no more than its parts: max tree, one table per element, one
   const raw = quantizeGraph(graph, { scale: SCALE });
   const rng = mulberry32(5);
   const plan = calibrate(raw, [quantizeInputs([Array.from(randomTensor(rng, [1, 10], 2))], [SCALE], ['x'])], HEADROOM);
-  assert.deepEqual(plan.groups.map((g) => g.kind), ['shift', 'shift', 'shift', 'shift', 'table', 'divide', 'product']);
-  assert.deepEqual(plan.groups.map((g) => (g.kind === 'product' || g.kind === 'divide' ? g.a.length : g.inputs.length)), [5, 2, 1, 1, 10, 1, 10]);
+  assert.deepEqual(
+    plan.groups.map((g) => g.kind),
+    ['shift', 'shift', 'shift', 'shift', 'table', 'divide', 'product'],
+  );
+  assert.deepEqual(
+    plan.groups.map((g) => (g.kind === 'product' || g.kind === 'divide' ? g.a.length : g.inputs.length)),
+    [5, 2, 1, 1, 10, 1, 10],
+  );
 });
 
 test('Pow with fractional and negative exponents: a table of x^e', async (t) => {

@@ -9,7 +9,7 @@ import { execFile } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { before, test } from 'node:test';
+import { test } from 'node:test';
 import { snarkjs } from '../src/core/snarkjs.js';
 import { contributeZKey } from '../src/setup/ceremony.js';
 import { REPO_ROOT, tempDir } from './support/env.js';
@@ -29,7 +29,6 @@ const served = useTestService({ apiKeys: [KEY] }, async () => {
   const last = (await api.settle(body.id)).at(-1);
   assert.equal(last.status, 'ready', JSON.stringify(last.error));
 });
-
 
 /** Downloads the current zkey and contributes to it, as an outside contributor would. */
 async function contribution(name: string, from?: string): Promise<Buffer> {
@@ -80,7 +79,10 @@ test('contributions: accepted when they extend the chain, refused with the reaso
 
   const bob = await post(await contribution('bob'));
   assert.equal(bob.status, 201, JSON.stringify(bob.body));
-  assert.deepEqual(bob.body.transcript.contributions.map((c: { name: string }) => c.name), ['alice', 'bob']);
+  assert.deepEqual(
+    bob.body.transcript.contributions.map((c: { name: string }) => c.name),
+    ['alice', 'bob'],
+  );
 });
 
 test('only the owner finalizes; then proofs verify and name the version; audit --url passes and names the contributors', async () => {
@@ -100,7 +102,11 @@ test('only the owner finalizes; then proofs verify and name the version; audit -
 
   const onnx = join(work, 'model.onnx');
   writeFileSync(onnx, smallMlp());
-  const cli = await promisify(execFile)(process.execPath, [join(REPO_ROOT, 'bin/zkinfer.js'), 'audit', '--url', served.service.url, '--model', model.id, '--onnx', onnx, '--json'], { env: { ...process.env, ZKINFER_DATA_DIR: work } });
+  const cli = await promisify(execFile)(
+    process.execPath,
+    [join(REPO_ROOT, 'bin/zkinfer.js'), 'audit', '--url', served.service.url, '--model', model.id, '--onnx', onnx, '--json'],
+    { env: { ...process.env, ZKINFER_DATA_DIR: work } },
+  );
   const report = JSON.parse(cli.stdout);
   assert.equal(report.ok, true, cli.stdout);
   assert.deepEqual(report.contributors, ['alice', 'bob']);

@@ -4,7 +4,7 @@
  * single-threaded here (ZKINFER_PROVER_THREADS=single), which makes every proof take a few hundred
  * milliseconds: long enough to catch a job running.
  */
-import { before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { type Client, inflatePlan, modelDirNamed, SMALL_INPUT, smallMlp, useTestService } from './support/service.js';
 
@@ -16,7 +16,6 @@ const served = useTestService(settings, async () => {
   client = served.client;
   small = await client.ready(smallMlp(), '?name=small');
 });
-
 
 const metric = async (line: RegExp): Promise<number> => Number(line.exec((await client.request('GET', '/metrics')).body)?.[1] ?? 0);
 const isDone = async (id: string) => assert.equal((await client.job(id)).status, 'done');
@@ -40,7 +39,10 @@ test('a burst beyond pool + queue gets 429 with Retry-After; every accepted job 
 test('cancelling: a queued job at once, a running one by stopping its worker; the pool carries on', async () => {
   const jobs = [];
   for (let i = 0; i < 4; i++) jobs.push((await client.prove(small.id, SMALL_INPUT)).body);
-  assert.deepEqual(jobs.map((j) => j.status), ['running', 'running', 'queued', 'queued']);
+  assert.deepEqual(
+    jobs.map((j) => j.status),
+    ['running', 'running', 'queued', 'queued'],
+  );
 
   const queued = await client.request('DELETE', `/v1/proofs/${jobs[3].id}`);
   assert.equal(queued.status, 200);

@@ -66,7 +66,11 @@ const witnessOf = (s: Snippet, input: Record<string, bigint>): Promise<bigint[]>
 /** Checks the witness's output and that every single-entry tampering fails; returns the number of tamperings. */
 async function exactAndTamperProof(s: Snippet, input: Record<string, bigint>, expected: bigint): Promise<number> {
   const w = await witnessOf(s, input);
-  assert.equal(toSigned(w[witnessIndex(s.symbols, 'main.out')]), expected, `out for ${JSON.stringify(input, (_, v) => (typeof v === 'bigint' ? String(v) : v))}`);
+  assert.equal(
+    toSigned(w[witnessIndex(s.symbols, 'main.out')]),
+    expected,
+    `out for ${JSON.stringify(input, (_, v) => (typeof v === 'bigint' ? String(v) : v))}`,
+  );
   return tamperedWitnessesFail(s.r1csPath, w, nonConstantIndices(w.length), namesByIndex(s.symbols));
 }
 
@@ -80,7 +84,9 @@ describe('ZeroTest, NonNegative, RoundHalfEven', () => {
   before(async () => {
     [zero, zeroWrapped, sign, round3, round1, trunc] = await Promise.all([
       compileSnippet(`${PRELUDE}component main {public [in]} = ZeroTest();\n`),
-      compileSnippet(`${PRELUDE}template Wrap() {\n  signal input x;\n  signal input y;\n  signal output out;\n  component z = ZeroTest();\n  z.in <== x - 3 * y;\n  out <== z.out;\n}\ncomponent main = Wrap();\n`),
+      compileSnippet(
+        `${PRELUDE}template Wrap() {\n  signal input x;\n  signal input y;\n  signal output out;\n  component z = ZeroTest();\n  z.in <== x - 3 * y;\n  out <== z.out;\n}\ncomponent main = Wrap();\n`,
+      ),
       compileSnippet(`${PRELUDE}component main {public [in]} = NonNegative(10);\n`),
       compileSnippet(`${PRELUDE}component main {public [in]} = RoundHalfEven(3, 10);\n`),
       compileSnippet(`${PRELUDE}component main = RoundHalfEven(1, 6);\n`),
@@ -95,7 +101,13 @@ describe('ZeroTest, NonNegative, RoundHalfEven', () => {
     for (const x of [0n, 1n, -1n, 2n, 7n, -1000n, pow2(200), FIELD_PRIME / 2n, FIELD_PRIME - 2n]) {
       tampered += await exactAndTamperProof(zero, { in: x }, x % FIELD_PRIME === 0n ? 1n : 0n);
     }
-    for (const [x, y] of [[3n, 1n], [0n, 0n], [4n, 1n], [-6n, -2n], [5n, 7n]]) {
+    for (const [x, y] of [
+      [3n, 1n],
+      [0n, 0n],
+      [4n, 1n],
+      [-6n, -2n],
+      [5n, 7n],
+    ]) {
       tampered += await exactAndTamperProof(zeroWrapped, { x, y }, x === 3n * y ? 1n : 0n);
     }
     t.diagnostic(`${tampered} tampered witnesses rejected`);
@@ -124,7 +136,11 @@ describe('ZeroTest, NonNegative, RoundHalfEven', () => {
   test('NonNegative(10): the sign on the whole range, tamper-proof; out-of-range inputs throw', async (t) => {
     let tampered = 0;
     for (const x of [-512n, -511n, -100n, -1n, 0n, 1n, 100n, 510n, 511n]) tampered += await exactAndTamperProof(sign, { in: x }, x >= 0n ? 1n : 0n);
-    for (const x of [512n, -513n, FIELD_PRIME / 2n]) await assert.rejects(quietly(() => witnessOf(sign, { in: x })), isAssertion);
+    for (const x of [512n, -513n, FIELD_PRIME / 2n])
+      await assert.rejects(
+        quietly(() => witnessOf(sign, { in: x })),
+        isAssertion,
+      );
     t.diagnostic(`${tampered} tampered witnesses rejected`);
   });
 
@@ -158,7 +174,9 @@ describe('DividePositive and DivideSigned', () => {
     [pos, signed, constNum] = await Promise.all([
       compileSnippet(`${PRELUDE}component main {public [a, b]} = DividePositive(${k}, ${bBits}, ${qBits});\n`),
       compileSnippet(`${PRELUDE}component main {public [a, b]} = DivideSigned(${k}, ${bBits}, ${qBits});\n`),
-      compileSnippet(`${PRELUDE}template Recip() {\n  signal input b;\n  signal output out;\n  component d = DivideSigned(6, 6, 9);\n  d.a <== 1;\n  d.b <== b;\n  out <== d.out;\n}\ncomponent main {public [b]} = Recip();\n`),
+      compileSnippet(
+        `${PRELUDE}template Recip() {\n  signal input b;\n  signal output out;\n  component d = DivideSigned(6, 6, 9);\n  d.a <== 1;\n  d.b <== b;\n  out <== d.out;\n}\ncomponent main {public [b]} = Recip();\n`,
+      ),
     ]);
     [pos, signed, constNum].forEach((s) => scratch(s.dir));
   });
@@ -187,8 +205,24 @@ describe('DividePositive and DivideSigned', () => {
         checked++;
       }
     }
-    for (const [a, b] of [[-30n, 1n], [7n, 3n], [-7n, 3n], [0n, 16n], [29n, 16n], [5n, 2n]]) tampered += await exactAndTamperProof(pos, { a, b }, divRound(a, b, k));
-    for (const [a, b] of [[7n, -3n], [-7n, -3n], [-7n, 3n], [30n, -16n], [0n, -1n], [1n, 15n]]) tampered += await exactAndTamperProof(signed, { a, b }, divRound(a, b, k));
+    for (const [a, b] of [
+      [-30n, 1n],
+      [7n, 3n],
+      [-7n, 3n],
+      [0n, 16n],
+      [29n, 16n],
+      [5n, 2n],
+    ])
+      tampered += await exactAndTamperProof(pos, { a, b }, divRound(a, b, k));
+    for (const [a, b] of [
+      [7n, -3n],
+      [-7n, -3n],
+      [-7n, 3n],
+      [30n, -16n],
+      [0n, -1n],
+      [1n, 15n],
+    ])
+      tampered += await exactAndTamperProof(signed, { a, b }, divRound(a, b, k));
     for (const b of [1n, -1n, 3n, -7n, 31n, -32n]) tampered += await exactAndTamperProof(constNum, { b }, divRound(1n, b, 6));
     t.diagnostic(`${checked} quotients exact; ${tampered} tampered witnesses rejected`);
   });
@@ -197,7 +231,13 @@ describe('DividePositive and DivideSigned', () => {
     const r1cs = readR1cs(pos.r1csPath);
     const idx = (name: string) => witnessIndex(pos.symbols, name);
     let cases = 0;
-    for (const [a, b] of [[7n, 3n], [-7n, 3n], [0n, 5n], [29n, 16n], [-30n, 1n]]) {
+    for (const [a, b] of [
+      [7n, 3n],
+      [-7n, 3n],
+      [0n, 5n],
+      [29n, 16n],
+      [-30n, 1n],
+    ]) {
       const honest = await witnessOf(pos, { a, b });
       for (const delta of [1n, -1n]) {
         const w = [...honest];
@@ -235,14 +275,32 @@ describe('DividePositive and DivideSigned', () => {
 
   test('division by zero, a negative divisor for DividePositive, and divisors beyond bBits have no witness', async () => {
     for (const a of [0n, 5n, -5n]) {
-      await assert.rejects(quietly(() => witnessOf(pos, { a, b: 0n })), isAssertion);
-      await assert.rejects(quietly(() => witnessOf(signed, { a, b: 0n })), isAssertion);
-      await assert.rejects(quietly(() => witnessOf(pos, { a, b: -3n })), isAssertion);
+      await assert.rejects(
+        quietly(() => witnessOf(pos, { a, b: 0n })),
+        isAssertion,
+      );
+      await assert.rejects(
+        quietly(() => witnessOf(signed, { a, b: 0n })),
+        isAssertion,
+      );
+      await assert.rejects(
+        quietly(() => witnessOf(pos, { a, b: -3n })),
+        isAssertion,
+      );
     }
-    await assert.rejects(quietly(() => witnessOf(signed, { a: 1n, b: 16n })), isAssertion);
-    await assert.rejects(quietly(() => witnessOf(signed, { a: 1n, b: -17n })), isAssertion);
+    await assert.rejects(
+      quietly(() => witnessOf(signed, { a: 1n, b: 16n })),
+      isAssertion,
+    );
+    await assert.rejects(
+      quietly(() => witnessOf(signed, { a: 1n, b: -17n })),
+      isAssertion,
+    );
     // A quotient beyond qBits: 255·4/1 = 1020 needs 11 bits.
-    await assert.rejects(quietly(() => witnessOf(pos, { a: 255n, b: 1n })), isAssertion);
+    await assert.rejects(
+      quietly(() => witnessOf(pos, { a: 255n, b: 1n })),
+      isAssertion,
+    );
   });
 });
 
@@ -252,7 +310,8 @@ describe('DividePositive and DivideSigned', () => {
 
 type Compiled = CompiledModel;
 
-const compileOnnx = (label: string, onnx: Uint8Array, samples: number[][][]): Promise<Compiled> => compileWhole(label, onnx, scratch(tempDir(label)), { samples });
+const compileOnnx = (label: string, onnx: Uint8Array, samples: number[][][]): Promise<Compiled> =>
+  compileWhole(label, onnx, scratch(tempDir(label)), { samples });
 
 /** The honest witness for float inputs (one flat array per graph input), quantized as the prover does. */
 const witnessFor = (m: Compiled, values: number[][]): Promise<bigint[]> => honestWitness(m, quantizeForPlan(m.plan, values).inputs);
@@ -266,17 +325,38 @@ describe('table gadgets in whole models', () => {
   let softmax: Compiled;
   let division: Compiled;
   const rng = mulberry32(77);
-  const samples = (n: number, dims: number[], amp: number) => Array.from({ length: 4 }, () => Array.from({ length: n }, () => Array.from(randomTensor(rng, dims, amp))));
+  const samples = (n: number, dims: number[], amp: number) =>
+    Array.from({ length: 4 }, () => Array.from({ length: n }, () => Array.from(randomTensor(rng, dims, amp))));
 
   before(async () => {
     const W = randomTensor(mulberry32(5), [3, 4], 1);
     [sigmoid, tanh, exp, softmax, division] = await Promise.all([
       compileOnnx('sigmoid', new OnnxBuilder().input('x', [1, 2]).node('Sigmoid', ['x'], ['y']).output('y', [1, 2]).build(), samples(1, [1, 2], 2)),
-      compileOnnx('gemm-tanh', new OnnxBuilder().input('x', [1, 4]).initializer('W', [3, 4], W).node('Gemm', ['x', 'W'], ['h'], { transB: 1 }).node('Tanh', ['h'], ['y']).output('y', [1, 3]).build(), samples(1, [1, 4], 1)),
+      compileOnnx(
+        'gemm-tanh',
+        new OnnxBuilder()
+          .input('x', [1, 4])
+          .initializer('W', [3, 4], W)
+          .node('Gemm', ['x', 'W'], ['h'], { transB: 1 })
+          .node('Tanh', ['h'], ['y'])
+          .output('y', [1, 3])
+          .build(),
+        samples(1, [1, 4], 1),
+      ),
       compileOnnx('exp', new OnnxBuilder().input('x', [1, 2]).node('Exp', ['x'], ['y']).output('y', [1, 2]).build(), samples(1, [1, 2], 0.5)),
-      compileOnnx('softmax', new OnnxBuilder().input('x', [1, 3]).node('Softmax', ['x'], ['y'], { axis: -1 }).output('y', [1, 3]).build(), samples(1, [1, 3], 2)),
-      compileOnnx('division', new OnnxBuilder().input('a', [1, 3]).input('b', [1, 3]).node('Div', ['a', 'b'], ['y']).output('y', [1, 3]).build(),
-        Array.from({ length: 4 }, () => [Array.from(randomTensor(rng, [1, 3], 2)), Array.from(randomTensor(rng, [1, 3], 1), (v) => v + Math.sign(v || 1) * 0.25)])),
+      compileOnnx(
+        'softmax',
+        new OnnxBuilder().input('x', [1, 3]).node('Softmax', ['x'], ['y'], { axis: -1 }).output('y', [1, 3]).build(),
+        samples(1, [1, 3], 2),
+      ),
+      compileOnnx(
+        'division',
+        new OnnxBuilder().input('a', [1, 3]).input('b', [1, 3]).node('Div', ['a', 'b'], ['y']).output('y', [1, 3]).build(),
+        Array.from({ length: 4 }, () => [
+          Array.from(randomTensor(rng, [1, 3], 2)),
+          Array.from(randomTensor(rng, [1, 3], 1), (v) => v + Math.sign(v || 1) * 0.25),
+        ]),
+      ),
     ]);
   });
 
@@ -303,7 +383,13 @@ describe('table gadgets in whole models', () => {
     const g = tables(sigmoid.plan)[0];
     const edge = pow2(g.window - 1);
     let total = 0;
-    for (const pair of [[0n, 1n], [-edge, edge - 1n], [edge, -edge - 1n], [pow2(g.bits - 1) - 1n, -pow2(g.bits - 1)], [37n, -500n]]) {
+    for (const pair of [
+      [0n, 1n],
+      [-edge, edge - 1n],
+      [edge, -edge - 1n],
+      [pow2(g.bits - 1) - 1n, -pow2(g.bits - 1)],
+      [37n, -500n],
+    ]) {
       total += await tamperProof(sigmoid, await honestWitness(sigmoid, [pair]));
     }
     t.diagnostic(`${total} tampered witnesses rejected`);
@@ -312,7 +398,10 @@ describe('table gadgets in whole models', () => {
   test('Sigmoid: inputs beyond the range check have no witness', async () => {
     const g = tables(sigmoid.plan)[0];
     for (const x of [pow2(g.bits - 1), -pow2(g.bits - 1) - 1n, FIELD_PRIME / 3n]) {
-      await assert.rejects(quietly(() => modelWitness(sigmoid, [[x, 0n]])), isAssertion);
+      await assert.rejects(
+        quietly(() => modelWitness(sigmoid, [[x, 0n]])),
+        isAssertion,
+      );
     }
   });
 
@@ -349,9 +438,15 @@ describe('table gadgets in whole models', () => {
   });
 
   test('division by zero is refused by the evaluator and has no witness', async () => {
-    const ints = fixedPoint(division, [[1, 1, 1], [0.5, 0, 1]]);
+    const ints = fixedPoint(division, [
+      [1, 1, 1],
+      [0.5, 0, 1],
+    ]);
     assert.throws(() => evaluate(division.plan, ints, { checkRanges: true }), /division by zero/);
-    await assert.rejects(quietly(() => modelWitness(division, ints)), isAssertion);
+    await assert.rejects(
+      quietly(() => modelWitness(division, ints)),
+      isAssertion,
+    );
   });
 });
 
@@ -364,33 +459,39 @@ describe('booleans, comparisons, selection by computed indices', () => {
     boolean = await compileSnippet(`${PRELUDE}component main {public [in]} = Boolean();\n`);
     scratch(boolean.dir);
     const rng = mulberry32(12);
-    logic = await compileOnnx('logic', new OnnxBuilder()
-      .input('x', [1, 4])
-      .input('p', [1, 4], 'bool')
-      .initializer('th', [4], [0.1234567, -0.3, 0.5, 0])
-      .initializer('labels', [4], [7, -2, 3.5, 1])
-      .node('Less', ['x', 'th'], ['lt'])
-      .node('And', ['p', 'lt'], ['both'])
-      .node('Neg', ['x'], ['nx'])
-      .node('Where', ['both', 'x', 'nx'], ['w'])
-      .node('ArgMax', ['w'], ['i'], { axis: 1, keepdims: 0 })
-      .node('Gather', ['labels', 'i'], ['label'])
-      .node('Abs', ['x'], ['ax'])
-      .node('Round', ['ax'], ['r'])
-      .output('w', [1, 4])
-      .output('label', [1])
-      .output('r', [1, 4])
-      .build(), Array.from({ length: 4 }, () => [Array.from(randomTensor(rng, [1, 4], 2)), [1, 0, 1, 1]]));
+    logic = await compileOnnx(
+      'logic',
+      new OnnxBuilder()
+        .input('x', [1, 4])
+        .input('p', [1, 4], 'bool')
+        .initializer('th', [4], [0.1234567, -0.3, 0.5, 0])
+        .initializer('labels', [4], [7, -2, 3.5, 1])
+        .node('Less', ['x', 'th'], ['lt'])
+        .node('And', ['p', 'lt'], ['both'])
+        .node('Neg', ['x'], ['nx'])
+        .node('Where', ['both', 'x', 'nx'], ['w'])
+        .node('ArgMax', ['w'], ['i'], { axis: 1, keepdims: 0 })
+        .node('Gather', ['labels', 'i'], ['label'])
+        .node('Abs', ['x'], ['ax'])
+        .node('Round', ['ax'], ['r'])
+        .output('w', [1, 4])
+        .output('label', [1])
+        .output('r', [1, 4])
+        .build(),
+      Array.from({ length: 4 }, () => [Array.from(randomTensor(rng, [1, 4], 2)), [1, 0, 1, 1]]),
+    );
     // A two-level tree walk: node = 1 + [x > t0], leaf = 2·[x > t0] + [x > t[node]], value = leaves[leaf].
-    lookup = await compileOnnx('tree-walk', treeWalk()
-      .output('value', [1])
-      .build(), [[[0.5]], [[-0.5]], [[0]], [[0.2]]]);
+    lookup = await compileOnnx('tree-walk', treeWalk().output('value', [1]).build(), [[[0.5]], [[-0.5]], [[0]], [[0.2]]]);
   });
 
   test('Boolean(): 0 and 1 pass, one constraint, tamper-proof; 2 or −1 have no witness', async () => {
     assert.equal(Number(/non-linear constraints: (\d+)/.exec(boolean.log)?.[1]), 1);
     for (const x of [0n, 1n]) await exactAndTamperProof(boolean, { in: x }, x);
-    for (const x of [2n, -1n, FIELD_PRIME / 2n]) await assert.rejects(quietly(() => witnessOf(boolean, { in: x })), isAssertion);
+    for (const x of [2n, -1n, FIELD_PRIME / 2n])
+      await assert.rejects(
+        quietly(() => witnessOf(boolean, { in: x })),
+        isAssertion,
+      );
   });
 
   test('comparisons, And, Where, ArgMax → Gather, Abs, Round: the witness is the evaluator, every entry pinned', async (t) => {
@@ -401,14 +502,26 @@ describe('booleans, comparisons, selection by computed indices', () => {
       total += await tamperProof(logic, await witnessFor(logic, [Array.from(randomTensor(r, [1, 4], 2)), p]));
     }
     // Ties (ArgMax's first maximum) and values on a rounding tie.
-    total += await tamperProof(logic, await witnessFor(logic, [[0.5, 0.5, -0.5, 1.5], [0, 0, 0, 0]]));
+    total += await tamperProof(
+      logic,
+      await witnessFor(logic, [
+        [0.5, 0.5, -0.5, 1.5],
+        [0, 0, 0, 0],
+      ]),
+    );
     t.diagnostic(`${total} tampered witnesses rejected (${logic.info.layers.map((l) => `${l.count} x ${l.gadget}`).join(', ')})`);
   });
 
   test('a boolean input that is not 0 or 1 is refused by the evaluator and has no witness', async () => {
-    const ints = [[0n, 0n, 0n, 0n], [1n, 2n, 0n, 1n]];
+    const ints = [
+      [0n, 0n, 0n, 0n],
+      [1n, 2n, 0n, 1n],
+    ];
     assert.throws(() => evaluate(logic.plan, ints, { checkRanges: true }), /not 0 or 1/);
-    await assert.rejects(quietly(() => modelWitness(logic, ints)), isAssertion);
+    await assert.rejects(
+      quietly(() => modelWitness(logic, ints)),
+      isAssertion,
+    );
   });
 
   test('a tree walk (indices built from comparisons, table lookups): exact on every input, tamper-proof', async (t) => {
@@ -429,23 +542,31 @@ describe('normalization, fractional powers and TopK in whole models', () => {
 
   before(async () => {
     [norm, topk] = await Promise.all([
-      compileOnnx('layernorm', new OnnxBuilder({ opset: 17 })
-        .input('x', [2, 4])
-        .initializer('g', [4], randomTensor(rng, [4], 1))
-        .initializer('e', [], [0.5])
-        .node('LayerNormalization', ['x', 'g'], ['y'])
-        .node('Abs', ['x'], ['ax'])
-        .node('Pow', ['ax', 'e'], ['p'])
-        .output('y', [2, 4])
-        .output('p', [2, 4])
-        .build(), Array.from({ length: 4 }, () => [Array.from(randomTensor(rng, [2, 4], 2))])),
-      compileOnnx('topk', new OnnxBuilder()
-        .input('x', [1, 5])
-        .initializerInt64('k', [1], [3])
-        .node('TopK', ['x', 'k'], ['v', 'i'], { axis: 1 })
-        .output('v', [1, 3])
-        .output('i', [1, 3], 'int64')
-        .build(), Array.from({ length: 4 }, () => [Array.from(randomTensor(rng, [1, 5], 2))])),
+      compileOnnx(
+        'layernorm',
+        new OnnxBuilder({ opset: 17 })
+          .input('x', [2, 4])
+          .initializer('g', [4], randomTensor(rng, [4], 1))
+          .initializer('e', [], [0.5])
+          .node('LayerNormalization', ['x', 'g'], ['y'])
+          .node('Abs', ['x'], ['ax'])
+          .node('Pow', ['ax', 'e'], ['p'])
+          .output('y', [2, 4])
+          .output('p', [2, 4])
+          .build(),
+        Array.from({ length: 4 }, () => [Array.from(randomTensor(rng, [2, 4], 2))]),
+      ),
+      compileOnnx(
+        'topk',
+        new OnnxBuilder()
+          .input('x', [1, 5])
+          .initializerInt64('k', [1], [3])
+          .node('TopK', ['x', 'k'], ['v', 'i'], { axis: 1 })
+          .output('v', [1, 3])
+          .output('i', [1, 3], 'int64')
+          .build(),
+        Array.from({ length: 4 }, () => [Array.from(randomTensor(rng, [1, 5], 2))]),
+      ),
     ]);
   });
 

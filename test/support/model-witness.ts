@@ -35,13 +35,18 @@ export async function compileWhole(label: string, onnx: Uint8Array, dir: string,
 
 /** Float inputs (one flat array per graph input) → fixed point at the plan's input scales, unchecked: out-of-range values stay. */
 export const fixedPoint = (m: CompiledModel, values: readonly number[][]): bigint[][] =>
-  quantizeInputs(values, m.plan.inputs.map((i) => i.scale), m.plan.inputs.map((i) => i.name));
+  quantizeInputs(
+    values,
+    m.plan.inputs.map((i) => i.scale),
+    m.plan.inputs.map((i) => i.name),
+  );
 
 /** The witness calculator's input for fixed-point inputs, exactly as the prover builds it. */
 export const witnessInputOf = (m: CompiledModel, ints: readonly (readonly bigint[])[]) => witnessInput(m.info, m.plan, ints);
 
 /** The full witness of fixed-point inputs; rejects where the circuit has no witness for them. */
-export const modelWitness = (m: CompiledModel, ints: readonly (readonly bigint[])[]): Promise<bigint[]> => m.wasm.calculateWitness(witnessInputOf(m, ints), true);
+export const modelWitness = (m: CompiledModel, ints: readonly (readonly bigint[])[]): Promise<bigint[]> =>
+  m.wasm.calculateWitness(witnessInputOf(m, ints), true);
 
 /**
  * The honest witness of fixed-point inputs, checked: its first entries are the evaluator's outputs,
@@ -50,7 +55,11 @@ export const modelWitness = (m: CompiledModel, ints: readonly (readonly bigint[]
 export async function honestWitness(m: CompiledModel, ints: bigint[][]): Promise<bigint[]> {
   const w = await modelWitness(m, ints);
   const expected = evaluate(m.plan, ints, { checkRanges: true }).outputs.flat();
-  assert.deepEqual(w.slice(1, 1 + expected.length).map(toSigned), expected, `${m.label}: the circuit's outputs are the evaluator's (the first witness entries)`);
+  assert.deepEqual(
+    w.slice(1, 1 + expected.length).map(toSigned),
+    expected,
+    `${m.label}: the circuit's outputs are the evaluator's (the first witness entries)`,
+  );
   if (m.info.visibility.input === 'public') {
     const inputs = ints.flat();
     assert.deepEqual(w.slice(1 + expected.length, 1 + expected.length + inputs.length).map(toSigned), inputs, `${m.label}: then the inputs`);
@@ -96,7 +105,11 @@ export async function tamperProof(m: CompiledModel, w: bigint[]): Promise<number
     }
     if (!honest || honest.some((v, k) => v !== tampered[k])) forged.push(i);
   }
-  assert.deepEqual(forged.map((i) => `${i} (${names.get(i)})`), [], `${m.label}: unconstrained witness entries`);
+  assert.deepEqual(
+    forged.map((i) => `${i} (${names.get(i)})`),
+    [],
+    `${m.label}: unconstrained witness entries`,
+  );
   const stride = Math.max(1, Math.ceil((w.length - 1 - m.info.publicSignals) / 40));
   const sample = all.filter((i) => (i <= m.info.publicSignals || (i - m.info.publicSignals) % stride === 0) && !survivors.includes(i));
   await tamperedWitnessesFail(files.r1cs, w, sample, names);

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { after, type TestContext } from 'node:test';
 import * as ort from 'onnxruntime-node';
 import type { ModelVisibility } from '../../src/commit/visibility.js';
@@ -17,7 +17,6 @@ import { calibrate, evaluate } from '../../src/quantize/evaluate.js';
 import type { QuantizedGraph } from '../../src/quantize/plan.js';
 import { quantizeGraph } from '../../src/quantize/trace.js';
 import { runReference } from '../../src/reference/onnxruntime.js';
-import { REPO_ROOT } from './env.js';
 import { OnnxBuilder, mulberry32, randomTensor } from './onnx-builder.js';
 
 export interface OpCheck {
@@ -66,14 +65,23 @@ export async function checkAgainstOrt(bytes: Uint8Array, opts: OpCheck): Promise
         : Array.from({ length: sizeOf(inp.dims) }, () => (inp.dtype === 'bool' ? Math.floor(rng() * 2) : Math.floor(rng() * 9) - 4)),
     );
   const raw = quantizeGraph(graph, { scale: opts.scale ?? 8, visibility: opts.visibility });
-  const toInts = (s: number[][]) => quantizeInputs(s, raw.inputs.map((i) => i.scale), raw.inputs.map((i) => i.name));
+  const toInts = (s: number[][]) =>
+    quantizeInputs(
+      s,
+      raw.inputs.map((i) => i.scale),
+      raw.inputs.map((i) => i.name),
+    );
   const calibration = opts.samples ?? Array.from({ length: 4 }, sample);
   const plan = calibrate(raw, calibration.map(toInts), 2);
   let maxErr = 0;
   for (const [round, s] of (opts.samples ?? Array.from({ length: 3 }, sample)).entries()) {
     const reference = await runReference(bytes, graph.inputs, s);
     if (opts.checkDims && round === 0) {
-      assert.deepEqual(plan.outputs.map((o) => o.dims), await ortDims(bytes, s), 'output shapes');
+      assert.deepEqual(
+        plan.outputs.map((o) => o.dims),
+        await ortDims(bytes, s),
+        'output shapes',
+      );
     }
     maxErr = Math.max(maxErr, assertNearReference(plan, toInts(s), reference, opts.tol));
   }
@@ -88,17 +96,18 @@ export function runCase(dir: string, scale = 8): { outputs: number[][]; plan: Qu
   const graph = loadOnnx(readFileSync(join(dir, 'network.onnx')));
   const input = parseInputs(JSON.parse(readFileSync(join(dir, 'input.json'), 'utf8')), graph.inputs);
   const raw = quantizeGraph(graph, { scale });
-  const ints = quantizeInputs(input, raw.inputs.map((i) => i.scale), raw.inputs.map((i) => i.name));
+  const ints = quantizeInputs(
+    input,
+    raw.inputs.map((i) => i.scale),
+    raw.inputs.map((i) => i.name),
+  );
   const plan = calibrate(raw, [ints], 2);
   const outputs = evaluate(plan, ints, { checkRanges: true }).outputs.map((o, k) => o.map((v) => Number(v) / 2 ** plan.outputs[k].scale));
   return { outputs, plan };
 }
 
-/** Users' report cases (../shared/cases beside the repository). */
-export const CASES = resolve(REPO_ROOT, '..', 'shared', 'cases');
-
-/** ONNX's operator suite (../shared/onnx-node): each case's output_data is the ONNX reference result. */
-export const NODE_SUITE = resolve(REPO_ROOT, '..', 'shared', 'onnx-node');
+/** Users' report cases and ONNX's operator suite (each case's output_data is the ONNX reference result). */
+export { CASES, ONNX_NODE as NODE_SUITE } from './env.js';
 
 /** A model whose only op (Det, a determinant) zkinfer refuses: for the tests of refusals. Every corpus model's ops are supported. */
 export const unsupportedModel = (): Uint8Array => new OnnxBuilder().input('x', [2, 2]).node('Det', ['x'], ['y']).output('y', []).build();
@@ -149,7 +158,11 @@ export async function ortDims(bytes: Uint8Array, sample: number[][]): Promise<nu
           ? new ort.Tensor('float32', Float32Array.from(sample[i]), inp.dims)
           : inp.dtype === 'bool'
             ? new ort.Tensor('bool', Uint8Array.from(sample[i]), inp.dims)
-            : new ort.Tensor('int64', BigInt64Array.from(sample[i], (v) => BigInt(v)), inp.dims);
+            : new ort.Tensor(
+                'int64',
+                BigInt64Array.from(sample[i], (v) => BigInt(v)),
+                inp.dims,
+              );
     });
     const out = await session.run(feeds);
     return session.outputNames.map((n) => [...out[n].dims]);
@@ -164,12 +177,18 @@ const report: { name: string; maxErr: number; tol: number }[] = [];
  * checkAgainstOrt at scale 8 (seed 1234 unless given) with the output shapes checked, recording the
  * largest error per test: the test file prints them all as a table when it ends.
  */
-export async function checkOp(t: TestContext, bytes: Uint8Array, opts: Omit<OpCheck, 'scale' | 'checkDims'>): Promise<{ plan: QuantizedGraph; maxErr: number }> {
+export async function checkOp(
+  t: TestContext,
+  bytes: Uint8Array,
+  opts: Omit<OpCheck, 'scale' | 'checkDims'>,
+): Promise<{ plan: QuantizedGraph; maxErr: number }> {
   const checked = await checkAgainstOrt(bytes, { ...opts, seed: opts.seed ?? 1234, scale: SCALE, checkDims: true });
   t.diagnostic(`max |err| ${checked.maxErr.toExponential(3)} (${(checked.maxErr / LSB).toFixed(3)} LSB), tol ${opts.tol.toExponential(3)}`);
   if (report.length === 0) {
     after(() => {
-      const lines = report.map((r) => `  ${r.name.padEnd(58)} max |err| ${r.maxErr.toExponential(3).padStart(10)}   tol ${r.tol.toExponential(3)} (${(r.tol / LSB).toFixed(2)} LSB)`);
+      const lines = report.map(
+        (r) => `  ${r.name.padEnd(58)} max |err| ${r.maxErr.toExponential(3).padStart(10)}   tol ${r.tol.toExponential(3)} (${(r.tol / LSB).toFixed(2)} LSB)`,
+      );
       console.log(`\nlargest error per test (LSB = 2^-${SCALE}):\n${lines.join('\n')}`);
     });
   }
@@ -206,6 +225,10 @@ export const uniform = (rng: () => number, n: number, lo: number, hi: number) =>
 /** checkOp for an op that folds into linear forms: asserts it costs no gadget; returns the plan. */
 export async function checkFolded(t: TestContext, bytes: Uint8Array, tol: number): Promise<QuantizedGraph> {
   const { plan } = await checkOp(t, bytes, { tol });
-  assert.deepEqual(plan.groups.map((g) => `${g.kind} (${g.node})`), [], 'folds into linear forms: no gadget');
+  assert.deepEqual(
+    plan.groups.map((g) => `${g.kind} (${g.node})`),
+    [],
+    'folds into linear forms: no gadget',
+  );
   return plan;
 }

@@ -104,7 +104,9 @@ export function smallMlp(seed = 7): Uint8Array {
 /** The artifact directory of the model named `name` in a service's data directory. */
 export function modelDirNamed(dataDir: string, name: string): string {
   const root = join(dataDir, 'artifacts');
-  const dirs = readdirSync(root).filter((k) => !k.startsWith('.')).map((k) => join(root, k));
+  const dirs = readdirSync(root)
+    .filter((k) => !k.startsWith('.'))
+    .map((k) => join(root, k));
   const dir = dirs.find((d) => JSON.parse(readFileSync(modelFiles(d).info, 'utf8')).name === name);
   if (!dir) throw new Error(`no model named ${name} in ${root}`);
   return dir;

@@ -130,7 +130,12 @@ export const nonConstantIndices = (size: number): number[] => Array.from({ lengt
  * index ≥ 1, the witness with that one entry increased by 1 (mod p) does not. Returns the number of
  * tampered witnesses checked.
  */
-export async function tamperedWitnessesFail(r1csPath: string, witness: readonly bigint[], indices: Iterable<number>, names?: ReadonlyMap<number, string>): Promise<number> {
+export async function tamperedWitnessesFail(
+  r1csPath: string,
+  witness: readonly bigint[],
+  indices: Iterable<number>,
+  names?: ReadonlyMap<number, string>,
+): Promise<number> {
   const r1cs: FileRef = { type: 'mem', data: new Uint8Array(readFileSync(r1csPath)) };
   assert.equal(await witnessSatisfies(r1cs, witness), true, 'the untampered witness must satisfy the R1CS');
   const survivors: number[] = [];
