@@ -12,19 +12,17 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
 import { inputCommitment, outputCommitment } from '../src/commit/open.js';
 import { commit, type PackedTensor } from '../src/commit/poseidon.js';
 import { parseVisibility } from '../src/commit/visibility.js';
 import { ZkError } from '../src/core/errors.js';
-import { buildWitnessCalculator, FIELD_PRIME, releaseCurve, snarkjs, toField, toSigned } from '../src/core/snarkjs.js';
+import { buildWitnessCalculator, FIELD_PRIME, releaseCurve, snarkjs, toField } from '../src/core/snarkjs.js';
 import { quantizeInputs } from '../src/io/input.js';
 import { compileModel } from '../src/model/compile.js';
 import { type ModelInfo, modelFiles } from '../src/model/layout.js';
 import { setupModel } from '../src/model/setup.js';
 import { publicBundle, type ProofBundle } from '../src/prove/bundle.js';
 import { ModelProver } from '../src/prove/prover.js';
-import { evaluate } from '../src/quantize/evaluate.js';
 import { planFromJson } from '../src/quantize/serialize.js';
 import { loadOnnx } from '../src/onnx/load.js';
 import { quantizeGraph } from '../src/quantize/trace.js';
@@ -32,7 +30,8 @@ import { type Groth16VerificationKey, loadVerificationKey } from '../src/setup/i
 import { verifyBundle } from '../src/verify/verify.js';
 import { EXAMPLES, tinyCnn, tinyMlp } from '../scripts/example-models.js';
 import { tempDir, TEST_DATA_DIR } from './support/env.js';
-import { compileSnippet, namesByIndex, nonConstantIndices, quietly, readR1cs, readSymbols, singleTamperSurvivors } from './support/witness.js';
+import { compileWhole, fixedPoint, honestWitness, loadCompiled, signalNames } from './support/model-witness.js';
+import { compileSnippet, nonConstantIndices, quietly, readR1cs, singleTamperSurvivors } from './support/witness.js';
 
 const scratchDirs: string[] = [];
 const scratch = (dir: string): string => (scratchDirs.push(dir), dir);
@@ -193,25 +192,11 @@ describe('hashed input, hashed weights, public output (a user proves a score; th
   });
 
   test('every single-entry tampering of the witness breaks a constraint (private weights, range checks, hashes)', async (t) => {
-    const files = modelFiles(m.dir);
-    const plan = planFromJson(readFileSync(files.plan, 'utf8'));
-    const calc = await buildWitnessCalculator(readFileSync(files.wasm));
-    const ints = quantizeInputs(
-      tiny.inputData(1),
-      plan.inputs.map((i) => i.scale),
-      plan.inputs.map((i) => i.name),
-    );
-    const w = await calc.calculateWitness(
-      {
-        in0: ints[0].map((v) => toField(v).toString()),
-        weights: plan.weights.flatMap((x) => x.values.map((v) => toField(v).toString())),
-        salt: String(salt),
-      },
-      true,
-    );
-    assert.deepEqual(w.slice(1, 4).map(toSigned), evaluate(plan, ints, { checkRanges: true }).outputs.flat());
-    const names = namesByIndex(readSymbols(join(files.buildDir, 'main.sym')));
-    const survivors = singleTamperSurvivors(readR1cs(files.r1cs), w, nonConstantIndices(w.length));
+    const model = await loadCompiled('hashed-in-weights', m.dir);
+    const { plan } = model;
+    const w = await honestWitness(model, fixedPoint(model, tiny.inputData(1)), salt);
+    const names = signalNames(model);
+    const survivors = singleTamperSurvivors(readR1cs(modelFiles(m.dir).r1cs), w, nonConstantIndices(w.length));
     assert.deepEqual(
       survivors.map((i) => names.get(i)),
       [],
@@ -281,32 +266,19 @@ test('public weights: the weights are public signals and must be the model’s',
 });
 
 test('private convolution weights: a product per kernel tap, the reference outputs, no unconstrained witness entry', async (t) => {
-  const dir = scratch(tempDir('cnn-weights'));
-  const info = await compileModel(tinyCnn(), dir, {
+  const model = await compileWhole('cnn-weights', tinyCnn(), scratch(tempDir('cnn-weights')), {
     samples: samples(cnnExample),
     visibility: parseVisibility('weights=private'),
-    name: 'cnn-weights',
     headroomBits: 1,
   });
-  const files = modelFiles(dir);
-  const plan = planFromJson(readFileSync(files.plan, 'utf8'));
+  const { info } = model;
   assert.ok(info.accuracy.withinTolerance, `error ${info.accuracy.maxAbsError} against onnxruntime`);
   assert.ok(
     info.layers.some((l) => l.op === 'Conv' && l.gadget === 'Product' && l.count === 2 * 16 * 16),
     JSON.stringify(info.layers.map((l) => [l.op, l.gadget, l.count])),
   );
-  const calc = await buildWitnessCalculator(readFileSync(files.wasm));
-  const ints = quantizeInputs(
-    cnnExample.inputData(1),
-    plan.inputs.map((i) => i.scale),
-    plan.inputs.map((i) => i.name),
-  );
-  const w = await calc.calculateWitness(
-    { in0: ints[0].map((v) => toField(v).toString()), weights: plan.weights.flatMap((x) => x.values.map((v) => toField(v).toString())) },
-    true,
-  );
-  assert.deepEqual(w.slice(1, 4).map(toSigned), evaluate(plan, ints, { checkRanges: true }).outputs.flat());
-  assert.deepEqual(singleTamperSurvivors(readR1cs(files.r1cs), w, nonConstantIndices(w.length)), []);
+  const w = await honestWitness(model, fixedPoint(model, cnnExample.inputData(1)));
+  assert.deepEqual(singleTamperSurvivors(readR1cs(modelFiles(model.dir).r1cs), w, nonConstantIndices(w.length)), []);
   t.diagnostic(`${info.constraints.r1cs} constraints: ${info.layers.map((l) => `${l.op} ${l.count} x ${l.gadget}`).join(', ')}`);
 });
 

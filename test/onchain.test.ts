@@ -12,7 +12,7 @@ import { spawnSync } from 'node:child_process';
 import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-// @ts-ignore -- snarkjs ships no type declarations
+// @ts-expect-error -- snarkjs ships no type declarations
 import * as snarkjsUntyped from 'snarkjs';
 import { solidityCalldata } from '../src/chain/calldata.js';
 import { consumerParameters, exportSolidityVerifier } from '../src/chain/verifier.js';
@@ -37,7 +37,7 @@ import { ModelProver } from '../src/prove/prover.js';
 import { circuitPower, countPlonkGates, ensureDevPtau, loadVerificationKey, requiredPower } from '../src/setup/index.js';
 import { verifyBundle } from '../src/verify/verify.js';
 import { mlp } from '../scripts/example-models.js';
-import { type CallResult, Chain, call, compileSolidity, consumerSource, decodeInt256Array, encodeArgs, keccakHex } from './support/evm.js';
+import { type CallResult, Chain, call, compileSolidity, consumerSource, decodeInt256Array, encodeArgs, encodeConsumerArgs, keccakHex } from './support/evm.js';
 import { REPO_ROOT, TEST_DATA_DIR, TEST_PTAU_POWER, tempDir } from './support/env.js';
 import { selectorOf } from '../src/chain/verifier.js';
 
@@ -102,20 +102,7 @@ async function deploy(model: 'a' | 'b', system: ProofSystem): Promise<Deployed> 
 }
 
 async function deployConsumer(info: ModelInfo, verifier: string): Promise<string> {
-  const p = consumerParameters(info);
-  const args = encodeArgs([
-    verifier,
-    p.selector,
-    BigInt(p.proofWords),
-    BigInt(p.publicSignals),
-    BigInt(p.outputs),
-    BigInt(p.scale),
-    p.modelId,
-    p.inputRange.map(BigInt),
-    BigInt(p.modelCommitment),
-    BigInt(p.modelCommitmentIndex),
-    p.versionId,
-  ]);
+  const args = encodeConsumerArgs(info, verifier);
   return (await chain.deploy(consumer.bytecode, args)).address;
 }
 

@@ -16,6 +16,7 @@ import { tinyMlp } from '../scripts/example-models.js';
 import { TEST_DATA_DIR, TEST_PTAU_POWER } from './support/env.js';
 import { OnnxBuilder } from './support/onnx-builder.js';
 import { type Client, SMALL_INPUT, smallMlp, startTestService, useTestService } from './support/service.js';
+import { smallWeights } from './support/models.js';
 
 const KEY = 'test-key-1';
 let api: Client; // with the API key
@@ -341,15 +342,7 @@ test('models that fail to build say why', async () => {
   assert.match(failed.error.message, /Reshape/);
 
   // x·0.001 → Relu → ×1000 at scale 8: the plan's error is over its stated tolerance.
-  const inexact = new OnnxBuilder()
-    .input('x', [1, 4])
-    .initializer('W1', [4, 2], [0.001, 0.002, 0.0015, 0.001, 0.002, 0.001, 0.001, 0.0025])
-    .initializer('W2', [2, 1], [1000, 800])
-    .node('MatMul', ['x', 'W1'], ['h'])
-    .node('Relu', ['h'], ['r'])
-    .node('MatMul', ['r', 'W2'], ['y'])
-    .output('y', [1, 1])
-    .build();
+  const inexact = smallWeights();
   const calibration = encodeURIComponent(JSON.stringify([{ input: [[1, 0.5, -0.25, 0.8]] }, { input: [[0.3, 0.9, 0.6, -0.4]] }]));
   const inaccurate = (await api.settle((await api.upload(inexact, `?name=inexact&calibration=${calibration}`)).body.id)).at(-1);
   assert.equal(inaccurate.status, 'failed');

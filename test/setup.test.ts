@@ -11,7 +11,7 @@ import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-// @ts-ignore -- snarkjs ships no type declarations; the part used here is typed below.
+// @ts-expect-error -- snarkjs ships no type declarations; the part used here is typed below.
 import * as snarkjsUntyped from 'snarkjs';
 import { ZkError } from '../src/core/errors.js';
 import {

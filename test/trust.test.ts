@@ -25,7 +25,7 @@ import { devPtauPath, loadVerificationKey } from '../src/setup/index.js';
 import { identifyPtau } from '../src/setup/ptau-id.js';
 import { verifyBundle } from '../src/verify/verify.js';
 import { mlp } from '../scripts/example-models.js';
-import { Chain, call, compileSolidity, consumerSource, encodeArgs } from './support/evm.js';
+import { Chain, call, compileSolidity, consumerSource, encodeConsumerArgs } from './support/evm.js';
 import { TEST_DATA_DIR, tempDir } from './support/env.js';
 
 const work = tempDir('trust');
@@ -165,19 +165,7 @@ describe('a phase-2 ceremony with two outside contributors and a beacon', () => 
 
     // The consumer contract, constructed with the model version id, accepts it and names the version.
     const p = consumerParameters(info);
-    const args = encodeArgs([
-      verifier.address,
-      p.selector,
-      BigInt(p.proofWords),
-      BigInt(p.publicSignals),
-      BigInt(p.outputs),
-      BigInt(p.scale),
-      p.modelId,
-      p.inputRange.map(BigInt),
-      BigInt(p.modelCommitment),
-      BigInt(p.modelCommitmentIndex),
-      p.versionId,
-    ]);
+    const args = encodeConsumerArgs(info, verifier.address);
     const consumer = await chain.deploy(compileSolidity({ 'ZkInferConsumer.sol': consumerSource() }).ZkInferConsumer.bytecode, args);
     const submitted = await chain.call(
       consumer.address,

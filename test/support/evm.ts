@@ -8,6 +8,8 @@ import { type Address, bytesToHex, createAddressFromString, hexToBytes } from '@
 import { keccak_256 } from '@noble/hashes/sha3';
 import { EVM_VERSION } from '../../src/chain/solidity.js';
 import { selectorOf } from '../../src/chain/verifier.js';
+import { consumerConstructorArgs, consumerParameters } from '../../src/chain/abi.js';
+import type { ModelInfo } from '../../src/model/layout.js';
 
 /** The hardfork both sides agree on: solc's target and the EVM's rules (calldata floor of EIP-7623). */
 const HARDFORK = EVM_VERSION;
@@ -141,4 +143,13 @@ export function decodeInt256Array(hex: string): bigint[] {
   const words = (hex.slice(2).match(/.{64}/g) ?? []).map((w) => BigInt.asIntN(256, BigInt(`0x${w}`)));
   const length = Number(words[1]);
   return words.slice(2, 2 + length);
+}
+
+/**
+ * ZkInferConsumer's constructor arguments for a model, ABI-encoded: the product's own order
+ * (consumerConstructorArgs, as `zkinfer deploy` uses it), numbers as words.
+ */
+export function encodeConsumerArgs(info: ModelInfo, verifier: string): string {
+  const toAbi = (v: string | number | readonly number[]): AbiValue => (typeof v === 'number' ? BigInt(v) : typeof v === 'string' ? v : v.map(BigInt));
+  return encodeArgs(consumerConstructorArgs(consumerParameters(info), verifier).map(toAbi));
 }

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { FIELD_PRIME, buildWitnessCalculator, toSigned, type WitnessCalculator } from '../../src/core/snarkjs.js';
 import { quantizeInputs } from '../../src/io/input.js';
 import { type CompileOptions, compileModel } from '../../src/model/compile.js';
-import { type ModelInfo, modelFiles } from '../../src/model/layout.js';
+import { type ModelInfo, modelFiles, readModelInfo } from '../../src/model/layout.js';
 import { witnessInput } from '../../src/prove/engine.js';
 import { evaluate } from '../../src/quantize/evaluate.js';
 import type { QuantizedGraph } from '../../src/quantize/plan.js';
@@ -28,9 +28,20 @@ export interface CompiledModel {
 
 /** Compiles `onnx` into `dir` with compileModel (named `label`) and loads its plan and witness calculator. */
 export async function compileWhole(label: string, onnx: Uint8Array, dir: string, options: CompileOptions = {}): Promise<CompiledModel> {
-  const info = await compileModel(onnx, dir, { ...options, name: label });
+  await compileModel(onnx, dir, { ...options, name: label });
+  return loadCompiled(label, dir);
+}
+
+/** A compiled model directory's model.json, plan and witness calculator. */
+export async function loadCompiled(label: string, dir: string): Promise<CompiledModel> {
   const files = modelFiles(dir);
-  return { label, dir, info, plan: planFromJson(readFileSync(files.plan, 'utf8')), wasm: await buildWitnessCalculator(readFileSync(files.wasm)) };
+  return {
+    label,
+    dir,
+    info: readModelInfo(dir),
+    plan: planFromJson(readFileSync(files.plan, 'utf8')),
+    wasm: await buildWitnessCalculator(readFileSync(files.wasm)),
+  };
 }
 
 /** Float inputs (one flat array per graph input) → fixed point at the plan's input scales, unchecked: out-of-range values stay. */
@@ -41,19 +52,19 @@ export const fixedPoint = (m: CompiledModel, values: readonly number[][]): bigin
     m.plan.inputs.map((i) => i.name),
   );
 
-/** The witness calculator's input for fixed-point inputs, exactly as the prover builds it. */
-export const witnessInputOf = (m: CompiledModel, ints: readonly (readonly bigint[])[]) => witnessInput(m.info, m.plan, ints);
+/** The witness calculator's input for fixed-point inputs (and the salt of hashed tensors), exactly as the prover builds it. */
+export const witnessInputOf = (m: CompiledModel, ints: readonly (readonly bigint[])[], salt?: bigint) => witnessInput(m.info, m.plan, ints, salt);
 
 /** The full witness of fixed-point inputs; rejects where the circuit has no witness for them. */
-export const modelWitness = (m: CompiledModel, ints: readonly (readonly bigint[])[]): Promise<bigint[]> =>
-  m.wasm.calculateWitness(witnessInputOf(m, ints), true);
+export const modelWitness = (m: CompiledModel, ints: readonly (readonly bigint[])[], salt?: bigint): Promise<bigint[]> =>
+  m.wasm.calculateWitness(witnessInputOf(m, ints, salt), true);
 
 /**
  * The honest witness of fixed-point inputs, checked: its first entries are the evaluator's outputs,
  * then (for public inputs) the inputs themselves.
  */
-export async function honestWitness(m: CompiledModel, ints: bigint[][]): Promise<bigint[]> {
-  const w = await modelWitness(m, ints);
+export async function honestWitness(m: CompiledModel, ints: bigint[][], salt?: bigint): Promise<bigint[]> {
+  const w = await modelWitness(m, ints, salt);
   const expected = evaluate(m.plan, ints, { checkRanges: true }).outputs.flat();
   assert.deepEqual(
     w.slice(1, 1 + expected.length).map(toSigned),
