@@ -4,38 +4,30 @@
  * bundle to the service (which verifies and records it without the input), exports calldata and
  * the consumer's constructor arguments, lets a script exit, and imports no server dependency.
  */
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { calldata, close, connect, consumerConstructorArgs, inputCommitment, type RemoteModel, type ZkinferClient } from '../src/client/index.js';
+import { calldata, connect, consumerConstructorArgs, inputCommitment, type RemoteModel, type ZkinferClient } from '../src/client/index.js';
 import { openDatabase } from '../src/store/db.js';
 import { verifyBundle } from '../src/verify/verify.js';
 import { REPO_ROOT } from './support/env.js';
-import { type Client, SMALL_INPUT, smallMlp, startTestService } from './support/service.js';
+import { type Client, SMALL_INPUT, smallMlp, useTestService } from './support/service.js';
 
 const SALT = '123456789';
-let service: Awaited<ReturnType<typeof startTestService>>;
 let api: Client;
 let zk: ZkinferClient;
 let hashed: RemoteModel; // input=hashed, clientProving=true
 let closedId: string; // the same model, not opted in
 
-before(async () => {
-  service = await startTestService();
-  api = service.client;
+const served = useTestService({}, async () => {
+  api = served.client;
   const view = await api.ready(smallMlp(), '?name=hashed&visibility=input=hashed&clientProving=true');
   closedId = (await api.ready(smallMlp(), '?name=hashed&visibility=input=hashed')).id;
-  zk = connect(service.url);
+  zk = connect(served.service.url);
   hashed = await zk.getModel(view.id);
-});
-
-after(async () => {
-  await service?.close();
-  await close();
-  rmSync(service.config.dataDir, { recursive: true, force: true });
 });
 
 test('proveLocally returns the bundle and opening the service would, for the same input and salt', async () => {
@@ -83,7 +75,7 @@ test('the service verifies a client-made bundle and records it as a done job of 
   const { body: stored } = await api.request('GET', `/v1/proofs/${job.id}`);
   assert.deepEqual(stored.bundle.publicSignals, bundle.publicSignals);
   assert.equal(stored.opening, undefined);
-  const db = openDatabase(service.config.dataDir);
+  const db = openDatabase(served.service.config.dataDir);
   const row = db.prepare('SELECT input, result FROM jobs WHERE id = ?').get(job.id) as { input: string; result: string };
   db.close();
   assert.equal(row.input, '[]');
@@ -138,7 +130,7 @@ await zk.close();
 `,
   );
   try {
-    const { stdout } = await promisify(execFile)(process.execPath, [script, service.url, hashed.id], { timeout: 60_000 });
+    const { stdout } = await promisify(execFile)(process.execPath, [script, served.service.url, hashed.id], { timeout: 60_000 });
     assert.deepEqual(JSON.parse(stdout), { verdict: { valid: true }, node: 'client' });
   } finally {
     rmSync(dir, { recursive: true, force: true });

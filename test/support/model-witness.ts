@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { placeSegments } from '../../src/commit/public.js';
 import { FIELD_PRIME, buildWitnessCalculator, toSigned, type WitnessCalculator } from '../../src/core/snarkjs.js';
 import { quantizeInputs } from '../../src/io/input.js';
 import { type CompileOptions, compileModel } from '../../src/model/compile.js';
@@ -60,20 +61,17 @@ export const modelWitness = (m: CompiledModel, ints: readonly (readonly bigint[]
   m.wasm.calculateWitness(witnessInputOf(m, ints, salt), true);
 
 /**
- * The honest witness of fixed-point inputs, checked: its first entries are the evaluator's outputs,
- * then (for public inputs) the inputs themselves.
+ * The honest witness of fixed-point inputs, checked against the public layout model.json declares:
+ * each public output holds the evaluator's values and each public input the given ones, where
+ * placeSegments puts them (after entry 0, the constant 1).
  */
 export async function honestWitness(m: CompiledModel, ints: bigint[][], salt?: bigint): Promise<bigint[]> {
   const w = await modelWitness(m, ints, salt);
-  const expected = evaluate(m.plan, ints, { checkRanges: true }).outputs.flat();
-  assert.deepEqual(
-    w.slice(1, 1 + expected.length).map(toSigned),
-    expected,
-    `${m.label}: the circuit's outputs are the evaluator's (the first witness entries)`,
-  );
-  if (m.info.visibility.input === 'public') {
-    const inputs = ints.flat();
-    assert.deepEqual(w.slice(1 + expected.length, 1 + expected.length + inputs.length).map(toSigned), inputs, `${m.label}: then the inputs`);
+  const outputs = evaluate(m.plan, ints, { checkRanges: true }).outputs;
+  for (const seg of placeSegments(m.info.publicLayout)) {
+    if (seg.kind !== 'output' && seg.kind !== 'input') continue;
+    const expected = seg.kind === 'output' ? outputs[seg.index] : ints[seg.index];
+    assert.deepEqual(w.slice(1 + seg.at, 1 + seg.at + seg.size).map(toSigned), expected, `${m.label}: public ${seg.kind} ${seg.index}`);
   }
   return w;
 }
