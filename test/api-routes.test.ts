@@ -7,6 +7,7 @@
  * (or were not) reached.
  */
 import assert from 'node:assert/strict';
+import { rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
 import pino from 'pino';
@@ -122,6 +123,8 @@ const queue = {
   },
 };
 
+/** The config's data directory: the app reads no file here; the ceremony routes would write under it. */
+const dataDir = tempDir('routes');
 let ready = true;
 let server: ReturnType<ReturnType<typeof createApp>['listen']>;
 let anon: Client;
@@ -129,7 +132,7 @@ let api: Client;
 
 before(async () => {
   const app = createApp({
-    config: configWith({ dataDir: tempDir('routes'), apiKeys: [KEY], bodyLimitBytes: 1024, modelSizeLimitBytes: 2048 }),
+    config: configWith({ dataDir, apiKeys: [KEY], bodyLimitBytes: 1024, modelSizeLimitBytes: 2048 }),
     models: models as unknown as ModelService,
     builder: { progressOf: () => undefined } as unknown as ModelBuilder,
     queue: queue as unknown as ProofJobQueue,
@@ -143,7 +146,11 @@ before(async () => {
   anon = new Client(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
   api = anon.withKey(KEY);
 });
-after(() => new Promise((resolve) => server.close(resolve)));
+after(async () => {
+  server.closeAllConnections();
+  await new Promise((resolve) => server.close(resolve));
+  rmSync(dataDir, { recursive: true, force: true });
+});
 
 /** Asserts the reply is `status` with a JSON error of `code`; returns the error's message. */
 function assertError(reply: { status: number; body: { error?: { code: string; message: string } } }, status: number, code: string): string {
