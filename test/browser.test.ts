@@ -83,7 +83,10 @@ test('the page proves tiny_mlp with a hashed input; the service verifies and rec
   // What left the page: downloads of the model's artifacts and the bundle, never the input.
   for (const r of sent) for (const s of SECRET_TEXT) assert.ok(!r.includes(s), `the page sent the input: ${r.slice(0, 200)}`);
   for (const s of SECRET_TEXT) assert.ok(!logLines.some((l) => l.includes(s)), `the service logged ${s}`);
-  assert.ok(logLines.some((l) => l.includes(`/v1/models/${model.id}/proofs`)), 'the log holds the requests (so searching it means something)');
+  assert.ok(
+    logLines.some((l) => l.includes(`/v1/models/${model.id}/proofs`)),
+    'the log holds the requests (so searching it means something)',
+  );
   for (const f of readdirSync(dataDir).filter((f) => f.startsWith('zkinfer.db'))) {
     const bytes = readFileSync(join(dataDir, f)).toString('latin1');
     for (const s of SECRET_TEXT) assert.ok(!bytes.includes(s), `${f} holds ${s}`);

@@ -38,7 +38,10 @@ test('compile → setup → prove → verify on the corpus model 1l_mlp', () => 
   assert.match(setup.stderr, /INSECURE/);
   // The banner speaks to a CLI user: the flag, the power this model needs, where ceremony files come from.
   const power = JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8')).setup.ptauPower;
-  assert.match(setup.stderr, new RegExp(`power ${power} or more, such as\\n!!! powersOfTau28_hez_final_${String(power).padStart(2, '0')}\\.ptau of the Hermez Perpetual Powers of Tau`));
+  assert.match(
+    setup.stderr,
+    new RegExp(`power ${power} or more, such as\\n!!! powersOfTau28_hez_final_${String(power).padStart(2, '0')}\\.ptau of the Hermez Perpetual Powers of Tau`),
+  );
   assert.match(setup.stderr, /zkinfer setup DIR --ptau FILE --verify-ptau/);
   assert.doesNotMatch(setup.stderr, /importPtau/);
   assert.match(setup.stdout, /trusted: the operator alone\n +WARNING: operator-only key/);
@@ -47,7 +50,10 @@ test('compile → setup → prove → verify on the corpus model 1l_mlp', () => 
   assert.equal(proved.code, 0, proved.stderr);
   const bundle = JSON.parse(readFileSync(proof, 'utf8'));
   assert.equal(bundle.system, 'groth16');
-  assert.equal(bundle.outputs[0].values.length, info.outputs[0].dims.reduce((a: number, b: number) => a * b, 1));
+  assert.equal(
+    bundle.outputs[0].values.length,
+    info.outputs[0].dims.reduce((a: number, b: number) => a * b, 1),
+  );
 
   const verified = zkinfer('verify', dir, proof);
   assert.equal(verified.code, 0, verified.stdout + verified.stderr);
@@ -107,7 +113,16 @@ const file = (): string => join(model, 'input.json');
 test('--visibility: a hashed-input-and-output proof, its opening file, and verify --opening, --input/--salt, --output-commitment', () => {
   const example = join(REPO_ROOT, 'examples', 'tiny_mlp');
   const hashedDir = join(work, 'hashed');
-  const compiled = zkinfer('compile', join(example, 'network.onnx'), '--out', hashedDir, '--calibrate', join(example, 'input.json'), '--visibility', 'input=hashed,weights=hashed,output=hashed');
+  const compiled = zkinfer(
+    'compile',
+    join(example, 'network.onnx'),
+    '--out',
+    hashedDir,
+    '--calibrate',
+    join(example, 'input.json'),
+    '--visibility',
+    'input=hashed,weights=hashed,output=hashed',
+  );
   assert.equal(compiled.code, 0, compiled.stderr);
   assert.match(compiled.stdout, /input=hashed,weights=hashed,output=hashed/);
   assert.match(compiled.stdout, /model commitment \(Poseidon of the weights\): \d+/);
@@ -139,13 +154,19 @@ test('--visibility: a hashed-input-and-output proof, its opening file, and verif
     return zkinfer('verify', hashedDir, out, '--opening', file);
   };
   assert.match(tamper((o) => (o.salt = '6')).stdout, /invalid: the proof does not commit to the expected input/);
-  assert.match(tamper((o) => (o.outputs[0].integers[0] = String(BigInt(o.outputs[0].integers[0]) + 1n))).stdout, /invalid: the proof does not commit to the expected output/);
+  assert.match(
+    tamper((o) => (o.outputs[0].integers[0] = String(BigInt(o.outputs[0].integers[0]) + 1n))).stdout,
+    /invalid: the proof does not commit to the expected output/,
+  );
   const asInput = zkinfer('verify', hashedDir, out, '--input', openingFile, '--salt', '5');
   assert.equal(asInput.code, 1);
   assert.match(asInput.stderr, /is an opening file .* pass it with --opening/);
   const outputCommitment = /output commitment: (\d+)/.exec(proved.stdout)![1];
   assert.equal(zkinfer('verify', hashedDir, out, '--output-commitment', outputCommitment).stdout.trim(), 'valid');
-  assert.match(zkinfer('verify', hashedDir, out, '--output-commitment', String(BigInt(outputCommitment) + 1n)).stdout, /does not commit to the expected output/);
+  assert.match(
+    zkinfer('verify', hashedDir, out, '--output-commitment', String(BigInt(outputCommitment) + 1n)).stdout,
+    /does not commit to the expected output/,
+  );
   const bad = zkinfer('compile', join(example, 'network.onnx'), '--out', join(work, 'never'), '--visibility', 'weights=secret');
   assert.equal(bad.code, 1);
   assert.match(bad.stderr, /INPUT_INVALID.*weights must be one of fixed, public, private, hashed/);
@@ -161,7 +182,9 @@ test('a three-party phase-2 ceremony and the audit, as README "Trust" walks thro
   assert.match(ok(zkinfer('ceremony', 'init', m), 'init'), /WARNING: the phase-2 ceremony is not finalized/);
   for (const name of ['alice', 'bob', 'carol']) {
     const out = join(work, `${name}.zkey`);
-    const hash = /contribution hash: ([0-9a-f]{128})/.exec(ok(zkinfer('ceremony', 'contribute', join(m, 'circuit.zkey'), out, '--name', name), `${name} contributes`))![1];
+    const hash = /contribution hash: ([0-9a-f]{128})/.exec(
+      ok(zkinfer('ceremony', 'contribute', join(m, 'circuit.zkey'), out, '--name', name), `${name} contributes`),
+    )![1];
     assert.match(ok(zkinfer('ceremony', 'add', m, out), `add ${name}`), new RegExp(`"${name}" accepted: ${hash}`));
   }
   const refused = zkinfer('prove', m, '--input', join(model, 'input.json'), '--out', join(work, 'early.json'));
@@ -195,7 +218,10 @@ test('setup again refuses without --force and says what new keys invalidate; --v
   const before = JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8')).setup;
   const again = zkinfer('setup', dir, '--system', 'plonk');
   assert.equal(again.code, 1);
-  assert.match(again.stderr, /CONFLICT.*already has groth16 keys.*every proof made with them, every verifier contract deployed for them and the consumer contract's model id; run setup with --force/);
+  assert.match(
+    again.stderr,
+    /CONFLICT.*already has groth16 keys.*every proof made with them, every verifier contract deployed for them and the consumer contract's model id; run setup with --force/,
+  );
   assert.deepEqual(JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8')).setup, before, 'the keys are untouched');
   // The development ptau setup cut for this model stands in for a ceremony file.
   const ptau = join(TEST_DATA_DIR, 'ptau', `dev-pot${before.ptauPower}.ptau`);

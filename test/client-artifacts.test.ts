@@ -3,31 +3,22 @@
  * with content-hash ETags and immutable caching, and the proving artifacts (which reveal fixed
  * weights) only for models whose owner opted in with clientProving=true.
  */
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { readFileSync, rmSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { get as httpGet } from 'node:http';
-import { releaseCurve } from '../src/core/snarkjs.js';
 import { modelFiles } from '../src/model/layout.js';
-import { type Client, modelDirNamed, smallMlp, startTestService } from './support/service.js';
+import { type Client, modelDirNamed, smallMlp, useTestService } from './support/service.js';
 
-let service: Awaited<ReturnType<typeof startTestService>>;
 let api: Client;
 let open: any; // uploaded with clientProving=true
 let closed: any; // the same model without it
 
-before(async () => {
-  service = await startTestService();
-  api = service.client;
+const served = useTestService({}, async () => {
+  api = served.client;
   open = await api.ready(smallMlp(), '?name=small&clientProving=true');
   closed = await api.ready(smallMlp(), '?name=small');
-});
-
-after(async () => {
-  await service?.close();
-  await releaseCurve();
-  rmSync(service.config.dataDir, { recursive: true, force: true });
 });
 
 const get = async (path: string) => {
@@ -57,7 +48,7 @@ test('the model view says whether clients may prove it, and where its artifacts 
 });
 
 test('artifacts are the model files, with their sha256 as ETag and immutable caching', async () => {
-  const files = modelFiles(modelDirNamed(service.config.dataDir, 'small'));
+  const files = modelFiles(modelDirNamed(served.service.config.dataDir, 'small'));
   for (const [name, file, type] of [
     ['circuit.wasm', files.wasm, 'application/wasm'],
     ['circuit.zkey', files.zkey, 'application/octet-stream'],
@@ -105,7 +96,13 @@ test('uploads under an existing name are its next versions; ?name= lists them', 
   assert.equal(closed.version, 2);
   assert.match(open.onnxSha256, /^[0-9a-f]{64}$/);
   const { body } = await api.request('GET', '/v1/models?name=small');
-  assert.deepEqual(body.models.map((m: any) => [m.id, m.version]), [[open.id, 1], [closed.id, 2]]);
+  assert.deepEqual(
+    body.models.map((m: any) => [m.id, m.version]),
+    [
+      [open.id, 1],
+      [closed.id, 2],
+    ],
+  );
   assert.deepEqual((await api.request('GET', '/v1/models?name=none')).body.models, []);
   assert.equal((await api.request('GET', '/v1/models?nam=small')).status, 400);
 });

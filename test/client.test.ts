@@ -4,38 +4,30 @@
  * bundle to the service (which verifies and records it without the input), exports calldata and
  * the consumer's constructor arguments, lets a script exit, and imports no server dependency.
  */
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { calldata, close, connect, consumerConstructorArgs, inputCommitment, type RemoteModel, type ZkinferClient } from '../src/client/index.js';
+import { calldata, connect, consumerConstructorArgs, inputCommitment, type RemoteModel, type ZkinferClient } from '../src/client/index.js';
 import { openDatabase } from '../src/store/db.js';
 import { verifyBundle } from '../src/verify/verify.js';
 import { REPO_ROOT } from './support/env.js';
-import { type Client, SMALL_INPUT, smallMlp, startTestService } from './support/service.js';
+import { type Client, SMALL_INPUT, smallMlp, useTestService } from './support/service.js';
 
 const SALT = '123456789';
-let service: Awaited<ReturnType<typeof startTestService>>;
 let api: Client;
 let zk: ZkinferClient;
 let hashed: RemoteModel; // input=hashed, clientProving=true
 let closedId: string; // the same model, not opted in
 
-before(async () => {
-  service = await startTestService();
-  api = service.client;
+const served = useTestService({}, async () => {
+  api = served.client;
   const view = await api.ready(smallMlp(), '?name=hashed&visibility=input=hashed&clientProving=true');
   closedId = (await api.ready(smallMlp(), '?name=hashed&visibility=input=hashed')).id;
-  zk = connect(service.url);
+  zk = connect(served.service.url);
   hashed = await zk.getModel(view.id);
-});
-
-after(async () => {
-  await service?.close();
-  await close();
-  rmSync(service.config.dataDir, { recursive: true, force: true });
 });
 
 test('proveLocally returns the bundle and opening the service would, for the same input and salt', async () => {
@@ -66,7 +58,10 @@ test('verify rejects a tampered bundle and a proof of another input commitment',
   const tampered = structuredClone(bundle);
   tampered.publicSignals[0] = String(BigInt(tampered.publicSignals[0]) + 1n);
   assert.equal((await zk.verify(hashed, tampered)).valid, false);
-  assert.match((await zk.verify(hashed, { ...bundle, model: { ...bundle.model, onnxSha256: 'ab'.repeat(32) } }) as { reason: string }).reason, /names ONNX model/);
+  assert.match(
+    ((await zk.verify(hashed, { ...bundle, model: { ...bundle.model, onnxSha256: 'ab'.repeat(32) } })) as { reason: string }).reason,
+    /names ONNX model/,
+  );
   const other = await inputCommitment(hashed.info, [[0.5, 0.5, 0.5]], SALT);
   assert.deepEqual(await zk.verify(hashed, bundle, { inputCommitment: other }), { valid: false, reason: 'the proof does not commit to the expected input' });
 });
@@ -80,7 +75,7 @@ test('the service verifies a client-made bundle and records it as a done job of 
   const { body: stored } = await api.request('GET', `/v1/proofs/${job.id}`);
   assert.deepEqual(stored.bundle.publicSignals, bundle.publicSignals);
   assert.equal(stored.opening, undefined);
-  const db = openDatabase(service.config.dataDir);
+  const db = openDatabase(served.service.config.dataDir);
   const row = db.prepare('SELECT input, result FROM jobs WHERE id = ?').get(job.id) as { input: string; result: string };
   db.close();
   assert.equal(row.input, '[]');
@@ -96,7 +91,7 @@ test('the service verifies a client-made bundle and records it as a done job of 
   assert.equal(malformed.body.error.code, 'INPUT_INVALID');
 });
 
-test('proving a model whose owner did not opt in fails with FORBIDDEN; a bad input with the server\'s error', async () => {
+test("proving a model whose owner did not opt in fails with FORBIDDEN; a bad input with the server's error", async () => {
   const closed = await zk.getModel(closedId);
   await assert.rejects(zk.proveLocally(closed, SMALL_INPUT), (e: any) => e.code === 'FORBIDDEN' && /clientProving=true/.test(e.message));
   await assert.rejects(zk.proveLocally(hashed, { input: [[1, 2]] }), (e: any) => e.code === 'SHAPE_MISMATCH');
@@ -109,7 +104,7 @@ test('calldata and the consumer constructor arguments, in positional order', asy
   assert.equal(data.proof.length, 8);
   assert.equal(data.publicSignals.length, bundle.publicSignals.length);
   assert.match(data.encoded, /^0x[0-9a-f]{8}([0-9a-f]{64})+$/);
-  const verifier = '0x' + '11'.repeat(20);
+  const verifier = `0x${'11'.repeat(20)}`;
   const args = consumerConstructorArgs(hashed, verifier);
   assert.equal(args.length, 11, 'the verifier, then the ten parameters of ZkInferConsumer in its order');
   assert.equal(args[0], verifier);
@@ -135,7 +130,7 @@ await zk.close();
 `,
   );
   try {
-    const { stdout } = await promisify(execFile)(process.execPath, [script, service.url, hashed.id], { timeout: 60_000 });
+    const { stdout } = await promisify(execFile)(process.execPath, [script, served.service.url, hashed.id], { timeout: 60_000 });
     assert.deepEqual(JSON.parse(stdout), { verdict: { valid: true }, node: 'client' });
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -158,7 +153,11 @@ test("the client entry's import graph holds no server dependency and no Node bui
   };
   walk(entry);
   assert.ok(files.size > 10, [...files].map((f) => relative(REPO_ROOT, f)).join(' '));
-  const server = /^(node:|onnxruntime|onnx-proto|better-sqlite3|bullmq|ioredis|@aws-sdk|express|multer|piscina|pino|prom-client|circom2|commander|fs$|path$|crypto$|worker_threads$)/;
-  assert.deepEqual([...packages].filter((p) => server.test(p)), []);
+  const server =
+    /^(node:|onnxruntime|onnx-proto|better-sqlite3|bullmq|ioredis|@aws-sdk|express|multer|piscina|pino|prom-client|circom2|commander|fs$|path$|crypto$|worker_threads$)/;
+  assert.deepEqual(
+    [...packages].filter((p) => server.test(p)),
+    [],
+  );
   assert.ok(packages.has('snarkjs') && packages.has('circomlibjs'));
 });

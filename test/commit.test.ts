@@ -12,12 +12,11 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
 import { inputCommitment, outputCommitment } from '../src/commit/open.js';
 import { commit, type PackedTensor } from '../src/commit/poseidon.js';
 import { parseVisibility } from '../src/commit/visibility.js';
 import { ZkError } from '../src/core/errors.js';
-import { buildWitnessCalculator, FIELD_PRIME, releaseCurve, toField, toSigned } from '../src/core/snarkjs.js';
+import { buildWitnessCalculator, FIELD_PRIME, releaseCurve, snarkjs, toField, toSigned } from '../src/core/snarkjs.js';
 import { PROOF_SYSTEM } from '../src/systems/index.js';
 import { quantizeInputs } from '../src/io/input.js';
 import { compileModel } from '../src/model/compile.js';
@@ -25,7 +24,6 @@ import { type ModelInfo, modelFiles } from '../src/model/layout.js';
 import { setupModel } from '../src/model/setup.js';
 import { publicBundle, type ProofBundle } from '../src/prove/bundle.js';
 import { ModelProver } from '../src/prove/prover.js';
-import { evaluate } from '../src/quantize/evaluate.js';
 import { planFromJson } from '../src/quantize/serialize.js';
 import { loadOnnx } from '../src/onnx/load.js';
 import { quantizeGraph } from '../src/quantize/trace.js';
@@ -33,7 +31,8 @@ import { type Groth16VerificationKey, loadVerificationKey } from '../src/setup/i
 import { verifyBundle } from '../src/verify/verify.js';
 import { EXAMPLES, tinyCnn, tinyMlp } from '../scripts/example-models.js';
 import { tempDir, TEST_DATA_DIR } from './support/env.js';
-import { compileSnippet, namesByIndex, nonConstantIndices, quietly, readR1cs, readSymbols, singleTamperSurvivors } from './support/witness.js';
+import { compileWhole, fixedPoint, honestWitness, loadCompiled, signalNames } from './support/model-witness.js';
+import { compileSnippet, nonConstantIndices, quietly, readR1cs, singleTamperSurvivors } from './support/witness.js';
 
 const scratchDirs: string[] = [];
 const scratch = (dir: string): string => (scratchDirs.push(dir), dir);
@@ -48,7 +47,11 @@ test('visibility specs parse, defaults fill in, and mistakes are INPUT_INVALID n
   assert.deepEqual(parseVisibility('input=hashed,weights=hashed'), { input: 'hashed', weights: 'hashed', output: 'public' });
   assert.deepEqual(parseVisibility(undefined), { input: 'public', weights: 'fixed', output: 'public' });
   for (const bad of ['input=fixed', 'inputs=public', 'weights', 'output=hashed=1']) {
-    assert.throws(() => parseVisibility(bad), (e: unknown) => e instanceof ZkError && e.code === 'INPUT_INVALID' && e.message.includes(bad.split('=')[0]), bad);
+    assert.throws(
+      () => parseVisibility(bad),
+      (e: unknown) => e instanceof ZkError && e.code === 'INPUT_INVALID' && e.message.includes(bad.split('=')[0]),
+      bad,
+    );
   }
 });
 
@@ -95,7 +98,10 @@ component main = T();
       assert.deepEqual(singleTamperSurvivors(readR1cs(snippet.r1csPath), w, nonConstantIndices(w.length)), []);
       for (const outside of [lo - 1n, lo + span]) {
         const bad = values.map((v, i) => (i === 1 ? outside : v));
-        await assert.rejects(quietly(() => snippet.witness.calculateWitness({ in: bad.map((v) => toField(v).toString()), salt: '0' }, true)), `${outside} is out of range`);
+        await assert.rejects(
+          quietly(() => snippet.witness.calculateWitness({ in: bad.map((v) => toField(v).toString()), salt: '0' }, true)),
+          `${outside} is out of range`,
+        );
       }
     });
   }
@@ -137,10 +143,17 @@ describe('hashed input, hashed weights, public output (a user proves a score; th
   test('the proof verifies; its public signals are the output and the two commitments, and hold no input value', async () => {
     const { info, vkey, bundle } = m;
     assert.deepEqual(await verifyBundle(info, vkey, publicBundle(bundle)), { valid: true });
-    assert.deepEqual(info.publicLayout.map((s) => s.kind === 'commitment' ? s.of : s.kind), ['output', 'input', 'weights']);
+    assert.deepEqual(
+      info.publicLayout.map((s) => (s.kind === 'commitment' ? s.of : s.kind)),
+      ['output', 'input', 'weights'],
+    );
     assert.equal(bundle.publicSignals.length, 3 + 2);
     assert.deepEqual(bundle.inputs, []);
-    const inputs = quantizeInputs(tiny.inputData(1), info.inputs.map((t) => t.scale), info.inputs.map((t) => t.name)).flat();
+    const inputs = quantizeInputs(
+      tiny.inputData(1),
+      info.inputs.map((t) => t.scale),
+      info.inputs.map((t) => t.name),
+    ).flat();
     const shared = JSON.stringify(publicBundle(bundle));
     for (const v of inputs) {
       assert.ok(!bundle.publicSignals.includes(toField(v).toString()), `input value ${v} is not a public signal`);
@@ -180,26 +193,27 @@ describe('hashed input, hashed weights, public output (a user proves a score; th
   });
 
   test('every single-entry tampering of the witness breaks a constraint (private weights, range checks, hashes)', async (t) => {
-    const files = modelFiles(m.dir);
-    const plan = planFromJson(readFileSync(files.plan, 'utf8'));
-    const calc = await buildWitnessCalculator(readFileSync(files.wasm));
-    const ints = quantizeInputs(tiny.inputData(1), plan.inputs.map((i) => i.scale), plan.inputs.map((i) => i.name));
-    const w = await calc.calculateWitness({
-      in0: ints[0].map((v) => toField(v).toString()),
-      weights: plan.weights.flatMap((x) => x.values.map((v) => toField(v).toString())),
-      salt: String(salt),
-    }, true);
-    assert.deepEqual(w.slice(1, 4).map(toSigned), evaluate(plan, ints, { checkRanges: true }).outputs.flat());
-    const names = namesByIndex(readSymbols(join(files.buildDir, 'main.sym')));
-    const survivors = singleTamperSurvivors(readR1cs(files.r1cs), w, nonConstantIndices(w.length));
-    assert.deepEqual(survivors.map((i) => names.get(i)), []);
+    const model = await loadCompiled('hashed-in-weights', m.dir);
+    const { plan } = model;
+    const w = await honestWitness(model, fixedPoint(model, tiny.inputData(1)), salt);
+    const names = signalNames(model);
+    const survivors = singleTamperSurvivors(readR1cs(modelFiles(m.dir).r1cs), w, nonConstantIndices(w.length));
+    assert.deepEqual(
+      survivors.map((i) => names.get(i)),
+      [],
+    );
     t.diagnostic(`${w.length - 1} witness entries, ${plan.weights.reduce((s, x) => s + x.values.length, 0)} of them private weights`);
   });
 
   test('one changed weight changes the model commitment; the same weights give the same one', async () => {
     const commitmentOf = async (onnx: Uint8Array) => {
       const plan = quantizeGraph(loadOnnx(onnx), { scale: m.info.scale, visibility: m.info.visibility });
-      return String(await commit(plan.weights.map((w) => w.values), m.info.commitments.weights!.tensors));
+      return String(
+        await commit(
+          plan.weights.map((w) => w.values),
+          m.info.commitments.weights!.tensors,
+        ),
+      );
     };
     assert.equal(await commitmentOf(tinyMlp()), m.info.commitments.weights!.value);
     assert.notEqual(await commitmentOf(tinyMlpOneWeightChanged()), m.info.commitments.weights!.value);
@@ -217,7 +231,11 @@ describe('private input, hashed output', () => {
     assert.equal(bundle.publicSignals.length, 1);
     assert.deepEqual([bundle.inputs, bundle.outputs], [[], []]);
     const opening = bundle.opening!;
-    const committed = await outputCommitment(info, opening.outputs.map((o) => o.integers.map(BigInt)), opening.salt!);
+    const committed = await outputCommitment(
+      info,
+      opening.outputs.map((o) => o.integers.map(BigInt)),
+      opening.salt!,
+    );
     assert.equal(committed, bundle.commitments!.output);
     assert.deepEqual(await verifyBundle(info, vkey, publicBundle(bundle), { outputCommitment: committed }), { valid: true });
     const edited = opening.outputs.map((o) => o.integers.map((v, k) => BigInt(v) + (k === 0 ? 1n : 0n)));
@@ -229,7 +247,10 @@ describe('private input, hashed output', () => {
     const { bits, signed } = planFromJson(readFileSync(modelFiles(dir).plan, 'utf8')).inputs[0].range!;
     assert.equal(signed, true, 'tiny_mlp calibrates on signed inputs');
     const big = 2 ** (bits - 1 - info.inputs[0].scale) + 1;
-    await assert.rejects((await ModelProver.load(dir)).prove([[big, 0, 0, 0]]), (e: unknown) => e instanceof ZkError && e.code === 'INPUT_OUT_OF_RANGE' && /input "input"/.test(e.message));
+    await assert.rejects(
+      (await ModelProver.load(dir)).prove([[big, 0, 0, 0]]),
+      (e: unknown) => e instanceof ZkError && e.code === 'INPUT_OUT_OF_RANGE' && /input "input"/.test(e.message),
+    );
     const calc = await buildWitnessCalculator(readFileSync(modelFiles(dir).wasm));
     const q = BigInt(Math.round(big * 2 ** info.inputs[0].scale));
     await assert.rejects(quietly(() => calc.calculateWitness({ in0: [q, 0n, 0n, 0n].map((v) => v.toString()), salt: '1' }, true)));
@@ -246,23 +267,34 @@ test('public weights: the weights are public signals and must be the model’s',
 });
 
 test('private convolution weights: a product per kernel tap, the reference outputs, no unconstrained witness entry', async (t) => {
-  const dir = scratch(tempDir('cnn-weights'));
-  const info = await compileModel(tinyCnn(), dir, { samples: samples(cnnExample), visibility: parseVisibility('weights=private'), name: 'cnn-weights', headroomBits: 1 });
-  const files = modelFiles(dir);
-  const plan = planFromJson(readFileSync(files.plan, 'utf8'));
+  const model = await compileWhole('cnn-weights', tinyCnn(), scratch(tempDir('cnn-weights')), {
+    samples: samples(cnnExample),
+    visibility: parseVisibility('weights=private'),
+    headroomBits: 1,
+  });
+  const { info } = model;
   assert.ok(info.accuracy.withinTolerance, `error ${info.accuracy.maxAbsError} against onnxruntime`);
-  assert.ok(info.layers.some((l) => l.op === 'Conv' && l.gadget === 'Product' && l.count === 2 * 16 * 16), JSON.stringify(info.layers.map((l) => [l.op, l.gadget, l.count])));
-  const calc = await buildWitnessCalculator(readFileSync(files.wasm));
-  const ints = quantizeInputs(cnnExample.inputData(1), plan.inputs.map((i) => i.scale), plan.inputs.map((i) => i.name));
-  const w = await calc.calculateWitness({ in0: ints[0].map((v) => toField(v).toString()), weights: plan.weights.flatMap((x) => x.values.map((v) => toField(v).toString())) }, true);
-  assert.deepEqual(w.slice(1, 4).map(toSigned), evaluate(plan, ints, { checkRanges: true }).outputs.flat());
-  assert.deepEqual(singleTamperSurvivors(readR1cs(files.r1cs), w, nonConstantIndices(w.length)), []);
+  assert.ok(
+    info.layers.some((l) => l.op === 'Conv' && l.gadget === 'Product' && l.count === 2 * 16 * 16),
+    JSON.stringify(info.layers.map((l) => [l.op, l.gadget, l.count])),
+  );
+  const w = await honestWitness(model, fixedPoint(model, cnnExample.inputData(1)));
+  assert.deepEqual(singleTamperSurvivors(readR1cs(modelFiles(model.dir).r1cs), w, nonConstantIndices(w.length)), []);
   t.diagnostic(`${info.constraints.r1cs} constraints: ${info.layers.map((l) => `${l.op} ${l.count} x ${l.gadget}`).join(', ')}`);
 });
 
 test("the package's library entry ('zkinfer') exports the client side: commitments and offline verification", async () => {
   const lib = await import('zkinfer');
-  for (const name of ['inputCommitment', 'outputCommitment', 'verifyBundle', 'parseProofBundle', 'loadVerificationKey', 'readModelInfo', 'ModelProver', 'compileModel']) {
+  for (const name of [
+    'inputCommitment',
+    'outputCommitment',
+    'verifyBundle',
+    'parseProofBundle',
+    'loadVerificationKey',
+    'readModelInfo',
+    'ModelProver',
+    'compileModel',
+  ]) {
     assert.equal(typeof (lib as Record<string, unknown>)[name], 'function', name);
   }
   assert.equal(String(await lib.poseidonChain([1n, 2n])), '7853200120776062878684798364095072458815029376092732009249414926327459813530');

@@ -4,21 +4,9 @@ import { test } from 'node:test';
 import { compileModel } from '../src/model/compile.js';
 import { OnnxBuilder } from './support/onnx-builder.js';
 import { tempDir } from './support/env.js';
+import { SMALL_WEIGHTS_SAMPLES, smallWeights } from './support/models.js';
 
-/** x → ×0.001 → Relu → ×1000: the small weight vanishes at 8 fraction bits inside a range check. */
-function smallWeights(): Uint8Array {
-  return new OnnxBuilder()
-    .input('x', [1, 4])
-    .initializer('W1', [4, 2], [0.001, 0.002, 0.0015, 0.001, 0.002, 0.001, 0.001, 0.0025])
-    .initializer('W2', [2, 1], [1000, 800])
-    .node('MatMul', ['x', 'W1'], ['h'])
-    .node('Relu', ['h'], ['r'])
-    .node('MatMul', ['r', 'W2'], ['y'])
-    .output('y', [1, 1])
-    .build();
-}
-
-const samples = [[[1, 0.5, -0.25, 0.8]], [[0.3, 0.9, 0.6, -0.4]], [[-0.7, 0.2, 1, 0.6]]];
+const samples = SMALL_WEIGHTS_SAMPLES;
 
 test('calibration picks a larger scale when the default misses the tolerance, and reports it', async () => {
   const dir = tempDir('compile');
@@ -32,7 +20,13 @@ test('calibration picks a larger scale when the default misses the tolerance, an
 });
 
 test('a model within tolerance at the default scale keeps the default (the cheapest circuit)', async () => {
-  const tiny = new OnnxBuilder().input('x', [1, 2]).initializer('W', [2, 2], [0.5, -0.25, 0.75, 1]).node('MatMul', ['x', 'W'], ['h']).node('Relu', ['h'], ['y']).output('y', [1, 2]).build();
+  const tiny = new OnnxBuilder()
+    .input('x', [1, 2])
+    .initializer('W', [2, 2], [0.5, -0.25, 0.75, 1])
+    .node('MatMul', ['x', 'W'], ['h'])
+    .node('Relu', ['h'], ['y'])
+    .output('y', [1, 2])
+    .build();
   const info = await compileModel(tiny, join(tempDir('compile'), 'm'), { samples: [[[0.3, -0.6]], [[0.9, 0.1]]] });
   assert.equal(info.scale, 8);
   assert.ok(info.accuracy.withinTolerance);

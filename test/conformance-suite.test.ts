@@ -16,7 +16,9 @@ import { ONNX_NODE } from './support/env.js';
 function sample(): string[] {
   const seen = new Set<string>();
   const chosen: string[] = [];
-  for (const name of readdirSync(ONNX_NODE).filter((n) => existsSync(join(ONNX_NODE, n, 'input.json'))).sort()) {
+  for (const name of readdirSync(ONNX_NODE)
+    .filter((n) => existsSync(join(ONNX_NODE, n, 'input.json')))
+    .sort()) {
     const ops = (JSON.parse(readFileSync(join(ONNX_NODE, name, 'input.json'), 'utf8')) as { ops?: string[] }).ops ?? [];
     if (ops.some((op) => !seen.has(op))) {
       ops.forEach((op) => seen.add(op));

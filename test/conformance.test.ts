@@ -21,7 +21,13 @@ const MAX_SKIPPED: Record<string, number> = { core: 2, extended: 6 };
 
 for (const tier of ['core', 'extended']) {
   test(`conformance: the ${tier} tier passes (models within ptau power ${TEST_PTAU_POWER})`, async (t) => {
-    const { results, table } = await runConformance({ corpus: CORPUS, only: tiers[tier], workDir: tempDir(`conf-${tier}`), dataDir: TEST_DATA_DIR, maxPower: TEST_PTAU_POWER });
+    const { results, table } = await runConformance({
+      corpus: CORPUS,
+      only: tiers[tier],
+      workDir: tempDir(`conf-${tier}`),
+      dataDir: TEST_DATA_DIR,
+      maxPower: TEST_PTAU_POWER,
+    });
     t.diagnostic(table.split('\n').at(-1)!);
     assert.equal(results.length, tiers[tier].length);
     for (const r of results) {

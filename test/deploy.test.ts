@@ -15,7 +15,7 @@ import { solidityCalldata } from '../src/chain/calldata.js';
 import { consumerConstructorArgs, consumerParameters } from '../src/chain/verifier.js';
 import { releaseCurve } from '../src/core/snarkjs.js';
 import { compileModel } from '../src/model/compile.js';
-import { type ModelInfo } from '../src/model/layout.js';
+import type { ModelInfo } from '../src/model/layout.js';
 import { setupModel } from '../src/model/setup.js';
 import type { ProofBundle } from '../src/prove/bundle.js';
 import { ModelProver } from '../src/prove/prover.js';
@@ -27,7 +27,10 @@ import { NODE_ACCOUNT, type RpcNode, startRpcNode } from './support/rpc.js';
 const run = promisify(execFile);
 /** The CLI as a separate process (async: the RPC node answers from this process's event loop). */
 async function zkinfer(args: string[], env: Record<string, string> = {}): Promise<{ stdout: string; stderr: string }> {
-  return run(process.execPath, [join(REPO_ROOT, 'bin/zkinfer.js'), ...args], { env: { ...process.env, ZKINFER_DATA_DIR: TEST_DATA_DIR, ...env }, timeout: 180_000 });
+  return run(process.execPath, [join(REPO_ROOT, 'bin/zkinfer.js'), ...args], {
+    env: { ...process.env, ZKINFER_DATA_DIR: TEST_DATA_DIR, ...env },
+    timeout: 180_000,
+  });
 }
 
 const dir = join(tempDir('deploy'), 'model');
@@ -49,7 +52,9 @@ after(async () => {
 });
 
 const rpc = async (method: string, params: unknown[]) => {
-  const res = await (await fetch(node.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }) })).json();
+  const res = await (
+    await fetch(node.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }) })
+  ).json();
   if (res.error) throw new Error(res.error.message);
   return res.result;
 };
@@ -60,10 +65,28 @@ test("zkinfer verifier prints the consumer's constructor arguments in the constr
   const { stdout } = await zkinfer(['verifier', dir, '--out', join(dir, 'Verifier.sol')]);
   const line = stdout.split('\n')[2];
   const p = consumerParameters(info);
-  assert.equal(line, `$VERIFIER ${p.selector} ${p.proofWords} ${p.publicSignals} ${p.outputs} ${p.scale} ${p.modelId} "[${p.inputRange}]" ${p.modelCommitment} ${p.modelCommitmentIndex} ${p.versionId}`);
+  assert.equal(
+    line,
+    `$VERIFIER ${p.selector} ${p.proofWords} ${p.publicSignals} ${p.outputs} ${p.scale} ${p.modelId} "[${p.inputRange}]" ${p.modelCommitment} ${p.modelCommitmentIndex} ${p.versionId}`,
+  );
   // The constructor's own parameter list, from solc's ABI, has the same arity and order of types.
   const ctor = abi.find((x) => x.type === 'constructor') as unknown as { inputs: { name: string }[] };
-  assert.deepEqual(ctor.inputs.map((i) => i.name), ['verifier_', 'verifySelector_', 'proofWords_', 'publicSignalCount_', 'outputCount_', 'scale_', 'modelId_', 'inputRange_', 'modelCommitment_', 'modelCommitmentIndex_', 'versionId_']);
+  assert.deepEqual(
+    ctor.inputs.map((i) => i.name),
+    [
+      'verifier_',
+      'verifySelector_',
+      'proofWords_',
+      'publicSignalCount_',
+      'outputCount_',
+      'scale_',
+      'modelId_',
+      'inputRange_',
+      'modelCommitment_',
+      'modelCommitmentIndex_',
+      'versionId_',
+    ],
+  );
   assert.equal(consumerConstructorArgs(p, '0x01').length, ctor.inputs.length);
 });
 
@@ -77,7 +100,11 @@ test('zkinfer deploy: a verifier and a consumer through JSON-RPC, signed with a 
   assert.equal(((await read(consumer, 'verifier')) as string).toLowerCase(), verifier.toLowerCase());
   assert.equal(await read(consumer, 'modelId'), consumerParameters(info).modelId);
   const calldata = await solidityCalldata(bundle);
-  const output = (await read(consumer, 'submit', [consumerParameters(info).modelId, calldata.proof.map(BigInt), calldata.publicSignals.map(BigInt)])) as bigint[];
+  const output = (await read(consumer, 'submit', [
+    consumerParameters(info).modelId,
+    calldata.proof.map(BigInt),
+    calldata.publicSignals.map(BigInt),
+  ])) as bigint[];
   assert.deepEqual(output.map(String), bundle.outputs[0].integers);
 });
 
@@ -85,5 +112,7 @@ test("zkinfer deploy without a key sends from the node's account; a dead endpoin
   const { stdout } = await zkinfer(['deploy', dir, '--rpc', node.url]);
   assert.match(stdout, new RegExp(`from ${NODE_ACCOUNT}`, 'i'));
   assert.ok(node.calls.includes('eth_sendTransaction'));
-  await assert.rejects(zkinfer(['deploy', dir, '--rpc', 'http://127.0.0.1:9']), (e: { stderr: string }) => /UNAVAILABLE.*no Ethereum JSON-RPC node answers at http:\/\/127.0.0.1:9/.test(e.stderr));
+  await assert.rejects(zkinfer(['deploy', dir, '--rpc', 'http://127.0.0.1:9']), (e: { stderr: string }) =>
+    /UNAVAILABLE.*no Ethereum JSON-RPC node answers at http:\/\/127.0.0.1:9/.test(e.stderr),
+  );
 });

@@ -28,7 +28,7 @@ const argmax = (v: readonly number[]) => v.reduce((best, x, i) => (x > v[best] ?
 /** Calibrated on the example input and the first 20 test images; the other 80 are unseen. */
 const calibration = [JSON.parse(readFileSync(join(dir, 'input.json'), 'utf8')).input_data as number[][], ...data.inputs.slice(0, 20).map((x) => [x])];
 
-test('digits_mlp: the plan\'s class equals the float model\'s on all 100 test images, every constraint holding', async () => {
+test("digits_mlp: the plan's class equals the float model's on all 100 test images, every constraint holding", async () => {
   const { quantized, accuracy } = await quantizeModel(onnx, { samples: calibration });
   assert.ok(accuracy.withinTolerance);
   let agree = 0;
@@ -42,7 +42,7 @@ test('digits_mlp: the plan\'s class equals the float model\'s on all 100 test im
   assert.equal(agree, 97, 'the float model gets 97 of the first 100 right');
 });
 
-test('digits_mlp: one image proven and verified, with the float model\'s class', async () => {
+test("digits_mlp: one image proven and verified, with the float model's class", async () => {
   const out = join(tempDir('digits'), 'm');
   await compileModel(onnx, out, { samples: calibration, name: 'digits_mlp' });
   await setupModel(out, { dataDir: TEST_DATA_DIR, log: () => {} });

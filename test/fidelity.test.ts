@@ -20,6 +20,7 @@ import { checkWitness } from '../src/quantize/witness-check.js';
 import { toIntegers } from '../src/model/accuracy.js';
 import { CASES, ONNX_NODE, REPO_ROOT } from './support/env.js';
 import { OnnxBuilder } from './support/onnx-builder.js';
+import { SMALL_WEIGHTS_SAMPLES, smallWeights } from './support/models.js';
 
 const read = (c: string, file = 'network.onnx') => readFileSync(join(CASES, c, file));
 const doc = (c: string, file = 'input.json') => JSON.parse(readFileSync(join(CASES, c, file), 'utf8')) as unknown;
@@ -53,7 +54,11 @@ test('AveragePool ceil_mode + count_include_pad: the divisor counts window taps 
 });
 
 test('inputs typed int32, uint8 and float64 reach onnxruntime in their declared type', async () => {
-  const want: Record<string, number[]> = { int32_token_inputs: [0.160654, -0.331506], 'int32_token_inputs/uint8': [0.462182, 0.277061], 'int32_token_inputs/double': [1.12427, 0.802887] };
+  const want: Record<string, number[]> = {
+    int32_token_inputs: [0.160654, -0.331506],
+    'int32_token_inputs/uint8': [0.462182, 0.277061],
+    'int32_token_inputs/double': [1.12427, 0.802887],
+  };
   for (const [c, values] of Object.entries(want)) {
     const r = await mockCase(c);
     close(r.outputs[0].reference, values, 1e-5, `${c} onnxruntime`);
@@ -63,7 +68,10 @@ test('inputs typed int32, uint8 and float64 reach onnxruntime in their declared 
 
 test('symbolic dims: named with --dim, or taken from the calibration input (a 4-token BERT block)', async () => {
   const graph = loadOnnx(read('bert_tiny_block'));
-  assert.ok(graph.inputs.some((i) => i.dimParams?.includes('sequence')), 'the export names its sequence dim');
+  assert.ok(
+    graph.inputs.some((i) => i.dimParams?.includes('sequence')),
+    'the export names its sequence dim',
+  );
   const named = await mockCase('bert_tiny_block', { dims: { sequence: 4 } });
   const fromInput = await mockCase('bert_tiny_block');
   const fixedExport = await mockCase('bert_tiny_block/static');
@@ -80,17 +88,7 @@ test('a causal mask of −inf or finfo.min before Softmax: a masked position dro
   assert.ok(min.constraints < 2500, `${min.constraints} constraints`);
 });
 
-/** x → ×0.001 → Relu → ×1000: the small weight vanishes at 8 fraction bits inside a range check. */
-const smallWeights = () => new OnnxBuilder()
-  .input('x', [1, 4])
-  .initializer('W1', [4, 2], [0.001, 0.002, 0.0015, 0.001, 0.002, 0.001, 0.001, 0.0025])
-  .initializer('W2', [2, 1], [1000, 800])
-  .node('MatMul', ['x', 'W1'], ['h'], {})
-  .node('Relu', ['h'], ['r'])
-  .node('MatMul', ['r', 'W2'], ['y'])
-  .output('y', [1, 1])
-  .build();
-const samples = [[[1, 0.5, -0.25, 0.8]], [[0.3, 0.9, 0.6, -0.4]], [[-0.7, 0.2, 1, 0.6]]];
+const samples = SMALL_WEIGHTS_SAMPLES;
 
 test('a compile whose error exceeds its stated tolerance fails, naming the worst output and the first diverging node', async () => {
   await assert.rejects(quantizeModel(smallWeights(), { scale: 8, samples }), (e) => {
@@ -108,32 +106,39 @@ test('a compile whose error exceeds its stated tolerance fails, naming the worst
 });
 
 test('every attribute is implemented or refused by name, and one refusal lists every node', () => {
-  const graph = loadOnnx(new OnnxBuilder()
-    .input('x', [1, 4])
-    .node('Relu', ['x'], ['a'], { made_up: 1 })
-    .node('Shape', ['a'], ['s'], { start: 1 })
-    .node('Sigmoid', ['a'], ['b'], { other: 2 })
-    .output('b', [1, 4])
-    .build());
-  assert.throws(() => quantizeGraph(graph, { scale: 8 }), (e) => {
-    assert.ok(isZkError(e) && e.code === 'ONNX_UNSUPPORTED');
-    assert.match(e.message, /Relu_0 \(Relu\): attribute made_up=1 not supported/);
-    // Sigmoid reads a refused node's output: it is not tried, but a node on another path would be.
-    return true;
-  });
-  const two = loadOnnx(new OnnxBuilder()
-    .input('x', [1, 4])
-    .node('Relu', ['x'], ['a'], { made_up: 1 })
-    .node('Sigmoid', ['x'], ['b'], { other: 2 })
-    .node('Add', ['a', 'b'], ['y'])
-    .output('y', [1, 4])
-    .build());
+  const graph = loadOnnx(
+    new OnnxBuilder()
+      .input('x', [1, 4])
+      .node('Relu', ['x'], ['a'], { made_up: 1 })
+      .node('Shape', ['a'], ['s'], { start: 1 })
+      .node('Sigmoid', ['a'], ['b'], { other: 2 })
+      .output('b', [1, 4])
+      .build(),
+  );
+  assert.throws(
+    () => quantizeGraph(graph, { scale: 8 }),
+    (e) => {
+      assert.ok(isZkError(e) && e.code === 'ONNX_UNSUPPORTED');
+      assert.match(e.message, /Relu_0 \(Relu\): attribute made_up=1 not supported/);
+      // Sigmoid reads a refused node's output: it is not tried, but a node on another path would be.
+      return true;
+    },
+  );
+  const two = loadOnnx(
+    new OnnxBuilder()
+      .input('x', [1, 4])
+      .node('Relu', ['x'], ['a'], { made_up: 1 })
+      .node('Sigmoid', ['x'], ['b'], { other: 2 })
+      .node('Add', ['a', 'b'], ['y'])
+      .output('y', [1, 4])
+      .build(),
+  );
   assert.throws(() => quantizeGraph(two, { scale: 8 }), /2 nodes cannot be compiled: .*Relu_0 .*made_up.*; .*Sigmoid_1 .*other/);
   const dropout = loadOnnx(new OnnxBuilder().input('x', [1, 4]).initializer('t', [], [1]).node('Dropout', ['x', '', 't'], ['y']).output('y', [1, 4]).build());
   assert.throws(() => quantizeGraph(dropout, { scale: 8 }), /Dropout_0 \(Dropout\): training_mode true/);
   // Cast to a type we do not compute in (8 = STRING) is refused, not taken for an integer type.
-  const toString = loadOnnx(new OnnxBuilder().input('x', [1, 4]).node('Cast', ['x'], ['y'], { to: 8 }).output('y', [1, 4]).build());
-  assert.throws(() => quantizeGraph(toString, { scale: 8 }), /Cast_0 \(Cast\): to = element type 8/);
+  const castToString = loadOnnx(new OnnxBuilder().input('x', [1, 4]).node('Cast', ['x'], ['y'], { to: 8 }).output('y', [1, 4]).build());
+  assert.throws(() => quantizeGraph(castToString, { scale: 8 }), /Cast_0 \(Cast\): to = element type 8/);
 });
 
 test('mock checks every gadget constraint: a tampered witness breaks one', async () => {
@@ -146,7 +151,10 @@ test('mock checks every gadget constraint: a tampered witness breaks one', async
     const tampered = [...wires];
     tampered[g.firstWire] += 1n;
     const broken = checkWitness(quantized, tampered);
-    assert.ok(broken.some((v) => v.node === g.node), `changing the first output of ${g.kind} group ${g.node} breaks nothing`);
+    assert.ok(
+      broken.some((v) => v.node === g.node),
+      `changing the first output of ${g.kind} group ${g.node} breaks nothing`,
+    );
   }
 });
 

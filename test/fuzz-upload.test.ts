@@ -90,7 +90,8 @@ function mutate(rng: Rng): { label: string; onnx: Uint8Array } {
     }
     default: {
       const d = pick(rng, DIMS);
-      if (base.length < 400) return { label: `output dims [${d}]`, onnx: edit(base, (m) => (m.graph!.output![0].type!.tensorType!.shape!.dim = [{ dimValue: d }])) };
+      if (base.length < 400)
+        return { label: `output dims [${d}]`, onnx: edit(base, (m) => (m.graph!.output![0].type!.tensorType!.shape!.dim = [{ dimValue: d }])) };
       return { label: `initializer dims [${d}, 3]`, onnx: edit(base, (m) => (m.graph!.initializer![0].dims = [d, 3])) };
     }
   }
@@ -125,8 +126,12 @@ test(`${COUNT} seeded mutations of ONNX uploads: each a 4xx or a settled model w
       const last = (await client.settle(id, 60_000)).at(-1);
       const key = last.status === 'failed' ? last.error.code : last.status;
       settled.set(key, (settled.get(key) ?? 0) + 1);
-      assert.ok(last.status === 'ready' || (last.status === 'failed' && !['INTERNAL', 'WORKER_CRASHED'].includes(last.error.code)), `${label}: ${JSON.stringify(last.error)}`);
-      if (last.error) assert.ok(!last.error.message.includes(REPO_ROOT) && !last.error.message.includes(service.config.dataDir), `${label}: ${last.error.message}`);
+      assert.ok(
+        last.status === 'ready' || (last.status === 'failed' && !['INTERNAL', 'WORKER_CRASHED'].includes(last.error.code)),
+        `${label}: ${JSON.stringify(last.error)}`,
+      );
+      if (last.error)
+        assert.ok(!last.error.message.includes(REPO_ROOT) && !last.error.message.includes(service.config.dataDir), `${label}: ${last.error.message}`);
     }
     times.builds = lap();
     t.diagnostic(`ms: ${JSON.stringify(times)}`);

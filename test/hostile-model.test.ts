@@ -47,7 +47,10 @@ function gemmRelu(reluName: string): Uint8Array {
 }
 
 const mainCircom = (dir: string) => readFileSync(modelFiles(dir).circom, 'utf8');
-const codeLines = (dir: string) => mainCircom(dir).split('\n').filter((l) => !/^\s*\/\//.test(l));
+const codeLines = (dir: string) =>
+  mainCircom(dir)
+    .split('\n')
+    .filter((l) => !/^\s*\/\//.test(l));
 
 describe('strings from the model never become circom code', () => {
   test('a node name holding a newline and circom statements adds no public signal to an input=hashed model', async () => {
@@ -81,7 +84,10 @@ describe('strings from the model never become circom code', () => {
     const code = mainCircom(dir).replace('\n}\n\ncomponent main', '\n    signal output leak;\n    leak <== in0[0] * in0[1];\n}\n\ncomponent main');
     await compileCircom(files.buildDir, code);
     assert.notEqual((await readR1csHeader(files.r1cs)).nPublic, publicSignalCount(info.publicLayout));
-    await assert.rejects(setupModel(dir, { dataDir: TEST_DATA_DIR, log: () => {} }), (e) => isZkError(e) && e.code === 'COMPILE_FAILED' && /public signals/.test(e.message));
+    await assert.rejects(
+      setupModel(dir, { dataDir: TEST_DATA_DIR, log: () => {} }),
+      (e) => isZkError(e) && e.code === 'COMPILE_FAILED' && /public signals/.test(e.message),
+    );
   });
 });
 
@@ -108,7 +114,7 @@ describe('external data: no path from a model is resolved on the server', () => 
     return f;
   };
 
-  test('a tensor that shows raw data to zkinfer and sends onnxruntime to a file in the server\'s directory is refused at upload, naming it', async () => {
+  test("a tensor that shows raw data to zkinfer and sends onnxruntime to a file in the server's directory is refused at upload, naming it", async () => {
     service = await startTestService();
     const attack = externalize(scaleBy(1), 'W', 'package.json', { keepRaw: true }).model;
     const { status, body } = await service.client.upload(attack);
@@ -134,11 +140,15 @@ describe('external data: no path from a model is resolved on the server', () => 
     const { model, data } = externalize(smallMlp(), 'W1', 'network.onnx.data');
     writeFileSync(join(dir, 'network.onnx'), model);
     writeFileSync(join(dir, 'network.onnx.data'), data);
-    const r = spawnSync(process.execPath, [join(REPO_ROOT, 'bin/zkinfer.js'), 'compile', join(dir, 'network.onnx'), '--out', join(dir, 'out'), '--scale', '8'], {
-      encoding: 'utf8',
-      env: { ...process.env, ZKINFER_DATA_DIR: TEST_DATA_DIR },
-      timeout: 120_000,
-    });
+    const r = spawnSync(
+      process.execPath,
+      [join(REPO_ROOT, 'bin/zkinfer.js'), 'compile', join(dir, 'network.onnx'), '--out', join(dir, 'out'), '--scale', '8'],
+      {
+        encoding: 'utf8',
+        env: { ...process.env, ZKINFER_DATA_DIR: TEST_DATA_DIR },
+        timeout: 120_000,
+      },
+    );
     assert.equal(r.status, 0, r.stderr);
     loadOnnx(readFileSync(modelFiles(join(dir, 'out')).onnx)); // the kept copy is self-contained
 
@@ -149,7 +159,11 @@ describe('external data: no path from a model is resolved on the server', () => 
     symlinkSync(join(outside, 'secret.bin'), join(model2, 'link.bin'));
     for (const location of ['../network.onnx.data', join(outside, 'secret.bin'), 'link.bin', 'missing.bin']) {
       writeFileSync(join(model2, 'network.onnx'), externalize(smallMlp(), 'W1', location).model);
-      assert.throws(() => readModelFile(join(model2, 'network.onnx')), (e) => isCode('INPUT_INVALID')(e) && !(e as Error).message.includes(model2), location);
+      assert.throws(
+        () => readModelFile(join(model2, 'network.onnx')),
+        (e) => isCode('INPUT_INVALID')(e) && !(e as Error).message.includes(model2),
+        location,
+      );
     }
   });
 });
@@ -171,7 +185,11 @@ describe('a proof binds everything it shows', () => {
     const files = modelFiles(dir);
     const plan = planFromJson(readFileSync(files.plan, 'utf8'));
     const calc = await buildWitnessCalculator(readFileSync(files.wasm));
-    const ints = quantizeInputs(input, info.inputs.map((t) => t.scale), info.inputs.map((t) => t.name));
+    const ints = quantizeInputs(
+      input,
+      info.inputs.map((t) => t.scale),
+      info.inputs.map((t) => t.name),
+    );
     const negated = plan.weights.flatMap((w) => w.values.map((v) => toField(-v).toString()));
     const wtns = await calc.calculateWTNSBin({ in0: ints[0].map((v) => toField(v).toString()), weights: negated }, true);
     const forged = await snarkjs.groth16.prove(new Uint8Array(readFileSync(files.zkey)), wtns);
@@ -188,7 +206,12 @@ describe('a proof binds everything it shows', () => {
       { ...honest, outputs: honest.outputs.map((o) => ({ ...o, dims: [2, 1] })) },
       { ...honest, inputs: honest.inputs.map((o) => ({ ...o, name: 'other' })) },
     ];
-    for (const edited of edits) assert.equal((await verifyBundle(info, vkey, edited)).valid, false, JSON.stringify(edited.model) + JSON.stringify(edited.outputs.map((o) => [o.name, o.dims])));
+    for (const edited of edits)
+      assert.equal(
+        (await verifyBundle(info, vkey, edited)).valid,
+        false,
+        JSON.stringify(edited.model) + JSON.stringify(edited.outputs.map((o) => [o.name, o.dims])),
+      );
     assert.equal((await verifyBundle(info, { ...vkey, nPublic: vkey.nPublic + 1 }, honest)).valid, false, 'a key of another layout');
   });
 });
@@ -202,14 +225,16 @@ function reluChain(n: number): Uint8Array {
 
 /** Pids of circom processes working under `dir`. */
 function circomUnder(dir: string): number[] {
-  return readdirSync('/proc').filter((p) => /^\d+$/.test(p)).flatMap((p) => {
-    try {
-      const cmd = readFileSync(`/proc/${p}/cmdline`, 'utf8');
-      return cmd.includes('circom2') && readlinkSync(`/proc/${p}/cwd`).startsWith(dir) ? [Number(p)] : [];
-    } catch {
-      return [];
-    }
-  });
+  return readdirSync('/proc')
+    .filter((p) => /^\d+$/.test(p))
+    .flatMap((p) => {
+      try {
+        const cmd = readFileSync(`/proc/${p}/cmdline`, 'utf8');
+        return cmd.includes('circom2') && readlinkSync(`/proc/${p}/cwd`).startsWith(dir) ? [Number(p)] : [];
+      } catch {
+        return [];
+      }
+    });
 }
 
 describe('resource bounds hold before the work', () => {
@@ -241,7 +266,10 @@ describe('resource bounds hold before the work', () => {
   test('setup generates no development ptau above its cap, and says how to go on', async () => {
     const dir = join(tempDir('cap'), 'm');
     await compileModel(smallMlp(), dir, { scale: 8, samples: samples([1, 3]) });
-    await assert.rejects(setupModel(dir, { dataDir: tempDir('cap-ptau'), maxPower: 7, log: () => {} }), (e) => isCode('TOO_LARGE')(e) && /power \d+.*--ptau FILE/.test((e as Error).message));
+    await assert.rejects(
+      setupModel(dir, { dataDir: tempDir('cap-ptau'), maxPower: 7, log: () => {} }),
+      (e) => isCode('TOO_LARGE')(e) && /power \d+.*--ptau FILE/.test((e as Error).message),
+    );
   });
 
   test('DELETE of a building model stops its build: its circom process ends and the next build starts at once', async () => {
@@ -270,10 +298,14 @@ describe('resource bounds hold before the work', () => {
 
 describe('sizes and names a model declares are bounded at load', () => {
   const expectLoad = (onnx: Uint8Array, code: string, message: RegExp) =>
-    assert.throws(() => loadOnnx(onnx), (e) => isCode(code)(e) && message.test((e as Error).message));
+    assert.throws(
+      () => loadOnnx(onnx),
+      (e) => isCode(code)(e) && message.test((e as Error).message),
+    );
 
   test('input dims [1, 2^24] and [1, 2^27], and an initializer too large or negative, are refused before anything is allocated', () => {
-    for (const n of [2 ** 24, 2 ** 27]) expectLoad(new OnnxBuilder().input('x', [1, n]).node('Relu', ['x'], ['y']).output('y', [1, n]).build(), 'TOO_LARGE', /more than \d+ elements/);
+    for (const n of [2 ** 24, 2 ** 27])
+      expectLoad(new OnnxBuilder().input('x', [1, n]).node('Relu', ['x'], ['y']).output('y', [1, n]).build(), 'TOO_LARGE', /more than \d+ elements/);
     const withDims = (dims: number[]) => {
       const b = new OnnxBuilder().input('x', [1, 1]).initializer('W', [1, 1], [1]).node('Mul', ['x', 'W'], ['y']).output('y', [1, 1]).build();
       return retype(b, (m) => (m.graph!.initializer![0].dims = dims));
@@ -283,12 +315,22 @@ describe('sizes and names a model declares are bounded at load', () => {
   });
 
   test('a graph without outputs, or with an input named __proto__, is refused with a code', () => {
-    expectLoad(retype(reluChain(1), (m) => (m.graph!.output = [])), 'ONNX_MALFORMED', /no outputs/);
+    expectLoad(
+      retype(reluChain(1), (m) => (m.graph!.output = [])),
+      'ONNX_MALFORMED',
+      /no outputs/,
+    );
     expectLoad(new OnnxBuilder().input('__proto__', [1, 2]).node('Relu', ['__proto__'], ['y']).output('y', [1, 2]).build(), 'ONNX_UNSUPPORTED', /reserved/);
   });
 
   test('an intermediate tensor past the limit (ConstantOfShape [2^30]) is refused while tracing', () => {
-    const onnx = new OnnxBuilder().input('x', [1, 1]).initializerInt64('shape', [1], [2 ** 30]).node('ConstantOfShape', ['shape'], ['c']).node('Add', ['x', 'c'], ['y']).output('y', [1, 1]).build();
+    const onnx = new OnnxBuilder()
+      .input('x', [1, 1])
+      .initializerInt64('shape', [1], [2 ** 30])
+      .node('ConstantOfShape', ['shape'], ['c'])
+      .node('Add', ['x', 'c'], ['y'])
+      .output('y', [1, 1])
+      .build();
     assert.throws(() => quantizeGraph(loadOnnx(onnx), { scale: 8 }), isCode('TOO_LARGE'));
   });
 });

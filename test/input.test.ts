@@ -29,44 +29,169 @@ function rejects(f: () => unknown, codes: ZkErrorCode[], ...fragments: string[])
 
 test('corpus form: input_data holds one flat array per graph input', () => {
   assert.deepEqual(parseInputs({ input_data: [[1, 2, 3, 4, 5, 6]] }, ONE), [[1, 2, 3, 4, 5, 6]]);
-  assert.deepEqual(parseInputs({ input_data: [[1, 2, 3, 4], [0, 1, 1]] }, TWO), [[1, 2, 3, 4], [0, 1, 1]]);
+  assert.deepEqual(
+    parseInputs(
+      {
+        input_data: [
+          [1, 2, 3, 4],
+          [0, 1, 1],
+        ],
+      },
+      TWO,
+    ),
+    [
+      [1, 2, 3, 4],
+      [0, 1, 1],
+    ],
+  );
   // A nested row is flattened too, row-major.
-  assert.deepEqual(parseInputs({ input_data: [[[1, 2], [3, 4]], [0, 1, 1]] }, TWO), [[1, 2, 3, 4], [0, 1, 1]]);
+  assert.deepEqual(
+    parseInputs(
+      {
+        input_data: [
+          [
+            [1, 2],
+            [3, 4],
+          ],
+          [0, 1, 1],
+        ],
+      },
+      TWO,
+    ),
+    [
+      [1, 2, 3, 4],
+      [0, 1, 1],
+    ],
+  );
 });
 
 test('nested input for a one-input model is flattened row-major', () => {
-  const doc = { input: [[[0.5, -1, 2], [3, 4.25, -5]]] };
+  const doc = {
+    input: [
+      [
+        [0.5, -1, 2],
+        [3, 4.25, -5],
+      ],
+    ],
+  };
   assert.deepEqual(parseInputs(doc, ONE), [[0.5, -1, 2, 3, 4.25, -5]]);
 });
 
 test('flat arrays are accepted where the shape is nested', () => {
   assert.deepEqual(parseInputs({ input: [1, 2, 3, 4, 5, 6] }, ONE), [[1, 2, 3, 4, 5, 6]]);
-  assert.deepEqual(parseInputs({ input: { tokens: [1, 2, 3, 4], mask: [1, 0, 1] } }, TWO), [[1, 2, 3, 4], [1, 0, 1]]);
+  assert.deepEqual(parseInputs({ input: { tokens: [1, 2, 3, 4], mask: [1, 0, 1] } }, TWO), [
+    [1, 2, 3, 4],
+    [1, 0, 1],
+  ]);
 });
 
 test('by-name input for a two-input model, in graph order whatever the key order', () => {
-  const doc = { input: { mask: [true, false, true], tokens: [[1, 2], [3, 4]] } };
-  assert.deepEqual(parseInputs(doc, TWO), [[1, 2, 3, 4], [1, 0, 1]]);
+  const doc = {
+    input: {
+      mask: [true, false, true],
+      tokens: [
+        [1, 2],
+        [3, 4],
+      ],
+    },
+  };
+  assert.deepEqual(parseInputs(doc, TWO), [
+    [1, 2, 3, 4],
+    [1, 0, 1],
+  ]);
   // By name also works for one input.
-  assert.deepEqual(parseInputs({ input: { image: [[[1, 2, 3], [4, 5, 6]]] } }, ONE), [[1, 2, 3, 4, 5, 6]]);
+  assert.deepEqual(
+    parseInputs(
+      {
+        input: {
+          image: [
+            [
+              [1, 2, 3],
+              [4, 5, 6],
+            ],
+          ],
+        },
+      },
+      ONE,
+    ),
+    [[1, 2, 3, 4, 5, 6]],
+  );
 });
 
 test('parsed JSON text round-trips', () => {
-  const text = JSON.stringify({ input: { tokens: [[1e-3, -2.5], [3, 4]], mask: [0, 1, 0] } });
-  assert.deepEqual(parseInputs(JSON.parse(text), TWO), [[1e-3, -2.5, 3, 4], [0, 1, 0]]);
+  const text = JSON.stringify({
+    input: {
+      tokens: [
+        [1e-3, -2.5],
+        [3, 4],
+      ],
+      mask: [0, 1, 0],
+    },
+  });
+  assert.deepEqual(parseInputs(JSON.parse(text), TWO), [
+    [1e-3, -2.5, 3, 4],
+    [0, 1, 0],
+  ]);
 });
 
 test('NaN, Infinity and -Infinity are rejected with INPUT_INVALID naming the input and position', () => {
   for (const bad of [NaN, Infinity, -Infinity]) {
     rejects(() => parseInputs({ input: [1, 2, bad, 4, 5, 6] }, ONE), ['INPUT_INVALID'], 'image', '[2]');
-    rejects(() => parseInputs({ input_data: [[1, 2, 3, 4], [0, bad, 1]] }, TWO), ['INPUT_INVALID'], 'mask', '[1]');
-    rejects(() => parseInputs({ input: { tokens: [[1, 2], [3, bad]], mask: [0, 1, 0] } }, TWO), ['INPUT_INVALID'], 'tokens', '[1][1]');
+    rejects(
+      () =>
+        parseInputs(
+          {
+            input_data: [
+              [1, 2, 3, 4],
+              [0, bad, 1],
+            ],
+          },
+          TWO,
+        ),
+      ['INPUT_INVALID'],
+      'mask',
+      '[1]',
+    );
+    rejects(
+      () =>
+        parseInputs(
+          {
+            input: {
+              tokens: [
+                [1, 2],
+                [3, bad],
+              ],
+              mask: [0, 1, 0],
+            },
+          },
+          TWO,
+        ),
+      ['INPUT_INVALID'],
+      'tokens',
+      '[1][1]',
+    );
   }
 });
 
 test('strings, null, objects and undefined values are rejected with INPUT_INVALID naming the input', () => {
   for (const bad of ['1', '', null, {}, undefined]) {
-    rejects(() => parseInputs({ input: [[[1, 2, 3], [4, bad, 6]]] }, ONE), ['INPUT_INVALID'], 'image', '[0][1][1]');
+    rejects(
+      () =>
+        parseInputs(
+          {
+            input: [
+              [
+                [1, 2, 3],
+                [4, bad, 6],
+              ],
+            ],
+          },
+          ONE,
+        ),
+      ['INPUT_INVALID'],
+      'image',
+      '[0][1][1]',
+    );
   }
   rejects(() => parseInputs({ input: { tokens: 'abcd', mask: [0, 1, 0] } }, TWO), ['INPUT_INVALID'], 'tokens');
   rejects(() => parseInputs({ input: { tokens: null, mask: [0, 1, 0] } }, TWO), ['INPUT_INVALID'], 'tokens');
@@ -76,9 +201,42 @@ test('strings, null, objects and undefined values are rejected with INPUT_INVALI
 test('wrong lengths are rejected with SHAPE_MISMATCH naming the input and both sizes', () => {
   const e = rejects(() => parseInputs({ input: [1, 2, 3, 4, 5] }, ONE), ['SHAPE_MISMATCH'], 'image', '5', '6');
   assert.equal(e.details?.input, 'image');
-  rejects(() => parseInputs({ input: [[[1, 2, 3], [4, 5, 6]], [[7, 8, 9], [1, 2, 3]]] }, ONE), ['SHAPE_MISMATCH'], 'image', '12');
+  rejects(
+    () =>
+      parseInputs(
+        {
+          input: [
+            [
+              [1, 2, 3],
+              [4, 5, 6],
+            ],
+            [
+              [7, 8, 9],
+              [1, 2, 3],
+            ],
+          ],
+        },
+        ONE,
+      ),
+    ['SHAPE_MISMATCH'],
+    'image',
+    '12',
+  );
   rejects(() => parseInputs({ input: { tokens: [1, 2, 3, 4], mask: [0, 1] } }, TWO), ['SHAPE_MISMATCH'], 'mask');
-  rejects(() => parseInputs({ input_data: [[1, 2, 3, 4, 5], [0, 1, 0]] }, TWO), ['SHAPE_MISMATCH'], 'tokens');
+  rejects(
+    () =>
+      parseInputs(
+        {
+          input_data: [
+            [1, 2, 3, 4, 5],
+            [0, 1, 0],
+          ],
+        },
+        TWO,
+      ),
+    ['SHAPE_MISMATCH'],
+    'tokens',
+  );
   rejects(() => parseInputs({ input: [] }, ONE), ['SHAPE_MISMATCH'], 'image');
 });
 
@@ -99,7 +257,20 @@ test('null, arrays and scalars as the whole document are rejected with INPUT_INV
 });
 
 test('quantizeInputs encodes at each input scale, rounding to nearest', () => {
-  assert.deepEqual(quantizeInputs([[0.5, -0.25, 1 / 3, 0], [3, -2]], [8, 0], ['x', 'n']), [[128n, -64n, 85n, 0n], [3n, -2n]]);
+  assert.deepEqual(
+    quantizeInputs(
+      [
+        [0.5, -0.25, 1 / 3, 0],
+        [3, -2],
+      ],
+      [8, 0],
+      ['x', 'n'],
+    ),
+    [
+      [128n, -64n, 85n, 0n],
+      [3n, -2n],
+    ],
+  );
   // Just below the limit is still accepted.
   assert.deepEqual(quantizeInputs([[2 ** 55]], [8], ['x']), [[2n ** 63n]]);
 });

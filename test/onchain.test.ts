@@ -15,7 +15,16 @@ import { after, before, describe, test } from 'node:test';
 import { solidityCalldata } from '../src/chain/calldata.js';
 import { consumerParameters, exportSolidityVerifier } from '../src/chain/verifier.js';
 import { parseVisibility } from '../src/commit/visibility.js';
-import { BASE_FIELD_PRIME as BASE_FIELD, buildWitnessCalculator, FIELD_PRIME, PROOF_SYSTEMS, type ProofSystem, releaseCurve, snarkjs, toField } from '../src/core/snarkjs.js';
+import {
+  BASE_FIELD_PRIME as BASE_FIELD,
+  buildWitnessCalculator,
+  FIELD_PRIME,
+  PROOF_SYSTEMS,
+  type ProofSystem,
+  releaseCurve,
+  snarkjs,
+  toField,
+} from '../src/core/snarkjs.js';
 import { quantizeInputs } from '../src/io/input.js';
 import { planFromJson } from '../src/quantize/serialize.js';
 import { compileModel } from '../src/model/compile.js';
@@ -26,7 +35,7 @@ import { ModelProver } from '../src/prove/prover.js';
 import { circuitPower, countPlonkGates, ensureDevPtau, loadVerificationKey, requiredPower } from '../src/setup/index.js';
 import { verifyBundle } from '../src/verify/verify.js';
 import { mlp } from '../scripts/example-models.js';
-import { type CallResult, Chain, call, compileSolidity, consumerSource, decodeInt256Array, encodeArgs, keccakHex } from './support/evm.js';
+import { type CallResult, Chain, call, compileSolidity, consumerSource, decodeInt256Array, encodeArgs, encodeConsumerArgs, keccakHex } from './support/evm.js';
 import { REPO_ROOT, TEST_DATA_DIR, TEST_PTAU_POWER, tempDir } from './support/env.js';
 import { selectorOf } from '../src/chain/verifier.js';
 
@@ -50,7 +59,10 @@ const compiled: Record<'a' | 'b', string> = { a: '', b: '' };
 
 before(async () => {
   // Two models with the same layout and different weights, compiled once, copied per system.
-  for (const [key, seed] of [['a', 1], ['b', 2]] as const) {
+  for (const [key, seed] of [
+    ['a', 1],
+    ['b', 2],
+  ] as const) {
     compiled[key] = join(work, `model-${key}`);
     await compileModel(mlp([3, 3, 2], seed), compiled[key], { name: `mlp332-${key}` });
     assert.ok((await circuitPower(modelFiles(compiled[key]).r1cs, 'fflonk')) <= TEST_PTAU_POWER, `model ${key} must fit the suite's ptau for FFLONK`);
@@ -84,11 +96,7 @@ async function deploy(model: 'a' | 'b', system: ProofSystem): Promise<Deployed> 
 }
 
 async function deployConsumer(info: ModelInfo, verifier: string): Promise<string> {
-  const p = consumerParameters(info);
-  const args = encodeArgs([
-    verifier, p.selector, BigInt(p.proofWords), BigInt(p.publicSignals), BigInt(p.outputs), BigInt(p.scale), p.modelId,
-    p.inputRange.map(BigInt), BigInt(p.modelCommitment), BigInt(p.modelCommitmentIndex), p.versionId,
-  ]);
+  const args = encodeConsumerArgs(info, verifier);
   return (await chain.deploy(consumer.bytecode, args)).address;
 }
 
@@ -111,7 +119,7 @@ for (const system of PROOF_SYSTEMS) {
       b = await deploy('b', system);
     });
 
-    test('off-chain: the proof verifies, a tampered one and another model\'s do not', async () => {
+    test("off-chain: the proof verifies, a tampered one and another model's do not", async () => {
       const vkey = await loadVerificationKey(a.dir);
       assert.equal(vkey.protocol, system);
       assert.equal(a.bundle.system, system);
@@ -139,13 +147,26 @@ for (const system of PROOF_SYSTEMS) {
       const r = await submit(a, modelId, data.proof, data.publicSignals);
       assert.ok(r.ok, r.error);
       const expected = a.bundle.outputs.flatMap((o) => o.integers.map(BigInt));
-      assert.ok(expected.some((v) => v < 0n), 'the test input should give a negative output, to check the decoding');
+      assert.ok(
+        expected.some((v) => v < 0n),
+        'the test input should give a negative output, to check the decoding',
+      );
       assert.deepEqual(decodeInt256Array(r.returnValue), expected);
 
-      const inputHash = keccakHex('0x' + data.publicSignals.slice(expected.length).map((w) => w.slice(2)).join(''));
+      const inputHash = keccakHex(
+        `0x${data.publicSignals
+          .slice(expected.length)
+          .map((w) => w.slice(2))
+          .join('')}`,
+      );
       assert.equal(r.logs.length, 1);
       const [log] = r.logs;
-      assert.deepEqual(log.topics, [keccakHex('0x' + Buffer.from('InferenceVerified(bytes32,address,bytes32,int256[])').toString('hex')), modelId, '0x' + '0'.repeat(24) + chain.sender.toString().slice(2), inputHash]);
+      assert.deepEqual(log.topics, [
+        keccakHex(`0x${Buffer.from('InferenceVerified(bytes32,address,bytes32,int256[])').toString('hex')}`),
+        modelId,
+        `0x${'0'.repeat(24)}${chain.sender.toString().slice(2)}`,
+        inputHash,
+      ]);
       assert.deepEqual(decodeInt256Array(log.data), expected);
 
       const version = await chain.call(a.consumer, call('versionId()', []));
@@ -167,7 +188,11 @@ for (const system of PROOF_SYSTEMS) {
     test('a changed public signal is rejected, by the verifier and the consumer', async () => {
       const data = await solidityCalldata(a.bundle);
       const modelId = consumerParameters(a.info).modelId;
-      for (const [what, index, delta] of [['an output', 0, 1n], ['an input', data.publicSignals.length - 1, 1n], ['an output + p', 0, FIELD_PRIME]] as const) {
+      for (const [what, index, delta] of [
+        ['an output', 0, 1n],
+        ['an input', data.publicSignals.length - 1, 1n],
+        ['an output + p', 0, FIELD_PRIME],
+      ] as const) {
         const pub = data.publicSignals.map((s, i) => (i === index ? BigInt(s) + delta : BigInt(s)));
         const r = await submit(a, modelId, data.proof, pub);
         assertReverts(r, delta === FIELD_PRIME ? 'SignalOutOfField(uint256)' : 'InvalidProof()', what);
@@ -208,7 +233,16 @@ for (const system of PROOF_SYSTEMS) {
       assertReverts(await submit(a, modelId, [...data.proof, 0n], data.publicSignals), 'MalformedProof(uint256)', 'a word long');
       const offCurve = data.proof.map((w, i) => (i === 1 ? BigInt(w) + 1n : BigInt(w))); // y of the first point
       assertReverts(await submit(a, modelId, offCurve, data.publicSignals), 'InvalidProof()', 'a point off the curve');
-      assertReverts(await submit(a, modelId, data.proof.map(() => 0n), data.publicSignals), 'InvalidProof()', 'all zeros');
+      assertReverts(
+        await submit(
+          a,
+          modelId,
+          data.proof.map(() => 0n),
+          data.publicSignals,
+        ),
+        'InvalidProof()',
+        'all zeros',
+      );
       const outOfField = data.proof.map((w, i) => (i === data.proof.length - 1 ? BigInt(w) + BASE_FIELD : BigInt(w)));
       assertReverts(await submit(a, modelId, outOfField, data.publicSignals), 'NonCanonicalProof(uint256)', 'a word out of the field');
     });
@@ -217,7 +251,7 @@ for (const system of PROOF_SYSTEMS) {
       const data = await solidityCalldata(a.bundle);
       const modelId = consumerParameters(a.info).modelId;
       // Recorded by 'the consumer stores the decoded output' above.
-      const statement = keccakHex('0x' + data.publicSignals.map((w) => w.slice(2)).join(''));
+      const statement = keccakHex(`0x${data.publicSignals.map((w) => w.slice(2)).join('')}`);
       assert.equal(BigInt((await chain.call(a.consumer, call('recorded(bytes32)', [statement]))).returnValue), 1n);
       assertReverts(await submit(a, modelId, data.proof, data.publicSignals), 'AlreadyRecorded(bytes32)', 'the same proof again');
       // Non-canonical encodings of the same proof or signals are refused as such.
@@ -304,10 +338,22 @@ test('hashed weights on-chain: a valid proof of the same circuit with other weig
   const weights = plan.weights.flatMap((w) => w.values);
   weights[0] += weights[0] > 0n ? -1n : 1n;
   const calc = await buildWitnessCalculator(readFileSync(files.wasm));
-  const ints = quantizeInputs(INPUT, info.inputs.map((t) => t.scale), info.inputs.map((t) => t.name));
-  const wtns = await calc.calculateWTNSBin({ in0: ints[0].map((v) => toField(v).toString()), weights: weights.map((v) => toField(v).toString()), salt: '7' }, true);
+  const ints = quantizeInputs(
+    INPUT,
+    info.inputs.map((t) => t.scale),
+    info.inputs.map((t) => t.name),
+  );
+  const wtns = await calc.calculateWTNSBin(
+    { in0: ints[0].map((v) => toField(v).toString()), weights: weights.map((v) => toField(v).toString()), salt: '7' },
+    true,
+  );
   const forged = await snarkjs.groth16.prove(new Uint8Array(readFileSync(files.zkey)), wtns);
-  const forgedBundle: ProofBundle = { ...honest, proof: forged.proof, publicSignals: forged.publicSignals, commitments: { ...honest.commitments, weights: forged.publicSignals[p.modelCommitmentIndex] } };
+  const forgedBundle: ProofBundle = {
+    ...honest,
+    proof: forged.proof,
+    publicSignals: forged.publicSignals,
+    commitments: { ...honest.commitments, weights: forged.publicSignals[p.modelCommitmentIndex] },
+  };
   const forgedCalldata = await solidityCalldata(forgedBundle);
   const r = await chain.call(d.verifier, forgedCalldata.encoded);
   assert.equal(BigInt(r.returnValue), 1n, 'the bare verifier accepts it: the verifying key does not pin hashed weights');
@@ -323,7 +369,14 @@ test('a private input: each statement is its own record, no submission overwrite
   const prover = await ModelProver.load(dir);
   const exported = await exportSolidityVerifier(dir);
   const verifier = await chain.deploy(compileSolidity({ 'Verifier.sol': exported.source })[exported.contractName].bytecode);
-  const d: Deployed = { info, dir, bundle: await prover.prove(INPUT), verifier: verifier.address, consumer: await deployConsumer(info, verifier.address), deployGas: 0 };
+  const d: Deployed = {
+    info,
+    dir,
+    bundle: await prover.prove(INPUT),
+    verifier: verifier.address,
+    consumer: await deployConsumer(info, verifier.address),
+    deployGas: 0,
+  };
   const modelId = consumerParameters(info).modelId;
   const records = [];
   for (const input of [INPUT, [[-0.5, 0.25, 0.5]]]) {
@@ -331,7 +384,7 @@ test('a private input: each statement is its own record, no submission overwrite
     const data = await solidityCalldata(bundle);
     const r = await submit(d, modelId, data.proof, data.publicSignals);
     assert.ok(r.ok, r.error);
-    const statement = keccakHex('0x' + data.publicSignals.map((w) => w.slice(2)).join(''));
+    const statement = keccakHex(`0x${data.publicSignals.map((w) => w.slice(2)).join('')}`);
     assert.equal(r.logs[0].topics[3], statement, 'recorded under its statement');
     records.push({ statement, output: decodeInt256Array(r.returnValue) });
   }

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import * as ort from 'onnxruntime-node';
 import onnxProto from 'onnx-proto';
 import { OnnxBuilder, mulberry32, randomTensor } from './support/onnx-builder.js';
-import { EXAMPLES } from '../scripts/example-models.js';
+import { EXAMPLES, tinyCnn } from '../scripts/example-models.js';
 
 const { ModelProto, AttributeProto } = onnxProto.onnx;
 
@@ -15,9 +15,15 @@ async function run(model: Uint8Array, input: string, data: ArrayLike<number>, di
 
 /** alpha * A[m,k] * (B or Bᵀ) + beta * bias, with bias broadcast over rows: the reference for Gemm and MatMul+Add. */
 function gemm(
-  a: ArrayLike<number>, m: number, k: number,
-  b: ArrayLike<number>, n: number, transB: boolean,
-  bias: ArrayLike<number>, alpha = 1, beta = 1,
+  a: ArrayLike<number>,
+  m: number,
+  k: number,
+  b: ArrayLike<number>,
+  n: number,
+  transB: boolean,
+  bias: ArrayLike<number>,
+  alpha = 1,
+  beta = 1,
 ): number[] {
   const out: number[] = [];
   for (let i = 0; i < m; i++) {
@@ -61,20 +67,8 @@ test('Gemm+Relu MLP 4-3-2 matches a JS reference', async () => {
 
 test('Conv+Relu+MaxPool+Flatten+Gemm runs with the expected output shape', async () => {
   const rng = mulberry32(8);
-  const model = new OnnxBuilder()
-    .input('x', [1, 1, 6, 6])
-    .initializer('K', [2, 1, 3, 3], randomTensor(rng, [2, 1, 3, 3], 0.3))
-    .initializer('KB', [2], randomTensor(rng, [2], 0.3))
-    .initializer('W', [3, 18], randomTensor(rng, [3, 18], 0.3))
-    .initializer('B', [3], randomTensor(rng, [3], 0.3))
-    .node('Conv', ['x', 'K', 'KB'], ['c'], { kernel_shape: [3, 3], pads: [1, 1, 1, 1], strides: [1, 1] })
-    .node('Relu', ['c'], ['r'])
-    .node('MaxPool', ['r'], ['p'], { kernel_shape: [2, 2], strides: [2, 2] })
-    .node('Flatten', ['p'], ['f'], { axis: 1 })
-    .node('Gemm', ['f', 'W', 'B'], ['y'], { transB: 1 })
-    .output('y', [1, 3])
-    .build();
-  const y = await run(model, 'x', randomTensor(rng, [1, 1, 6, 6], 1), [1, 1, 6, 6]);
+  const model = tinyCnn(8);
+  const y = await run(model, 'input', randomTensor(rng, [1, 1, 6, 6], 1), [1, 1, 6, 6]);
   assert.deepEqual(y.dims, [1, 3]);
   assert.ok([...(y.data as Float32Array)].every(Number.isFinite));
 });
@@ -116,16 +110,25 @@ test('attributes are encoded with the ONNX type their value implies', () => {
   const model = new OnnxBuilder()
     .input('x', [1, 2])
     .node('Op', ['x'], ['y'], {
-      i: 1, f: 0.5, forced: OnnxBuilder.float(1), ints: [1, 2], floats: OnnxBuilder.floats([1, 2]), s: 'same',
+      i: 1,
+      f: 0.5,
+      forced: OnnxBuilder.float(1),
+      ints: [1, 2],
+      floats: OnnxBuilder.floats([1, 2]),
+      s: 'same',
     })
     .output('y')
     .build();
   const attrs = ModelProto.decode(model).graph!.node![0].attribute!;
   const T = AttributeProto.AttributeType;
-  assert.deepEqual(
-    Object.fromEntries(attrs.map((a) => [a.name, a.type])),
-    { i: T.INT, f: T.FLOAT, forced: T.FLOAT, ints: T.INTS, floats: T.FLOATS, s: T.STRING },
-  );
+  assert.deepEqual(Object.fromEntries(attrs.map((a) => [a.name, a.type])), {
+    i: T.INT,
+    f: T.FLOAT,
+    forced: T.FLOAT,
+    ints: T.INTS,
+    floats: T.FLOATS,
+    s: T.STRING,
+  });
 });
 
 test('build() rejects names that nothing defines', () => {
@@ -138,7 +141,11 @@ test('build() rejects names that nothing defines', () => {
 test('example models load, take their input.json data and are reproducible from the seed', async () => {
   for (const ex of EXAMPLES) {
     const [data] = ex.inputData();
-    assert.equal(data.length, ex.inputShape.reduce((a, d) => a * d, 1), ex.name);
+    assert.equal(
+      data.length,
+      ex.inputShape.reduce((a, d) => a * d, 1),
+      ex.name,
+    );
     const y = await run(ex.model(), 'input', data, [...ex.inputShape]);
     assert.deepEqual(y.dims, ex.outputShape, ex.name);
     assert.ok([...(y.data as Float32Array)].every(Number.isFinite), ex.name);

@@ -20,18 +20,32 @@ const unary = (op: string, attrs: Record<string, number> = {}, opset = 13, dims 
 
 test('Mod: computed integer and float dividends modulo ±2^k (fmod 0 and 1); other divisors of a computed dividend are refused by name', async () => {
   for (const fmod of [0, 1]) {
-    const ints = new OnnxBuilder({ opset: 13 }).input('a', [6], 'int64').initializerInt64('b', [6], [2, -2, 4, -4, 8, 1])
-      .node('Mod', ['a', 'b'], ['y'], { fmod }).output('y', undefined, 'int64');
+    const ints = new OnnxBuilder({ opset: 13 })
+      .input('a', [6], 'int64')
+      .initializerInt64('b', [6], [2, -2, 4, -4, 8, 1])
+      .node('Mod', ['a', 'b'], ['y'], { fmod })
+      .output('y', undefined, 'int64');
     await checkAgainstOrt(ints.build(), { tol: 0 });
   }
-  const floats = new OnnxBuilder({ opset: 13 }).input('a', [8]).initializer('b', [8], [0.5, -0.5, 0.25, 1, 2, -2, 0.5, 1]).node('Mod', ['a', 'b'], ['y'], { fmod: 1 }).output('y');
+  const floats = new OnnxBuilder({ opset: 13 })
+    .input('a', [8])
+    .initializer('b', [8], [0.5, -0.5, 0.25, 1, 2, -2, 0.5, 1])
+    .node('Mod', ['a', 'b'], ['y'], { fmod: 1 })
+    .output('y');
   await checkAgainstOrt(floats.build(), { tol: LSB, amp: 3 });
   const odd = new OnnxBuilder({ opset: 13 }).input('a', [2]).initializer('b', [2], [3, 3]).node('Mod', ['a', 'b'], ['y'], { fmod: 1 }).output('y');
-  assert.throws(() => quantizeGraph(loadOnnx(odd.build()), { scale: 8 }), (e: unknown) => e instanceof ZkError && /modulo 3/.test(e.message));
+  assert.throws(
+    () => quantizeGraph(loadOnnx(odd.build()), { scale: 8 }),
+    (e: unknown) => e instanceof ZkError && /modulo 3/.test(e.message),
+  );
 });
 
 test('CastLike takes the type of its second input; Mean of three broadcast inputs', async () => {
-  const castLike = new OnnxBuilder({ opset: 15 }).input('x', [6]).initializerInt64('like', [1], [0]).node('CastLike', ['x', 'like'], ['y']).output('y', undefined, 'int64');
+  const castLike = new OnnxBuilder({ opset: 15 })
+    .input('x', [6])
+    .initializerInt64('like', [1], [0])
+    .node('CastLike', ['x', 'like'], ['y'])
+    .output('y', undefined, 'int64');
   await checkAgainstOrt(castLike.build(), { tol: 0, amp: 4 });
   const mean = new OnnxBuilder({ opset: 13 }).input('a', [2, 3]).input('b', [3]).input('c', [2, 1]).node('Mean', ['a', 'b', 'c'], ['y']).output('y');
   await checkAgainstOrt(mean.build(), { tol: 2 * LSB });
@@ -48,14 +62,24 @@ test('Hardmax along the last axis (opset 13) and over flattened axes (opset 11),
   await checkAgainstOrt(unary('Hardmax', {}, 13), { tol: 0 });
   await checkAgainstOrt(unary('Hardmax', { axis: 1 }, 11), { tol: 0 });
   const rng = mulberry32(5);
-  const afterGemm = new OnnxBuilder({ opset: 13 }).input('x', [3, 4]).initializer('w', [4, 5], randomTensor(rng, [4, 5], 1)).initializer('b', [5], randomTensor(rng, [5], 1))
-    .node('Gemm', ['x', 'w', 'b'], ['s']).node('Hardmax', ['s'], ['y']).output('y');
+  const afterGemm = new OnnxBuilder({ opset: 13 })
+    .input('x', [3, 4])
+    .initializer('w', [4, 5], randomTensor(rng, [4, 5], 1))
+    .initializer('b', [5], randomTensor(rng, [5], 1))
+    .node('Gemm', ['x', 'w', 'b'], ['s'])
+    .node('Hardmax', ['s'], ['y'])
+    .output('y');
   await checkAgainstOrt(afterGemm.build(), { tol: 0 });
 });
 
-test('ArgMax right after a Gemm (off-grid coefficients and bias) gives onnxruntime\'s class (it gave class 2 for 0 before its scores were put on the grid)', async () => {
-  const b = new OnnxBuilder({ opset: 13 }).input('x', [1, 4]).initializer('w', [4, 3], [-1, 0.5, 0.5, 1.1, -0.3, -0.8, -1.7, -0.2, 1.9, -1.6, -0.7, 2.3]).initializer('c', [3], [-0.2, 1.9, -1.7])
-    .node('Gemm', ['x', 'w', 'c'], ['s']).node('ArgMax', ['s'], ['y'], { axis: 1, keepdims: 0 }).output('y', [1], 'int64');
+test("ArgMax right after a Gemm (off-grid coefficients and bias) gives onnxruntime's class (it gave class 2 for 0 before its scores were put on the grid)", async () => {
+  const b = new OnnxBuilder({ opset: 13 })
+    .input('x', [1, 4])
+    .initializer('w', [4, 3], [-1, 0.5, 0.5, 1.1, -0.3, -0.8, -1.7, -0.2, 1.9, -1.6, -0.7, 2.3])
+    .initializer('c', [3], [-0.2, 1.9, -1.7])
+    .node('Gemm', ['x', 'w', 'c'], ['s'])
+    .node('ArgMax', ['s'], ['y'], { axis: 1, keepdims: 0 })
+    .output('y', [1], 'int64');
   await checkAgainstOrt(b.build(), { tol: 0, samples: [[[-0.578512, 0.195652, -4.140351, -0.763359]]] });
   await checkAgainstOrt(b.build(), { tol: 0, amp: 3 });
 });
@@ -75,8 +99,11 @@ test('RMSNormalization (opset 23) over the last axis and the last two, with a sc
   for (const axis of [-1, 1]) {
     const rng = mulberry32(axis + 5);
     const inner = axis === -1 ? [4] : [3, 4];
-    const b = new OnnxBuilder({ opset: 23, irVersion: 10 }).input('x', [2, 3, 4]).initializer('g', inner, randomTensor(rng, inner, 1))
-      .node('RMSNormalization', ['x', 'g'], ['y'], { axis }).output('y');
+    const b = new OnnxBuilder({ opset: 23, irVersion: 10 })
+      .input('x', [2, 3, 4])
+      .initializer('g', inner, randomTensor(rng, inner, 1))
+      .node('RMSNormalization', ['x', 'g'], ['y'], { axis })
+      .output('y');
     await checkAgainstOrt(b.build(), { tol: 8 * LSB });
   }
 });
@@ -84,8 +111,12 @@ test('RMSNormalization (opset 23) over the last axis and the last two, with a sc
 test('MeanVarianceNormalization (default axes) and GroupNormalization (opset 21)', async () => {
   await checkAgainstOrt(unary('MeanVarianceNormalization', {}, 13, [2, 3, 2, 2]), { tol: 12 * LSB });
   const rng = mulberry32(11);
-  const g = new OnnxBuilder({ opset: 21, irVersion: 10 }).input('x', [2, 4, 3]).initializer('s', [4], randomTensor(rng, [4], 1)).initializer('b', [4], randomTensor(rng, [4], 1))
-    .node('GroupNormalization', ['x', 's', 'b'], ['y'], { num_groups: 2 }).output('y');
+  const g = new OnnxBuilder({ opset: 21, irVersion: 10 })
+    .input('x', [2, 4, 3])
+    .initializer('s', [4], randomTensor(rng, [4], 1))
+    .initializer('b', [4], randomTensor(rng, [4], 1))
+    .node('GroupNormalization', ['x', 's', 'b'], ['y'], { num_groups: 2 })
+    .output('y');
   await checkAgainstOrt(g.build(), { tol: 12 * LSB });
 });
 
@@ -97,9 +128,19 @@ test('DequantizeLinear per tensor and per axis is linear (no gadget)', async () 
 });
 
 test('QuantizeLinear (uint8 and int8 zero points, per axis) then DequantizeLinear: a QDQ pair as onnxruntime', async () => {
-  for (const [type, zero] of [['uint8', 128], ['int8', -3]] as const) {
-    const b = new OnnxBuilder({ opset: 13 }).input('x', [2, 3]).initializer('s', [3], [0.02, 0.05, 0.1]).initializerOf('z', type === 'uint8' ? 'uint8' : 'int8', [3], [zero, 0, zero]);
-    const model = b.node('QuantizeLinear', ['x', 's', 'z'], ['q'], { axis: 1 }).node('DequantizeLinear', ['q', 's', 'z'], ['y'], { axis: 1 }).output('y').build();
+  for (const [type, zero] of [
+    ['uint8', 128],
+    ['int8', -3],
+  ] as const) {
+    const b = new OnnxBuilder({ opset: 13 })
+      .input('x', [2, 3])
+      .initializer('s', [3], [0.02, 0.05, 0.1])
+      .initializerOf('z', type === 'uint8' ? 'uint8' : 'int8', [3], [zero, 0, zero]);
+    const model = b
+      .node('QuantizeLinear', ['x', 's', 'z'], ['q'], { axis: 1 })
+      .node('DequantizeLinear', ['q', 's', 'z'], ['y'], { axis: 1 })
+      .output('y')
+      .build();
     // |x| up to 4 saturates int8 at scale 0.02 (range ±2.5): the clamp is part of what is checked. One quantum (0.1) covers a tie rounded the other way.
     await checkAgainstOrt(model, { tol: 0.1 + LSB, amp: 4 });
   }

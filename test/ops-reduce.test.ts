@@ -53,7 +53,7 @@ test('noop_with_empty_axes without axes reduces each element alone (ReduceL2 giv
   for (const [op, , range] of CASES_BY_OP) await checkAgainstOrt(reduceModel(op, { opset: 18, noop: 1 }), { tol: 4 * LSB, ...range });
 });
 
-test('case l2_normalize (F.normalize: ReduceL2, Clip, Expand, Div) and its workaround give onnxruntime\'s output', () => {
+test("case l2_normalize (F.normalize: ReduceL2, Clip, Expand, Div) and its workaround give onnxruntime's output", () => {
   const expected = [0.8196097016334534, -0.44826236367225647, 0.3567923903465271];
   for (const dir of ['l2_normalize', 'l2_normalize/workaround']) {
     const { outputs } = runCase(join(CASES, dir));

@@ -98,20 +98,26 @@ test('RNN forward (Tanh), bidirectional, Relu activation with initial_h', async 
 
 test('weights=private: W, R and B become weight wires, and the output is unchanged', async () => {
   for (const kind of ['LSTM', 'GRU', 'RNN'] as const) {
-    const { plan } = await checkAgainstOrt(recurrentModel({ kind, seq: 2 }), { tol: TOL, visibility: { input: 'public', weights: 'private', output: 'public' } });
+    const { plan } = await checkAgainstOrt(recurrentModel({ kind, seq: 2 }), {
+      tol: TOL,
+      visibility: { input: 'public', weights: 'private', output: 'public' },
+    });
     assert.deepEqual(plan.weights.map((w) => w.name).sort(), ['B', 'R', 'W'], kind);
   }
 });
 
 test('unsupported recurrent attributes are refused by name', () => {
   const refused = (bytes: Uint8Array, what: RegExp) =>
-    assert.throws(() => quantizeGraph(loadOnnx(bytes), { scale: 8 }), (e: unknown) => e instanceof ZkError && e.code === 'ONNX_UNSUPPORTED' && what.test(e.message));
+    assert.throws(
+      () => quantizeGraph(loadOnnx(bytes), { scale: 8 }),
+      (e: unknown) => e instanceof ZkError && e.code === 'ONNX_UNSUPPORTED' && what.test(e.message),
+    );
   refused(recurrentModel({ kind: 'LSTM', attrs: { input_forget: 1 } }), /input_forget/);
   refused(recurrentModel({ kind: 'RNN', attrs: { activations: ['Softsign'] } }), /activation Softsign/);
   refused(recurrentModel({ kind: 'GRU', attrs: { layout: 2 } }), /layout 2/);
 });
 
-test('case lstm_seq (nn.LSTM, hidden 2, sequence 3, then a Linear) gives onnxruntime\'s 0.024393', () => {
+test("case lstm_seq (nn.LSTM, hidden 2, sequence 3, then a Linear) gives onnxruntime's 0.024393", () => {
   const { outputs } = runCase(join(CASES, 'lstm_seq'));
   assert.ok(Math.abs(outputs[0][0] - 0.024393) <= 0.005, `${outputs[0][0]}`);
 });

@@ -79,7 +79,10 @@ test('a file that does not match its manifest is refused and leaves nothing in t
   const manifest = await manifestOf(join(shared, 'k2'));
   appendFileSync(join(shared, 'k2', 'circuit.zkey'), 'x');
   const cache = new ArtifactCache(new DirectorySource(shared), join(root, 'cache-b'));
-  await assert.rejects(cache.ensure('k2', manifest), (e) => isZkError(e) && e.code === 'ARTIFACT_MISSING' && /circuit\.zkey of model artifacts k2 does not match/.test(e.message));
+  await assert.rejects(
+    cache.ensure('k2', manifest),
+    (e) => isZkError(e) && e.code === 'ARTIFACT_MISSING' && /circuit\.zkey of model artifacts k2 does not match/.test(e.message),
+  );
   assert.equal(existsSync(join(root, 'cache-b', 'k2')), false);
   await assert.rejects(cache.ensure('nope', manifest), (e) => isZkError(e) && e.code === 'ARTIFACT_MISSING');
 });
@@ -106,13 +109,21 @@ test('S3: publish uploads each file once with its sha256; a prover downloads and
     for await (const c of req) chunks.push(c as Buffer);
     const object = objects.get(path);
     if (req.method === 'PUT') {
-      const meta = Object.fromEntries(Object.entries(req.headers).filter(([h]) => h.startsWith('x-amz-meta-')).map(([h, v]) => [h, String(v)]));
+      const meta = Object.fromEntries(
+        Object.entries(req.headers)
+          .filter(([h]) => h.startsWith('x-amz-meta-'))
+          .map(([h, v]) => [h, String(v)]),
+      );
       objects.set(path, { body: Buffer.concat(chunks), meta });
       res.writeHead(200, { etag: '"1"' }).end();
     } else if (!object) {
-      res.writeHead(404, { 'content-type': 'application/xml' }).end(req.method === 'HEAD' ? undefined : '<Error><Code>NoSuchKey</Code><Message>none</Message></Error>');
+      res
+        .writeHead(404, { 'content-type': 'application/xml' })
+        .end(req.method === 'HEAD' ? undefined : '<Error><Code>NoSuchKey</Code><Message>none</Message></Error>');
     } else {
-      res.writeHead(200, { 'content-length': object.body.length, 'content-type': 'application/octet-stream', ...object.meta }).end(req.method === 'HEAD' ? undefined : object.body);
+      res
+        .writeHead(200, { 'content-length': object.body.length, 'content-type': 'application/octet-stream', ...object.meta })
+        .end(req.method === 'HEAD' ? undefined : object.body);
     }
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -132,7 +143,10 @@ test('S3: publish uploads each file once with its sha256; a prover downloads and
 
     const dir = await new ArtifactCache(s3, join(root, 'cache-d')).ensure('k4', manifest);
     assert.deepEqual(readFileSync(join(dir, 'circuit.zkey')), readFileSync(join(own, 'circuit.zkey')));
-    await assert.rejects(new ArtifactCache(s3, join(root, 'cache-e')).ensure('k5', manifest), (e) => isZkError(e) && e.code === 'ARTIFACT_MISSING' && /does not exist/.test(e.message));
+    await assert.rejects(
+      new ArtifactCache(s3, join(root, 'cache-e')).ensure('k5', manifest),
+      (e) => isZkError(e) && e.code === 'ARTIFACT_MISSING' && /does not exist/.test(e.message),
+    );
   } finally {
     server.close();
   }
@@ -142,9 +156,15 @@ test('job priorities rank each client’s unfinished jobs; the first outcome of 
   const db = openDatabase(join(root, 'db'));
   const jobs = new JobStore(db);
   const add = (id: string, client: string) => jobs.insert({ id, modelId: 'm', values: [[1]], createdAt: Date.now(), client });
-  assert.deepEqual(['a1', 'a2', 'a3'].map((id) => add(id, 'alice').priority), [1, 2, 3]);
+  assert.deepEqual(
+    ['a1', 'a2', 'a3'].map((id) => add(id, 'alice').priority),
+    [1, 2, 3],
+  );
   assert.equal(add('b1', 'bob').priority, 1, "another client's first job goes ahead of alice's burst");
-  assert.deepEqual(jobs.unfinished().map((j) => j.id), ['a1', 'b1', 'a2', 'a3']);
+  assert.deepEqual(
+    jobs.unfinished().map((j) => j.id),
+    ['a1', 'b1', 'a2', 'a3'],
+  );
 
   jobs.markRunning('a1', Date.now(), { attempt: 2, node: 'prover-2' });
   assert.equal(jobs.finish('a1', { status: 'done', timings: { queuedMs: 1, runMs: 2 }, node: 'prover-2', attempts: 2 }, Date.now()), true);

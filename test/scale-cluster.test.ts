@@ -26,7 +26,13 @@ const MAX_ATTEMPTS = 3;
  * seconds — but not so short that a prover whose event loop is starved by the rest of the suite on
  * two cores loses a job it is still running.
  */
-const common = () => ({ REDIS_URL: redisUrl!, ZKINFER_QUEUE_PREFIX: prefix, ZKINFER_HOST: '127.0.0.1', ZKINFER_LOCK_TIMEOUT: '6', ZKINFER_MAX_ATTEMPTS: String(MAX_ATTEMPTS) });
+const common = () => ({
+  REDIS_URL: redisUrl!,
+  ZKINFER_QUEUE_PREFIX: prefix,
+  ZKINFER_HOST: '127.0.0.1',
+  ZKINFER_LOCK_TIMEOUT: '6',
+  ZKINFER_MAX_ATTEMPTS: String(MAX_ATTEMPTS),
+});
 
 let api: NodeProcess;
 let alice: Client;
@@ -44,7 +50,16 @@ async function startProver(name: string): Promise<NodeProcess> {
   dirs.push(dataDir);
   const node = await startNode(
     'prover',
-    { ...common(), ZKINFER_NODE_NAME: name, ZKINFER_DATA_DIR: dataDir, ZKINFER_ARTIFACTS_DIR: join(apiDir, 'artifacts'), ZKINFER_PROVER_METRICS_PORT: '0', ZKINFER_POOL_SIZE: '1', ZKINFER_PROVER_THREADS: 'single', ZKINFER_WORKER_HEAP_MB: '32' },
+    {
+      ...common(),
+      ZKINFER_NODE_NAME: name,
+      ZKINFER_DATA_DIR: dataDir,
+      ZKINFER_ARTIFACTS_DIR: join(apiDir, 'artifacts'),
+      ZKINFER_PROVER_METRICS_PORT: '0',
+      ZKINFER_POOL_SIZE: '1',
+      ZKINFER_PROVER_THREADS: 'single',
+      ZKINFER_WORKER_HEAP_MB: '32',
+    },
     'zkinfer prover ',
   );
   provers.set(name, node);
@@ -58,7 +73,19 @@ const jobsOf = (client: Client, ids: string[]) => Promise.all(ids.map(async (id)
 
 before(async () => {
   if (skip) return;
-  api = await startNode('serve', { ...common(), ZKINFER_NODE_NAME: 'api', ZKINFER_DATA_DIR: apiDir, PORT: '0', ZKINFER_EXAMPLE: '0', ZKINFER_API_KEYS: 'alice-key,bob-key', ZKINFER_QUEUE_LIMIT: '100' }, 'zkinfer listening on ');
+  api = await startNode(
+    'serve',
+    {
+      ...common(),
+      ZKINFER_NODE_NAME: 'api',
+      ZKINFER_DATA_DIR: apiDir,
+      PORT: '0',
+      ZKINFER_EXAMPLE: '0',
+      ZKINFER_API_KEYS: 'alice-key,bob-key',
+      ZKINFER_QUEUE_LIMIT: '100',
+    },
+    'zkinfer listening on ',
+  );
   alice = new Client(String(api.ready.url), 'alice-key');
   bob = alice.withKey('bob-key');
   small = await alice.ready(smallMlp(), '?name=small');
@@ -118,7 +145,10 @@ test("one client's burst does not starve another client", { skip }, async () => 
   const burst = (await Promise.all(Array.from({ length: 12 }, () => alice.prove(small.id, SMALL_INPUT)))).map((r) => r.body);
   const few = [];
   for (let i = 0; i < 2; i++) few.push((await bob.prove(small.id, SMALL_INPUT)).body);
-  assert.deepEqual(few.map((j) => j.attempts), [0, 0]);
+  assert.deepEqual(
+    few.map((j) => j.attempts),
+    [0, 0],
+  );
 
   // Each client reads its own jobs (with API keys, another client's are 404).
   const all = await Promise.all([...burst.map((j) => alice.job(j.id, undefined, 120_000)), ...few.map((j) => bob.job(j.id, undefined, 120_000))]);

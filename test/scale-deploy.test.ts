@@ -70,7 +70,10 @@ test('compose: provers read the artifact volume the API builds into', () => {
 
 test('Prometheus scrapes the API and both provers where they serve /metrics', () => {
   const prometheus = parse(read('deploy/prometheus.yml'));
-  assert.ok(services.prometheus.volumes.some((v: string) => v.startsWith('./deploy/prometheus.yml:')), 'compose mounts this scrape config');
+  assert.ok(
+    services.prometheus.volumes.some((v: string) => v.startsWith('./deploy/prometheus.yml:')),
+    'compose mounts this scrape config',
+  );
   const targets = prometheus.scrape_configs.flatMap((job: any) => job.static_configs.flatMap((s: any) => s.targets as string[]));
   const expected = NODES.map((name) => `${name}:${name === 'api' ? configOf(name).port : configOf(name).proverMetricsPort}`);
   assert.deepEqual([...targets].sort(), expected.sort());
@@ -78,7 +81,9 @@ test('Prometheus scrapes the API and both provers where they serve /metrics', ()
 });
 
 test('the Dockerfile builds the image with deploy/build.sh and starts it with deploy/start.sh: Node 20, non-root, the ports the nodes use', () => {
-  const lines = read('Dockerfile').split('\n').filter((l) => l.trim() && !l.trim().startsWith('#'));
+  const lines = read('Dockerfile')
+    .split('\n')
+    .filter((l) => l.trim() && !l.trim().startsWith('#'));
   const instructions = lines.filter((l) => /^[A-Z]+\s/.test(l));
   assert.ok(instructions.filter((l) => l.startsWith('FROM ')).every((l) => l.startsWith('FROM node:20-bookworm-slim')));
   // The steps themselves are in the scripts (test/deploy-scripts.test.ts runs them outside Docker).
@@ -86,9 +91,16 @@ test('the Dockerfile builds the image with deploy/build.sh and starts it with de
   assert.ok(!lines.some((l) => /npm (ci|prune)\b/.test(l)), 'no build step outside deploy/build.sh');
   assert.match(read('deploy/build.sh'), /^npm ci\b/m);
   assert.equal(instructions.filter((l) => l.startsWith('USER ')).at(-1), 'USER node');
-  assert.equal(instructions.find((l) => l.startsWith('ENTRYPOINT ')), 'ENTRYPOINT ["/app/deploy/start.sh"]');
+  assert.equal(
+    instructions.find((l) => l.startsWith('ENTRYPOINT ')),
+    'ENTRYPOINT ["/app/deploy/start.sh"]',
+  );
   assert.match(read('deploy/start.sh'), /^exec node dist\/src\/cli\/main.js "\$@"$/m);
-  const exposed = instructions.find((l) => l.startsWith('EXPOSE '))!.split(/\s+/).slice(1).map(Number);
+  const exposed = instructions
+    .find((l) => l.startsWith('EXPOSE '))!
+    .split(/\s+/)
+    .slice(1)
+    .map(Number);
   assert.ok(exposed.includes(configOf('api').port) && exposed.includes(configOf('prover-1').proverMetricsPort));
   const ignored = read('.dockerignore').split('\n');
   for (const dir of ['node_modules', 'dist', 'data']) assert.ok(ignored.includes(dir), `.dockerignore leaves out ${dir}`);

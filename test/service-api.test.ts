@@ -3,49 +3,47 @@
  * builds, proofs, verification, keys and Solidity export, every kind of bad request, API keys,
  * deletion, and the OpenAPI document's coverage of the routes.
  */
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { createApp, type ApiDeps } from '../src/api/app.js';
 import { openapi } from '../src/api/openapi.js';
-import { releaseCurve } from '../src/core/snarkjs.js';
 import { configWith } from '../src/service/config.js';
 import { devPtauPath, hashVerificationKey } from '../src/setup/index.js';
 import { tinyMlp } from '../scripts/example-models.js';
 import { TEST_DATA_DIR, TEST_PTAU_POWER } from './support/env.js';
 import { OnnxBuilder } from './support/onnx-builder.js';
-import { type Client, SMALL_INPUT, smallMlp, startTestService } from './support/service.js';
+import { type Client, SMALL_INPUT, smallMlp, startTestService, useTestService } from './support/service.js';
+import { smallWeights } from './support/models.js';
 
 const KEY = 'test-key-1';
-let service: Awaited<ReturnType<typeof startTestService>>;
 let api: Client; // with the API key
 let anon: Client;
 let small: any; // the ready view of smallMlp() uploaded raw as "small"
 
-before(async () => {
-  service = await startTestService({ apiKeys: ['other-key', KEY], modelSizeLimitBytes: 64 * 1024, bodyLimitBytes: 16 * 1024, maxConstraints: 150 });
-  anon = service.client;
+const served = useTestService({ apiKeys: ['other-key', KEY], modelSizeLimitBytes: 64 * 1024, bodyLimitBytes: 16 * 1024, maxConstraints: 150 }, async () => {
+  anon = served.client;
   api = anon.withKey(KEY);
   small = await api.ready(smallMlp(), '?name=small');
 });
 
-after(async () => {
-  await service?.close();
-  await releaseCurve();
-  rmSync(service.config.dataDir, { recursive: true, force: true });
-});
-
 /** Built model directories (builds in progress live under artifacts/.building). */
-const artifactDirs = () => readdirSync(join(service.config.dataDir, 'artifacts')).filter((name) => !name.startsWith('.'));
+const artifactDirs = () => readdirSync(join(served.service.config.dataDir, 'artifacts')).filter((name) => !name.startsWith('.'));
 
 test('the OpenAPI document lists exactly the routes the app serves', async () => {
   const app = createApp({ config: configWith({}), logger: pino({ level: 'silent' }) } as unknown as ApiDeps);
   const layers = (app as unknown as { router: { stack: { route?: { path: string; methods: Record<string, boolean> } }[] } }).router.stack;
-  const served = layers.flatMap((l) => (l.route ? Object.keys(l.route.methods).map((m) => `${m.toUpperCase()} ${l.route!.path.replace(/:(\w+)/g, '{$1}')}`) : []));
+  const served = layers.flatMap((l) =>
+    l.route ? Object.keys(l.route.methods).map((m) => `${m.toUpperCase()} ${l.route!.path.replace(/:(\w+)/g, '{$1}')}`) : [],
+  );
   const methods = ['get', 'post', 'put', 'patch', 'delete'];
-  const documented = Object.entries(openapi.paths).flatMap(([path, ops]) => Object.keys(ops).filter((k) => methods.includes(k)).map((m) => `${m.toUpperCase()} ${path}`));
+  const documented = Object.entries(openapi.paths).flatMap(([path, ops]) =>
+    Object.keys(ops)
+      .filter((k) => methods.includes(k))
+      .map((m) => `${m.toUpperCase()} ${path}`),
+  );
   assert.deepEqual([...served].sort(), [...documented].sort());
   assert.equal(served.length, 19);
   const { body } = await anon.request('GET', '/openapi.json');
@@ -60,7 +58,13 @@ test('health, readiness and metrics', async () => {
   assert.equal(ready.body.status, 'ready');
   const metrics = await anon.request('GET', '/metrics');
   assert.equal(metrics.status, 200);
-  for (const name of ['zkinfer_queue_depth', 'zkinfer_jobs_running', 'zkinfer_pool_utilization', 'zkinfer_compile_duration_seconds_bucket', 'process_cpu_user_seconds_total']) {
+  for (const name of [
+    'zkinfer_queue_depth',
+    'zkinfer_jobs_running',
+    'zkinfer_pool_utilization',
+    'zkinfer_compile_duration_seconds_bucket',
+    'process_cpu_user_seconds_total',
+  ]) {
     assert.match(metrics.body, new RegExp(`^${name}`, 'm'), name);
   }
 });
@@ -69,7 +73,10 @@ test('a raw upload builds in the background; the model shows shapes, constraints
   assert.equal(small.status, 'ready');
   assert.equal(small.name, 'small');
   assert.deepEqual(small.inputs, [{ name: 'input', dims: [1, 3], dtype: 'float', scale: 8 }]);
-  assert.deepEqual(small.outputs.map((o: any) => o.dims), [[1, 2]]);
+  assert.deepEqual(
+    small.outputs.map((o: any) => o.dims),
+    [[1, 2]],
+  );
   assert.ok(small.constraints > 0 && small.constraints <= 150, `constraints ${small.constraints}`);
   assert.ok(small.quantization.withinTolerance);
   assert.match(small.vkeyHash, /^[0-9a-f]{64}$/);
@@ -94,10 +101,21 @@ test('a multipart upload takes name, scale and calibration, and reports build pr
   const seen = await api.settle(body.id);
   const progress = seen.filter((v) => v.status === 'compiling').map((v) => v.progress);
   assert.ok(progress.length > 0 && progress.every((p) => typeof p.stage === 'string' && p.percent >= 0 && p.percent <= 100), JSON.stringify(progress));
-  assert.ok(progress.some((p) => p.stage !== 'queued'), 'a build stage was visible');
+  assert.ok(
+    progress.some((p) => p.stage !== 'queued'),
+    'a build stage was visible',
+  );
   calibrated = seen.at(-1);
   assert.equal(calibrated.status, 'ready');
-  assert.deepEqual(calibrated.settings, { scale: 7, headroomBits: 2, calibrationSamples: 2, ptau: 'development', visibility: { input: 'public', weights: 'fixed', output: 'public' }, system: 'groth16', ceremony: 'none' });
+  assert.deepEqual(calibrated.settings, {
+    scale: 7,
+    headroomBits: 2,
+    calibrationSamples: 2,
+    ptau: 'development',
+    visibility: { input: 'public', weights: 'fixed', output: 'public' },
+    system: 'groth16',
+    ceremony: 'none',
+  });
   assert.equal(calibrated.quantization.samples, 2);
 });
 
@@ -137,7 +155,10 @@ test('prove with ?wait, fetch the job, verify it (bundle and bare proof), keys a
   const { status, body } = await anon.prove(small.id, SMALL_INPUT, '?wait=30');
   assert.equal(status, 200, JSON.stringify(body));
   assert.equal(body.status, 'done');
-  assert.deepEqual(body.output.map((o: any) => o.dims), [[1, 2]]);
+  assert.deepEqual(
+    body.output.map((o: any) => o.dims),
+    [[1, 2]],
+  );
   assert.ok(body.output[0].values.every(Number.isFinite));
   assert.ok(body.timings.proveMs > 0 && body.timings.runMs >= body.timings.proveMs);
   doneJob = body;
@@ -177,7 +198,10 @@ test('without ?wait a proof job is queued (202) with the output, not yet proven,
   assert.equal(headers.get('location'), `/v1/proofs/${body.id}`);
   // The quantized model already ran to check the input: its output comes back at once.
   assert.equal(body.proven, false);
-  assert.deepEqual(body.output.map((o: any) => [o.name, o.dims, o.values.length]), [['output', [1, 2], 2]]);
+  assert.deepEqual(
+    body.output.map((o: any) => [o.name, o.dims, o.values.length]),
+    [['output', [1, 2], 2]],
+  );
   assert.equal(body.proof, undefined);
   const [accuracy] = body.accuracy;
   assert.equal(accuracy.name, 'output');
@@ -274,11 +298,26 @@ test('bad uploads are refused at once and leave no model behind', async () => {
     ['a dim the model does not have', () => api.upload(smallMlp(), '?dim=sequence%3D4'), 400, 'INPUT_INVALID'],
     ['fix of an input the model does not have', () => api.upload(smallMlp(), `?fix=${encodeURIComponent('{"axes":[1]}')}`), 400, 'INPUT_INVALID'],
     ['fix that is not JSON', () => api.upload(smallMlp(), '?fix=axes'), 400, 'INPUT_INVALID'],
-    ['calibration not JSON', () => api.request('POST', '/v1/models', form({ model: new Blob([new Uint8Array(smallMlp())]), calibration: '{' })), 400, 'INPUT_INVALID'],
-    ['calibration of the wrong shape', () => api.request('POST', '/v1/models', form({ model: new Blob([new Uint8Array(smallMlp())]), calibration: '{"input": [[1, 2]]}' })), 400, 'SHAPE_MISMATCH'],
+    [
+      'calibration not JSON',
+      () => api.request('POST', '/v1/models', form({ model: new Blob([new Uint8Array(smallMlp())]), calibration: '{' })),
+      400,
+      'INPUT_INVALID',
+    ],
+    [
+      'calibration of the wrong shape',
+      () => api.request('POST', '/v1/models', form({ model: new Blob([new Uint8Array(smallMlp())]), calibration: '{"input": [[1, 2]]}' })),
+      400,
+      'SHAPE_MISMATCH',
+    ],
     ['raw model over the size limit', () => api.upload(new Uint8Array(100 * 1024)), 413, 'TOO_LARGE'],
     ['multipart model over the size limit', () => api.request('POST', '/v1/models', form({ model: new Blob([new Uint8Array(100 * 1024)]) })), 413, 'TOO_LARGE'],
-    ['an op no compiler knows', () => api.upload(new OnnxBuilder().input('input', [1, 2]).node('NoSuchOp', ['input'], ['output']).output('output', [1, 2]).build()), 422, 'ONNX_UNSUPPORTED'],
+    [
+      'an op no compiler knows',
+      () => api.upload(new OnnxBuilder().input('input', [1, 2]).node('NoSuchOp', ['input'], ['output']).output('output', [1, 2]).build()),
+      422,
+      'ONNX_UNSUPPORTED',
+    ],
   ];
   for (const [what, send, status, code] of cases) {
     const res = await send();
@@ -290,7 +329,12 @@ test('bad uploads are refused at once and leave no model behind', async () => {
 
 test('models that fail to build say why', async () => {
   // Ops zkinfer lacks are refused at upload; what only tracing finds (a shape computed from an input) fails the build.
-  const computed = new OnnxBuilder().input('input', [1, 2]).input('shape', [2], 'int64').node('Reshape', ['input', 'shape'], ['output']).output('output', [1, 2]).build();
+  const computed = new OnnxBuilder()
+    .input('input', [1, 2])
+    .input('shape', [2], 'int64')
+    .node('Reshape', ['input', 'shape'], ['output'])
+    .output('output', [1, 2])
+    .build();
   const unsupported = (await api.upload(computed, '?name=computed')).body;
   const failed = (await api.settle(unsupported.id)).at(-1);
   assert.equal(failed.status, 'failed');
@@ -298,9 +342,7 @@ test('models that fail to build say why', async () => {
   assert.match(failed.error.message, /Reshape/);
 
   // x·0.001 → Relu → ×1000 at scale 8: the plan's error is over its stated tolerance.
-  const inexact = new OnnxBuilder().input('x', [1, 4])
-    .initializer('W1', [4, 2], [0.001, 0.002, 0.0015, 0.001, 0.002, 0.001, 0.001, 0.0025]).initializer('W2', [2, 1], [1000, 800])
-    .node('MatMul', ['x', 'W1'], ['h']).node('Relu', ['h'], ['r']).node('MatMul', ['r', 'W2'], ['y']).output('y', [1, 1]).build();
+  const inexact = smallWeights();
   const calibration = encodeURIComponent(JSON.stringify([{ input: [[1, 0.5, -0.25, 0.8]] }, { input: [[0.3, 0.9, 0.6, -0.4]] }]));
   const inaccurate = (await api.settle((await api.upload(inexact, `?name=inexact&scale=8&calibration=${calibration}`)).body.id)).at(-1);
   assert.equal(inaccurate.status, 'failed');

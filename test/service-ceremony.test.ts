@@ -6,36 +6,28 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { after, before, test } from 'node:test';
-import { releaseCurve, snarkjs } from '../src/core/snarkjs.js';
+import { test } from 'node:test';
+import { snarkjs } from '../src/core/snarkjs.js';
 import { contributeZKey } from '../src/setup/ceremony.js';
 import { REPO_ROOT, tempDir } from './support/env.js';
-import { type Client, SMALL_INPUT, smallMlp, startTestService } from './support/service.js';
+import { type Client, SMALL_INPUT, smallMlp, useTestService } from './support/service.js';
 
 const KEY = 'ceremony-test-key';
 const BEACON = 'ab'.repeat(32);
 const work = tempDir('service-ceremony');
-let service: Awaited<ReturnType<typeof startTestService>>;
 let api: Client;
 let model: { id: string; ceremonyOwnerToken: string };
 
-before(async () => {
-  service = await startTestService({ apiKeys: [KEY] });
-  api = service.client.withKey(KEY);
+const served = useTestService({ apiKeys: [KEY] }, async () => {
+  api = served.client.withKey(KEY);
   const { status, body } = await api.upload(smallMlp(), '?name=ceremonial&ceremony=open');
   assert.equal(status, 202, JSON.stringify(body));
   model = body;
   const last = (await api.settle(body.id)).at(-1);
   assert.equal(last.status, 'ready', JSON.stringify(last.error));
-});
-
-after(async () => {
-  await service?.close();
-  await releaseCurve();
-  rmSync(service.config.dataDir, { recursive: true, force: true });
 });
 
 /** Downloads the current zkey and contributes to it, as an outside contributor would. */
@@ -44,7 +36,7 @@ async function contribution(name: string, from?: string): Promise<Buffer> {
   const out = join(work, `${name}.zkey`);
   if (from) writeFileSync(current, readFileSync(from));
   else {
-    const res = await fetch(`${service.url}/v1/models/${model.id}/ceremony/zkey`);
+    const res = await fetch(`${served.service.url}/v1/models/${model.id}/ceremony/zkey`);
     assert.equal(res.status, 200);
     writeFileSync(current, Buffer.from(await res.arrayBuffer()));
   }
@@ -73,8 +65,8 @@ test('an open ceremony: the upload returns the owner token once; proofs and immu
 
 test('contributions: accepted when they extend the chain, refused with the reason otherwise', async () => {
   const initial = join(work, 'initial.zkey');
-  writeFileSync(initial, Buffer.from(await (await fetch(`${service.url}/v1/models/${model.id}/ceremony/zkey`)).arrayBuffer()));
-  assert.equal((await post(await contribution('alice'), service.client)).status, 401, 'contributing needs an API key');
+  writeFileSync(initial, Buffer.from(await (await fetch(`${served.service.url}/v1/models/${model.id}/ceremony/zkey`)).arrayBuffer()));
+  assert.equal((await post(await contribution('alice'), served.client)).status, 401, 'contributing needs an API key');
   const alice = await post(await contribution('alice'));
   assert.equal(alice.status, 201, JSON.stringify(alice.body));
 
@@ -87,7 +79,10 @@ test('contributions: accepted when they extend the chain, refused with the reaso
 
   const bob = await post(await contribution('bob'));
   assert.equal(bob.status, 201, JSON.stringify(bob.body));
-  assert.deepEqual(bob.body.transcript.contributions.map((c: { name: string }) => c.name), ['alice', 'bob']);
+  assert.deepEqual(
+    bob.body.transcript.contributions.map((c: { name: string }) => c.name),
+    ['alice', 'bob'],
+  );
 });
 
 test('only the owner finalizes; then proofs verify and name the version; audit --url passes and names the contributors', async () => {
@@ -107,7 +102,11 @@ test('only the owner finalizes; then proofs verify and name the version; audit -
 
   const onnx = join(work, 'model.onnx');
   writeFileSync(onnx, smallMlp());
-  const cli = await promisify(execFile)(process.execPath, [join(REPO_ROOT, 'bin/zkinfer.js'), 'audit', '--url', service.url, '--model', model.id, '--onnx', onnx, '--json'], { env: { ...process.env, ZKINFER_DATA_DIR: work } });
+  const cli = await promisify(execFile)(
+    process.execPath,
+    [join(REPO_ROOT, 'bin/zkinfer.js'), 'audit', '--url', served.service.url, '--model', model.id, '--onnx', onnx, '--json'],
+    { env: { ...process.env, ZKINFER_DATA_DIR: work } },
+  );
   const report = JSON.parse(cli.stdout);
   assert.equal(report.ok, true, cli.stdout);
   assert.deepEqual(report.contributors, ['alice', 'bob']);

@@ -4,29 +4,17 @@
  * single-threaded here (ZKINFER_PROVER_THREADS=single), which makes every proof take a few hundred
  * milliseconds: long enough to catch a job running.
  */
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
-import { releaseCurve } from '../src/core/snarkjs.js';
-import { modelFiles } from '../src/model/layout.js';
-import { type Client, inflatePlan, modelDirNamed, SMALL_INPUT, smallMlp, startTestService } from './support/service.js';
+import { type Client, inflatePlan, modelDirNamed, SMALL_INPUT, smallMlp, useTestService } from './support/service.js';
 
 const settings = { poolSize: 2, queueLimit: 2, proverThreads: 'single', workerHeapMb: 32 } as const;
-let service: Awaited<ReturnType<typeof startTestService>>;
 let client: Client;
 let small: any;
 
-before(async () => {
-  service = await startTestService(settings);
-  client = service.client;
+const served = useTestService(settings, async () => {
+  client = served.client;
   small = await client.ready(smallMlp(), '?name=small');
-});
-
-after(async () => {
-  await service?.close();
-  await releaseCurve();
-  rmSync(service.config.dataDir, { recursive: true, force: true });
 });
 
 const metric = async (line: RegExp): Promise<number> => Number(line.exec((await client.request('GET', '/metrics')).body)?.[1] ?? 0);
@@ -51,7 +39,10 @@ test('a burst beyond pool + queue gets 429 with Retry-After; every accepted job 
 test('cancelling: a queued job at once, a running one by stopping its worker; the pool carries on', async () => {
   const jobs = [];
   for (let i = 0; i < 4; i++) jobs.push((await client.prove(small.id, SMALL_INPUT)).body);
-  assert.deepEqual(jobs.map((j) => j.status), ['running', 'running', 'queued', 'queued']);
+  assert.deepEqual(
+    jobs.map((j) => j.status),
+    ['running', 'running', 'queued', 'queued'],
+  );
 
   const queued = await client.request('DELETE', `/v1/proofs/${jobs[3].id}`);
   assert.equal(queued.status, 200);
@@ -74,7 +65,7 @@ test('a worker that runs out of memory fails only its job, says why, and the poo
   // A model too big for the workers' 32 MB heap: the service process (default heap) still checks
   // its inputs; the worker that loads it dies.
   const victim = await client.ready(smallMlp(5), '?name=victim');
-  inflatePlan(modelDirNamed(service.config.dataDir, 'victim'));
+  inflatePlan(modelDirNamed(served.service.config.dataDir, 'victim'));
 
   const [crashed, bystander] = await Promise.all([client.prove(victim.id, SMALL_INPUT, '?wait=30'), client.prove(small.id, SMALL_INPUT, '?wait=30')]);
   assert.equal(crashed.body.status, 'failed', JSON.stringify(crashed.body));
@@ -87,9 +78,7 @@ test('a worker that runs out of memory fails only its job, says why, and the poo
 });
 
 test('a job running past its timeout fails with TIMEOUT', async () => {
-  await service.close();
-  service = await startTestService({ ...settings, dataDir: service.config.dataDir, jobTimeoutMs: 50 });
-  client = service.client;
+  client = (await served.restart({ ...settings, jobTimeoutMs: 50 })).client;
   assert.equal((await client.request('GET', `/v1/models/${small.id}`)).body.status, 'ready', 'the model survived the restart');
   const { status, body } = await client.prove(small.id, SMALL_INPUT, '?wait=30');
   assert.equal(status, 200);

@@ -68,7 +68,11 @@ test('no API key, cookie, salt or private input reaches a log line or a metric',
   const service = await serve({ ZKINFER_API_KEYS: key, ZKINFER_LOG_LEVEL: 'trace', ZKINFER_LOG_FORMAT: 'json' });
   const api = new Client(service.url, key);
   const withCookie = async (method: string, path: string, body?: unknown) =>
-    fetch(`${service.url}${path}`, { method, headers: { authorization: `Bearer ${key}`, cookie, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+    fetch(`${service.url}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${key}`, cookie, 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
   try {
     const model = await api.ready(smallMlp(11), '?name=secrets&visibility=input%3Dhashed');
     const proved = await api.prove(model.id, { input, salt }, '?wait=60');
@@ -99,13 +103,23 @@ test('JSON logs: status polls at debug, the insecure-ptau banner one readable li
     const job = (await api.prove(model.id, { input: [[0.1, 0.2, 0.3]] })).body;
     await api.job(job.id);
     await service.stop();
-    const lines = service.output().trim().split('\n').map((l) => JSON.parse(l));
+    const lines = service
+      .output()
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     const requests = lines.filter((l) => l.req).map((l) => `${l.req.method} ${l.req.url.split('?')[0]}`);
     assert.ok(requests.includes('POST /v1/models') && requests.includes(`POST /v1/models/${model.id}/proofs`), requests.join(', '));
     assert.ok(!requests.some((r) => r.startsWith('GET ')), `polls at info: ${[...new Set(requests)].join(', ')}`);
     const banner = lines.filter((l) => l.level === 40 && l.model === model.id).map((l) => l.msg);
-    assert.ok(banner.some((m) => /^WARNING: INSECURE DEVELOPMENT POWERS-OF-TAU/.test(m)), banner.join('\n'));
-    assert.ok(banner.every((m) => !m.includes('\n') && !/^!+$/.test(m)), banner.join('\n'));
+    assert.ok(
+      banner.some((m) => /^WARNING: INSECURE DEVELOPMENT POWERS-OF-TAU/.test(m)),
+      banner.join('\n'),
+    );
+    assert.ok(
+      banner.every((m) => !m.includes('\n') && !/^!+$/.test(m)),
+      banner.join('\n'),
+    );
   } finally {
     service.proc.kill('SIGKILL');
   }
@@ -123,7 +137,11 @@ test('a prover node names itself once per log line', async (t) => {
   const redis = await startLoopbackRedis();
   if (!redis) return t.skip(NO_REDIS);
   try {
-    const prover = await start('prover', { REDIS_URL: redis.url, ZKINFER_NODE_NAME: 'prover-x', ZKINFER_PROVER_METRICS_PORT: '0', ZKINFER_LOG_FORMAT: 'json' }, /zkinfer prover (prover-x) taking jobs/);
+    const prover = await start(
+      'prover',
+      { REDIS_URL: redis.url, ZKINFER_NODE_NAME: 'prover-x', ZKINFER_PROVER_METRICS_PORT: '0', ZKINFER_LOG_FORMAT: 'json' },
+      /zkinfer prover (prover-x) taking jobs/,
+    );
     await prover.stop();
     const lines = prover.output().trim().split('\n');
     assert.ok(lines.length >= 2, prover.output());

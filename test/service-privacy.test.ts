@@ -3,33 +3,27 @@
  * whose shareable bundle holds no input value, the opening beside it, and a client that recomputes
  * the input commitment from the model view alone.
  */
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { rmSync } from 'node:fs';
 import { inputCommitment } from '../src/commit/open.js';
-import { FIELD_PRIME, releaseCurve, toField } from '../src/core/snarkjs.js';
+import { FIELD_PRIME, toField } from '../src/core/snarkjs.js';
 import { quantizeInputs } from '../src/io/input.js';
-import { type Client, SMALL_INPUT, smallMlp, startTestService } from './support/service.js';
+import { type Client, SMALL_INPUT, smallMlp, useTestService } from './support/service.js';
 
-let service: Awaited<ReturnType<typeof startTestService>>;
 let api: Client;
 let model: any;
 
-before(async () => {
-  service = await startTestService();
-  api = service.client;
+const served = useTestService({}, async () => {
+  api = served.client;
   model = await api.ready(smallMlp(), '?name=private-small&visibility=input%3Dhashed');
-});
-
-after(async () => {
-  await service?.close();
-  await releaseCurve();
-  rmSync(service.config.dataDir, { recursive: true, force: true });
 });
 
 test('the model view shows the visibility, the public layout and how the input is committed', () => {
   assert.deepEqual(model.settings.visibility, { input: 'hashed', weights: 'fixed', output: 'public' });
-  assert.deepEqual(model.publicLayout, [{ kind: 'output', index: 0, count: 2 }, { kind: 'commitment', of: 'input' }]);
+  assert.deepEqual(model.publicLayout, [
+    { kind: 'output', index: 0, count: 2 },
+    { kind: 'commitment', of: 'input' },
+  ]);
   assert.equal(model.publicSignals, 3);
   assert.equal(model.commitments.input[0].count, 3);
   assert.equal(model.modelCommitment, undefined, 'fixed weights: the verifying key is the model identity');
@@ -42,7 +36,11 @@ test('a proof job: the bundle holds no input value, the opening does, and the cl
   assert.equal(body.bundle.opening, undefined, 'the opening is never inside the shared bundle');
   assert.ok(body.opening.salt, 'a fresh salt when the client gives none');
   assert.deepEqual(body.opening.inputs[0].values, SMALL_INPUT.input[0]);
-  const quantized = quantizeInputs(SMALL_INPUT.input, model.inputs.map((t: any) => t.scale), model.inputs.map((t: any) => t.name)).flat();
+  const quantized = quantizeInputs(
+    SMALL_INPUT.input,
+    model.inputs.map((t: any) => t.scale),
+    model.inputs.map((t: any) => t.name),
+  ).flat();
   for (const v of quantized) assert.ok(!body.publicSignals.includes(toField(v).toString()), `input ${v} is not public`);
   const mine = await inputCommitment(model, SMALL_INPUT.input, body.opening.salt);
   assert.equal(mine, body.commitments.input);
@@ -62,7 +60,12 @@ test('a bad visibility is a 400 naming it; an input outside the private range is
   // In the user's units: the value sent and the float range the circuit allows, then the fixed point.
   const { min, max } = big.body.error.details;
   assert.ok(min < 0 && max > 0.75 && max < 1000, JSON.stringify(big.body.error));
-  assert.ok(big.body.error.message.includes(`"input"[0] = 1000 is outside the range the circuit checks for this private input, ${min} to ${max} (in fixed point at scale 8: 256000 against`), big.body.error.message);
+  assert.ok(
+    big.body.error.message.includes(
+      `"input"[0] = 1000 is outside the range the circuit checks for this private input, ${min} to ${max} (in fixed point at scale 8: 256000 against`,
+    ),
+    big.body.error.message,
+  );
 });
 
 test('a client-chosen salt: the proof commits to the input the client committed to beforehand', async () => {

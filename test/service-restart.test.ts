@@ -19,7 +19,11 @@ after(() => {
 
 /** Starts the CLI's service; resolves once it listens. One single-threaded worker: slow, countable jobs. */
 async function serve(dataDir: string): Promise<Server> {
-  const node = await startNode('serve', { ZKINFER_DATA_DIR: dataDir, PORT: '0', ZKINFER_HOST: '127.0.0.1', ZKINFER_POOL_SIZE: '1', ZKINFER_PROVER_THREADS: 'single' }, 'zkinfer listening on ');
+  const node = await startNode(
+    'serve',
+    { ZKINFER_DATA_DIR: dataDir, PORT: '0', ZKINFER_HOST: '127.0.0.1', ZKINFER_POOL_SIZE: '1', ZKINFER_PROVER_THREADS: 'single' },
+    'zkinfer listening on ',
+  );
   return { ...node, client: new Client(String(node.ready.url)) };
 }
 
@@ -31,7 +35,6 @@ async function kill(s: Server): Promise<void> {
 }
 
 test('serve survives SIGKILL and SIGTERM without losing a model build or a proof job', async () => {
-
   // 1. A fresh data directory: the example registers itself and starts building; kill it mid-build.
   const first = await serve(dataDir);
   const example = (await first.client.request('GET', '/v1/models')).body.models;
@@ -47,13 +50,19 @@ test('serve survives SIGKILL and SIGTERM without losing a model build or a proof
   const built = (await second.client.settle(example[0].id)).at(-1);
   assert.equal(built.status, 'ready', JSON.stringify(built.error));
   assert.equal((await second.client.request('GET', '/v1/models')).body.models.length, 1);
-  assert.ok(second.logs.some((l) => /INSECURE DEVELOPMENT POWERS-OF-TAU/.test(l.msg)), 'setup warned about the development ptau');
+  assert.ok(
+    second.logs.some((l) => /INSECURE DEVELOPMENT POWERS-OF-TAU/.test(l.msg)),
+    'setup warned about the development ptau',
+  );
 
   // 3. Five jobs: one running, four queued, when the process is killed.
   const input = { input_data: [[0.5, -0.25, 0.125, 0.75]] };
   const jobs = [];
   for (let i = 0; i < 5; i++) jobs.push((await second.client.prove(built.id, input)).body);
-  assert.deepEqual(jobs.map((j) => j.status), ['running', 'queued', 'queued', 'queued', 'queued']);
+  assert.deepEqual(
+    jobs.map((j) => j.status),
+    ['running', 'queued', 'queued', 'queued', 'queued'],
+  );
   await kill(second);
 
   // 4. The next process runs them all, in order, and each proof verifies.

@@ -117,11 +117,17 @@ test('private data at rest: the database is 0600 in a 0700 directory, and retent
   // A value no timing or setting is likely to contain, to look for in the raw files.
   const job = (await client.prove(model.id, { input: [[0.25, -0.5, 0.617283]], salt }, '?wait=30')).body;
   assert.equal(job.opening.salt, salt);
-  const raw = () => ['zkinfer.db', 'zkinfer.db-wal'].map((f) => join(short.config.dataDir, f)).filter(existsSync).map((f) => readFileSync(f).toString('latin1')).join('');
+  const raw = () =>
+    ['zkinfer.db', 'zkinfer.db-wal']
+      .map((f) => join(short.config.dataDir, f))
+      .filter(existsSync)
+      .map((f) => readFileSync(f).toString('latin1'))
+      .join('');
   assert.ok(raw().includes(salt) && raw().includes('0.617283'), 'the salt and input are stored while the job is recent');
 
   let purged: any;
-  for (const deadline = Date.now() + 15_000; !purged?.purgedAt && Date.now() < deadline; await sleep(200)) purged = (await client.request('GET', `/v1/proofs/${job.id}`)).body;
+  for (const deadline = Date.now() + 15_000; !purged?.purgedAt && Date.now() < deadline; await sleep(200))
+    purged = (await client.request('GET', `/v1/proofs/${job.id}`)).body;
   assert.ok(purged.purgedAt, 'purged within the retention and a sweep');
   assert.equal(purged.status, 'done');
   assert.equal(purged.opening, undefined);

@@ -39,10 +39,11 @@ process.stdin.once('data', () => {
   const child = spawn(process.execPath, ['--input-type=module', '-e', script], { cwd: REPO_ROOT, stdio: ['pipe', 'pipe', 'inherit'] });
   const released = once(child, 'exit');
   const lines = createInterface({ input: child.stdout! });
-  const next = () => new Promise<void>((resolve, reject) => {
-    lines.once('line', () => resolve());
-    void released.then(([code]) => reject(new Error(`the locking process exited with ${code}`)));
-  });
+  const next = () =>
+    new Promise<void>((resolve, reject) => {
+      lines.once('line', () => resolve());
+      void released.then(([code]) => reject(new Error(`the locking process exited with ${code}`)));
+    });
   await next();
   return {
     lock: () => {
@@ -76,7 +77,10 @@ test('a database locked by another process fails or delays proof jobs, never the
     // Every job ends: proven, or failed with the store's code; at least one met the lock.
     const ended = await Promise.all(ids.map((id) => client.job(id, undefined, 60_000)));
     for (const job of ended) assert.ok(job.status === 'done' || job.error?.code === 'STORAGE_FAILED', JSON.stringify(job));
-    assert.ok(ended.some((j) => j.error?.code === "STORAGE_FAILED"), `a job ran into the locked database: ${JSON.stringify(ended.map((j) => [j.status, j.createdAt, j.finishedAt, j.timings]))}`);
+    assert.ok(
+      ended.some((j) => j.error?.code === 'STORAGE_FAILED'),
+      `a job ran into the locked database: ${JSON.stringify(ended.map((j) => [j.status, j.createdAt, j.finishedAt, j.timings]))}`,
+    );
 
     // The server is up and proves as before.
     const after = await client.prove(model.id, SMALL_INPUT, '?wait=30');

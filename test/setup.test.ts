@@ -105,9 +105,7 @@ test('requiredPower mirrors snarkjs newZKey (smallest p with 2^p >= n + nPublic 
 });
 
 test('ensureDevPtau generates a prepared power-8 ptau once for concurrent callers, warning each', async () => {
-  const [[a, b], seconds] = await secondsOf(() =>
-    Promise.all([ensureDevPtau(dataDir, 8, log), ensureDevPtau(dataDir, 8, log)]),
-  );
+  const [[a, b], seconds] = await secondsOf(() => Promise.all([ensureDevPtau(dataDir, 8, log), ensureDevPtau(dataDir, 8, log)]));
   console.log(`power-8 dev ptau generation: ${seconds.toFixed(2)} s`);
   assert.equal(a, b);
   assert.equal(a, path.resolve(dataDir, 'ptau', 'dev-pot8.ptau'));
@@ -141,9 +139,17 @@ test('ensureDevPtau reuses the existing file and still warns', async () => {
 
 test('ensureDevPtau reports the progress of a generation, rising to 1', async () => {
   const fractions: number[] = [];
-  await ensureDevPtau(path.join(tmp, 'data-progress'), 8, () => {}, (f) => void fractions.push(f));
+  await ensureDevPtau(
+    path.join(tmp, 'data-progress'),
+    8,
+    () => {},
+    (f) => void fractions.push(f),
+  );
   assert.ok(fractions.length > 5, `only ${fractions.length} progress reports`);
-  assert.ok(fractions.every((f, i) => f >= 0 && f <= 1 && (i === 0 || f >= fractions[i - 1])), `not rising within 0..1: ${fractions}`);
+  assert.ok(
+    fractions.every((f, i) => f >= 0 && f <= 1 && (i === 0 || f >= fractions[i - 1])),
+    `not rising within 0..1: ${fractions}`,
+  );
   assert.ok(Math.abs(fractions.at(-1)! - 1) < 1e-9);
 });
 
@@ -205,12 +211,19 @@ test('checkPtauFits names both powers when the ptau is too small, and the public
   assert.throws(
     () => checkPtauFits({ power: 8 }, 12),
     (e: unknown) =>
-      e instanceof ZkError && e.code === 'PTAU_INVALID' && /power 8/.test(e.message) && /power 12/.test(e.message) && /powersOfTau28_hez_final_12\.ptau/.test(e.message),
+      e instanceof ZkError &&
+      e.code === 'PTAU_INVALID' &&
+      /power 8/.test(e.message) &&
+      /power 12/.test(e.message) &&
+      /powersOfTau28_hez_final_12\.ptau/.test(e.message),
   );
 });
 
 test('the published ceremony files: one per power 8..28, the smallest that fits a circuit', () => {
-  assert.deepEqual(CEREMONY_FILES.map((c) => c.power), Array.from({ length: 21 }, (_, i) => i + 8));
+  assert.deepEqual(
+    CEREMONY_FILES.map((c) => c.power),
+    Array.from({ length: 21 }, (_, i) => i + 8),
+  );
   assert.equal(ceremonyFileFor(16)?.file, 'powersOfTau28_hez_final_16.ptau');
   assert.match(ceremonyFileFor(16)!.blake2b, /^6a6277a2f74e1073/);
   assert.equal(ceremonyFileFor(3)?.power, 8); // a larger file serves a smaller circuit

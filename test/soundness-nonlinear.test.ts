@@ -16,32 +16,28 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
-import { FIELD_PRIME, buildWitnessCalculator, releaseCurve, toField, toSigned, type WitnessCalculator } from '../src/core/snarkjs.js';
-import { quantizeInputs } from '../src/io/input.js';
-import { compileModel } from '../src/model/compile.js';
-import { type ModelInfo, modelFiles } from '../src/model/layout.js';
+import { FIELD_PRIME, releaseCurve, toField, toSigned } from '../src/core/snarkjs.js';
+import { modelFiles } from '../src/model/layout.js';
 import { evaluate } from '../src/quantize/evaluate.js';
+import { quantizeForPlan } from '../src/quantize/input.js';
 import type { QuantizedGraph, TableGroup } from '../src/quantize/plan.js';
-import { planFromJson } from '../src/quantize/serialize.js';
 import { OnnxBuilder, mulberry32, randomTensor } from './support/onnx-builder.js';
+import { type CompiledModel, compileWhole, fixedPoint, honestWitness, modelWitness, tamperProof } from './support/model-witness.js';
+import { treeWalk } from './support/models.js';
 import { tempDir } from './support/env.js';
 import {
   type Snippet,
   compileSnippet,
-  floorDiv,
   failingConstraints,
   namesByIndex,
   nonConstantIndices,
-  pow2,
   quietly,
   readR1cs,
-  readSymbols,
-  singleTamperSurvivors,
   tamperedWitnessesFail,
   witnessIndex,
   witnessSatisfies,
 } from './support/witness.js';
+import { floorDiv, pow2 } from './support/reference.js';
 
 const abs = (x: bigint): bigint => (x < 0n ? -x : x);
 /** round(x / 2^k), ties to even. */
@@ -70,7 +66,11 @@ const witnessOf = (s: Snippet, input: Record<string, bigint>): Promise<bigint[]>
 /** Checks the witness's output and that every single-entry tampering fails; returns the number of tamperings. */
 async function exactAndTamperProof(s: Snippet, input: Record<string, bigint>, expected: bigint): Promise<number> {
   const w = await witnessOf(s, input);
-  assert.equal(toSigned(w[witnessIndex(s.symbols, 'main.out')]), expected, `out for ${JSON.stringify(input, (_, v) => (typeof v === 'bigint' ? String(v) : v))}`);
+  assert.equal(
+    toSigned(w[witnessIndex(s.symbols, 'main.out')]),
+    expected,
+    `out for ${JSON.stringify(input, (_, v) => (typeof v === 'bigint' ? String(v) : v))}`,
+  );
   return tamperedWitnessesFail(s.r1csPath, w, nonConstantIndices(w.length), namesByIndex(s.symbols));
 }
 
@@ -84,7 +84,9 @@ describe('ZeroTest, NonNegative, RoundHalfEven', () => {
   before(async () => {
     [zero, zeroWrapped, sign, round3, round1, trunc] = await Promise.all([
       compileSnippet(`${PRELUDE}component main {public [in]} = ZeroTest();\n`),
-      compileSnippet(`${PRELUDE}template Wrap() {\n  signal input x;\n  signal input y;\n  signal output out;\n  component z = ZeroTest();\n  z.in <== x - 3 * y;\n  out <== z.out;\n}\ncomponent main = Wrap();\n`),
+      compileSnippet(
+        `${PRELUDE}template Wrap() {\n  signal input x;\n  signal input y;\n  signal output out;\n  component z = ZeroTest();\n  z.in <== x - 3 * y;\n  out <== z.out;\n}\ncomponent main = Wrap();\n`,
+      ),
       compileSnippet(`${PRELUDE}component main {public [in]} = NonNegative(10);\n`),
       compileSnippet(`${PRELUDE}component main {public [in]} = RoundHalfEven(3, 10);\n`),
       compileSnippet(`${PRELUDE}component main = RoundHalfEven(1, 6);\n`),
@@ -99,7 +101,13 @@ describe('ZeroTest, NonNegative, RoundHalfEven', () => {
     for (const x of [0n, 1n, -1n, 2n, 7n, -1000n, pow2(200), FIELD_PRIME / 2n, FIELD_PRIME - 2n]) {
       tampered += await exactAndTamperProof(zero, { in: x }, x % FIELD_PRIME === 0n ? 1n : 0n);
     }
-    for (const [x, y] of [[3n, 1n], [0n, 0n], [4n, 1n], [-6n, -2n], [5n, 7n]]) {
+    for (const [x, y] of [
+      [3n, 1n],
+      [0n, 0n],
+      [4n, 1n],
+      [-6n, -2n],
+      [5n, 7n],
+    ]) {
       tampered += await exactAndTamperProof(zeroWrapped, { x, y }, x === 3n * y ? 1n : 0n);
     }
     t.diagnostic(`${tampered} tampered witnesses rejected`);
@@ -128,7 +136,11 @@ describe('ZeroTest, NonNegative, RoundHalfEven', () => {
   test('NonNegative(10): the sign on the whole range, tamper-proof; out-of-range inputs throw', async (t) => {
     let tampered = 0;
     for (const x of [-512n, -511n, -100n, -1n, 0n, 1n, 100n, 510n, 511n]) tampered += await exactAndTamperProof(sign, { in: x }, x >= 0n ? 1n : 0n);
-    for (const x of [512n, -513n, FIELD_PRIME / 2n]) await assert.rejects(quietly(() => witnessOf(sign, { in: x })), isAssertion);
+    for (const x of [512n, -513n, FIELD_PRIME / 2n])
+      await assert.rejects(
+        quietly(() => witnessOf(sign, { in: x })),
+        isAssertion,
+      );
     t.diagnostic(`${tampered} tampered witnesses rejected`);
   });
 
@@ -162,7 +174,9 @@ describe('DividePositive and DivideSigned', () => {
     [pos, signed, constNum] = await Promise.all([
       compileSnippet(`${PRELUDE}component main {public [a, b]} = DividePositive(${k}, ${bBits}, ${qBits});\n`),
       compileSnippet(`${PRELUDE}component main {public [a, b]} = DivideSigned(${k}, ${bBits}, ${qBits});\n`),
-      compileSnippet(`${PRELUDE}template Recip() {\n  signal input b;\n  signal output out;\n  component d = DivideSigned(6, 6, 9);\n  d.a <== 1;\n  d.b <== b;\n  out <== d.out;\n}\ncomponent main {public [b]} = Recip();\n`),
+      compileSnippet(
+        `${PRELUDE}template Recip() {\n  signal input b;\n  signal output out;\n  component d = DivideSigned(6, 6, 9);\n  d.a <== 1;\n  d.b <== b;\n  out <== d.out;\n}\ncomponent main {public [b]} = Recip();\n`,
+      ),
     ]);
     [pos, signed, constNum].forEach((s) => scratch(s.dir));
   });
@@ -191,8 +205,24 @@ describe('DividePositive and DivideSigned', () => {
         checked++;
       }
     }
-    for (const [a, b] of [[-30n, 1n], [7n, 3n], [-7n, 3n], [0n, 16n], [29n, 16n], [5n, 2n]]) tampered += await exactAndTamperProof(pos, { a, b }, divRound(a, b, k));
-    for (const [a, b] of [[7n, -3n], [-7n, -3n], [-7n, 3n], [30n, -16n], [0n, -1n], [1n, 15n]]) tampered += await exactAndTamperProof(signed, { a, b }, divRound(a, b, k));
+    for (const [a, b] of [
+      [-30n, 1n],
+      [7n, 3n],
+      [-7n, 3n],
+      [0n, 16n],
+      [29n, 16n],
+      [5n, 2n],
+    ])
+      tampered += await exactAndTamperProof(pos, { a, b }, divRound(a, b, k));
+    for (const [a, b] of [
+      [7n, -3n],
+      [-7n, -3n],
+      [-7n, 3n],
+      [30n, -16n],
+      [0n, -1n],
+      [1n, 15n],
+    ])
+      tampered += await exactAndTamperProof(signed, { a, b }, divRound(a, b, k));
     for (const b of [1n, -1n, 3n, -7n, 31n, -32n]) tampered += await exactAndTamperProof(constNum, { b }, divRound(1n, b, 6));
     t.diagnostic(`${checked} quotients exact; ${tampered} tampered witnesses rejected`);
   });
@@ -201,7 +231,13 @@ describe('DividePositive and DivideSigned', () => {
     const r1cs = readR1cs(pos.r1csPath);
     const idx = (name: string) => witnessIndex(pos.symbols, name);
     let cases = 0;
-    for (const [a, b] of [[7n, 3n], [-7n, 3n], [0n, 5n], [29n, 16n], [-30n, 1n]]) {
+    for (const [a, b] of [
+      [7n, 3n],
+      [-7n, 3n],
+      [0n, 5n],
+      [29n, 16n],
+      [-30n, 1n],
+    ]) {
       const honest = await witnessOf(pos, { a, b });
       for (const delta of [1n, -1n]) {
         const w = [...honest];
@@ -239,14 +275,32 @@ describe('DividePositive and DivideSigned', () => {
 
   test('division by zero, a negative divisor for DividePositive, and divisors beyond bBits have no witness', async () => {
     for (const a of [0n, 5n, -5n]) {
-      await assert.rejects(quietly(() => witnessOf(pos, { a, b: 0n })), isAssertion);
-      await assert.rejects(quietly(() => witnessOf(signed, { a, b: 0n })), isAssertion);
-      await assert.rejects(quietly(() => witnessOf(pos, { a, b: -3n })), isAssertion);
+      await assert.rejects(
+        quietly(() => witnessOf(pos, { a, b: 0n })),
+        isAssertion,
+      );
+      await assert.rejects(
+        quietly(() => witnessOf(signed, { a, b: 0n })),
+        isAssertion,
+      );
+      await assert.rejects(
+        quietly(() => witnessOf(pos, { a, b: -3n })),
+        isAssertion,
+      );
     }
-    await assert.rejects(quietly(() => witnessOf(signed, { a: 1n, b: 16n })), isAssertion);
-    await assert.rejects(quietly(() => witnessOf(signed, { a: 1n, b: -17n })), isAssertion);
+    await assert.rejects(
+      quietly(() => witnessOf(signed, { a: 1n, b: 16n })),
+      isAssertion,
+    );
+    await assert.rejects(
+      quietly(() => witnessOf(signed, { a: 1n, b: -17n })),
+      isAssertion,
+    );
     // A quotient beyond qBits: 255·4/1 = 1020 needs 11 bits.
-    await assert.rejects(quietly(() => witnessOf(pos, { a: 255n, b: 1n })), isAssertion);
+    await assert.rejects(
+      quietly(() => witnessOf(pos, { a: 255n, b: 1n })),
+      isAssertion,
+    );
   });
 });
 
@@ -254,77 +308,13 @@ describe('DividePositive and DivideSigned', () => {
 // Generated table templates, inside whole compiled models.
 // ---------------------------------------------------------------------------------------------
 
-interface Compiled {
-  label: string;
-  dir: string;
-  info: ModelInfo;
-  plan: QuantizedGraph;
-  wasm: WitnessCalculator;
-}
+type Compiled = CompiledModel;
 
-async function compileOnnx(label: string, onnx: Uint8Array, samples: number[][][]): Promise<Compiled> {
-  const dir = scratch(tempDir(label));
-  const info = await compileModel(onnx, dir, { samples, name: label });
-  const files = modelFiles(dir);
-  return { label, dir, info, plan: planFromJson(readFileSync(files.plan, 'utf8')), wasm: await buildWitnessCalculator(readFileSync(files.wasm)) };
-}
+const compileOnnx = (label: string, onnx: Uint8Array, samples: number[][][]): Promise<Compiled> =>
+  compileWhole(label, onnx, scratch(tempDir(label)), { samples });
 
-/** The witness for float inputs (one flat array per graph input), checked against the evaluator's outputs. */
-async function witnessFor(m: Compiled, values: number[][]): Promise<bigint[]> {
-  const ints = quantizeInputs(values, m.info.inputs.map((i) => i.scale), m.info.inputs.map((i) => i.name));
-  return witnessForInts(m, ints);
-}
-
-async function witnessForInts(m: Compiled, ints: bigint[][]): Promise<bigint[]> {
-  const input = Object.fromEntries(m.info.inputs.map((t, i) => [t.signal, ints[i].map((v) => toField(v).toString())]));
-  const w = await m.wasm.calculateWitness(input, true);
-  const expected = evaluate(m.plan, ints, { checkRanges: true }).outputs.flat();
-  assert.deepEqual(w.slice(1, 1 + expected.length).map(toSigned), expected, `${m.label}: the circuit's outputs are the evaluator's`);
-  return w;
-}
-
-/**
- * Exhaustive single-entry tampering by the direct R1CS evaluator, and snarkjs on the public signals
- * and a sample. A changed public input may survive only when it is another honest statement: the
- * tampered witness must then be exactly the witness of the changed input (And(p, 0) does not read p).
- */
-async function tamperProof(m: Compiled, w: bigint[]): Promise<number> {
-  const files = modelFiles(m.dir);
-  const names = namesByIndex(readSymbols(join(files.buildDir, 'main.sym')));
-  const all = nonConstantIndices(w.length);
-  const outputs = m.info.outputs.reduce((s, o) => s + o.dims.reduce((a, b) => a * b, 1), 0);
-  const survivors = singleTamperSurvivors(readR1cs(files.r1cs), w, all);
-  const forged: number[] = [];
-  for (const i of survivors) {
-    if (i <= outputs || i > m.info.publicSignals) {
-      forged.push(i);
-      continue;
-    }
-    const tampered = [...w];
-    tampered[i] = (w[i] + 1n) % FIELD_PRIME;
-    const flat = tampered.slice(1 + outputs, 1 + m.info.publicSignals);
-    const ints: bigint[][] = [];
-    let at = 0;
-    for (const inp of m.info.inputs) {
-      const n = inp.dims.reduce((a, b) => a * b, 1);
-      ints.push(flat.slice(at, at + n).map(toSigned));
-      at += n;
-    }
-    const input = Object.fromEntries(m.info.inputs.map((t, k) => [t.signal, ints[k].map((v) => toField(v).toString())]));
-    let honest: bigint[] | undefined;
-    try {
-      honest = await quietly(() => m.wasm.calculateWitness(input, true));
-    } catch {
-      honest = undefined;
-    }
-    if (!honest || honest.some((v, k) => v !== tampered[k])) forged.push(i);
-  }
-  assert.deepEqual(forged.map((i) => `${i} (${names.get(i)})`), [], `${m.label}: unconstrained witness entries`);
-  const stride = Math.max(1, Math.ceil((w.length - 1 - m.info.publicSignals) / 40));
-  const sample = all.filter((i) => (i <= m.info.publicSignals || (i - m.info.publicSignals) % stride === 0) && !survivors.includes(i));
-  await tamperedWitnessesFail(files.r1cs, w, sample, names);
-  return all.length;
-}
+/** The honest witness for float inputs (one flat array per graph input), quantized as the prover does. */
+const witnessFor = (m: Compiled, values: number[][]): Promise<bigint[]> => honestWitness(m, quantizeForPlan(m.plan, values).inputs);
 
 const tables = (p: QuantizedGraph): TableGroup[] => p.groups.filter((g): g is TableGroup => g.kind === 'table');
 
@@ -335,17 +325,38 @@ describe('table gadgets in whole models', () => {
   let softmax: Compiled;
   let division: Compiled;
   const rng = mulberry32(77);
-  const samples = (n: number, dims: number[], amp: number) => Array.from({ length: 4 }, () => Array.from({ length: n }, () => Array.from(randomTensor(rng, dims, amp))));
+  const samples = (n: number, dims: number[], amp: number) =>
+    Array.from({ length: 4 }, () => Array.from({ length: n }, () => Array.from(randomTensor(rng, dims, amp))));
 
   before(async () => {
     const W = randomTensor(mulberry32(5), [3, 4], 1);
     [sigmoid, tanh, exp, softmax, division] = await Promise.all([
       compileOnnx('sigmoid', new OnnxBuilder().input('x', [1, 2]).node('Sigmoid', ['x'], ['y']).output('y', [1, 2]).build(), samples(1, [1, 2], 2)),
-      compileOnnx('gemm-tanh', new OnnxBuilder().input('x', [1, 4]).initializer('W', [3, 4], W).node('Gemm', ['x', 'W'], ['h'], { transB: 1 }).node('Tanh', ['h'], ['y']).output('y', [1, 3]).build(), samples(1, [1, 4], 1)),
+      compileOnnx(
+        'gemm-tanh',
+        new OnnxBuilder()
+          .input('x', [1, 4])
+          .initializer('W', [3, 4], W)
+          .node('Gemm', ['x', 'W'], ['h'], { transB: 1 })
+          .node('Tanh', ['h'], ['y'])
+          .output('y', [1, 3])
+          .build(),
+        samples(1, [1, 4], 1),
+      ),
       compileOnnx('exp', new OnnxBuilder().input('x', [1, 2]).node('Exp', ['x'], ['y']).output('y', [1, 2]).build(), samples(1, [1, 2], 0.5)),
-      compileOnnx('softmax', new OnnxBuilder().input('x', [1, 3]).node('Softmax', ['x'], ['y'], { axis: -1 }).output('y', [1, 3]).build(), samples(1, [1, 3], 2)),
-      compileOnnx('division', new OnnxBuilder().input('a', [1, 3]).input('b', [1, 3]).node('Div', ['a', 'b'], ['y']).output('y', [1, 3]).build(),
-        Array.from({ length: 4 }, () => [Array.from(randomTensor(rng, [1, 3], 2)), Array.from(randomTensor(rng, [1, 3], 1), (v) => v + Math.sign(v || 1) * 0.25)])),
+      compileOnnx(
+        'softmax',
+        new OnnxBuilder().input('x', [1, 3]).node('Softmax', ['x'], ['y'], { axis: -1 }).output('y', [1, 3]).build(),
+        samples(1, [1, 3], 2),
+      ),
+      compileOnnx(
+        'division',
+        new OnnxBuilder().input('a', [1, 3]).input('b', [1, 3]).node('Div', ['a', 'b'], ['y']).output('y', [1, 3]).build(),
+        Array.from({ length: 4 }, () => [
+          Array.from(randomTensor(rng, [1, 3], 2)),
+          Array.from(randomTensor(rng, [1, 3], 1), (v) => v + Math.sign(v || 1) * 0.25),
+        ]),
+      ),
     ]);
   });
 
@@ -362,7 +373,7 @@ describe('table gadgets in whole models', () => {
     let n = 0;
     // Every 3rd integer of the whole range check [−2^(bits−1), 2^(bits−1)), both elements.
     for (let x = -half; x < half; x += 3n) {
-      await witnessForInts(sigmoid, [[x, -x - 1n]]);
+      await honestWitness(sigmoid, [[x, -x - 1n]]);
       n++;
     }
     t.diagnostic(`${n} inputs of ${g.bits} bits (window ${g.window} bits, ${g.leaves.length} leaves, max error ${g.maxError.toExponential(2)})`);
@@ -372,17 +383,25 @@ describe('table gadgets in whole models', () => {
     const g = tables(sigmoid.plan)[0];
     const edge = pow2(g.window - 1);
     let total = 0;
-    for (const pair of [[0n, 1n], [-edge, edge - 1n], [edge, -edge - 1n], [pow2(g.bits - 1) - 1n, -pow2(g.bits - 1)], [37n, -500n]]) {
-      total += await tamperProof(sigmoid, await witnessForInts(sigmoid, [pair]));
+    for (const pair of [
+      [0n, 1n],
+      [-edge, edge - 1n],
+      [edge, -edge - 1n],
+      [pow2(g.bits - 1) - 1n, -pow2(g.bits - 1)],
+      [37n, -500n],
+    ]) {
+      total += await tamperProof(sigmoid, await honestWitness(sigmoid, [pair]));
     }
     t.diagnostic(`${total} tampered witnesses rejected`);
   });
 
   test('Sigmoid: inputs beyond the range check have no witness', async () => {
     const g = tables(sigmoid.plan)[0];
-    const input = (x: bigint) => ({ [sigmoid.info.inputs[0].signal]: [toField(x).toString(), '0'] });
     for (const x of [pow2(g.bits - 1), -pow2(g.bits - 1) - 1n, FIELD_PRIME / 3n]) {
-      await assert.rejects(quietly(() => sigmoid.wasm.calculateWitness(input(x), true)), isAssertion);
+      await assert.rejects(
+        quietly(() => modelWitness(sigmoid, [[x, 0n]])),
+        isAssertion,
+      );
     }
   });
 
@@ -401,14 +420,14 @@ describe('table gadgets in whole models', () => {
     }
     // Exp on every input of its range.
     const half = pow2(eg.bits - 1);
-    for (let x = -half; x < half; x++) await witnessForInts(exp, [[x, 0n]]);
+    for (let x = -half; x < half; x++) await honestWitness(exp, [[x, 0n]]);
     t.diagnostic(`${total} tampered witnesses rejected; Exp exact on all ${2n * half} inputs`);
   });
 
   test('a wrong table output fails: every other value of the output signal breaks the R1CS', async () => {
     const files = modelFiles(sigmoid.dir);
     const r1cs = readR1cs(files.r1cs);
-    const w = await witnessForInts(sigmoid, [[100n, -3n]]);
+    const w = await honestWitness(sigmoid, [[100n, -3n]]);
     for (const delta of [1n, -1n, 2n, 65536n, FIELD_PRIME - 7n]) {
       for (const k of [1, 2]) {
         const bad = [...w];
@@ -419,10 +438,15 @@ describe('table gadgets in whole models', () => {
   });
 
   test('division by zero is refused by the evaluator and has no witness', async () => {
-    const ints = quantizeInputs([[1, 1, 1], [0.5, 0, 1]], division.info.inputs.map((i) => i.scale), division.info.inputs.map((i) => i.name));
+    const ints = fixedPoint(division, [
+      [1, 1, 1],
+      [0.5, 0, 1],
+    ]);
     assert.throws(() => evaluate(division.plan, ints, { checkRanges: true }), /division by zero/);
-    const input = Object.fromEntries(division.info.inputs.map((t, i) => [t.signal, ints[i].map((v) => toField(v).toString())]));
-    await assert.rejects(quietly(() => division.wasm.calculateWitness(input, true)), isAssertion);
+    await assert.rejects(
+      quietly(() => modelWitness(division, ints)),
+      isAssertion,
+    );
   });
 });
 
@@ -435,51 +459,39 @@ describe('booleans, comparisons, selection by computed indices', () => {
     boolean = await compileSnippet(`${PRELUDE}component main {public [in]} = Boolean();\n`);
     scratch(boolean.dir);
     const rng = mulberry32(12);
-    logic = await compileOnnx('logic', new OnnxBuilder()
-      .input('x', [1, 4])
-      .input('p', [1, 4], 'bool')
-      .initializer('th', [4], [0.1234567, -0.3, 0.5, 0])
-      .initializer('labels', [4], [7, -2, 3.5, 1])
-      .node('Less', ['x', 'th'], ['lt'])
-      .node('And', ['p', 'lt'], ['both'])
-      .node('Neg', ['x'], ['nx'])
-      .node('Where', ['both', 'x', 'nx'], ['w'])
-      .node('ArgMax', ['w'], ['i'], { axis: 1, keepdims: 0 })
-      .node('Gather', ['labels', 'i'], ['label'])
-      .node('Abs', ['x'], ['ax'])
-      .node('Round', ['ax'], ['r'])
-      .output('w', [1, 4])
-      .output('label', [1])
-      .output('r', [1, 4])
-      .build(), Array.from({ length: 4 }, () => [Array.from(randomTensor(rng, [1, 4], 2)), [1, 0, 1, 1]]));
+    logic = await compileOnnx(
+      'logic',
+      new OnnxBuilder()
+        .input('x', [1, 4])
+        .input('p', [1, 4], 'bool')
+        .initializer('th', [4], [0.1234567, -0.3, 0.5, 0])
+        .initializer('labels', [4], [7, -2, 3.5, 1])
+        .node('Less', ['x', 'th'], ['lt'])
+        .node('And', ['p', 'lt'], ['both'])
+        .node('Neg', ['x'], ['nx'])
+        .node('Where', ['both', 'x', 'nx'], ['w'])
+        .node('ArgMax', ['w'], ['i'], { axis: 1, keepdims: 0 })
+        .node('Gather', ['labels', 'i'], ['label'])
+        .node('Abs', ['x'], ['ax'])
+        .node('Round', ['ax'], ['r'])
+        .output('w', [1, 4])
+        .output('label', [1])
+        .output('r', [1, 4])
+        .build(),
+      Array.from({ length: 4 }, () => [Array.from(randomTensor(rng, [1, 4], 2)), [1, 0, 1, 1]]),
+    );
     // A two-level tree walk: node = 1 + [x > t0], leaf = 2·[x > t0] + [x > t[node]], value = leaves[leaf].
-    lookup = await compileOnnx('tree-walk', new OnnxBuilder()
-      .input('x', [1, 1])
-      .initializerInt64('root', [1], [0])
-      .initializer('thresholds', [3], [0.1, -0.3, 0.45])
-      .initializerInt64('two', [], [2])
-      .initializerInt64('one', [], [1])
-      .initializer('leaves', [4], [-1.5, 0.25, 2, 3.75])
-      .node('Gather', ['thresholds', 'root'], ['t0'])
-      .node('Greater', ['x', 't0'], ['g0'])
-      .node('Cast', ['g0'], ['c0'], { to: 7 })
-      .node('Add', ['c0', 'one'], ['n1'])
-      .node('Gather', ['thresholds', 'n1'], ['t1'])
-      .node('Unsqueeze', ['t1', 'root'], ['t1u'])
-      .node('Greater', ['x', 't1u'], ['g1'])
-      .node('Cast', ['g1'], ['c1'], { to: 7 })
-      .node('Mul', ['c0', 'two'], ['c0x2'])
-      .node('Add', ['c0x2', 'c1'], ['leaf'])
-      .node('Squeeze', ['leaf', 'root'], ['leafIdx'])
-      .node('Gather', ['leaves', 'leafIdx'], ['value'])
-      .output('value', [1])
-      .build(), [[[0.5]], [[-0.5]], [[0]], [[0.2]]]);
+    lookup = await compileOnnx('tree-walk', treeWalk().output('value', [1]).build(), [[[0.5]], [[-0.5]], [[0]], [[0.2]]]);
   });
 
   test('Boolean(): 0 and 1 pass, one constraint, tamper-proof; 2 or −1 have no witness', async () => {
     assert.equal(Number(/non-linear constraints: (\d+)/.exec(boolean.log)?.[1]), 1);
     for (const x of [0n, 1n]) await exactAndTamperProof(boolean, { in: x }, x);
-    for (const x of [2n, -1n, FIELD_PRIME / 2n]) await assert.rejects(quietly(() => witnessOf(boolean, { in: x })), isAssertion);
+    for (const x of [2n, -1n, FIELD_PRIME / 2n])
+      await assert.rejects(
+        quietly(() => witnessOf(boolean, { in: x })),
+        isAssertion,
+      );
   });
 
   test('comparisons, And, Where, ArgMax → Gather, Abs, Round: the witness is the evaluator, every entry pinned', async (t) => {
@@ -490,22 +502,33 @@ describe('booleans, comparisons, selection by computed indices', () => {
       total += await tamperProof(logic, await witnessFor(logic, [Array.from(randomTensor(r, [1, 4], 2)), p]));
     }
     // Ties (ArgMax's first maximum) and values on a rounding tie.
-    total += await tamperProof(logic, await witnessFor(logic, [[0.5, 0.5, -0.5, 1.5], [0, 0, 0, 0]]));
+    total += await tamperProof(
+      logic,
+      await witnessFor(logic, [
+        [0.5, 0.5, -0.5, 1.5],
+        [0, 0, 0, 0],
+      ]),
+    );
     t.diagnostic(`${total} tampered witnesses rejected (${logic.info.layers.map((l) => `${l.count} x ${l.gadget}`).join(', ')})`);
   });
 
   test('a boolean input that is not 0 or 1 is refused by the evaluator and has no witness', async () => {
-    const ints = [[0n, 0n, 0n, 0n], [1n, 2n, 0n, 1n]];
+    const ints = [
+      [0n, 0n, 0n, 0n],
+      [1n, 2n, 0n, 1n],
+    ];
     assert.throws(() => evaluate(logic.plan, ints, { checkRanges: true }), /not 0 or 1/);
-    const input = Object.fromEntries(logic.info.inputs.map((t, i) => [t.signal, ints[i].map((v) => toField(v).toString())]));
-    await assert.rejects(quietly(() => logic.wasm.calculateWitness(input, true)), isAssertion);
+    await assert.rejects(
+      quietly(() => modelWitness(logic, ints)),
+      isAssertion,
+    );
   });
 
   test('a tree walk (indices built from comparisons, table lookups): exact on every input, tamper-proof', async (t) => {
     let total = 0;
     let n = 0;
     for (let q = -300n; q <= 300n; q += 3n, n++) {
-      const w = await witnessForInts(lookup, [[q]]);
+      const w = await honestWitness(lookup, [[q]]);
       if (n % 20 === 0 || [-77n, -75n, 24n, 27n, 114n, 117n].includes(q)) total += await tamperProof(lookup, w);
     }
     t.diagnostic(`${total} tampered witnesses rejected`);
@@ -519,23 +542,31 @@ describe('normalization, fractional powers and TopK in whole models', () => {
 
   before(async () => {
     [norm, topk] = await Promise.all([
-      compileOnnx('layernorm', new OnnxBuilder({ opset: 17 })
-        .input('x', [2, 4])
-        .initializer('g', [4], randomTensor(rng, [4], 1))
-        .initializer('e', [], [0.5])
-        .node('LayerNormalization', ['x', 'g'], ['y'])
-        .node('Abs', ['x'], ['ax'])
-        .node('Pow', ['ax', 'e'], ['p'])
-        .output('y', [2, 4])
-        .output('p', [2, 4])
-        .build(), Array.from({ length: 4 }, () => [Array.from(randomTensor(rng, [2, 4], 2))])),
-      compileOnnx('topk', new OnnxBuilder()
-        .input('x', [1, 5])
-        .initializerInt64('k', [1], [3])
-        .node('TopK', ['x', 'k'], ['v', 'i'], { axis: 1 })
-        .output('v', [1, 3])
-        .output('i', [1, 3], 'int64')
-        .build(), Array.from({ length: 4 }, () => [Array.from(randomTensor(rng, [1, 5], 2))])),
+      compileOnnx(
+        'layernorm',
+        new OnnxBuilder({ opset: 17 })
+          .input('x', [2, 4])
+          .initializer('g', [4], randomTensor(rng, [4], 1))
+          .initializer('e', [], [0.5])
+          .node('LayerNormalization', ['x', 'g'], ['y'])
+          .node('Abs', ['x'], ['ax'])
+          .node('Pow', ['ax', 'e'], ['p'])
+          .output('y', [2, 4])
+          .output('p', [2, 4])
+          .build(),
+        Array.from({ length: 4 }, () => [Array.from(randomTensor(rng, [2, 4], 2))]),
+      ),
+      compileOnnx(
+        'topk',
+        new OnnxBuilder()
+          .input('x', [1, 5])
+          .initializerInt64('k', [1], [3])
+          .node('TopK', ['x', 'k'], ['v', 'i'], { axis: 1 })
+          .output('v', [1, 3])
+          .output('i', [1, 3], 'int64')
+          .build(),
+        Array.from({ length: 4 }, () => [Array.from(randomTensor(rng, [1, 5], 2))]),
+      ),
     ]);
   });
 

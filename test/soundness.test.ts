@@ -16,42 +16,40 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
 import { ZkError } from '../src/core/errors.js';
-import { FIELD_PRIME, buildWitnessCalculator, releaseCurve, snarkjs, toField, toSigned, type WitnessCalculator } from '../src/core/snarkjs.js';
+import { buildWitnessCalculator, FIELD_PRIME, releaseCurve, snarkjs, toField, toSigned, type WitnessCalculator } from '../src/core/snarkjs.js';
 import { PROOF_SYSTEM } from '../src/systems/index.js';
 import { quantizeInputs } from '../src/io/input.js';
 import { compileModel } from '../src/model/compile.js';
 import { type ModelInfo, modelFiles } from '../src/model/layout.js';
 import { setupModel } from '../src/model/setup.js';
 import { type ProofBundle, decodeTensor } from '../src/prove/bundle.js';
+import { witnessInput } from '../src/prove/engine.js';
 import { ModelProver } from '../src/prove/prover.js';
 import { evaluate } from '../src/quantize/evaluate.js';
-import type { QuantizedGraph } from '../src/quantize/plan.js';
-import { planFromJson } from '../src/quantize/serialize.js';
+import { quantizeForPlan } from '../src/quantize/input.js';
 import { type Groth16VerificationKey, loadVerificationKey, readR1csHeader, requiredPower } from '../src/setup/index.js';
 import { verifyBundle } from '../src/verify/verify.js';
 import { EXAMPLES, tinyCnn, tinyMlp } from '../scripts/example-models.js';
-import { OnnxBuilder, mulberry32, randomTensor } from './support/onnx-builder.js';
+import { type CompiledModel, compileWhole, fixedPoint, honestWitness, signalNames, witnessInputOf } from './support/model-witness.js';
+import { gemmRelu } from './support/models.js';
 import { TEST_DATA_DIR, TEST_PTAU_POWER, tempDir } from './support/env.js';
 import {
   type Snippet,
   compileSnippet,
-  floorDiv,
   encodeWtns,
   failingConstraints,
   namesByIndex,
   nonConstantIndices,
-  pow2,
   quietly,
   readR1cs,
-  readSymbols,
   singleTamperSurvivors,
   tamperedWitnessesFail,
   witnessFromAssignment,
   witnessIndex,
   witnessSatisfies,
 } from './support/witness.js';
+import { floorDiv, pow2 } from './support/reference.js';
 
 // ---------------------------------------------------------------------------------------------
 // Reference integer semantics, written independently of the compiler's evaluator.
@@ -64,7 +62,27 @@ const bitsOf = (u: bigint, n: number): bigint[] => Array.from({ length: n }, (_,
 function rangeSamples(shift: number, bits: number): bigint[] {
   const half = pow2(bits - 1);
   const d = pow2(shift);
-  const xs = [-half, -half + 1n, -half + d, -(half / 3n), -d - 1n, -d, -d + 1n, -2n, -1n, 0n, 1n, 2n, d - 1n, d, d + 1n, half / 3n, half - d - 1n, half - 2n, half - 1n];
+  const xs = [
+    -half,
+    -half + 1n,
+    -half + d,
+    -(half / 3n),
+    -d - 1n,
+    -d,
+    -d + 1n,
+    -2n,
+    -1n,
+    0n,
+    1n,
+    2n,
+    d - 1n,
+    d,
+    d + 1n,
+    half / 3n,
+    half - d - 1n,
+    half - 2n,
+    half - 1n,
+  ];
   return [...new Set(xs)].filter((x) => x >= -half && x < half).sort((a, b) => (a < b ? -1 : 1));
 }
 
@@ -90,22 +108,38 @@ const PRELUDE = 'pragma circom 2.1.0;\ninclude "zkinfer/fixedpoint.circom";\n';
 const CASES: TemplateCase[] = [
   {
     label: 'FloorShift(3, 10) as main, public input',
-    shift: 3, bits: 10, relu: false, input: 'in', nonNeg: true,
+    shift: 3,
+    bits: 10,
+    relu: false,
+    input: 'in',
+    nonNeg: true,
     code: `${PRELUDE}component main {public [in]} = FloorShift(3, 10);\n`,
   },
   {
     label: 'FloorShift(0, 6) in a wrapper, private input',
-    shift: 0, bits: 6, relu: false, input: 'x', nonNeg: false,
+    shift: 0,
+    bits: 6,
+    relu: false,
+    input: 'x',
+    nonNeg: false,
     code: `${PRELUDE}template Wrap() {\n  signal input x;\n  signal output out;\n  component f = FloorShift(0, 6);\n  f.in <== x;\n  out <== f.out;\n}\ncomponent main = Wrap();\n`,
   },
   {
     label: 'Rescale(4, 12) as main, private input',
-    shift: 4, bits: 12, relu: false, input: 'in', nonNeg: false,
+    shift: 4,
+    bits: 12,
+    relu: false,
+    input: 'in',
+    nonNeg: false,
     code: `${PRELUDE}component main = Rescale(4, 12);\n`,
   },
   {
     label: 'RescaleRelu(4, 12) in a wrapper, public input',
-    shift: 4, bits: 12, relu: true, input: 'x', nonNeg: false,
+    shift: 4,
+    bits: 12,
+    relu: true,
+    input: 'x',
+    nonNeg: false,
     code: `${PRELUDE}template Wrap() {\n  signal input x;\n  signal output out;\n  component r = RescaleRelu(4, 12);\n  r.in <== x;\n  out <== r.out;\n}\ncomponent main {public [x]} = Wrap();\n`,
   },
 ];
@@ -154,7 +188,9 @@ describe('gadget templates', () => {
         if (c.nonNeg) assert.equal(w[witnessIndex(s.symbols, 'main.nonNeg')], x >= 0n ? 1n : 0n, `nonNeg for x = ${x}`);
         tampered += await tamperedWitnessesFail(s.r1csPath, w, nonConstantIndices(w.length), names);
       }
-      t.diagnostic(`${xs.length} inputs from ${xs[0]} to ${xs[xs.length - 1]}; witness of ${names.size + 1} entries (${s.constraints} constraints); ${tampered} tampered witnesses all rejected by snarkjs.wtns.check`);
+      t.diagnostic(
+        `${xs.length} inputs from ${xs[0]} to ${xs[xs.length - 1]}; witness of ${names.size + 1} entries (${s.constraints} constraints); ${tampered} tampered witnesses all rejected by snarkjs.wtns.check`,
+      );
     });
 
     test(`${c.label}: out-of-range inputs make the witness calculator throw, and their wrapped-around witness fails`, async (t) => {
@@ -248,7 +284,11 @@ describe('gadget templates', () => {
           for (const remainder of ['boolean', 'compensating'] as const) {
             const w = witnessFromAssignment(s.symbols, size, assignment(x, delta, remainder));
             assert.equal(toSigned(w[outIdx]), floorDiv(x, d) + delta, 'the cheat claims the wrong quotient');
-            assert.equal(await witnessSatisfies(r1csBytes, w), false, `x = ${x}: quotient ${floorDiv(x, d) + delta} (${remainder} remainder bits) must not verify`);
+            assert.equal(
+              await witnessSatisfies(r1csBytes, w),
+              false,
+              `x = ${x}: quotient ${floorDiv(x, d) + delta} (${remainder} remainder bits) must not verify`,
+            );
             const failing = failingConstraints(r1cs, w);
             assert.ok(failing.length >= 1);
             // With every linear relation kept, the compensating cheat breaks exactly one constraint:
@@ -267,34 +307,20 @@ describe('gadget templates', () => {
 // Whole models.
 // ---------------------------------------------------------------------------------------------
 
-interface Compiled {
-  label: string;
-  dir: string;
-  info: ModelInfo;
-  plan: QuantizedGraph;
-  wasm: WitnessCalculator;
-  /** The example input (seed 1) as floats, one flat array per graph input. */
+/** A compiled example with its example input (seed 1) as floats, one flat array per graph input. */
+interface Compiled extends CompiledModel {
   example: number[][];
 }
 
 const exampleOf = (name: string) => EXAMPLES.find((e) => e.name === name)!;
 
-/** The witness calculator's input as ModelProver builds it: quantized integers as field elements. */
-function witnessInputOf(m: Compiled, values: readonly number[][]): { ints: bigint[][]; input: Record<string, string[]> } {
-  const ints = quantizeInputs(values, m.info.inputs.map((i) => i.scale), m.info.inputs.map((i) => i.name));
-  return { ints, input: Object.fromEntries(m.info.inputs.map((t, i) => [t.signal, ints[i].map((v) => toField(v).toString())])) };
-}
-
 async function compileExample(label: string, onnx: Uint8Array, exampleName: string, headroomBits?: number): Promise<Compiled> {
   const ex = exampleOf(exampleName);
-  const dir = scratch(tempDir(label));
   // The example input (seed 1) and three more draws of the same distribution calibrate the ranges.
-  const info = await compileModel(onnx, dir, { samples: [1, 2, 3, 4].map((seed) => ex.inputData(seed)), headroomBits, name: label });
-  const files = modelFiles(dir);
-  const header = await readR1csHeader(files.r1cs);
+  const m = await compileWhole(label, onnx, scratch(tempDir(label)), { samples: [1, 2, 3, 4].map((seed) => ex.inputData(seed)), headroomBits });
+  const header = await readR1csHeader(modelFiles(m.dir).r1cs);
   assert.ok(requiredPower(header.nConstraints, header.nPublic) <= TEST_PTAU_POWER, `${label} must fit the suite's ptau of power ${TEST_PTAU_POWER}`);
-  const plan = planFromJson(readFileSync(files.plan, 'utf8'));
-  return { label, dir, info, plan, wasm: await buildWitnessCalculator(readFileSync(files.wasm)), example: ex.inputData(1) };
+  return { ...m, example: ex.inputData(1) };
 }
 
 describe('whole models', () => {
@@ -310,40 +336,36 @@ describe('whole models', () => {
   });
 
   /** The model's witness for its example input, checked against the reference evaluator. */
-  async function honestWitness(m: Compiled): Promise<bigint[]> {
-    const { ints, input } = witnessInputOf(m, m.example);
-    const w = await m.wasm.calculateWitness(input, true);
-    const expected = evaluate(m.plan, ints, { checkRanges: true }).outputs.flat();
-    const inputs = ints.flat();
-    assert.deepEqual(w.slice(1, 1 + expected.length).map(toSigned), expected, 'outputs are the first witness entries');
-    assert.deepEqual(w.slice(1 + expected.length, 1 + expected.length + inputs.length).map(toSigned), inputs, 'then the inputs');
-    return w;
-  }
-
-  const symbolsOf = (m: Compiled) => namesByIndex(readSymbols(join(modelFiles(m.dir).buildDir, 'main.sym')));
+  const exampleWitness = (m: Compiled): Promise<bigint[]> => honestWitness(m, quantizeForPlan(m.plan, m.example).inputs);
 
   test('tinyMlp: every single-entry tampering of its witness fails (snarkjs.wtns.check, exhaustive)', async (t) => {
-    const w = await honestWitness(mlp);
+    const w = await exampleWitness(mlp);
     const all = nonConstantIndices(w.length);
-    const checked = await tamperedWitnessesFail(modelFiles(mlp.dir).r1cs, w, all, symbolsOf(mlp));
+    const checked = await tamperedWitnessesFail(modelFiles(mlp.dir).r1cs, w, all, signalNames(mlp));
     // The direct evaluator used for tinyCnn agrees on all of them.
     assert.deepEqual(singleTamperSurvivors(readR1cs(modelFiles(mlp.dir).r1cs), w, all), []);
     t.diagnostic(`${checked} tampered witnesses of ${mlp.info.layers.map((l) => `${l.count} x ${l.gadget}`).join(', ')} all rejected`);
   });
 
   test('tinyCnn: every single-entry tampering of its witness fails (direct R1CS evaluation, exhaustive; snarkjs on a sample)', async (t) => {
-    const w = await honestWitness(cnn);
+    const w = await exampleWitness(cnn);
     const files = modelFiles(cnn.dir);
-    const names = symbolsOf(cnn);
+    const names = signalNames(cnn);
     const all = nonConstantIndices(w.length);
     const survivors = singleTamperSurvivors(readR1cs(files.r1cs), w, all);
-    assert.deepEqual(survivors.map((i) => `${i} (${names.get(i)})`), [], 'unconstrained witness entries');
+    assert.deepEqual(
+      survivors.map((i) => `${i} (${names.get(i)})`),
+      [],
+      'unconstrained witness entries',
+    );
     // snarkjs.wtns.check on every public signal and an even spread of the private entries.
     const publicCount = cnn.info.publicSignals;
     const stride = Math.ceil((w.length - 1 - publicCount) / 60);
     const sample = all.filter((i) => i <= publicCount || (i - publicCount) % stride === 0);
     const checked = await tamperedWitnessesFail(files.r1cs, w, sample, names);
-    t.diagnostic(`${all.length} tampered witnesses of ${cnn.info.layers.map((l) => `${l.count} x ${l.gadget}`).join(', ')} all break a constraint; ${checked} of them also checked by snarkjs.wtns.check`);
+    t.diagnostic(
+      `${all.length} tampered witnesses of ${cnn.info.layers.map((l) => `${l.count} x ${l.gadget}`).join(', ')} all break a constraint; ${checked} of them also checked by snarkjs.wtns.check`,
+    );
   });
 
   describe('proofs', () => {
@@ -424,13 +446,19 @@ describe('whole models', () => {
           (e.details as { layer?: number }).layer === layer.layer,
       );
       // The circuit itself refuses it too: no witness, hence no proof, whoever runs the prover.
-      const { input } = witnessInputOf(mlp, big);
-      await assert.rejects(quietly(() => mlp.wasm.calculateWTNSBin(input, true)), isRangeAssertion);
-      await assert.rejects(quietly(() => mlp.wasm.calculateWitness(input, true)), isRangeAssertion);
+      const input = witnessInputOf(mlp, fixedPoint(mlp, big));
+      await assert.rejects(
+        quietly(() => mlp.wasm.calculateWTNSBin(input, true)),
+        isRangeAssertion,
+      );
+      await assert.rejects(
+        quietly(() => mlp.wasm.calculateWitness(input, true)),
+        isRangeAssertion,
+      );
     });
 
     test('encodeWtns writes what the witness calculator writes', async () => {
-      const { input } = witnessInputOf(mlp, mlp.example);
+      const input = witnessInputOf(mlp, fixedPoint(mlp, mlp.example));
       const bin = await mlp.wasm.calculateWTNSBin(input, true);
       const values = await mlp.wasm.calculateWitness(input, true);
       assert.deepEqual(encodeWtns(values), new Uint8Array(bin));
@@ -448,19 +476,6 @@ describe('whole models', () => {
 // checked by the prover and by verifyBundle on the public signals) and the compiler proves that no
 // affine form over bounded inputs reaches the field's half (checkNoWrap).
 // ---------------------------------------------------------------------------------------------
-
-/** [1, 4] → Gemm (2 units) → Relu: two range-checked forms over four inputs. */
-function wideToNarrow(seed = 3): Uint8Array {
-  const rng = mulberry32(seed);
-  return new OnnxBuilder()
-    .input('input', [1, 4])
-    .initializer('W', [2, 4], randomTensor(rng, [2, 4], 0.5))
-    .initializer('B', [2], randomTensor(rng, [2], 0.5))
-    .node('Gemm', ['input', 'W', 'B'], ['h'], { transB: 1 })
-    .node('Relu', ['h'], ['output'])
-    .output('output', [1, 2])
-    .build();
-}
 
 const modPow = (b: bigint, e: bigint, p: bigint): bigint => {
   let r = 1n;
@@ -497,57 +512,74 @@ function kernelVector(rows: bigint[][], p: bigint): bigint[] {
   return delta;
 }
 
-test(
-  'an input the prover refuses (|x| ≥ 2^64, beyond every range) cannot be proven either',
-  async (t) => {
-    const ex = exampleOf('tiny_mlp');
-    const dir = scratch(tempDir('wide-to-narrow'));
-    await compileModel(wideToNarrow(), dir, { samples: [1, 2, 3, 4].map((s) => ex.inputData(s)), name: 'wide-to-narrow' });
-    const info = await setupModel(dir, { dataDir: TEST_DATA_DIR, log: () => {} });
-    const files = modelFiles(dir);
-    const plan = planFromJson(readFileSync(files.plan, 'utf8'));
-    const honest = await (await ModelProver.load(dir)).prove(ex.inputData(1));
-    const vkey = await loadVerificationKey(dir);
+test('an input the prover refuses (|x| ≥ 2^64, beyond every range) cannot be proven either', async (t) => {
+  const ex = exampleOf('tiny_mlp');
+  // [1, 4] → Gemm (2 units) → Relu: two range-checked forms over four inputs.
+  const onnx = gemmRelu({ seed: 3, inputs: 4, units: 2, amp: 0.5 });
+  const { dir, plan, wasm } = await compileWhole('wide-to-narrow', onnx, scratch(tempDir('wide-to-narrow')), {
+    samples: [1, 2, 3, 4].map((s) => ex.inputData(s)),
+  });
+  const info = await setupModel(dir, { dataDir: TEST_DATA_DIR, log: () => {} });
+  const files = modelFiles(dir);
+  const honest = await (await ModelProver.load(dir)).prove(ex.inputData(1));
+  const vkey = await loadVerificationKey(dir);
 
-    // The first range-checked layer's coefficients on the input wires, and a kernel vector mod p.
-    const group = plan.groups[0];
-    assert.equal(group.kind, 'shift');
-    const first = plan.inputs[0].firstWire;
-    const rows = (group.kind === 'shift' ? group.inputs : []).map((f) =>
-      Array.from({ length: 4 }, (_, c) => f.coefs[f.wires.indexOf(first + c)] ?? 0n),
-    );
-    const delta = kernelVector(rows, FIELD_PRIME);
-    const ints = honest.inputs[0].integers.map(BigInt);
-    const forged = ints.map((v, i) => toSigned(toField(v + delta[i])));
-    assert.ok(forged.some((v) => v >= 2n ** 64n || v <= -(2n ** 64n)), 'the forged input is far out of range');
-    // Over the integers the forged input overflows the first layer's range check, and the prover refuses it.
-    assert.throws(() => evaluate(plan, [forged], { checkRanges: true }), (e: unknown) => e instanceof ZkError && e.code === 'INPUT_OUT_OF_RANGE');
-    await assert.rejects((await ModelProver.load(dir)).prove([forged.map((v) => Number(v) / 2 ** info.inputs[0].scale)]), (e: unknown) => e instanceof ZkError && e.code === 'INPUT_OUT_OF_RANGE');
+  // The first range-checked layer's coefficients on the input wires, and a kernel vector mod p.
+  const group = plan.groups[0];
+  assert.equal(group.kind, 'shift');
+  const first = plan.inputs[0].firstWire;
+  const rows = (group.kind === 'shift' ? group.inputs : []).map((f) => Array.from({ length: 4 }, (_, c) => f.coefs[f.wires.indexOf(first + c)] ?? 0n));
+  const delta = kernelVector(rows, FIELD_PRIME);
+  const ints = honest.inputs[0].integers.map(BigInt);
+  const forged = ints.map((v, i) => toSigned(toField(v + delta[i])));
+  assert.ok(
+    forged.some((v) => v >= 2n ** 64n || v <= -(2n ** 64n)),
+    'the forged input is far out of range',
+  );
+  // Over the integers the forged input overflows the first layer's range check, and the prover refuses it.
+  assert.throws(
+    () => evaluate(plan, [forged], { checkRanges: true }),
+    (e: unknown) => e instanceof ZkError && e.code === 'INPUT_OUT_OF_RANGE',
+  );
+  await assert.rejects(
+    (await ModelProver.load(dir)).prove([forged.map((v) => Number(v) / 2 ** info.inputs[0].scale)]),
+    (e: unknown) => e instanceof ZkError && e.code === 'INPUT_OUT_OF_RANGE',
+  );
 
-    // Feeding it to the witness calculator directly, as a dishonest prover would.
-    const wasm = await buildWitnessCalculator(readFileSync(files.wasm));
-    let wtns: Uint8Array;
-    try {
-      wtns = await quietly(() => wasm.calculateWTNSBin({ [info.inputs[0].signal]: forged.map((v) => toField(v).toString()) }, true));
-    } catch (e) {
-      assert.ok(isRangeAssertion(e), `refused, but not by a range check: ${(e as Error).message}`);
-      return; // fixed in the circuit: the out-of-range input has no witness
-    }
-    const { proof, publicSignals } = await snarkjs.groth16.prove(new Uint8Array(readFileSync(files.zkey)), wtns);
-    const outputCount = info.outputs.reduce((s, o) => s + o.dims.reduce((a, b) => a * b, 1), 0);
-    const bundle: ProofBundle = {
-      ...honest,
-      proof,
-      publicSignals,
-      inputs: [decodeTensor(info.inputs[0], publicSignals.slice(outputCount).map((s) => toSigned(BigInt(s))))],
-      outputs: [decodeTensor(info.outputs[0], publicSignals.slice(0, outputCount).map((s) => toSigned(BigInt(s))))],
-    };
-    const pairingOk = await PROOF_SYSTEM.groth16.verify(vkey, publicSignals, proof);
-    t.diagnostic(`forged input ${bundle.inputs[0].values.map((v) => v.toPrecision(3)).join(', ')} → output ${bundle.outputs[0].values.join(', ')} (honest input ${honest.inputs[0].values.map((v) => v.toFixed(3)).join(', ')} → the same output); groth16.verify: ${pairingOk}`);
-    const verdict = await verifyBundle(info, vkey, bundle);
-    assert.equal(verdict.valid, false, 'verifyBundle accepted a proof for an input whose integer evaluation overflows every range check');
-  },
-);
+  // Feeding it to the witness calculator directly, as a dishonest prover would.
+  let wtns: Uint8Array;
+  try {
+    wtns = await quietly(() => wasm.calculateWTNSBin(witnessInput(info, plan, [forged]), true));
+  } catch (e) {
+    assert.ok(isRangeAssertion(e), `refused, but not by a range check: ${(e as Error).message}`);
+    return; // fixed in the circuit: the out-of-range input has no witness
+  }
+  const { proof, publicSignals } = await snarkjs.groth16.prove(new Uint8Array(readFileSync(files.zkey)), wtns);
+  const outputCount = info.outputs.reduce((s, o) => s + o.dims.reduce((a, b) => a * b, 1), 0);
+  const bundle: ProofBundle = {
+    ...honest,
+    proof,
+    publicSignals,
+    inputs: [
+      decodeTensor(
+        info.inputs[0],
+        publicSignals.slice(outputCount).map((s) => toSigned(BigInt(s))),
+      ),
+    ],
+    outputs: [
+      decodeTensor(
+        info.outputs[0],
+        publicSignals.slice(0, outputCount).map((s) => toSigned(BigInt(s))),
+      ),
+    ],
+  };
+  const pairingOk = await PROOF_SYSTEM.groth16.verify(vkey, publicSignals, proof);
+  t.diagnostic(
+    `forged input ${bundle.inputs[0].values.map((v) => v.toPrecision(3)).join(', ')} → output ${bundle.outputs[0].values.join(', ')} (honest input ${honest.inputs[0].values.map((v) => v.toFixed(3)).join(', ')} → the same output); groth16.verify: ${pairingOk}`,
+  );
+  const verdict = await verifyBundle(info, vkey, bundle);
+  assert.equal(verdict.valid, false, 'verifyBundle accepted a proof for an input whose integer evaluation overflows every range check');
+});
 
 after(() => scratchDirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
 after(() => releaseCurve());

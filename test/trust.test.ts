@@ -25,7 +25,7 @@ import { devPtauPath, loadVerificationKey } from '../src/setup/index.js';
 import { identifyPtau } from '../src/setup/ptau-id.js';
 import { verifyBundle } from '../src/verify/verify.js';
 import { mlp } from '../scripts/example-models.js';
-import { Chain, call, compileSolidity, consumerSource, encodeArgs } from './support/evm.js';
+import { Chain, call, compileSolidity, consumerSource, encodeConsumerArgs } from './support/evm.js';
 import { TEST_DATA_DIR, tempDir } from './support/env.js';
 
 const work = tempDir('trust');
@@ -126,7 +126,10 @@ describe('a phase-2 ceremony with two outside contributors and a beacon', () => 
     // And the plain initial key (delta = 1), re-sent.
     await rejects(addContribution(dir, initZkey, opts), 'INPUT_INVALID', /contribution refused/);
 
-    assert.deepEqual(readTranscript(dir)!.contributions.map((c) => c.name), ['alice']);
+    assert.deepEqual(
+      readTranscript(dir)!.contributions.map((c) => c.name),
+      ['alice'],
+    );
   });
 
   test('bob contributes, the owner finalizes with a beacon: proofs verify, off-chain and on-chain', async () => {
@@ -136,7 +139,10 @@ describe('a phase-2 ceremony with two outside contributors and a beacon', () => 
     await finalizeCeremony(dir, '0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef', 10);
 
     const transcript = readTranscript(dir)!;
-    assert.deepEqual(transcript.contributions.map((c) => c.name), ['alice', 'bob']);
+    assert.deepEqual(
+      transcript.contributions.map((c) => c.name),
+      ['alice', 'bob'],
+    );
     assert.equal(transcript.contributions[1].hash, bobHash, 'the transcript shows the hash bob published');
     assert.ok(transcript.finalized && transcript.beacon);
     const check = await verifyCeremony(dir, opts);
@@ -159,11 +165,14 @@ describe('a phase-2 ceremony with two outside contributors and a beacon', () => 
 
     // The consumer contract, constructed with the model version id, accepts it and names the version.
     const p = consumerParameters(info);
-    const args = encodeArgs([verifier.address, p.selector, BigInt(p.proofWords), BigInt(p.publicSignals), BigInt(p.outputs), BigInt(p.scale), p.modelId, p.inputRange.map(BigInt), BigInt(p.modelCommitment), BigInt(p.modelCommitmentIndex), p.versionId]);
+    const args = encodeConsumerArgs(info, verifier.address);
     const consumer = await chain.deploy(compileSolidity({ 'ZkInferConsumer.sol': consumerSource() }).ZkInferConsumer.bytecode, args);
-    const submitted = await chain.call(consumer.address, call('submit(bytes32,uint256[],uint256[])', [p.modelId, { array: calldata.proof }, { array: calldata.publicSignals }]));
+    const submitted = await chain.call(
+      consumer.address,
+      call('submit(bytes32,uint256[],uint256[])', [p.modelId, { array: calldata.proof }, { array: calldata.publicSignals }]),
+    );
     assert.ok(submitted.ok, submitted.error);
-    assert.equal((await chain.call(consumer.address, call('versionId()', []))).returnValue, '0x' + info.setup!.versionId);
+    assert.equal((await chain.call(consumer.address, call('versionId()', []))).returnValue, `0x${info.setup!.versionId}`);
   });
 
   test('audit passes and names the contributors; the Solidity verifier embeds the key', async () => {
@@ -172,7 +181,16 @@ describe('a phase-2 ceremony with two outside contributors and a beacon', () => 
     const report = await auditModel(dir, { ...opts, verifier });
     assert.ok(report.ok, formatAudit(report));
     assert.deepEqual(report.contributors, ['alice', 'bob']);
-    assert.deepEqual(Object.fromEntries(report.checks.map((c) => [c.id, c.status])), { onnx: 'pass', recompile: 'pass', ptau: 'warn', zkey: 'pass', phase2: 'pass', vkey: 'pass', version: 'pass', verifier: 'pass' });
+    assert.deepEqual(Object.fromEntries(report.checks.map((c) => [c.id, c.status])), {
+      onnx: 'pass',
+      recompile: 'pass',
+      ptau: 'warn',
+      zkey: 'pass',
+      phase2: 'pass',
+      vkey: 'pass',
+      version: 'pass',
+      verifier: 'pass',
+    });
     assert.match(report.trusted, /^any one of 2 contributors \(alice, bob\) and whoever made the development ptau$/);
   });
 
@@ -252,7 +270,10 @@ describe('audit catches', () => {
     cpSync(keyed.b, dir, { recursive: true });
     copyFileSync(modelFiles(keyed.a).onnx, modelFiles(dir).onnx);
     const info = readModelInfo(dir);
-    writeFileSync(modelFiles(dir).info, JSON.stringify({ ...info, onnxSha256: readModelInfo(keyed.a).onnxSha256, build: { ...info.build!, settings: readModelInfo(keyed.a).build!.settings } }));
+    writeFileSync(
+      modelFiles(dir).info,
+      JSON.stringify({ ...info, onnxSha256: readModelInfo(keyed.a).onnxSha256, build: { ...info.build!, settings: readModelInfo(keyed.a).build!.settings } }),
+    );
     const report = await auditModel(dir, opts);
     assert.equal(report.ok, false);
     assert.equal(statuses(report).onnx, 'pass');
@@ -263,7 +284,10 @@ describe('audit catches', () => {
   test('a circuit built with other settings than recorded', async () => {
     const dir = variant('other-settings', (d) => {
       const info = readModelInfo(d);
-      writeFileSync(modelFiles(d).info, JSON.stringify({ ...info, build: { ...info.build!, settings: { ...info.build!.settings, headroomBits: info.build!.settings.headroomBits + 3 } } }));
+      writeFileSync(
+        modelFiles(d).info,
+        JSON.stringify({ ...info, build: { ...info.build!, settings: { ...info.build!.settings, headroomBits: info.build!.settings.headroomBits + 3 } } }),
+      );
     });
     const report = await auditModel(dir, opts);
     assert.equal(report.ok, false);
@@ -316,7 +340,7 @@ test('hashed weights: the owner keeps the ONNX file; the audit checks everything
   assert.equal(checks.zkey.status, 'pass');
 });
 
-test('without a ceremony the key is the operator\'s alone, and every view says so', async () => {
+test("without a ceremony the key is the operator's alone, and every view says so", async () => {
   const dir = join(work, 'operator');
   cpSync(compiled.a, dir, { recursive: true });
   const info = await setupModel(dir, opts);

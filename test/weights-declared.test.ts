@@ -39,7 +39,10 @@ function models(): string[] {
 
 test('the weight slots are declared by ops the compiler knows, as before the move from trace.ts', () => {
   for (const op of Object.keys(WEIGHT_SLOTS)) assert.ok(OPS[op], `${op} declares weight slots but is no op`);
-  assert.deepEqual({ ...WEIGHT_SLOTS }, { MatMul: [0, 1], Gemm: [0, 1, 2], Conv: [1, 2], Add: [0, 1], Sub: [0, 1], Mul: [0, 1], LSTM: [1, 2, 3, 7], GRU: [1, 2, 3], RNN: [1, 2, 3] });
+  assert.deepEqual(
+    { ...WEIGHT_SLOTS },
+    { MatMul: [0, 1], Gemm: [0, 1, 2], Conv: [1, 2], Add: [0, 1], Sub: [0, 1], Mul: [0, 1], LSTM: [1, 2, 3, 7], GRU: [1, 2, 3], RNN: [1, 2, 3] },
+  );
 });
 
 test('every float initializer an op reads is a declared weight slot or allow-listed as a constant', () => {
@@ -52,7 +55,7 @@ test('every float initializer an op reads is a declared weight slot or allow-lis
       if (!OPS[node.opType]) continue;
       node.inputs.forEach((name, slot) => {
         const t = graph.initializers.get(name);
-        if (!t || t.dtype !== 'float' || t.data.length <= 1) return;
+        if (t?.dtype !== 'float' || t.data.length <= 1) return;
         if (WEIGHT_SLOTS[node.opType]?.includes(slot) || NOT_WEIGHTS[node.opType]?.includes(slot)) return;
         undeclared.add(`${node.opType} input ${slot} (${file})`);
       });

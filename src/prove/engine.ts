@@ -49,13 +49,11 @@ export class CircuitProver {
     const { inputs, outputs } = quantizeForPlan(plan, values);
     const salt = needsSalt(visibility) ? (opts.salt ?? randomSalt()) : undefined;
     if (salt !== undefined) parseFieldElement(String(salt), 'the salt');
-    const witnessInput: Record<string, unknown> = Object.fromEntries(info.inputs.map((t, i) => [t.signal, inputs[i].map((v) => toField(v).toString())]));
-    if (plan.weights.length) witnessInput.weights = plan.weights.flatMap((w) => w.values.map((v) => toField(v).toString()));
-    if (salt !== undefined) witnessInput.salt = salt.toString();
+    const input = witnessInput(info, plan, inputs, salt);
     const t0 = performance.now();
     let wtns: Uint8Array;
     try {
-      wtns = await this.witness.calculateWTNSBin(witnessInput, true);
+      wtns = await this.witness.calculateWTNSBin(input, true);
     } catch (e) {
       throw new ZkError('WITNESS_FAILED', `the witness calculator rejected the input: ${(e as Error).message.split('\n')[0]}`);
     }
@@ -90,6 +88,19 @@ export class CircuitProver {
         : {}),
     };
   }
+}
+
+/**
+ * The witness calculator's input for fixed-point inputs (one flat row-major array per graph input):
+ * each input under its circuit signal, the plan's weights as the `weights` signal when they are wires
+ * (weights=private|hashed), and the salt when the visibility needs one; values as decimal field
+ * elements (negative integers as p − |x|). The soundness tests build their witnesses with it.
+ */
+export function witnessInput(info: ModelInfo, plan: QuantizedGraph, inputs: readonly (readonly bigint[])[], salt?: bigint): Record<string, string | string[]> {
+  const input: Record<string, string | string[]> = Object.fromEntries(info.inputs.map((t, i) => [t.signal, inputs[i].map((v) => toField(v).toString())]));
+  if (plan.weights.length) input.weights = plan.weights.flatMap((w) => w.values.map((v) => toField(v).toString()));
+  if (salt !== undefined) input.salt = salt.toString();
+  return input;
 }
 
 /** A uniformly random salt below 2^248 (31 random bytes: always a field element); Web Crypto, in Node and browsers. */

@@ -100,7 +100,11 @@ export async function startNode(command: 'serve' | 'prover', env: Record<string,
   });
   running.add(proc);
   // Said on stderr, so a node that dies under a test (not killed by it) shows in the test's output.
-  proc.once('exit', (code, signal) => running.has(proc) && console.error(`zkinfer ${command} ${env.ZKINFER_NODE_NAME ?? ''} (pid ${proc.pid}) exited: code ${code}, signal ${signal}`));
+  proc.once(
+    'exit',
+    (code, signal) =>
+      running.has(proc) && console.error(`zkinfer ${command} ${env.ZKINFER_NODE_NAME ?? ''} (pid ${proc.pid}) exited: code ${code}, signal ${signal}`),
+  );
   // 'close' comes after the exit, once stdout has delivered every line.
   const exit = once(proc, 'close').then(([code]) => (running.delete(proc), code as number | null));
   const logs: NodeProcess['logs'] = [];

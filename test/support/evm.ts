@@ -2,12 +2,14 @@
  * A real EVM in-process for the on-chain tests and the benchmark: solc (npm, WebAssembly) compiles,
  * @ethereumjs/evm runs. No node, no network; gas is the EVM's own count.
  */
-import { Common, Hardfork, Mainnet } from '@ethereumjs/common';
+import { Common, type Hardfork, Mainnet } from '@ethereumjs/common';
 import { createEVM, type EVM } from '@ethereumjs/evm';
 import { type Address, bytesToHex, createAddressFromString, hexToBytes } from '@ethereumjs/util';
 import { keccak_256 } from '@noble/hashes/sha3';
 import { EVM_VERSION } from '../../src/chain/solidity.js';
 import { selectorOf } from '../../src/chain/verifier.js';
+import { consumerConstructorArgs, consumerParameters } from '../../src/chain/abi.js';
+import type { ModelInfo } from '../../src/model/layout.js';
 
 /** The hardfork both sides agree on: solc's target and the EVM's rules (calldata floor of EIP-7623). */
 const HARDFORK = EVM_VERSION;
@@ -57,7 +59,12 @@ export class Chain {
 
   /** A state-changing call from `sender` (a transaction's execution, without the signature). */
   async call(to: string, data: string): Promise<CallResult> {
-    const r = await this.evm.runCall({ caller: this.sender, to: createAddressFromString(to) as Address, data: hexToBytes(data as `0x${string}`), gasLimit: 100_000_000n });
+    const r = await this.evm.runCall({
+      caller: this.sender,
+      to: createAddressFromString(to) as Address,
+      data: hexToBytes(data as `0x${string}`),
+      gasLimit: 100_000_000n,
+    });
     return this.result(r.execResult, data, false);
   }
 
@@ -93,7 +100,7 @@ function revertReason(returnValue: string): string {
 
 export type AbiValue = bigint | string | AbiValue[] | { array: (bigint | string)[] };
 
-export const keccakHex = (hex: string): string => '0x' + Buffer.from(keccak_256(hexToBytes(hex as `0x${string}`))).toString('hex');
+export const keccakHex = (hex: string): string => `0x${Buffer.from(keccak_256(hexToBytes(hex as `0x${string}`))).toString('hex')}`;
 
 const word = (v: bigint | string): string => BigInt.asUintN(256, BigInt(v)).toString(16).padStart(64, '0');
 
@@ -115,7 +122,7 @@ export function encodeArgs(args: AbiValue[]): string {
       tailOffset += body.length / 2;
     } else heads.push(encodeStatic(a));
   }
-  return '0x' + heads.join('') + tails.join('');
+  return `0x${heads.join('')}${tails.join('')}`;
 }
 
 function staticWords(a: AbiValue): number {
@@ -133,7 +140,16 @@ export const call = (signature: string, args: AbiValue[]): string => selectorOf(
 
 /** Reads `int256[]` returned alone (offset, length, elements). */
 export function decodeInt256Array(hex: string): bigint[] {
-  const words = (hex.slice(2).match(/.{64}/g) ?? []).map((w) => BigInt.asIntN(256, BigInt('0x' + w)));
+  const words = (hex.slice(2).match(/.{64}/g) ?? []).map((w) => BigInt.asIntN(256, BigInt(`0x${w}`)));
   const length = Number(words[1]);
   return words.slice(2, 2 + length);
+}
+
+/**
+ * ZkInferConsumer's constructor arguments for a model, ABI-encoded: the product's own order
+ * (consumerConstructorArgs, as `zkinfer deploy` uses it), numbers as words.
+ */
+export function encodeConsumerArgs(info: ModelInfo, verifier: string): string {
+  const toAbi = (v: string | number | readonly number[]): AbiValue => (typeof v === 'number' ? BigInt(v) : typeof v === 'string' ? v : v.map(BigInt));
+  return encodeArgs(consumerConstructorArgs(consumerParameters(info), verifier).map(toAbi));
 }

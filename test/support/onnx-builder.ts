@@ -81,6 +81,12 @@ export class OnnxBuilder {
     return this;
   }
 
+  /** Several float graph outputs at once, in the order given: `{ name: dims, … }`. */
+  outputShapes(dims: Readonly<Record<string, readonly Dim[]>>): this {
+    for (const [name, d] of Object.entries(dims)) this.output(name, d);
+    return this;
+  }
+
   initializer(name: string, dims: readonly number[], values: Float32Array | readonly number[]): this {
     this.initializers.push(tensorProto(name, { dtype: 'float32', dims, values }));
     return this;
@@ -102,7 +108,13 @@ export class OnnxBuilder {
    * Appends a node; nodes must be added in topological order, as ONNX requires. An empty input name
    * skips an optional input. `name` defaults to `opType_index`; `domain` to the default ONNX domain.
    */
-  node(opType: string, inputs: readonly string[], outputs: readonly string[], attrs: Record<string, AttrValue> = {}, { name, domain }: { name?: string; domain?: string } = {}): this {
+  node(
+    opType: string,
+    inputs: readonly string[],
+    outputs: readonly string[],
+    attrs: Record<string, AttrValue> = {},
+    { name, domain }: { name?: string; domain?: string } = {},
+  ): this {
     this.nodes.push({
       opType,
       ...(domain ? { domain } : {}),
@@ -203,9 +215,7 @@ function attribute(name: string, v: AttrValue): onnx.IAttributeProto {
   }
   if (v.some((x) => typeof x === 'string')) return { name, type: AttrType.STRINGS, strings: (v as readonly string[]).map((x) => new TextEncoder().encode(x)) };
   const nums = v as readonly number[];
-  return nums.every(Number.isInteger)
-    ? { name, type: AttrType.INTS, ints: [...nums] }
-    : { name, type: AttrType.FLOATS, floats: [...nums] };
+  return nums.every(Number.isInteger) ? { name, type: AttrType.INTS, ints: [...nums] } : { name, type: AttrType.FLOATS, floats: [...nums] };
 }
 
 /** A seeded generator of uniform floats in [0, 1). */
@@ -235,7 +245,12 @@ export function randomTensor(rng: Rng, dims: readonly number[], scale: number): 
  * With `keepRaw`, the raw data stays too: a model that shows one value to a reader of raw_data and
  * sends onnxruntime to read `location` (the file-read attack of issue 13).
  */
-export function externalize(model: Uint8Array, name: string, location: string, options: { keepRaw?: boolean; offset?: number } = {}): { model: Uint8Array; data: Uint8Array } {
+export function externalize(
+  model: Uint8Array,
+  name: string,
+  location: string,
+  options: { keepRaw?: boolean; offset?: number } = {},
+): { model: Uint8Array; data: Uint8Array } {
   const m = ModelProto.decode(model);
   const t = m.graph!.initializer!.find((i) => i.name === name);
   if (!t) throw new Error(`no initializer ${name}`);

@@ -49,14 +49,24 @@ export async function startRpcNode(): Promise<RpcNode> {
   async function dryRun(tx: { from?: string; to?: string; data?: string }) {
     await evm.stateManager.checkpoint();
     try {
-      return await evm.runCall({ caller: createAddressFromString(tx.from ?? NODE_ACCOUNT), to: tx.to ? createAddressFromString(tx.to) : undefined, data: hexToBytes((tx.data ?? '0x') as `0x${string}`), gasLimit: 30_000_000n });
+      return await evm.runCall({
+        caller: createAddressFromString(tx.from ?? NODE_ACCOUNT),
+        to: tx.to ? createAddressFromString(tx.to) : undefined,
+        data: hexToBytes((tx.data ?? '0x') as `0x${string}`),
+        gasLimit: 30_000_000n,
+      });
     } finally {
       await evm.stateManager.revert();
     }
   }
 
   async function execute(hash: string, from: string, to: string | undefined, data: string): Promise<string> {
-    const r = await evm.runCall({ caller: createAddressFromString(from), to: to ? createAddressFromString(to) : undefined, data: hexToBytes(data as `0x${string}`), gasLimit: 30_000_000n });
+    const r = await evm.runCall({
+      caller: createAddressFromString(from),
+      to: to ? createAddressFromString(to) : undefined,
+      data: hexToBytes(data as `0x${string}`),
+      gasLimit: 30_000_000n,
+    });
     block += 1;
     const ok = !r.execResult.exceptionError;
     receipts.set(hash, {
@@ -76,7 +86,22 @@ export async function startRpcNode(): Promise<RpcNode> {
     eth_chainId: async () => hex(CHAIN_ID),
     net_version: async () => String(CHAIN_ID),
     eth_blockNumber: async () => hex(block),
-    eth_getBlockByNumber: async () => ({ number: hex(block), hash: keccak256(`0x${block.toString(16).padStart(64, '0')}`), parentHash: `0x${'0'.repeat(64)}`, timestamp: hex(1_700_000_000 + block), gasLimit: hex(30_000_000), gasUsed: '0x0', baseFeePerGas: '0x0', transactions: [], miner: NODE_ACCOUNT, difficulty: '0x0', extraData: '0x', size: '0x0', logsBloom: `0x${'0'.repeat(512)}`, nonce: '0x0000000000000000' }),
+    eth_getBlockByNumber: async () => ({
+      number: hex(block),
+      hash: keccak256(`0x${block.toString(16).padStart(64, '0')}`),
+      parentHash: `0x${'0'.repeat(64)}`,
+      timestamp: hex(1_700_000_000 + block),
+      gasLimit: hex(30_000_000),
+      gasUsed: '0x0',
+      baseFeePerGas: '0x0',
+      transactions: [],
+      miner: NODE_ACCOUNT,
+      difficulty: '0x0',
+      extraData: '0x',
+      size: '0x0',
+      logsBloom: `0x${'0'.repeat(512)}`,
+      nonce: '0x0000000000000000',
+    }),
     eth_gasPrice: async () => '0x1',
     eth_maxPriorityFeePerGas: async () => '0x1',
     eth_accounts: async () => [NODE_ACCOUNT],
@@ -105,7 +130,17 @@ export async function startRpcNode(): Promise<RpcNode> {
     },
     eth_getTransactionReceipt: async ([hash]) => {
       const r = receipts.get(hash);
-      return r && { ...r, blockHash: keccak256(r.blockNumber as `0x${string}`), transactionIndex: '0x0', cumulativeGasUsed: r.gasUsed, effectiveGasPrice: '0x1', type: '0x2', logsBloom: `0x${'0'.repeat(512)}` };
+      return (
+        r && {
+          ...r,
+          blockHash: keccak256(r.blockNumber as `0x${string}`),
+          transactionIndex: '0x0',
+          cumulativeGasUsed: r.gasUsed,
+          effectiveGasPrice: '0x1',
+          type: '0x2',
+          logsBloom: `0x${'0'.repeat(512)}`,
+        }
+      );
     },
   };
 

@@ -3,8 +3,10 @@
  * temporary data directory, whose ptau cache starts with the suite's development ptau (global
  * setup), so key setup truncates it instead of generating one. And a small JSON client.
  */
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { after, before } from 'node:test';
+import { releaseCurve } from '../../src/core/snarkjs.js';
 import { modelFiles } from '../../src/model/layout.js';
 import { configWith, type ServiceConfig } from '../../src/service/config.js';
 import { startService, type Service } from '../../src/service/service.js';
@@ -20,12 +22,60 @@ export function serviceDataDir(): string {
   return dataDir;
 }
 
-export async function startTestService(overrides: Partial<ServiceConfig> = {}): Promise<Service & { config: ServiceConfig; client: Client }> {
+export type TestService = Service & { config: ServiceConfig; client: Client };
+
+/** The service on 127.0.0.1, an ephemeral port and (unless given) a fresh data directory; silent, no example model. */
+export async function startTestService(overrides: Partial<ServiceConfig> = {}): Promise<TestService> {
   const dataDir = overrides.dataDir ?? serviceDataDir();
   if (!existsSync(dataDir)) throw new Error(`no data dir ${dataDir}`);
   const config = configWith({ port: 0, host: '127.0.0.1', logLevel: 'silent', registerExample: false, ...overrides, dataDir });
   const service = await startService(config);
   return { ...service, config, client: new Client(service.url) };
+}
+
+/**
+ * One service for a whole test file: started in a `before` hook, which then runs `setup` (uploads the
+ * file's models; the service is up by then), and closed after the tests with snarkjs' curve workers
+ * released and the data directory removed. Read `service` and `client` in `setup` and in tests.
+ * (Node 20 may start the root `before` hooks of a file together, so the file's own setup goes here.)
+ */
+export function useTestService(
+  overrides: Partial<ServiceConfig> = {},
+  setup: () => Promise<void> = async () => {},
+): {
+  readonly service: TestService;
+  readonly client: Client;
+  /** Stops the service and starts it again on the same data directory with these settings. */
+  restart(settings: Partial<ServiceConfig>): Promise<TestService>;
+} {
+  let running: TestService | undefined;
+  before(async () => {
+    running = await startTestService(overrides);
+    await setup();
+  });
+  after(async () => {
+    await running?.close();
+    await releaseCurve();
+    if (running) rmSync(running.config.dataDir, { recursive: true, force: true });
+  });
+  const service = (): TestService => {
+    if (!running) throw new Error('the test service is not running (read it in setup or in a test)');
+    return running;
+  };
+  return {
+    get service() {
+      return service();
+    },
+    get client() {
+      return service().client;
+    },
+    async restart(settings) {
+      const { dataDir } = service().config;
+      await service().close();
+      running = await startTestService({ ...settings, dataDir });
+      return running;
+    },
+  };
 }
 
 /** 3 → 4 (Relu) → 2: about 80 constraints, so it compiles and sets up in a couple of seconds. */
@@ -54,7 +104,9 @@ export function smallMlp(seed = 7): Uint8Array {
 /** The artifact directory of the model named `name` in a service's data directory. */
 export function modelDirNamed(dataDir: string, name: string): string {
   const root = join(dataDir, 'artifacts');
-  const dirs = readdirSync(root).filter((k) => !k.startsWith('.')).map((k) => join(root, k));
+  const dirs = readdirSync(root)
+    .filter((k) => !k.startsWith('.'))
+    .map((k) => join(root, k));
   const dir = dirs.find((d) => JSON.parse(readFileSync(modelFiles(d).info, 'utf8')).name === name);
   if (!dir) throw new Error(`no model named ${name} in ${root}`);
   return dir;

@@ -130,7 +130,12 @@ export const nonConstantIndices = (size: number): number[] => Array.from({ lengt
  * index ≥ 1, the witness with that one entry increased by 1 (mod p) does not. Returns the number of
  * tampered witnesses checked.
  */
-export async function tamperedWitnessesFail(r1csPath: string, witness: readonly bigint[], indices: Iterable<number>, names?: ReadonlyMap<number, string>): Promise<number> {
+export async function tamperedWitnessesFail(
+  r1csPath: string,
+  witness: readonly bigint[],
+  indices: Iterable<number>,
+  names?: ReadonlyMap<number, string>,
+): Promise<number> {
   const r1cs = new Uint8Array(readFileSync(r1csPath));
   assert.equal(await witnessSatisfies(r1cs, witness), true, 'the untampered witness must satisfy the R1CS');
   const survivors: number[] = [];
@@ -270,8 +275,3 @@ export async function quietly<T>(fn: () => Promise<T>): Promise<T> {
     console.log = log;
   }
 }
-
-/** Reference integer semantics shared by the soundness suites, written independently of the compiler. */
-export const pow2 = (k: number): bigint => 1n << BigInt(k);
-/** floor(x / d) for d > 0 (BigInt division truncates toward zero). */
-export const floorDiv = (x: bigint, d: bigint): bigint => (x % d < 0n ? x / d - 1n : x / d);
