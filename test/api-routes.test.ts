@@ -174,6 +174,8 @@ test('system: /healthz, /readyz (503 UNAVAILABLE while starting or draining), /m
 test('an unknown route is 404 NOT_FOUND naming it; X-Request-Id is kept when well-formed, made otherwise', async () => {
   const reply = await anon.request('GET', '/v1/nothing');
   assert.match(assertError(reply, 404, 'NOT_FOUND'), /GET \/v1\/nothing/);
+  // The path scrubber keeps every API version's paths, not only /v1's: they are the client's own.
+  assert.match(assertError(await anon.request('GET', '/v2/nothing'), 404, 'NOT_FOUND'), /GET \/v2\/nothing/);
   assert.match(reply.headers.get('x-request-id') ?? '', /^[0-9a-f-]{36}$/);
   const res = await fetch(`${anon.url}/healthz`, { headers: { 'x-request-id': 'trace-42' } });
   assert.equal(res.headers.get('x-request-id'), 'trace-42');

@@ -55,10 +55,10 @@ function toZkError(e: unknown): ZkError {
 /**
  * A server file path in an error (a stage's message naming a ptau, an upload, a build directory,
  * onnxruntime's own sources) keeps only its last segment: clients learn nothing of the server's
- * layout. API paths (/v1/...) are the client's own and stay. The one path scrubber: every error a
+ * layout. API paths (/v1/..., any version) are the client's own and stay. The one path scrubber: every error a
  * client sees passes clientError.
  */
-const FILE_PATH = /(?<![\w.])(?:\/(?!v1\/)[^\s'"`:,;()[\]/\\]+)+\/([^\s'"`:,;()[\]/\\]+)/g;
+const FILE_PATH = /(?<![\w.])(?:\/(?!v\d+\/)[^\s'"`:,;()[\]/\\]+)+\/([^\s'"`:,;()[\]/\\]+)/g;
 
 /**
  * An error as a client may see it: server paths reduced to their file names (see FILE_PATH), and
