@@ -66,6 +66,8 @@ function gadgetName(g: GadgetGroup, index: number): string {
       return g.mode === 'trunc' ? `TruncShift(${g.shift}, ${g.bits})` : `RoundHalfEven(${g.shift}, ${g.bits})`;
     case 'assert':
       return 'assertion';
+    case 'linear':
+      return 'linear';
     case 'boolean':
       return 'Boolean()';
     default:
@@ -106,6 +108,11 @@ export function emitCircom(graph: QuantizedGraph, modelName: string): CircuitSou
       case 'product':
         body.push(`    // ${out} at scale 2^${g.outScale}`);
         g.a.forEach((a, j) => body.push(`    w[${g.firstWire + j}] <== (${affine(a)}) * (${affine(g.b[j])});`));
+        break;
+      case 'linear':
+        // One linear constraint per wire (kept as such under --O1): later forms read one wire instead of these terms.
+        body.push(`    // ${out} at scale 2^${g.outScale}, each pinned to its form by one linear constraint`);
+        g.inputs.forEach((f, j) => body.push(`    w[${g.firstWire + j}] <== ${affine(f)};`));
         break;
       case 'assert':
         body.push(`    // each must be 0: ${commentText(g.what)}`);

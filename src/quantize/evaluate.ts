@@ -98,6 +98,9 @@ function runGroup(g: GadgetGroup, index: number, wires: bigint[], checkRanges: b
     case 'zero':
       g.inputs.forEach((f, k) => out(k, evalForm(f, wires) === 0n ? 1n : 0n));
       return [];
+    case 'linear':
+      g.inputs.forEach((f, k) => out(k, evalForm(f, wires)));
+      return [];
     case 'boolean':
       g.inputs.forEach((f, k) => {
         const v = evalForm(f, wires);
@@ -253,6 +256,7 @@ function calibrateGroup(g: GadgetGroup, i: number, peaks: bigint[], headroom: nu
     case 'zero':
     case 'assert':
     case 'boolean':
+    case 'linear':
       return g;
     case 'shift':
     case 'round':
@@ -347,6 +351,9 @@ function walkBounds(graph: QuantizedGraph, visit: (g: GadgetGroup, index: number
         break;
       case 'assert':
         g.inputs.forEach((f) => formBound(f, where));
+        break;
+      case 'linear':
+        g.inputs.forEach((f, k) => set(k, formBound(f, where)));
         break;
       case 'product':
         g.a.forEach((a, k) => set(k, check(formBound(a, where) * formBound(g.b[k], where), where)));

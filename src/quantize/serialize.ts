@@ -24,6 +24,7 @@ function groupToJson(g: GadgetGroup): Json<GadgetGroup> {
     case 'round':
     case 'assert':
     case 'boolean':
+    case 'linear':
       return { ...g, inputs: g.inputs.map(formToJson) };
     default:
       return assertNever(g, 'gadget kind');
@@ -46,6 +47,7 @@ function groupFromJson(g: Json<GadgetGroup>): GadgetGroup {
     case 'round':
     case 'assert':
     case 'boolean':
+    case 'linear':
       return { ...g, inputs: g.inputs.map(formFromJson) };
     default:
       return assertNever(g, 'gadget kind');

@@ -48,6 +48,8 @@ function checkGroup(g: GadgetGroup, wires: readonly bigint[], fail: (element: nu
       return g.a.forEach((a, k) => out(k) !== evalForm(a, wires) * evalForm(g.b[k], wires) && fail(k, 'out ≠ a·b'));
     case 'assert':
       return g.inputs.forEach((f, k) => evalForm(f, wires) !== 0n && fail(k, g.what));
+    case 'linear':
+      return g.inputs.forEach((f, k) => out(k) !== evalForm(f, wires) && fail(k, 'out ≠ its linear form'));
     case 'zero':
       return g.inputs.forEach((f, k) => out(k) !== (evalForm(f, wires) === 0n ? 1n : 0n) && fail(k, 'out ≠ [x = 0]'));
     case 'boolean':
