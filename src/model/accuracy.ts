@@ -1,7 +1,7 @@
 import onnxProto from 'onnx-proto';
 import { ZkError } from '../core/errors.js';
 import { quantizeInputs } from '../io/input.js';
-import { calibrate } from '../quantize/evaluate.js';
+import { calibrate } from '../quantize/calibrate.js';
 import { quantizeForPlan } from '../quantize/input.js';
 import type { QuantizedGraph } from '../quantize/plan.js';
 import { quantizeGraph } from '../quantize/trace.js';

@@ -1,7 +1,7 @@
 import { inRange } from '../commit/poseidon.js';
 import { assertNever } from '../core/exhaustive.js';
 import { sizeOf } from '../onnx/graph.js';
-import { bitsFor, divideRound, roundHalfEven } from './evaluate.js';
+import { divideRound, evalForm, fits, roundHalfEven } from './evaluate.js';
 import type { GadgetGroup, IntForm, QuantizedGraph } from './plan.js';
 import { evalTable } from './table.js';
 
@@ -13,9 +13,6 @@ export interface WitnessViolation {
   element: number;
   what: string;
 }
-
-const evalForm = (f: IntForm, wires: readonly bigint[]): bigint => f.wires.reduce((acc, w, t) => acc + f.coefs[t] * wires[w], f.bias);
-const fits = (x: bigint, bits: number): boolean => bitsFor(x) <= bits;
 
 /**
  * Checks a full witness (every wire of the plan) against each gadget's relations, as the circuit's
