@@ -1,7 +1,7 @@
 import { DEFAULT_VISIBILITY, type ModelVisibility } from '../commit/visibility.js';
 import { isZkError, ZkError } from '../core/errors.js';
 import { boundedSize, type OnnxGraph, sizeOf } from '../onnx/graph.js';
-import { CircuitBuilder } from './builder.js';
+import { PlanBuilder } from './plan-builder.js';
 import { OPS, OpContext, unhandledAttributes, WEIGHT_SLOTS } from './ops/index.js';
 import type { QuantizedGraph } from './plan.js';
 import { fromConst, type SymTensor } from './tensor.js';
@@ -75,8 +75,8 @@ export function requireSupported(graph: OnnxGraph): void {
  * materialised forms and one per new wire) are fewer is kept; the other is rolled back.
  */
 function materialiseWhereCheaper(
-  builder: CircuitBuilder,
-  before: ReturnType<CircuitBuilder['mark']>,
+  builder: PlanBuilder,
+  before: ReturnType<PlanBuilder['mark']>,
   folded: SymTensor[],
   run: (inputs: (SymTensor | undefined)[]) => SymTensor[],
   inputs: (SymTensor | undefined)[],
@@ -108,7 +108,7 @@ function materialiseWhereCheaper(
 export function quantizeGraph(graph: OnnxGraph, options: QuantizeOptions): QuantizedGraph {
   requireSupported(graph);
   const visibility = options.visibility ?? DEFAULT_VISIBILITY;
-  const builder = new CircuitBuilder(options.scale, visibility);
+  const builder = new PlanBuilder(options.scale, visibility);
   const values = new Map<string, SymTensor>();
   for (const [name, t] of graph.initializers) values.set(name, fromConst(t));
   if (visibility.weights !== 'fixed') {

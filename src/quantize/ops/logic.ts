@@ -17,7 +17,7 @@ const bool = (ctx: OpContext, dims: number[], data: Affine[]): SymTensor => ({ d
 
 /**
  * a < b and friends, from the sign bit of a − b's range check (exact on the quantized values, even
- * against constants finer than the grid: see CircuitBuilder.exactGroup). Equal is a zero test.
+ * against constants finer than the grid: see PlanBuilder.exactGroup). Equal is a zero test.
  */
 const compare = (how: 'lt' | 'gt' | 'le' | 'ge' | 'eq'): OpImpl => (ctx) => {
   const { dims, data: [a, b] } = broadcast(ctx, ctx.input(0), ctx.input(1));

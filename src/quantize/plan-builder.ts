@@ -13,12 +13,13 @@ export interface Origin {
 }
 
 /**
- * Collects wires and gadget groups while the tracer walks the graph. Each gadget quantizes its input
+ * Builds the QuantizedGraph (plan.ts): collects wires and gadget groups while the tracer walks the
+ * graph, and `build()` returns the plan. (It emits no circom: circuit/emit.ts prints the plan.) Each gadget quantizes its input
  * forms at the smallest scale that represents their coefficients exactly (up to `scale` fraction
  * bits), then shifts back down to `scale`: constant weights are free, and a value is only ever
  * rescaled by a gadget that range-checks it anyway.
  */
-export class CircuitBuilder {
+export class PlanBuilder {
   private readonly wireScales: number[] = [];
   private readonly groups: GadgetGroup[] = [];
   private readonly inputs: PlanInput[] = [];
