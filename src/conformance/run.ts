@@ -84,7 +84,7 @@ async function runOne(name: string, opts: ConformanceOptions): Promise<Conforman
     if (opts.maxPower !== undefined && power > opts.maxPower) {
       return { model: name, ops, status: 'skipped', supported: true, constraints: info.constraints.r1cs, reason: `needs a ptau of power ${power}, this run allows ${opts.maxPower}` };
     }
-    await setupModel(dir, { dataDir: opts.dataDir, log: () => {} });
+    await setupModel(dir, { dataDir: opts.dataDir, log: () => {}, ...(opts.maxPower !== undefined ? { maxPower: opts.maxPower } : {}) });
     const prover = await ModelProver.load(dir);
     const bundle = await prover.prove(input);
     const verdict = await verifyBundle(prover.info, await loadVerificationKey(dir), bundle);
