@@ -35,6 +35,7 @@ const floorDiv = (x: bigint, d: bigint): bigint => {
   return q * d > x ? q - 1n : q;
 };
 
+/** |x| and max(a, b) of bigints (Math's take numbers only). */
 export const abs = (x: bigint): bigint => (x < 0n ? -x : x);
 export const max = (a: bigint, b: bigint): bigint => (a > b ? a : b);
 
@@ -54,6 +55,11 @@ export function divideRound(a: bigint, b: bigint, k: number): bigint {
   return floorDiv(2n * (na << BigInt(k)) + absB, 2n * absB);
 }
 
+/**
+ * Runs the plan on integer inputs (one array per graph input, at its scale), group by group in wire
+ * order. With `checkRanges`, a value outside a range check (or a private input outside its range)
+ * throws INPUT_OUT_OF_RANGE naming the layer: that input has no proof. Division by zero always throws.
+ */
 export function evaluate(graph: QuantizedGraph, inputs: readonly bigint[][], opts: { checkRanges: boolean }): Evaluation {
   const wires = new Array<bigint>(graph.wireCount);
   graph.weights.forEach((w) => w.values.forEach((v, k) => (wires[w.firstWire + k] = v)));
