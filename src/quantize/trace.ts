@@ -92,12 +92,18 @@ function materialiseWhereCheaper(
   // Each new wire costs its form's terms and itself, in its linear constraint.
   const replaced = new Set(inputs.flatMap((t, i) => t?.data.filter((f, k) => materialised[i]!.data[k] !== f) ?? []));
   const extra = [...replaced].reduce((s, f) => s + f.terms.size + 1, 0);
-  const outputs = run(materialised);
-  if (termCount(outputs) + extra < foldedTerms) return outputs;
+  let outputs: SymTensor[] | undefined;
+  try {
+    outputs = run(materialised);
+  } catch {
+    // An op that needs its inputs' structure (not only their values) keeps them folded.
+  }
+  if (outputs && termCount(outputs) + extra < foldedTerms) return outputs;
   // Folding was cheaper after all: run it again (its groups were rolled back with the rest).
   builder.rollback(before);
   const again = run(inputs);
-  if (builder.mark().groups !== foldedState.groups) throw new ZkError('INTERNAL', `node ${origin.name} (${origin.opType}) built a different plan when run again`);
+  const now = builder.mark();
+  if (now.groups !== foldedState.groups || now.wires !== foldedState.wires) throw new ZkError('INTERNAL', `node ${origin.name} (${origin.opType}) built a different plan when run again`);
   return again;
 }
 
