@@ -100,7 +100,7 @@ async function runOne(name: string, opts: ConformanceOptions): Promise<Conforman
     };
   } catch (e) {
     if (isZkError(e) && e.code === 'TOO_LARGE' && typeof e.details?.requiredPower === 'number' && opts.maxPower !== undefined) {
-      return { model: name, ops, status: 'skipped', supported: true, reason: `needs a ptau of power ${e.details.requiredPower}, this run allows ${opts.maxPower}: ${e.message.split(':')[0]}` };
+      return { model: name, ops, status: 'skipped', supported: true, reason: `needs a ptau of power ${e.details.requiredPower} (counted from the plan, before circom), this run allows ${opts.maxPower}` };
     }
     const supported = !(isZkError(e) && e.code === 'ONNX_UNSUPPORTED');
     return { model: name, ops, status: 'fail', supported, reason: isZkError(e) ? `${e.code}: ${e.message}` : String(e) };
