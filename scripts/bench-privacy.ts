@@ -20,7 +20,7 @@ import { compileModel } from '../src/model/compile.js';
 import { setupModel } from '../src/model/setup.js';
 import { loadOnnx } from '../src/onnx/load.js';
 import { ModelProver } from '../src/prove/prover.js';
-import { calibrate } from '../src/quantize/evaluate.js';
+import { calibrate } from '../src/quantize/calibrate.js';
 import { quantizeGraph } from '../src/quantize/trace.js';
 import { requiredPower } from '../src/setup/index.js';
 import { compileSolidity, MAX_CODE_BYTES } from '../test/support/evm.js';

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { runConformance } from '../src/conformance/run.js';
 import { releaseCurve } from '../src/core/snarkjs.js';
+import { modelFiles } from '../src/model/layout.js';
 import { CORPUS, TEST_DATA_DIR, TEST_PTAU_POWER, tempDir } from './support/env.js';
 import { unsupportedModel } from './support/op-check.js';
 
@@ -48,4 +49,12 @@ test('an unsupported model fails with the node and op named, not a crash', async
   assert.equal(results[0].status, 'fail');
   assert.equal(results[0].supported, false);
   assert.match(results[0].reason!, /\(Det\)/);
+});
+
+test('a model whose plan needs a ptau above --max-power is skipped before circom runs, with the power it needs', async () => {
+  const workDir = tempDir('conf-cap');
+  const { results } = await runConformance({ corpus: CORPUS, only: ['1l_mlp'], workDir, dataDir: TEST_DATA_DIR, maxPower: 4 });
+  assert.equal(results[0].status, 'skipped');
+  assert.match(results[0].reason!, /^needs a ptau of power \d+ \(counted from the plan, before circom\), this run allows 4$/);
+  assert.equal(existsSync(modelFiles(join(workDir, '1l_mlp')).r1cs), false, 'circom never ran');
 });

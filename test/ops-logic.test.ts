@@ -9,7 +9,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadOnnx } from '../src/onnx/load.js';
-import { calibrate, evaluate } from '../src/quantize/evaluate.js';
+import { calibrate } from '../src/quantize/calibrate.js';
+import { evaluate } from '../src/quantize/evaluate.js';
 import type { QuantizedGraph } from '../src/quantize/plan.js';
 import { quantizeGraph } from '../src/quantize/trace.js';
 import { OnnxBuilder, mulberry32, randomTensor } from './support/onnx-builder.js';

@@ -2,7 +2,7 @@ import { fromFixedPoint } from '../core/fixed-point.js';
 import onnxProto from 'onnx-proto';
 import { ZkError } from '../core/errors.js';
 import { quantizeInputs } from '../io/input.js';
-import { calibrate } from '../quantize/evaluate.js';
+import { calibrate } from '../quantize/calibrate.js';
 import { quantizeForPlan } from '../quantize/input.js';
 import type { QuantizedGraph } from '../quantize/plan.js';
 import { quantizeGraph } from '../quantize/trace.js';

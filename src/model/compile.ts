@@ -9,7 +9,7 @@ import { isZkError, ZkError } from '../core/errors.js';
 import { loadOnnx } from '../onnx/load.js';
 import type { OnnxGraph } from '../onnx/graph.js';
 import { sizeOf } from '../onnx/graph.js';
-import { calibrate } from '../quantize/evaluate.js';
+import { calibrate } from '../quantize/calibrate.js';
 import type { QuantizedGraph } from '../quantize/plan.js';
 import { planToJson } from '../quantize/serialize.js';
 import { quantizeGraph } from '../quantize/trace.js';

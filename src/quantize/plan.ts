@@ -176,7 +176,23 @@ export interface BooleanGroup {
   inputs: IntForm[];
 }
 
-export type GadgetGroup = ShiftGroup | ProductGroup | TableGroup | DivideGroup | ZeroGroup | SignGroup | RoundGroup | AssertGroup | BooleanGroup;
+/**
+ * `linear` groups: out = in, each output a wire pinned by one linear constraint and no non-linear one.
+ * The tracer materialises wide forms this way where folding them into every reader would cost more:
+ * a form of k terms read by f later forms costs k·f terms folded, k + f materialised (see
+ * materialiseWhereCheaper in trace.ts). The wire is exact: the form is taken at the scale where its
+ * coefficients are integers (or rounded there, as any gadget input is).
+ */
+export interface LinearGroup {
+  kind: 'linear';
+  node: string;
+  op: string;
+  outScale: number;
+  firstWire: number;
+  inputs: IntForm[];
+}
+
+export type GadgetGroup = ShiftGroup | ProductGroup | TableGroup | DivideGroup | ZeroGroup | SignGroup | RoundGroup | AssertGroup | BooleanGroup | LinearGroup;
 
 export interface PlanInput extends TensorSpec {
   firstWire: number;
@@ -251,6 +267,7 @@ export function elementConstraints(g: GadgetGroup, k = 0): number {
     case 'round':
       return g.mode === 'trunc' ? g.bits + 4 : g.bits + (g.shift > 1 ? 5 : g.shift === 1 ? 1 : 0);
     case 'assert':
+    case 'linear':
       return 0;
     default:
       return assertNever(g, 'gadget kind');

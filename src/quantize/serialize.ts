@@ -1,4 +1,3 @@
-import { assertNever } from '../core/exhaustive.js';
 import type { GadgetGroup, IntForm, QuantizedGraph, TableLeaf } from './plan.js';
 
 /** plan.json: the quantized graph with integers as decimal strings (JSON has no bigints). */
@@ -10,46 +9,25 @@ const leafToJson = (l: TableLeaf): Json<TableLeaf> => ({ ...l, c0: String(l.c0),
 const leafFromJson = (l: Json<TableLeaf>): TableLeaf => ({ ...l, c0: BigInt(l.c0), c1: BigInt(l.c1) });
 const opt = <T, U>(v: T | undefined, f: (x: T) => U): U | undefined => (v === undefined ? undefined : f(v));
 
+/**
+ * Products, divisions and tables carry bigints beyond their forms; every other kind holds numbers,
+ * strings and its input forms only (the Json type fails to check if one gains a bigint).
+ */
 function groupToJson(g: GadgetGroup): Json<GadgetGroup> {
-  switch (g.kind) {
-    case 'product':
-      return { ...g, a: g.a.map(formToJson), b: g.b.map(formToJson) };
-    case 'divide':
-      return { ...g, a: g.a.map(formToJson), b: g.b.map(formToJson), bMax: opt(g.bMax, String), qMax: opt(g.qMax, String) };
-    case 'table':
-      return { ...g, inputs: g.inputs.map(formToJson), leaves: g.leaves.map(leafToJson), low: String(g.low), high: String(g.high) };
-    case 'shift':
-    case 'zero':
-    case 'sign':
-    case 'round':
-    case 'assert':
-    case 'boolean':
-      return { ...g, inputs: g.inputs.map(formToJson) };
-    default:
-      return assertNever(g, 'gadget kind');
-  }
+  if (g.kind === 'product') return { ...g, a: g.a.map(formToJson), b: g.b.map(formToJson) };
+  if (g.kind === 'divide') return { ...g, a: g.a.map(formToJson), b: g.b.map(formToJson), bMax: opt(g.bMax, String), qMax: opt(g.qMax, String) };
+  if (g.kind === 'table') return { ...g, inputs: g.inputs.map(formToJson), leaves: g.leaves.map(leafToJson), low: String(g.low), high: String(g.high) };
+  return { ...g, inputs: g.inputs.map(formToJson) };
 }
 
 function groupFromJson(g: Json<GadgetGroup>): GadgetGroup {
-  switch (g.kind) {
-    case 'product':
-      return { ...g, a: g.a.map(formFromJson), b: g.b.map(formFromJson) };
-    case 'divide': {
-      const { bMax, qMax, ...rest } = g;
-      return { ...rest, a: g.a.map(formFromJson), b: g.b.map(formFromJson), ...(bMax !== undefined ? { bMax: BigInt(bMax) } : {}), ...(qMax !== undefined ? { qMax: BigInt(qMax) } : {}) };
-    }
-    case 'table':
-      return { ...g, inputs: g.inputs.map(formFromJson), leaves: g.leaves.map(leafFromJson), low: BigInt(g.low), high: BigInt(g.high) };
-    case 'shift':
-    case 'zero':
-    case 'sign':
-    case 'round':
-    case 'assert':
-    case 'boolean':
-      return { ...g, inputs: g.inputs.map(formFromJson) };
-    default:
-      return assertNever(g, 'gadget kind');
+  if (g.kind === 'product') return { ...g, a: g.a.map(formFromJson), b: g.b.map(formFromJson) };
+  if (g.kind === 'divide') {
+    const { bMax, qMax, ...rest } = g;
+    return { ...rest, a: g.a.map(formFromJson), b: g.b.map(formFromJson), ...(bMax !== undefined ? { bMax: BigInt(bMax) } : {}), ...(qMax !== undefined ? { qMax: BigInt(qMax) } : {}) };
   }
+  if (g.kind === 'table') return { ...g, inputs: g.inputs.map(formFromJson), leaves: g.leaves.map(leafFromJson), low: BigInt(g.low), high: BigInt(g.high) };
+  return { ...g, inputs: g.inputs.map(formFromJson) };
 }
 
 export function planToJson(g: QuantizedGraph): string {

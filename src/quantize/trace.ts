@@ -1,7 +1,7 @@
 import { DEFAULT_VISIBILITY, type ModelVisibility } from '../commit/visibility.js';
 import { isZkError, ZkError } from '../core/errors.js';
 import { boundedSize, type OnnxGraph, sizeOf } from '../onnx/graph.js';
-import { CircuitBuilder } from './builder.js';
+import { PlanBuilder } from './plan-builder.js';
 import { OPS, OpContext, unhandledAttributes, WEIGHT_SLOTS } from './ops/index.js';
 import type { QuantizedGraph } from './plan.js';
 import { fromConst, type SymTensor } from './tensor.js';
@@ -13,6 +13,8 @@ export interface QuantizeOptions {
   visibility?: ModelVisibility;
   /** Leave out graph outputs no node produced (an optional output) instead of failing. */
   skipMissingOutputs?: boolean;
+  /** Terms in one op's output past which materialising its wide inputs is tried (default FOLD_BUDGET). */
+  foldBudget?: number;
 }
 
 /**
@@ -38,6 +40,15 @@ export function weightInitializers(graph: OnnxGraph): string[] {
  */
 export const MAX_TERMS = 1 << 22;
 
+/**
+ * Terms in one op's output past which the tracer tries the op again on its inputs' wide forms
+ * materialised as wires (materialiseWhereCheaper). Below it folding is always kept: small models
+ * compile exactly as before, and the try costs one more run of the op only where it can pay.
+ */
+export const FOLD_BUDGET = 1 << 16;
+
+const termCount = (outputs: readonly (SymTensor | undefined)[]): number => outputs.reduce((s, o) => s + (o ? o.data.reduce((a, f) => a + f.terms.size, 0) : 0), 0);
+
 const formatAttribute = (v: unknown): string => {
   const text = JSON.stringify(v) ?? String(v);
   return text.length > 40 ? `${text.slice(0, 37)}…` : text;
@@ -57,13 +68,53 @@ export function requireSupported(graph: OnnxGraph): void {
 }
 
 /**
+ * Folding a linear op over forms that are themselves wide multiplies terms: a form of k terms read
+ * by f forms of the output costs k·f terms folded, and k + f once it is a wire (one linear
+ * constraint, no non-linear one). Which is cheaper is measured, not guessed: the op runs again on
+ * its inputs with every wide form materialised, and the run whose terms (output forms, plus the
+ * materialised forms and one per new wire) are fewer is kept; the other is rolled back.
+ */
+function materialiseWhereCheaper(
+  builder: PlanBuilder,
+  before: ReturnType<PlanBuilder['mark']>,
+  folded: SymTensor[],
+  run: (inputs: (SymTensor | undefined)[]) => SymTensor[],
+  inputs: (SymTensor | undefined)[],
+  origin: { name: string; opType: string },
+): SymTensor[] {
+  const foldedTerms = termCount(folded);
+  const wide = inputs.some((t) => t?.data.some((f) => f.terms.size > 1));
+  if (!wide) return folded;
+  const foldedState = builder.mark();
+  builder.rollback(before);
+  const at = { node: origin.name, op: origin.opType };
+  const materialised = inputs.map((t) => (t && t.data.some((f) => f.terms.size > 1) ? { ...t, data: builder.materialise(t.data, at) } : t));
+  // Each new wire costs its form's terms and itself, in its linear constraint.
+  const replaced = new Set(inputs.flatMap((t, i) => t?.data.filter((f, k) => materialised[i]!.data[k] !== f) ?? []));
+  const extra = [...replaced].reduce((s, f) => s + f.terms.size + 1, 0);
+  let outputs: SymTensor[] | undefined;
+  try {
+    outputs = run(materialised);
+  } catch {
+    // An op that needs its inputs' structure (not only their values) keeps them folded.
+  }
+  if (outputs && termCount(outputs) + extra < foldedTerms) return outputs;
+  // Folding was cheaper after all: run it again (its groups were rolled back with the rest).
+  builder.rollback(before);
+  const again = run(inputs);
+  const now = builder.mark();
+  if (now.groups !== foldedState.groups || now.wires !== foldedState.wires) throw new ZkError('INTERNAL', `node ${origin.name} (${origin.opType}) built a different plan when run again`);
+  return again;
+}
+
+/**
  * Walks the graph once with affine forms as values. Constant subgraphs (Shape, Gather on shapes,
  * ConstantOfShape…) fold as they go, linear layers compose, and only non-linear ops add gadgets.
  */
 export function quantizeGraph(graph: OnnxGraph, options: QuantizeOptions): QuantizedGraph {
   requireSupported(graph);
   const visibility = options.visibility ?? DEFAULT_VISIBILITY;
-  const builder = new CircuitBuilder(options.scale, visibility);
+  const builder = new PlanBuilder(options.scale, visibility);
   const values = new Map<string, SymTensor>();
   for (const [name, t] of graph.initializers) values.set(name, fromConst(t));
   if (visibility.weights !== 'fixed') {
@@ -94,10 +145,12 @@ export function quantizeGraph(graph: OnnxGraph, options: QuantizeOptions): Quant
     const ctx = new OpContext(node, inputs, builder, graph.opset);
     let outputs: SymTensor[];
     try {
+      const before = builder.mark();
       outputs = OPS[node.opType](ctx);
       for (const o of outputs) if (o) boundedSize(o.dims, `node ${node.name} (${node.opType}) output`);
       const unhandled = unhandledAttributes(ctx);
       if (unhandled.length) ctx.fail(`attribute${unhandled.length > 1 ? 's' : ''} ${unhandled.map((a) => `${a}=${formatAttribute(node.attributes[a])}`).join(', ')} not supported`);
+      if (termCount(outputs) > (options.foldBudget ?? FOLD_BUDGET)) outputs = materialiseWhereCheaper(builder, before, outputs, (ins) => OPS[node.opType](new OpContext(node, ins, builder, graph.opset)), inputs, node);
     } catch (e) {
       // An error from deep inside an op (a constant that is not finite…) names the node it came from.
       if (isZkError(e) && e.details?.node === undefined && !e.message.startsWith('node ')) {
@@ -108,7 +161,7 @@ export function quantizeGraph(graph: OnnxGraph, options: QuantizeOptions): Quant
       node.outputs.forEach((name) => blocked.add(name));
       continue;
     }
-    const terms = outputs.reduce((s, o) => s + (o ? o.data.reduce((a, f) => a + f.terms.size, 0) : 0), 0);
+    const terms = termCount(outputs);
     if (terms > MAX_TERMS) {
       throw new ZkError('TOO_LARGE', `node ${node.name} (${node.opType}): its output folds into ${terms} affine terms (more than ${MAX_TERMS}); the model is too large to compile`, { node: node.name, op: node.opType, terms });
     }

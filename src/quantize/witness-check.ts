@@ -1,7 +1,7 @@
 import { inRange } from '../commit/poseidon.js';
 import { assertNever } from '../core/exhaustive.js';
 import { sizeOf } from '../onnx/graph.js';
-import { bitsFor, divideRound, roundHalfEven } from './evaluate.js';
+import { divideRound, evalForm, fits, roundHalfEven } from './evaluate.js';
 import type { GadgetGroup, IntForm, QuantizedGraph } from './plan.js';
 import { evalTable } from './table.js';
 
@@ -13,9 +13,6 @@ export interface WitnessViolation {
   element: number;
   what: string;
 }
-
-const evalForm = (f: IntForm, wires: readonly bigint[]): bigint => f.wires.reduce((acc, w, t) => acc + f.coefs[t] * wires[w], f.bias);
-const fits = (x: bigint, bits: number): boolean => bitsFor(x) <= bits;
 
 /**
  * Checks a full witness (every wire of the plan) against each gadget's relations, as the circuit's
@@ -48,6 +45,8 @@ function checkGroup(g: GadgetGroup, wires: readonly bigint[], fail: (element: nu
       return g.a.forEach((a, k) => out(k) !== evalForm(a, wires) * evalForm(g.b[k], wires) && fail(k, 'out ≠ a·b'));
     case 'assert':
       return g.inputs.forEach((f, k) => evalForm(f, wires) !== 0n && fail(k, g.what));
+    case 'linear':
+      return g.inputs.forEach((f, k) => out(k) !== evalForm(f, wires) && fail(k, 'out ≠ its linear form'));
     case 'zero':
       return g.inputs.forEach((f, k) => out(k) !== (evalForm(f, wires) === 0n ? 1n : 0n) && fail(k, 'out ≠ [x = 0]'));
     case 'boolean':

@@ -1,7 +1,7 @@
 import { ZkError } from '../../core/errors.js';
 import type { AttributeValue, OnnxNode } from '../../onnx/graph.js';
 import { isConstant } from '../affine.js';
-import type { CircuitBuilder, Origin } from '../builder.js';
+import type { PlanBuilder, Origin } from '../plan-builder.js';
 import type { SymTensor } from '../tensor.js';
 
 /** What an op implementation sees: its node, its inputs as symbolic tensors, and the builder. */
@@ -12,7 +12,7 @@ export class OpContext {
   constructor(
     readonly node: OnnxNode,
     private readonly values: ReadonlyArray<SymTensor | undefined>,
-    readonly builder: CircuitBuilder,
+    readonly builder: PlanBuilder,
     readonly opset: number,
   ) {
     this.origin = { node: node.name, op: node.opType };

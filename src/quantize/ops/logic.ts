@@ -17,7 +17,7 @@ const bool = (ctx: OpContext, dims: number[], data: Affine[]): SymTensor => ({ d
 
 /**
  * a < b and friends, from the sign bit of a − b's range check (exact on the quantized values, even
- * against constants finer than the grid: see CircuitBuilder.exactGroup). Equal is a zero test.
+ * against constants finer than the grid: see PlanBuilder.exactGroup). Equal is a zero test.
  */
 const compare = (how: 'lt' | 'gt' | 'le' | 'ge' | 'eq'): OpImpl => (ctx) => {
   const { dims, data: [a, b] } = broadcast(ctx, ctx.input(0), ctx.input(1));
@@ -217,17 +217,20 @@ function topK(ctx: OpContext): SymTensor[] {
   return [{ dims, dtype: x.dtype, data: outV }, { dims, dtype: 'int', data: outI }];
 }
 
+/** 1 − x of a boolean tensor: linear, free. */
+function not(ctx: OpContext): SymTensor[] {
+  const x = ctx.input(0);
+  requireBoolean(ctx, x.data);
+  return [bool(ctx, x.dims, x.data.map((v) => combine([[v, -1]], 1)))];
+}
+
 export const logicOps: Record<string, OpImpl> = {
   Less: compare('lt'),
   Greater: compare('gt'),
   LessOrEqual: compare('le'),
   GreaterOrEqual: compare('ge'),
   Equal: compare('eq'),
-  Not: (ctx) => {
-    const x = ctx.input(0);
-    requireBoolean(ctx, x.data);
-    return [bool(ctx, x.dims, x.data.map((v) => combine([[v, -1]], 1)))];
-  },
+  Not: not,
   And: logical('and'),
   Or: logical('or'),
   Xor: logical('xor'),

@@ -62,7 +62,7 @@ function normalizer(ctx: OpContext): SymTensor[] {
   if (norm === 'L1') return [{ ...out, dtype: 'float', data: divideByL1(ctx, x.data, rows) }];
   if (norm === 'L2') return [{ ...out, dtype: 'float', data: scaleByRsqrt(ctx, x.data, rows, 1, 2 ** -(2 * ctx.builder.scale + 2)) }];
   if (norm !== 'MAX') ctx.fail(`norm ${norm}`);
-  // On the grid (see CircuitBuilder.onGrid): the maximum picked below is then exactly ArgMax's.
+  // On the grid (see PlanBuilder.onGrid): the maximum picked below is then exactly ArgMax's.
   x.data = ctx.builder.onGrid(x.data, ctx.origin);
   const maxes = logicOps.ArgMax(withInputs(ctx, [x], { axis: 1, keepdims: 1, select_last_index: 0 }))[0];
   // The maximum itself: the row picked by ArgMax's indicators (one product each).

@@ -13,12 +13,13 @@ export interface Origin {
 }
 
 /**
- * Collects wires and gadget groups while the tracer walks the graph. Each gadget quantizes its input
+ * Builds the QuantizedGraph (plan.ts): collects wires and gadget groups while the tracer walks the
+ * graph, and `build()` returns the plan. (It emits no circom: circuit/emit.ts prints the plan.) Each gadget quantizes its input
  * forms at the smallest scale that represents their coefficients exactly (up to `scale` fraction
  * bits), then shifts back down to `scale`: constant weights are free, and a value is only ever
  * rescaled by a gadget that range-checks it anyway.
  */
-export class CircuitBuilder {
+export class PlanBuilder {
   private readonly wireScales: number[] = [];
   private readonly groups: GadgetGroup[] = [];
   private readonly inputs: PlanInput[] = [];
@@ -123,6 +124,34 @@ export class CircuitBuilder {
     if (!live.length) return;
     const atScale = this.groupScale(live);
     this.groups.push({ kind: 'assert', ...origin, what, firstWire: this.wireScales.length, inputs: live.map((x) => this.quantizeForm(x, atScale, 0n)) });
+  }
+
+  /**
+   * Each distinct wide form (two or more wire terms) as a new wire pinned to it by one linear
+   * constraint (a `linear` group, no non-linear constraint): later forms then read one wire instead
+   * of its terms. The wire is at the scale where the forms' coefficients are integers, so it holds
+   * the form exactly (up to `scale` fraction bits per coefficient, as any gadget input). Forms whose
+   * bounds or one-hot structure an op may still ask about (booleans, lookups) stay folded.
+   */
+  materialise(xs: readonly Affine[], origin: Origin): Affine[] {
+    const wide = [...new Set(xs)].filter((x) => x.terms.size > 1 && this.bounds(x) === undefined && !this.isBoolean(x) && !this.oneHots.has(x) && !this.choices.has(x));
+    if (!wide.length) return [...xs];
+    const outScale = this.groupScale(wide);
+    const firstWire = this.newWires(wide.length, outScale);
+    this.groups.push({ kind: 'linear', ...origin, outScale, firstWire, inputs: wide.map((x) => this.quantizeForm(x, outScale, 0n)) });
+    const wires = new Map(wide.map((x, k) => [x, wireForm(firstWire + k)]));
+    return xs.map((x) => wires.get(x) ?? x);
+  }
+
+  /** How far the plan has grown: rollback(mark()) undoes everything after it (an op tried two ways). */
+  mark(): { wires: number; groups: number } {
+    return { wires: this.wireScales.length, groups: this.groups.length };
+  }
+
+  rollback(to: { wires: number; groups: number }): void {
+    this.wireScales.length = to.wires;
+    this.groups.length = to.groups;
+    for (const w of this.boolWires) if (w >= to.wires) this.boolWires.delete(w);
   }
 
   /** Brings forms whose scale exceeds the working scale back to it (round to nearest). */
