@@ -222,6 +222,7 @@ test('setup again refuses without --force and says what new keys invalidate; --v
     again.stderr,
     /CONFLICT.*already has groth16 keys.*every proof made with them, every verifier contract deployed for them and the consumer contract's model id; run setup with --force/,
   );
+  assert.match(again.stderr, /see README\.md#error-conflict/, 'the error names the README anchor of its code');
   assert.deepEqual(JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8')).setup, before, 'the keys are untouched');
   // The development ptau setup cut for this model stands in for a ceremony file.
   const ptau = join(TEST_DATA_DIR, 'ptau', `dev-pot${before.ptauPower}.ptau`);

@@ -482,7 +482,7 @@ program
 try {
   await program.parseAsync();
 } catch (e) {
-  if (isZkError(e)) console.error(`error [${e.code}]: ${e.message}`);
+  if (isZkError(e)) console.error(`error [${e.code}]: ${e.message}\n  see ${e.docs}`);
   else console.error(e);
   process.exitCode = 1;
 } finally {
