@@ -10,7 +10,7 @@ type Reducer = 'sum' | 'mean' | 'max' | 'min';
 
 /**
  * Reduces every window to one value. Max and min run as a balanced tree, one gadget group per level;
- * `exact` takes them at the forms' own scale (see exactMax), otherwise each step rounds to the working scale.
+ * `exact` takes them at the forms' own scale, on their grid (onGridAt), where otherwise each step rounds to the working scale.
  */
 export function reduceWindows(ctx: OpContext, windows: Affine[][], how: Reducer, count: (w: Affine[]) => number, exact = false): Affine[] {
   if (how === 'sum' || how === 'mean') {
