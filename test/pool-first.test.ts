@@ -11,6 +11,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { buildWitnessCalculator, toField, toSigned } from '../src/core/snarkjs.js';
 import { quantizeInputs } from '../src/io/input.js';
+import { compileCircom } from '../src/circuit/compile.js';
+import { emitCircom } from '../src/circuit/emit.js';
 import { compileModel } from '../src/model/compile.js';
 import { modelFiles } from '../src/model/layout.js';
 import type { OnnxGraph } from '../src/onnx/graph.js';
@@ -129,4 +131,22 @@ test('the pooled layout in circom: the witness is the plan, and every single-ent
   const all = nonConstantIndices(w.length);
   assert.deepEqual(singleTamperSurvivors(readR1cs(files.r1cs), w, all), [], 'unconstrained witness entries');
   t.diagnostic(`${all.length} tampered witnesses of ${info.layers.map((l) => `${l.count} x ${l.gadget}`).join(', ')} all rejected`);
+});
+
+test('gadget input forms split into templates of their own (as LeNet-5\'s are): the same witness, every single-entry tampering fails', async (t) => {
+  const calibration = samples(4, 8);
+  const { plan } = planOf(convPool('relu-pool'), calibration, []);
+  // Forced on this small model: at most 40 terms per template (LeNet-5 gets 100,000 past 150,000 in all).
+  const source = emitCircom(plan, 'split', { mainTerms: 0, formTerms: 40 });
+  const parts = source.code.match(/^template L\d+Forms\d+\(\)/gm) ?? [];
+  assert.ok(parts.length > 3, `forms in ${parts.length} templates`);
+  const compiled = await compileCircom(tempDir('split-forms'), source.code, { optimization: 1 });
+  assert.equal(compiled.nonLinear, source.layers.reduce((n, l) => n + l.constraints, 0));
+  const ints = quantizeInputs(calibration[2], plan.inputs.map((i) => i.scale), plan.inputs.map((i) => i.name));
+  const wasm = await buildWitnessCalculator(readFileSync(compiled.wasmPath));
+  const w = await wasm.calculateWitness({ [source.inputSignals[0]]: ints[0].map((v) => toField(v).toString()) }, true);
+  const expected = evaluate(plan, ints, { checkRanges: true }).outputs[0];
+  assert.deepEqual(w.slice(1, 1 + expected.length).map(toSigned), expected);
+  assert.deepEqual(singleTamperSurvivors(readR1cs(compiled.r1csPath), w, nonConstantIndices(w.length)), [], 'unconstrained witness entries');
+  t.diagnostic(`${parts.length} form templates, ${compiled.constraints} constraints (${compiled.nonLinear} non-linear)`);
 });

@@ -84,8 +84,9 @@ const gadgetLabel = (g: GadgetGroup, index: number): string =>
  * gadget group is a component array whose inputs are written out as explicit affine expressions
  * over earlier wires, one line per element, with the weights as integer constants. (Explicit
  * expressions also compile about 20x faster in circom than accumulating them in a `var` loop.)
+ * A model past `split.mainTerms` terms gets its gadget input forms in templates of their own (FormSplit).
  */
-export function emitCircom(graph: QuantizedGraph, modelName: string): CircuitSource {
+export function emitCircom(graph: QuantizedGraph, modelName: string, split: FormSplit = FORM_SPLIT): CircuitSource {
   const { visibility } = graph;
   const inputSignals = graph.inputs.map((_, i) => `in${i}`);
   const outputSignals = graph.outputs.map((_, i) => `out${i}`);
@@ -94,7 +95,7 @@ export function emitCircom(graph: QuantizedGraph, modelName: string): CircuitSou
   const io = ioSection(graph, inputSignals, outputSignals);
   body.push(...io.wiring);
   const templates: string[] = [];
-  const split = termCount(graph) > MAX_MAIN_TERMS;
+  const splitForms = termCount(graph) > split.mainTerms;
   graph.groups.forEach((g, index) => {
     const name = `l${index}`;
     const count = groupSize(g);
@@ -132,7 +133,7 @@ export function emitCircom(graph: QuantizedGraph, modelName: string): CircuitSou
         body.push(`    // in: affine forms${scales}, ${range}; ${out}${outScale}`);
         body.push(`    component ${name}[${count}];`);
         body.push(`    for (var j = 0; j < ${count}; j++) ${name}[j] = ${gadget};`);
-        if (split) body.push(...formTemplates(name, g.inputs, g.firstWire, templates));
+        if (splitForms) body.push(...formTemplates(name, g.inputs, g.firstWire, split.formTerms, templates));
         else g.inputs.forEach((f, j) => body.push(`    ${name}[${j}].in <== ${affine(f)};`));
         body.push(`    for (var j = 0; j < ${count}; j++) w[${g.firstWire} + j] <== ${name}[j].out;`);
         break;
@@ -182,10 +183,13 @@ export function emitCircom(graph: QuantizedGraph, modelName: string): CircuitSou
  * V8 refuses to compile a WebAssembly function over 7,654,321 bytes, and circom writes each template
  * as one function: about 34 bytes per term of an affine form (measured on LeNet-5, whose 560,000
  * terms made a 19 MB function). Past this many terms in the model's forms, the gadgets' input forms
- * move into templates of at most FORM_TERMS terms each (formTemplates); smaller models print as before.
+ * move into templates of at most `formTerms` terms each (formTemplates); smaller models print as before.
  */
-const MAX_MAIN_TERMS = 150_000;
-const FORM_TERMS = 100_000;
+export interface FormSplit {
+  mainTerms: number;
+  formTerms: number;
+}
+export const FORM_SPLIT: FormSplit = { mainTerms: 150_000, formTerms: 100_000 };
 
 function termCount(graph: QuantizedGraph): number {
   const forms = (g: GadgetGroup): IntForm[] => (g.kind === 'product' || g.kind === 'divide' ? [...g.a, ...g.b] : g.inputs);
@@ -198,11 +202,11 @@ function termCount(graph: QuantizedGraph): number {
  * merges away) and giving its forms as outputs; the lines of main that wire them in. The linear
  * constraints are the same ones, one per form; the gadget inputs become signal-to-signal links.
  */
-function formTemplates(name: string, forms: readonly IntForm[], firstWire: number, templates: string[]): string[] {
+function formTemplates(name: string, forms: readonly IntForm[], firstWire: number, formTerms: number, templates: string[]): string[] {
   const lines: string[] = [];
   for (let start = 0, part = 0; start < forms.length; part++) {
     let end = start;
-    for (let terms = 0; end < forms.length && (end === start || terms + forms[end].wires.length <= FORM_TERMS); end++) terms += forms[end].wires.length;
+    for (let terms = 0; end < forms.length && (end === start || terms + forms[end].wires.length <= formTerms); end++) terms += forms[end].wires.length;
     const template = `${name.toUpperCase()}Forms${part}`;
     templates.push(`template ${template}() {`, `    signal input w[${firstWire}];`, `    signal output out[${end - start}];`);
     for (let j = start; j < end; j++) templates.push(`    out[${j - start}] <== ${affine(forms[j])};`);
