@@ -4,7 +4,7 @@
  * (./data by default) so a second run skips the slow phase-2 preparation.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { releaseCurve, toField } from '../src/core/snarkjs.js';
@@ -25,22 +25,27 @@ const workDir = join(dataDir, 'bench');
 const corpus = resolve(REPO_ROOT, '..', 'shared', 'conformance', 'ezkl');
 const runs = Number(process.env.BENCH_RUNS ?? 5);
 
-/** `fresh`: set up from an empty data directory, so setup includes generating the development ptau. */
-interface BenchModel { name: string; onnx: Uint8Array; input: unknown; fresh?: boolean }
+/**
+ * `fresh`: set up from an empty data directory, so setup includes generating the development ptau;
+ * `maxPower`: the largest development ptau it may generate (the CLI's --max-power).
+ */
+interface BenchModel { name: string; onnx: Uint8Array; input: unknown; fresh?: boolean; maxPower?: number }
 
 const example = (name: string) => JSON.parse(readFileSync(join(REPO_ROOT, `examples/${name}/input.json`), 'utf8'));
-const models: BenchModel[] = [
+const allModels: BenchModel[] = [
   { name: 'mnist_mlp', onnx: mnistMlp(), input: example('mnist_mlp') },
-  // The "real model" row: a user's first proof of a LeNet-5, from nothing. Opt-in (BENCH_LENET=1)
-  // until convolutions are emitted compactly: circom2 runs out of WebAssembly memory writing its
-  // witness calculator (issue 17).
-  ...(process.env.BENCH_LENET !== '1' ? [] : [{ name: 'lenet5', onnx: lenet5(), input: example('lenet5'), fresh: true }]),
+  // The "real model" row: a user's first proof of a LeNet-5, from nothing (issue 17). It needs a
+  // power-18 ptau, above the default cap of 16 (ZKINFER_MAX_PTAU_POWER, --max-power).
+  { name: 'lenet5', onnx: lenet5(), input: example('lenet5'), fresh: true, maxPower: 18 },
   ...['1l_mlp', '1l_conv'].map((name) => ({
     name,
     onnx: readFileSync(join(corpus, name, 'network.onnx')),
     input: JSON.parse(readFileSync(join(corpus, name, 'input.json'), 'utf8')),
   })),
 ];
+/** BENCH_MODELS=lenet5,mnist_mlp runs those rows only; BENCH_LENET=0 leaves LeNet-5 out (about 10 minutes on 2 cores). */
+const only = process.env.BENCH_MODELS?.split(',').map((n) => n.trim());
+const models = allModels.filter((m) => (only ? only.includes(m.name) : m.name !== 'lenet5' || process.env.BENCH_LENET !== '0'));
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const seconds = async <T>(f: () => Promise<T>): Promise<[T, number]> => {
@@ -49,14 +54,36 @@ const seconds = async <T>(f: () => Promise<T>): Promise<[T, number]> => {
   return [r, (performance.now() - t) / 1000];
 };
 
+/**
+ * The peak resident memory of child processes (circom2, then wat2wasm), from /proc/PID/status's
+ * VmHWM (the process's own high-water mark), sampled until each exits: Node reports its own peak only.
+ */
+class ChildPeak {
+  peakMb = 0;
+  watch(pid: number): void {
+    const timer = setInterval(() => {
+      try {
+        const kb = Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
+        this.peakMb = Math.max(this.peakMb, Math.round(kb / 1024));
+      } catch {
+        clearInterval(timer);
+      }
+    }, 200);
+  }
+}
+
 const results = [];
 for (const m of models) {
   const dir = join(workDir, m.name);
   rmSync(dir, { recursive: true, force: true });
   const values = parseInputs(m.input, loadOnnx(m.onnx).inputs);
-  const [info, compileS] = await seconds(() => compileModel(m.onnx, dir, { samples: [values], name: m.name }));
+  const children = new ChildPeak();
+  const [info, compileS] = await seconds(() => compileModel(m.onnx, dir, { samples: [values], name: m.name, onProcess: (pid) => children.watch(pid) }));
   const modelDataDir = m.fresh ? join(dir, 'fresh-data') : dataDir;
-  const [setup, setupS] = await seconds(() => setupModel(dir, { dataDir: modelDataDir, log: () => {} }));
+  let keysStart = 0;
+  const onKeys = (stage: string) => stage === 'keys' && !keysStart && (keysStart = performance.now());
+  const [setup, setupS] = await seconds(() => setupModel(dir, { dataDir: modelDataDir, maxPower: m.maxPower, log: () => {}, progress: (p) => onKeys(p.stage) }));
+  const keysS = keysStart ? (performance.now() - keysStart) / 1000 : setupS;
   const prover = await ModelProver.load(dir);
   const [, firstProveS] = await seconds(() => prover.prove(values)); // also warms up: the curve's worker threads start here
   const witnessMs: number[] = [];
@@ -77,6 +104,8 @@ for (const m of models) {
     compileS: +compileS.toFixed(2),
     circomS: +info.compileSeconds.toFixed(2),
     setupS: +setupS.toFixed(2),
+    // Setup without generating the ptau (keys only): what a second model of the same power pays.
+    keysS: +Math.min(keysS, setupS).toFixed(2),
     ptauPower: setup.setup!.ptauPower,
     // compile → keys → first proof, from an empty data directory for `fresh` models.
     firstProofS: +(compileS + setupS + firstProveS).toFixed(1),
@@ -84,7 +113,9 @@ for (const m of models) {
     proveMs: +median(proveMs).toFixed(1),
     verifyMs: +median(verifyMs).toFixed(1),
     snarkjsCliProveMs: cliProveMs(dir, await prover.prove(values)),
-    peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
+    // This process (setup and proving run in it) or a compiler child (circom2, wat2wasm), whichever peaked higher.
+    peakRssMb: Math.max(Math.round(process.resourceUsage().maxRSS / 1024), children.peakMb),
+    zkeyMb: +(statSync(modelFiles(dir).zkey).size / 1e6).toFixed(2),
     maxAbsError: info.accuracy.maxAbsError,
   };
   console.error(JSON.stringify(row));
@@ -109,10 +140,10 @@ function cliProveMs(dir: string, bundle: ProofBundle): number {
 mkdirSync(join(REPO_ROOT, 'bench'), { recursive: true });
 const doc = { date: new Date().toISOString(), node: process.version, runs, results };
 writeFileSync(join(REPO_ROOT, 'bench/results.json'), JSON.stringify(doc, null, 2) + '\n');
-const head = ['model', 'constraints', 'ptau power', 'compile s', 'setup s', 'first proof s', 'witness ms', 'prove ms (warm)', 'verify ms', 'snarkjs CLI prove ms', 'peak RSS MB', 'max abs error'];
+const head = ['model', 'constraints', 'ptau power', 'compile s', 'setup s', 'keys s (ptau cached)', 'first proof s', 'witness ms', 'prove ms (warm)', 'verify ms', 'snarkjs CLI prove ms', 'zkey MB', 'peak RSS MB', 'max abs error'];
 const table = [
   `| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`,
-  ...results.map((r) => `| ${[r.model, r.constraints, r.ptauPower, r.compileS, r.setupS, r.firstProofS, r.witnessMs, r.proveMs, r.verifyMs, r.snarkjsCliProveMs, r.peakRssMb, r.maxAbsError.toExponential(2)].join(' | ')} |`),
+  ...results.map((r) => `| ${[r.model, r.constraints, r.ptauPower, r.compileS, r.setupS, r.keysS, r.firstProofS, r.witnessMs, r.proveMs, r.verifyMs, r.snarkjsCliProveMs, r.zkeyMb, r.peakRssMb, r.maxAbsError.toExponential(2)].join(' | ')} |`),
 ].join('\n');
 writeFileSync(join(REPO_ROOT, 'bench/results.md'), table + '\n');
 console.log(table);

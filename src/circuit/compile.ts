@@ -49,9 +49,15 @@ export async function compileCircom(buildDir: string, code: string, opts: { opti
   cpSync(dirname(require.resolve('circomlib/circuits/bitify.circom')), join(lib, 'circomlib', 'circuits'), { recursive: true });
   writeFileSync(join(buildDir, 'main.circom'), code);
   const cli = require.resolve('circom2/cli.js');
-  const args = [cli, 'main.circom', '--r1cs', '--wasm', '--sym', `--O${opts.optimization ?? 2}`, '-l', 'lib', '-o', '.'];
+  // The witness calculator as text, then WABT's conversion (wat2wasm.ts): circom2's own ran out of
+  // its 32-bit memory on LeNet-5 (a 126 MB text).
+  const args = [cli, 'main.circom', '--r1cs', '--wat', '--sym', `--O${opts.optimization ?? 2}`, '-l', 'lib', '-o', '.'];
   const started = Date.now();
-  const log = await run(process.execPath, args, buildDir, opts.timeoutMs ?? 30 * 60_000, opts.onProcess);
+  const timeoutMs = opts.timeoutMs ?? 30 * 60_000;
+  const log = await run(process.execPath, args, buildDir, timeoutMs, opts.onProcess);
+  const wat = join(buildDir, 'main_js', 'main.wat');
+  await run(process.execPath, [fileURLToPath(new URL('./wat2wasm.js', import.meta.url)), wat, join(buildDir, 'main_js', 'main.wasm')], buildDir, timeoutMs, opts.onProcess, 'wat2wasm');
+  rmSync(wat);
   const nonLinear = Number(/non-linear constraints: (\d+)/.exec(log)?.[1] ?? NaN);
   const constraints = nonLinear + Number(/linear constraints: (\d+)/.exec(log.replace(/non-linear constraints: \d+/, ''))?.[1] ?? 0);
   const publicSignals = Number(/public inputs: (\d+)/.exec(log)?.[1] ?? 0) + Number(/public outputs: (\d+)/.exec(log)?.[1] ?? 0);
@@ -67,7 +73,7 @@ export async function compileCircom(buildDir: string, code: string, opts: { opti
   };
 }
 
-function run(cmd: string, args: string[], cwd: string, timeoutMs: number, onProcess?: (pid: number) => void): Promise<string> {
+function run(cmd: string, args: string[], cwd: string, timeoutMs: number, onProcess?: (pid: number) => void, what = 'circom2'): Promise<string> {
   return new Promise((resolvePromise, reject) => {
     const child = spawn(cmd, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
     if (child.pid !== undefined) onProcess?.(child.pid);
@@ -75,12 +81,12 @@ function run(cmd: string, args: string[], cwd: string, timeoutMs: number, onProc
     child.stdout.on('data', (d) => (out += d));
     child.stderr.on('data', (d) => (out += d));
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('error', (e) => reject(new ZkError('COMPILE_FAILED', `could not start circom2: ${e.message}`)));
+    child.on('error', (e) => reject(new ZkError('COMPILE_FAILED', `could not start ${what}: ${e.message}`)));
     child.on('close', (code) => {
       clearTimeout(timer);
       out = out.replace(/\x1b\[[0-9;]*m/g, '');
       if (code === 0 && !/error\[/i.test(out)) resolvePromise(out);
-      else reject(new ZkError('COMPILE_FAILED', `circom2 failed (exit ${code}):\n${out.slice(-4000)}`));
+      else reject(new ZkError('COMPILE_FAILED', `${what} failed (exit ${code}):\n${out.slice(-4000)}`));
     });
   });
 }

@@ -1,7 +1,7 @@
 import { assertNever } from '../core/exhaustive.js';
 import type { PackedTensor } from '../commit/poseidon.js';
 import type { CommitmentOf, PublicSegment } from '../commit/public.js';
-import { groupConstraints, groupSize, type GadgetGroup, type QuantizedGraph } from '../quantize/plan.js';
+import { groupConstraints, groupSize, type GadgetGroup, type IntForm, type QuantizedGraph } from '../quantize/plan.js';
 import { describeLayout, ioSection } from './io.js';
 import { tableName, tableTemplate } from './table-template.js';
 import { affine, commentText } from './text.js';
@@ -70,8 +70,9 @@ const gadgetLabel = (g: GadgetGroup, index: number): string =>
  * gadget group is a component array whose inputs are written out as explicit affine expressions
  * over earlier wires, one line per element, with the weights as integer constants. (Explicit
  * expressions also compile about 20x faster in circom than accumulating them in a `var` loop.)
+ * A model past `split.mainTerms` terms gets its gadget input forms in templates of their own (FormSplit).
  */
-export function emitCircom(graph: QuantizedGraph, modelName: string): CircuitSource {
+export function emitCircom(graph: QuantizedGraph, modelName: string, split: FormSplit = FORM_SPLIT): CircuitSource {
   const { visibility } = graph;
   const inputSignals = graph.inputs.map((_, i) => `in${i}`);
   const outputSignals = graph.outputs.map((_, i) => `out${i}`);
@@ -80,6 +81,7 @@ export function emitCircom(graph: QuantizedGraph, modelName: string): CircuitSou
   const io = ioSection(graph, inputSignals, outputSignals);
   body.push(...io.wiring);
   const templates: string[] = [];
+  const splitForms = termCount(graph) > split.mainTerms;
   graph.groups.forEach((g, index) => {
     const name = `l${index}`;
     const count = groupSize(g);
@@ -122,7 +124,8 @@ export function emitCircom(graph: QuantizedGraph, modelName: string): CircuitSou
         body.push(`    // in: affine forms${scales}, ${range}; ${out}${outScale}`);
         body.push(`    component ${name}[${count}];`);
         body.push(`    for (var j = 0; j < ${count}; j++) ${name}[j] = ${gadget};`);
-        g.inputs.forEach((f, j) => body.push(`    ${name}[${j}].in <== ${affine(f)};`));
+        if (splitForms) body.push(...formTemplates(name, g.inputs, g.firstWire, split.formTerms, templates));
+        else g.inputs.forEach((f, j) => body.push(`    ${name}[${j}].in <== ${affine(f)};`));
         body.push(`    for (var j = 0; j < ${count}; j++) w[${g.firstWire} + j] <== ${name}[j].out;`);
         break;
       }
@@ -165,4 +168,47 @@ export function emitCircom(graph: QuantizedGraph, modelName: string): CircuitSou
     '',
   ].join('\n');
   return { code, inputSignals, outputSignals, layers, publicLayout: io.publicLayout, packing: io.packing };
+}
+
+/**
+ * V8 refuses to compile a WebAssembly function over 7,654,321 bytes, and circom writes each template
+ * as one function: about 34 bytes per term of an affine form (measured on LeNet-5, whose 560,000
+ * terms made a 19 MB function). Past this many terms in the model's forms, the gadgets' input forms
+ * move into templates of at most `formTerms` terms each (formTemplates); smaller models print as before.
+ */
+export interface FormSplit {
+  mainTerms: number;
+  formTerms: number;
+}
+export const FORM_SPLIT: FormSplit = { mainTerms: 150_000, formTerms: 100_000 };
+
+function termCount(graph: QuantizedGraph): number {
+  const forms = (g: GadgetGroup): IntForm[] => (g.kind === 'product' || g.kind === 'divide' ? [...g.a, ...g.b] : g.inputs);
+  return [...graph.groups.flatMap(forms), ...graph.outputs.flatMap((o) => o.forms)].reduce((n, f) => n + f.wires.length, 0);
+}
+
+/**
+ * The input forms of component array `name` computed in templates of their own (pushed onto
+ * `templates`), each reading the wires before the group (`w[0..firstWire)`, copies that circom --O1
+ * merges away) and giving its forms as outputs; the lines of main that wire them in. The linear
+ * constraints are the same ones, one per form; the gadget inputs become signal-to-signal links.
+ */
+function formTemplates(name: string, forms: readonly IntForm[], firstWire: number, formTerms: number, templates: string[]): string[] {
+  const lines: string[] = [];
+  for (let start = 0, part = 0; start < forms.length; part++) {
+    let end = start;
+    for (let terms = 0; end < forms.length && (end === start || terms + forms[end].wires.length <= formTerms); end++) terms += forms[end].wires.length;
+    const template = `${name.toUpperCase()}Forms${part}`;
+    templates.push(`template ${template}() {`, `    signal input w[${firstWire}];`, `    signal output out[${end - start}];`);
+    for (let j = start; j < end; j++) templates.push(`    out[${j - start}] <== ${affine(forms[j])};`);
+    templates.push('}', '');
+    const c = `${name}f${part}`;
+    lines.push(
+      `    component ${c} = ${template}();`,
+      `    for (var j = 0; j < ${firstWire}; j++) ${c}.w[j] <== w[j];`,
+      `    for (var j = 0; j < ${end - start}; j++) ${name}[${start} + j].in <== ${c}.out[j];`,
+    );
+    start = end;
+  }
+  return lines;
 }

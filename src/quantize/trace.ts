@@ -1,6 +1,7 @@
 import { DEFAULT_VISIBILITY, type ModelVisibility } from '../commit/visibility.js';
 import { isZkError, ZkError } from '../core/errors.js';
 import { boundedSize, type OnnxGraph, sizeOf } from '../onnx/graph.js';
+import { poolBeforeActivation } from '../onnx/rewrite.js';
 import { PlanBuilder } from './plan-builder.js';
 import { OPS, OpContext, unhandledAttributes, WEIGHT_SLOTS } from './ops/index.js';
 import type { QuantizedGraph } from './plan.js';
@@ -111,8 +112,11 @@ function materialiseWhereCheaper(
  * Walks the graph once with affine forms as values. Constant subgraphs (Shape, Gather on shapes,
  * ConstantOfShape…) fold as they go, linear layers compose, and only non-linear ops add gadgets.
  */
-export function quantizeGraph(graph: OnnxGraph, options: QuantizeOptions): QuantizedGraph {
-  requireSupported(graph);
+export function quantizeGraph(model: OnnxGraph, options: QuantizeOptions): QuantizedGraph {
+  requireSupported(model);
+  // Here rather than in prepareGraph: a graph that reads the activation's output (firstDivergence's
+  // copy with every node output exposed) keeps its nodes as they are, names and all.
+  const graph = poolBeforeActivation(model);
   const visibility = options.visibility ?? DEFAULT_VISIBILITY;
   const builder = new PlanBuilder(options.scale, visibility);
   const values = new Map<string, SymTensor>();

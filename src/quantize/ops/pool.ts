@@ -1,5 +1,6 @@
 import { sizeOf } from '../../onnx/graph.js';
-import { type Affine, combine } from '../affine.js';
+import { type Affine, combine, isConstant } from '../affine.js';
+import type { PlanBuilder } from '../plan-builder.js';
 import { normalizeAxis, strides, type SymTensor } from '../tensor.js';
 import type { OpContext, OpImpl } from './context.js';
 import { maxOf, minOf } from './elementwise.js';
@@ -7,13 +8,34 @@ import { spatialGeometry } from './window.js';
 
 type Reducer = 'sum' | 'mean' | 'max' | 'min';
 
-/** Reduces every window to one value. Max and min run as a balanced tree, one gadget group per level. */
+/**
+ * Reduces every window to one value. Max and min run as a balanced tree, one gadget group per level;
+ * `exact` takes them at the forms' own scale, on their grid (onGridAt), where otherwise each step rounds to the working scale.
+ */
 export function reduceWindows(ctx: OpContext, windows: Affine[][], how: Reducer, count: (w: Affine[]) => number, exact = false): Affine[] {
   if (how === 'sum' || how === 'mean') {
     return windows.map((w) => combine(w.map((v) => [v, how === 'mean' ? 1 / count(w) : 1] as const)));
   }
   if (windows.some((w) => w.length === 0)) ctx.fail('an empty window');
-  return reduceTree(windows, (xs, ys) => (how === 'max' ? maxOf : minOf)(ctx, xs, ys, exact));
+  const inputs = exact ? onGridAt(ctx.builder, windows) : windows;
+  return reduceTree(inputs, (xs, ys) => (how === 'max' ? maxOf : minOf)(ctx, xs, ys, exact));
+}
+
+/**
+ * The forms rounded onto the grid of the finest scale among them: each coefficient and the bias to
+ * the integer a gadget at that scale would quantize it to anyway (builder.quantizeForm), so the
+ * integer of a difference of two forms is the difference of their integers. A tree of exact maxima
+ * over them is then the exact maximum of the integers a ReLU at that scale would have seen (what
+ * poolBeforeActivation in src/onnx/rewrite.ts relies on). Free: no gadget, no constraint.
+ */
+function onGridAt(builder: PlanBuilder, windows: Affine[][]): Affine[][] {
+  const scale = windows.reduce((s, w) => w.reduce((t, x) => (isConstant(x) ? t : Math.max(t, builder.scaleOf(x))), s), 0);
+  const snap = (v: number, bits: number) => Math.round(v * 2 ** bits) / 2 ** bits;
+  return windows.map((w) => w.map((x) => {
+    const terms = new Map<number, number>();
+    for (const [wire, c] of x.terms) terms.set(wire, snap(c, scale - builder.wireScale(wire)));
+    return isConstant(x) ? x : { bias: snap(x.bias, scale), terms };
+  }));
 }
 
 /**
@@ -59,7 +81,7 @@ function pool(ctx: OpContext, how: Reducer): SymTensor[] {
       if (includePad) padded.set(w, geo.paddedCount(pos));
     }
   }
-  const data = reduceWindows(ctx, windows, how, (w) => padded.get(w) ?? w.length);
+  const data = reduceWindows(ctx, windows, how, (w) => padded.get(w) ?? w.length, how === 'max');
   return [{ dims: [batch, channels, ...geo.outDims], dtype: x.dtype, data }];
 }
 
@@ -67,7 +89,7 @@ function globalPool(ctx: OpContext, how: Reducer): SymTensor[] {
   const x = ctx.input(0);
   const inner = sizeOf(x.dims.slice(2));
   const windows = Array.from({ length: x.dims[0] * x.dims[1] }, (_, p) => x.data.slice(p * inner, (p + 1) * inner));
-  return [{ dims: [x.dims[0], x.dims[1], ...x.dims.slice(2).map(() => 1)], dtype: x.dtype, data: reduceWindows(ctx, windows, how, (w) => w.length) }];
+  return [{ dims: [x.dims[0], x.dims[1], ...x.dims.slice(2).map(() => 1)], dtype: x.dtype, data: reduceWindows(ctx, windows, how, (w) => w.length, how === 'max') }];
 }
 
 /**
