@@ -32,7 +32,9 @@ mkdirSync(serviceDir, { recursive: true });
 symlinkSync(join(dataDir, 'ptau'), join(serviceDir, 'ptau'));
 
 const sizes = await buildWeb();
-const service = await startService(configWith({ port: 0, host: '127.0.0.1', logLevel: 'silent', registerExample: false, dataDir: serviceDir, maxConstraints: 1_000_000 }));
+const service = await startService(
+  configWith({ port: 0, host: '127.0.0.1', logLevel: 'silent', registerExample: false, dataDir: serviceDir, maxConstraints: 1_000_000 }),
+);
 const api = new Client(service.url);
 const zk = connect(service.url);
 const browser = await launchBrowser();
@@ -76,7 +78,16 @@ try {
 
     const artifactBytes = Object.fromEntries(await Promise.all(PROVING_ARTIFACTS.map(async (a) => [a, (await zk.artifact(model, a)).length] as const)));
     const download = sizes['client.js'] + Object.values(artifactBytes).reduce((s, b) => s + b, 0);
-    rows.push({ model: name, constraints: view.constraints, nodeMs: median(node), browserMs: median(inPage.ms), ratio: median(inPage.ms) / median(node), clientJsBytes: sizes['client.js'], artifactBytes, downloadBytes: download });
+    rows.push({
+      model: name,
+      constraints: view.constraints,
+      nodeMs: median(node),
+      browserMs: median(inPage.ms),
+      ratio: median(inPage.ms) / median(node),
+      clientJsBytes: sizes['client.js'],
+      artifactBytes,
+      downloadBytes: download,
+    });
   }
 } finally {
   await browser.close();
@@ -85,10 +96,20 @@ try {
 }
 
 mkdirSync(join(REPO_ROOT, 'bench'), { recursive: true });
-writeFileSync(join(REPO_ROOT, 'bench/browser.json'), JSON.stringify({ date: new Date().toISOString(), runs, visibility: 'input=hashed', chromium: (await import('../test/support/browser.js')).CHROMIUM, rows }, null, 2) + '\n');
+writeFileSync(
+  join(REPO_ROOT, 'bench/browser.json'),
+  `${JSON.stringify(
+    { date: new Date().toISOString(), runs, visibility: 'input=hashed', chromium: (await import('../test/support/browser.js')).CHROMIUM, rows },
+    null,
+    2,
+  )}\n`,
+);
 const mb = (b: number) => (b / 1024 / 1024).toFixed(2);
 console.log('\nProving on the client: warm witness + Groth16 prove, median of', runs, '(input=hashed)');
 console.log('| model | constraints | Node ms | Chromium ms | Chromium / Node | download MB (client.js + wasm + zkey + plan) |');
 console.log('|---|---:|---:|---:|---:|---:|');
-for (const r of rows) console.log(`| ${r.model} | ${r.constraints} | ${r.nodeMs.toFixed(0)} | ${r.browserMs.toFixed(0)} | ${r.ratio.toFixed(2)} | ${mb(r.downloadBytes)} (${mb(r.clientJsBytes)} + ${mb(r.artifactBytes['circuit.wasm'])} + ${mb(r.artifactBytes['circuit.zkey'])} + ${mb(r.artifactBytes['plan.json'])}) |`);
+for (const r of rows)
+  console.log(
+    `| ${r.model} | ${r.constraints} | ${r.nodeMs.toFixed(0)} | ${r.browserMs.toFixed(0)} | ${r.ratio.toFixed(2)} | ${mb(r.downloadBytes)} (${mb(r.clientJsBytes)} + ${mb(r.artifactBytes['circuit.wasm'])} + ${mb(r.artifactBytes['circuit.zkey'])} + ${mb(r.artifactBytes['plan.json'])}) |`,
+  );
 if (existsSync(serviceDir)) rmSync(serviceDir, { recursive: true, force: true });

@@ -67,7 +67,7 @@ for (const m of models) {
 await releaseCurve();
 
 mkdirSync(join(REPO_ROOT, 'bench'), { recursive: true });
-writeFileSync(join(REPO_ROOT, 'bench', 'ceremony.json'), JSON.stringify(rows, null, 2) + '\n');
+writeFileSync(join(REPO_ROOT, 'bench', 'ceremony.json'), `${JSON.stringify(rows, null, 2)}\n`);
 const header = ['model', 'ptau power', 'operator setup s', 'init s', 'contribute s', 'add (verify) s', 'beacon s', 'audit s'];
 console.log(`| ${header.join(' | ')} |\n|${header.map(() => '---').join('|')}|`);
 for (const r of rows) console.log(`| ${[r.model, r.ptauPower, r.operatorSetupS, r.initS, r.contributeS, r.addS, r.beaconS, r.auditS].join(' | ')} |`);

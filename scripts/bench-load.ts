@@ -22,7 +22,8 @@ import { startService } from '../src/service/service.js';
 import { ArtifactStore } from '../src/store/artifacts.js';
 import { REPO_ROOT } from '../test/support/env.js';
 
-const bounded = (name: string, fallback: number, max: number): number => Math.max(1, Math.min(max, Math.floor(Number(process.env[name] ?? fallback)) || fallback));
+const bounded = (name: string, fallback: number, max: number): number =>
+  Math.max(1, Math.min(max, Math.floor(Number(process.env[name] ?? fallback)) || fallback));
 const concurrency = bounded('BENCH_CONCURRENCY', 8, 64);
 const requests = bounded('BENCH_REQUESTS', 24, 1000);
 const sequential = bounded('BENCH_SEQUENTIAL', 10, 200);
@@ -70,7 +71,11 @@ async function proveOnce(url: string, model: string, input: string): Promise<{ m
 }
 
 async function uploadAndWait(url: string, name: string, onnx: Uint8Array): Promise<string> {
-  const { body } = await http(`${url}/v1/models?name=${name}`, { method: 'POST', headers: { 'content-type': 'application/octet-stream' }, body: new Uint8Array(onnx) });
+  const { body } = await http(`${url}/v1/models?name=${name}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/octet-stream' },
+    body: new Uint8Array(onnx),
+  });
   for (;;) {
     const { body: m } = await http(`${url}/v1/models/${body.id}`);
     if (m.status === 'ready') return m.id as string;
@@ -168,12 +173,25 @@ mkdirSync(join(REPO_ROOT, 'bench'), { recursive: true });
 /** Other processes' load: the figures only compare layouts measured under the same conditions. */
 const loadAverage = { before: round(loadBefore, 2), after: round(loadavg()[0], 2) };
 const doc = { date: new Date().toISOString(), node: process.version, cores: n, loadAverage, rounds, concurrency, requests, sequential, rows };
-writeFileSync(join(REPO_ROOT, 'bench/load.json'), JSON.stringify(doc, null, 2) + '\n');
-const head = ['model', 'pool', 'bare prove ms', 'API ms (sequential p50)', 'in worker ms', 'API / bare', `proofs/s (${concurrency} clients)`, 'p50 ms', 'p95 ms'];
+writeFileSync(join(REPO_ROOT, 'bench/load.json'), `${JSON.stringify(doc, null, 2)}\n`);
+const head = [
+  'model',
+  'pool',
+  'bare prove ms',
+  'API ms (sequential p50)',
+  'in worker ms',
+  'API / bare',
+  `proofs/s (${concurrency} clients)`,
+  'p50 ms',
+  'p95 ms',
+];
 console.log(
   [
     `| ${head.join(' | ')} |`,
     `|${head.map(() => '---').join('|')}|`,
-    ...rows.map((r) => `| ${[r.model, r.layout + (r.default ? ' (default)' : ''), r.bareProveMs, r.sequentialP50Ms, r.workerRunP50Ms, r.apiToBareRatio, r.throughputPerSecond, r.p50Ms, r.p95Ms].join(' | ')} |`),
+    ...rows.map(
+      (r) =>
+        `| ${[r.model, r.layout + (r.default ? ' (default)' : ''), r.bareProveMs, r.sequentialP50Ms, r.workerRunP50Ms, r.apiToBareRatio, r.throughputPerSecond, r.p50Ms, r.p95Ms].join(' | ')} |`,
+    ),
   ].join('\n'),
 );

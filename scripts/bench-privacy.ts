@@ -38,14 +38,28 @@ const models = [
   { name: 'mnist_mlp 784-128-10', onnx: mnist.model(1), samples: [1, 2, 3, 4].map((s) => mnist.inputData(s)) },
   { name: 'mlp 48-16-10', onnx: mlp([48, 16, 10], 1), samples: [1, 2, 3, 4].map((s) => [Array.from({ length: 48 }, (_, i) => ((i * 7 + s * 13) % 17) / 17)]) },
 ];
-const MODES = ['input=public,weights=fixed', 'input=private', 'input=hashed', 'input=hashed,output=hashed', 'weights=private', 'weights=hashed', 'input=hashed,weights=hashed'];
+const MODES = [
+  'input=public,weights=fixed',
+  'input=private',
+  'input=hashed',
+  'input=hashed,output=hashed',
+  'weights=private',
+  'weights=hashed',
+  'input=hashed,weights=hashed',
+];
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 /** The emitted circuit's constraints by kind, without running circom. */
 function plannedCost(onnx: Uint8Array, samples: number[][][], visibility: string) {
   const graph = loadOnnx(onnx);
-  const ints = samples.map((s) => quantizeInputs(s, graph.inputs.map(() => SCALE), graph.inputs.map((i) => i.name)));
+  const ints = samples.map((s) =>
+    quantizeInputs(
+      s,
+      graph.inputs.map(() => SCALE),
+      graph.inputs.map((i) => i.name),
+    ),
+  );
   const plan = calibrate(quantizeGraph(graph, { scale: SCALE, visibility: parseVisibility(visibility) }), ints, 2);
   const { layers, publicLayout } = emitCircom(plan, 'bench');
   const sum = (f: (l: (typeof layers)[number]) => boolean) => layers.filter(f).reduce((s, l) => s + l.constraints, 0);
@@ -89,10 +103,18 @@ for (const m of models) {
 await releaseCurve();
 
 mkdirSync(join(REPO_ROOT, 'bench'), { recursive: true });
-writeFileSync(join(REPO_ROOT, 'bench/privacy.json'), JSON.stringify({ date: new Date().toISOString(), runs, maxPower, rows }, null, 2) + '\n');
+writeFileSync(join(REPO_ROOT, 'bench/privacy.json'), `${JSON.stringify({ date: new Date().toISOString(), runs, maxPower, rows }, null, 2)}\n`);
 const head = ['model', 'visibility', 'constraints', 'range checks', 'weight products', 'Poseidon', 'public signals', 'ptau', 'prove ms', 'verifier bytes'];
 const cell = (r: Record<string, unknown>) => [
-  r.model, r.visibility, r.constraints, r.rangeChecks, r.weightProducts, r.hashes, r.publicSignals, r.ptauPower,
-  r.skipped ? 'not run' : r.proveMs, r.skipped ? '' : `${r.verifierBytes}${r.fitsEip170 ? '' : ' (> EIP-170)'}`,
+  r.model,
+  r.visibility,
+  r.constraints,
+  r.rangeChecks,
+  r.weightProducts,
+  r.hashes,
+  r.publicSignals,
+  r.ptauPower,
+  r.skipped ? 'not run' : r.proveMs,
+  r.skipped ? '' : `${r.verifierBytes}${r.fitsEip170 ? '' : ' (> EIP-170)'}`,
 ];
 console.log([`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${cell(r).join(' | ')} |`)].join('\n'));

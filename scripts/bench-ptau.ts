@@ -51,13 +51,19 @@ try {
 
 const ratio = +(rows[0].seconds / rows[1].seconds).toFixed(1);
 mkdirSync(join(REPO_ROOT, 'bench'), { recursive: true });
-writeFileSync(join(REPO_ROOT, 'bench/ptau.json'), JSON.stringify({ date: new Date().toISOString(), node: process.version, ratioAtCompare: ratio, rows }, null, 2) + '\n');
+writeFileSync(
+  join(REPO_ROOT, 'bench/ptau.json'),
+  `${JSON.stringify({ date: new Date().toISOString(), node: process.version, ratioAtCompare: ratio, rows }, null, 2)}\n`,
+);
 const table = [
   '| dev ptau | power | seconds | CPU seconds (all threads) | file MB |',
   '|---|---|---|---|---|',
-  ...rows.map((r) => `| ${r.path === 'snarkjs' ? 'snarkjs new + contribute + prepare phase2' : 'zkinfer (from the secrets)'} | ${r.power} | ${r.seconds} | ${r.cpuSeconds} | ${r.mb} |`),
+  ...rows.map(
+    (r) =>
+      `| ${r.path === 'snarkjs' ? 'snarkjs new + contribute + prepare phase2' : 'zkinfer (from the secrets)'} | ${r.power} | ${r.seconds} | ${r.cpuSeconds} | ${r.mb} |`,
+  ),
   '',
   `At power ${compare}, zkinfer's generator is ${ratio}× faster than snarkjs' path in the same run.`,
 ].join('\n');
-writeFileSync(join(REPO_ROOT, 'bench/ptau.md'), table + '\n');
+writeFileSync(join(REPO_ROOT, 'bench/ptau.md'), `${table}\n`);
 console.log(table);

@@ -19,7 +19,8 @@ import { startService } from '../src/service/service.js';
 import { dropQueue, startLoopbackRedis, startNode, uniquePrefix, type NodeProcess } from '../test/support/cluster.js';
 import { REPO_ROOT, tempDir } from '../test/support/env.js';
 
-const bounded = (name: string, fallback: number, max: number): number => Math.max(1, Math.min(max, Math.floor(Number(process.env[name] ?? fallback)) || fallback));
+const bounded = (name: string, fallback: number, max: number): number =>
+  Math.max(1, Math.min(max, Math.floor(Number(process.env[name] ?? fallback)) || fallback));
 const burst = bounded('BENCH_SCALE_JOBS', 48, 1000);
 const rounds = bounded('BENCH_ROUNDS', 3, 10);
 const LAYOUTS = [1, 2];
@@ -66,19 +67,40 @@ const redisUrl = process.env.BENCH_REDIS_URL ?? own!.url;
 const redisProc = own?.proc;
 const prefix = uniquePrefix('bench');
 const api = await startService(
-  configWith({ dataDir: benchDir, port: 0, host: '127.0.0.1', logLevel: 'warn', registerExample: false, queueLimit: burst + 16, redisUrl, queuePrefix: prefix, nodeName: 'api' }),
+  configWith({
+    dataDir: benchDir,
+    port: 0,
+    host: '127.0.0.1',
+    logLevel: 'warn',
+    registerExample: false,
+    queueLimit: burst + 16,
+    redisUrl,
+    queuePrefix: prefix,
+    nodeName: 'api',
+  }),
 );
 const onnx = readFileSync(join(REPO_ROOT, 'examples', 'tiny_mlp', 'network.onnx'));
 const input = readFileSync(join(REPO_ROOT, 'examples', 'tiny_mlp', 'input.json'), 'utf8');
 const model = await uploadAndWait(api.url, 'tiny_mlp', onnx);
 
-const env = { REDIS_URL: redisUrl, ZKINFER_QUEUE_PREFIX: prefix, ZKINFER_HOST: '127.0.0.1', ZKINFER_PROVER_METRICS_PORT: '0', ZKINFER_ARTIFACTS_DIR: join(benchDir, 'artifacts'), ZKINFER_LOG_LEVEL: 'warn' };
+const env = {
+  REDIS_URL: redisUrl,
+  ZKINFER_QUEUE_PREFIX: prefix,
+  ZKINFER_HOST: '127.0.0.1',
+  ZKINFER_PROVER_METRICS_PORT: '0',
+  ZKINFER_ARTIFACTS_DIR: join(benchDir, 'artifacts'),
+  ZKINFER_LOG_LEVEL: 'warn',
+};
 const samples = new Map<number, { throughput: number[]; perNode: number[][] }>(LAYOUTS.map((n) => [n, { throughput: [], perNode: [] }]));
 const loadBefore = loadavg()[0];
 
 async function measure(n: number): Promise<void> {
   const dirs = Array.from({ length: n }, (_, i) => tempDir(`bench-prover-${i + 1}`));
-  const provers: NodeProcess[] = await Promise.all(dirs.map((dir, i) => startNode('prover', { ...env, ZKINFER_NODE_NAME: `prover-${i + 1}`, ZKINFER_DATA_DIR: dir, ZKINFER_LOG_LEVEL: 'info' }, 'zkinfer prover ')));
+  const provers: NodeProcess[] = await Promise.all(
+    dirs.map((dir, i) =>
+      startNode('prover', { ...env, ZKINFER_NODE_NAME: `prover-${i + 1}`, ZKINFER_DATA_DIR: dir, ZKINFER_LOG_LEVEL: 'info' }, 'zkinfer prover '),
+    ),
+  );
   // Warm-up: every prover fetches the model and loads it into its workers.
   await proofs(api.url, model, input, 4 * n * availableParallelism());
   const started = performance.now();
@@ -109,8 +131,18 @@ const rows = LAYOUTS.map((n) => {
 const ratio = round(rows[1].throughputPerSecond / rows[0].throughputPerSecond, 3);
 mkdirSync(join(REPO_ROOT, 'bench'), { recursive: true });
 const loadAverage = { before: round(loadBefore), after: round(loadavg()[0]) };
-const doc = { date: new Date().toISOString(), node: process.version, cores: availableParallelism(), loadAverage, model: 'tiny_mlp', burst, rounds, rows, twoToOneRatio: ratio };
-writeFileSync(join(REPO_ROOT, 'bench/scale.json'), JSON.stringify(doc, null, 2) + '\n');
+const doc = {
+  date: new Date().toISOString(),
+  node: process.version,
+  cores: availableParallelism(),
+  loadAverage,
+  model: 'tiny_mlp',
+  burst,
+  rounds,
+  rows,
+  twoToOneRatio: ratio,
+};
+writeFileSync(join(REPO_ROOT, 'bench/scale.json'), `${JSON.stringify(doc, null, 2)}\n`);
 console.log(
   [
     `| prover processes | proofs/s (burst of ${burst}, median of ${rounds}) | runs | jobs per prover |`,

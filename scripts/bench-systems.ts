@@ -122,11 +122,42 @@ for (const c of compiled) {
 }
 
 mkdirSync(join(REPO_ROOT, 'bench'), { recursive: true });
-writeFileSync(join(REPO_ROOT, 'bench/systems.json'), JSON.stringify({ date: new Date().toISOString(), node: process.version, runs, maxPower, rows }, null, 2) + '\n');
-const head = ['model', 'r1cs constraints', 'PLONK gates', 'system', 'ptau power', 'setup s', 'prove ms (warm)', 'verify ms', 'proof bytes', 'verify gas', 'verify tx gas', 'verifier deploy gas', 'verifier bytes'];
+writeFileSync(
+  join(REPO_ROOT, 'bench/systems.json'),
+  `${JSON.stringify({ date: new Date().toISOString(), node: process.version, runs, maxPower, rows }, null, 2)}\n`,
+);
+const head = [
+  'model',
+  'r1cs constraints',
+  'PLONK gates',
+  'system',
+  'ptau power',
+  'setup s',
+  'prove ms (warm)',
+  'verify ms',
+  'proof bytes',
+  'verify gas',
+  'verify tx gas',
+  'verifier deploy gas',
+  'verifier bytes',
+];
 const cells = (r: Row) =>
   r.skipped
     ? [r.model, r.constraints, r.plonkGates, r.system, r.ptauPower, `not run: ${r.skipped}`, '', '', '', '', '', '', '']
-    : [r.model, r.constraints, r.plonkGates, r.system, r.ptauPower, r.setupS, r.proveMs, r.verifyMs, r.proofBytes, r.verifyGas, r.verifyTxGas, r.deployTxGas, `${r.verifierBytes}${r.deployable ? '' : ' (over the EIP-170 limit)'}`];
+    : [
+        r.model,
+        r.constraints,
+        r.plonkGates,
+        r.system,
+        r.ptauPower,
+        r.setupS,
+        r.proveMs,
+        r.verifyMs,
+        r.proofBytes,
+        r.verifyGas,
+        r.verifyTxGas,
+        r.deployTxGas,
+        `${r.verifierBytes}${r.deployable ? '' : ' (over the EIP-170 limit)'}`,
+      ];
 console.log([`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${cells(r).join(' | ')} |`)].join('\n'));
 await releaseCurve();

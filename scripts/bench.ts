@@ -29,7 +29,13 @@ const runs = Number(process.env.BENCH_RUNS ?? 5);
  * `fresh`: set up from an empty data directory, so setup includes generating the development ptau;
  * `maxPower`: the largest development ptau it may generate (the CLI's --max-power).
  */
-interface BenchModel { name: string; onnx: Uint8Array; input: unknown; fresh?: boolean; maxPower?: number }
+interface BenchModel {
+  name: string;
+  onnx: Uint8Array;
+  input: unknown;
+  fresh?: boolean;
+  maxPower?: number;
+}
 
 const example = (name: string) => JSON.parse(readFileSync(join(REPO_ROOT, `examples/${name}/input.json`), 'utf8'));
 const allModels: BenchModel[] = [
@@ -82,7 +88,9 @@ for (const m of models) {
   const modelDataDir = m.fresh ? join(dir, 'fresh-data') : dataDir;
   let keysStart = 0;
   const onKeys = (stage: string) => stage === 'keys' && !keysStart && (keysStart = performance.now());
-  const [setup, setupS] = await seconds(() => setupModel(dir, { dataDir: modelDataDir, maxPower: m.maxPower, log: () => {}, progress: (p) => onKeys(p.stage) }));
+  const [setup, setupS] = await seconds(() =>
+    setupModel(dir, { dataDir: modelDataDir, maxPower: m.maxPower, log: () => {}, progress: (p) => onKeys(p.stage) }),
+  );
   const keysS = keysStart ? (performance.now() - keysStart) / 1000 : setupS;
   const prover = await ModelProver.load(dir);
   const [, firstProveS] = await seconds(() => prover.prove(values)); // also warms up: the curve's worker threads start here
@@ -130,7 +138,10 @@ function cliProveMs(dir: string, bundle: ProofBundle): number {
   const cli = resolve(dirname(createRequire(import.meta.url).resolve('snarkjs')), '..', 'cli.js');
   const input = join(dir, 'bench-input.json');
   const wtns = join(dir, 'bench.wtns');
-  writeFileSync(input, JSON.stringify(Object.fromEntries(info.inputs.map((t, i) => [t.signal, bundle.inputs[i].integers.map((v) => toField(BigInt(v)).toString())]))));
+  writeFileSync(
+    input,
+    JSON.stringify(Object.fromEntries(info.inputs.map((t, i) => [t.signal, bundle.inputs[i].integers.map((v) => toField(BigInt(v)).toString())]))),
+  );
   execFileSync(process.execPath, [cli, 'wtns', 'calculate', files.wasm, input, wtns]);
   const t = performance.now();
   execFileSync(process.execPath, [cli, 'groth16', 'prove', files.zkey, wtns, join(dir, 'bench-proof.json'), join(dir, 'bench-public.json')]);
@@ -139,12 +150,31 @@ function cliProveMs(dir: string, bundle: ProofBundle): number {
 
 mkdirSync(join(REPO_ROOT, 'bench'), { recursive: true });
 const doc = { date: new Date().toISOString(), node: process.version, runs, results };
-writeFileSync(join(REPO_ROOT, 'bench/results.json'), JSON.stringify(doc, null, 2) + '\n');
-const head = ['model', 'constraints', 'ptau power', 'compile s', 'setup s', 'keys s (ptau cached)', 'first proof s', 'witness ms', 'prove ms (warm)', 'verify ms', 'snarkjs CLI prove ms', 'zkey MB', 'peak RSS MB', 'max abs error'];
+writeFileSync(join(REPO_ROOT, 'bench/results.json'), `${JSON.stringify(doc, null, 2)}\n`);
+const head = [
+  'model',
+  'constraints',
+  'ptau power',
+  'compile s',
+  'setup s',
+  'keys s (ptau cached)',
+  'first proof s',
+  'witness ms',
+  'prove ms (warm)',
+  'verify ms',
+  'snarkjs CLI prove ms',
+  'zkey MB',
+  'peak RSS MB',
+  'max abs error',
+];
 const table = [
-  `| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`,
-  ...results.map((r) => `| ${[r.model, r.constraints, r.ptauPower, r.compileS, r.setupS, r.keysS, r.firstProofS, r.witnessMs, r.proveMs, r.verifyMs, r.snarkjsCliProveMs, r.zkeyMb, r.peakRssMb, r.maxAbsError.toExponential(2)].join(' | ')} |`),
+  `| ${head.join(' | ')} |`,
+  `|${head.map(() => '---').join('|')}|`,
+  ...results.map(
+    (r) =>
+      `| ${[r.model, r.constraints, r.ptauPower, r.compileS, r.setupS, r.keysS, r.firstProofS, r.witnessMs, r.proveMs, r.verifyMs, r.snarkjsCliProveMs, r.zkeyMb, r.peakRssMb, r.maxAbsError.toExponential(2)].join(' | ')} |`,
+  ),
 ].join('\n');
-writeFileSync(join(REPO_ROOT, 'bench/results.md'), table + '\n');
+writeFileSync(join(REPO_ROOT, 'bench/results.md'), `${table}\n`);
 console.log(table);
 await releaseCurve();

@@ -27,7 +27,16 @@ const poseidonOnly: Plugin = {
 /** Bundles the client and the web app and copies the static files; returns the bundles' sizes in bytes. */
 export async function buildWeb(outDir = WEB_DIR): Promise<Record<string, number>> {
   mkdirSync(join(outDir, 'docs'), { recursive: true });
-  const common: BuildOptions = { bundle: true, format: 'esm', platform: 'browser', target: 'es2022', minify: true, metafile: true, logLevel: 'error', plugins: [poseidonOnly] };
+  const common: BuildOptions = {
+    bundle: true,
+    format: 'esm',
+    platform: 'browser',
+    target: 'es2022',
+    minify: true,
+    metafile: true,
+    logLevel: 'error',
+    plugins: [poseidonOnly],
+  };
   const sizes: Record<string, number> = {};
   for (const [entry, out] of [
     [join(REPO_ROOT, 'dist', 'src', 'client', 'index.js'), 'client.js'],
@@ -53,5 +62,9 @@ export async function buildWeb(outDir = WEB_DIR): Promise<Record<string, number>
 
 if (process.argv[1] === new URL(import.meta.url).pathname) {
   const sizes = await buildWeb();
-  console.log(`dist/web: ${Object.entries(sizes).map(([f, b]) => `${f} ${(b / 1024).toFixed(0)} KiB`).join(', ')}`);
+  console.log(
+    `dist/web: ${Object.entries(sizes)
+      .map(([f, b]) => `${f} ${(b / 1024).toFixed(0)} KiB`)
+      .join(', ')}`,
+  );
 }

@@ -73,7 +73,7 @@ export function lenet5(seed = 1): Uint8Array {
     b.initializer(`W${l}`, [fanOut, fanIn], randomTensor(rng, [fanOut, fanIn], scale))
       .initializer(`b${l}`, [fanOut], randomTensor(rng, [fanOut], scale))
       .node('Gemm', [x, `W${l}`, `b${l}`], [y], { transB: 1 });
-    if (y !== 'output') b.node('Relu', [y], (x = `relu${l}`, [x]));
+    if (y !== 'output') b.node('Relu', [y], ((x = `relu${l}`), [x]));
   }
   return b.output('output', [1, 10]).build();
 }

@@ -9,7 +9,11 @@ import { settingsTable } from '../src/core/settings.js';
 
 /** One heading per code (its anchor is what `docs` in an error names), with its status and meaning. */
 export function errorCodesSection(): string {
-  const table = ['| code | HTTP status |', '|---|---|', ...ZK_ERROR_CODES.map((c) => `| [\`${c}\`](${errorDocs(c).replace('README.md', '')}) | ${HTTP_STATUS[c]} |`)];
+  const table = [
+    '| code | HTTP status |',
+    '|---|---|',
+    ...ZK_ERROR_CODES.map((c) => `| [\`${c}\`](${errorDocs(c).replace('README.md', '')}) | ${HTTP_STATUS[c]} |`),
+  ];
   const entries = ZK_ERROR_CODES.map((c) => `#### Error ${c}\n\n${HTTP_STATUS[c]}: ${ERROR_CODES[c]}.`);
   return [table.join('\n'), ...entries].join('\n\n');
 }

@@ -16,7 +16,7 @@ import { inputCommitment, outputCommitment } from '../src/commit/open.js';
 import { commit, type PackedTensor } from '../src/commit/poseidon.js';
 import { parseVisibility } from '../src/commit/visibility.js';
 import { ZkError } from '../src/core/errors.js';
-import { buildWitnessCalculator, FIELD_PRIME, releaseCurve, snarkjs, toField, toSigned } from '../src/core/snarkjs.js';
+import { buildWitnessCalculator, FIELD_PRIME, releaseCurve, toField } from '../src/core/snarkjs.js';
 import { PROOF_SYSTEM } from '../src/systems/index.js';
 import { quantizeInputs } from '../src/io/input.js';
 import { compileModel } from '../src/model/compile.js';

@@ -30,10 +30,13 @@ test('a ZkError keeps the error it explains as its cause, and its message', asyn
   })();
   assert.ok(isZkError(zod) && zod.code === 'INPUT_INVALID');
   assert.match(zod.message, /^not a zkinfer proof/);
-  assert.ok(zod.cause instanceof Error && 'issues' in zod.cause, 'zod\'s error is the cause');
+  assert.ok(zod.cause instanceof Error && 'issues' in zod.cause, "zod's error is the cause");
   // A wrapped library error: onnxruntime's refusal of a model it cannot load.
   const notOnnx = new OnnxBuilder().input('x', [1, 2]).node('Relu', ['x'], ['y']).output('y', [1, 2]).build().slice(0, 20);
-  await assert.rejects(checkLoads(notOnnx), (e) => isZkError(e) && e.code === 'ONNX_MALFORMED' && e.cause instanceof Error && e.message.includes((e.cause as Error).message.slice(0, 30)));
+  await assert.rejects(
+    checkLoads(notOnnx),
+    (e) => isZkError(e) && e.code === 'ONNX_MALFORMED' && e.cause instanceof Error && e.message.includes((e.cause as Error).message.slice(0, 30)),
+  );
   const own = new ZkError('INTERNAL', 'outer', undefined, { cause: new Error('inner') });
   assert.equal((own.cause as Error).message, 'inner');
   assert.equal(own.message, 'outer');
@@ -41,14 +44,27 @@ test('a ZkError keeps the error it explains as its cause, and its message', asyn
 
 test('a range too wide for the field at compile time is RANGE_TOO_WIDE (422), not INPUT_OUT_OF_RANGE', async () => {
   // (x·1e20)^4 needs about 285 bits, more than BN254 holds.
-  const onnx = new OnnxBuilder().input('x', [1, 2]).initializer('k', [], [1e20]).node('Mul', ['x', 'k'], ['h']).node('Mul', ['h', 'h'], ['h2'])
-    .node('Mul', ['h2', 'h2'], ['h3']).node('Relu', ['h3'], ['y']).output('y', [1, 2]).build();
+  const onnx = new OnnxBuilder()
+    .input('x', [1, 2])
+    .initializer('k', [], [1e20])
+    .node('Mul', ['x', 'k'], ['h'])
+    .node('Mul', ['h', 'h'], ['h2'])
+    .node('Mul', ['h2', 'h2'], ['h3'])
+    .node('Relu', ['h3'], ['y'])
+    .output('y', [1, 2])
+    .build();
   await assert.rejects(quantizeModel(onnx, { scale: 8, acceptError: true }), isCode('RANGE_TOO_WIDE'));
   assert.equal(HTTP_STATUS.RANGE_TOO_WIDE, 422);
 });
 
 test('a model constant that is not finite is MODEL_INVALID (422), not INPUT_INVALID', () => {
-  const onnx = new OnnxBuilder().input('x', [1, 2]).initializer('k', [], [Infinity]).node('Add', ['x', 'k'], ['h']).node('Relu', ['h'], ['y']).output('y', [1, 2]).build();
+  const onnx = new OnnxBuilder()
+    .input('x', [1, 2])
+    .initializer('k', [], [Infinity])
+    .node('Add', ['x', 'k'], ['h'])
+    .node('Relu', ['h'], ['y'])
+    .output('y', [1, 2])
+    .build();
   assert.throws(() => quantizeGraph(loadOnnx(onnx), { scale: 8 }), isCode('MODEL_INVALID'));
   assert.equal(HTTP_STATUS.MODEL_INVALID, 422);
 });

@@ -39,7 +39,10 @@ function sumThenDense(): Uint8Array {
 
 const sample = (seed: number): number[][] => [Array.from(randomTensor(mulberry32(seed), [4, 16, 16], 1))];
 const terms = (g: QuantizedGraph): number => {
-  const forms: IntForm[] = [...g.outputs.flatMap((o) => o.forms), ...g.groups.flatMap((x) => (x.kind === 'product' || x.kind === 'divide' ? [...x.a, ...x.b] : x.inputs))];
+  const forms: IntForm[] = [
+    ...g.outputs.flatMap((o) => o.forms),
+    ...g.groups.flatMap((x) => (x.kind === 'product' || x.kind === 'divide' ? [...x.a, ...x.b] : x.inputs)),
+  ];
   return forms.reduce((s, f) => s + f.wires.length, 0);
 };
 const linearGroups = (g: QuantizedGraph): LinearGroup[] => g.groups.filter((x): x is LinearGroup => x.kind === 'linear');
@@ -81,7 +84,10 @@ test('mock: a tampered materialised wire breaks its linear constraint', () => {
   for (const k of [0, 37, 63]) {
     const tampered = [...wires];
     tampered[linear.firstWire + k] += 1n;
-    assert.deepEqual(checkWitness(plan, tampered).map((v) => [v.node, v.element, v.what]), [['MatMul_2', k, 'out ≠ its linear form']]);
+    assert.deepEqual(
+      checkWitness(plan, tampered).map((v) => [v.node, v.element, v.what]),
+      [['MatMul_2', k, 'out ≠ its linear form']],
+    );
   }
 });
 

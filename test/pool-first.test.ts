@@ -46,7 +46,9 @@ function convPool(order: Order, activation: 'Relu' | 'Clip' = 'Relu'): Uint8Arra
     .initializer('B', [3], randomTensor(rng, [3], 0.3))
     .node('Conv', ['x', 'W', 'B'], ['c'], { kernel_shape: [3, 3], pads: [1, 1, 1, 1] });
   const act = (x: string, y: string) =>
-    activation === 'Relu' ? b.node('Relu', [x], [y]) : b.initializer('lo', [], Float32Array.of(0)).initializer('hi', [], Float32Array.of(0.75)).node('Clip', [x, 'lo', 'hi'], [y]);
+    activation === 'Relu'
+      ? b.node('Relu', [x], [y])
+      : b.initializer('lo', [], Float32Array.of(0)).initializer('hi', [], Float32Array.of(0.75)).node('Clip', [x, 'lo', 'hi'], [y]);
   const pool = (x: string, y: string) => b.node('MaxPool', [x], [y], { kernel_shape: [2, 2], strides: [2, 2] });
   if (order === 'pool-relu') pool('c', 'p'), act('p', 'y');
   else act('c', 'r'), pool('r', 'y');
@@ -63,14 +65,20 @@ const samples = (count: number, seed: number): number[][][] => {
 /** The calibrated plan of a model, and its outputs on `inputs` (integers, range checks on). */
 function planOf(bytes: Uint8Array, calibration: number[][][], inputs: number[][][]): { plan: QuantizedGraph; outputs: bigint[][] } {
   const raw = quantizeGraph(loadOnnx(bytes), { scale: SCALE });
-  const toInts = (s: number[][]) => quantizeInputs(s, raw.inputs.map((i) => i.scale), raw.inputs.map((i) => i.name));
+  const toInts = (s: number[][]) =>
+    quantizeInputs(
+      s,
+      raw.inputs.map((i) => i.scale),
+      raw.inputs.map((i) => i.name),
+    );
   const plan = calibrate(raw, calibration.map(toInts), 2);
   return { plan, outputs: inputs.map((s) => evaluate(plan, toInts(s), { checkRanges: true }).outputs[0]) };
 }
 
 /** The plan's non-linear constraints: a shift group costs bits + 1 per value (RescaleRelu). */
 const shiftCost = (plan: QuantizedGraph): number => plan.groups.reduce((n, g) => n + (g.kind === 'shift' ? g.inputs.length * (g.bits + 1) : 0), 0);
-const ops = (g: OnnxGraph): string => g.nodes.map((n) => `${n.opType}(${n.inputs.filter((i) => !/^[WB]$|^lo$|^hi$/.test(i)).join(',')})→${n.outputs.join(',')}`).join(' ');
+const ops = (g: OnnxGraph): string =>
+  g.nodes.map((n) => `${n.opType}(${n.inputs.filter((i) => !/^[WB]$|^lo$|^hi$/.test(i)).join(',')})→${n.outputs.join(',')}`).join(' ');
 
 test('poolBeforeActivation: Relu/Clip → MaxPool swapped (chains too); left alone when the activation output is read elsewhere, LeakyRelu, Indices', () => {
   assert.equal(ops(poolBeforeActivation(loadOnnx(convPool('relu-pool')))), 'Conv(x)→c MaxPool(c)→y/pooled Relu(y/pooled)→y');
@@ -85,11 +93,28 @@ test('poolBeforeActivation: Relu/Clip → MaxPool swapped (chains too); left alo
     .output('g', [1, 1, 1, 1])
     .build();
   assert.equal(ops(poolBeforeActivation(loadOnnx(chain))), 'MaxPool(x)→p/pooled GlobalMaxPool(p/pooled)→g/pooled Relu(g/pooled)→g');
-  const leaky = new OnnxBuilder().input('x', [1, 1, 4, 4]).node('LeakyRelu', ['x'], ['r']).node('MaxPool', ['r'], ['y'], { kernel_shape: [2, 2], strides: [2, 2] }).output('y', [1, 1, 2, 2]).build();
+  const leaky = new OnnxBuilder()
+    .input('x', [1, 1, 4, 4])
+    .node('LeakyRelu', ['x'], ['r'])
+    .node('MaxPool', ['r'], ['y'], { kernel_shape: [2, 2], strides: [2, 2] })
+    .output('y', [1, 1, 2, 2])
+    .build();
   assert.equal(ops(poolBeforeActivation(loadOnnx(leaky))), 'LeakyRelu(x)→r MaxPool(r)→y', 'LeakyRelu is not monotone in the plan integers');
-  const twoReaders = new OnnxBuilder().input('x', [1, 1, 4, 4]).node('Relu', ['x'], ['r']).node('MaxPool', ['r'], ['y'], { kernel_shape: [2, 2], strides: [2, 2] }).node('Neg', ['r'], ['n']).output('y', [1, 1, 2, 2]).output('n', [1, 1, 4, 4]).build();
+  const twoReaders = new OnnxBuilder()
+    .input('x', [1, 1, 4, 4])
+    .node('Relu', ['x'], ['r'])
+    .node('MaxPool', ['r'], ['y'], { kernel_shape: [2, 2], strides: [2, 2] })
+    .node('Neg', ['r'], ['n'])
+    .output('y', [1, 1, 2, 2])
+    .output('n', [1, 1, 4, 4])
+    .build();
   assert.equal(ops(poolBeforeActivation(loadOnnx(twoReaders))), 'Relu(x)→r MaxPool(r)→y Neg(r)→n');
-  const indices = new OnnxBuilder().input('x', [1, 1, 4, 4]).node('Relu', ['x'], ['r']).node('MaxPool', ['r'], ['y', 'i'], { kernel_shape: [2, 2], strides: [2, 2] }).output('y', [1, 1, 2, 2]).build();
+  const indices = new OnnxBuilder()
+    .input('x', [1, 1, 4, 4])
+    .node('Relu', ['x'], ['r'])
+    .node('MaxPool', ['r'], ['y', 'i'], { kernel_shape: [2, 2], strides: [2, 2] })
+    .output('y', [1, 1, 2, 2])
+    .build();
   assert.equal(ops(poolBeforeActivation(loadOnnx(indices))), 'Relu(x)→r MaxPool(r)→y,i');
 });
 
@@ -109,9 +134,13 @@ for (const activation of ['Relu', 'Clip'] as const) {
     const graph = loadOnnx(bytes);
     let maxErr = 0;
     for (const s of fresh) {
-      const ints = quantizeInputs(s, pooled.plan.inputs.map((i) => i.scale), pooled.plan.inputs.map((i) => i.name));
+      const ints = quantizeInputs(
+        s,
+        pooled.plan.inputs.map((i) => i.scale),
+        pooled.plan.inputs.map((i) => i.name),
+      );
       // 9 terms of |w| ≤ 0.6 on |x| ≤ 1, each coefficient and input rounded to 2^-9, then one rounding.
-      maxErr = Math.max(maxErr, assertNearReference(pooled.plan, ints, await runReference(bytes, graph.inputs, s), (9 * 1.6 / 2 + 1) * 2 ** -SCALE));
+      maxErr = Math.max(maxErr, assertNearReference(pooled.plan, ints, await runReference(bytes, graph.inputs, s), ((9 * 1.6) / 2 + 1) * 2 ** -SCALE));
     }
     t.diagnostic(`${activation}: ${after} non-linear constraints pooled first, ${before} without; max |err| against onnxruntime ${maxErr.toExponential(3)}`);
   });
@@ -121,10 +150,18 @@ test('the pooled layout in circom: the witness is the plan, and every single-ent
   const dir = tempDir('pool-first');
   const calibration = samples(4, 7);
   const info = await compileModel(convPool('relu-pool'), dir, { samples: calibration, scale: SCALE, name: 'pool-first' });
-  assert.deepEqual(info.layers.map((l) => l.op), ['MaxPool', 'MaxPool', 'Relu'], 'two levels of exact maxima, then one ReLU per pooled value');
+  assert.deepEqual(
+    info.layers.map((l) => l.op),
+    ['MaxPool', 'MaxPool', 'Relu'],
+    'two levels of exact maxima, then one ReLU per pooled value',
+  );
   const files = modelFiles(dir);
   const plan = planFromJson(readFileSync(files.plan, 'utf8'));
-  const ints = quantizeInputs(calibration[1], plan.inputs.map((i) => i.scale), plan.inputs.map((i) => i.name));
+  const ints = quantizeInputs(
+    calibration[1],
+    plan.inputs.map((i) => i.scale),
+    plan.inputs.map((i) => i.name),
+  );
   const wasm = await buildWitnessCalculator(readFileSync(files.wasm));
   const w = await wasm.calculateWitness({ [info.inputs[0].signal]: ints[0].map((v) => toField(v).toString()) }, true);
   const expected = evaluate(plan, ints, { checkRanges: true }).outputs[0];
@@ -134,7 +171,7 @@ test('the pooled layout in circom: the witness is the plan, and every single-ent
   t.diagnostic(`${all.length} tampered witnesses of ${info.layers.map((l) => `${l.count} x ${l.gadget}`).join(', ')} all rejected`);
 });
 
-test('gadget input forms split into templates of their own (as LeNet-5\'s are): the same witness, every single-entry tampering fails', async (t) => {
+test("gadget input forms split into templates of their own (as LeNet-5's are): the same witness, every single-entry tampering fails", async (t) => {
   const calibration = samples(4, 8);
   const { plan } = planOf(convPool('relu-pool'), calibration, []);
   // Forced on this small model: at most 40 terms per template (LeNet-5 gets 100,000 past 150,000 in all).
@@ -142,8 +179,15 @@ test('gadget input forms split into templates of their own (as LeNet-5\'s are): 
   const parts = source.code.match(/^template L\d+Forms\d+\(\)/gm) ?? [];
   assert.ok(parts.length > 3, `forms in ${parts.length} templates`);
   const compiled = await compileCircom(tempDir('split-forms'), source.code, { optimization: 1 });
-  assert.equal(compiled.nonLinear, source.layers.reduce((n, l) => n + l.constraints, 0));
-  const ints = quantizeInputs(calibration[2], plan.inputs.map((i) => i.scale), plan.inputs.map((i) => i.name));
+  assert.equal(
+    compiled.nonLinear,
+    source.layers.reduce((n, l) => n + l.constraints, 0),
+  );
+  const ints = quantizeInputs(
+    calibration[2],
+    plan.inputs.map((i) => i.scale),
+    plan.inputs.map((i) => i.name),
+  );
   const wasm = await buildWitnessCalculator(readFileSync(compiled.wasmPath));
   const w = await wasm.calculateWitness({ [source.inputSignals[0]]: ints[0].map((v) => toField(v).toString()) }, true);
   const expected = evaluate(plan, ints, { checkRanges: true }).outputs[0];

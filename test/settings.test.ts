@@ -46,7 +46,10 @@ test('an upload without a scale is calibrated as the CLI compiles it (the servic
   const model = await api.ready(thousandfold(), `?name=thousandfold&calibration=${calibration}`);
   assert.equal(model.status, 'ready', JSON.stringify(model.error));
   assert.equal(model.settings.scale, cli.scale);
-  assert.deepEqual(model.inputs.map((t: { scale: number }) => t.scale), [10]);
+  assert.deepEqual(
+    model.inputs.map((t: { scale: number }) => t.scale),
+    [10],
+  );
   const info = JSON.parse(readFileSync(modelFiles(modelDirNamed(service.config.dataDir, 'thousandfold')).info, 'utf8'));
   assert.equal(info.build.settings.scale, cli.scale);
   // A scale the client gives is kept: at 8 this model is over its tolerance, and says so.
@@ -58,7 +61,10 @@ test('an upload without a scale is calibrated as the CLI compiles it (the servic
 test('the OpenAPI upload parameters and multipart fields are the settings schema, with its defaults', () => {
   const post = openapi.paths['/v1/models'].post;
   const names = Object.keys(settingsSchema.shape);
-  assert.deepEqual(post.parameters.map((p: { name: string }) => p.name), names);
+  assert.deepEqual(
+    post.parameters.map((p: { name: string }) => p.name),
+    names,
+  );
   const scale = post.parameters.find((p: { name: string }) => p.name === 'scale')!;
   assert.equal(scale.description, settingsSchema.shape.scale.description);
   assert.doesNotMatch(scale.description, /default 8/);
@@ -76,7 +82,10 @@ test("the CLI's compile flags are described by the same schema", () => {
 });
 
 test("the README's settings table is the one the schema makes", () => {
-  assert.ok(readFileSync(join(REPO_ROOT, 'README.md'), 'utf8').includes(settingsTable()), 'README.md holds settingsTable() (print it with node dist/scripts/readme-tables.js)');
+  assert.ok(
+    readFileSync(join(REPO_ROOT, 'README.md'), 'utf8').includes(settingsTable()),
+    'README.md holds settingsTable() (print it with node dist/scripts/readme-tables.js)',
+  );
 });
 
 test('proof requests reuse one onnxruntime session per model version; deleting the model drops it', async () => {

@@ -95,19 +95,23 @@ function ModelCard({ m }) {
     <dl class="grid">
       <dt>id</dt><dd><code>${m.id}</code></dd>
       <dt>ONNX sha256</dt><dd><code>${m.onnxSha256}</code></dd>
-      ${m.status === 'ready' &&
-      html`<dt>inputs</dt><dd>${shape(m.inputs)}</dd>
+      ${
+        m.status === 'ready' &&
+        html`<dt>inputs</dt><dd>${shape(m.inputs)}</dd>
         <dt>outputs</dt><dd>${shape(m.outputs)}</dd>
         <dt>constraints</dt><dd data-testid="constraints">${m.constraints.toLocaleString()} (${m.system})</dd>
         <dt>verifying key sha256</dt><dd><code>${m.vkeyHash}</code></dd>
-        <dt>downloads</dt><dd><a href=${`/v1/models/${m.id}/verifier.sol`} download="verifier.sol">verifier.sol</a> · <a href=${m.artifacts['verification_key.json']} download>verification_key.json</a></dd>`}
+        <dt>downloads</dt><dd><a href=${`/v1/models/${m.id}/verifier.sol`} download="verifier.sol">verifier.sol</a> · <a href=${m.artifacts['verification_key.json']} download>verification_key.json</a></dd>`
+      }
     </dl>
-    ${m.status === 'ready' &&
-    html`<${TrustSummary} m=${m} />
+    ${
+      m.status === 'ready' &&
+      html`<${TrustSummary} m=${m} />
       <div class="charts">
         <${Bars} title="constraints per layer" testid="chart-layers" labels=${m.layers.map((l) => l.op)} values=${m.layers.map((l) => l.constraints)} />
         ${m.quantization.perOutput && html`<${Bars} title="max quantization error per output" testid="chart-error" labels=${m.quantization.perOutput.map((o) => o.name)} values=${m.quantization.perOutput.map((o) => o.maxAbsError)} />`}
-      </div>`}
+      </div>`
+    }
   </div>`;
 }
 
@@ -131,7 +135,11 @@ function Upload() {
     for (const k of ['name', 'scale', 'headroom', 'calibration']) if (!form.get(k)) form.delete(k);
     const res = await fetch('/v1/models', { method: 'POST', body: form, headers: apiKey() ? { authorization: `Bearer ${apiKey()}` } : {} });
     const body = await res.json();
-    setResult(res.ok ? html`<p class="valid verdict">Uploaded ${body.name} v${body.version} (${body.id}): ${body.status}. <a href="#models">See its build</a>.</p>` : html`<p class="invalid verdict">${body.error.code}: ${body.error.message}</p>`);
+    setResult(
+      res.ok
+        ? html`<p class="valid verdict">Uploaded ${body.name} v${body.version} (${body.id}): ${body.status}. <a href="#models">See its build</a>.</p>`
+        : html`<p class="invalid verdict">${body.error.code}: ${body.error.message}</p>`,
+    );
   };
   const choice = (name, options) => html`<label>${name} <select name=${name}>${options.map((o) => html`<option>${o}</option>`)}</select></label>`;
   return html`<form class="card" onSubmit=${submit} data-testid="upload">
@@ -156,7 +164,13 @@ function ModelPicker({ models, value, onChange, filter = () => true }) {
   </select></label>`;
 }
 
-const zeros = (m) => JSON.stringify({ input: m.inputs.length === 1 ? new Array(m.inputs[0].dims.reduce((a, b) => a * b, 1)).fill(0) : Object.fromEntries(m.inputs.map((t) => [t.name, new Array(t.dims.reduce((a, b) => a * b, 1)).fill(0)])) });
+const zeros = (m) =>
+  JSON.stringify({
+    input:
+      m.inputs.length === 1
+        ? new Array(m.inputs[0].dims.reduce((a, b) => a * b, 1)).fill(0)
+        : Object.fromEntries(m.inputs.map((t) => [t.name, new Array(t.dims.reduce((a, b) => a * b, 1)).fill(0)])),
+  });
 
 function Prove({ addJob }) {
   const [models] = usePoll(() => zk.listModels(), 3000);
@@ -198,8 +212,9 @@ function Prove({ addJob }) {
     <button data-testid="prove-button" disabled=${!id || !input} onClick=${prove}>Prove here</button>
     ${state.busy && html`<p>${state.busy}</p>`}
     ${state.error && html`<p class="invalid verdict" data-testid="prove-error">${state.error}</p>`}
-    ${state.bundle &&
-    html`<p class="valid verdict" data-testid="proved">Proved in ${Math.round(state.ms)} ms (witness ${Math.round(state.bundle.timings.witnessMs)} ms, proof ${Math.round(state.bundle.timings.proveMs)} ms).</p>
+    ${
+      state.bundle &&
+      html`<p class="valid verdict" data-testid="proved">Proved in ${Math.round(state.ms)} ms (witness ${Math.round(state.bundle.timings.witnessMs)} ms, proof ${Math.round(state.bundle.timings.proveMs)} ms).</p>
       ${state.bundle.commitments && html`<p>Commitments: <code data-testid="commitments">${JSON.stringify(state.bundle.commitments)}</code></p>`}
       ${state.bundle.outputs.length > 0 && html`<p>Outputs: <code>${JSON.stringify(state.bundle.outputs.map((o) => o.values))}</code></p>`}
       ${state.opening && html`<p class="warn">Opening (keep it; never shared): outputs <code>${JSON.stringify(state.opening.outputs.map((o) => o.values))}</code>, salt <code>${state.opening.salt ?? '—'}</code></p>`}
@@ -207,7 +222,8 @@ function Prove({ addJob }) {
       <button onClick=${() => download('proof.json', state.bundle)}>Download bundle</button>
       <button onClick=${async () => download('calldata.json', await calldata(state.bundle))}>Download calldata</button>
       ${state.opening && html`<button onClick=${() => download('opening.json', state.opening)}>Download opening</button>`}
-      ${state.sent && html`<p data-testid="sent">The service verified it: job <code>${state.sent.id}</code> (${state.sent.status}, node ${state.sent.node}). <a href="#jobs">Jobs</a></p>`}`}
+      ${state.sent && html`<p data-testid="sent">The service verified it: job <code>${state.sent.id}</code> (${state.sent.status}, node ${state.sent.node}). <a href="#jobs">Jobs</a></p>`}`
+    }
   </div>`;
 }
 
@@ -241,7 +257,11 @@ function Verify() {
 }
 
 function JobRow({ id }) {
-  const [job, error] = usePoll(() => zk.request('GET', `/v1/proofs/${id}`), 1000, (j) => !['done', 'failed', 'cancelled'].includes(j.status));
+  const [job, error] = usePoll(
+    () => zk.request('GET', `/v1/proofs/${id}`),
+    1000,
+    (j) => !['done', 'failed', 'cancelled'].includes(j.status),
+  );
   if (error) return html`<tr><td><code>${id}</code></td><td colspan="4" class="invalid">${error}</td></tr>`;
   if (!job) return html`<tr><td><code>${id}</code></td><td colspan="4">…</td></tr>`;
   return html`<tr data-testid="job">

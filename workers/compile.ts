@@ -38,7 +38,13 @@ export default function compile(task: CompileTask): Promise<WorkerResult<Compile
     const log = (line: string) => post({ log: line });
     // Setup's two stages share the rest of the bar; a reused ptau makes its half pass at once.
     const progress: SetupOptions['progress'] = ({ stage, fraction, ptauPower }) =>
-      post({ stage, fraction: COMPILE_SHARE + (1 - COMPILE_SHARE) * (stage === 'ptau' ? 0.5 * fraction : 0.5 + 0.5 * fraction), stageFraction: fraction, constraints, ptauPower });
+      post({
+        stage,
+        fraction: COMPILE_SHARE + (1 - COMPILE_SHARE) * (stage === 'ptau' ? 0.5 * fraction : 0.5 + 0.5 * fraction),
+        stageFraction: fraction,
+        constraints,
+        ptauPower,
+      });
     // An open ceremony starts from the initial key; its contributions come later, over the API.
     if (ceremonyOwner) await initCeremony(task.buildDir, { dataDir: task.dataDir, ptau, maxPower: task.maxPtauPower, log, progress });
     else await setupModel(task.buildDir, { dataDir: task.dataDir, ptau, system, maxPower: task.maxPtauPower, log, progress });

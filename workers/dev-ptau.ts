@@ -14,7 +14,7 @@
  * harmless in a worker thread, which has its own globals.
  */
 import { blake2b } from '@noble/hashes/blake2b';
-// @ts-ignore -- ffjavascript ships no type declarations; the part used here is typed below.
+// @ts-expect-error -- ffjavascript ships no type declarations; the part used here is typed below.
 import { buildBn128 as buildBn128Untyped, ChaCha as ChaChaUntyped } from 'ffjavascript';
 import type { DevPtauTask, KeyResult, PointsResult, ScalarSpec } from '../src/setup/dev-ptau.js';
 

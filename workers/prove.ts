@@ -21,10 +21,12 @@ export default function prove(task: ProveTask): Promise<WorkerResult<ProveOutcom
     const started = performance.now();
     // The vkey hash is part of the key: a model directory deleted and built again has new keys.
     const key = `${task.dir}#${task.vkeyHash}`;
-    const prover = await provers.get(key, () => ModelProver.load(task.dir)).catch((e) => {
-      provers.delete(key);
-      throw e;
-    });
+    const prover = await provers
+      .get(key, () => ModelProver.load(task.dir))
+      .catch((e) => {
+        provers.delete(key);
+        throw e;
+      });
     const loadMs = performance.now() - started;
     return { bundle: await prover.prove(task.values, { singleThread, salt: task.salt === undefined ? undefined : BigInt(task.salt) }), loadMs };
   });

@@ -37,7 +37,8 @@ export function ceremonyRoutes(app: Express, d: ApiDeps): void {
   });
 
   app.post('/v1/models/:id/ceremony/contributions', auth, express.raw({ type: () => true, limit: d.config.modelSizeLimitBytes }), async (req, res) => {
-    if (!Buffer.isBuffer(req.body) || req.body.length === 0) throw new ZkError('INPUT_INVALID', 'send the contribution zkey as the request body (application/octet-stream)');
+    if (!Buffer.isBuffer(req.body) || req.body.length === 0)
+      throw new ZkError('INPUT_INVALID', 'send the contribution zkey as the request body (application/octet-stream)');
     const transcript = await ceremonies.contribute(d.models.ready(String(req.params.id)), req.body);
     res.status(201).json({ transcript });
   });

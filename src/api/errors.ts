@@ -76,7 +76,10 @@ export const errorHandler: ErrorRequestHandler = (err, req, res, _next) => {
   if (zk.code === 'QUEUE_FULL') res.set('Retry-After', String(zk.details?.retryAfterSeconds ?? 1));
   if (zk.code === 'UNAUTHORIZED') res.set('WWW-Authenticate', 'Bearer');
   // type() first: a handler may have set another content type before it threw.
-  res.status(status).type('application/json').json({ error: clientError(errorBody(zk)) });
+  res
+    .status(status)
+    .type('application/json')
+    .json({ error: clientError(errorBody(zk)) });
 };
 
 export const notFound: RequestHandler = (req) => {

@@ -23,7 +23,10 @@ export function modelRoutes(app: Express, d: ApiDeps): void {
     // The owner's token is shown once, here; the service keeps only its digest.
     const owner = ceremony ? newOwnerToken() : undefined;
     const model = await d.models.upload({ ...upload, ...(owner ? { ceremonyOwner: owner.digest } : {}) });
-    res.status(202).location(`/v1/models/${model.id}`).json({ ...view(model), ...(owner ? { ceremonyOwnerToken: owner.token } : {}) });
+    res
+      .status(202)
+      .location(`/v1/models/${model.id}`)
+      .json({ ...view(model), ...(owner ? { ceremonyOwnerToken: owner.token } : {}) });
   });
 
   /** `?name=`: only the versions of that name, oldest first. */

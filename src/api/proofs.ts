@@ -49,7 +49,10 @@ export function proofRoutes(app: Express, d: ApiDeps): void {
       await d.queue.waitFor(job.id, wait * 1000);
       job = jobOr404(req, job.id);
     }
-    res.status(isFinished(job) ? 200 : 202).location(`/v1/proofs/${job.id}`).json(jobView(job));
+    res
+      .status(isFinished(job) ? 200 : 202)
+      .location(`/v1/proofs/${job.id}`)
+      .json(jobView(job));
   });
 
   app.get('/v1/proofs/:id', (req, res) => {

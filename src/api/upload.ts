@@ -21,7 +21,10 @@ const DATA_PARTS = 4;
 /** Reads the body as one of the two forms, each bounded by the model size limit. */
 export function receiveModel(limits: { modelBytes: number; fieldBytes: number }): RequestHandler {
   const raw = express.raw({ type: () => true, limit: limits.modelBytes });
-  const form = multer({ storage: multer.memoryStorage(), limits: { fileSize: limits.modelBytes, fieldSize: limits.fieldBytes, files: 2 + DATA_PARTS, fields: 16 } }).fields([
+  const form = multer({
+    storage: multer.memoryStorage(),
+    limits: { fileSize: limits.modelBytes, fieldSize: limits.fieldBytes, files: 2 + DATA_PARTS, fields: 16 },
+  }).fields([
     { name: 'model', maxCount: 1 },
     { name: 'calibration', maxCount: 1 },
     { name: 'data', maxCount: DATA_PARTS },

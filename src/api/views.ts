@@ -17,7 +17,10 @@ const tensor = ({ name, dims, dtype, scale }: TensorSpec): TensorSpec => ({ name
 
 function publicPtau(power: number) {
   const c = ceremonyFileFor(power);
-  return { requiredPtauPower: power, ...(c ? { publicPtau: { file: c.file, power: c.power, url: c.url, blake2b: c.blake2b, approxBytes: c.approxBytes } } : {}) };
+  return {
+    requiredPtauPower: power,
+    ...(c ? { publicPtau: { file: c.file, power: c.power, url: c.url, blake2b: c.blake2b, approxBytes: c.approxBytes } } : {}),
+  };
 }
 
 export function modelView(m: ModelRecord, info: ModelInfo | undefined, progress: BuildProgress | undefined) {
@@ -72,7 +75,9 @@ export function modelView(m: ModelRecord, info: ModelInfo | undefined, progress:
           vkeyHash: info.setup!.vkeyHash,
           // What a client may download: URL by artifact name (the proving ones only with clientProving).
           artifacts: Object.fromEntries(
-            (Object.keys(ARTIFACTS) as ArtifactName[]).filter((n) => m.clientProving || !ARTIFACTS[n].proving).map((n) => [n, `/v1/models/${m.id}/artifacts/${n}`]),
+            (Object.keys(ARTIFACTS) as ArtifactName[])
+              .filter((n) => m.clientProving || !ARTIFACTS[n].proving)
+              .map((n) => [n, `/v1/models/${m.id}/artifacts/${n}`]),
           ),
           developmentPtau: info.setup!.developmentPtau,
           ptauPower: info.setup!.ptauPower,

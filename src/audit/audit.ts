@@ -54,7 +54,6 @@ export interface AuditOptions {
   verifier?: string;
 }
 
-
 /** Audits a model directory; never throws for a failed check, only for a missing model.json. */
 export async function auditModel(dir: string, options: AuditOptions): Promise<AuditReport> {
   const info = readModelInfo(dir);
@@ -72,10 +71,19 @@ export async function auditModel(dir: string, options: AuditOptions): Promise<Au
   const onnxFile = options.onnx ?? files.onnx;
   const hidden = info.visibility.weights === 'hashed' || info.visibility.weights === 'private';
   const onnx = existsSync(onnxFile) ? readFileSync(onnxFile) : undefined;
-  if (!onnx) add('onnx', hidden ? 'skip' : 'fail', hidden ? 'no ONNX file: the owner keeps the weights secret' : 'no ONNX file (give it with --onnx): with weights in the circuit, the audit needs it');
+  if (!onnx)
+    add(
+      'onnx',
+      hidden ? 'skip' : 'fail',
+      hidden ? 'no ONNX file: the owner keeps the weights secret' : 'no ONNX file (give it with --onnx): with weights in the circuit, the audit needs it',
+    );
   else {
     const onnxSha256 = sha256Hex(onnx);
-    add('onnx', onnxSha256 === info.onnxSha256 ? 'pass' : 'fail', `sha256 ${onnxSha256}${onnxSha256 === info.onnxSha256 ? '' : `, model.json names ${info.onnxSha256}`}`);
+    add(
+      'onnx',
+      onnxSha256 === info.onnxSha256 ? 'pass' : 'fail',
+      `sha256 ${onnxSha256}${onnxSha256 === info.onnxSha256 ? '' : `, model.json names ${info.onnxSha256}`}`,
+    );
   }
 
   await attempt('recompile', () => checkRecompile(info, dir, onnx, hidden, options, add));
@@ -83,7 +91,10 @@ export async function auditModel(dir: string, options: AuditOptions): Promise<Au
   await attempt('ptau', async () => {
     const id = await identifyPtau(locatePtau(dir, options));
     ptauSource = id.source;
-    const named = id.source === 'hermez' ? `${id.name}: Hermez Perpetual Powers of Tau, recognised by its published hash` : `${id.name}: ${id.source === 'development' ? 'development (made on one machine: its maker could forge)' : 'unknown (not a recognised public ceremony file)'}`;
+    const named =
+      id.source === 'hermez'
+        ? `${id.name}: Hermez Perpetual Powers of Tau, recognised by its published hash`
+        : `${id.name}: ${id.source === 'development' ? 'development (made on one machine: its maker could forge)' : 'unknown (not a recognised public ceremony file)'}`;
     add('ptau', id.source === 'hermez' ? 'pass' : 'warn', `${named}; power ${id.power}`);
   });
 
@@ -93,7 +104,11 @@ export async function auditModel(dir: string, options: AuditOptions): Promise<Au
     await attempt('zkey', async () => {
       const verdict = await verifyZKeyChain(files.r1cs, locatePtau(dir, options), files.zkey);
       if (verdict.ok) hashes = verdict.contributionHashes;
-      add('zkey', verdict.ok ? 'pass' : 'fail', verdict.ok ? 'snarkjs zkey verify: the key is the r1cs\'s over the ptau, every contribution valid' : verdict.reason);
+      add(
+        'zkey',
+        verdict.ok ? 'pass' : 'fail',
+        verdict.ok ? "snarkjs zkey verify: the key is the r1cs's over the ptau, every contribution valid" : verdict.reason,
+      );
     });
     await attempt('phase2', async () => {
       const chain = await readPhase2Chain(files.zkey);
@@ -121,14 +136,19 @@ export async function auditModel(dir: string, options: AuditOptions): Promise<Au
     vkeyHash = hashVerificationKey(await exportVerificationKey(files.zkey));
     const stored = hashVerificationKey(JSON.parse(readFileSync(files.vkey, 'utf8')));
     if (stored !== vkeyHash) add('vkey', 'fail', `verification_key.json (${stored.slice(0, 12)}…) is not the zkey's (${vkeyHash.slice(0, 12)}…)`);
-    else if (info.setup?.vkeyHash !== vkeyHash) add('vkey', 'fail', `model.json names key ${info.setup?.vkeyHash?.slice(0, 12)}…, the zkey's is ${vkeyHash.slice(0, 12)}…`);
+    else if (info.setup?.vkeyHash !== vkeyHash)
+      add('vkey', 'fail', `model.json names key ${info.setup?.vkeyHash?.slice(0, 12)}…, the zkey's is ${vkeyHash.slice(0, 12)}…`);
     else add('vkey', 'pass', `verification_key.json is the zkey's: sha256 ${vkeyHash}`);
   });
 
   if (!info.build || !info.setup?.versionId) add('version', 'fail', 'model.json has no build record or version id: compiled by an older zkinfer');
   else if (vkeyHash) {
     const expected = modelVersionId(info.onnxSha256, info.build, vkeyHash);
-    add('version', expected === info.setup.versionId ? 'pass' : 'fail', expected === info.setup.versionId ? `version id ${expected}` : `model.json says ${info.setup.versionId}, the artifacts give ${expected}`);
+    add(
+      'version',
+      expected === info.setup.versionId ? 'pass' : 'fail',
+      expected === info.setup.versionId ? `version id ${expected}` : `model.json says ${info.setup.versionId}, the artifacts give ${expected}`,
+    );
   }
 
   if (options.verifier) {
@@ -137,12 +157,25 @@ export async function auditModel(dir: string, options: AuditOptions): Promise<Au
       const expected = solidityConstants((await exportSolidityVerifier(dir)).source);
       const given = solidityConstants(readFileSync(verifier, 'utf8'));
       const differ = [...new Set([...expected.keys(), ...given.keys()])].filter((k) => expected.get(k) !== given.get(k));
-      add('verifier', differ.length ? 'fail' : 'pass', differ.length ? `${verifier} embeds another key (${differ.slice(0, 4).join(', ')}${differ.length > 4 ? ', …' : ''} differ)` : `${verifier} embeds the verifying key`);
+      add(
+        'verifier',
+        differ.length ? 'fail' : 'pass',
+        differ.length
+          ? `${verifier} embeds another key (${differ.slice(0, 4).join(', ')}${differ.length > 4 ? ', …' : ''} differ)`
+          : `${verifier} embeds the verifying key`,
+      );
     });
   }
 
   const ok = !checks.some((c) => c.status === 'fail');
-  return { model: info.name, versionId: info.setup?.versionId, checks, contributors, trusted: ok ? trustedParties(phase2Of(info), contributors, ptauSource) : 'unknown: a check failed', ok };
+  return {
+    model: info.name,
+    versionId: info.setup?.versionId,
+    checks,
+    contributors,
+    trusted: ok ? trustedParties(phase2Of(info), contributors, ptauSource) : 'unknown: a check failed',
+    ok,
+  };
 }
 
 /** The summary line's "who must be trusted", from what the audit found (not what model.json claims). */
@@ -153,11 +186,20 @@ function trustedParties(phase2: ReturnType<typeof phase2Of>, contributors: strin
   return `any one of ${contributors.length} contributors (${contributors.join(', ')}) and ${ptau}`;
 }
 
-async function checkRecompile(info: ModelInfo, dir: string, onnx: Buffer | undefined, hidden: boolean, options: AuditOptions, add: (id: 'recompile', s: CheckStatus, d: string) => void): Promise<void> {
+async function checkRecompile(
+  info: ModelInfo,
+  dir: string,
+  onnx: Buffer | undefined,
+  hidden: boolean,
+  options: AuditOptions,
+  add: (id: 'recompile', s: CheckStatus, d: string) => void,
+): Promise<void> {
   const r1cs = sha256Hex(readFileSync(modelFiles(dir).r1cs));
   if (!info.build) return add('recompile', 'fail', 'model.json records no compile settings (compiled by an older zkinfer)');
-  if (r1cs !== info.build.r1csSha256) return add('recompile', 'fail', `main.r1cs (sha256 ${r1cs.slice(0, 12)}…) is not the one model.json records (${info.build.r1csSha256.slice(0, 12)}…)`);
-  if (hidden) return add('recompile', 'skip', `weights=${info.visibility.weights}: the r1cs holds no weights, the owner keeps the ONNX file; r1cs sha256 ${r1cs}`);
+  if (r1cs !== info.build.r1csSha256)
+    return add('recompile', 'fail', `main.r1cs (sha256 ${r1cs.slice(0, 12)}…) is not the one model.json records (${info.build.r1csSha256.slice(0, 12)}…)`);
+  if (hidden)
+    return add('recompile', 'skip', `weights=${info.visibility.weights}: the r1cs holds no weights, the owner keeps the ONNX file; r1cs sha256 ${r1cs}`);
   if (!onnx) return add('recompile', 'fail', 'no ONNX file to compile');
   const { settings } = info.build;
   const calibrationFile = options.calibration ?? modelFiles(dir).calibration;
@@ -170,9 +212,23 @@ async function checkRecompile(info: ModelInfo, dir: string, onnx: Buffer | undef
   }
   const out = mkdtempSync(join(tmpdir(), 'zkinfer-audit-'));
   try {
-    await compileModel(onnx, out, { name: settings.name, scale: settings.scale, headroomBits: settings.headroomBits, visibility: settings.visibility, samples, settings: settings.graph, acceptError: settings.acceptError });
+    await compileModel(onnx, out, {
+      name: settings.name,
+      scale: settings.scale,
+      headroomBits: settings.headroomBits,
+      visibility: settings.visibility,
+      samples,
+      settings: settings.graph,
+      acceptError: settings.acceptError,
+    });
     const again = sha256Hex(readFileSync(modelFiles(out).r1cs));
-    add('recompile', again === r1cs ? 'pass' : 'fail', again === r1cs ? `compiled again from the ONNX file and recorded settings: same r1cs, sha256 ${r1cs}` : `compiled again from the ONNX file: r1cs sha256 ${again.slice(0, 12)}…, the model's is ${r1cs.slice(0, 12)}… (another model or other settings)`);
+    add(
+      'recompile',
+      again === r1cs ? 'pass' : 'fail',
+      again === r1cs
+        ? `compiled again from the ONNX file and recorded settings: same r1cs, sha256 ${r1cs}`
+        : `compiled again from the ONNX file: r1cs sha256 ${again.slice(0, 12)}…, the model's is ${r1cs.slice(0, 12)}… (another model or other settings)`,
+    );
   } finally {
     rmSync(out, { recursive: true, force: true });
   }
@@ -186,5 +242,9 @@ function solidityConstants(source: string): Map<string, string> {
 /** The report as a table (one line per check) and the summary line. */
 export function formatAudit(report: AuditReport): string {
   const rows = report.checks.map((c) => `${c.status.toUpperCase().padEnd(5)} ${c.id.padEnd(10)} ${c.detail}`);
-  return [`audit of ${report.model}${report.versionId ? ` (version ${report.versionId})` : ''}`, ...rows, `${report.ok ? 'OK' : 'FAILED'}: trusted: ${report.trusted}`].join('\n');
+  return [
+    `audit of ${report.model}${report.versionId ? ` (version ${report.versionId})` : ''}`,
+    ...rows,
+    `${report.ok ? 'OK' : 'FAILED'}: trusted: ${report.trusted}`,
+  ].join('\n');
 }

@@ -26,7 +26,10 @@ async function get(url: string): Promise<Buffer> {
   }
   if (!res.ok) {
     const body = (await res.json().catch(() => undefined)) as { error?: { message?: string } } | undefined;
-    throw new ZkError(res.status === 404 ? 'NOT_FOUND' : res.status === 403 ? 'FORBIDDEN' : 'CONFLICT', `GET ${url}: ${res.status} ${body?.error?.message ?? res.statusText}`);
+    throw new ZkError(
+      res.status === 404 ? 'NOT_FOUND' : res.status === 403 ? 'FORBIDDEN' : 'CONFLICT',
+      `GET ${url}: ${res.status} ${body?.error?.message ?? res.statusText}`,
+    );
   }
   return Buffer.from(await res.arrayBuffer());
 }
@@ -43,13 +46,18 @@ export async function downloadModel(base: string, id: string): Promise<Downloade
     const dir = join(root, 'model');
     const files = modelFiles(dir);
     mkdirSync(files.buildDir, { recursive: true });
-    for (const [path, file] of [['artifacts/model.json', files.info], ['artifacts/verification_key.json', files.vkey], ['ceremony/r1cs', files.r1cs], ['ceremony/zkey', files.zkey]] as const) {
+    for (const [path, file] of [
+      ['artifacts/model.json', files.info],
+      ['artifacts/verification_key.json', files.vkey],
+      ['ceremony/r1cs', files.r1cs],
+      ['ceremony/zkey', files.zkey],
+    ] as const) {
       writeFileSync(file, await get(`${model}/${path}`));
     }
     const ceremony = JSON.parse((await get(`${model}/ceremony`)).toString('utf8')) as { transcript: unknown; ptau: { file: string } };
     if (ceremony.transcript) {
       mkdirSync(files.ceremonyDir, { recursive: true });
-      writeFileSync(join(files.ceremonyDir, 'transcript.json'), JSON.stringify(ceremony.transcript, null, 2) + '\n');
+      writeFileSync(join(files.ceremonyDir, 'transcript.json'), `${JSON.stringify(ceremony.transcript, null, 2)}\n`);
     }
     // Kept under its own name: identifyPtau names files it does not recognise by their name.
     const ptau = join(root, ceremony.ptau.file.replace(/[^\w.-]/g, '_'));

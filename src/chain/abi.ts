@@ -14,7 +14,7 @@ import { PROOF_SYSTEM } from '../systems/index.js';
 /** The verifier's `verifyProof` signature; its array sizes depend on the system and the public signal count. */
 export const verifierSignature = (system: ProofSystem, nPublic: number): string => PROOF_SYSTEM[system].solidity.signature(nPublic);
 
-export const selectorOf = (signature: string): string => '0x' + bytesToHex(keccak_256(utf8ToBytes(signature)).subarray(0, 4));
+export const selectorOf = (signature: string): string => `0x${bytesToHex(keccak_256(utf8ToBytes(signature)).subarray(0, 4))}`;
 
 /**
  * The constructor arguments of contracts/ZkInferConsumer.sol for this model, apart from the
@@ -41,7 +41,8 @@ export interface ConsumerParameters {
 export function consumerParameters(info: ModelInfo): ConsumerParameters {
   const system = requireSetup(info, info.name);
   const scales = new Set(info.outputs.map((o) => o.scale));
-  if (scales.size !== 1) throw new ZkError('INPUT_INVALID', `model ${info.name} has outputs at several scales (${[...scales].join(', ')}); the consumer contract takes one`);
+  if (scales.size !== 1)
+    throw new ZkError('INPUT_INVALID', `model ${info.name} has outputs at several scales (${[...scales].join(', ')}); the consumer contract takes one`);
   if (info.publicLayout.some((s) => s.kind === 'weights')) {
     throw new ZkError('INPUT_INVALID', `model ${info.name} has public weights, which the consumer contract cannot check; compile it with weights=hashed`);
   }
@@ -54,12 +55,12 @@ export function consumerParameters(info: ModelInfo): ConsumerParameters {
     publicSignals: info.publicSignals,
     outputs: placed.filter((s) => s.kind === 'output').reduce((n, s) => n + s.size, 0),
     scale: [...scales][0],
-    modelId: '0x' + info.setup!.vkeyHash,
+    modelId: `0x${info.setup!.vkeyHash}`,
     // Public inputs are contiguous in the layout (after the commitments, before public weights).
     inputRange: inputs.length ? [inputs[0].at, inputs[inputs.length - 1].at + inputs[inputs.length - 1].size] : [0, 0],
     modelCommitment: info.commitments.weights?.value ?? '0',
     modelCommitmentIndex: modelCommitment?.at ?? 0,
-    versionId: '0x' + (info.setup!.versionId ?? '0'.repeat(64)),
+    versionId: `0x${info.setup!.versionId ?? '0'.repeat(64)}`,
   };
 }
 
@@ -73,6 +74,21 @@ export function requireSetup(info: ModelInfo, where: string): ProofSystem {
  * the model's parameters (contracts/ZkInferConsumer.sol declares the same order), ready for viem's
  * `deployContract`, `forge create --constructor-args` or `cast send --create`.
  */
-export function consumerConstructorArgs(p: ConsumerParameters, verifier: string): [string, string, number, number, number, number, string, [number, number], string, number, string] {
-  return [verifier, p.selector, p.proofWords, p.publicSignals, p.outputs, p.scale, p.modelId, p.inputRange, p.modelCommitment, p.modelCommitmentIndex, p.versionId];
+export function consumerConstructorArgs(
+  p: ConsumerParameters,
+  verifier: string,
+): [string, string, number, number, number, number, string, [number, number], string, number, string] {
+  return [
+    verifier,
+    p.selector,
+    p.proofWords,
+    p.publicSignals,
+    p.outputs,
+    p.scale,
+    p.modelId,
+    p.inputRange,
+    p.modelCommitment,
+    p.modelCommitmentIndex,
+    p.versionId,
+  ];
 }

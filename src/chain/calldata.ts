@@ -55,7 +55,7 @@ export function parseArrays(text: string): Nested[] {
     } else if (t === ']') {
       if (stack.length === 1) throw new ZkError('INTERNAL', `unbalanced calldata: ${text.slice(0, 80)}`);
       stack.pop();
-    } else stack[stack.length - 1].push('0x' + t.slice(2).toLowerCase().padStart(64, '0'));
+    } else stack[stack.length - 1].push(`0x${t.slice(2).toLowerCase().padStart(64, '0')}`);
   }
   if (stack.length !== 1) throw new ZkError('INTERNAL', `unbalanced calldata: ${text.slice(0, 80)}`);
   return root;

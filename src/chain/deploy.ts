@@ -32,7 +32,12 @@ export async function deployConsumer(dir: string, opts: { rpc: string; privateKe
   const chainId = await reader.getChainId().catch((e: Error) => {
     throw new ZkError('UNAVAILABLE', `no Ethereum JSON-RPC node answers at ${opts.rpc}: ${e.message.split('\n')[0]}`);
   });
-  const chain = defineChain({ id: chainId, name: `chain ${chainId}`, nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 }, rpcUrls: { default: { http: [opts.rpc] } } });
+  const chain = defineChain({
+    id: chainId,
+    name: `chain ${chainId}`,
+    nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 },
+    rpcUrls: { default: { http: [opts.rpc] } },
+  });
   const account: Account | Address = opts.privateKey ? privateKeyToAccount(parseKey(opts.privateKey)) : await nodeAccount(opts.rpc);
   const wallet = createWalletClient({ account, chain, transport });
   const from = typeof account === 'string' ? account : account.address;
@@ -41,7 +46,8 @@ export async function deployConsumer(dir: string, opts: { rpc: string; privateKe
     const hash = await wallet.deployContract({ abi: contract.abi as Abi, bytecode: contract.bytecode, args, account, chain });
     log(`${name}: transaction ${hash}`);
     const receipt = await reader.waitForTransactionReceipt({ hash });
-    if (receipt.status !== 'success' || !receipt.contractAddress) throw new ZkError('INTERNAL', `deploying ${name} failed (transaction ${hash}, status ${receipt.status})`);
+    if (receipt.status !== 'success' || !receipt.contractAddress)
+      throw new ZkError('INTERNAL', `deploying ${name} failed (transaction ${hash}, status ${receipt.status})`);
     return receipt.contractAddress;
   };
   const verifier = await deploy(verifierSource.contractName, compiled[verifierSource.contractName], []);

@@ -27,7 +27,11 @@ export function compileSolidity(sources: Record<string, string>): Record<string,
   const input = {
     language: 'Solidity',
     sources: Object.fromEntries(Object.entries(sources).map(([name, content]) => [name, { content }])),
-    settings: { optimizer: { enabled: true, runs: 200 }, evmVersion: EVM_VERSION, outputSelection: { '*': { '*': ['abi', 'evm.bytecode.object', 'evm.deployedBytecode.object'] } } },
+    settings: {
+      optimizer: { enabled: true, runs: 200 },
+      evmVersion: EVM_VERSION,
+      outputSelection: { '*': { '*': ['abi', 'evm.bytecode.object', 'evm.deployedBytecode.object'] } },
+    },
   };
   const output = JSON.parse(solc.compile(JSON.stringify(input))) as {
     errors?: { severity: string; formattedMessage: string }[];
@@ -37,7 +41,8 @@ export function compileSolidity(sources: Record<string, string>): Record<string,
   if (errors.length) throw new ZkError('INTERNAL', `solc ${solc.version()}:\n${errors.map((e) => e.formattedMessage).join('\n')}`);
   const out: Record<string, CompiledContract> = {};
   for (const file of Object.values(output.contracts)) {
-    for (const [name, c] of Object.entries(file)) out[name] = { abi: c.abi, bytecode: `0x${c.evm.bytecode.object}`, deployedBytecode: `0x${c.evm.deployedBytecode.object}` };
+    for (const [name, c] of Object.entries(file))
+      out[name] = { abi: c.abi, bytecode: `0x${c.evm.bytecode.object}`, deployedBytecode: `0x${c.evm.deployedBytecode.object}` };
   }
   return out;
 }

@@ -43,4 +43,3 @@ export async function exportSolidityVerifier(dir: string): Promise<SolidityVerif
   const signature = verifierSignature(system, info.publicSignals);
   return { system, contractName: PROOF_SYSTEM[system].solidity.contract, source, signature, selector: selectorOf(signature) };
 }
-

@@ -3,6 +3,7 @@ import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { stripVTControlCharacters } from 'node:util';
 import { ZkError } from '../core/errors.js';
 
 const require = createRequire(import.meta.url);
@@ -41,7 +42,11 @@ export interface CompiledCircuit {
  * `optimization` 2 (circom's default) substitutes every linear constraint into the others; 1 keeps
  * linear constraints as they are (see compileModel for why models use 1).
  */
-export async function compileCircom(buildDir: string, code: string, opts: { optimization?: 1 | 2; timeoutMs?: number; onProcess?: (pid: number) => void } = {}): Promise<CompiledCircuit> {
+export async function compileCircom(
+  buildDir: string,
+  code: string,
+  opts: { optimization?: 1 | 2; timeoutMs?: number; onProcess?: (pid: number) => void } = {},
+): Promise<CompiledCircuit> {
   const lib = join(buildDir, 'lib');
   rmSync(lib, { recursive: true, force: true });
   mkdirSync(join(lib, 'zkinfer'), { recursive: true });
@@ -56,7 +61,14 @@ export async function compileCircom(buildDir: string, code: string, opts: { opti
   const timeoutMs = opts.timeoutMs ?? 30 * 60_000;
   const log = await run(process.execPath, args, buildDir, timeoutMs, opts.onProcess);
   const wat = join(buildDir, 'main_js', 'main.wat');
-  await run(process.execPath, [fileURLToPath(new URL('./wat2wasm.js', import.meta.url)), wat, join(buildDir, 'main_js', 'main.wasm')], buildDir, timeoutMs, opts.onProcess, 'wat2wasm');
+  await run(
+    process.execPath,
+    [fileURLToPath(new URL('./wat2wasm.js', import.meta.url)), wat, join(buildDir, 'main_js', 'main.wasm')],
+    buildDir,
+    timeoutMs,
+    opts.onProcess,
+    'wat2wasm',
+  );
   rmSync(wat);
   const nonLinear = Number(/non-linear constraints: (\d+)/.exec(log)?.[1] ?? NaN);
   const constraints = nonLinear + Number(/linear constraints: (\d+)/.exec(log.replace(/non-linear constraints: \d+/, ''))?.[1] ?? 0);
@@ -84,7 +96,7 @@ function run(cmd: string, args: string[], cwd: string, timeoutMs: number, onProc
     child.on('error', (e) => reject(new ZkError('COMPILE_FAILED', `could not start ${what}: ${e.message}`)));
     child.on('close', (code) => {
       clearTimeout(timer);
-      out = out.replace(/\x1b\[[0-9;]*m/g, '');
+      out = stripVTControlCharacters(out);
       if (code === 0 && !/error\[/i.test(out)) resolvePromise(out);
       else reject(new ZkError('COMPILE_FAILED', `${what} failed (exit ${code}):\n${out.slice(-4000)}`));
     });

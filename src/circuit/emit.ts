@@ -136,7 +136,9 @@ export function emitCircom(graph: QuantizedGraph, modelName: string, split: Form
   });
 
   graph.outputs.forEach((out, i) => {
-    body.push(`    // graph output ${commentText(out.name)} [${out.dims}] at scale 2^${out.scale}${visibility.output === 'public' ? '' : ` (${visibility.output})`}`);
+    body.push(
+      `    // graph output ${commentText(out.name)} [${out.dims}] at scale 2^${out.scale}${visibility.output === 'public' ? '' : ` (${visibility.output})`}`,
+    );
     out.forms.forEach((f, j) => body.push(`    ${outputSignals[i]}[${j}] <== ${affine(f)};`));
     body.push('');
   });

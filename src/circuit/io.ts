@@ -9,7 +9,9 @@ import { commentText } from './text.js';
 /** The public signals in circom's order, named, for main.circom's header. */
 export const describeLayout = (layout: readonly PublicSegment[], inputs: string[], outputs: string[]): string =>
   layout
-    .map((seg) => (seg.kind === 'output' ? outputs[seg.index] : seg.kind === 'input' ? inputs[seg.index] : seg.kind === 'weights' ? 'weights' : `${seg.of}Commitment`))
+    .map((seg) =>
+      seg.kind === 'output' ? outputs[seg.index] : seg.kind === 'input' ? inputs[seg.index] : seg.kind === 'weights' ? 'weights' : `${seg.of}Commitment`,
+    )
     .join(', ');
 
 /**
@@ -54,7 +56,14 @@ export function ioSection(graph: QuantizedGraph, inputSignals: string[], outputS
   const pack = (name: string, spec: PackedTensor, source: string, offset: number, node: string): string[] => {
     wiring.push(`    component ${name} = PackDigits(${spec.count}, ${spec.bits}, ${digitOffset(spec)});`);
     wiring.push(`    for (var j = 0; j < ${spec.count}; j++) ${name}.in[j] <== ${source}[${offset} + j];`);
-    costs.push({ layer: -1, node, op: 'range check', gadget: `PackDigits(${spec.count}, ${spec.bits})`, count: spec.count, constraints: spec.count * spec.bits });
+    costs.push({
+      layer: -1,
+      node,
+      op: 'range check',
+      gadget: `PackDigits(${spec.count}, ${spec.bits})`,
+      count: spec.count,
+      constraints: spec.count * spec.bits,
+    });
     return Array.from({ length: chunkCount(spec) }, (_, c) => `${name}.out[${c}]`);
   };
   const hash = (of: CommitmentOf, parts: string[]) => {
@@ -69,7 +78,9 @@ export function ioSection(graph: QuantizedGraph, inputSignals: string[], outputS
   const inputChunks: string[] = [];
   graph.inputs.forEach((inp, i) => {
     const n = sizeOf(inp.dims);
-    wiring.push(`    // graph input ${commentText(inp.name)} [${inp.dims}], ${inp.dtype} at scale 2^${inp.scale} (${visibility.input}): wires ${inp.firstWire}..${inp.firstWire + n - 1}`);
+    wiring.push(
+      `    // graph input ${commentText(inp.name)} [${inp.dims}], ${inp.dtype} at scale 2^${inp.scale} (${visibility.input}): wires ${inp.firstWire}..${inp.firstWire + n - 1}`,
+    );
     wiring.push(`    for (var j = 0; j < ${n}; j++) w[${inp.firstWire} + j] <== ${inputSignals[i]}[j];`);
     if (inp.range) {
       const spec: PackedTensor = { name: inp.name, count: n, ...inp.range };
@@ -82,7 +93,9 @@ export function ioSection(graph: QuantizedGraph, inputSignals: string[], outputS
   const weightChunks: string[] = [];
   for (const [t, wt] of graph.weights.entries()) {
     const n = wt.values.length;
-    wiring.push(`    // weights ${commentText(wt.name)} [${wt.dims}] at scale 2^${wt.scale} (${visibility.weights}): wires ${wt.firstWire}..${wt.firstWire + n - 1}`);
+    wiring.push(
+      `    // weights ${commentText(wt.name)} [${wt.dims}] at scale 2^${wt.scale} (${visibility.weights}): wires ${wt.firstWire}..${wt.firstWire + n - 1}`,
+    );
     wiring.push(`    for (var j = 0; j < ${n}; j++) w[${wt.firstWire} + j] <== weights[${offset} + j];`);
     if (visibility.weights !== 'public') {
       const spec: PackedTensor = { name: wt.name, count: n, bits: wt.bits, signed: true };
@@ -96,7 +109,10 @@ export function ioSection(graph: QuantizedGraph, inputSignals: string[], outputS
   if (hashed.includes('weights')) hash('weights', weightChunks);
   if (visibility.output === 'hashed') {
     packing.output = graph.outputs.map((o) => ({ name: o.name, count: o.forms.length, bits: 0, signed: true }));
-    hash('output', graph.outputs.flatMap((o, i) => o.forms.map((_, j) => `${outputSignals[i]}[${j}]`)));
+    hash(
+      'output',
+      graph.outputs.flatMap((o, i) => o.forms.map((_, j) => `${outputSignals[i]}[${j}]`)),
+    );
   }
   return { declarations, wiring, commitments, costs, publicLayout, packing };
 }

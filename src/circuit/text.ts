@@ -29,7 +29,12 @@ export function affine(f: IntForm): string {
   });
   const chunks: string[] = [];
   for (let i = 0; i < terms.length; i += 8) {
-    chunks.push(terms.slice(i, i + 8).map((t, k) => (k === 0 ? (t.negative ? '-' : '') + t.text : `${t.negative ? '-' : '+'} ${t.text}`)).join(' '));
+    chunks.push(
+      terms
+        .slice(i, i + 8)
+        .map((t, k) => (k === 0 ? (t.negative ? '-' : '') + t.text : `${t.negative ? '-' : '+'} ${t.text}`))
+        .join(' '),
+    );
   }
   const sum = balanced(chunks);
   if (!sum) return f.bias.toString();

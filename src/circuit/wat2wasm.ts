@@ -25,12 +25,21 @@ const LEGACY_NAMES: Readonly<Record<string, string>> = {
   current_memory: 'memory.size',
   grow_memory: 'memory.grow',
 };
-const LEGACY = new RegExp(`(?<=^|\\s|\\()(${Object.keys(LEGACY_NAMES).map((k) => k.replace(/[./]/g, '\\$&')).join('|')})(?=\\s|\\)|$)`, 'gm');
+const LEGACY = new RegExp(
+  `(?<=^|\\s|\\()(${Object.keys(LEGACY_NAMES)
+    .map((k) => k.replace(/[./]/g, '\\$&'))
+    .join('|')})(?=\\s|\\)|$)`,
+  'gm',
+);
 
 /** The WebAssembly binary of circom's text output. Throws WABT's parse error on text it cannot read. */
 export async function watToWasm(text: string): Promise<Uint8Array> {
   const wabt = await wabtInit();
-  const module = wabt.parseWat('main.wat', text.replace(LEGACY, (name) => LEGACY_NAMES[name]), {});
+  const module = wabt.parseWat(
+    'main.wat',
+    text.replace(LEGACY, (name) => LEGACY_NAMES[name]),
+    {},
+  );
   try {
     return module.toBinary({}).buffer;
   } finally {

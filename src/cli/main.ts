@@ -32,7 +32,11 @@ const int = (v: string): number => {
 const salt = async (v: string): Promise<bigint> => (await import('../core/snarkjs.js')).parseFieldElement(v, '--salt');
 
 /** Values to print: 6 decimals, the first 16 of a long tensor. */
-const list = (values: number[]): string => values.slice(0, 16).map((v) => +v.toFixed(6)).join(', ') + (values.length > 16 ? `, … (${values.length})` : '');
+const list = (values: number[]): string =>
+  values
+    .slice(0, 16)
+    .map((v) => +v.toFixed(6))
+    .join(', ') + (values.length > 16 ? `, … (${values.length})` : '');
 
 /** proof.json → proof.opening.json */
 const openingFile = (proofFile: string): string => join(dirname(proofFile), `${basename(proofFile, extname(proofFile))}.opening.json`);
@@ -105,7 +109,9 @@ program
     console.log(`compiled ${info.name} → ${opts.out} (${formatVisibility(info.visibility)})`);
     if (info.commitments.weights) console.log(`  model commitment (Poseidon of the weights): ${info.commitments.weights.value}`);
     console.log(`  constraints: ${info.constraints.r1cs} (layers: ${info.layers.map((l) => `${l.op} ${l.constraints}`).join(', ') || 'none'})`);
-    console.log(`  quantization error: ${info.accuracy.maxAbsError.toExponential(3)} (tolerance ${info.accuracy.tolerance.toExponential(3)}, ${info.accuracy.samples} sample(s))`);
+    console.log(
+      `  quantization error: ${info.accuracy.maxAbsError.toExponential(3)} (tolerance ${info.accuracy.tolerance.toExponential(3)}, ${info.accuracy.samples} sample(s))`,
+    );
     if (info.accuracy.accepted) console.log(`  WARNING: the error exceeds the tolerance; accepted with --accept-error, and every proof says so`);
     if (info.graphSettings) console.log(`  graph settings: ${JSON.stringify(info.graphSettings)}`);
     console.log(`  circom: ${info.compileSeconds.toFixed(1)} s`);
@@ -116,7 +122,9 @@ program
     ]);
     const power = await circuitPower(modelFiles(opts.out).r1cs, 'groth16');
     const file = ceremonyFileFor(power);
-    console.log(`  groth16 needs a ptau of power ${power}${file ? `: the public ${describeCeremonyFile(file)} or any larger one (setup --ptau), or a development ptau (setup)` : ''}`);
+    console.log(
+      `  groth16 needs a ptau of power ${power}${file ? `: the public ${describeCeremonyFile(file)} or any larger one (setup --ptau), or a development ptau (setup)` : ''}`,
+    );
   });
 
 program
@@ -140,15 +148,25 @@ program
     const onnx = readModelFile(model);
     const { graph = {}, scale, acceptError } = compileOptionsOf(parseSettings(opts));
     const onnxGraph = loadOnnx(onnx);
-    const { samples: [input] } = prepareWithDocs(onnxGraph, graph, [readJson(opts.input)]);
+    const {
+      samples: [input],
+    } = prepareWithDocs(onnxGraph, graph, [readJson(opts.input)]);
     const samples = opts.calibrate ? prepareWithDocs(onnxGraph, graph, documents(opts.calibrate)).samples : undefined;
     const r = await mockModel(onnx, input, { settings: graph, samples, scale, acceptError });
     if (opts.json) console.log(JSON.stringify(r, null, 2));
     else {
       for (const o of r.outputs) console.log(`${o.name} [${o.dims}]: ${o.values.map((v) => +v.toFixed(6)).join(', ')}`);
-      console.log(`scale ${r.scale}, ${r.constraints} gadget constraints; error against onnxruntime ${r.maxAbsError.toExponential(3)} (tolerance ${r.tolerance.toExponential(3)})`);
+      console.log(
+        `scale ${r.scale}, ${r.constraints} gadget constraints; error against onnxruntime ${r.maxAbsError.toExponential(3)} (tolerance ${r.tolerance.toExponential(3)})`,
+      );
       for (const v of r.violations.slice(0, 10)) console.log(`constraint broken: layer ${v.layer} (${v.op} node ${v.node}) element ${v.element}: ${v.what}`);
-      console.log(r.violations.length ? `mock: ${r.violations.length} constraint(s) broken: no proof exists` : r.withinTolerance ? 'mock: ok, every constraint holds' : 'mock: constraints hold but the output is beyond the tolerance');
+      console.log(
+        r.violations.length
+          ? `mock: ${r.violations.length} constraint(s) broken: no proof exists`
+          : r.withinTolerance
+            ? 'mock: ok, every constraint holds'
+            : 'mock: constraints hold but the output is beyond the tolerance',
+      );
     }
     if (r.violations.length || !r.withinTolerance) process.exitCode = 1;
   });
@@ -186,7 +204,9 @@ program
       progress: ({ stage, fraction, step }) => bar.update(stage === 'ptau' ? 'development ptau' : `keys${step ? `: ${step}` : ''}`, fraction),
     }).finally(() => bar.stop());
     if (opts.verifyPtau) console.log(`ptau verified: ${opts.ptau} (power ${info.setup!.ptauPower}, prepared for phase 2)`);
-    console.log(`${info.setup!.system} keys written to ${dir} (ptau power ${info.setup!.ptauPower}${info.setup!.developmentPtau ? ', INSECURE development ptau' : ''})`);
+    console.log(
+      `${info.setup!.system} keys written to ${dir} (ptau power ${info.setup!.ptauPower}${info.setup!.developmentPtau ? ', INSECURE development ptau' : ''})`,
+    );
     console.log(`  verifying key sha256: ${info.setup!.vkeyHash}`);
     await printTrust(dir);
   });
@@ -195,7 +215,10 @@ program
 async function printTrust(dir: string): Promise<void> {
   const [{ trustSummary }, { readTranscript }] = await Promise.all([import('../model/trust.js'), import('../model/ceremony.js')]);
   const info = readModelInfo(dir);
-  const trust = trustSummary(info, readTranscript(dir)?.contributions.map((c) => c.name));
+  const trust = trustSummary(
+    info,
+    readTranscript(dir)?.contributions.map((c) => c.name),
+  );
   if (info.setup?.versionId) console.log(`  model version id: ${info.setup.versionId}`);
   if (!trust) return;
   console.log(`  trusted: ${trust.trusted}`);
@@ -266,7 +289,8 @@ ceremony
     const { verifyCeremony } = await import('../model/ceremony.js');
     const check = await verifyCeremony(dir, { ptau: opts.ptau, dataDir: dataDir() });
     for (const [i, c] of check.transcript.contributions.entries()) console.log(`#${i + 1} ${c.name} ${c.hash} (${c.addedAt})`);
-    if (check.transcript.beacon) console.log(`beacon ${check.transcript.beacon.value} (2^${check.transcript.beacon.iterationsExp}): ${check.transcript.beacon.hash}`);
+    if (check.transcript.beacon)
+      console.log(`beacon ${check.transcript.beacon.value} (2^${check.transcript.beacon.iterationsExp}): ${check.transcript.beacon.hash}`);
     for (const p of check.problems) console.log(`FAIL: ${p}`);
     console.log(check.ok ? 'ceremony ok' : 'ceremony NOT ok');
     if (!check.ok) process.exitCode = 1;
@@ -285,13 +309,19 @@ program
     const prover = await ModelProver.load(dir);
     const values = parseInputs(readJson(opts.input), prover.info.inputs);
     const { opening, ...bundle } = await prover.prove(values, { salt: opts.salt === undefined ? undefined : await salt(opts.salt) });
-    writeFileSync(opts.out, JSON.stringify(bundle, null, 2) + '\n');
+    writeFileSync(opts.out, `${JSON.stringify(bundle, null, 2)}\n`);
     const outputs = opening?.outputs ?? bundle.outputs;
     for (const o of outputs) console.log(`${o.name} [${o.dims}]: ${list(o.values)}`);
     if (opts.compare) {
       const { outputAccuracy, ReferenceSession } = await import('../reference/onnxruntime.js');
       const session = await ReferenceSession.load(readFileSync(modelFiles(dir).onnx));
-      const accuracy = await outputAccuracy(session, prover.info.inputs, outputs, values, outputs.map((o) => o.values)).finally(() => session.release());
+      const accuracy = await outputAccuracy(
+        session,
+        prover.info.inputs,
+        outputs,
+        values,
+        outputs.map((o) => o.values),
+      ).finally(() => session.release());
       console.log(`accuracy against onnxruntime (float), tolerance ${prover.info.accuracy.tolerance.toExponential(3)}:`);
       for (const a of accuracy) console.log(`  ${a.name}: max |error| ${a.maxAbsError.toExponential(3)}; onnxruntime: ${list(a.reference)}`);
     }
@@ -300,7 +330,7 @@ program
     console.log(`proof written to ${opts.out} (witness ${bundle.timings.witnessMs.toFixed(0)} ms, prove ${bundle.timings.proveMs.toFixed(0)} ms)`);
     if (opening) {
       const file = openingFile(opts.out);
-      writeFileSync(file, JSON.stringify(opening, null, 2) + '\n');
+      writeFileSync(file, `${JSON.stringify(opening, null, 2)}\n`);
       console.log(`private values and salt written to ${file}: keep it, do not share it with the proof`);
     }
   });
@@ -315,28 +345,31 @@ program
   .option('--input-commitment <decimal>', 'also require this input commitment')
   .option('--output-commitment <decimal>', 'also require this output commitment (hashed-output models)')
   .description('verify a proof bundle offline')
-  .action(async (dir: string, proofFile: string, opts: { opening?: string; input?: string; salt?: string; inputCommitment?: string; outputCommitment?: string }) => {
-    const [{ parseProofBundle, verifyBundle }, { loadVerificationKey }, { inputCommitment, isOpening, openingCommitments }] = await Promise.all([
-      import('../verify/verify.js'),
-      import('../setup/keys.js'),
-      import('../commit/open.js'),
-    ]);
-    const info = readModelInfo(dir);
-    const expected = { inputCommitment: opts.inputCommitment, outputCommitment: opts.outputCommitment };
-    if (opts.opening) Object.assign(expected, await openingCommitments(info, readJson(opts.opening)));
-    if (opts.input) {
-      const doc = readJson(opts.input);
-      if (isOpening(doc)) throw new ZkError('INPUT_INVALID', `${opts.input} is an opening file (values and salt, as prove writes it): pass it with --opening`);
-      if (opts.salt === undefined) throw new ZkError('INPUT_INVALID', '--input needs the --salt of the commitment');
-      expected.inputCommitment = await inputCommitment(info, parseInputs(doc, info.inputs), await salt(opts.salt));
-    }
-    const verdict = await verifyBundle(info, await loadVerificationKey(dir), parseProofBundle(readJson(proofFile)), expected);
-    if (verdict.valid) console.log('valid');
-    else {
-      console.log(`invalid: ${verdict.reason}`);
-      process.exitCode = 1;
-    }
-  });
+  .action(
+    async (dir: string, proofFile: string, opts: { opening?: string; input?: string; salt?: string; inputCommitment?: string; outputCommitment?: string }) => {
+      const [{ parseProofBundle, verifyBundle }, { loadVerificationKey }, { inputCommitment, isOpening, openingCommitments }] = await Promise.all([
+        import('../verify/verify.js'),
+        import('../setup/keys.js'),
+        import('../commit/open.js'),
+      ]);
+      const info = readModelInfo(dir);
+      const expected = { inputCommitment: opts.inputCommitment, outputCommitment: opts.outputCommitment };
+      if (opts.opening) Object.assign(expected, await openingCommitments(info, readJson(opts.opening)));
+      if (opts.input) {
+        const doc = readJson(opts.input);
+        if (isOpening(doc))
+          throw new ZkError('INPUT_INVALID', `${opts.input} is an opening file (values and salt, as prove writes it): pass it with --opening`);
+        if (opts.salt === undefined) throw new ZkError('INPUT_INVALID', '--input needs the --salt of the commitment');
+        expected.inputCommitment = await inputCommitment(info, parseInputs(doc, info.inputs), await salt(opts.salt));
+      }
+      const verdict = await verifyBundle(info, await loadVerificationKey(dir), parseProofBundle(readJson(proofFile)), expected);
+      if (verdict.valid) console.log('valid');
+      else {
+        console.log(`invalid: ${verdict.reason}`);
+        process.exitCode = 1;
+      }
+    },
+  );
 
 program
   .command('audit')
@@ -349,19 +382,24 @@ program
   .option('--verifier <file.sol>', 'also check that this Solidity verifier embeds the verifying key')
   .option('--json', 'print the report as JSON')
   .description('check a model\'s keys without trusting who made them (README "Trust"); exit 1 when a check fails')
-  .action(async (dir: string | undefined, opts: { url?: string; model?: string; onnx?: string; calibration?: string; ptau?: string; verifier?: string; json?: boolean }) => {
-    if (!dir === !opts.url) throw new ZkError('INPUT_INVALID', 'give a model directory, or --url and --model');
-    if (opts.url && !opts.model) throw new ZkError('INPUT_INVALID', '--url needs --model');
-    const [{ auditModel, formatAudit }, { downloadModel }] = await Promise.all([import('../audit/audit.js'), import('../audit/fetch.js')]);
-    const downloaded = opts.url ? await downloadModel(opts.url, opts.model!) : undefined;
-    try {
-      const report = await auditModel(downloaded?.dir ?? dir!, { ...opts, ptau: opts.ptau ?? downloaded?.ptau, dataDir: dataDir() });
-      console.log(opts.json ? JSON.stringify(report, null, 2) : formatAudit(report));
-      if (!report.ok) process.exitCode = 1;
-    } finally {
-      downloaded?.remove();
-    }
-  });
+  .action(
+    async (
+      dir: string | undefined,
+      opts: { url?: string; model?: string; onnx?: string; calibration?: string; ptau?: string; verifier?: string; json?: boolean },
+    ) => {
+      if (!dir === !opts.url) throw new ZkError('INPUT_INVALID', 'give a model directory, or --url and --model');
+      if (opts.url && !opts.model) throw new ZkError('INPUT_INVALID', '--url needs --model');
+      const [{ auditModel, formatAudit }, { downloadModel }] = await Promise.all([import('../audit/audit.js'), import('../audit/fetch.js')]);
+      const downloaded = opts.url ? await downloadModel(opts.url, opts.model!) : undefined;
+      try {
+        const report = await auditModel(downloaded?.dir ?? dir!, { ...opts, ptau: opts.ptau ?? downloaded?.ptau, dataDir: dataDir() });
+        console.log(opts.json ? JSON.stringify(report, null, 2) : formatAudit(report));
+        if (!report.ok) process.exitCode = 1;
+      } finally {
+        downloaded?.remove();
+      }
+    },
+  );
 
 program
   .command('verifier')
@@ -410,7 +448,10 @@ program
     const bundle = parseProofBundle(readJson(proofFile));
     // A proof of another model would fail on chain; say so here, where the reason is clear.
     if (bundle.system !== info.setup?.system || bundle.model.vkeyHash !== info.setup.vkeyHash) {
-      throw new ZkError('INPUT_INVALID', `${proofFile} is a ${bundle.system} proof for key ${bundle.model.vkeyHash.slice(0, 12)}…; ${dir} has ${info.setup ? `${info.setup.system} key ${info.setup.vkeyHash.slice(0, 12)}…` : 'no keys'}`);
+      throw new ZkError(
+        'INPUT_INVALID',
+        `${proofFile} is a ${bundle.system} proof for key ${bundle.model.vkeyHash.slice(0, 12)}…; ${dir} has ${info.setup ? `${info.setup.system} key ${info.setup.vkeyHash.slice(0, 12)}…` : 'no keys'}`,
+      );
     }
     const calldata = await solidityCalldata(bundle);
     if (opts.encoded) console.log(calldata.encoded);
@@ -426,25 +467,47 @@ program
   .option('--json <report.json>', 'write the results as JSON')
   .option('--work <dir>', 'where to compile models', './data/conformance')
   .option('--max-power <n>', 'skip models whose circuit needs a larger ptau than this power')
-  .addOption(new Option('--reference <source>', "mock mode: compare with each case's output_data or with onnxruntime").choices(['output_data', 'onnxruntime']).default('output_data'))
+  .addOption(
+    new Option('--reference <source>', "mock mode: compare with each case's output_data or with onnxruntime")
+      .choices(['output_data', 'onnxruntime'])
+      .default('output_data'),
+  )
   .option('--prove', 'compile with circom, set up keys, prove and verify each model (default without --tier: mock every case)')
   .description("run a corpus: mock each case against its output_data or onnxruntime (ONNX's operator suite), or with --prove/--tier prove and verify each")
-  .action(async (corpus: string, opts: { tier?: string; only?: string; json?: string; work: string; maxPower?: string; prove?: boolean; reference: 'output_data' | 'onnxruntime' }) => {
-    if (!opts.prove && !opts.tier) {
-      const { runSuite, suiteTable } = await import('../conformance/suite.js');
-      const results = await runSuite(corpus, { only: opts.only?.split(','), reference: opts.reference, log: (c) => console.error(`${c.status.padEnd(7)} ${c.name}${c.fixed ? ` (fixed ${c.fixed.join(', ')})` : ''}${c.reason ? `: ${c.reason.slice(0, 200)}` : ''}`) });
-      console.log(suiteTable(results));
-      if (opts.json) writeFileSync(opts.json, JSON.stringify(results, null, 2) + '\n');
-      if (results.some((r) => r.status === 'wrong' || r.status === 'error')) process.exitCode = 1;
-      return;
-    }
-    const { runConformance } = await import('../conformance/run.js');
-    const maxPower = opts.maxPower === undefined ? undefined : int(opts.maxPower);
-    const report = await runConformance({ corpus, tier: opts.tier, only: opts.only?.split(','), workDir: opts.work, dataDir: dataDir(), maxPower, log: (m) => console.error(m) });
-    console.log(report.table);
-    if (opts.json) writeFileSync(opts.json, JSON.stringify(report.results, null, 2) + '\n');
-    if (report.results.some((r) => r.status === 'fail' && r.supported)) process.exitCode = 1;
-  });
+  .action(
+    async (
+      corpus: string,
+      opts: { tier?: string; only?: string; json?: string; work: string; maxPower?: string; prove?: boolean; reference: 'output_data' | 'onnxruntime' },
+    ) => {
+      if (!opts.prove && !opts.tier) {
+        const { runSuite, suiteTable } = await import('../conformance/suite.js');
+        const results = await runSuite(corpus, {
+          only: opts.only?.split(','),
+          reference: opts.reference,
+          log: (c) =>
+            console.error(`${c.status.padEnd(7)} ${c.name}${c.fixed ? ` (fixed ${c.fixed.join(', ')})` : ''}${c.reason ? `: ${c.reason.slice(0, 200)}` : ''}`),
+        });
+        console.log(suiteTable(results));
+        if (opts.json) writeFileSync(opts.json, `${JSON.stringify(results, null, 2)}\n`);
+        if (results.some((r) => r.status === 'wrong' || r.status === 'error')) process.exitCode = 1;
+        return;
+      }
+      const { runConformance } = await import('../conformance/run.js');
+      const maxPower = opts.maxPower === undefined ? undefined : int(opts.maxPower);
+      const report = await runConformance({
+        corpus,
+        tier: opts.tier,
+        only: opts.only?.split(','),
+        workDir: opts.work,
+        dataDir: dataDir(),
+        maxPower,
+        log: (m) => console.error(m),
+      });
+      console.log(report.table);
+      if (opts.json) writeFileSync(opts.json, `${JSON.stringify(report.results, null, 2)}\n`);
+      if (report.results.some((r) => r.status === 'fail' && r.supported)) process.exitCode = 1;
+    },
+  );
 
 program
   .command('serve')

@@ -58,8 +58,11 @@ export interface LocalProof {
  * HTTP cache: the service marks them immutable).
  */
 /** The service's JSON error (`{error: {code, message, details}}`) as a ZkError; INTERNAL when the body has none. */
-const responseError = (doc: { error?: { code?: ZkErrorCode; message?: string; details?: Record<string, unknown> } } | undefined, what: string, status: number): ZkError =>
-  new ZkError(doc?.error?.code ?? 'INTERNAL', doc?.error?.message ?? `${what} answered ${status}`, doc?.error?.details);
+const responseError = (
+  doc: { error?: { code?: ZkErrorCode; message?: string; details?: Record<string, unknown> } } | undefined,
+  what: string,
+  status: number,
+): ZkError => new ZkError(doc?.error?.code ?? 'INTERNAL', doc?.error?.message ?? `${what} answered ${status}`, doc?.error?.details);
 
 export function connect(baseUrl: string, opts: ConnectOptions = {}): ZkinferClient {
   return new ZkinferClient(baseUrl.replace(/\/+$/, ''), opts);
@@ -145,7 +148,10 @@ export class ZkinferClient {
       this.provers.set(key, (prover = this.loadProver(model)));
       prover.catch(() => this.provers.delete(key));
     }
-    const { opening, ...bundle } = await (await prover).prove(values, { salt: opts.salt === undefined ? undefined : BigInt(opts.salt), singleThread: opts.singleThread });
+    const { opening, ...bundle } = await (await prover).prove(values, {
+      salt: opts.salt === undefined ? undefined : BigInt(opts.salt),
+      singleThread: opts.singleThread,
+    });
     return { bundle: publicBundle(bundle), ...(opening ? { opening } : {}) };
   }
 
@@ -187,7 +193,8 @@ export const calldata = (bundle: ProofBundle): Promise<SolidityCalldata> => soli
  * deployed verifier's address first. INPUT_INVALID for models the consumer cannot take (public
  * weights, outputs at several scales).
  */
-export const consumerConstructorArgs = (model: RemoteModel | ModelInfo, verifierAddress: string) => constructorArgs(consumerParameters('info' in model ? model.info : model), verifierAddress);
+export const consumerConstructorArgs = (model: RemoteModel | ModelInfo, verifierAddress: string) =>
+  constructorArgs(consumerParameters('info' in model ? model.info : model), verifierAddress);
 
 /** Ends snarkjs' curve worker threads: a script that proved or verified exits only after this. */
 export const close = (): Promise<void> => releaseCurve();

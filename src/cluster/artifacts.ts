@@ -113,7 +113,11 @@ export class ArtifactCache {
         mkdirSync(dirname(file), { recursive: true });
         await this.source.download(key, rel, file);
         const actual = await sha256File(file);
-        if (actual !== sha256) throw new ZkError('ARTIFACT_MISSING', `${rel} of model artifacts ${key} does not match its manifest (sha256 ${actual}, expected ${sha256})`, { key, file: rel });
+        if (actual !== sha256)
+          throw new ZkError('ARTIFACT_MISSING', `${rel} of model artifacts ${key} does not match its manifest (sha256 ${actual}, expected ${sha256})`, {
+            key,
+            file: rel,
+          });
       }
       writeFileSync(join(tmp, STAMP), JSON.stringify(manifest));
       rmSync(dir, { recursive: true, force: true });

@@ -59,7 +59,12 @@ export async function startProverNode(config: ServiceConfig, logger: Logger): Pr
       const controller = new AbortController();
       // BullMQ aborts on a forced close: the job goes back to the queue as a node failure.
       signal?.addEventListener('abort', () => controller.abort(new ZkError('UNAVAILABLE', `prover ${node} stopped`)), { once: true });
-      const { bundle, loadMs } = await proveOnPool(pool, { dir, vkeyHash: data.vkeyHash, values: data.values, salt: data.salt }, controller, config.jobTimeoutMs);
+      const { bundle, loadMs } = await proveOnPool(
+        pool,
+        { dir, vkeyHash: data.vkeyHash, values: data.values, salt: data.salt },
+        controller,
+        config.jobTimeoutMs,
+      );
       outcome = { status: 'done', result: bundle, timings: { ...timings(), loadMs, ...bundle.timings } };
     } catch (e) {
       const error = isZkError(e) ? e : new ZkError('INTERNAL', (e as Error).message ?? String(e));
@@ -97,7 +102,10 @@ export async function startProverNode(config: ServiceConfig, logger: Logger): Pr
   await worker.waitUntilReady();
   void worker.run();
   // `node` is already bound to the logger (zkinfer prover's child logger).
-  logger.info({ metricsUrl, poolSize: config.poolSize, proverThreads: config.proverThreads, artifacts: config.artifactSource.kind }, `zkinfer prover ${node} taking jobs`);
+  logger.info(
+    { metricsUrl, poolSize: config.poolSize, proverThreads: config.proverThreads, artifacts: config.artifactSource.kind },
+    `zkinfer prover ${node} taking jobs`,
+  );
 
   return {
     metricsUrl,

@@ -14,7 +14,6 @@ import type { Logger } from 'pino';
 import { ZkError, type ErrorBody, type ZkErrorCode } from '../core/errors.js';
 import { isKeyless, JobLedger, type ProofJobQueue } from '../jobs/ledger.js';
 import type { ModelLookup } from '../jobs/proofs.js';
-import type { ProofInput } from '../jobs/tasks.js';
 import { keylessLimit, type ServiceConfig } from '../service/config.js';
 import type { Metrics } from '../service/metrics.js';
 import type { JobOutcome, JobRecord, JobStore, SubmittedInput } from '../store/jobs.js';
@@ -131,7 +130,10 @@ export class RedisProofQueue implements ProofJobQueue {
   }
 
   async cancelModel(modelId: string): Promise<void> {
-    const ids = this.jobs.unfinished().filter((j) => j.modelId === modelId).map((j) => j.id);
+    const ids = this.jobs
+      .unfinished()
+      .filter((j) => j.modelId === modelId)
+      .map((j) => j.id);
     await Promise.all(ids.map((id) => this.cancel(id, 'its model was deleted').catch(() => undefined)));
   }
 
@@ -162,7 +164,15 @@ export class RedisProofQueue implements ProofJobQueue {
   }
 
   private async enqueue(job: JobRecord, model: { key: string; vkeyHash: string; manifest: ArtifactManifest }): Promise<void> {
-    const data: ClusterJob = { modelId: job.modelId, key: model.key, vkeyHash: model.vkeyHash, manifest: model.manifest, values: job.values, salt: job.salt, createdAt: job.createdAt };
+    const data: ClusterJob = {
+      modelId: job.modelId,
+      key: model.key,
+      vkeyHash: model.vkeyHash,
+      manifest: model.manifest,
+      values: job.values,
+      salt: job.salt,
+      createdAt: job.createdAt,
+    };
     await this.queue.add('prove', data, { jobId: job.id, priority: Math.min(job.priority, MAX_PRIORITY) });
   }
 
@@ -179,7 +189,11 @@ export class RedisProofQueue implements ProofJobQueue {
     if (state === 'completed') this.settle(id, bull.returnvalue);
     if (state === 'failed') {
       const error = errorOfReason(bull.failedReason);
-      this.settle(id, { status: 'failed', error: { ...error, message: `${error.message} (after ${bull.attemptsStarted} attempt(s))` }, attempts: bull.attemptsStarted });
+      this.settle(id, {
+        status: 'failed',
+        error: { ...error, message: `${error.message} (after ${bull.attemptsStarted} attempt(s))` },
+        attempts: bull.attemptsStarted,
+      });
     }
   }
 

@@ -15,7 +15,11 @@ export type CommittingModel = Pick<ModelInfo, 'name' | 'inputs' | 'commitments'>
 /** Poseidon commitment to float inputs (one flat row-major array per graph input), as a decimal string. */
 export async function inputCommitment(info: CommittingModel, values: readonly number[][], salt: bigint | string): Promise<string> {
   const specs = specsOf(info, 'input');
-  const integers = quantizeInputs(values, info.inputs.map((t) => t.scale), info.inputs.map((t) => t.name));
+  const integers = quantizeInputs(
+    values,
+    info.inputs.map((t) => t.scale),
+    info.inputs.map((t) => t.name),
+  );
   return committed(integers, specs, salt);
 }
 
@@ -36,7 +40,10 @@ async function committed(tensors: readonly (readonly bigint[])[], specs: readonl
 
 const tensorSchema = z.object({ name: z.string(), integers: z.array(z.string().regex(/^-?\d{1,80}$/, 'a decimal integer')) });
 const openingSchema = z.object({
-  salt: z.string().regex(/^\d{1,80}$/, 'a decimal field element').optional(),
+  salt: z
+    .string()
+    .regex(/^\d{1,80}$/, 'a decimal field element')
+    .optional(),
   inputs: z.array(tensorSchema),
   outputs: z.array(tensorSchema),
 });
@@ -52,7 +59,8 @@ export const isOpening = (doc: unknown): boolean => openingSchema.safeParse(doc)
  */
 export async function openingCommitments(info: CommittingModel, doc: unknown): Promise<{ inputCommitment?: string; outputCommitment?: string }> {
   const { salt, inputs, outputs } = parseOrThrow(openingSchema, doc, 'not an opening file');
-  if (!info.commitments.input && !info.commitments.output) throw new ZkError('INPUT_INVALID', `model ${info.name} commits to neither its input nor its output: an opening has nothing to check`);
+  if (!info.commitments.input && !info.commitments.output)
+    throw new ZkError('INPUT_INVALID', `model ${info.name} commits to neither its input nor its output: an opening has nothing to check`);
   if (salt === undefined) throw new ZkError('INPUT_INVALID', 'the opening has no salt');
   const integers = (tensors: { integers: string[] }[]) => tensors.map((t) => t.integers.map(BigInt));
   return {

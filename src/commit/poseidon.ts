@@ -41,7 +41,10 @@ export function packTensor(values: readonly bigint[], spec: PackedTensor): bigin
     values.slice(i, i + per).forEach((v, j) => {
       const digit = v + offset;
       if (!inRange(v, spec)) {
-        throw new ZkError('INPUT_OUT_OF_RANGE', `${spec.name}[${i + j}] = ${v} is outside the ${spec.bits}-bit range of its commitment`, { tensor: spec.name, index: i + j });
+        throw new ZkError('INPUT_OUT_OF_RANGE', `${spec.name}[${i + j}] = ${v} is outside the ${spec.bits}-bit range of its commitment`, {
+          tensor: spec.name,
+          index: i + j,
+        });
       }
       chunk += digit << BigInt(spec.bits * j);
     });

@@ -41,7 +41,9 @@ export interface ConformanceOptions {
 
 /** Which models to run: a tier of the corpus's tiers.json (beside or above it), a list, or all. */
 function selectModels(opts: ConformanceOptions): string[] {
-  const all = readdirSync(opts.corpus).filter((n) => existsSync(join(opts.corpus, n, 'network.onnx'))).sort();
+  const all = readdirSync(opts.corpus)
+    .filter((n) => existsSync(join(opts.corpus, n, 'network.onnx')))
+    .sort();
   let chosen = all;
   if (opts.tier) {
     const tiersFile = [join(opts.corpus, 'tiers.json'), join(opts.corpus, '..', 'tiers.json')].find(existsSync);
@@ -83,7 +85,14 @@ async function runOne(name: string, opts: ConformanceOptions): Promise<Conforman
     const info = await compileModel(onnx, dir, { samples: [input], name, ...(opts.maxPower !== undefined ? { limits: { ptauPower: opts.maxPower } } : {}) });
     const power = await circuitPower(modelFiles(dir).r1cs);
     if (opts.maxPower !== undefined && power > opts.maxPower) {
-      return { model: name, ops, status: 'skipped', supported: true, constraints: info.constraints.r1cs, reason: `needs a ptau of power ${power}, this run allows ${opts.maxPower}` };
+      return {
+        model: name,
+        ops,
+        status: 'skipped',
+        supported: true,
+        constraints: info.constraints.r1cs,
+        reason: `needs a ptau of power ${power}, this run allows ${opts.maxPower}`,
+      };
     }
     await setupModel(dir, { dataDir: opts.dataDir, log: () => {}, ...(opts.maxPower !== undefined ? { maxPower: opts.maxPower } : {}) });
     const prover = await ModelProver.load(dir);
@@ -94,13 +103,25 @@ async function runOne(name: string, opts: ConformanceOptions): Promise<Conforman
     const tolerance = info.accuracy.tolerance;
     const ok = verdict.valid && maxAbsError <= tolerance;
     return {
-      model: name, ops, status: ok ? 'pass' : 'fail', supported: true,
-      constraints: info.constraints.r1cs, proveMs: Math.round(bundle.timings.proveMs), maxAbsError, tolerance,
+      model: name,
+      ops,
+      status: ok ? 'pass' : 'fail',
+      supported: true,
+      constraints: info.constraints.r1cs,
+      proveMs: Math.round(bundle.timings.proveMs),
+      maxAbsError,
+      tolerance,
       reason: !verdict.valid ? verdict.reason : ok ? undefined : `error ${maxAbsError.toExponential(2)} above tolerance ${tolerance.toExponential(2)}`,
     };
   } catch (e) {
     if (isZkError(e) && e.code === 'TOO_LARGE' && typeof e.details?.requiredPower === 'number' && opts.maxPower !== undefined) {
-      return { model: name, ops, status: 'skipped', supported: true, reason: `needs a ptau of power ${e.details.requiredPower} (counted from the plan, before circom), this run allows ${opts.maxPower}` };
+      return {
+        model: name,
+        ops,
+        status: 'skipped',
+        supported: true,
+        reason: `needs a ptau of power ${e.details.requiredPower} (counted from the plan, before circom), this run allows ${opts.maxPower}`,
+      };
     }
     const supported = !(isZkError(e) && e.code === 'ONNX_UNSUPPORTED');
     return { model: name, ops, status: 'fail', supported, reason: isZkError(e) ? `${e.code}: ${e.message}` : String(e) };
@@ -123,14 +144,21 @@ function corpusInputs(doc: unknown, specs: readonly InputSpec[]): number[][] {
 
 export function formatTable(results: readonly ConformanceResult[]): string {
   const rows = results.map((r) => [
-    r.model, r.ops.join(' '), r.constraints?.toString() ?? '', r.proveMs?.toString() ?? '',
-    r.maxAbsError !== undefined ? r.maxAbsError.toExponential(2) : '', r.status, (r.reason ?? '').replace(/\|/g, '/').slice(0, 140),
+    r.model,
+    r.ops.join(' '),
+    r.constraints?.toString() ?? '',
+    r.proveMs?.toString() ?? '',
+    r.maxAbsError !== undefined ? r.maxAbsError.toExponential(2) : '',
+    r.status,
+    (r.reason ?? '').replace(/\|/g, '/').slice(0, 140),
   ]);
   const head = ['model', 'ops', 'constraints', 'prove ms', 'max abs error', 'result', 'reason'];
   const count = (status: ConformanceResult['status']) => results.filter((r) => r.status === status).length;
   return [
-    `| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`,
+    `| ${head.join(' | ')} |`,
+    `|${head.map(() => '---').join('|')}|`,
     ...rows.map((r) => `| ${r.join(' | ')} |`),
-    '', `conformance: ${count('pass')} passed, ${count('fail')} failed, ${count('skipped')} skipped`,
+    '',
+    `conformance: ${count('pass')} passed, ${count('fail')} failed, ${count('skipped')} skipped`,
   ].join('\n');
 }

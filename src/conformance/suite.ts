@@ -47,8 +47,13 @@ interface CaseDoc {
 }
 
 /** Runs the named cases (all by default) of the suite at `dir`, one after another. */
-export async function runSuite(dir: string, opts: { only?: readonly string[]; reference?: SuiteReference; log?: (c: SuiteCase) => void } = {}): Promise<SuiteCase[]> {
-  const names = readdirSync(dir).filter((n) => existsSync(join(dir, n, 'network.onnx'))).sort();
+export async function runSuite(
+  dir: string,
+  opts: { only?: readonly string[]; reference?: SuiteReference; log?: (c: SuiteCase) => void } = {},
+): Promise<SuiteCase[]> {
+  const names = readdirSync(dir)
+    .filter((n) => existsSync(join(dir, n, 'network.onnx')))
+    .sort();
   const chosen = opts.only ? names.filter((n) => opts.only!.includes(n)) : names;
   const results: SuiteCase[] = [];
   for (const name of chosen) {
@@ -72,7 +77,14 @@ export async function runCase(path: string, name: string, reference: SuiteRefere
     const graph = loadOnnx(onnx);
     ops = [...new Set(graph.nodes.map((n) => n.opType))];
     const missing = unsupportedNodes(graph);
-    if (missing.length) return done({ ops, status: 'refused', code: 'ONNX_UNSUPPORTED', node: missing[0].node, reason: `unsupported: ${missing.map((m) => `${m.node} (${m.op})`).join(', ')}` });
+    if (missing.length)
+      return done({
+        ops,
+        status: 'refused',
+        code: 'ONNX_UNSUPPORTED',
+        node: missing[0].node,
+        reason: `unsupported: ${missing.map((m) => `${m.node} (${m.op})`).join(', ')}`,
+      });
     const attempts = parameterFixes(graph, doc);
     let last: unknown;
     for (const fixed of attempts) {
@@ -99,11 +111,19 @@ export async function runCase(path: string, name: string, reference: SuiteRefere
 function parameterFixes(graph: OnnxGraph, doc: CaseDoc): string[][] {
   const names = graph.inputs.map((i) => i.name);
   const nonFloat = graph.inputs.filter((i) => i.dtype !== 'float').map((i) => i.name);
-  const attempts = [[], nonFloat.filter((n) => n !== names[0]), names.slice(1), nonFloat].filter((a, i, all) => (i === 0 || a.length > 0) && all.findIndex((b) => b.join() === a.join()) === i);
+  const attempts = [[], nonFloat.filter((n) => n !== names[0]), names.slice(1), nonFloat].filter(
+    (a, i, all) => (i === 0 || a.length > 0) && all.findIndex((b) => b.join() === a.join()) === i,
+  );
   return doc.input_data.length === names.length ? attempts : [[]];
 }
 
-async function mockCase(onnx: Uint8Array, graph: OnnxGraph, doc: CaseDoc, fixed: string[], reference: SuiteReference): Promise<Omit<SuiteCase, 'name' | 'ms' | 'ops'>> {
+async function mockCase(
+  onnx: Uint8Array,
+  graph: OnnxGraph,
+  doc: CaseDoc,
+  fixed: string[],
+  reference: SuiteReference,
+): Promise<Omit<SuiteCase, 'name' | 'ms' | 'ops'>> {
   const settings: GraphSettings = { fix: {}, dims: {} };
   const sample: number[][] = [];
   graph.inputs.forEach((inp, i) => {
@@ -119,11 +139,21 @@ async function mockCase(onnx: Uint8Array, graph: OnnxGraph, doc: CaseDoc, fixed:
   const measured = { maxAbsError: r.maxAbsError, tolerance: r.tolerance, constraints: r.constraints };
   if (r.violations.length) {
     const v = r.violations[0];
-    return { status: 'wrong', ...measured, node: v.node, reason: `${r.violations.length} constraint(s) broken, first: layer ${v.layer} (${v.op} node ${v.node}) element ${v.element}: ${v.what}` };
+    return {
+      status: 'wrong',
+      ...measured,
+      node: v.node,
+      reason: `${r.violations.length} constraint(s) broken, first: layer ${v.layer} (${v.op} node ${v.node}) element ${v.element}: ${v.what}`,
+    };
   }
   if (!r.withinTolerance) {
     const d = r.calibration.divergence;
-    return { status: r.calibration.withinTolerance ? 'wrong' : 'inaccurate', ...measured, ...(d ? { node: d.node } : {}), reason: `error ${r.maxAbsError.toPrecision(3)} above tolerance ${r.tolerance.toPrecision(3)}${d ? `; first diverging node ${d.node} (${d.op})` : ''}` };
+    return {
+      status: r.calibration.withinTolerance ? 'wrong' : 'inaccurate',
+      ...measured,
+      ...(d ? { node: d.node } : {}),
+      reason: `error ${r.maxAbsError.toPrecision(3)} above tolerance ${r.tolerance.toPrecision(3)}${d ? `; first diverging node ${d.node} (${d.op})` : ''}`,
+    };
   }
   return { status: 'pass', ...measured };
 }
@@ -150,10 +180,15 @@ export function suiteTable(results: readonly SuiteCase[]): string {
   for (const [op, row] of sorted.filter(([op]) => OPS[op])) {
     lines.push(`| ${op} | ${cases(row)} | ${row.pass} | ${row.fixed} | ${row.refused} | ${row.inaccurate} | ${row.wrong} | ${row.error} |`);
   }
-  lines.push(`| **all cases** | ${results.length} | ${total('pass')} | ${results.filter((r) => r.status === 'pass' && r.fixed).length} | ${total('refused')} | ${total('inaccurate')} | ${total('wrong')} | ${total('error')} |`);
+  lines.push(
+    `| **all cases** | ${results.length} | ${total('pass')} | ${results.filter((r) => r.status === 'pass' && r.fixed).length} | ${total('refused')} | ${total('inaccurate')} | ${total('wrong')} | ${total('error')} |`,
+  );
   const unsupported = sorted.filter(([op]) => !OPS[op]);
   if (unsupported.length) {
-    lines.push('', `Op types not compiled (${unsupported.length}; their cases are refused, every such node named): ${unsupported.map(([op, row]) => `${op} (${cases(row)})`).join(', ')}.`);
+    lines.push(
+      '',
+      `Op types not compiled (${unsupported.length}; their cases are refused, every such node named): ${unsupported.map(([op, row]) => `${op} (${cases(row)})`).join(', ')}.`,
+    );
   }
   return lines.join('\n');
 }

@@ -84,7 +84,11 @@ export const fromErrorBody = (b: ErrorBody): ZkError => new ZkError(b.code, b.me
  * five issues (and `details`) in details; zod's error as the cause. The one place zod errors become
  * ZkErrors (requests, bundles, openings, configuration).
  */
-export function fromZodError(error: { issues: readonly { path: readonly PropertyKey[]; message: string }[] }, what: string, details: Record<string, unknown> = {}): ZkError {
+export function fromZodError(
+  error: { issues: readonly { path: readonly PropertyKey[]; message: string }[] },
+  what: string,
+  details: Record<string, unknown> = {},
+): ZkError {
   const issue = error.issues[0];
   const at = issue?.path.length ? ` ${issue.path.map(String).join('.')}` : '';
   return new ZkError('INPUT_INVALID', `${what}${at}: ${issue?.message ?? 'invalid'}`, { ...details, issues: error.issues.slice(0, 5) }, { cause: error });

@@ -19,7 +19,14 @@ export const MODEL_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
 const bool = z.enum(['true', 'false']).transform((v) => v === 'true');
 
 /** `sequence=4,batch=1` → sizes by name (the CLI's repeated --dim comes joined by commas). */
-const dims = (text: string): Record<string, number> => parseDims(text.split(',').map((d) => d.trim()).filter(Boolean), 'dim');
+const dims = (text: string): Record<string, number> =>
+  parseDims(
+    text
+      .split(',')
+      .map((d) => d.trim())
+      .filter(Boolean),
+    'dim',
+  );
 
 /** `{"axes":[1]}`: input name → number or array of numbers. */
 function fixed(text: string): Record<string, number[]> {
@@ -29,7 +36,8 @@ function fixed(text: string): Record<string, number[]> {
   } catch (e) {
     throw new ZkError('INPUT_INVALID', `fix is not valid JSON: ${(e as Error).message}`, undefined, { cause: e });
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new ZkError('INPUT_INVALID', 'fix must be a JSON object: input name → number or array');
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new ZkError('INPUT_INVALID', 'fix must be a JSON object: input name → number or array');
   return Object.fromEntries(Object.entries(value).map(([name, v]) => parseSetting(`${name}=${JSON.stringify(v)}`, 'fix')));
 }
 
@@ -41,20 +49,45 @@ export const settingsSchema = z.strictObject({
     .min(1)
     .max(32)
     .optional()
-    .describe(`fixed-point fraction bits (default: the smallest of ${AUTO_SCALES.join(', ')} whose error on the calibration inputs is within the tolerance it states)`),
-  headroom: z.coerce.number().int().min(0).max(32).optional().describe(`range bits above the largest value seen in calibration (default ${DEFAULT_HEADROOM}: a ${2 ** DEFAULT_HEADROOM}× margin)`),
-  calibration: z.string().optional().describe('calibration inputs: one input document or a JSON array of them (default: eight seeded random inputs in [-1, 1))'),
+    .describe(
+      `fixed-point fraction bits (default: the smallest of ${AUTO_SCALES.join(', ')} whose error on the calibration inputs is within the tolerance it states)`,
+    ),
+  headroom: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(32)
+    .optional()
+    .describe(`range bits above the largest value seen in calibration (default ${DEFAULT_HEADROOM}: a ${2 ** DEFAULT_HEADROOM}× margin)`),
+  calibration: z
+    .string()
+    .optional()
+    .describe('calibration inputs: one input document or a JSON array of them (default: eight seeded random inputs in [-1, 1))'),
   visibility: z
     .string()
     .max(100)
     .transform(parseVisibility)
     .optional()
-    .describe(`what proofs reveal: input=public|private|hashed, weights=fixed|public|private|hashed, output=public|private|hashed (default ${formatVisibility(DEFAULT_VISIBILITY)})`),
+    .describe(
+      `what proofs reveal: input=public|private|hashed, weights=fixed|public|private|hashed, output=public|private|hashed (default ${formatVisibility(DEFAULT_VISIBILITY)})`,
+    ),
   system: z.enum(PROOF_SYSTEMS).optional().describe('proof system of the keys (default groth16)'),
-  dim: z.string().max(1000).transform(dims).optional().describe('sizes of symbolic dims, name=size,… (default: from the calibration input when its size decides it, else 1)'),
-  fix: z.string().max(100_000).transform(fixed).optional().describe('parameter inputs (axes, shape, pads…) fixed as constants: a JSON object, input name → number or array'),
+  dim: z
+    .string()
+    .max(1000)
+    .transform(dims)
+    .optional()
+    .describe('sizes of symbolic dims, name=size,… (default: from the calibration input when its size decides it, else 1)'),
+  fix: z
+    .string()
+    .max(100_000)
+    .transform(fixed)
+    .optional()
+    .describe('parameter inputs (axes, shape, pads…) fixed as constants: a JSON object, input name → number or array'),
   accept_error: bool.optional().describe('true: compile even when the measured error exceeds the stated tolerance (model.json and every proof say so)'),
-  clientProving: bool.optional().describe('true: publish the proving artifacts (wasm, zkey, r1cs, plan) so clients prove on their own machines; only for weights=fixed or weights=public'),
+  clientProving: bool
+    .optional()
+    .describe('true: publish the proving artifacts (wasm, zkey, r1cs, plan) so clients prove on their own machines; only for weights=fixed or weights=public'),
   ceremony: z.enum(['open', 'none']).optional().describe('open: set up with an open Groth16 phase-2 ceremony; proofs wait until its owner finalizes it'),
 });
 

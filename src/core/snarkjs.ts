@@ -5,7 +5,7 @@
  */
 import * as snarkjs from 'snarkjs';
 import { ZkError } from './errors.js';
-// @ts-ignore -- no type declarations
+// @ts-expect-error -- no type declarations
 import { WitnessCalculatorBuilder as builderUntyped } from 'circom_runtime';
 
 export { snarkjs };

@@ -53,13 +53,18 @@ function flatten(value: unknown, spec: InputSpec): number[] {
     if (typeof v === 'boolean') return void out.push(Number(v));
     // JSON.parse reads a number beyond the double range (1e400) as ±Infinity.
     if (v === Infinity || v === -Infinity) fail(`input "${spec.name}"${path}: the number overflowed (beyond ±1.8e308)`, { input: spec.name, path });
-    if (typeof v !== 'number' || !Number.isFinite(v)) fail(`input "${spec.name}"${path}: ${JSON.stringify(v) ?? String(v)} is not a finite number`, { input: spec.name, path });
+    if (typeof v !== 'number' || !Number.isFinite(v))
+      fail(`input "${spec.name}"${path}: ${JSON.stringify(v) ?? String(v)} is not a finite number`, { input: spec.name, path });
     out.push(v);
   };
   walk(value, '', 0);
   const expected = sizeOf(spec.dims);
   if (out.length !== expected && !spec.anySize) {
-    throw new ZkError('SHAPE_MISMATCH', `input "${spec.name}" has ${out.length} values; shape [${spec.dims}] needs ${expected}`, { input: spec.name, expected: spec.dims, got: out.length });
+    throw new ZkError('SHAPE_MISMATCH', `input "${spec.name}" has ${out.length} values; shape [${spec.dims}] needs ${expected}`, {
+      input: spec.name,
+      expected: spec.dims,
+      got: out.length,
+    });
   }
   return out;
 }

@@ -93,9 +93,12 @@ export class ModelBuilder {
         // A multi-line message (the insecure-ptau banner) becomes one record per line of text, so JSON
         // logs stay readable; its rules of '!' are for a terminal.
         const level = /WARNING/.test(m.log) ? 'warn' : 'info';
-        for (const line of m.log.split('\n').map((l) => l.replace(/^!+\s*/, '').trim()).filter(Boolean)) this.log[level]({ model: model.id, name }, line);
-      }
-      else {
+        for (const line of m.log
+          .split('\n')
+          .map((l) => l.replace(/^!+\s*/, '').trim())
+          .filter(Boolean))
+          this.log[level]({ model: model.id, name }, line);
+      } else {
         const known = this.progress.get(key);
         this.progress.set(key, {
           stage: m.stage,
@@ -121,7 +124,8 @@ export class ModelBuilder {
     } catch (e) {
       if (this.closing) return;
       // A cancelled build (cancel()) has no result.
-      if (!build.controller.signal.aborted) result = { ok: false, error: errorBody(new ZkError('WORKER_CRASHED', `the compile worker died: ${(e as Error).message}`)) };
+      if (!build.controller.signal.aborted)
+        result = { ok: false, error: errorBody(new ZkError('WORKER_CRASHED', `the compile worker died: ${(e as Error).message}`)) };
     } finally {
       port1.close();
       this.running.delete(key);

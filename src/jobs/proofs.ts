@@ -10,7 +10,7 @@ import { errorBody, isZkError, ZkError } from '../core/errors.js';
 import type { Metrics } from '../service/metrics.js';
 import { FINISHED, type JobOutcome, type JobRecord, type JobStore, type SubmittedInput } from '../store/jobs.js';
 import { JobLedger, type ProofJobQueue } from './ledger.js';
-import { type ProofInput, proveOnPool } from './tasks.js';
+import { proveOnPool } from './tasks.js';
 
 /** What the queue needs of a model to prove it; undefined when the model is gone. */
 export type ModelLookup = (modelId: string) => { dir: string; key: string; vkeyHash: string } | undefined;
@@ -91,7 +91,10 @@ export class ProofQueue implements ProofJobQueue {
   }
 
   async cancelModel(modelId: string): Promise<void> {
-    const ids = [...this.waiting.filter((w) => w.modelId === modelId).map((w) => w.id), ...[...this.running].filter(([, r]) => r.modelId === modelId).map(([id]) => id)];
+    const ids = [
+      ...this.waiting.filter((w) => w.modelId === modelId).map((w) => w.id),
+      ...[...this.running].filter(([, r]) => r.modelId === modelId).map(([id]) => id),
+    ];
     await Promise.all(ids.map((id) => this.cancel(id, 'its model was deleted')));
   }
 
@@ -156,7 +159,12 @@ export class ProofQueue implements ProofJobQueue {
       this.jobs.markRunning(id, startedAt);
       const model = this.lookup(modelId);
       if (!model) throw new ZkError('NOT_FOUND', `model ${modelId} no longer exists`);
-      const { bundle, loadMs } = await proveOnPool(this.pool, { dir: model.dir, vkeyHash: model.vkeyHash, values: job.values, salt: job.salt }, controller, this.options.timeoutMs);
+      const { bundle, loadMs } = await proveOnPool(
+        this.pool,
+        { dir: model.dir, vkeyHash: model.vkeyHash, values: job.values, salt: job.salt },
+        controller,
+        this.options.timeoutMs,
+      );
       outcome = { status: 'done', result: bundle, timings: { ...timings(), loadMs, ...bundle.timings } };
     } catch (e) {
       if (this.abandoned) return;

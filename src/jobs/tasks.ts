@@ -65,7 +65,10 @@ export interface CompileTask {
  * cancelled. `fraction`: of the whole build; `stageFraction`: of the current stage; `constraints`
  * and `ptauPower` are known once compile ends.
  */
-export type CompileProgress = { stage: string; fraction: number; stageFraction?: number; constraints?: number; ptauPower?: number } | { log: string } | { pid: number };
+export type CompileProgress =
+  | { stage: string; fraction: number; stageFraction?: number; constraints?: number; ptauPower?: number }
+  | { log: string }
+  | { pid: number };
 
 export interface CompileOutcome {
   compileSeconds: number;

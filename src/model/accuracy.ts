@@ -18,7 +18,11 @@ export const toleranceFor = (scale: number, maxAbsReference: number): number => 
 
 /** Float samples → the plan's fixed-point inputs. */
 export const toIntegers = (inputs: readonly { name: string; scale: number }[], sample: readonly number[][]): bigint[][] =>
-  quantizeInputs(sample, inputs.map((i) => i.scale), inputs.map((i) => i.name));
+  quantizeInputs(
+    sample,
+    inputs.map((i) => i.scale),
+    inputs.map((i) => i.name),
+  );
 
 /** The plan's outputs on one sample, as floats (range checks on: an out-of-range value throws). */
 export function planOutputs(plan: QuantizedGraph, sample: readonly number[][]): number[][] {
@@ -67,7 +71,15 @@ export async function measureAccuracy(reference: Reference, plan: QuantizedGraph
     );
   }
   const tolerance = toleranceFor(plan.scale, maxAbsReference);
-  return { samples: samples.length, maxAbsError, maxAbsReference, tolerance, withinTolerance: maxAbsError <= tolerance, perOutput, ...(worst ? { worst } : {}) };
+  return {
+    samples: samples.length,
+    maxAbsError,
+    maxAbsReference,
+    tolerance,
+    withinTolerance: maxAbsError <= tolerance,
+    perOutput,
+    ...(worst ? { worst } : {}),
+  };
 }
 
 /**
@@ -76,7 +88,14 @@ export async function measureAccuracy(reference: Reference, plan: QuantizedGraph
  * plan starts to compute something else. Both sides run a copy of the model whose graph outputs are
  * all node outputs. Undefined when no node diverges (the error then builds up gradually).
  */
-export async function firstDivergence(onnx: Uint8Array, prepared: PreparedGraph, scale: number, headroomBits: number, samples: readonly number[][][], sample: readonly number[][]): Promise<Divergence | undefined> {
+export async function firstDivergence(
+  onnx: Uint8Array,
+  prepared: PreparedGraph,
+  scale: number,
+  headroomBits: number,
+  samples: readonly number[][][],
+  sample: readonly number[][],
+): Promise<Divergence | undefined> {
   const { graph } = prepared;
   const known = new Set([...graph.inputs.map((i) => i.name), ...graph.initializers.keys()]);
   const producer = new Map(graph.nodes.flatMap((n) => n.outputs.map((o) => [o, n] as const)));
@@ -86,7 +105,11 @@ export async function firstDivergence(onnx: Uint8Array, prepared: PreparedGraph,
   let reference: number[][];
   try {
     const base = quantizeGraph(wide, { scale, skipMissingOutputs: true });
-    const plan = calibrate(base, samples.map((s) => toIntegers(base.inputs, s)), headroomBits);
+    const plan = calibrate(
+      base,
+      samples.map((s) => toIntegers(base.inputs, s)),
+      headroomBits,
+    );
     names = plan.outputs.map((o) => o.name);
     ours = planOutputs(plan, sample);
     reference = await runReference(withOutputs(onnx, names), prepared.referenceInputs, prepared.referenceValues(sample));
@@ -129,10 +152,12 @@ export function accuracyError(accuracy: AccuracyReport, divergence: Divergence |
   const first = divergence
     ? `; the first node to diverge is ${divergence.node} (${divergence.op}): ${divergence.output}[${divergence.index}] is ${fmt(divergence.value)}, onnxruntime ${fmt(divergence.reference)}`
     : '';
-  return new ZkError('INACCURATE',
+  return new ZkError(
+    'INACCURATE',
     `the quantized model does not compute what the ONNX model does: ${where}, an error of ${fmt(accuracy.maxAbsError)} against the stated tolerance of ${fmt(accuracy.tolerance)}${first}. ` +
-    'Try a larger --scale or calibration inputs like the real ones; --accept-error compiles it anyway (and every proof says so)',
-    { ...accuracy, ...(divergence ? { divergence } : {}) });
+      'Try a larger --scale or calibration inputs like the real ones; --accept-error compiles it anyway (and every proof says so)',
+    { ...accuracy, ...(divergence ? { divergence } : {}) },
+  );
 }
 
 const fmt = (v: number): string => (Number.isFinite(v) ? String(+v.toPrecision(6)) : String(v));

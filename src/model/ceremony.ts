@@ -41,7 +41,9 @@ export interface Transcript {
 /** The key of an open ceremony may still be the initial one (delta = 1), with which anyone can forge: CONFLICT. */
 export function requireProvable(info: ModelInfo): void {
   if (info.setup?.ceremony && !info.setup.ceremony.finalized) {
-    throw new ZkError('CONFLICT', `model ${info.name}: its phase-2 ceremony is not finalized; proofs are refused until the owner finalizes it`, { ceremony: info.setup.ceremony });
+    throw new ZkError('CONFLICT', `model ${info.name}: its phase-2 ceremony is not finalized; proofs are refused until the owner finalizes it`, {
+      ceremony: info.setup.ceremony,
+    });
   }
 }
 
@@ -116,7 +118,12 @@ export async function addContribution(dir: string, candidate: string, options: {
   const tmp = tempName(files.zkey);
   copyFileSync(candidate, tmp);
   renameSync(tmp, files.zkey);
-  const entry = { name: next.contributions.at(-1)!.name, hash: verdict.contributionHashes.at(-1) ?? '', zkeySha256: await sha256File(files.zkey), addedAt: now() };
+  const entry = {
+    name: next.contributions.at(-1)!.name,
+    hash: verdict.contributionHashes.at(-1) ?? '',
+    zkeySha256: await sha256File(files.zkey),
+    addedAt: now(),
+  };
   const updated = { ...transcript, contributions: [...transcript.contributions, entry] };
   await commitHead(dir, updated);
   return updated;
@@ -130,7 +137,8 @@ export async function finalizeCeremony(dir: string, beaconHex: string, iteration
   const files = modelFiles(dir);
   const transcript = requireTranscript(dir);
   if (transcript.finalized) throw new ZkError('CONFLICT', 'the ceremony is already finalized');
-  if (transcript.contributions.length === 0) throw new ZkError('CONFLICT', 'the ceremony has no contribution yet: a beacon alone is public, so the key would be forgeable');
+  if (transcript.contributions.length === 0)
+    throw new ZkError('CONFLICT', 'the ceremony has no contribution yet: a beacon alone is public, so the key would be forgeable');
   const tmp = tempName(files.zkey);
   try {
     const hash = await beaconZKey(files.zkey, tmp, beaconHex, iterationsExp);
@@ -175,18 +183,28 @@ export async function verifyCeremony(dir: string, options: { ptau?: string; data
  * contribution hashes (`hashes`, from verifyZKeyChain) in order, and the same beacon.
  */
 export function transcriptProblem(transcript: Transcript, chain: Phase2Chain, hashes: string[]): string | undefined {
-  const listed = [...transcript.contributions.map((c) => ({ name: c.name, hash: c.hash })), ...(transcript.beacon ? [{ name: BEACON_NAME, hash: transcript.beacon.hash }] : [])];
+  const listed = [
+    ...transcript.contributions.map((c) => ({ name: c.name, hash: c.hash })),
+    ...(transcript.beacon ? [{ name: BEACON_NAME, hash: transcript.beacon.hash }] : []),
+  ];
   const actual = chain.contributions.map((c, i) => ({ name: c.name, hash: hashes[i] }));
   if (JSON.stringify(listed) !== JSON.stringify(actual)) return 'the transcript does not list the contributions of circuit.zkey (names and hashes)';
   const beacon = chain.contributions.at(-1);
-  if (transcript.beacon && (beacon?.kind !== 'beacon' || beacon.beaconHash !== transcript.beacon.value || beacon.iterationsExp !== transcript.beacon.iterationsExp)) {
+  if (
+    transcript.beacon &&
+    (beacon?.kind !== 'beacon' || beacon.beaconHash !== transcript.beacon.value || beacon.iterationsExp !== transcript.beacon.iterationsExp)
+  ) {
     return 'the beacon in the transcript is not the one in circuit.zkey';
   }
   return undefined;
 }
 
 /** After the head zkey changed: its verifying key, the transcript and model.json's setup. */
-async function commitHead(dir: string, transcript: Transcript, first?: Pick<NonNullable<ModelInfo['setup']>, 'ptauPower' | 'developmentPtau' | 'ptauFile' | 'seconds'>): Promise<ModelInfo> {
+async function commitHead(
+  dir: string,
+  transcript: Transcript,
+  first?: Pick<NonNullable<ModelInfo['setup']>, 'ptauPower' | 'developmentPtau' | 'ptauFile' | 'seconds'>,
+): Promise<ModelInfo> {
   const files = modelFiles(dir);
   const previous = readModelInfo(dir).setup;
   const base = first ?? previous!;
@@ -194,7 +212,7 @@ async function commitHead(dir: string, transcript: Transcript, first?: Pick<NonN
   const vkey = await writeVerificationKey(files.zkey, tmp);
   renameSync(tmp, files.vkey);
   const tTmp = tempName(transcriptFile(dir));
-  writeFileSync(tTmp, JSON.stringify(transcript, null, 2) + '\n');
+  writeFileSync(tTmp, `${JSON.stringify(transcript, null, 2)}\n`);
   renameSync(tTmp, transcriptFile(dir));
   return recordSetup(dir, {
     system: 'groth16',

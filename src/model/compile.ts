@@ -66,7 +66,6 @@ import { AUTO_SCALES, DEFAULT_HEADROOM } from './defaults.js';
 // (linear) constraints at the same ptau power.
 const CIRCOM_OPTIMIZATION = 1;
 
-
 /**
  * ONNX bytes → a compiled model directory: quantized plan, circom program, r1cs, witness wasm and
  * model.json with shapes, scales, per-layer constraints and the accuracy against onnxruntime.
@@ -123,9 +122,9 @@ export async function compileModel(onnx: Uint8Array, outDir: string, options: Co
   };
   await checkCircuit(info, compiled.r1csPath);
   writeFileSync(files.onnx, onnx);
-  if (calibration !== undefined) writeFileSync(files.calibration, calibration + '\n');
+  if (calibration !== undefined) writeFileSync(files.calibration, `${calibration}\n`);
   writeFileSync(files.plan, planToJson(quantized));
-  writeFileSync(files.info, JSON.stringify(info, null, 2) + '\n');
+  writeFileSync(files.info, `${JSON.stringify(info, null, 2)}\n`);
   progress('done', 1);
   return info;
 }
@@ -137,10 +136,14 @@ export async function compileModel(onnx: Uint8Array, outDir: string, options: Co
 function checkBudget(source: CircuitSource, limits: NonNullable<CompileOptions['limits']>): void {
   const constraints = source.layers.reduce((s, l) => s + l.constraints, 0);
   if (limits.constraints !== undefined && constraints > limits.constraints) {
-    throw new ZkError('TOO_LARGE', `the circuit would have ${constraints} constraints (counted from the plan, before compiling), over the limit of ${limits.constraints}`, {
-      constraints,
-      limit: limits.constraints,
-    });
+    throw new ZkError(
+      'TOO_LARGE',
+      `the circuit would have ${constraints} constraints (counted from the plan, before compiling), over the limit of ${limits.constraints}`,
+      {
+        constraints,
+        limit: limits.constraints,
+      },
+    );
   }
   // The linear constraints circom keeps can still add a power at the edge: setup checks the r1cs again.
   if (limits.ptauPower !== undefined) checkPtauBudget(requiredPower(constraints, publicSignalCount(source.publicLayout)), limits.ptauPower, constraints);
@@ -167,7 +170,11 @@ export async function quantizeModel(onnx: Uint8Array, options: CompileOptions = 
   progress('quantize', 0.05);
   const quantizeAt = async (scale: number) => {
     const base = quantizeGraph(graph, { scale, visibility });
-    const quantized = calibrate(base, samples.map((s) => toIntegers(base.inputs, s)), headroomBits);
+    const quantized = calibrate(
+      base,
+      samples.map((s) => toIntegers(base.inputs, s)),
+      headroomBits,
+    );
     return { scale, quantized, accuracy: await measureAccuracy(reference, quantized, samples) };
   };
   const chosen = options.scale !== undefined ? await quantizeAt(options.scale) : await calibrateScale(quantizeAt);
@@ -195,7 +202,15 @@ async function commitmentSpecs(plan: QuantizedGraph, packing: ReturnType<typeof 
   if (visibility.input === 'hashed') specs.input = packing.input;
   if (visibility.output === 'hashed') specs.output = packing.output;
   if (visibility.weights === 'hashed' && packing.weights) {
-    specs.weights = { tensors: packing.weights, value: String(await commit(plan.weights.map((w) => w.values), packing.weights)) };
+    specs.weights = {
+      tensors: packing.weights,
+      value: String(
+        await commit(
+          plan.weights.map((w) => w.values),
+          packing.weights,
+        ),
+      ),
+    };
   }
   if (visibility.weights === 'public' && plan.weights.length) specs.weightsSha256 = weightsDigest(plan.weights.flatMap((w) => w.values));
   return specs;
@@ -224,19 +239,28 @@ async function calibrateScale<T extends { accuracy: AccuracyReport }>(quantizeAt
 
 /** A sample must hold one row per compiled input, each of its size (SHAPE_MISMATCH otherwise). */
 export function checkSample(graph: OnnxGraph, sample: readonly number[][]): void {
-  if (sample.length !== graph.inputs.length) throw new ZkError('SHAPE_MISMATCH', `a sample has ${sample.length} input(s); the model takes ${graph.inputs.length} (${graph.inputs.map((i) => i.name).join(', ')})`);
+  if (sample.length !== graph.inputs.length)
+    throw new ZkError(
+      'SHAPE_MISMATCH',
+      `a sample has ${sample.length} input(s); the model takes ${graph.inputs.length} (${graph.inputs.map((i) => i.name).join(', ')})`,
+    );
   graph.inputs.forEach((inp, i) => {
-    if (sample[i].length !== sizeOf(inp.dims)) throw new ZkError('SHAPE_MISMATCH', `input "${inp.name}" has ${sample[i].length} values; shape [${inp.dims}] needs ${sizeOf(inp.dims)}`, { input: inp.name });
+    if (sample[i].length !== sizeOf(inp.dims))
+      throw new ZkError('SHAPE_MISMATCH', `input "${inp.name}" has ${sample[i].length} values; shape [${inp.dims}] needs ${sizeOf(inp.dims)}`, {
+        input: inp.name,
+      });
   });
 }
 
 /** Without calibration data: uniform floats in [-1, 1), booleans, and small integers, seeded. */
 function randomSamples(graph: OnnxGraph, count: number): number[][][] {
   let seed = 0x2545f491;
-  const next = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+  const next = () => (seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32;
   return Array.from({ length: count }, () =>
     graph.inputs.map((inp) =>
-      Array.from({ length: sizeOf(inp.dims) }, () => (inp.dtype === 'float' ? next() * 2 - 1 : inp.dtype === 'bool' ? Math.round(next()) : Math.floor(next() * 4))),
+      Array.from({ length: sizeOf(inp.dims) }, () =>
+        inp.dtype === 'float' ? next() * 2 - 1 : inp.dtype === 'bool' ? Math.round(next()) : Math.floor(next() * 4),
+      ),
     ),
   );
 }

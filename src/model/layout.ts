@@ -149,7 +149,8 @@ export function readModelInfo(dir: string): ModelInfo {
   const file = modelFiles(dir).info;
   if (!existsSync(file)) throw new ZkError('ARTIFACT_MISSING', `${dir} is not a compiled model directory (no model.json); run zkinfer compile first`, { dir });
   const info = JSON.parse(readFileSync(file, 'utf8')) as ModelInfo;
-  if (!info.publicLayout) throw new ZkError('ARTIFACT_MISSING', `${dir} was compiled by an older zkinfer (model.json has no publicLayout); compile it again`, { dir });
+  if (!info.publicLayout)
+    throw new ZkError('ARTIFACT_MISSING', `${dir} was compiled by an older zkinfer (model.json has no publicLayout); compile it again`, { dir });
   return info;
 }
 
@@ -173,7 +174,9 @@ export function requireArtifact(file: string, step: string): string {
  */
 export async function checkCircuit(info: Pick<ModelInfo, 'publicLayout' | 'constraints'>, r1csPath: string): Promise<R1csSummary> {
   const r1cs = await readR1csSummary(r1csPath);
-  const outputs = placeSegments(info.publicLayout).filter((s) => s.kind === 'output' || s.kind === 'commitment').reduce((n, s) => n + s.size, 0);
+  const outputs = placeSegments(info.publicLayout)
+    .filter((s) => s.kind === 'output' || s.kind === 'commitment')
+    .reduce((n, s) => n + s.size, 0);
   const expected = publicSignalCount(info.publicLayout);
   let fault: string | undefined;
   if (r1cs.nPublic !== expected || r1cs.nPubOut !== outputs) {
@@ -182,6 +185,7 @@ export async function checkCircuit(info: Pick<ModelInfo, 'publicLayout' | 'const
     fault = `${r1cs.nonLinear} non-linear constraints, fewer than the plan's ${info.constraints.layers}`;
   }
   const { nConstraints, nPublic, nPubOut } = r1cs;
-  if (fault) throw new ZkError('COMPILE_FAILED', `the circuit is not the one model.json describes: it has ${fault}`, { r1cs: { nConstraints, nPublic, nPubOut } });
+  if (fault)
+    throw new ZkError('COMPILE_FAILED', `the circuit is not the one model.json describes: it has ${fault}`, { r1cs: { nConstraints, nPublic, nPubOut } });
   return r1cs;
 }

@@ -48,7 +48,13 @@ export interface MockOptions extends CompileOptions {
  */
 export async function mockModel(onnx: Uint8Array, input: number[][], options: MockOptions = {}): Promise<MockResult> {
   const expectedFor = options.expected;
-  const { prepared, scale, quantized, accuracy, reference: referenceOf } = await quantizeModel(onnx, {
+  const {
+    prepared,
+    scale,
+    quantized,
+    accuracy,
+    reference: referenceOf,
+  } = await quantizeModel(onnx, {
     ...options,
     samples: options.samples ?? [input],
     // The expected outputs stand for the reference on the input itself when it is the only sample.
@@ -59,7 +65,8 @@ export async function mockModel(onnx: Uint8Array, input: number[][], options: Mo
   const violations = checkWitness(quantized, wires);
   // Without samples the input was the calibration sample: its reference run is reused.
   const expected = options.expected ?? (await referenceOf(input));
-  if (expected.length !== outputs.length) throw new ZkError('SHAPE_MISMATCH', `the model has ${outputs.length} outputs, the expected values ${expected.length}`);
+  if (expected.length !== outputs.length)
+    throw new ZkError('SHAPE_MISMATCH', `the model has ${outputs.length} outputs, the expected values ${expected.length}`);
   let maxAbsReference = 0;
   const mocked = quantized.outputs.map((o, i): MockOutput => {
     const values = outputs[i].map((v) => fromFixedPoint(v, o.scale));
@@ -76,7 +83,13 @@ export async function mockModel(onnx: Uint8Array, input: number[][], options: Mo
   const maxAbsError = Math.max(0, ...mocked.map((o) => o.maxAbsError));
   const tolerance = toleranceFor(scale, maxAbsReference);
   return {
-    scale, outputs: mocked, maxAbsError, tolerance, withinTolerance: maxAbsError <= tolerance, violations,
-    constraints: quantized.groups.reduce((s, g) => s + groupConstraints(g), 0), calibration: accuracy,
+    scale,
+    outputs: mocked,
+    maxAbsError,
+    tolerance,
+    withinTolerance: maxAbsError <= tolerance,
+    violations,
+    constraints: quantized.groups.reduce((s, g) => s + groupConstraints(g), 0),
+    calibration: accuracy,
   };
 }

@@ -17,7 +17,8 @@ export interface GraphSettings {
 
 /** The graph as the compiler sees it, and what onnxruntime needs to run the original model. */
 /** Whether any dim is sized or input fixed (empty settings change nothing, so none are recorded). */
-export const hasGraphSettings = (s: GraphSettings | undefined): s is GraphSettings => !!s && (Object.keys(s.dims ?? {}).length > 0 || Object.keys(s.fix ?? {}).length > 0);
+export const hasGraphSettings = (s: GraphSettings | undefined): s is GraphSettings =>
+  !!s && (Object.keys(s.dims ?? {}).length > 0 || Object.keys(s.fix ?? {}).length > 0);
 
 export interface PreparedGraph {
   /** Fixed inputs are initializers here and symbolic dims have their sizes. */
@@ -38,11 +39,12 @@ export interface PreparedGraph {
  */
 export function prepareGraph(graph: OnnxGraph, settings: GraphSettings = {}, firstSample?: readonly number[][]): PreparedGraph {
   const dims = resolveDimSizes(graph, settings, firstSample);
-  const sized = (v: ValueInfo): ValueInfo => (v.dimParams ? { ...v, dims: v.dims.map((d, i) => (v.dimParams![i] ? dims[v.dimParams![i]] ?? d : d)) } : v);
+  const sized = (v: ValueInfo): ValueInfo => (v.dimParams ? { ...v, dims: v.dims.map((d, i) => (v.dimParams![i] ? (dims[v.dimParams![i]] ?? d) : d)) } : v);
   const referenceInputs = graph.inputs.map(sized);
   const fix = settings.fix ?? {};
   for (const name of Object.keys(fix)) {
-    if (!graph.inputs.some((i) => i.name === name)) throw new ZkError('INPUT_INVALID', `--fix ${name}: the model has no input ${name} (inputs: ${graph.inputs.map((i) => i.name).join(', ')})`);
+    if (!graph.inputs.some((i) => i.name === name))
+      throw new ZkError('INPUT_INVALID', `--fix ${name}: the model has no input ${name} (inputs: ${graph.inputs.map((i) => i.name).join(', ')})`);
   }
   const initializers = new Map(graph.initializers);
   for (const inp of referenceInputs) {
@@ -71,7 +73,8 @@ function resolveDimSizes(graph: OnnxGraph, settings: GraphSettings, firstSample?
   const names = new Set(graph.inputs.flatMap((i) => i.dimParams?.filter(Boolean) ?? []));
   const dims: Record<string, number> = {};
   for (const [name, size] of Object.entries(settings.dims ?? {})) {
-    if (!names.has(name)) throw new ZkError('INPUT_INVALID', `--dim ${name}: the model has no symbolic dimension ${name}${names.size ? ` (it has ${[...names].join(', ')})` : ''}`);
+    if (!names.has(name))
+      throw new ZkError('INPUT_INVALID', `--dim ${name}: the model has no symbolic dimension ${name}${names.size ? ` (it has ${[...names].join(', ')})` : ''}`);
     if (!Number.isInteger(size) || size < 1) throw new ZkError('INPUT_INVALID', `--dim ${name}: ${size} is not a positive whole number`);
     dims[name] = size;
   }
@@ -89,7 +92,7 @@ function resolveDimSizes(graph: OnnxGraph, settings: GraphSettings, firstSample?
         open = open.filter(({ p }) => dims[p] === undefined);
         if (open.length !== 1) return;
       }
-      const known = inp.dims.reduce((a, d, i) => (i === open[0].i ? a : a * (inp.dimParams![i] ? dims[inp.dimParams![i]] ?? 1 : d)), 1);
+      const known = inp.dims.reduce((a, d, i) => (i === open[0].i ? a : a * (inp.dimParams![i] ? (dims[inp.dimParams![i]] ?? 1) : d)), 1);
       if (known > 0 && count % known === 0 && count / known >= 1) dims[open[0].p] = count / known;
     });
   }
@@ -109,17 +112,20 @@ export function parseSetting(text: string, flag: string): [string, number[]] {
     throw new ZkError('INPUT_INVALID', `${flag} ${text}: the value must be a number or a JSON array of numbers`);
   }
   const flat = [value].flat(Infinity);
-  if (!flat.every((v) => typeof v === 'number' && Number.isFinite(v))) throw new ZkError('INPUT_INVALID', `${flag} ${text}: the value must be a number or a JSON array of numbers`);
+  if (!flat.every((v) => typeof v === 'number' && Number.isFinite(v)))
+    throw new ZkError('INPUT_INVALID', `${flag} ${text}: the value must be a number or a JSON array of numbers`);
   return [name, flat as number[]];
 }
 
 /** `name=size` settings (the CLI's repeated --dim, the API's comma-separated dim) as sizes by name; INPUT_INVALID otherwise. */
 export function parseDims(texts: readonly string[], flag: string): Record<string, number> {
-  return Object.fromEntries(texts.map((d) => {
-    const [name, [size, ...rest]] = parseSetting(d, flag);
-    if (rest.length) throw new ZkError('INPUT_INVALID', `${flag} ${name}: one size`);
-    return [name, size];
-  }));
+  return Object.fromEntries(
+    texts.map((d) => {
+      const [name, [size, ...rest]] = parseSetting(d, flag);
+      if (rest.length) throw new ZkError('INPUT_INVALID', `${flag} ${name}: one size`);
+      return [name, size];
+    }),
+  );
 }
 
 /**
@@ -136,7 +142,12 @@ export function prepareWithDocs(graph: OnnxGraph, settings: GraphSettings, docs:
     return { ...(doc as object), input_data: rows.filter((_, i) => !fixed.has(graph.inputs[i].name)) };
   };
   const kept = graph.inputs.filter((i) => !fixed.has(i.name));
-  const first = docs.length ? parseInputs(dropFixed(docs[0]), kept.map((i) => ({ ...i, anySize: !!i.dimParams }))) : undefined;
+  const first = docs.length
+    ? parseInputs(
+        dropFixed(docs[0]),
+        kept.map((i) => ({ ...i, anySize: !!i.dimParams })),
+      )
+    : undefined;
   const prepared = prepareGraph(graph, settings, first);
   return { prepared, samples: docs.map((d) => parseInputs(dropFixed(d), prepared.graph.inputs)) };
 }

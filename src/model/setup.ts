@@ -2,7 +2,17 @@ import { rmSync, writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { ZkError } from '../core/errors.js';
 import { DEFAULT_PROOF_SYSTEM, PROOF_SYSTEMS, type ProofSystem } from '../core/systems.js';
-import { type CircuitSize, checkPtauBudget, checkPtauFits, circuitPower, ensureDevPtau, importPtau, MAX_DEV_PTAU_POWER, setupKeys, sizePower } from '../setup/index.js';
+import {
+  type CircuitSize,
+  checkPtauBudget,
+  checkPtauFits,
+  circuitPower,
+  ensureDevPtau,
+  importPtau,
+  MAX_DEV_PTAU_POWER,
+  setupKeys,
+  sizePower,
+} from '../setup/index.js';
 import { PROOF_SYSTEM } from '../systems/index.js';
 import { checkCircuit, type ModelInfo, modelFiles, readModelInfo, requireArtifact, type SetupInfo } from './layout.js';
 import { trustSummary } from './trust.js';
@@ -75,12 +85,18 @@ type PtauRecord = Pick<SetupInfo, 'ptauPower' | 'requiredPower' | 'ceremonyFile'
  * its hash) or the development one of the needed power, generated within `options.maxPower`.
  * `circuit`: the r1cs's size when the caller has read it (else it is read here).
  */
-export async function resolvePtau(dir: string, system: ProofSystem, options: SetupOptions, circuit?: CircuitSize): Promise<{ path: string; record: PtauRecord }> {
+export async function resolvePtau(
+  dir: string,
+  system: ProofSystem,
+  options: SetupOptions,
+  circuit?: CircuitSize,
+): Promise<{ path: string; record: PtauRecord }> {
   const needed = circuit ? sizePower(circuit, system) : await circuitPower(requireArtifact(modelFiles(dir).r1cs, 'compile'), system);
   if (options.ptau) {
     const imported = await importPtau(options.ptau, { verify: options.verifyPtau ?? false });
     checkPtauFits(imported, needed);
-    if (imported.ceremony) options.log?.(`ptau: ${options.ptau} is the published ${imported.ceremony.file} (blake2b matches); no point-by-point verification needed`);
+    if (imported.ceremony)
+      options.log?.(`ptau: ${options.ptau} is the published ${imported.ceremony.file} (blake2b matches); no point-by-point verification needed`);
     const record: PtauRecord = { ptauPower: imported.power, requiredPower: needed, developmentPtau: false, ptauFile: basename(options.ptau) };
     return { path: options.ptau, record: imported.ceremony ? { ...record, ceremonyFile: imported.ceremony.file } : record };
   }
@@ -90,7 +106,9 @@ export async function resolvePtau(dir: string, system: ProofSystem, options: Set
   }
   checkPtauBudget(power, options.maxPower ?? MAX_DEV_PTAU_POWER, readModelInfo(dir).constraints.layers);
   options.progress?.({ stage: 'ptau', fraction: 0, ptauPower: power });
-  const path = await ensureDevPtau(options.dataDir, power, options.log ?? (() => {}), (fraction) => options.progress?.({ stage: 'ptau', fraction, ptauPower: power }));
+  const path = await ensureDevPtau(options.dataDir, power, options.log ?? (() => {}), (fraction) =>
+    options.progress?.({ stage: 'ptau', fraction, ptauPower: power }),
+  );
   return { path, record: { ptauPower: power, requiredPower: needed, developmentPtau: true, ptauFile: basename(path) } };
 }
 
@@ -101,6 +119,6 @@ export function recordSetup(dir: string, setup: Omit<SetupInfo, 'versionId'>): M
   const withSetup: ModelInfo = { ...info, setup: { ...setup, ...(versionId ? { versionId } : {}) } };
   // Said in model.json itself, for whoever reads only that: an operator-only key is forgeable by the operator.
   const updated: ModelInfo = { ...withSetup, trust: trustSummary(withSetup) };
-  writeFileSync(modelFiles(dir).info, JSON.stringify(updated, null, 2) + '\n');
+  writeFileSync(modelFiles(dir).info, `${JSON.stringify(updated, null, 2)}\n`);
   return updated;
 }

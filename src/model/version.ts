@@ -12,4 +12,6 @@ import type { BuildInfo } from './layout.js';
  * file, the compile settings (model.json `build.settings`), the circuit and the verifying key.
  */
 export const modelVersionId = (onnxSha256: string, build: BuildInfo, vkeyHash: string): string =>
-  createHash('sha256').update(canonicalJson({ onnxSha256, settings: build.settings, r1csSha256: build.r1csSha256, vkeyHash })).digest('hex');
+  createHash('sha256')
+    .update(canonicalJson({ onnxSha256, settings: build.settings, r1csSha256: build.r1csSha256, vkeyHash }))
+    .digest('hex');

@@ -37,10 +37,14 @@ export function requireSelfContained(model: onnxProto.onnx.IModelProto): void {
   const t = externalTensors(model)[0];
   if (!t) return;
   const location = locationOf(t);
-  throw new ZkError('INPUT_INVALID', `${described(t)} keeps its data in the external file ${JSON.stringify(location)}, which was not supplied: upload it with the model as a multipart file part named "data" (the CLI reads it from beside the model)`, {
-    tensor: t.name,
-    location,
-  });
+  throw new ZkError(
+    'INPUT_INVALID',
+    `${described(t)} keeps its data in the external file ${JSON.stringify(location)}, which was not supplied: upload it with the model as a multipart file part named "data" (the CLI reads it from beside the model)`,
+    {
+      tensor: t.name,
+      location,
+    },
+  );
 }
 
 /**
@@ -65,7 +69,8 @@ export function inlineExternalData(bytes: Uint8Array, source?: ExternalDataSourc
     const file = source!(location, t.name ?? '');
     const offset = whole(keys.get('offset') ?? '0', t, 'offset');
     const length = keys.has('length') ? whole(keys.get('length')!, t, 'length') : file.length - offset;
-    if (offset + length > file.length || length < 0) throw new ZkError('ONNX_MALFORMED', `${described(t)}: its external data lies beyond the end of ${JSON.stringify(location)}`, { tensor: t.name });
+    if (offset + length > file.length || length < 0)
+      throw new ZkError('ONNX_MALFORMED', `${described(t)}: its external data lies beyond the end of ${JSON.stringify(location)}`, { tensor: t.name });
     t.rawData = file.subarray(offset, offset + length);
     t.externalData = [];
     t.dataLocation = TensorProto.DataLocation.DEFAULT;
@@ -75,7 +80,8 @@ export function inlineExternalData(bytes: Uint8Array, source?: ExternalDataSourc
 
 function whole(text: string, t: Tensor, key: string): number {
   const n = Number(text);
-  if (!/^\d{1,15}$/.test(text) || !Number.isSafeInteger(n)) throw new ZkError('ONNX_MALFORMED', `${described(t)}: external data ${key} ${JSON.stringify(text.slice(0, 20))} is not a byte count`, { tensor: t.name });
+  if (!/^\d{1,15}$/.test(text) || !Number.isSafeInteger(n))
+    throw new ZkError('ONNX_MALFORMED', `${described(t)}: external data ${key} ${JSON.stringify(text.slice(0, 20))} is not a byte count`, { tensor: t.name });
   return n;
 }
 
@@ -91,7 +97,7 @@ export function directorySource(dir: string): ExternalDataSource {
     const refuse = (why: string): never => {
       throw new ZkError('INPUT_INVALID', `tensor ${JSON.stringify(tensor)}: external data ${JSON.stringify(location)} ${why}`, { tensor, location });
     };
-    if (isAbsolute(location) || /^[a-zA-Z]:|\0/.test(location) || location.split(/[\\/]/).includes('..')) refuse('is not a file inside the model\'s directory');
+    if (isAbsolute(location) || /^[a-zA-Z]:|\0/.test(location) || location.split(/[\\/]/).includes('..')) refuse("is not a file inside the model's directory");
     let real = '';
     try {
       real = realpathSync(join(root, location));
@@ -99,7 +105,7 @@ export function directorySource(dir: string): ExternalDataSource {
       refuse('was not found beside the model');
     }
     const rel = relative(root, real);
-    if (rel === '' || rel.startsWith(`..${sep}`) || rel === '..' || isAbsolute(rel)) refuse('leads outside the model\'s directory');
+    if (rel === '' || rel.startsWith(`..${sep}`) || rel === '..' || isAbsolute(rel)) refuse("leads outside the model's directory");
     if (!statSync(real).isFile()) refuse('is not a regular file');
     let data = files.get(real);
     if (!data) files.set(real, (data = readFileSync(real)));
@@ -114,7 +120,12 @@ export function directorySource(dir: string): ExternalDataSource {
 export function uploadedSource(parts: ReadonlyMap<string, Uint8Array>): ExternalDataSource {
   return (location, tensor) => {
     const data = parts.get(basename(location.replace(/\\/g, '/'))) ?? (parts.size === 1 ? [...parts.values()][0] : undefined);
-    if (!data) throw new ZkError('INPUT_INVALID', `tensor ${JSON.stringify(tensor)} keeps its data in ${JSON.stringify(location)}, and no "data" part of the upload has that file name`, { tensor, location });
+    if (!data)
+      throw new ZkError(
+        'INPUT_INVALID',
+        `tensor ${JSON.stringify(tensor)} keeps its data in ${JSON.stringify(location)}, and no "data" part of the upload has that file name`,
+        { tensor, location },
+      );
     return data;
   };
 }

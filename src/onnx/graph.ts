@@ -77,7 +77,11 @@ export function boundedSize(dims: readonly number[], what: string): number {
     n *= d;
   }
   if (n > MAX_ELEMENTS) {
-    throw new ZkError('TOO_LARGE', `${what}: dims [${dims.slice(0, 8)}${dims.length > 8 ? ',…' : ''}] hold more than ${MAX_ELEMENTS} elements, the limit for one tensor`, { dims: dims.slice(0, 8), limit: MAX_ELEMENTS });
+    throw new ZkError(
+      'TOO_LARGE',
+      `${what}: dims [${dims.slice(0, 8)}${dims.length > 8 ? ',…' : ''}] hold more than ${MAX_ELEMENTS} elements, the limit for one tensor`,
+      { dims: dims.slice(0, 8), limit: MAX_ELEMENTS },
+    );
   }
   return n;
 }

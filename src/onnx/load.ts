@@ -6,8 +6,7 @@ import { type AttributeValue, boundedSize, dtypeOfElemType, type ConstTensor, ty
 const { onnx } = onnxProto;
 type Long = { toNumber(): number } | number;
 
-const toNumber = (v: Long | null | undefined): number =>
-  v == null ? 0 : typeof v === 'number' ? v : v.toNumber();
+const toNumber = (v: Long | null | undefined): number => (v == null ? 0 : typeof v === 'number' ? v : v.toNumber());
 
 const T = onnx.TensorProto.DataType;
 
@@ -35,10 +34,17 @@ export function decodeTensor(t: onnxProto.onnx.ITensorProto, where: string): Con
     if (raw.byteLength < n * reader.size) throw new ZkError('ONNX_MALFORMED', `${where}: raw data is shorter than its dims`);
     for (let i = 0; i < n; i++) data[i] = reader.read(view, i * reader.size);
   } else {
-    const src: ArrayLike<Long> =
-      t.floatData?.length ? t.floatData : t.doubleData?.length ? t.doubleData :
-      t.int64Data?.length ? t.int64Data : t.int32Data?.length ? t.int32Data :
-      t.uint64Data?.length ? t.uint64Data : [];
+    const src: ArrayLike<Long> = t.floatData?.length
+      ? t.floatData
+      : t.doubleData?.length
+        ? t.doubleData
+        : t.int64Data?.length
+          ? t.int64Data
+          : t.int32Data?.length
+            ? t.int32Data
+            : t.uint64Data?.length
+              ? t.uint64Data
+              : [];
     if (src.length !== n) throw new ZkError('ONNX_MALFORMED', `${where}: ${src.length} values for dims [${dims}]`);
     for (let i = 0; i < n; i++) data[i] = toNumber(src[i]);
   }
@@ -48,17 +54,29 @@ export function decodeTensor(t: onnxProto.onnx.ITensorProto, where: string): Con
 
 function rawReader(elemType: number, where: string): { size: number; read: (v: DataView, o: number) => number } {
   switch (elemType) {
-    case T.FLOAT: return { size: 4, read: (v, o) => v.getFloat32(o, true) };
-    case T.DOUBLE: return { size: 8, read: (v, o) => v.getFloat64(o, true) };
-    case T.INT64: return { size: 8, read: (v, o) => Number(v.getBigInt64(o, true)) };
-    case T.UINT64: return { size: 8, read: (v, o) => Number(v.getBigUint64(o, true)) };
-    case T.INT32: return { size: 4, read: (v, o) => v.getInt32(o, true) };
-    case T.UINT32: return { size: 4, read: (v, o) => v.getUint32(o, true) };
-    case T.INT16: return { size: 2, read: (v, o) => v.getInt16(o, true) };
-    case T.UINT16: return { size: 2, read: (v, o) => v.getUint16(o, true) };
-    case T.INT8: return { size: 1, read: (v, o) => v.getInt8(o) };
-    case T.UINT8: case T.BOOL: return { size: 1, read: (v, o) => v.getUint8(o) };
-    default: throw new ZkError('ONNX_UNSUPPORTED', `${where}: raw data of type ${T[elemType] ?? elemType}`);
+    case T.FLOAT:
+      return { size: 4, read: (v, o) => v.getFloat32(o, true) };
+    case T.DOUBLE:
+      return { size: 8, read: (v, o) => v.getFloat64(o, true) };
+    case T.INT64:
+      return { size: 8, read: (v, o) => Number(v.getBigInt64(o, true)) };
+    case T.UINT64:
+      return { size: 8, read: (v, o) => Number(v.getBigUint64(o, true)) };
+    case T.INT32:
+      return { size: 4, read: (v, o) => v.getInt32(o, true) };
+    case T.UINT32:
+      return { size: 4, read: (v, o) => v.getUint32(o, true) };
+    case T.INT16:
+      return { size: 2, read: (v, o) => v.getInt16(o, true) };
+    case T.UINT16:
+      return { size: 2, read: (v, o) => v.getUint16(o, true) };
+    case T.INT8:
+      return { size: 1, read: (v, o) => v.getInt8(o) };
+    case T.UINT8:
+    case T.BOOL:
+      return { size: 1, read: (v, o) => v.getUint8(o) };
+    default:
+      throw new ZkError('ONNX_UNSUPPORTED', `${where}: raw data of type ${T[elemType] ?? elemType}`);
   }
 }
 
@@ -66,22 +84,39 @@ function decodeAttribute(a: onnxProto.onnx.IAttributeProto, where: string): Attr
   const A = onnx.AttributeProto.AttributeType;
   const text = (b: Uint8Array) => Buffer.from(b).toString('utf8');
   switch (a.type) {
-    case A.FLOAT: return a.f ?? 0;
-    case A.INT: return toNumber(a.i);
-    case A.STRING: return text(a.s ?? new Uint8Array());
-    case A.TENSOR: return decodeTensor(a.t ?? {}, `${where} attribute ${a.name}`);
-    case A.FLOATS: return [...(a.floats ?? [])];
-    case A.INTS: return (a.ints ?? []).map(toNumber);
-    case A.STRINGS: return (a.strings ?? []).map(text);
-    default: throw new ZkError('ONNX_UNSUPPORTED', `${where}: attribute ${a.name} of type ${A[a.type ?? 0]} is not supported`);
+    case A.FLOAT:
+      return a.f ?? 0;
+    case A.INT:
+      return toNumber(a.i);
+    case A.STRING:
+      return text(a.s ?? new Uint8Array());
+    case A.TENSOR:
+      return decodeTensor(a.t ?? {}, `${where} attribute ${a.name}`);
+    case A.FLOATS:
+      return [...(a.floats ?? [])];
+    case A.INTS:
+      return (a.ints ?? []).map(toNumber);
+    case A.STRINGS:
+      return (a.strings ?? []).map(text);
+    default:
+      throw new ZkError('ONNX_UNSUPPORTED', `${where}: attribute ${a.name} of type ${A[a.type ?? 0]} is not supported`);
   }
 }
 
 /** ONNX element types by the names onnxruntime gives them. */
 const ORT_TYPES: Record<number, string> = {
-  [T.FLOAT]: 'float32', [T.DOUBLE]: 'float64', [T.FLOAT16]: 'float16', [T.BOOL]: 'bool',
-  [T.INT8]: 'int8', [T.INT16]: 'int16', [T.INT32]: 'int32', [T.INT64]: 'int64',
-  [T.UINT8]: 'uint8', [T.UINT16]: 'uint16', [T.UINT32]: 'uint32', [T.UINT64]: 'uint64',
+  [T.FLOAT]: 'float32',
+  [T.DOUBLE]: 'float64',
+  [T.FLOAT16]: 'float16',
+  [T.BOOL]: 'bool',
+  [T.INT8]: 'int8',
+  [T.INT16]: 'int16',
+  [T.INT32]: 'int32',
+  [T.INT64]: 'int64',
+  [T.UINT8]: 'uint8',
+  [T.UINT16]: 'uint16',
+  [T.UINT32]: 'uint32',
+  [T.UINT64]: 'uint64',
 };
 
 /** The domain of the classical-ML ops (skl2onnx's Scaler, LinearClassifier…), compiled beside the standard ones. */
@@ -101,8 +136,11 @@ function valueInfo(v: onnxProto.onnx.IValueInfoProto): ValueInfo {
   boundedSize(dims, `graph value ${name}`);
   const elemType = ORT_TYPES[tensorType.elemType ?? 0];
   return {
-    name, dims, dtype: dtypeOf(tensorType.elemType ?? 0, `graph value ${name}`),
-    ...(elemType ? { elemType } : {}), ...(dimParams.some(Boolean) ? { dimParams } : {}),
+    name,
+    dims,
+    dtype: dtypeOf(tensorType.elemType ?? 0, `graph value ${name}`),
+    ...(elemType ? { elemType } : {}),
+    ...(dimParams.some(Boolean) ? { dimParams } : {}),
   };
 }
 
@@ -120,13 +158,14 @@ export function loadOnnx(bytes: Uint8Array): OnnxGraph {
   // Whatever reads these bytes next (onnxruntime) must not resolve a path the model names.
   requireSelfContained(model);
   const g = model.graph;
-  if (!g || !g.node || g.node.length === 0 && (g.output ?? []).length === 0) {
+  if (!g?.node || (g.node.length === 0 && (g.output ?? []).length === 0)) {
     throw new ZkError('ONNX_MALFORMED', 'not an ONNX model: it has no graph');
   }
   if ((g.output ?? []).length === 0) throw new ZkError('ONNX_MALFORMED', 'the graph has no outputs: there is nothing to prove');
   for (const v of [...(g.input ?? []), ...(g.output ?? [])]) {
     // Input documents and onnxruntime's feeds are keyed by these names.
-    if (RESERVED_NAMES.has(v.name ?? '')) throw new ZkError('ONNX_UNSUPPORTED', `graph value ${JSON.stringify(v.name)}: this name is reserved in JavaScript objects; rename it`, { name: v.name });
+    if (RESERVED_NAMES.has(v.name ?? ''))
+      throw new ZkError('ONNX_UNSUPPORTED', `graph value ${JSON.stringify(v.name)}: this name is reserved in JavaScript objects; rename it`, { name: v.name });
   }
   const defaultDomain = (model.opsetImport ?? []).find((o) => !o.domain || o.domain === 'ai.onnx');
   const initializers = new Map<string, ConstTensor>();

@@ -79,7 +79,13 @@ export function bundleFromSignals(info: ModelInfo, system: ProofSystem, proof: S
   const trust = trustSummary(info);
   return {
     format: 'zkinfer-proof/1',
-    model: { name: info.name, vkeyHash: info.setup!.vkeyHash, onnxSha256: info.onnxSha256, ...(info.setup!.versionId ? { versionId: info.setup!.versionId } : {}), ...acceptedError(info) },
+    model: {
+      name: info.name,
+      vkeyHash: info.setup!.vkeyHash,
+      onnxSha256: info.onnxSha256,
+      ...(info.setup!.versionId ? { versionId: info.setup!.versionId } : {}),
+      ...acceptedError(info),
+    },
     ...(trust ? { trust } : {}),
     system,
     proof,

@@ -34,7 +34,12 @@ export class CircuitProver {
   ) {}
 
   /** A prover of these artifacts (of the class it is called on: ModelProver.fromArtifacts makes a ModelProver). */
-  static async fromArtifacts<T extends CircuitProver>(this: new (...args: ConstructorParameters<typeof CircuitProver>) => T, { info, plan, wasm, zkey }: ProvingArtifacts): Promise<T> {
+  static async fromArtifacts<T extends CircuitProver>(
+    this: new (
+      ...args: ConstructorParameters<typeof CircuitProver>
+    ) => T,
+    { info, plan, wasm, zkey }: ProvingArtifacts,
+  ): Promise<T> {
     if (!info.setup) throw new ZkError('ARTIFACT_MISSING', `model ${info.name} has no keys; run zkinfer setup first`);
     return new this(info, plan, await buildWitnessCalculator(wasm), zkey);
   }
@@ -66,11 +71,13 @@ export class CircuitProver {
     const commitments = await expectedCommitments(info, inputs, outputs, salt);
     shown.outputs.forEach((out, o) =>
       out?.forEach((v, k) => {
-        if (v !== outputs[o][k]) throw new ZkError('INTERNAL', `circuit output ${info.outputs[o].name}[${k}] = ${v} differs from the reference ${outputs[o][k]}`);
+        if (v !== outputs[o][k])
+          throw new ZkError('INTERNAL', `circuit output ${info.outputs[o].name}[${k}] = ${v} differs from the reference ${outputs[o][k]}`);
       }),
     );
     for (const [of, value] of Object.entries(commitments)) {
-      if (shown.commitments[of as CommitmentOf] !== BigInt(value)) throw new ZkError('INTERNAL', `the circuit's ${of} commitment differs from the one computed with circomlibjs`);
+      if (shown.commitments[of as CommitmentOf] !== BigInt(value))
+        throw new ZkError('INTERNAL', `the circuit's ${of} commitment differs from the one computed with circomlibjs`);
     }
     const hidden = visibility.input !== 'public' || visibility.output !== 'public';
     return {
@@ -107,7 +114,12 @@ export function witnessInput(info: ModelInfo, plan: QuantizedGraph, inputs: read
 const randomSalt = (): bigint => BigInt(`0x${Array.from(crypto.getRandomValues(new Uint8Array(31)), (b) => b.toString(16).padStart(2, '0')).join('')}`);
 
 /** The commitments a proof of these values must show, computed with circomlibjs. */
-async function expectedCommitments(info: ModelInfo, inputs: bigint[][], outputs: bigint[][], salt: bigint | undefined): Promise<NonNullable<ProofBundle['commitments']>> {
+async function expectedCommitments(
+  info: ModelInfo,
+  inputs: bigint[][],
+  outputs: bigint[][],
+  salt: bigint | undefined,
+): Promise<NonNullable<ProofBundle['commitments']>> {
   const { commitments: specs } = info;
   const out: NonNullable<ProofBundle['commitments']> = {};
   if (specs.input) out.input = String(await commit(inputs, specs.input, salt));

@@ -30,7 +30,15 @@ export function combine(parts: ReadonlyArray<readonly [Affine, number]>, bias = 
   return { bias: b, terms: terms.size ? terms : NO_TERMS };
 }
 
-export const add = (a: Affine, b: Affine): Affine => combine([[a, 1], [b, 1]]);
-export const sub = (a: Affine, b: Affine): Affine => combine([[a, 1], [b, -1]]);
+export const add = (a: Affine, b: Affine): Affine =>
+  combine([
+    [a, 1],
+    [b, 1],
+  ]);
+export const sub = (a: Affine, b: Affine): Affine =>
+  combine([
+    [a, 1],
+    [b, -1],
+  ]);
 export const scale = (a: Affine, c: number): Affine => combine([[a, c]]);
 export const shift = (a: Affine, c: number): Affine => ({ bias: a.bias + c, terms: a.terms });

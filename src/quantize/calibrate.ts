@@ -10,7 +10,10 @@ export const MAX_RANGE_BITS = 252;
 
 function checkWidth(bits: number, g: GadgetGroup, i: number): number {
   if (bits > MAX_RANGE_BITS) {
-    throw new ZkError('RANGE_TOO_WIDE', `layer ${i} (${g.op} node ${g.node}) needs ${bits} bits, more than the field allows; lower the scale`, { layer: i, node: g.node });
+    throw new ZkError('RANGE_TOO_WIDE', `layer ${i} (${g.op} node ${g.node}) needs ${bits} bits, more than the field allows; lower the scale`, {
+      layer: i,
+      node: g.node,
+    });
   }
   return bits;
 }

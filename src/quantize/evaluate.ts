@@ -71,10 +71,12 @@ export function evaluate(graph: QuantizedGraph, inputs: readonly bigint[][], opt
         // Said in the user's units too: the fixed-point range over 2^scale.
         const float = (x: bigint) => +fromFixedPoint(x, inp.scale).toPrecision(6);
         const [min, max] = signed ? [-(1n << BigInt(bits - 1)), (1n << BigInt(bits - 1)) - 1n] : [0n, (1n << BigInt(bits)) - 1n];
-        throw new ZkError('INPUT_OUT_OF_RANGE',
+        throw new ZkError(
+          'INPUT_OUT_OF_RANGE',
           `input "${inp.name}"[${k}] = ${float(v)} is outside the range the circuit checks for this private input, ${float(min)} to ${float(max)} ` +
             `(in fixed point at scale ${inp.scale}: ${v} against the ${bits}-bit ${signed ? 'signed' : 'unsigned'} range); recompile with a calibration input that covers it`,
-          { input: inp.name, index: k, bits, signed, value: float(v), min: float(min), max: float(max) });
+          { input: inp.name, index: k, bits, signed, value: float(v), min: float(min), max: float(max) },
+        );
       }
       wires[inp.firstWire + k] = v;
     });
@@ -85,9 +87,11 @@ export function evaluate(graph: QuantizedGraph, inputs: readonly bigint[][], opt
 }
 
 function outOfRange(g: GadgetGroup, index: number, x: bigint, bits: number, what = 'value'): never {
-  throw new ZkError('INPUT_OUT_OF_RANGE',
+  throw new ZkError(
+    'INPUT_OUT_OF_RANGE',
     `${what} out of the circuit's calibrated range at layer ${index} (${g.op} node ${g.node}): it needs ${bitsFor(x)} signed bits, the circuit checks ${bits}; recompile with a calibration input that covers this range`,
-    { layer: index, node: g.node, op: g.op, bits, needed: bitsFor(x) });
+    { layer: index, node: g.node, op: g.op, bits, needed: bitsFor(x) },
+  );
 }
 
 /** Whether x fits a signed range check of `bits` bits: [−2^(bits−1), 2^(bits−1)). */
@@ -120,7 +124,12 @@ function runGroup(g: GadgetGroup, index: number, wires: bigint[], checkRanges: b
     case 'assert':
       g.inputs.forEach((f, k) => {
         if (evalForm(f, wires) !== 0n) {
-          throw new ZkError('INPUT_OUT_OF_RANGE', `${g.what} at layer ${index} (${g.op} node ${g.node}), element ${k}`, { layer: index, node: g.node, op: g.op, element: k });
+          throw new ZkError('INPUT_OUT_OF_RANGE', `${g.what} at layer ${index} (${g.op} node ${g.node}), element ${k}`, {
+            layer: index,
+            node: g.node,
+            op: g.op,
+            element: k,
+          });
         }
       });
       return [];
@@ -162,8 +171,11 @@ function runDivide(g: DivideGroup, index: number, wires: bigint[], checkRanges: 
     const a = evalForm(af, wires);
     const b = evalForm(g.b[k], wires);
     if (b === 0n || (g.positive && b < 0n)) {
-      throw new ZkError('INPUT_OUT_OF_RANGE', `division by ${b === 0n ? 'zero' : 'a negative value where the divisor is positive by construction'} at layer ${index} (${g.op} node ${g.node}), element ${k}`,
-        { layer: index, node: g.node, op: g.op, element: k });
+      throw new ZkError(
+        'INPUT_OUT_OF_RANGE',
+        `division by ${b === 0n ? 'zero' : 'a negative value where the divisor is positive by construction'} at layer ${index} (${g.op} node ${g.node}), element ${k}`,
+        { layer: index, node: g.node, op: g.op, element: k },
+      );
     }
     const q = divideRound(a, b, g.k);
     peakB = max(peakB, abs(b));

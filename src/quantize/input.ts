@@ -21,6 +21,10 @@ export interface QuantizedRun {
  * circuit checks (naming the layer).
  */
 export function quantizeForPlan(plan: QuantizedGraph, values: readonly number[][]): QuantizedRun {
-  const inputs = quantizeInputs(values, plan.inputs.map((i) => i.scale), plan.inputs.map((i) => i.name));
+  const inputs = quantizeInputs(
+    values,
+    plan.inputs.map((i) => i.scale),
+    plan.inputs.map((i) => i.name),
+  );
   return { inputs, outputs: evaluate(plan, inputs, { checkRanges: true }).outputs };
 }

@@ -45,7 +45,12 @@ export function walkBounds(graph: QuantizedGraph, visit: (g: GadgetGroup, index:
   graph.groups.forEach((g0, i) => {
     const where = `layer ${i} (${g0.op} node ${g0.node})`;
     const inputs = g0.kind === 'product' || g0.kind === 'divide' ? [] : g0.inputs;
-    const g = visit(g0, i, inputs.reduce((m, f) => max(m, formBound(f, where)), 0n)) ?? g0;
+    const g =
+      visit(
+        g0,
+        i,
+        inputs.reduce((m, f) => max(m, formBound(f, where)), 0n),
+      ) ?? g0;
     const set = (k: number, b: bigint) => (bound[g.firstWire + k] = b);
     switch (g.kind) {
       case 'shift':

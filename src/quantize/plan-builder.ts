@@ -46,7 +46,13 @@ export class PlanBuilder {
     if (dtype !== 'bool') return Array.from({ length: count }, (_, i) => wireForm(firstWire + i));
     // Booleans are checked to be 0 or 1 in the circuit (one constraint each); the model reads the checked wires.
     const checked = this.newWires(count, 0);
-    this.groups.push({ kind: 'boolean', node: name, op: 'input', firstWire: checked, inputs: Array.from({ length: count }, (_, i) => ({ wires: [firstWire + i], coefs: [1n], bias: 0n })) });
+    this.groups.push({
+      kind: 'boolean',
+      node: name,
+      op: 'input',
+      firstWire: checked,
+      inputs: Array.from({ length: count }, (_, i) => ({ wires: [firstWire + i], coefs: [1n], bias: 0n })),
+    });
     for (let i = 0; i < count; i++) this.boolWires.add(checked + i);
     return Array.from({ length: count }, (_, i) => wireForm(checked + i));
   }
@@ -134,7 +140,9 @@ export class PlanBuilder {
    * bounds or one-hot structure an op may still ask about (booleans, lookups) stay folded.
    */
   materialise(xs: readonly Affine[], origin: Origin): Affine[] {
-    const wide = [...new Set(xs)].filter((x) => x.terms.size > 1 && this.bounds(x) === undefined && !this.isBoolean(x) && !this.oneHots.has(x) && !this.choices.has(x));
+    const wide = [...new Set(xs)].filter(
+      (x) => x.terms.size > 1 && this.bounds(x) === undefined && !this.isBoolean(x) && !this.oneHots.has(x) && !this.choices.has(x),
+    );
     if (!wide.length) return [...xs];
     const outScale = this.groupScale(wide);
     const firstWire = this.newWires(wide.length, outScale);
@@ -171,21 +179,32 @@ export class PlanBuilder {
   product(as: readonly Affine[], bs: readonly Affine[], origin: Origin, opts: { rescale?: boolean } = {}): Affine[] {
     // A constant factor is linear: it folds into the other form, which then needs no rescale.
     const live = as.map((x, i) => !isConstant(x) && !isConstant(bs[i]));
-    const out: Affine[] = as.map((x, i) =>
-      live[i] ? x : isConstant(x) ? combine([[bs[i], x.bias]]) : combine([[x, bs[i].bias]]),
-    );
+    const out: Affine[] = as.map((x, i) => (live[i] ? x : isConstant(x) ? combine([[bs[i], x.bias]]) : combine([[x, bs[i].bias]])));
     const idx = live.flatMap((l, i) => (l ? [i] : []));
     if (idx.length === 0) return out;
     const rescale = opts.rescale ?? true;
-    const a = rescale ? this.rescaleOnce(idx.map((i) => as[i]), origin) : idx.map((i) => as[i]);
-    const b = rescale ? this.rescaleOnce(idx.map((i) => bs[i]), origin) : idx.map((i) => bs[i]);
+    const a = rescale
+      ? this.rescaleOnce(
+          idx.map((i) => as[i]),
+          origin,
+        )
+      : idx.map((i) => as[i]);
+    const b = rescale
+      ? this.rescaleOnce(
+          idx.map((i) => bs[i]),
+          origin,
+        )
+      : idx.map((i) => bs[i]);
     const scaleA = this.groupScale(a);
     const scaleB = this.groupScale(b);
     const outScale = scaleA + scaleB;
     const firstWire = this.newWires(idx.length, outScale);
     idx.forEach((i, k) => this.isBoolean(as[i]) && this.isBoolean(bs[i]) && this.boolWires.add(firstWire + k));
     this.groups.push({
-      kind: 'product', ...origin, outScale, firstWire,
+      kind: 'product',
+      ...origin,
+      outScale,
+      firstWire,
       a: a.map((x) => this.quantizeForm(x, scaleA, 0n)),
       b: b.map((x) => this.quantizeForm(x, scaleB, 0n)),
     });
@@ -223,7 +242,19 @@ export class PlanBuilder {
     const half = shift > 0 ? 1n << BigInt(shift - 1) : 0n;
     const firstWire = this.newWires(idx.length, outScale);
     this.groups.push({
-      kind: 'table', ...origin, fn, inScale, shift, outScale, bits: 0, window: 0, leaves: [], low: 0n, high: 0n, maxError: 0, firstWire,
+      kind: 'table',
+      ...origin,
+      fn,
+      inScale,
+      shift,
+      outScale,
+      bits: 0,
+      window: 0,
+      leaves: [],
+      low: 0n,
+      high: 0n,
+      maxError: 0,
+      firstWire,
       inputs: idx.map((i) => this.quantizeForm(xs[i], inScale, half)),
     });
     idx.forEach((i, k) => (out[i] = wireForm(firstWire + k)));
@@ -236,7 +267,12 @@ export class PlanBuilder {
    * the gadget proves; otherwise b may have either sign. b = 0 has no proof: the prover refuses it.
    * `bMax`/`qMax` are bounds the op proves (|b| and |q| in integer units), used instead of calibration.
    */
-  divide(as: readonly Affine[], bs: readonly Affine[], origin: Origin, opts: { positive?: boolean; outScale?: number; bMax?: (bScale: number) => bigint; qMax?: bigint } = {}): Affine[] {
+  divide(
+    as: readonly Affine[],
+    bs: readonly Affine[],
+    origin: Origin,
+    opts: { positive?: boolean; outScale?: number; bMax?: (bScale: number) => bigint; qMax?: bigint } = {},
+  ): Affine[] {
     const out = as.map((a, i) => {
       const b = bs[i];
       if (!isConstant(b)) return a;
@@ -256,8 +292,15 @@ export class PlanBuilder {
     }
     const firstWire = this.newWires(idx.length, outScale);
     this.groups.push({
-      kind: 'divide', ...origin, k, positive: opts.positive ?? false, outScale, bBits: 0, qBits: 0,
-      ...(opts.bMax ? { bMax: opts.bMax(scaleB) } : {}), ...(opts.qMax !== undefined ? { qMax: opts.qMax } : {}),
+      kind: 'divide',
+      ...origin,
+      k,
+      positive: opts.positive ?? false,
+      outScale,
+      bBits: 0,
+      qBits: 0,
+      ...(opts.bMax ? { bMax: opts.bMax(scaleB) } : {}),
+      ...(opts.qMax !== undefined ? { qMax: opts.qMax } : {}),
       firstWire,
       a: idx.map((i) => this.quantizeForm(as[i], scaleA, 0n)),
       b: idx.map((i) => this.quantizeForm(bs[i], scaleB, 0n)),
@@ -289,7 +332,17 @@ export class PlanBuilder {
     const inScale = this.groupScale(idx.map((i) => xs[i]));
     if (inScale === 0) return out;
     const firstWire = this.newWires(idx.length, 0);
-    this.groups.push({ kind: 'round', ...origin, ...(mode === 'trunc' ? { mode } : {}), inScale, shift: inScale, outScale: 0, bits: 0, firstWire, inputs: idx.map((i) => this.quantizeForm(xs[i], inScale, 0n)) });
+    this.groups.push({
+      kind: 'round',
+      ...origin,
+      ...(mode === 'trunc' ? { mode } : {}),
+      inScale,
+      shift: inScale,
+      outScale: 0,
+      bits: 0,
+      firstWire,
+      inputs: idx.map((i) => this.quantizeForm(xs[i], inScale, 0n)),
+    });
     idx.forEach((i, k) => (out[i] = wireForm(firstWire + k)));
     return out;
   }
@@ -304,7 +357,12 @@ export class PlanBuilder {
     const off = xs.flatMap((x, i) => (isConstant(x) || this.exactAt(x, this.formScale(x)) ? [] : [i]));
     if (!off.length) return [...xs];
     const toScale = Math.min(this.scale, ...off.map((i) => this.formScale(xs[i])));
-    const rounded = this.shiftGroup(off.map((i) => xs[i]), origin, false, toScale);
+    const rounded = this.shiftGroup(
+      off.map((i) => xs[i]),
+      origin,
+      false,
+      toScale,
+    );
     const out = [...xs];
     off.forEach((i, k) => (out[i] = rounded[k]));
     return out;
@@ -339,7 +397,15 @@ export class PlanBuilder {
       const outScale = live.length ? this.groupScale(live, true) : this.scale;
       return { name: o.name, dims: o.dims, dtype: o.dtype, scale: outScale, forms: o.forms.map((f) => this.quantizeForm(f, outScale, 0n)) };
     });
-    return { scale: this.scale, visibility: this.visibility, wireCount: this.wireScales.length, inputs: this.inputs, weights: this.weights, groups: this.groups, outputs: planOutputs };
+    return {
+      scale: this.scale,
+      visibility: this.visibility,
+      wireCount: this.wireScales.length,
+      inputs: this.inputs,
+      weights: this.weights,
+      groups: this.groups,
+      outputs: planOutputs,
+    };
   }
 
   /**
@@ -358,7 +424,14 @@ export class PlanBuilder {
     const half = shift > 0 && round ? 1n << BigInt(shift - 1) : 0n;
     const firstWire = this.newWires(idx.length, outScale);
     this.groups.push({
-      kind: 'shift', ...origin, relu, inScale, shift, outScale, bits: 0, firstWire,
+      kind: 'shift',
+      ...origin,
+      relu,
+      inScale,
+      shift,
+      outScale,
+      bits: 0,
+      firstWire,
       inputs: idx.map((i) => this.quantizeForm(xs[i], inScale, half)),
     });
     idx.forEach((i, k) => (out[i] = wireForm(firstWire + k)));

@@ -24,17 +24,33 @@ function groupFromJson(g: Json<GadgetGroup>): GadgetGroup {
   if (g.kind === 'product') return { ...g, a: g.a.map(formFromJson), b: g.b.map(formFromJson) };
   if (g.kind === 'divide') {
     const { bMax, qMax, ...rest } = g;
-    return { ...rest, a: g.a.map(formFromJson), b: g.b.map(formFromJson), ...(bMax !== undefined ? { bMax: BigInt(bMax) } : {}), ...(qMax !== undefined ? { qMax: BigInt(qMax) } : {}) };
+    return {
+      ...rest,
+      a: g.a.map(formFromJson),
+      b: g.b.map(formFromJson),
+      ...(bMax !== undefined ? { bMax: BigInt(bMax) } : {}),
+      ...(qMax !== undefined ? { qMax: BigInt(qMax) } : {}),
+    };
   }
   if (g.kind === 'table') return { ...g, inputs: g.inputs.map(formFromJson), leaves: g.leaves.map(leafFromJson), low: BigInt(g.low), high: BigInt(g.high) };
   return { ...g, inputs: g.inputs.map(formFromJson) };
 }
 
 export function planToJson(g: QuantizedGraph): string {
-  return JSON.stringify({ ...g, weights: g.weights.map((w) => ({ ...w, values: w.values.map(String) })), groups: g.groups.map(groupToJson), outputs: g.outputs.map((o) => ({ ...o, forms: o.forms.map(formToJson) })) });
+  return JSON.stringify({
+    ...g,
+    weights: g.weights.map((w) => ({ ...w, values: w.values.map(String) })),
+    groups: g.groups.map(groupToJson),
+    outputs: g.outputs.map((o) => ({ ...o, forms: o.forms.map(formToJson) })),
+  });
 }
 
 export function planFromJson(text: string): QuantizedGraph {
   const j = JSON.parse(text) as Json<QuantizedGraph>;
-  return { ...j, weights: (j.weights ?? []).map((w) => ({ ...w, values: w.values.map(BigInt) })), groups: j.groups.map(groupFromJson), outputs: j.outputs.map((o) => ({ ...o, forms: o.forms.map(formFromJson) })) };
+  return {
+    ...j,
+    weights: (j.weights ?? []).map((w) => ({ ...w, values: w.values.map(BigInt) })),
+    groups: j.groups.map(groupFromJson),
+    outputs: j.outputs.map((o) => ({ ...o, forms: o.forms.map(formFromJson) })),
+  };
 }

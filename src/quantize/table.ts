@@ -143,11 +143,18 @@ export function fitTable(fn: TableFunction, o: FitOptions): TableFit {
     });
     if (worst < 0) break;
     const { depth, index } = leaves[worst];
-    leaves = [...leaves.slice(0, worst), { depth: depth + 1, index: 2 * index, fit: fit(depth + 1, 2 * index) }, { depth: depth + 1, index: 2 * index + 1, fit: fit(depth + 1, 2 * index + 1) }, ...leaves.slice(worst + 1)];
+    leaves = [
+      ...leaves.slice(0, worst),
+      { depth: depth + 1, index: 2 * index, fit: fit(depth + 1, 2 * index) },
+      { depth: depth + 1, index: 2 * index + 1, fit: fit(depth + 1, 2 * index + 1) },
+      ...leaves.slice(worst + 1),
+    ];
   }
   const limits = o.saturates ? functionSpec(fn).limits!(fn.params) : undefined;
   // Outside the window the table returns the limit; the window was chosen so that f is within lsb/8 of it there.
-  const saturationError = limits ? Math.max(Math.abs(evalFunction(fn, half / 2 ** o.scale) - limits.high), Math.abs(evalFunction(fn, -half / 2 ** o.scale - 2 ** -o.scale) - limits.low)) : 0;
+  const saturationError = limits
+    ? Math.max(Math.abs(evalFunction(fn, half / 2 ** o.scale) - limits.high), Math.abs(evalFunction(fn, -half / 2 ** o.scale - 2 ** -o.scale) - limits.low))
+    : 0;
   const toBig = (v: number): bigint => {
     if (!Number.isFinite(v)) throw new ZkError('RANGE_TOO_WIDE', `the table of ${fn.name} has a coefficient that is not finite`);
     return BigInt(Math.round(v));

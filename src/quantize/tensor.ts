@@ -12,7 +12,10 @@ export interface SymTensor {
 }
 
 export const fromConst = (t: ConstTensor): SymTensor => ({
-  dims: [...t.dims], dtype: t.dtype, data: Array.from(t.data, (v) => constant(v)), ...(t.elemType !== undefined ? { elemType: t.elemType } : {}),
+  dims: [...t.dims],
+  dtype: t.dtype,
+  data: Array.from(t.data, (v) => constant(v)),
+  ...(t.elemType !== undefined ? { elemType: t.elemType } : {}),
 });
 
 export const strides = (dims: readonly number[]): number[] => {

@@ -48,7 +48,8 @@ export const MAX_TERMS = 1 << 22;
  */
 export const FOLD_BUDGET = 1 << 16;
 
-const termCount = (outputs: readonly (SymTensor | undefined)[]): number => outputs.reduce((s, o) => s + (o ? o.data.reduce((a, f) => a + f.terms.size, 0) : 0), 0);
+const termCount = (outputs: readonly (SymTensor | undefined)[]): number =>
+  outputs.reduce((s, o) => s + (o ? o.data.reduce((a, f) => a + f.terms.size, 0) : 0), 0);
 
 const formatAttribute = (v: unknown): string => {
   const text = JSON.stringify(v) ?? String(v);
@@ -64,8 +65,15 @@ export function unsupportedNodes(graph: OnnxGraph): { node: string; op: string }
 export function requireSupported(graph: OnnxGraph): void {
   const missing = unsupportedNodes(graph);
   if (!missing.length) return;
-  const list = missing.slice(0, 20).map((m) => `${m.node} (${m.op})`).join(', ');
-  throw new ZkError('ONNX_UNSUPPORTED', `unsupported op${missing.length > 1 ? 's' : ''}: ${list}${missing.length > 20 ? `, and ${missing.length - 20} more` : ''}`, { nodes: missing.slice(0, 20) });
+  const list = missing
+    .slice(0, 20)
+    .map((m) => `${m.node} (${m.op})`)
+    .join(', ');
+  throw new ZkError(
+    'ONNX_UNSUPPORTED',
+    `unsupported op${missing.length > 1 ? 's' : ''}: ${list}${missing.length > 20 ? `, and ${missing.length - 20} more` : ''}`,
+    { nodes: missing.slice(0, 20) },
+  );
 }
 
 /**
@@ -89,7 +97,7 @@ function materialiseWhereCheaper(
   const foldedState = builder.mark();
   builder.rollback(before);
   const at = { node: origin.name, op: origin.opType };
-  const materialised = inputs.map((t) => (t && t.data.some((f) => f.terms.size > 1) ? { ...t, data: builder.materialise(t.data, at) } : t));
+  const materialised = inputs.map((t) => (t?.data.some((f) => f.terms.size > 1) ? { ...t, data: builder.materialise(t.data, at) } : t));
   // Each new wire costs its form's terms and itself, in its linear constraint.
   const replaced = new Set(inputs.flatMap((t, i) => t?.data.filter((f, k) => materialised[i]!.data[k] !== f) ?? []));
   const extra = [...replaced].reduce((s, f) => s + f.terms.size + 1, 0);
@@ -104,7 +112,8 @@ function materialiseWhereCheaper(
   builder.rollback(before);
   const again = run(inputs);
   const now = builder.mark();
-  if (now.groups !== foldedState.groups || now.wires !== foldedState.wires) throw new ZkError('INTERNAL', `node ${origin.name} (${origin.opType}) built a different plan when run again`);
+  if (now.groups !== foldedState.groups || now.wires !== foldedState.wires)
+    throw new ZkError('INTERNAL', `node ${origin.name} (${origin.opType}) built a different plan when run again`);
   return again;
 }
 
@@ -153,8 +162,10 @@ export function quantizeGraph(model: OnnxGraph, options: QuantizeOptions): Quant
       outputs = OPS[node.opType](ctx);
       for (const o of outputs) if (o) boundedSize(o.dims, `node ${node.name} (${node.opType}) output`);
       const unhandled = unhandledAttributes(ctx);
-      if (unhandled.length) ctx.fail(`attribute${unhandled.length > 1 ? 's' : ''} ${unhandled.map((a) => `${a}=${formatAttribute(node.attributes[a])}`).join(', ')} not supported`);
-      if (termCount(outputs) > (options.foldBudget ?? FOLD_BUDGET)) outputs = materialiseWhereCheaper(builder, before, outputs, (ins) => OPS[node.opType](new OpContext(node, ins, builder, graph.opset)), inputs, node);
+      if (unhandled.length)
+        ctx.fail(`attribute${unhandled.length > 1 ? 's' : ''} ${unhandled.map((a) => `${a}=${formatAttribute(node.attributes[a])}`).join(', ')} not supported`);
+      if (termCount(outputs) > (options.foldBudget ?? FOLD_BUDGET))
+        outputs = materialiseWhereCheaper(builder, before, outputs, (ins) => OPS[node.opType](new OpContext(node, ins, builder, graph.opset)), inputs, node);
     } catch (e) {
       // An error from deep inside an op (a constant that is not finite…) names the node it came from.
       if (isZkError(e) && e.details?.node === undefined && !e.message.startsWith('node ')) {
@@ -167,18 +178,26 @@ export function quantizeGraph(model: OnnxGraph, options: QuantizeOptions): Quant
     }
     const terms = termCount(outputs);
     if (terms > MAX_TERMS) {
-      throw new ZkError('TOO_LARGE', `node ${node.name} (${node.opType}): its output folds into ${terms} affine terms (more than ${MAX_TERMS}); the model is too large to compile`, { node: node.name, op: node.opType, terms });
+      throw new ZkError(
+        'TOO_LARGE',
+        `node ${node.name} (${node.opType}): its output folds into ${terms} affine terms (more than ${MAX_TERMS}); the model is too large to compile`,
+        { node: node.name, op: node.opType, terms },
+      );
     }
     node.outputs.forEach((name, i) => name && outputs[i] && values.set(name, outputs[i]));
   }
   if (refused.length === 1) throw refused[0];
   if (refused.length > 1) {
-    throw new ZkError('ONNX_UNSUPPORTED', `${refused.length} nodes cannot be compiled: ${refused.map((e) => e.message).join('; ')}`, { nodes: refused.map((e) => e.details) });
+    throw new ZkError('ONNX_UNSUPPORTED', `${refused.length} nodes cannot be compiled: ${refused.map((e) => e.message).join('; ')}`, {
+      nodes: refused.map((e) => e.details),
+    });
   }
   const produced = options.skipMissingOutputs ? graph.outputs.filter((o) => values.has(o.name)) : graph.outputs;
-  return builder.build(produced.map((o) => {
-    const v = values.get(o.name);
-    if (!v) throw new ZkError('ONNX_MALFORMED', `graph output ${o.name} is never produced`);
-    return { name: o.name, dims: v.dims, dtype: v.dtype, forms: v.data };
-  }));
+  return builder.build(
+    produced.map((o) => {
+      const v = values.get(o.name);
+      if (!v) throw new ZkError('ONNX_MALFORMED', `graph output ${o.name} is never produced`);
+      return { name: o.name, dims: v.dims, dtype: v.dtype, forms: v.data };
+    }),
+  );
 }

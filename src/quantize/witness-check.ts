@@ -28,7 +28,8 @@ export function checkWitness(plan: QuantizedGraph, wires: readonly bigint[]): Wi
     const range = inp.range;
     if (!range) return;
     for (let k = 0; k < sizeOf(inp.dims); k++) {
-      if (!inRange(wires[inp.firstWire + k], range)) violations.push({ layer: -1, node: inp.name, op: 'input', element: k, what: `input outside its ${range.bits}-bit range check` });
+      if (!inRange(wires[inp.firstWire + k], range))
+        violations.push({ layer: -1, node: inp.name, op: 'input', element: k, what: `input outside its ${range.bits}-bit range check` });
     }
   });
   plan.groups.forEach((g, layer) => {

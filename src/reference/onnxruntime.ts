@@ -15,15 +15,19 @@ function widenNarrowIntegers(model: Uint8Array): Uint8Array {
   const m = ModelProto.decode(model);
   const widen = (t: onnxProto.onnx.ITensorProto) => {
     if (t.dataType == null || !NARROW.has(t.dataType)) return;
-    const raw = t.rawData && t.rawData.length ? t.rawData : null;
+    const raw = t.rawData?.length ? t.rawData : null;
     const n = (t.dims ?? []).reduce((a: number, d) => a * Number(d), 1);
     const view = raw ? new DataView(raw.buffer, raw.byteOffset, raw.byteLength) : null;
     const read = (i: number): number => {
       switch (t.dataType) {
-        case TensorProto.DataType.INT8: return view ? view.getInt8(i) : t.int32Data![i];
-        case TensorProto.DataType.UINT8: return view ? view.getUint8(i) : t.int32Data![i];
-        case TensorProto.DataType.INT16: return view ? view.getInt16(2 * i, true) : t.int32Data![i];
-        default: return view ? view.getUint16(2 * i, true) : t.int32Data![i];
+        case TensorProto.DataType.INT8:
+          return view ? view.getInt8(i) : t.int32Data![i];
+        case TensorProto.DataType.UINT8:
+          return view ? view.getUint8(i) : t.int32Data![i];
+        case TensorProto.DataType.INT16:
+          return view ? view.getInt16(2 * i, true) : t.int32Data![i];
+        default:
+          return view ? view.getUint16(2 * i, true) : t.int32Data![i];
       }
     };
     const values = Array.from({ length: n }, (_, i) => read(i));
@@ -213,7 +217,13 @@ export interface OutputAccuracy {
  * Per-output accuracy of a quantized run: `ours` (floats, one flat array per model output, in the
  * order of `outputs`) against onnxruntime's float run of the same input `values` on `session`.
  */
-export async function outputAccuracy(session: ReferenceSession, inputs: readonly ValueInfo[], outputs: readonly { name: string }[], values: readonly number[][], ours: readonly number[][]): Promise<OutputAccuracy[]> {
+export async function outputAccuracy(
+  session: ReferenceSession,
+  inputs: readonly ValueInfo[],
+  outputs: readonly { name: string }[],
+  values: readonly number[][],
+  ours: readonly number[][],
+): Promise<OutputAccuracy[]> {
   const reference = await session.run(inputs, values);
   return outputs.map(({ name }, o) => ({
     name,

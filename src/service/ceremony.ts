@@ -33,7 +33,10 @@ export class CeremonyService {
   /** The transcript (null without a ceremony) and the identity of the ptau the keys rest on. */
   status(m: ReadyModel): { transcript: Transcript | null; ptau: { file: string; power: number; development: boolean } } {
     const setup = m.info.setup!;
-    return { transcript: readTranscript(m.dir) ?? null, ptau: { file: setup.ptauFile ?? `power-${setup.ptauPower}.ptau`, power: setup.ptauPower, development: setup.developmentPtau } };
+    return {
+      transcript: readTranscript(m.dir) ?? null,
+      ptau: { file: setup.ptauFile ?? `power-${setup.ptauPower}.ptau`, power: setup.ptauPower, development: setup.developmentPtau },
+    };
   }
 
   /**
@@ -44,7 +47,10 @@ export class CeremonyService {
   file(m: ReadyModel, which: CeremonyFile): string {
     if (which === 'ptau') return locatePtau(m.dir, { ...this.ptau, ptau: m.record.settings.ptau ?? this.ptau.ptau });
     const circuitPublic = Boolean(m.record.settings.ceremonyOwner) || m.record.clientProving || m.info.visibility.weights !== 'fixed';
-    if (!circuitPublic) throw new ZkError('FORBIDDEN', `model ${m.record.id} keeps its circuit private (weights fixed in it, no ceremony, no clientProving)`, { id: m.record.id });
+    if (!circuitPublic)
+      throw new ZkError('FORBIDDEN', `model ${m.record.id} keeps its circuit private (weights fixed in it, no ceremony, no clientProving)`, {
+        id: m.record.id,
+      });
     return modelFiles(m.dir)[which];
   }
 
@@ -65,7 +71,8 @@ export class CeremonyService {
   /** Closes the ceremony with the beacon; only the holder of the owner's token may (FORBIDDEN otherwise). */
   finalize(m: ReadyModel, token: string, beacon: string, iterationsExp: number): Promise<Transcript> {
     const { ceremonyOwner } = requireCeremony(m);
-    if (!timingSafeEqual(digest(token), Buffer.from(ceremonyOwner, 'hex'))) throw new ZkError('FORBIDDEN', 'only the model owner (their ceremony token) can finalize the ceremony');
+    if (!timingSafeEqual(digest(token), Buffer.from(ceremonyOwner, 'hex')))
+      throw new ZkError('FORBIDDEN', 'only the model owner (their ceremony token) can finalize the ceremony');
     return this.serially(m.record.key, () => finalizeCeremony(m.dir, beacon, iterationsExp));
   }
 

@@ -1,7 +1,7 @@
 import { availableParallelism, hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
-import { parseOrThrow, ZkError } from '../core/errors.js';
+import { parseOrThrow } from '../core/errors.js';
 import type { LogFormat } from './logger.js';
 
 /**
@@ -83,13 +83,22 @@ const byteSize = z
     return Math.floor(Number(n) * { b: 1, kb: 2 ** 10, mb: 2 ** 20, gb: 2 ** 30 }[unit.toLowerCase() as 'b']);
   });
 const positiveInt = z.coerce.number().int().positive();
-const seconds = z.coerce.number().positive().transform((s) => Math.round(s * 1000));
+const seconds = z.coerce
+  .number()
+  .positive()
+  .transform((s) => Math.round(s * 1000));
 
 /** Each env var, its parser and its default (as the env string), in the README's order. */
 const ENV = {
   PORT: [z.coerce.number().int().min(0).max(65535), '8080'],
   ZKINFER_HOST: [z.string().min(1).optional(), undefined],
-  ZKINFER_DATA_DIR: [z.string().min(1).transform((d) => resolve(d)), './data'],
+  ZKINFER_DATA_DIR: [
+    z
+      .string()
+      .min(1)
+      .transform((d) => resolve(d)),
+    './data',
+  ],
   // Measured (README "Service"): one worker per core, each with snarkjs' threads, beat one worker
   // with threads and one single-threaded worker per core, in throughput and latency.
   ZKINFER_POOL_SIZE: [positiveInt, String(availableParallelism())],
@@ -99,25 +108,64 @@ const ENV = {
   ZKINFER_KEYLESS_SHARE: [z.coerce.number().min(0).max(1), '0.5'],
   ZKINFER_JOB_TIMEOUT: [seconds, '300'],
   ZKINFER_DRAIN_TIMEOUT: [seconds, '60'],
-  ZKINFER_RETENTION: [z.coerce.number().min(0).transform((s) => Math.round(s * 1000)), '86400'],
+  ZKINFER_RETENTION: [
+    z.coerce
+      .number()
+      .min(0)
+      .transform((s) => Math.round(s * 1000)),
+    '86400',
+  ],
   ZKINFER_BODY_LIMIT: [byteSize, '1mb'],
   ZKINFER_MODEL_SIZE_LIMIT: [byteSize, '100mb'],
   ZKINFER_MAX_CONSTRAINTS: [positiveInt, '1000000'],
   ZKINFER_MAX_PTAU_POWER: [z.coerce.number().int().min(8).max(28), '16'],
-  ZKINFER_PTAU: [z.string().min(1).transform((p) => resolve(p)).optional(), undefined],
-  ZKINFER_API_KEYS: [z.string().transform((s) => s.split(',').map((k) => k.trim()).filter(Boolean)), ''],
+  ZKINFER_PTAU: [
+    z
+      .string()
+      .min(1)
+      .transform((p) => resolve(p))
+      .optional(),
+    undefined,
+  ],
+  ZKINFER_API_KEYS: [
+    z.string().transform((s) =>
+      s
+        .split(',')
+        .map((k) => k.trim())
+        .filter(Boolean),
+    ),
+    '',
+  ],
   ZKINFER_WORKER_HEAP_MB: [positiveInt.optional(), undefined],
   ZKINFER_COMPILE_CONCURRENCY: [positiveInt, '1'],
   ZKINFER_LOG_LEVEL: [z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']), 'info'],
   ZKINFER_LOG_FORMAT: [z.enum(['auto', 'json', 'pretty']), 'auto'],
   ZKINFER_EXAMPLE: [z.enum(['0', '1']).transform((v) => v === '1'), '1'],
-  REDIS_URL: [z.string().regex(/^rediss?:\/\//, 'a redis:// or rediss:// URL').optional(), undefined],
+  REDIS_URL: [
+    z
+      .string()
+      .regex(/^rediss?:\/\//, 'a redis:// or rediss:// URL')
+      .optional(),
+    undefined,
+  ],
   ZKINFER_QUEUE_PREFIX: [z.string().regex(/^[\w.-]{1,64}$/, 'letters, digits, _ . -'), 'zkinfer'],
-  ZKINFER_NODE_NAME: [z.string().regex(/^[\w.-]{1,64}$/, 'letters, digits, _ . -'), hostname().replace(/[^\w.-]/g, '_').slice(0, 64) || 'node'],
+  ZKINFER_NODE_NAME: [
+    z.string().regex(/^[\w.-]{1,64}$/, 'letters, digits, _ . -'),
+    hostname()
+      .replace(/[^\w.-]/g, '_')
+      .slice(0, 64) || 'node',
+  ],
   ZKINFER_PROVER_METRICS_PORT: [z.coerce.number().int().min(0).max(65535), '9464'],
   ZKINFER_LOCK_TIMEOUT: [seconds, '30'],
   ZKINFER_MAX_ATTEMPTS: [positiveInt, '3'],
-  ZKINFER_ARTIFACTS_DIR: [z.string().min(1).transform((d) => resolve(d)).optional(), undefined],
+  ZKINFER_ARTIFACTS_DIR: [
+    z
+      .string()
+      .min(1)
+      .transform((d) => resolve(d))
+      .optional(),
+    undefined,
+  ],
   ZKINFER_S3_BUCKET: [z.string().min(1).optional(), undefined],
   ZKINFER_S3_PREFIX: [z.string().transform((s) => s.replace(/^\/+|\/+$/g, '')), 'zkinfer/artifacts'],
   ZKINFER_S3_ENDPOINT: [z.url().optional(), undefined],

@@ -19,6 +19,14 @@ export const REDACTED = ['req.headers.authorization', 'req.headers.cookie', 'req
  */
 export function createLogger(options: { level: string; format: LogFormat }, destination?: DestinationStream): Logger {
   const human = options.format === 'pretty' || (options.format === 'auto' && process.stdout.isTTY === true);
-  const stream = human ? pretty({ destination: destination ?? 1, colorize: destination === undefined && process.stdout.isTTY === true, sync: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' }) : destination;
+  const stream = human
+    ? pretty({
+        destination: destination ?? 1,
+        colorize: destination === undefined && process.stdout.isTTY === true,
+        sync: true,
+        translateTime: 'SYS:HH:MM:ss.l',
+        ignore: 'pid,hostname',
+      })
+    : destination;
   return pino({ level: options.level, redact: { paths: REDACTED, censor: '[redacted]' } }, stream ?? pino.destination(1));
 }

@@ -35,7 +35,11 @@ export function createMetrics(node?: string) {
       buckets: COMPILE_BUCKETS,
       registers,
     }),
-    retries: new Counter({ name: 'zkinfer_proof_retries_total', help: 'Proof jobs a prover started again, after a failed attempt or a prover lost mid-job', registers }),
+    retries: new Counter({
+      name: 'zkinfer_proof_retries_total',
+      help: 'Proof jobs a prover started again, after a failed attempt or a prover lost mid-job',
+      registers,
+    }),
     failures: new Counter({
       name: 'zkinfer_failures_total',
       help: 'Failed proof jobs, model builds and rejected proof requests, by kind and error code',

@@ -87,7 +87,14 @@ export class ModelService {
    * one per model version: loading the model per request cost a model load each time. Released when
    * evicted or when the model goes.
    */
-  private readonly references = new Lru<string, Promise<ReferenceSession>>(REFERENCE_SESSIONS, (s) => void s.then((r) => r.release(), () => {}));
+  private readonly references = new Lru<string, Promise<ReferenceSession>>(
+    REFERENCE_SESSIONS,
+    (s) =>
+      void s.then(
+        (r) => r.release(),
+        () => {},
+      ),
+  );
   /** sha256 of served artifacts by `key/name`: they never change once a model is ready. */
   private readonly hashes = new Map<string, Promise<string>>();
 
@@ -117,7 +124,10 @@ export class ModelService {
     const docs = u.calibration === undefined ? undefined : Array.isArray(u.calibration) ? u.calibration : [u.calibration];
     if (docs?.length === 0) throw new ZkError('INPUT_INVALID', 'calibration must hold at least one input document');
     if (u.clientProving && u.visibility && !clientProvable(u.visibility)) {
-      throw new ZkError('INPUT_INVALID', `clientProving: a client cannot prove a model with ${u.visibility.weights} weights without holding them; use weights=fixed or weights=public`);
+      throw new ZkError(
+        'INPUT_INVALID',
+        `clientProving: a client cannot prove a model with ${u.visibility.weights} weights without holding them; use weights=fixed or weights=public`,
+      );
     }
     const prepared = prepareWithDocs(graph, u.graph ?? {}, docs ?? []);
     // Unset settings stay unset: compile applies the defaults (a scale chosen by calibration, as the CLI's).
@@ -137,7 +147,17 @@ export class ModelService {
     const key = ArtifactStore.key(onnxSha256, name, settings);
     if (!this.artifacts.readyInfo(key)) this.artifacts.saveUpload(key, onnx);
     const now = Date.now();
-    const fields = { id: randomUUID(), name, key, onnxSha256, settings, status: 'compiling' as const, clientProving: u.clientProving ?? false, createdAt: now, updatedAt: now };
+    const fields = {
+      id: randomUUID(),
+      name,
+      key,
+      onnxSha256,
+      settings,
+      status: 'compiling' as const,
+      clientProving: u.clientProving ?? false,
+      createdAt: now,
+      updatedAt: now,
+    };
     const record: ModelRecord = { ...fields, version: this.models.insert(fields) };
     void this.builder.build(record);
     return this.get(record.id);
@@ -167,7 +187,8 @@ export class ModelService {
       } catch {
         info = undefined;
       }
-      if (!info) throw new ZkError('ARTIFACT_MISSING', `the artifacts of model ${record.id} are missing or unreadable in the data directory`, { id: record.id });
+      if (!info)
+        throw new ZkError('ARTIFACT_MISSING', `the artifacts of model ${record.id} are missing or unreadable in the data directory`, { id: record.id });
       this.infos.set(record.key, info);
     }
     return info;
@@ -213,10 +234,17 @@ export class ModelService {
     const plan = this.plans.get(m.record.key, () => planFromJson(readFileSync(modelFiles(m.dir).plan, 'utf8')));
     const { outputs } = quantizeForPlan(plan, values);
     const salt = (doc as { salt?: unknown }).salt;
-    if (salt !== undefined && !needsSalt(m.info.visibility)) throw new ZkError('INPUT_INVALID', `"salt": model ${m.info.name} hashes neither its input nor its output`);
+    if (salt !== undefined && !needsSalt(m.info.visibility))
+      throw new ZkError('INPUT_INVALID', `"salt": model ${m.info.name} hashes neither its input nor its output`);
     // The output the proof will show (the prover checks its circuit against this same evaluation).
     const output = m.info.outputs.map((t, o) => ({ name: t.name, dims: t.dims, values: decodeTensor(t, outputs[o]).values }));
-    const accuracy = await outputAccuracy(await this.reference(m), m.info.inputs, m.info.outputs, values, output.map((o) => o.values));
+    const accuracy = await outputAccuracy(
+      await this.reference(m),
+      m.info.inputs,
+      m.info.outputs,
+      values,
+      output.map((o) => o.values),
+    );
     return { values, ...(salt === undefined ? {} : { salt: String(parseFieldElement(salt, '"salt"')) }), preview: { output, accuracy } };
   }
 
@@ -239,7 +267,11 @@ export class ModelService {
     if (!Object.hasOwn(ARTIFACTS, name)) throw new ZkError('NOT_FOUND', `no artifact "${name}"; one of ${Object.keys(ARTIFACTS).join(', ')}`, { name });
     const spec = ARTIFACTS[name as ArtifactName];
     if (spec.proving && !m.record.clientProving) {
-      throw new ZkError('FORBIDDEN', `model ${m.record.id} is not available for client-side proving: its owner did not upload it with clientProving=true (${name} reveals its weights)`, { id: m.record.id, name });
+      throw new ZkError(
+        'FORBIDDEN',
+        `model ${m.record.id} is not available for client-side proving: its owner did not upload it with clientProving=true (${name} reveals its weights)`,
+        { id: m.record.id, name },
+      );
     }
     const file = modelFiles(m.dir)[spec.file];
     if (!existsSync(file)) throw new ZkError('ARTIFACT_MISSING', `model ${m.record.id} has no ${name}`, { id: m.record.id, name });
@@ -293,7 +325,15 @@ export class ModelService {
     const v = await verifyBundle(m.info, await this.verificationKey(m), bundle);
     if (!v.valid) throw new ZkError('PROOF_INVALID', `the bundle does not verify against model ${m.record.id}: ${v.reason}`, { reason: v.reason });
     const { witnessMs = 0, proveMs = 0 } = bundle.timings ?? {};
-    return this.jobs.insertDone({ id: randomUUID(), modelId: m.record.id, createdAt: Date.now(), client, node: 'client', result: bundle, timings: { queuedMs: 0, witnessMs, proveMs, runMs: witnessMs + proveMs } });
+    return this.jobs.insertDone({
+      id: randomUUID(),
+      modelId: m.record.id,
+      createdAt: Date.now(),
+      client,
+      node: 'client',
+      result: bundle,
+      timings: { queuedMs: 0, witnessMs, proveMs, runMs: witnessMs + proveMs },
+    });
   }
 
   /** The Solidity verifier of the model's keys, rendered once and kept with the artifacts. */
@@ -307,4 +347,3 @@ export class ModelService {
     return source;
   }
 }
-

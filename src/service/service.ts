@@ -43,7 +43,10 @@ export interface Service {
  * directory's lock, and fails with STORAGE_FAILED, having released everything it took, when the
  * store cannot be opened or written at start (a full disk): the CLI prints the reason and exits 1.
  */
-export async function startService(config: ServiceConfig, logger: Logger = createLogger({ level: config.logLevel, format: config.logFormat })): Promise<Service> {
+export async function startService(
+  config: ServiceConfig,
+  logger: Logger = createLogger({ level: config.logLevel, format: config.logFormat }),
+): Promise<Service> {
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const unlock = lockDataDir(config.dataDir);
   const stops: (() => Promise<unknown> | void)[] = [unlock];
@@ -67,7 +70,14 @@ async function start(config: ServiceConfig, logger: Logger, stops: (() => Promis
   artifacts.sweepBuilds();
   await sweepDevPtauTemps(config.dataDir);
   const metrics = createMetrics(config.redisUrl ? config.nodeName : undefined);
-  const builder = new ModelBuilder(createCompilePool(config), modelStore, artifacts, { dataDir: config.dataDir, maxConstraints: config.maxConstraints, maxPtauPower: config.maxPtauPower }, metrics, logger);
+  const builder = new ModelBuilder(
+    createCompilePool(config),
+    modelStore,
+    artifacts,
+    { dataDir: config.dataDir, maxConstraints: config.maxConstraints, maxPtauPower: config.maxPtauPower },
+    metrics,
+    logger,
+  );
   stops.push(() => builder.close());
   const models = new ModelService(modelStore, artifacts, builder, config.ptau, jobs);
   const lookup = (id: string) => {
@@ -77,7 +87,13 @@ async function start(config: ServiceConfig, logger: Logger, stops: (() => Promis
   };
   const queue: ProofJobQueue = config.redisUrl
     ? new RedisProofQueue(config, jobs, lookup, await artifactSourceOf(config.artifactSource), metrics, logger)
-    : new ProofQueue(createProverPool(config), jobs, lookup, { poolSize: config.poolSize, queueLimit: config.queueLimit, keylessLimit: keylessLimit(config), timeoutMs: config.jobTimeoutMs }, metrics);
+    : new ProofQueue(
+        createProverPool(config),
+        jobs,
+        lookup,
+        { poolSize: config.poolSize, queueLimit: config.queueLimit, keylessLimit: keylessLimit(config), timeoutMs: config.jobTimeoutMs },
+        metrics,
+      );
   stops.push(() => queue.close(0));
 
   const requeued = await queue.recover();

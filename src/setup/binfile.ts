@@ -22,12 +22,7 @@ export interface BinFile {
  * payload, so inspecting a multi-GB ceremony file costs a few reads. Format problems become a
  * ZkError with `code`, including a section running past the end (a truncated download).
  */
-export async function withBinFile<T>(
-  file: string,
-  magic: string,
-  code: ZkErrorCode,
-  use: (bin: BinFile) => Promise<T>,
-): Promise<T> {
+export async function withBinFile<T>(file: string, magic: string, code: ZkErrorCode, use: (bin: BinFile) => Promise<T>): Promise<T> {
   const fh = await open(file, 'r');
   try {
     const fileSize = (await fh.stat()).size;
@@ -48,13 +43,7 @@ export async function withBinFile<T>(
   }
 }
 
-async function scanSections(
-  file: string,
-  code: ZkErrorCode,
-  count: number,
-  fileSize: number,
-  read: BinFile['read'],
-): Promise<Map<number, BinSection[]>> {
+async function scanSections(file: string, code: ZkErrorCode, count: number, fileSize: number, read: BinFile['read']): Promise<Map<number, BinSection[]>> {
   const sections = new Map<number, BinSection[]>();
   let pos = 12;
   for (let i = 0; i < count; i++) {

@@ -124,7 +124,17 @@ export function chainExtensionProblem(current: Phase2Chain, next: Phase2Chain): 
 function recordingLogger(): { logger: SnarkjsLogger; info: string[]; errors: string[] } {
   const info: string[] = [];
   const errors: string[] = [];
-  return { logger: { log: () => {}, debug: () => {}, info: (m) => void info.push(String(m)), warn: (m) => void errors.push(String(m)), error: (m) => void errors.push(String(m)) }, info, errors };
+  return {
+    logger: {
+      log: () => {},
+      debug: () => {},
+      info: (m) => void info.push(String(m)),
+      warn: (m) => void errors.push(String(m)),
+      error: (m) => void errors.push(String(m)),
+    },
+    info,
+    errors,
+  };
 }
 
 const hashHex = (h: Uint8Array): string => Buffer.from(h).toString('hex');
@@ -139,7 +149,8 @@ export async function contributeZKey(input: string, output: string, name: string
   const hash = await snarkjs.zKey.contribute(input, output, name, entropy || randomBytes(32).toString('hex'), logger).catch((e: Error) => {
     throw new ZkError('INPUT_INVALID', `snarkjs zkey contribute failed on ${input}: ${e.message}`);
   });
-  if (!(hash instanceof Uint8Array)) throw new ZkError('INPUT_INVALID', `snarkjs zkey contribute failed on ${input}: ${errors.join('; ') || 'no reason given'}`);
+  if (!(hash instanceof Uint8Array))
+    throw new ZkError('INPUT_INVALID', `snarkjs zkey contribute failed on ${input}: ${errors.join('; ') || 'no reason given'}`);
   return hashHex(hash);
 }
 
@@ -152,7 +163,8 @@ export const BEACON_NAME = 'final beacon';
  */
 export async function beaconZKey(input: string, output: string, beaconHex: string, iterationsExp: number): Promise<string> {
   if (!/^([0-9a-fA-F]{2}){1,255}$/.test(beaconHex)) throw new ZkError('INPUT_INVALID', 'the beacon must be 1 to 255 bytes of hex');
-  if (!Number.isInteger(iterationsExp) || iterationsExp < 10 || iterationsExp > 63) throw new ZkError('INPUT_INVALID', 'beacon iterations: an exponent from 10 to 63');
+  if (!Number.isInteger(iterationsExp) || iterationsExp < 10 || iterationsExp > 63)
+    throw new ZkError('INPUT_INVALID', 'beacon iterations: an exponent from 10 to 63');
   const { logger, errors } = recordingLogger();
   const hash = await snarkjs.zKey.beacon(input, output, BEACON_NAME, beaconHex.toLowerCase(), iterationsExp, logger);
   if (!(hash instanceof Uint8Array)) throw new ZkError('INPUT_INVALID', `snarkjs zkey beacon failed: ${errors.join('; ') || 'no reason given'}`);

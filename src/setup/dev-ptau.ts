@@ -64,11 +64,7 @@ const CONTRIBUTION_BYTES = 3 * G1_BYTES + 2 * G2_BYTES + (6 * G1_BYTES + 3 * G2_
  * `progress(fraction)` is called as the work advances (0..1). Uses `threads` worker threads
  * (default: every core). Throws on I/O errors; the caller writes to a temp name and renames.
  */
-export async function writeDevPtau(
-  file: string,
-  power: number,
-  opts: { progress?: (fraction: number) => void; threads?: number } = {},
-): Promise<void> {
+export async function writeDevPtau(file: string, power: number, opts: { progress?: (fraction: number) => void; threads?: number } = {}): Promise<void> {
   // Section 12 holds a domain of 2^(power+1), and bn128's largest is 2^28.
   if (!Number.isInteger(power) || power < 1 || power > TWO_ADICITY - 1) {
     throw new ZkError('INTERNAL', `a development ptau needs a power in 1..${TWO_ADICITY - 1}, got ${power}`);
@@ -227,12 +223,7 @@ function chunks<T>(count: number, make: (start: number, size: number) => T): T[]
 }
 
 /** Runs tasks with at most `limit` in flight and hands results over in task order. */
-async function inOrder(
-  pool: Piscina,
-  tasks: DevPtauTask[],
-  limit: number,
-  each: (task: DevPtauTask, result: PointsResult) => Promise<void>,
-): Promise<void> {
+async function inOrder(pool: Piscina, tasks: DevPtauTask[], limit: number, each: (task: DevPtauTask, result: PointsResult) => Promise<void>): Promise<void> {
   const running: Promise<PointsResult>[] = [];
   let next = 0;
   const launch = () => {
@@ -342,7 +333,7 @@ function rootOfUnity(p: number): bigint {
 
 function randomScalar(): bigint {
   for (;;) {
-    const x = BigInt('0x' + randomBytes(40).toString('hex')) % R;
+    const x = BigInt(`0x${randomBytes(40).toString('hex')}`) % R;
     if (x !== 0n) return x;
   }
 }

@@ -110,7 +110,7 @@ export const exportVerificationKey = (zkey: string): Promise<Groth16Verification
 /** Exports the zkey's verifying key to `file` (pretty JSON) and returns it. */
 export async function writeVerificationKey(zkey: string, file: string): Promise<Groth16VerificationKey> {
   const vkey = await exportVerificationKey(zkey);
-  await writeFile(file, JSON.stringify(vkey, null, 2) + '\n');
+  await writeFile(file, `${JSON.stringify(vkey, null, 2)}\n`);
   return vkey;
 }
 
@@ -149,7 +149,9 @@ export function canonicalJson(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
   if (typeof value === 'object' && value !== null) {
     const record = value as Record<string, unknown>;
-    const keys = Object.keys(record).filter((k) => record[k] !== undefined).sort();
+    const keys = Object.keys(record)
+      .filter((k) => record[k] !== undefined)
+      .sort();
     return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(record[k])}`).join(',')}}`;
   }
   if (typeof value === 'bigint') return JSON.stringify(value.toString());

@@ -46,7 +46,7 @@ async function readHeader(bin: BinFile, file: string) {
   const n8 = (await bin.read(header.offset, 4)).readUInt32LE(0);
   if (n8 !== 32 || header.size !== 4 + n8 + 8) invalid(file, 'malformed header');
   const rest = await bin.read(header.offset + 4, n8 + 8);
-  const q = BigInt('0x' + Buffer.from(rest.subarray(0, n8)).reverse().toString('hex'));
+  const q = BigInt(`0x${Buffer.from(rest.subarray(0, n8)).reverse().toString('hex')}`);
   // bn128 is the only curve the rest of the pipeline (circom's default prime) uses.
   if (q !== BASE_FIELD_PRIME) invalid(file, 'it is for a curve other than bn128 (BN254)');
   const power = rest.readUInt32LE(n8);

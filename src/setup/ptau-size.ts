@@ -18,7 +18,11 @@ const MIN_POWER = 8;
  * file. `plonkGates` (see r1cs.ts countPlonkGates) is required by the systems that count gates.
  */
 export function requiredPower(nConstraints: number, nPublic: number, system: ProofSystem = DEFAULT_PROOF_SYSTEM, plonkGates?: number): number {
-  for (const [name, v] of [['nConstraints', nConstraints], ['nPublic', nPublic], ['plonkGates', plonkGates ?? 0]] as const) {
+  for (const [name, v] of [
+    ['nConstraints', nConstraints],
+    ['nPublic', nPublic],
+    ['plonkGates', plonkGates ?? 0],
+  ] as const) {
     if (!Number.isSafeInteger(v) || v < 0) {
       throw new ZkError('INTERNAL', `requiredPower: ${name} must be a non-negative integer, got ${v}`);
     }

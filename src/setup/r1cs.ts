@@ -128,4 +128,9 @@ function scaledMinus(x: LinearCombination, k: bigint, y: LinearCombination): Lin
 }
 
 const leBigInt = (buf: Buffer, offset: number, n8: number): bigint =>
-  BigInt('0x' + (Buffer.from(buf.subarray(offset, offset + n8)).reverse().toString('hex') || '0'));
+  BigInt(
+    '0x' +
+      (Buffer.from(buf.subarray(offset, offset + n8))
+        .reverse()
+        .toString('hex') || '0'),
+  );

@@ -7,7 +7,7 @@
  */
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
-// @ts-ignore -- no type declarations
+// @ts-expect-error -- no type declarations
 import BetterSqlite3 from 'better-sqlite3';
 import { ZkError } from '../core/errors.js';
 import { guarded, storageFault } from './faults.js';
@@ -108,7 +108,6 @@ function open(dataDir: string): Database {
   }
   return db;
 }
-
 
 /** WAL mode and the pending migrations; an up-to-date database is not written. */
 function migrate(db: Database): void {

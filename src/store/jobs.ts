@@ -69,7 +69,8 @@ const readInput = (text: string): SubmittedInput => {
   const parsed = JSON.parse(text) as number[][] | SubmittedInput | null;
   return parsed === null ? { values: [] } : Array.isArray(parsed) ? { values: parsed } : parsed;
 };
-const writeInput = ({ values, salt, preview }: SubmittedInput): string => JSON.stringify(salt === undefined && preview === undefined ? values : { values, salt, preview });
+const writeInput = ({ values, salt, preview }: SubmittedInput): string =>
+  JSON.stringify(salt === undefined && preview === undefined ? values : { values, salt, preview });
 
 interface Row {
   id: string;
@@ -137,7 +138,9 @@ export class JobStore {
    */
   insertDone(j: Pick<JobRecord, 'id' | 'modelId' | 'createdAt' | 'client' | 'node'> & { result: ProofBundle; timings: JobTimings }): JobRecord {
     this.db
-      .prepare("INSERT INTO jobs (id, model_id, status, input, result, timings, created_at, started_at, finished_at, client, priority, attempts, node) VALUES (?, ?, 'done', '[]', ?, ?, ?, ?, ?, ?, 0, 0, ?)")
+      .prepare(
+        "INSERT INTO jobs (id, model_id, status, input, result, timings, created_at, started_at, finished_at, client, priority, attempts, node) VALUES (?, ?, 'done', '[]', ?, ?, ?, ?, ?, ?, 0, 0, ?)",
+      )
       .run(j.id, j.modelId, JSON.stringify(j.result), JSON.stringify(j.timings), j.createdAt, j.createdAt, j.createdAt, j.client, j.node ?? null);
     return this.get(j.id)!;
   }
@@ -159,7 +162,9 @@ export class JobStore {
    */
   markRunning(id: string, at: number, run: { attempt?: number; node?: string } = {}): void {
     this.db
-      .prepare("UPDATE jobs SET status = 'running', started_at = ?, attempts = coalesce(?, attempts + 1), node = coalesce(?, node) WHERE id = ? AND status IN ('queued', 'running')")
+      .prepare(
+        "UPDATE jobs SET status = 'running', started_at = ?, attempts = coalesce(?, attempts + 1), node = coalesce(?, node) WHERE id = ? AND status IN ('queued', 'running')",
+      )
       .run(at, run.attempt ?? null, run.node ?? null, id);
   }
 
@@ -172,7 +177,16 @@ export class JobStore {
       .prepare(
         "UPDATE jobs SET status = ?, result = ?, error = ?, timings = ?, finished_at = ?, node = coalesce(?, node), attempts = max(attempts, coalesce(?, 0)) WHERE id = ? AND status IN ('queued', 'running')",
       )
-      .run(o.status, o.result ? JSON.stringify(o.result) : null, o.error ? JSON.stringify(o.error) : null, o.timings ? JSON.stringify(o.timings) : null, at, o.node ?? null, o.attempts ?? null, id);
+      .run(
+        o.status,
+        o.result ? JSON.stringify(o.result) : null,
+        o.error ? JSON.stringify(o.error) : null,
+        o.timings ? JSON.stringify(o.timings) : null,
+        at,
+        o.node ?? null,
+        o.attempts ?? null,
+        id,
+      );
     return changes === 1;
   }
 

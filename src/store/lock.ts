@@ -7,7 +7,7 @@
  * a crash. Like every POSIX lock it is reliable on local disks, not on every network filesystem.
  */
 import { join } from 'node:path';
-// @ts-ignore -- no type declarations
+// @ts-expect-error -- no type declarations
 import BetterSqlite3 from 'better-sqlite3';
 import { ZkError } from '../core/errors.js';
 import type { Database } from './db.js';

@@ -86,8 +86,22 @@ export class ModelStore {
     return this.db.transaction(() => {
       const { v } = this.db.prepare('SELECT coalesce(max(version), 0) + 1 AS v FROM models WHERE name = ?').get(m.name) as { v: number };
       this.db
-        .prepare('INSERT INTO models (id, name, version, artifact_key, onnx_sha256, settings, status, error, client_proving, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
-        .run(m.id, m.name, v, m.key, m.onnxSha256, JSON.stringify(m.settings), m.status, m.error ? JSON.stringify(m.error) : null, m.clientProving ? 1 : 0, m.createdAt, m.updatedAt);
+        .prepare(
+          'INSERT INTO models (id, name, version, artifact_key, onnx_sha256, settings, status, error, client_proving, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+        )
+        .run(
+          m.id,
+          m.name,
+          v,
+          m.key,
+          m.onnxSha256,
+          JSON.stringify(m.settings),
+          m.status,
+          m.error ? JSON.stringify(m.error) : null,
+          m.clientProving ? 1 : 0,
+          m.createdAt,
+          m.updatedAt,
+        );
       return v;
     })();
   }
@@ -99,7 +113,10 @@ export class ModelStore {
 
   /** All models, or the versions of one name, oldest first. */
   list(name?: string): ModelRecord[] {
-    const rows = name === undefined ? this.db.prepare('SELECT * FROM models ORDER BY created_at, rowid').all() : this.db.prepare('SELECT * FROM models WHERE name = ? ORDER BY version').all(name);
+    const rows =
+      name === undefined
+        ? this.db.prepare('SELECT * FROM models ORDER BY created_at, rowid').all()
+        : this.db.prepare('SELECT * FROM models WHERE name = ? ORDER BY version').all(name);
     return (rows as Row[]).map(toRecord);
   }
 

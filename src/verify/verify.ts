@@ -21,13 +21,28 @@ export const snarkProofSchema = z.discriminatedUnion(
   PROOF_SYSTEMS.map((s) => PROOF_SYSTEM[s].proofSchema) as unknown as [ProofSchema, ...ProofSchema[]],
 ) as unknown as z.ZodType<SnarkProof & { protocol: ProofSystem }>;
 const decimal = scalarElement;
-const tensor = z.object({ name: z.string(), dims: z.array(z.number().int()), scale: z.number().int(), integers: z.array(z.string().regex(/^-?\d{1,80}$/)), values: z.array(z.number()) });
+const tensor = z.object({
+  name: z.string(),
+  dims: z.array(z.number().int()),
+  scale: z.number().int(),
+  integers: z.array(z.string().regex(/^-?\d{1,80}$/)),
+  values: z.array(z.number()),
+});
 
 /** The shape of PROOF.json; anything else is rejected before any cryptography runs. */
 export const proofBundleSchema = z
   .object({
     format: z.literal('zkinfer-proof/1'),
-    model: z.object({ name: z.string(), vkeyHash: z.string(), onnxSha256: z.string().regex(/^[0-9a-f]{64}$/).optional(), versionId: z.string().optional(), acceptedError: z.object({ maxAbsError: z.number(), tolerance: z.number() }).optional() }),
+    model: z.object({
+      name: z.string(),
+      vkeyHash: z.string(),
+      onnxSha256: z
+        .string()
+        .regex(/^[0-9a-f]{64}$/)
+        .optional(),
+      versionId: z.string().optional(),
+      acceptedError: z.object({ maxAbsError: z.number(), tolerance: z.number() }).optional(),
+    }),
     trust: z.object({ phase2: z.enum(['operator', 'ceremony', 'none']), trusted: z.string(), warning: z.string().optional() }).optional(),
     system: z.enum(PROOF_SYSTEMS),
     proof: snarkProofSchema,
@@ -76,14 +91,22 @@ function keysOf(model: VerifyingModel): { system: ProofSystem; vkeyHash: string 
 export async function verifyBundle(info: VerifyingModel, vkey: unknown, bundle: ProofBundle, expect: Expectations = {}): Promise<Verdict> {
   const keys = keysOf(info);
   if (!keys) throw new ZkError('ARTIFACT_MISSING', `model ${info.name} has no keys`);
-  if (bundle.model.vkeyHash !== keys.vkeyHash) return { valid: false, reason: `the proof names verifying key ${bundle.model.vkeyHash.slice(0, 12)}…, this model's is ${keys.vkeyHash.slice(0, 12)}…` };
-  if (bundle.model.onnxSha256 !== undefined && bundle.model.onnxSha256 !== info.onnxSha256) return { valid: false, reason: `the proof names ONNX model ${bundle.model.onnxSha256.slice(0, 12)}…, this model's is ${info.onnxSha256.slice(0, 12)}…` };
+  if (bundle.model.vkeyHash !== keys.vkeyHash)
+    return { valid: false, reason: `the proof names verifying key ${bundle.model.vkeyHash.slice(0, 12)}…, this model's is ${keys.vkeyHash.slice(0, 12)}…` };
+  if (bundle.model.onnxSha256 !== undefined && bundle.model.onnxSha256 !== info.onnxSha256)
+    return { valid: false, reason: `the proof names ONNX model ${bundle.model.onnxSha256.slice(0, 12)}…, this model's is ${info.onnxSha256.slice(0, 12)}…` };
   if (bundle.system !== keys.system) return { valid: false, reason: `the proof is ${bundle.system}, this model's keys are ${keys.system}` };
-  if (bundle.model.name !== info.name) return { valid: false, reason: `the proof names model ${JSON.stringify(bundle.model.name)}, this model is ${JSON.stringify(info.name)}` };
+  if (bundle.model.name !== info.name)
+    return { valid: false, reason: `the proof names model ${JSON.stringify(bundle.model.name)}, this model is ${JSON.stringify(info.name)}` };
   const layout = publicSignalCount(info.publicLayout);
   const keyed = (vkey as { nPublic?: unknown }).nPublic;
-  if (keyed !== layout || info.publicSignals !== layout) return { valid: false, reason: `the verifying key has ${String(keyed)} public signals, model.json's layout ${layout}: not the circuit model.json describes` };
-  if (bundle.publicSignals.length !== info.publicSignals) return { valid: false, reason: `${bundle.publicSignals.length} public signals, the circuit has ${info.publicSignals}` };
+  if (keyed !== layout || info.publicSignals !== layout)
+    return {
+      valid: false,
+      reason: `the verifying key has ${String(keyed)} public signals, model.json's layout ${layout}: not the circuit model.json describes`,
+    };
+  if (bundle.publicSignals.length !== info.publicSignals)
+    return { valid: false, reason: `${bundle.publicSignals.length} public signals, the circuit has ${info.publicSignals}` };
   // snarkjs throws on some malformed values (e.g. a point off the curve); that is an invalid proof too.
   const ok = await PROOF_SYSTEM[bundle.system].verify(vkey, bundle.publicSignals, bundle.proof).catch(() => false);
   if (!ok) return { valid: false, reason: 'the proof does not verify against the public signals' };
@@ -91,7 +114,8 @@ export async function verifyBundle(info: VerifyingModel, vkey: unknown, bundle: 
   const inputs = publicOnes(info.inputs, shown.inputs);
   const outOfBounds = inputBoundViolation(inputs.values, inputs.specs);
   if (outOfBounds) return { valid: false, reason: outOfBounds };
-  if (shown.weights && weightsDigest(shown.weights) !== info.commitments.weightsSha256) return { valid: false, reason: "the proof's public weights are not this model's" };
+  if (shown.weights && weightsDigest(shown.weights) !== info.commitments.weightsSha256)
+    return { valid: false, reason: "the proof's public weights are not this model's" };
   const outputs = publicOnes(info.outputs, shown.outputs);
   return (
     checkCommitments(info, bundle, shown.commitments, expect) ??
@@ -108,7 +132,8 @@ function publicOnes(specs: ModelInfo['inputs'], values: readonly (bigint[] | und
 
 function checkCommitments(info: VerifyingModel, bundle: ProofBundle, signals: PublicValues['commitments'], expect: Expectations): Verdict | undefined {
   const model = info.commitments.weights?.value;
-  if (model !== undefined && signals.weights !== BigInt(model)) return { valid: false, reason: `the proof commits to weights ${signals.weights}, this model's commitment is ${model}` };
+  if (model !== undefined && signals.weights !== BigInt(model))
+    return { valid: false, reason: `the proof commits to weights ${signals.weights}, this model's commitment is ${model}` };
   for (const of of ['input', 'weights', 'output'] as const) {
     const signal = signals[of];
     const claimed = bundle.commitments?.[of];
@@ -116,8 +141,10 @@ function checkCommitments(info: VerifyingModel, bundle: ProofBundle, signals: Pu
       return { valid: false, reason: `the ${of} commitment shown in the bundle differs from the proven public signal` };
     }
   }
-  if (expect.inputCommitment !== undefined && signals.input !== BigInt(expect.inputCommitment)) return { valid: false, reason: 'the proof does not commit to the expected input' };
-  if (expect.outputCommitment !== undefined && signals.output !== BigInt(expect.outputCommitment)) return { valid: false, reason: 'the proof does not commit to the expected output' };
+  if (expect.inputCommitment !== undefined && signals.input !== BigInt(expect.inputCommitment))
+    return { valid: false, reason: 'the proof does not commit to the expected input' };
+  if (expect.outputCommitment !== undefined && signals.output !== BigInt(expect.outputCommitment))
+    return { valid: false, reason: 'the proof does not commit to the expected output' };
   return undefined;
 }
 
@@ -125,8 +152,13 @@ function sameTensors(kind: string, specs: ModelInfo['outputs'], shown: readonly 
   if (shown.length !== specs.length) return { valid: false, reason: `the bundle shows ${shown.length} ${kind}s, the proof has ${specs.length} public` };
   for (let i = 0; i < specs.length; i++) {
     const t = shown[i];
-    if (t.name !== specs[i].name || t.dims.join() !== specs[i].dims.join()) return { valid: false, reason: `${kind} ${i} shown in the bundle is named or shaped otherwise than the model's ${JSON.stringify(specs[i].name)} [${specs[i].dims}]` };
-    if (t.scale !== specs[i].scale || t.integers.length !== signals[i].length) return { valid: false, reason: `${kind} ${specs[i].name} does not match the model's shape or scale` };
+    if (t.name !== specs[i].name || t.dims.join() !== specs[i].dims.join())
+      return {
+        valid: false,
+        reason: `${kind} ${i} shown in the bundle is named or shaped otherwise than the model's ${JSON.stringify(specs[i].name)} [${specs[i].dims}]`,
+      };
+    if (t.scale !== specs[i].scale || t.integers.length !== signals[i].length)
+      return { valid: false, reason: `${kind} ${specs[i].name} does not match the model's shape or scale` };
     for (let k = 0; k < signals[i].length; k++) {
       if (BigInt(t.integers[k]) !== signals[i][k] || t.values[k] !== fromFixedPoint(signals[i][k], t.scale)) {
         return { valid: false, reason: `${kind} ${specs[i].name}[${k}] shown in the bundle differs from the proven public signal` };

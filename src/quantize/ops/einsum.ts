@@ -39,9 +39,16 @@ function einsum(ctx: OpContext): SymTensor[] {
   });
   const counts = new Map<string, number>();
   labels.flat().forEach((l) => counts.set(l, (counts.get(l) ?? 0) + 1));
-  const out = rhs !== undefined
-    ? expand(rhs, ellRank + rhs.replace('...', '').length)
-    : [...ellLabels, ...[...counts].filter(([l, c]) => c === 1 && !/\d/.test(l)).map(([l]) => l).sort()];
+  const out =
+    rhs !== undefined
+      ? expand(rhs, ellRank + rhs.replace('...', '').length)
+      : [
+          ...ellLabels,
+          ...[...counts]
+            .filter(([l, c]) => c === 1 && !/\d/.test(l))
+            .map(([l]) => l)
+            .sort(),
+        ];
   const contracted = [...sizes.keys()].filter((l) => !out.includes(l));
   const outDims = out.map((l) => sizes.get(l) ?? ctx.shapeError(`output label ${l} is on no operand`));
   const inner = contracted.map((l) => sizes.get(l)!);

@@ -41,10 +41,21 @@ function pow(ctx: OpContext, xs: Affine[], ys: Affine[]): Affine[] {
   const small = (e: number) => Number.isInteger(e) && e >= 0 && e <= 16;
   const out = [...xs];
   const bySquaring = exps.flatMap((e, i) => (small(e) ? [i] : []));
-  if (bySquaring.length) powSquaring(ctx, bySquaring.map((i) => xs[i]), bySquaring.map((i) => exps[i])).forEach((v, k) => (out[bySquaring[k]] = v));
+  if (bySquaring.length)
+    powSquaring(
+      ctx,
+      bySquaring.map((i) => xs[i]),
+      bySquaring.map((i) => exps[i]),
+    ).forEach((v, k) => (out[bySquaring[k]] = v));
   for (const e of new Set(exps.filter((v) => !small(v)))) {
     const idx = exps.flatMap((v, i) => (v === e ? [i] : []));
-    ctx.builder.table(idx.map((i) => xs[i]), { name: 'pow', params: [e, 2 ** -(ctx.builder.scale + 1)] }, ctx.origin).forEach((v, k) => (out[idx[k]] = v));
+    ctx.builder
+      .table(
+        idx.map((i) => xs[i]),
+        { name: 'pow', params: [e, 2 ** -(ctx.builder.scale + 1)] },
+        ctx.origin,
+      )
+      .forEach((v, k) => (out[idx[k]] = v));
   }
   return out;
 }
@@ -55,29 +66,44 @@ function powSquaring(ctx: OpContext, xs: Affine[], exps: number[]): Affine[] {
   let base = xs;
   for (let bit = 1; exps.some((e) => e >= bit); bit <<= 1) {
     const take = exps.map((e) => (e & bit) !== 0);
-    if (take.some(Boolean)) result = ctx.builder.product(result, base.map((b, i) => (take[i] ? b : constant(1))), ctx.origin);
+    if (take.some(Boolean))
+      result = ctx.builder.product(
+        result,
+        base.map((b, i) => (take[i] ? b : constant(1))),
+        ctx.origin,
+      );
     if (exps.some((e) => e >= bit << 1)) base = ctx.builder.product(base, base, ctx.origin);
   }
   return result;
 }
 
-const binaryOp = (f: (ctx: OpContext, xs: Affine[], ys: Affine[]) => Affine[]): OpImpl => (ctx) => [
-  binary(ctx, ctx.input(0), ctx.input(1), (xs, ys) => f(ctx, xs, ys)),
-];
+const binaryOp =
+  (f: (ctx: OpContext, xs: Affine[], ys: Affine[]) => Affine[]): OpImpl =>
+  (ctx) => [binary(ctx, ctx.input(0), ctx.input(1), (xs, ys) => f(ctx, xs, ys))];
 
 /** A variadic op folded pairwise (Sum, Max, Min, Mean's sum). */
-const variadic = (f: (ctx: OpContext, xs: Affine[], ys: Affine[]) => Affine[]): OpImpl => (ctx) => {
-  let acc = ctx.input(0);
-  for (let i = 1; i < ctx.inputCount; i++) acc = binary(ctx, acc, ctx.input(i), (xs, ys) => f(ctx, xs, ys));
-  return [acc];
-};
+const variadic =
+  (f: (ctx: OpContext, xs: Affine[], ys: Affine[]) => Affine[]): OpImpl =>
+  (ctx) => {
+    let acc = ctx.input(0);
+    for (let i = 1; i < ctx.inputCount; i++) acc = binary(ctx, acc, ctx.input(i), (xs, ys) => f(ctx, xs, ys));
+    return [acc];
+  };
 
 /** max(x, y) = y + relu(x − y): one ReLU gadget per pair. */
 export const maxOf = (ctx: OpContext, xs: Affine[], ys: Affine[], exact = false): Affine[] =>
-  reluOf(ctx, xs.map((x, i) => sub(x, ys[i])), exact).map((r, i) => add(ys[i], r));
+  reluOf(
+    ctx,
+    xs.map((x, i) => sub(x, ys[i])),
+    exact,
+  ).map((r, i) => add(ys[i], r));
 /** min(x, y) = x − relu(x − y). */
 export const minOf = (ctx: OpContext, xs: Affine[], ys: Affine[], exact = false): Affine[] =>
-  reluOf(ctx, xs.map((x, i) => sub(x, ys[i])), exact).map((r, i) => sub(xs[i], r));
+  reluOf(
+    ctx,
+    xs.map((x, i) => sub(x, ys[i])),
+    exact,
+  ).map((r, i) => sub(xs[i], r));
 /** ReLU rounded to the working scale, or `exact` at the forms' own scale. */
 const reluOf = (ctx: OpContext, xs: Affine[], exact: boolean): Affine[] => (exact ? ctx.builder.reluExact(xs, ctx.origin) : ctx.builder.relu(xs, ctx.origin));
 
@@ -91,16 +117,29 @@ function leaky(ctx: OpContext, x: SymTensor, alpha: SymTensor): SymTensor {
     data: x.data.map((xi, i) => {
       const a = alpha.data[slopeIndex[i]];
       if (!isConstant(a)) ctx.fail('the slope must be a constant');
-      return combine([[xi, a.bias], [relu[i], 1 - a.bias]]);
+      return combine([
+        [xi, a.bias],
+        [relu[i], 1 - a.bias],
+      ]);
     }),
   };
 }
 
 /** clip(x) = lo + relu(x − lo) − relu(x − hi). */
 export function clip(ctx: OpContext, x: SymTensor, lo: number, hi: number): SymTensor {
-  const data = Number.isFinite(lo) ? ctx.builder.relu(x.data.map((v) => shift(v, -lo)), ctx.origin).map((r) => shift(r, lo)) : x.data;
+  const data = Number.isFinite(lo)
+    ? ctx.builder
+        .relu(
+          x.data.map((v) => shift(v, -lo)),
+          ctx.origin,
+        )
+        .map((r) => shift(r, lo))
+    : x.data;
   if (!Number.isFinite(hi)) return { ...x, data };
-  const over = ctx.builder.relu(data.map((v) => shift(v, -hi)), ctx.origin);
+  const over = ctx.builder.relu(
+    data.map((v) => shift(v, -hi)),
+    ctx.origin,
+  );
   return { ...x, data: data.map((v, i) => sub(v, over[i])) };
 }
 
@@ -144,11 +183,15 @@ export const elementwiseOps: Record<string, OpImpl> = {
     const [a, b] = [ctx.input(0), ctx.input(1)];
     if (widerType(a.dtype, b.dtype) === 'float') return [binary(ctx, a, b, (xs, ys) => div(ctx, xs, ys))];
     // Integer Div (shape arithmetic such as size // 2) truncates toward zero, like onnxruntime.
-    return [binary(ctx, a, b, (xs, ys) => xs.map((x, i) => {
-      if (!isConstant(x) || !isConstant(ys[i])) ctx.fail('integer division of a value computed from the inputs is not supported');
-      if (ys[i].bias === 0) ctx.fail('division by zero');
-      return constant(Math.trunc(x.bias / ys[i].bias));
-    }))];
+    return [
+      binary(ctx, a, b, (xs, ys) =>
+        xs.map((x, i) => {
+          if (!isConstant(x) || !isConstant(ys[i])) ctx.fail('integer division of a value computed from the inputs is not supported');
+          if (ys[i].bias === 0) ctx.fail('division by zero');
+          return constant(Math.trunc(x.bias / ys[i].bias));
+        }),
+      ),
+    ];
   },
   Pow: binaryOp(pow),
   Sum: variadic((_, xs, ys) => zipWith(add)(xs, ys)),

@@ -33,11 +33,16 @@ function trilu(ctx: OpContext): SymTensor[] {
   const upper = ctx.int('upper', 1) === 1;
   const [rows, cols] = x.dims.slice(-2);
   const zero = constant(0);
-  return [{ ...x, data: x.data.map((v, flat) => {
-    const i = Math.floor(flat / cols) % rows;
-    const j = flat % cols;
-    return (upper ? j - i >= k : j - i <= k) ? v : zero;
-  }) }];
+  return [
+    {
+      ...x,
+      data: x.data.map((v, flat) => {
+        const i = Math.floor(flat / cols) % rows;
+        const j = flat % cols;
+        return (upper ? j - i >= k : j - i <= k) ? v : zero;
+      }),
+    },
+  ];
 }
 
 /** EyeLike: ones on the k-th diagonal of a 2-D shape, in `dtype` (default: the input's). */
@@ -48,13 +53,13 @@ function eyeLike(ctx: OpContext): SymTensor[] {
   const code = ctx.attr('dtype');
   const dtype = typeof code === 'number' ? dtypeOf(ctx, code) : x.dtype;
   const [, cols] = x.dims;
-  return [{ dims: x.dims, dtype, data: Array.from({ length: sizeOf(x.dims) }, (_, f) => constant(f % cols - Math.floor(f / cols) === k ? 1 : 0)) }];
+  return [{ dims: x.dims, dtype, data: Array.from({ length: sizeOf(x.dims) }, (_, f) => constant((f % cols) - Math.floor(f / cols) === k ? 1 : 0)) }];
 }
 
 /** NonZero of a constant: the coordinates of its nonzero elements, [rank, count], row-major order. */
 function nonZero(ctx: OpContext): SymTensor[] {
   const x = ctx.input(0);
-  if (!x.data.every(isConstant)) ctx.fail('the input must be a constant (the output shape would depend on the model\'s inputs)');
+  if (!x.data.every(isConstant)) ctx.fail("the input must be a constant (the output shape would depend on the model's inputs)");
   const st = strides(x.dims);
   const hits = x.data.flatMap((v, f) => (v.bias !== 0 ? [f] : []));
   const data = x.dims.flatMap((d, axis) => hits.map((f) => constant(Math.floor(f / st[axis]) % d)));

@@ -17,7 +17,24 @@ import { shapeOps } from './shape.js';
 import { trainingOps } from './training.js';
 
 /** Every ONNX op the compiler knows, by op type. */
-export const OPS: Readonly<Record<string, OpImpl>> = { ...elementwiseOps, ...shapeOps, ...linearOps, ...poolOps, ...nonlinearOps, ...logicOps, ...resizeOps, ...normOps, ...trainingOps, ...reduceOps, ...sequenceOps, ...einsumOps, ...generateOps, ...rearrangeOps, ...mathOps, ...mlOps };
+export const OPS: Readonly<Record<string, OpImpl>> = {
+  ...elementwiseOps,
+  ...shapeOps,
+  ...linearOps,
+  ...poolOps,
+  ...nonlinearOps,
+  ...logicOps,
+  ...resizeOps,
+  ...normOps,
+  ...trainingOps,
+  ...reduceOps,
+  ...sequenceOps,
+  ...einsumOps,
+  ...generateOps,
+  ...rearrangeOps,
+  ...mathOps,
+  ...mlOps,
+};
 /**
  * Which inputs of which ops are weights, declared by each op family beside its ops: the data operands of
  * the linear ops, where a computed tensor (a private or hashed weight's wires) may stand in for a constant.

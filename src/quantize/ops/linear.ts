@@ -16,7 +16,8 @@ export function matmul(ctx: OpContext, a0: SymTensor, b0: SymTensor): SymTensor 
   const [m, k] = a.dims.slice(-2);
   const [k2, n] = b.dims.slice(-2);
   if (k !== k2) ctx.shapeError(`inner dimensions differ: [${a0.dims}] × [${b0.dims}]`);
-  const batchDims = broadcastDims(a.dims.slice(0, -2), b.dims.slice(0, -2)) ?? ctx.shapeError(`batch dimensions [${a0.dims}] and [${b0.dims}] do not broadcast`);
+  const batchDims =
+    broadcastDims(a.dims.slice(0, -2), b.dims.slice(0, -2)) ?? ctx.shapeError(`batch dimensions [${a0.dims}] and [${b0.dims}] do not broadcast`);
   const aBatch = broadcastIndex(a.dims.slice(0, -2), batchDims);
   const bBatch = broadcastIndex(b.dims.slice(0, -2), batchDims);
   const aConst = a.data.every(isConstant);
@@ -41,7 +42,15 @@ export function matmul(ctx: OpContext, a0: SymTensor, b0: SymTensor): SymTensor 
       }
     }
   }
-  const data = bConst || aConst ? out : addProducts(ctx, out, pairs, out.map(() => k));
+  const data =
+    bConst || aConst
+      ? out
+      : addProducts(
+          ctx,
+          out,
+          pairs,
+          out.map(() => k),
+        );
   const dims = [...batchDims, ...(a0.dims.length === 1 ? [] : [m]), ...(b0.dims.length === 1 ? [] : [n])];
   return { dims, dtype: a.dtype, data };
 }
@@ -63,7 +72,17 @@ function gemm(ctx: OpContext): SymTensor[] {
   const c = ctx.optional(2);
   if (!c) return [{ ...y, data: y.data.map((v) => combine([[v, alpha]])) }];
   const ci = broadcastIndex(c.dims, y.dims);
-  return [{ ...y, data: y.data.map((v, i) => combine([[v, alpha], [c.data[ci[i]], beta]])) }];
+  return [
+    {
+      ...y,
+      data: y.data.map((v, i) =>
+        combine([
+          [v, alpha],
+          [c.data[ci[i]], beta],
+        ]),
+      ),
+    },
+  ];
 }
 
 /** What Conv and ConvTranspose read alike: input, kernel, optional bias, groups. */
@@ -131,14 +150,16 @@ function batchNorm(ctx: OpContext): SymTensor[] {
   const eps = ctx.float('epsilon', 1e-5);
   const channels = x.dims[1] ?? 1;
   const inner = sizeOf(x.dims.slice(2));
-  return [{
-    ...x,
-    data: x.data.map((v, i) => {
-      const c = Math.floor(i / inner) % channels;
-      const s = gamma[c] / Math.sqrt(variance[c] + eps);
-      return combine([[v, s]], beta[c] - mean[c] * s);
-    }),
-  }];
+  return [
+    {
+      ...x,
+      data: x.data.map((v, i) => {
+        const c = Math.floor(i / inner) % channels;
+        const s = gamma[c] / Math.sqrt(variance[c] + eps);
+        return combine([[v, s]], beta[c] - mean[c] * s);
+      }),
+    },
+  ];
 }
 
 /**
@@ -157,10 +178,16 @@ function convTranspose(ctx: OpContext): SymTensor[] {
   const ones = inDims.map(() => 1);
   const stride = ctx.ints('strides', ones);
   const dilation = ctx.ints('dilations', ones);
-  const outPad = ctx.ints('output_padding', inDims.map(() => 0));
+  const outPad = ctx.ints(
+    'output_padding',
+    inDims.map(() => 0),
+  );
   const span = kDims.map((k, i) => (k - 1) * dilation[i] + 1);
   const full = inDims.map((n, i) => stride[i] * (n - 1) + outPad[i] + span[i]);
-  let pads = ctx.ints('pads', [...inDims, ...inDims].map(() => 0));
+  let pads = ctx.ints(
+    'pads',
+    [...inDims, ...inDims].map(() => 0),
+  );
   const autoPad = ctx.string('auto_pad', 'NOTSET');
   if (!['NOTSET', 'SAME_UPPER', 'SAME_LOWER', 'VALID'].includes(autoPad)) ctx.fail(`auto_pad ${autoPad}`);
   const outputShape = ctx.ints('output_shape', []);

@@ -1,4 +1,4 @@
-import { type DType, sizeOf } from '../../onnx/graph.js';
+import { sizeOf } from '../../onnx/graph.js';
 import { type Affine, add, combine, constant, isConstant, scale, sub } from '../affine.js';
 import { broadcastDims, broadcastIndex, normalizeAxis, type SymTensor } from '../tensor.js';
 import type { OpContext, OpImpl } from './context.js';
@@ -19,37 +19,79 @@ const bool = (ctx: OpContext, dims: number[], data: Affine[]): SymTensor => ({ d
  * a < b and friends, from the sign bit of a − b's range check (exact on the quantized values, even
  * against constants finer than the grid: see PlanBuilder.exactGroup). Equal is a zero test.
  */
-const compare = (how: 'lt' | 'gt' | 'le' | 'ge' | 'eq'): OpImpl => (ctx) => {
-  const { dims, data: [a, b] } = broadcast(ctx, ctx.input(0), ctx.input(1));
-  if (how === 'eq') return [bool(ctx, dims, ctx.builder.isZero(a.map((x, i) => sub(x, b[i])), ctx.origin))];
-  // a < b ⇔ ¬(a − b ≥ 0); a > b ⇔ ¬(b − a ≥ 0); a ≤ b ⇔ b − a ≥ 0; a ≥ b ⇔ a − b ≥ 0.
-  const diff = how === 'lt' || how === 'ge' ? a.map((x, i) => sub(x, b[i])) : a.map((x, i) => sub(b[i], x));
-  const nonNeg = ctx.builder.nonNegative(diff, ctx.origin);
-  return [bool(ctx, dims, how === 'le' || how === 'ge' ? nonNeg : nonNeg.map((s) => combine([[s, -1]], 1)))];
-};
+const compare =
+  (how: 'lt' | 'gt' | 'le' | 'ge' | 'eq'): OpImpl =>
+  (ctx) => {
+    const {
+      dims,
+      data: [a, b],
+    } = broadcast(ctx, ctx.input(0), ctx.input(1));
+    if (how === 'eq')
+      return [
+        bool(
+          ctx,
+          dims,
+          ctx.builder.isZero(
+            a.map((x, i) => sub(x, b[i])),
+            ctx.origin,
+          ),
+        ),
+      ];
+    // a < b ⇔ ¬(a − b ≥ 0); a > b ⇔ ¬(b − a ≥ 0); a ≤ b ⇔ b − a ≥ 0; a ≥ b ⇔ a − b ≥ 0.
+    const diff = how === 'lt' || how === 'ge' ? a.map((x, i) => sub(x, b[i])) : a.map((x, i) => sub(b[i], x));
+    const nonNeg = ctx.builder.nonNegative(diff, ctx.origin);
+    return [bool(ctx, dims, how === 'le' || how === 'ge' ? nonNeg : nonNeg.map((s) => combine([[s, -1]], 1)))];
+  };
 
 function requireBoolean(ctx: OpContext, xs: readonly Affine[]): void {
   if (!xs.every((x) => ctx.builder.isBoolean(x))) ctx.fail('logical ops need boolean operands (0 or 1)');
 }
 
 /** And, Or, Xor of booleans: one product each (a·b, a + b − ab, a + b − 2ab). */
-const logical = (how: 'and' | 'or' | 'xor'): OpImpl => (ctx) => {
-  const { dims, data: [a, b] } = broadcast(ctx, ctx.input(0), ctx.input(1));
-  requireBoolean(ctx, [...a, ...b]);
-  const ab = ctx.builder.product(a, b, ctx.origin);
-  const k = how === 'and' ? 0 : how === 'or' ? -1 : -2;
-  return [bool(ctx, dims, how === 'and' ? ab : ab.map((p, i) => combine([[a[i], 1], [b[i], 1], [p, k]])))];
-};
+const logical =
+  (how: 'and' | 'or' | 'xor'): OpImpl =>
+  (ctx) => {
+    const {
+      dims,
+      data: [a, b],
+    } = broadcast(ctx, ctx.input(0), ctx.input(1));
+    requireBoolean(ctx, [...a, ...b]);
+    const ab = ctx.builder.product(a, b, ctx.origin);
+    const k = how === 'and' ? 0 : how === 'or' ? -1 : -2;
+    return [
+      bool(
+        ctx,
+        dims,
+        how === 'and'
+          ? ab
+          : ab.map((p, i) =>
+              combine([
+                [a[i], 1],
+                [b[i], 1],
+                [p, k],
+              ]),
+            ),
+      ),
+    ];
+  };
 
 /** Where(c, x, y) = y + c·(x − y): one product per element whose branches differ (exact: c is 0 or 1). */
 function where(ctx: OpContext): SymTensor[] {
   const [c, x, y] = [ctx.input(0), ctx.input(1), ctx.input(2)];
-  const { dims, data: [cs, xs, ys] } = broadcast(ctx, c, x, y);
+  const {
+    dims,
+    data: [cs, xs, ys],
+  } = broadcast(ctx, c, x, y);
   requireBoolean(ctx, cs);
   const dtype = widerType(x.dtype, y.dtype);
   // A constant condition (a causal mask) selects without arithmetic: an −∞ fill stays itself.
   if (cs.every(isConstant)) return [{ dims, dtype, data: cs.map((c, i) => (c.bias ? xs[i] : ys[i])) }];
-  const picked = ctx.builder.product(cs, xs.map((v, i) => sub(v, ys[i])), ctx.origin, { rescale: false });
+  const picked = ctx.builder.product(
+    cs,
+    xs.map((v, i) => sub(v, ys[i])),
+    ctx.origin,
+    { rescale: false },
+  );
   const data = picked.map((p, i) => add(ys[i], p));
   return [{ dims, dtype, data: dtype === 'bool' ? ctx.builder.markBoolean(data) : data }];
 }
@@ -81,7 +123,10 @@ function argExtreme(ctx: OpContext, min: boolean): SymTensor[] {
     const exact = ctx.builder.onGrid(x.data, ctx.origin);
     const values = rows.map((r) => order(r).map((i) => (min ? scale(exact[i], -1) : exact[i])));
     const maxes = reduceWindows(ctx, values, 'max', (w) => w.length, true);
-    const eq = ctx.builder.isZero(values.flatMap((r, k) => r.map((v) => sub(maxes[k], v))), ctx.origin);
+    const eq = ctx.builder.isZero(
+      values.flatMap((r, k) => r.map((v) => sub(maxes[k], v))),
+      ctx.origin,
+    );
     hits = rows.map((_, k) => eq.slice(k * n, (k + 1) * n));
   }
   // r_0 = 1, r_{i+1} = r_i·(1 − h_i): one product per step, all rows at once; first_i = r_i − r_{i+1}.
@@ -92,7 +137,12 @@ function argExtreme(ctx: OpContext, min: boolean): SymTensor[] {
       running.forEach((r) => r.push(constant(0)));
       break;
     }
-    const next = ctx.builder.product(running.map((r) => r[i]), hits.map((h) => h[i]), ctx.origin, { rescale: false });
+    const next = ctx.builder.product(
+      running.map((r) => r[i]),
+      hits.map((h) => h[i]),
+      ctx.origin,
+      { rescale: false },
+    );
     running.forEach((r, k) => r.push(sub(r[i], next[k])));
   }
   const data = rows.map((_, k) => {
@@ -116,7 +166,7 @@ function argExtreme(ctx: OpContext, min: boolean): SymTensor[] {
 function lookupArgExtreme(ctx: OpContext, x: SymTensor, rows: number[][], min: boolean, last: boolean): Affine[] | undefined {
   const b = ctx.builder;
   const choices = rows.map((r) => r.map((i) => (isConstant(x.data[i]) ? undefined : b.choiceOf(x.data[i]))));
-  if (!choices.every((c) => c.every((v, j) => v && v.hot === c[0]!.hot) && c.length > 0)) return undefined;
+  if (!choices.every((c) => c.every((v, _j) => v && v.hot === c[0]!.hot) && c.length > 0)) return undefined;
   return choices.map((c) => {
     const hot = c[0]!.hot;
     const n = c.length;
@@ -133,7 +183,10 @@ function lookupArgExtreme(ctx: OpContext, x: SymTensor, rows: number[][], min: b
       return at;
     });
     const index = combine(hot.map((h, k) => [h, best[k]] as const));
-    b.setOneHot(index, Array.from({ length: n }, (_, j) => combine(hot.flatMap((h, k) => (best[k] === j ? [[h, 1] as const] : [])))));
+    b.setOneHot(
+      index,
+      Array.from({ length: n }, (_, j) => combine(hot.flatMap((h, k) => (best[k] === j ? [[h, 1] as const] : [])))),
+    );
     return index;
   });
 }
@@ -142,7 +195,17 @@ function lookupArgExtreme(ctx: OpContext, x: SymTensor, rows: number[][], min: b
 function abs(ctx: OpContext): SymTensor[] {
   const x = ctx.input(0);
   const r = ctx.builder.reluExact(x.data, ctx.origin);
-  return [{ ...x, data: x.data.map((v, i) => combine([[r[i], 2], [v, -1]])) }];
+  return [
+    {
+      ...x,
+      data: x.data.map((v, i) =>
+        combine([
+          [r[i], 2],
+          [v, -1],
+        ]),
+      ),
+    },
+  ];
 }
 
 /** Sign = 2·[x ≥ 0] − 1 − [x = 0]. */
@@ -150,12 +213,23 @@ function sign(ctx: OpContext): SymTensor[] {
   const x = ctx.input(0);
   const nonNeg = ctx.builder.nonNegative(x.data, ctx.origin);
   const zero = ctx.builder.isZero(x.data, ctx.origin);
-  return [{ ...x, data: x.data.map((_, i) => combine([[nonNeg[i], 2], [zero[i], -1]], -1)) }];
+  return [
+    {
+      ...x,
+      data: x.data.map((_, i) =>
+        combine(
+          [
+            [nonNeg[i], 2],
+            [zero[i], -1],
+          ],
+          -1,
+        ),
+      ),
+    },
+  ];
 }
 
 const integerValued = (ctx: OpContext, x: SymTensor): boolean => x.dtype !== 'float' || x.data.every((v) => ctx.builder.scaleOf(v) === 0);
-
-
 
 /** Batcher's odd–even merge sort on n positions, as layers of independent compare-exchanges (i < j). */
 function sortingNetwork(n: number): [number, number][][] {
@@ -198,10 +272,27 @@ function topK(ctx: OpContext): SymTensor[] {
   for (const layer of sortingNetwork(n)) {
     const pairs = rows.flatMap((_, r) => layer.map(([i, j]) => [r, i, j] as const));
     // keep = 1 when position i already holds the winner: a_i beats a_j, or equals it with the lower index.
-    const keys = pairs.map(([r, i, j]) => combine([[values[r][i], largest ? 1 : -1], [values[r][j], largest ? -1 : 1], [indices[r][j], tie], [indices[r][i], -tie]]));
+    const keys = pairs.map(([r, i, j]) =>
+      combine([
+        [values[r][i], largest ? 1 : -1],
+        [values[r][j], largest ? -1 : 1],
+        [indices[r][j], tie],
+        [indices[r][i], -tie],
+      ]),
+    );
     const keep = ctx.builder.nonNegative(keys, ctx.origin);
-    const dv = ctx.builder.product(keep, pairs.map(([r, i, j]) => sub(values[r][i], values[r][j])), ctx.origin, { rescale: false });
-    const di = ctx.builder.product(keep, pairs.map(([r, i, j]) => sub(indices[r][i], indices[r][j])), ctx.origin, { rescale: false });
+    const dv = ctx.builder.product(
+      keep,
+      pairs.map(([r, i, j]) => sub(values[r][i], values[r][j])),
+      ctx.origin,
+      { rescale: false },
+    );
+    const di = ctx.builder.product(
+      keep,
+      pairs.map(([r, i, j]) => sub(indices[r][i], indices[r][j])),
+      ctx.origin,
+      { rescale: false },
+    );
     pairs.forEach(([r, i, j], p) => {
       const [vi, vj, ii, ij] = [values[r][i], values[r][j], indices[r][i], indices[r][j]];
       values[r][i] = add(vj, dv[p]);
@@ -214,14 +305,23 @@ function topK(ctx: OpContext): SymTensor[] {
   const outV = new Array<Affine>(sizeOf(dims));
   const outI = new Array<Affine>(sizeOf(dims));
   rowsOf(dims, axis, false).forEach((r, row) => r.forEach((flat, j) => ((outV[flat] = values[row][j]), (outI[flat] = indices[row][j]))));
-  return [{ dims, dtype: x.dtype, data: outV }, { dims, dtype: 'int', data: outI }];
+  return [
+    { dims, dtype: x.dtype, data: outV },
+    { dims, dtype: 'int', data: outI },
+  ];
 }
 
 /** 1 − x of a boolean tensor: linear, free. */
 function not(ctx: OpContext): SymTensor[] {
   const x = ctx.input(0);
   requireBoolean(ctx, x.data);
-  return [bool(ctx, x.dims, x.data.map((v) => combine([[v, -1]], 1)))];
+  return [
+    bool(
+      ctx,
+      x.dims,
+      x.data.map((v) => combine([[v, -1]], 1)),
+    ),
+  ];
 }
 
 export const logicOps: Record<string, OpImpl> = {
@@ -246,7 +346,17 @@ export const logicOps: Record<string, OpImpl> = {
   Ceil: (ctx) => {
     const x = ctx.input(0);
     if (integerValued(ctx, x)) return [x];
-    return [{ ...x, data: ctx.builder.floor(x.data.map((v) => scale(v, -1)), ctx.origin).map((v) => scale(v, -1)) }];
+    return [
+      {
+        ...x,
+        data: ctx.builder
+          .floor(
+            x.data.map((v) => scale(v, -1)),
+            ctx.origin,
+          )
+          .map((v) => scale(v, -1)),
+      },
+    ];
   },
   TopK: topK,
   Round: (ctx) => {

@@ -1,6 +1,6 @@
 import type { DType } from '../../onnx/graph.js';
 import { sizeOf } from '../../onnx/graph.js';
-import { type Affine, combine, constant, isConstant, shift, sub } from '../affine.js';
+import { type Affine, combine, constant, isConstant, shift } from '../affine.js';
 import { broadcastIndex, normalizeAxis, type SymTensor } from '../tensor.js';
 import { OpContext, type OpImpl } from './context.js';
 import { cast, clip, elementwiseOps } from './elementwise.js';
@@ -29,31 +29,42 @@ const TO_CODE: Record<DType, number> = { float: 1, int: 7, bool: 9 };
 function mod(ctx: OpContext): SymTensor[] {
   const fmod = ctx.int('fmod', 0) === 1;
   const [a, b] = [ctx.input(0), ctx.input(1)];
-  return [binaryBroadcast(ctx, a, b, (xs, ys) => {
-    const out = xs.map((x, i) => {
-      const y = ys[i];
-      if (!isConstant(y)) ctx.fail('the divisor must be a constant');
-      if (y.bias === 0) ctx.fail('division by zero');
-      if (!isConstant(x)) return undefined;
-      const r = x.bias % y.bias;
-      return constant(fmod || r === 0 || Math.sign(r) === Math.sign(y.bias) ? r : r + y.bias);
-    });
-    const live = out.flatMap((o, i) => (o ? [] : [i]));
-    if (!live.length) return out as Affine[];
-    for (const i of live) {
-      const d = Math.abs(ys[i].bias);
-      if (2 ** Math.round(Math.log2(d)) !== d) ctx.fail(`a computed dividend modulo ${ys[i].bias} (only ±2^k divisors are exact)`);
-    }
-    const quotients = live.map((i) => combine([[xs[i], 1 / ys[i].bias]]));
-    const q = fmod ? ctx.builder.roundHalfEven(quotients, ctx.origin, 'trunc') : ctx.builder.floor(quotients, ctx.origin);
-    live.forEach((i, k) => (out[i] = combine([[xs[i], 1], [q[k], -ys[i].bias]])));
-    return out as Affine[];
-  })];
+  return [
+    binaryBroadcast(ctx, a, b, (xs, ys) => {
+      const out = xs.map((x, i) => {
+        const y = ys[i];
+        if (!isConstant(y)) ctx.fail('the divisor must be a constant');
+        if (y.bias === 0) ctx.fail('division by zero');
+        if (!isConstant(x)) return undefined;
+        const r = x.bias % y.bias;
+        return constant(fmod || r === 0 || Math.sign(r) === Math.sign(y.bias) ? r : r + y.bias);
+      });
+      const live = out.flatMap((o, i) => (o ? [] : [i]));
+      if (!live.length) return out as Affine[];
+      for (const i of live) {
+        const d = Math.abs(ys[i].bias);
+        if (2 ** Math.round(Math.log2(d)) !== d) ctx.fail(`a computed dividend modulo ${ys[i].bias} (only ±2^k divisors are exact)`);
+      }
+      const quotients = live.map((i) => combine([[xs[i], 1 / ys[i].bias]]));
+      const q = fmod ? ctx.builder.roundHalfEven(quotients, ctx.origin, 'trunc') : ctx.builder.floor(quotients, ctx.origin);
+      live.forEach(
+        (i, k) =>
+          (out[i] = combine([
+            [xs[i], 1],
+            [q[k], -ys[i].bias],
+          ])),
+      );
+      return out as Affine[];
+    }),
+  ];
 }
 
 /** Two tensors broadcast to one shape, combined element list by element list. */
 function binaryBroadcast(ctx: OpContext, a: SymTensor, b: SymTensor, f: (x: Affine[], y: Affine[]) => Affine[]): SymTensor {
-  const { dims, data: [xs, ys] } = broadcast(ctx, a, b);
+  const {
+    dims,
+    data: [xs, ys],
+  } = broadcast(ctx, a, b);
   return { dims, dtype: a.dtype, data: f(xs, ys) };
 }
 
@@ -83,28 +94,75 @@ function hardmax(ctx: OpContext): SymTensor[] {
 }
 
 /** [x > t] = 1 − [t − x ≥ 0], exact on the quantized values. */
-export const above = (ctx: OpContext, xs: Affine[], t: number): Affine[] => ctx.builder.nonNegative(xs.map((x) => combine([[x, -1]], t)), ctx.origin).map((s) => combine([[s, -1]], 1));
+export const above = (ctx: OpContext, xs: Affine[], t: number): Affine[] =>
+  ctx.builder
+    .nonNegative(
+      xs.map((x) => combine([[x, -1]], t)),
+      ctx.origin,
+    )
+    .map((s) => combine([[s, -1]], 1));
 
 /** Shrink: x − bias above λ, x + bias below −λ, else 0 = relu(x − λ) − relu(−x − λ) + (λ − bias)·([x > λ] − [x < −λ]). */
 function shrink(ctx: OpContext): SymTensor[] {
   const x = ctx.input(0);
   const lambd = ctx.float('lambd', 0.5);
   const bias = ctx.float('bias', 0);
-  const up = ctx.builder.reluExact(x.data.map((v) => shift(v, -lambd)), ctx.origin);
-  const down = ctx.builder.reluExact(x.data.map((v) => combine([[v, -1]], -lambd)), ctx.origin);
+  const up = ctx.builder.reluExact(
+    x.data.map((v) => shift(v, -lambd)),
+    ctx.origin,
+  );
+  const down = ctx.builder.reluExact(
+    x.data.map((v) => combine([[v, -1]], -lambd)),
+    ctx.origin,
+  );
   const step = lambd - bias;
   const hi = step ? above(ctx, x.data, lambd) : undefined;
-  const lo = step ? above(ctx, x.data.map((v) => combine([[v, -1]])), lambd) : undefined;
-  return [{ ...x, data: x.data.map((_, i) => combine([[up[i], 1], [down[i], -1], ...(hi && lo ? [[hi[i], step], [lo[i], -step]] as [Affine, number][] : [])])) }];
+  const lo = step
+    ? above(
+        ctx,
+        x.data.map((v) => combine([[v, -1]])),
+        lambd,
+      )
+    : undefined;
+  return [
+    {
+      ...x,
+      data: x.data.map((_, i) =>
+        combine([
+          [up[i], 1],
+          [down[i], -1],
+          ...(hi && lo
+            ? ([
+                [hi[i], step],
+                [lo[i], -step],
+              ] as [Affine, number][])
+            : []),
+        ]),
+      ),
+    },
+  ];
 }
 
 /** ThresholdedRelu: x where x > α, else 0 = relu(x − α) + α·[x > α]. */
 function thresholdedRelu(ctx: OpContext): SymTensor[] {
   const x = ctx.input(0);
   const alpha = ctx.float('alpha', 1);
-  const r = ctx.builder.reluExact(x.data.map((v) => shift(v, -alpha)), ctx.origin);
+  const r = ctx.builder.reluExact(
+    x.data.map((v) => shift(v, -alpha)),
+    ctx.origin,
+  );
   const hit = above(ctx, x.data, alpha);
-  return [{ ...x, data: r.map((v, i) => combine([[v, 1], [hit[i], alpha]])) }];
+  return [
+    {
+      ...x,
+      data: r.map((v, i) =>
+        combine([
+          [v, 1],
+          [hit[i], alpha],
+        ]),
+      ),
+    },
+  ];
 }
 
 /** Rows of the trailing axes from `axis` on (LayerNormalization's and RMSNormalization's). */
@@ -125,7 +183,12 @@ export function scaleByRsqrt(ctx: OpContext, x: readonly Affine[], rows: readonl
   const u = rows.map((r) => combine(r.map((i) => [squares[i], 1] as const)));
   const inv = b.table(u, { name: 'rsqrt', params: [k, offset] }, ctx.origin, { inputScale: 2 * b.scale, extraOutputBits: b.scale });
   const invR = b.rescale(inv, ctx.origin, b.scale + 4, { proven: true });
-  const products = b.product(rows.flatMap((r) => r.map((i) => xr[i])), rows.flatMap((r, j) => r.map(() => invR[j])), ctx.origin, { rescale: false });
+  const products = b.product(
+    rows.flatMap((r) => r.map((i) => xr[i])),
+    rows.flatMap((r, j) => r.map(() => invR[j])),
+    ctx.origin,
+    { rescale: false },
+  );
   const y = new Array<Affine>(x.length);
   let at = 0;
   for (const r of rows) for (const i of r) y[i] = products[at++];
@@ -162,9 +225,21 @@ function lpNorm(ctx: OpContext): SymTensor[] {
 /** x / Σ|x| per row (a division gadget; a zero row has no proof). */
 export function divideByL1(ctx: OpContext, x: readonly Affine[], rows: readonly number[][]): Affine[] {
   const r = ctx.builder.reluExact(x, ctx.origin);
-  const norms = rows.map((row) => combine(row.flatMap((i): [Affine, number][] => [[r[i], 2], [x[i], -1]])));
+  const norms = rows.map((row) =>
+    combine(
+      row.flatMap((i): [Affine, number][] => [
+        [r[i], 2],
+        [x[i], -1],
+      ]),
+    ),
+  );
   const data = new Array<Affine>(x.length);
-  const q = ctx.builder.divide(rows.flat().map((i) => x[i]), rows.flatMap((row, k) => row.map(() => norms[k])), ctx.origin, { positive: true });
+  const q = ctx.builder.divide(
+    rows.flat().map((i) => x[i]),
+    rows.flatMap((row, k) => row.map(() => norms[k])),
+    ctx.origin,
+    { positive: true },
+  );
   rows.flat().forEach((i, k) => (data[i] = q[k]));
   return data;
 }
@@ -201,10 +276,15 @@ function groupNorm(ctx: OpContext): SymTensor[] {
   const inner = sizeOf(x.dims.slice(2));
   const { y } = normalizeRows(ctx, x.data, rows, ctx.float('epsilon', 1e-5));
   const at = (v: number[], c: number) => v[v.length === channels ? c : Math.floor(c / (channels / groups))];
-  return [{ ...x, data: y.map((v, i) => {
-    const c = Math.floor(i / inner) % channels;
-    return combine([[v, at(gamma, c)]], at(beta, c));
-  }) }];
+  return [
+    {
+      ...x,
+      data: y.map((v, i) => {
+        const c = Math.floor(i / inner) % channels;
+        return combine([[v, at(gamma, c)]], at(beta, c));
+      }),
+    },
+  ];
 }
 
 /** DequantizeLinear: (x − zero_point)·scale, per tensor or per `axis`; linear. Blocked quantization is refused. */
@@ -216,12 +296,23 @@ function dequantize(ctx: OpContext): SymTensor[] {
   const axis = normalizeAxis(ctx.int('axis', 1), x.dims.length);
   const inner = sizeOf(x.dims.slice(axis + 1));
   const channel = (i: number) => (scale.length === 1 ? 0 : Math.floor(i / inner) % x.dims[axis]);
-  return [{ dims: x.dims, dtype: 'float', data: x.data.map((v, i) => combine([[v, scale[channel(i)]]], -zero[zero.length === 1 ? 0 : channel(i)] * scale[channel(i)])) }];
+  return [
+    {
+      dims: x.dims,
+      dtype: 'float',
+      data: x.data.map((v, i) => combine([[v, scale[channel(i)]]], -zero[zero.length === 1 ? 0 : channel(i)] * scale[channel(i)])),
+    },
+  ];
 }
 
 /** Integer ranges of QuantizeLinear's output types (TensorProto.DataType codes). */
 const QUANTIZED_RANGE: Record<number, [number, number]> = {
-  2: [0, 255], 3: [-128, 127], 4: [0, 65535], 5: [-32768, 32767], 21: [0, 15], 22: [-8, 7],
+  2: [0, 255],
+  3: [-128, 127],
+  4: [0, 65535],
+  5: [-32768, 32767],
+  21: [0, 15],
+  22: [-8, 7],
 };
 
 /**
@@ -237,12 +328,15 @@ function quantize(ctx: OpContext): SymTensor[] {
   const zp = ctx.optional(2);
   const zero = zp ? ctx.constInput(2, 'the zero point') : [0];
   // Without a zero point ONNX's default is uint8; a zero point whose type is not known is not guessed.
-  const type = ctx.int('output_dtype', 0) || (zp ? zp.elemType ?? ctx.fail('the zero point\'s element type is unknown (give output_dtype)') : 2);
+  const type = ctx.int('output_dtype', 0) || (zp ? (zp.elemType ?? ctx.fail("the zero point's element type is unknown (give output_dtype)")) : 2);
   const range = QUANTIZED_RANGE[type] ?? ctx.fail(`output type ${type} (int8, uint8, int16, uint16, int4, uint4 are supported)`);
   const axis = normalizeAxis(ctx.int('axis', 1), x.dims.length);
   const inner = sizeOf(x.dims.slice(axis + 1));
   const channel = (i: number) => (scale.length === 1 ? 0 : Math.floor(i / inner) % x.dims[axis]);
-  const rounded = ctx.builder.roundHalfEven(x.data.map((v, i) => combine([[v, 1 / scale[channel(i)]]])), ctx.origin);
+  const rounded = ctx.builder.roundHalfEven(
+    x.data.map((v, i) => combine([[v, 1 / scale[channel(i)]]])),
+    ctx.origin,
+  );
   const shifted: SymTensor = { dims: x.dims, dtype: 'int', data: rounded.map((v, i) => shift(v, zero[zero.length === 1 ? 0 : channel(i)])) };
   return [clip(ctx, shifted, range[0], range[1])];
 }

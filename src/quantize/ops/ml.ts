@@ -36,11 +36,25 @@ function asRows(ctx: OpContext): SymTensor {
 function affineScores(ctx: OpContext, x: SymTensor, targets: number): SymTensor {
   const f = x.dims[1];
   const w = weights(ctx, 'coefficients', [targets, f], floats(ctx, 'coefficients'));
-  const wT: SymTensor = { dims: [f, targets], dtype: 'float', data: Array.from({ length: f * targets }, (_, i) => w.data[(i % targets) * f + Math.floor(i / targets)]) };
+  const wT: SymTensor = {
+    dims: [f, targets],
+    dtype: 'float',
+    data: Array.from({ length: f * targets }, (_, i) => w.data[(i % targets) * f + Math.floor(i / targets)]),
+  };
   const intercepts = floats(ctx, 'intercepts');
   const b = intercepts.length ? weights(ctx, 'intercepts', [targets], intercepts) : undefined;
   const y = matmul(ctx, { ...x, dtype: 'float' }, wT);
-  return { ...y, data: y.data.map((v, i) => (b ? combine([[v, 1], [b.data[i % targets], 1]]) : v)) };
+  return {
+    ...y,
+    data: y.data.map((v, i) =>
+      b
+        ? combine([
+            [v, 1],
+            [b.data[i % targets], 1],
+          ])
+        : v,
+    ),
+  };
 }
 
 /** Scaler: (x − offset)·scale per feature (or one value for all). */
@@ -67,9 +81,24 @@ function normalizer(ctx: OpContext): SymTensor[] {
   const maxes = logicOps.ArgMax(withInputs(ctx, [x], { axis: 1, keepdims: 1, select_last_index: 0 }))[0];
   // The maximum itself: the row picked by ArgMax's indicators (one product each).
   const hot = maxes.data.map((index) => ctx.builder.oneHotOf(index) ?? ctx.fail('no indicators for the maximum'));
-  const picked = ctx.builder.product(hot.flat(), rows.flat().map((i) => x.data[i]), ctx.origin, { rescale: false });
+  const picked = ctx.builder.product(
+    hot.flat(),
+    rows.flat().map((i) => x.data[i]),
+    ctx.origin,
+    { rescale: false },
+  );
   const m = rows.map((r, k) => combine(r.map((_, j) => [picked[k * r.length + j], 1] as const)));
-  return [{ ...out, dtype: 'float', data: ctx.builder.divide(rows.flat().map((i) => x.data[i]), rows.flatMap((r, k) => r.map(() => m[k])), ctx.origin) }];
+  return [
+    {
+      ...out,
+      dtype: 'float',
+      data: ctx.builder.divide(
+        rows.flat().map((i) => x.data[i]),
+        rows.flatMap((r, k) => r.map(() => m[k])),
+        ctx.origin,
+      ),
+    },
+  ];
 }
 
 /** Scores after post_transform NONE, SOFTMAX (along each row) or LOGISTIC; others are refused by name. */
@@ -127,9 +156,17 @@ function oneHotEncoder(ctx: OpContext): SymTensor[] {
   if (ctx.attr('cats_strings')) ctx.fail('string categories (cats_strings)');
   const cats = (ctx.attr('cats_int64s') as number[] | undefined) ?? ctx.fail('no cats_int64s');
   const x = ctx.input(0);
-  const hits = ctx.builder.isZero(x.data.flatMap((v) => cats.map((c) => shift(v, -c))), ctx.origin);
+  const hits = ctx.builder.isZero(
+    x.data.flatMap((v) => cats.map((c) => shift(v, -c))),
+    ctx.origin,
+  );
   if (ctx.int('zeros', 1) === 0) {
-    const sums = x.data.map((_, i) => combine(cats.map((_, k) => [hits[i * cats.length + k], 1] as const), -1));
+    const sums = x.data.map((_, i) =>
+      combine(
+        cats.map((_, k) => [hits[i * cats.length + k], 1] as const),
+        -1,
+      ),
+    );
     ctx.builder.assertZero(sums, ctx.origin, 'a value is not one of the categories (zeros = 0)');
   }
   return [{ dims: [...x.dims, cats.length], dtype: 'float', data: hits }];
@@ -149,13 +186,20 @@ function kernelValues(ctx: OpContext, x: SymTensor, svCount: number): Affine[] {
   if (kernel === 'RBF') {
     const diffs = Array.from({ length: n * svCount * f }, (_, i) => {
       const [r, v, j] = [Math.floor(i / (svCount * f)), Math.floor(i / f) % svCount, i % f];
-      return combine([[x.data[r * f + j], 1], [sv.data[v * f + j], -1]]);
+      return combine([
+        [x.data[r * f + j], 1],
+        [sv.data[v * f + j], -1],
+      ]);
     });
     const sq = ctx.builder.product(diffs, diffs, ctx.origin);
     const dist = Array.from({ length: n * svCount }, (_, p) => combine(Array.from({ length: f }, (_, j) => [sq[p * f + j], -gamma] as const)));
     return ctx.builder.table(dist, { name: 'expNonPositive', params: [] }, ctx.origin);
   }
-  const svT: SymTensor = { dims: [f, svCount], dtype: 'float', data: Array.from({ length: f * svCount }, (_, i) => sv.data[(i % svCount) * f + Math.floor(i / svCount)]) };
+  const svT: SymTensor = {
+    dims: [f, svCount],
+    dtype: 'float',
+    data: Array.from({ length: f * svCount }, (_, i) => sv.data[(i % svCount) * f + Math.floor(i / svCount)]),
+  };
   const dots = matmul(ctx, x, svT).data;
   if (kernel === 'LINEAR') return dots;
   const base = dots.map((d) => combine([[d, gamma]], coef0));
@@ -170,8 +214,17 @@ function kernelValues(ctx: OpContext, x: SymTensor, svCount: number): Affine[] {
 /** Σ_s coef[s]·K[r, s] per row, plus `bias`: the coefficients as constants or weight wires. */
 function weightedKernels(ctx: OpContext, k: Affine[], coef: Affine[], rows: number, bias: number): Affine[] {
   const vectors = coef.length;
-  const products = ctx.builder.product(k, k.map((_, p) => coef[p % vectors]), ctx.origin);
-  return Array.from({ length: rows }, (_, r) => combine(Array.from({ length: vectors }, (_, v) => [products[r * vectors + v], 1] as const), bias));
+  const products = ctx.builder.product(
+    k,
+    k.map((_, p) => coef[p % vectors]),
+    ctx.origin,
+  );
+  return Array.from({ length: rows }, (_, r) =>
+    combine(
+      Array.from({ length: vectors }, (_, v) => [products[r * vectors + v], 1] as const),
+      bias,
+    ),
+  );
 }
 
 /** SVMRegressor: Σ_i coef_i·K(x, sv_i) + rho (see kernelValues); without support vectors, x·coefficients + rho. */
@@ -217,18 +270,26 @@ function svmClassifier(ctx: OpContext): SymTensor[] {
   for (let i = 0; i < classes.length; i++) for (let j = i + 1; j < classes.length; j++) pairs.push([i, j]);
   const decisions = pairs.map(([i, j], p) => {
     const coef = Array.from({ length: svCount }, (_, s) =>
-      s >= start[i] && s < start[i] + perClass[i] ? coefs.data[(j - 1) * svCount + s]
-      : s >= start[j] && s < start[j] + perClass[j] ? coefs.data[i * svCount + s]
-      : constant(0));
+      s >= start[i] && s < start[i] + perClass[i]
+        ? coefs.data[(j - 1) * svCount + s]
+        : s >= start[j] && s < start[j] + perClass[j]
+          ? coefs.data[i * svCount + s]
+          : constant(0),
+    );
     return weightedKernels(ctx, k, coef, n, rho[p] ?? 0);
   });
   const d = Array.from({ length: n }, (_, r) => decisions.map((dp) => dp[r]));
   const wins = above(ctx, d.flat(), 0);
-  const votes = Array.from({ length: n }, (_, r) => classes.map((_, c) =>
-    combine(pairs.flatMap(([i, j], p): [Affine, number][] => {
-      const w = wins[r * pairs.length + p];
-      return c === i ? [[w, 1]] : c === j ? [[combine([[w, -1]], 1), 1]] : [];
-    }))));
+  const votes = Array.from({ length: n }, (_, r) =>
+    classes.map((_, c) =>
+      combine(
+        pairs.flatMap(([i, j], p): [Affine, number][] => {
+          const w = wins[r * pairs.length + p];
+          return c === i ? [[w, 1]] : c === j ? [[combine([[w, -1]], 1), 1]] : [];
+        }),
+      ),
+    ),
+  );
   const voteTable: SymTensor = { dims: [n, classes.length], dtype: 'int', data: votes.flat() };
   const scores = classes.length === 2 ? d.flatMap(([v]) => [combine([[v, -1]]), v]) : d.flat();
   return [labels(ctx, voteTable, classes), { dims: [n, classes.length === 2 ? 2 : pairs.length], dtype: 'float', data: scores }];

@@ -8,11 +8,13 @@ import { isMaskFill } from './mask.js';
 import { reduceWindows } from './pool.js';
 
 /** A unary op computed by a table gadget (see table.ts); the output is float. */
-const tableOp = (name: string, params: (ctx: OpContext) => number[] = () => []): OpImpl => (ctx) => {
-  const x = ctx.input(0);
-  const fn: TableFunction = { name, params: params(ctx) };
-  return [{ dims: x.dims, dtype: 'float', data: ctx.builder.table(x.data, fn, ctx.origin) }];
-};
+const tableOp =
+  (name: string, params: (ctx: OpContext) => number[] = () => []): OpImpl =>
+  (ctx) => {
+    const x = ctx.input(0);
+    const fn: TableFunction = { name, params: params(ctx) };
+    return [{ dims: x.dims, dtype: 'float', data: ctx.builder.table(x.data, fn, ctx.origin) }];
+  };
 
 /**
  * The flat indices of each reduction row: opset < 13 Softmax-family ops flatten the axes from `axis`
@@ -72,7 +74,12 @@ function softmaxRows(ctx: OpContext, x: SymTensor, rows: number[][], log: boolea
   const n = rows[0].length;
   if (n === 1) return rows.map(() => constant(log ? 0 : 1));
   const out = new Array<Affine>(rows.length * n);
-  const maxes = reduceWindows(ctx, rows.map((r) => r.map((i) => x.data[i])), 'max', (w) => w.length);
+  const maxes = reduceWindows(
+    ctx,
+    rows.map((r) => r.map((i) => x.data[i])),
+    'max',
+    (w) => w.length,
+  );
   const shifted = rows.flatMap((r, k) => r.map((i) => sub(x.data[i], maxes[k])));
   const e = ctx.builder.table(shifted, { name: 'expNonPositive', params: [] }, ctx.origin);
   const sums = rows.map((r, k) => combine(r.map((_, j) => [e[k * n + j], 1] as const)));
@@ -83,14 +90,24 @@ function softmaxRows(ctx: OpContext, x: SymTensor, rows: number[][], log: boolea
   }
   // 1/s at 3 + ⌈log2 n⌉ bits beyond the working scale: s ≤ n, so the reciprocal keeps scale + 3 significant bits.
   const invScale = ctx.builder.scale + 3 + Math.ceil(Math.log2(n));
-  const inv = ctx.builder.divide(rows.map(() => constant(1)), sums, ctx.origin, {
-    positive: true,
-    outScale: invScale,
-    // Each e ≤ 1 (+ half an LSB) and the largest is exp(0) = 1: 1 ≤ s ≤ n, proven for any input.
-    bMax: (bScale) => BigInt(n) << BigInt(bScale + 1),
-    qMax: 1n << BigInt(invScale + 1),
-  });
-  return ctx.builder.product(e, rows.flatMap((r, k) => r.map(() => inv[k])), ctx.origin, { rescale: false });
+  const inv = ctx.builder.divide(
+    rows.map(() => constant(1)),
+    sums,
+    ctx.origin,
+    {
+      positive: true,
+      outScale: invScale,
+      // Each e ≤ 1 (+ half an LSB) and the largest is exp(0) = 1: 1 ≤ s ≤ n, proven for any input.
+      bMax: (bScale) => BigInt(n) << BigInt(bScale + 1),
+      qMax: 1n << BigInt(invScale + 1),
+    },
+  );
+  return ctx.builder.product(
+    e,
+    rows.flatMap((r, k) => r.map(() => inv[k])),
+    ctx.origin,
+    { rescale: false },
+  );
 }
 
 /** HardSigmoid: max(0, min(1, αx + β)), two ReLUs. */
@@ -108,6 +125,7 @@ export const nonlinearOps: Record<string, OpImpl> = {
   Softplus: tableOp('softplus'),
   Softsign: tableOp('softsign'),
   Elu: tableOp('elu', (ctx) => [ctx.float('alpha', 1)]),
+  // biome-ignore lint/correctness/noPrecisionLoss: the exact decimal expansions of ONNX's float32 defaults
   Selu: tableOp('selu', (ctx) => [ctx.float('alpha', 1.67326319217681884765625), ctx.float('gamma', 1.05070102214813232421875)]),
   Celu: tableOp('celu', (ctx) => [ctx.float('alpha', 1)]),
   Gelu: (ctx) => tableOp(ctx.string('approximate', 'none') === 'tanh' ? 'geluTanh' : 'gelu')(ctx),
@@ -125,7 +143,17 @@ export const nonlinearOps: Record<string, OpImpl> = {
   Atanh: tableOp('atanh'),
   Reciprocal: (ctx) => {
     const x = ctx.input(0);
-    return [{ dims: x.dims, dtype: 'float', data: ctx.builder.divide(x.data.map(() => constant(1)), x.data, ctx.origin) }];
+    return [
+      {
+        dims: x.dims,
+        dtype: 'float',
+        data: ctx.builder.divide(
+          x.data.map(() => constant(1)),
+          x.data,
+          ctx.origin,
+        ),
+      },
+    ];
   },
   Softmax: (ctx) => softmax(ctx, false),
   LogSoftmax: (ctx) => softmax(ctx, true),

@@ -23,8 +23,20 @@ export function normalizeRows(ctx: OpContext, x: readonly Affine[], rows: readon
   const inv = b.table(u, { name: 'rsqrt', params: [n, n * n * eps] }, ctx.origin, { inputScale: 2 * b.scale, extraOutputBits: b.scale });
   // Rounded over the table's whole output range (proven, not calibrated): a row of equal values has 1/σ = 1/√ε.
   const invStd = b.rescale(inv, ctx.origin, b.scale + 4, { proven: true });
-  const centred = rows.flatMap((r, k) => r.map((i) => combine([[xr[i], n], [s1[k], -1]])));
-  const products = b.product(centred, rows.flatMap((r, k) => r.map(() => invStd[k])), ctx.origin, { rescale: false });
+  const centred = rows.flatMap((r, k) =>
+    r.map((i) =>
+      combine([
+        [xr[i], n],
+        [s1[k], -1],
+      ]),
+    ),
+  );
+  const products = b.product(
+    centred,
+    rows.flatMap((r, k) => r.map(() => invStd[k])),
+    ctx.origin,
+    { rescale: false },
+  );
   const y = new Array<Affine>(x.length);
   let at = 0;
   for (const r of rows) for (const i of r) y[i] = combine([[products[at++], 1 / n]]);
@@ -44,7 +56,11 @@ function layerNorm(ctx: OpContext): SymTensor[] {
   const at = (v: number[], i: number) => v[v.length === 1 ? 0 : i % v.length];
   const data = y.map((v, i) => combine([[v, at(gamma, i % inner)]], at(beta, i % inner)));
   const statDims = x.dims.map((d, i) => (i < axis ? d : 1));
-  return [{ ...x, data }, { dims: statDims, dtype: 'float', data: mean }, { dims: statDims, dtype: 'float', data: invStd }];
+  return [
+    { ...x, data },
+    { dims: statDims, dtype: 'float', data: mean },
+    { dims: statDims, dtype: 'float', data: invStd },
+  ];
 }
 
 /** InstanceNormalization: rows over the spatial axes of each (batch, channel); scale and bias per channel. */

@@ -31,11 +31,13 @@ export function reduceWindows(ctx: OpContext, windows: Affine[][], how: Reducer,
 function onGridAt(builder: PlanBuilder, windows: Affine[][]): Affine[][] {
   const scale = windows.reduce((s, w) => w.reduce((t, x) => (isConstant(x) ? t : Math.max(t, builder.scaleOf(x))), s), 0);
   const snap = (v: number, bits: number) => Math.round(v * 2 ** bits) / 2 ** bits;
-  return windows.map((w) => w.map((x) => {
-    const terms = new Map<number, number>();
-    for (const [wire, c] of x.terms) terms.set(wire, snap(c, scale - builder.wireScale(wire)));
-    return isConstant(x) ? x : { bias: snap(x.bias, scale), terms };
-  }));
+  return windows.map((w) =>
+    w.map((x) => {
+      const terms = new Map<number, number>();
+      for (const [wire, c] of x.terms) terms.set(wire, snap(c, scale - builder.wireScale(wire)));
+      return isConstant(x) ? x : { bias: snap(x.bias, scale), terms };
+    }),
+  );
 }
 
 /**
@@ -89,7 +91,9 @@ function globalPool(ctx: OpContext, how: Reducer): SymTensor[] {
   const x = ctx.input(0);
   const inner = sizeOf(x.dims.slice(2));
   const windows = Array.from({ length: x.dims[0] * x.dims[1] }, (_, p) => x.data.slice(p * inner, (p + 1) * inner));
-  return [{ dims: [x.dims[0], x.dims[1], ...x.dims.slice(2).map(() => 1)], dtype: x.dtype, data: reduceWindows(ctx, windows, how, (w) => w.length, how === 'max') }];
+  return [
+    { dims: [x.dims[0], x.dims[1], ...x.dims.slice(2).map(() => 1)], dtype: x.dtype, data: reduceWindows(ctx, windows, how, (w) => w.length, how === 'max') },
+  ];
 }
 
 /**
@@ -104,7 +108,7 @@ export function reductionWindows(ctx: OpContext, axesInputOpset: number): { wind
   const rawAxes = ctx.opset >= axesInputOpset ? (ctx.optional(1) ? ctx.constInput(1, 'axes') : undefined) : (ctx.attr('axes') as number[] | undefined);
   const noop = ctx.int('noop_with_empty_axes', 0) === 1;
   if ((!rawAxes || rawAxes.length === 0) && noop) return { windows: x.data.map((v) => [v]), dims: x.dims };
-  const axes = rawAxes && rawAxes.length ? rawAxes.map((a) => normalizeAxis(a, rank)) : x.dims.map((_, i) => i);
+  const axes = rawAxes?.length ? rawAxes.map((a) => normalizeAxis(a, rank)) : x.dims.map((_, i) => i);
   const keep = ctx.int('keepdims', 1) === 1;
   const outFull = x.dims.map((d, i) => (axes.includes(i) ? 1 : d));
   const outStrides = strides(outFull);

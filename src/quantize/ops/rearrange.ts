@@ -27,10 +27,16 @@ function depthSpace(ctx: OpContext, toSpace: boolean): SymTensor[] {
     const oc = c / (b * b);
     const dims = [n, oc, h * b, w * b];
     const st = strides(dims);
-    return [{ dims, dtype: x.dtype, data: Array.from({ length: sizeOf(dims) }, (_, f) => {
-      const [nn, ch, y, xx] = coords(f, dims, st);
-      return x.data[((nn * c + deepChannel(ch, oc, y % b, xx % b)) * h + Math.floor(y / b)) * w + Math.floor(xx / b)];
-    }) }];
+    return [
+      {
+        dims,
+        dtype: x.dtype,
+        data: Array.from({ length: sizeOf(dims) }, (_, f) => {
+          const [nn, ch, y, xx] = coords(f, dims, st);
+          return x.data[((nn * c + deepChannel(ch, oc, y % b, xx % b)) * h + Math.floor(y / b)) * w + Math.floor(xx / b)];
+        }),
+      },
+    ];
   }
   if (h % b || w % b) ctx.shapeError(`[${h}, ${w}] does not split into blocks of ${b}`);
   const dims = [n, c * b * b, h / b, w / b];
@@ -49,7 +55,7 @@ function depthSpace(ctx: OpContext, toSpace: boolean): SymTensor[] {
  * from the end; out of range is a shape error.
  */
 function ndOffsets(ctx: OpContext, data: SymTensor, indices: SymTensor, batchDims: number): { k: number; offsets: number[]; slice: number } {
-  if (!indices.data.every(isConstant)) ctx.fail('indices computed from the model\'s inputs (only constant indices are supported)');
+  if (!indices.data.every(isConstant)) ctx.fail("indices computed from the model's inputs (only constant indices are supported)");
   const k = indices.dims.at(-1)!;
   if (k > data.dims.length - batchDims) ctx.shapeError(`index tuples of ${k} for data [${data.dims}] with batch_dims ${batchDims}`);
   const addressed = data.dims.slice(batchDims, batchDims + k);
@@ -96,10 +102,18 @@ function scatterND(ctx: OpContext): SymTensor[] {
     const news = targets.map((_, i) => updates.data[t * slice + i]);
     const olds = targets.map((p) => out[p]);
     const merged =
-      reduction === 'none' ? news
-      : reduction === 'add' ? olds.map((o, i) => combine([[o, 1], [news[i], 1]]))
-      : reduction === 'mul' ? ctx.builder.product(olds, news, ctx.origin)
-      : (reduction === 'max' ? maxOf : minOf)(ctx, olds, news);
+      reduction === 'none'
+        ? news
+        : reduction === 'add'
+          ? olds.map((o, i) =>
+              combine([
+                [o, 1],
+                [news[i], 1],
+              ]),
+            )
+          : reduction === 'mul'
+            ? ctx.builder.product(olds, news, ctx.origin)
+            : (reduction === 'max' ? maxOf : minOf)(ctx, olds, news);
     targets.forEach((p, i) => (out[p] = merged[i]));
   });
   return [{ dims: x.dims, dtype: x.dtype, data: out }];
@@ -119,7 +133,10 @@ function cumSum(ctx: OpContext): SymTensor[] {
       const at = (j: number) => o * n * stride + (reverse ? n - 1 - j : j) * stride + i;
       let acc: Affine = combine([]);
       for (let j = 0; j < n; j++) {
-        const next = combine([[acc, 1], [x.data[at(j)], 1]]);
+        const next = combine([
+          [acc, 1],
+          [x.data[at(j)], 1],
+        ]);
         data[at(j)] = exclusive ? acc : next;
         acc = next;
       }

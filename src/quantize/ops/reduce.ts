@@ -24,7 +24,14 @@ function sumAbs(ctx: OpContext, windows: Affine[][]): Affine[] {
   const flat = windows.flat();
   const r = ctx.builder.reluExact(flat, ctx.origin);
   let at = 0;
-  return windows.map((w) => combine(w.flatMap((v): [Affine, number][] => [[v, -1], [r[at++], 2]])));
+  return windows.map((w) =>
+    combine(
+      w.flatMap((v): [Affine, number][] => [
+        [v, -1],
+        [r[at++], 2],
+      ]),
+    ),
+  );
 }
 
 /** √Σx²: the square root's table reads the sum at twice the working scale (small norms keep their bits). */
@@ -49,19 +56,29 @@ function logSumExp(ctx: OpContext, windows: Affine[][]): Affine[] {
   let at = 0;
   const sums = windows.map((w) => sumOf(e.slice(at, (at += w.length))));
   const logs = ctx.builder.table(sums, { name: 'log', params: [1] }, ctx.origin);
-  return logs.map((l, k) => combine([[l, 1], [maxes[k], 1]]));
+  return logs.map((l, k) =>
+    combine([
+      [l, 1],
+      [maxes[k], 1],
+    ]),
+  );
 }
 
 /** Πx by a balanced tree of products, one product group per level (an empty window gives 1). */
 function prod(ctx: OpContext, windows: Affine[][]): Affine[] {
-  return reduceTree(windows.map((w) => (w.length ? w : [constant(1)])), (xs, ys) => ctx.builder.product(xs, ys, ctx.origin));
+  return reduceTree(
+    windows.map((w) => (w.length ? w : [constant(1)])),
+    (xs, ys) => ctx.builder.product(xs, ys, ctx.origin),
+  );
 }
 
-const reduceOp = (f: Reduction, float: boolean): OpImpl => (ctx) => {
-  const x = ctx.input(0);
-  const r = reductionWindows(ctx, 18);
-  return [{ dims: r.dims, dtype: float ? 'float' : x.dtype, data: f(ctx, r.windows) }];
-};
+const reduceOp =
+  (f: Reduction, float: boolean): OpImpl =>
+  (ctx) => {
+    const x = ctx.input(0);
+    const r = reductionWindows(ctx, 18);
+    return [{ dims: r.dims, dtype: float ? 'float' : x.dtype, data: f(ctx, r.windows) }];
+  };
 
 export const reduceOps: Record<string, OpImpl> = {
   ReduceL1: reduceOp(sumAbs, false),

@@ -74,7 +74,13 @@ function axisTaps(n: number, m: number, s: number, spec: ResizeSpec, ctx: OpCont
     if (spec.mode === 'nearest') return [[Math.min(Math.max(nearestIndex(x, spec.nearest, ctx), 0), n - 1), 1]];
     const x0 = Math.floor(x);
     const r = x - x0;
-    const raw: Taps = spec.mode === 'linear' ? [[x0, 1 - r], [x0 + 1, r]] : cubicWeights(r, spec.cubicA).map((w, i) => [x0 - 1 + i, w]);
+    const raw: Taps =
+      spec.mode === 'linear'
+        ? [
+            [x0, 1 - r],
+            [x0 + 1, r],
+          ]
+        : cubicWeights(r, spec.cubicA).map((w, i) => [x0 - 1 + i, w]);
     let taps: Taps = raw;
     if (spec.excludeOutside) {
       const inside = raw.filter(([i]) => i >= 0 && i < n);
@@ -120,7 +126,12 @@ function resize(ctx: OpContext): SymTensor[] {
   if (!scalesIn && !sizes) ctx.fail('neither scales nor sizes');
   // axes (opset 18): scales or sizes name only these axes; the others keep their size.
   const rank = x.dims.length;
-  const axes = ctx.ints('axes', x.dims.map((_, d) => d)).map((a) => (a < 0 ? a + rank : a));
+  const axes = ctx
+    .ints(
+      'axes',
+      x.dims.map((_, d) => d),
+    )
+    .map((a) => (a < 0 ? a + rank : a));
   if ((scalesIn ?? sizes)!.length !== axes.length) ctx.shapeError(`${axes.length} axes but ${(scalesIn ?? sizes)!.length} scales or sizes`);
   const onAxes = (values: readonly number[], other: (d: number) => number) => x.dims.map((_, d) => (axes.includes(d) ? values[axes.indexOf(d)] : other(d)));
   const policy = ctx.string('keep_aspect_ratio_policy', 'stretch');
@@ -131,7 +142,10 @@ function resize(ctx: OpContext): SymTensor[] {
     // One scale for every named axis, the smallest (not_larger) or largest (not_smaller) ratio; sizes round half up.
     const ratios = axes.map((a, k) => sizes[k] / x.dims[a]);
     const scale = policy === 'not_larger' ? Math.min(...ratios) : Math.max(...ratios);
-    scales = onAxes(axes.map(() => scale), () => 1);
+    scales = onAxes(
+      axes.map(() => scale),
+      () => 1,
+    );
     outDims = x.dims.map((n, d) => (axes.includes(d) ? Math.floor(scale * n + 0.5) : n));
   } else if (sizes) {
     outDims = onAxes(sizes, (d) => x.dims[d]);
@@ -148,7 +162,15 @@ function upsample(ctx: OpContext): SymTensor[] {
   const scales = ctx.optional(1) ? ctx.constInput(1, 'scales') : ctx.ints('scales', []);
   const mode = ctx.string('mode', 'nearest');
   const spec: ResizeSpec = { mode: mode === 'bilinear' ? 'linear' : mode, coordinates: 'asymmetric', nearest: 'floor', cubicA: -0.75, excludeOutside: false };
-  return [resample(ctx, x, x.dims.map((n, d) => Math.floor(n * scales[d])), scales, spec)];
+  return [
+    resample(
+      ctx,
+      x,
+      x.dims.map((n, d) => Math.floor(n * scales[d])),
+      scales,
+      spec,
+    ),
+  ];
 }
 
 export const resizeOps: Record<string, OpImpl> = {

@@ -58,7 +58,17 @@ export function oneHots(ctx: OpContext, indices: readonly Affine[], n: number, s
     // Kept for later lookups by the same index only once an out-of-range index is refused.
     if (strict) b.setOneHot(indices[at], out[at]);
   }
-  if (strict) b.assertZero(computed.map((at) => combine(out[at].map((h) => [h, 1] as const), -1)), ctx.origin, 'a computed index is out of range');
+  if (strict)
+    b.assertZero(
+      computed.map((at) =>
+        combine(
+          out[at].map((h) => [h, 1] as const),
+          -1,
+        ),
+      ),
+      ctx.origin,
+      'a computed index is out of range',
+    );
   return out;
 }
 
@@ -87,7 +97,16 @@ function booleanTrees(ctx: OpContext, trees: readonly { index: Affine }[], n: nu
       const coef = wires[t][j][1];
       return nodes.flatMap((node) => {
         const one = products[k++];
-        return [{ e: combine([[node.e, 1], [one, -1]]), value: node.value }, { e: one, value: node.value + coef }];
+        return [
+          {
+            e: combine([
+              [node.e, 1],
+              [one, -1],
+            ]),
+            value: node.value,
+          },
+          { e: one, value: node.value + coef },
+        ];
       });
     });
   }

@@ -41,7 +41,9 @@ function activation(ctx: OpContext, name: string, threshold: number | undefined)
 
 /** A [rows, cols] tensor of forms. */
 const matrix = (rows: number, cols: number, at: (r: number, c: number) => Affine): SymTensor => ({
-  dims: [rows, cols], dtype: 'float', data: Array.from({ length: rows * cols }, (_, i) => at(Math.floor(i / cols), i % cols)),
+  dims: [rows, cols],
+  dtype: 'float',
+  data: Array.from({ length: rows * cols }, (_, i) => at(Math.floor(i / cols), i % cols)),
 });
 
 /** The transposed weights of one direction: [cols, rows] from a [directions, rows, cols] tensor. */
@@ -53,7 +55,11 @@ function transposed(w: SymTensor, dir: number): SymTensor {
 /** x·Wᵀ for rows of x (each a list of forms): [rows, G·hidden] as one list per row. */
 function project(ctx: OpContext, xs: Affine[][], wT: SymTensor): Affine[][] {
   const width = wT.dims[1];
-  const y = matmul(ctx, matrix(xs.length, wT.dims[0], (r, c) => xs[r][c]), wT).data;
+  const y = matmul(
+    ctx,
+    matrix(xs.length, wT.dims[0], (r, c) => xs[r][c]),
+    wT,
+  ).data;
   return xs.map((_, r) => y.slice(r * width, (r + 1) * width));
 }
 
@@ -78,11 +84,14 @@ function recurrent(ctx: OpContext, kind: Kind): SymTensor[] {
   // layout 1 is batch-major: [batch, seq, input]; the steps below read [seq, batch, input].
   const [seqLen, batch, inputSize] = layout === 0 ? x0.dims : [x0.dims[1], x0.dims[0], x0.dims[2]];
   const xAt = (t: number, b: number, k: number): Affine => x0.data[layout === 0 ? (t * batch + b) * inputSize + k : (b * seqLen + t) * inputSize + k];
-  if (w.dims[0] !== directions || w.dims[1] !== gates * hidden || w.dims[2] !== inputSize) ctx.shapeError(`W is [${w.dims}], expected [${directions}, ${gates * hidden}, ${inputSize}]`);
-  if (r.dims[0] !== directions || r.dims[1] !== gates * hidden || r.dims[2] !== hidden) ctx.shapeError(`R is [${r.dims}], expected [${directions}, ${gates * hidden}, ${hidden}]`);
+  if (w.dims[0] !== directions || w.dims[1] !== gates * hidden || w.dims[2] !== inputSize)
+    ctx.shapeError(`W is [${w.dims}], expected [${directions}, ${gates * hidden}, ${inputSize}]`);
+  if (r.dims[0] !== directions || r.dims[1] !== gates * hidden || r.dims[2] !== hidden)
+    ctx.shapeError(`R is [${r.dims}], expected [${directions}, ${gates * hidden}, ${hidden}]`);
   const bias = ctx.optional(3);
   const lens = ctx.optional(4) ? ctx.constInput(4, 'sequence_lens') : new Array<number>(batch).fill(seqLen);
-  if (lens.length !== batch || lens.some((l) => !Number.isInteger(l) || l < 0 || l > seqLen)) ctx.shapeError(`sequence_lens [${lens}] for ${batch} sequences of ${seqLen}`);
+  if (lens.length !== batch || lens.some((l) => !Number.isInteger(l) || l < 0 || l > seqLen))
+    ctx.shapeError(`sequence_lens [${lens}] for ${batch} sequences of ${seqLen}`);
   // initial_h, initial_c: [directions, batch, hidden], or [batch, directions, hidden] with layout 1.
   const stateAt = (t: SymTensor | undefined, d: number, b: number, j: number): Affine =>
     t ? t.data[layout === 0 ? (d * batch + b) * hidden + j : (b * directions + d) * hidden + j] : constant(0);
@@ -98,7 +107,8 @@ function recurrent(ctx: OpContext, kind: Kind): SymTensor[] {
   const y: Affine[] = new Array(seqLen * directions * batch * hidden).fill(constant(0));
   const yh: Affine[] = new Array(directions * batch * hidden);
   const yc: Affine[] = new Array(directions * batch * hidden);
-  const yAt = (t: number, d: number, b: number, j: number): number => (layout === 0 ? ((t * directions + d) * batch + b) * hidden + j : ((b * seqLen + t) * directions + d) * hidden + j);
+  const yAt = (t: number, d: number, b: number, j: number): number =>
+    layout === 0 ? ((t * directions + d) * batch + b) * hidden + j : ((b * seqLen + t) * directions + d) * hidden + j;
   const stateIndex = (d: number, b: number, j: number): number => (layout === 0 ? (d * batch + b) * hidden + j : (b * directions + d) * hidden + j);
 
   for (let d = 0; d < directions; d++) {
@@ -118,10 +128,22 @@ function recurrent(ctx: OpContext, kind: Kind): SymTensor[] {
       const active = lens.flatMap((len, b) => (s < len ? [b] : []));
       if (!active.length) break;
       const times = active.map((b) => (reverse ? lens[b] - 1 - s : s));
-      const xw = project(ctx, active.map((b, i) => Array.from({ length: inputSize }, (_, k) => xAt(times[i], b, k))), wT);
-      const hr = project(ctx, active.map((b) => H[b]), rT);
+      const xw = project(
+        ctx,
+        active.map((b, i) => Array.from({ length: inputSize }, (_, k) => xAt(times[i], b, k))),
+        wT,
+      );
+      const hr = project(
+        ctx,
+        active.map((b) => H[b]),
+        rT,
+      );
       const gate = (k: number, extra: (i: number, j: number) => Affine[] = () => []) =>
-        active.flatMap((_, i) => Array.from({ length: hidden }, (_, j) => combine([[xw[i][k * hidden + j], 1], [hr[i][k * hidden + j], 1], [wb(k, j), 1], [rb(k, j), 1], ...extra(i, j).map((e) => [e, 1] as const)])));
+        active.flatMap((_, i) =>
+          Array.from({ length: hidden }, (_, j) =>
+            combine([[xw[i][k * hidden + j], 1], [hr[i][k * hidden + j], 1], [wb(k, j), 1], [rb(k, j), 1], ...extra(i, j).map((e) => [e, 1] as const)]),
+          ),
+        );
       const flatState = (S: Affine[][]) => active.flatMap((b) => S[b]);
       const at = (i: number, j: number) => i * hidden + j;
       let next: Affine[];
@@ -134,21 +156,57 @@ function recurrent(ctx: OpContext, kind: Kind): SymTensor[] {
         let pre: Affine[];
         if (lbr) {
           // h̃ = g(xW_h + Wb_h + r ⊙ (H·R_hᵀ + Rb_h))
-          const gated = ctx.builder.product(rg, active.flatMap((_, i) => Array.from({ length: hidden }, (_, j) => add(hr[i][2 * hidden + j], rb(2, j)))), ctx.origin);
-          pre = active.flatMap((_, i) => Array.from({ length: hidden }, (_, j) => combine([[xw[i][2 * hidden + j], 1], [wb(2, j), 1], [gated[at(i, j)], 1]])));
+          const gated = ctx.builder.product(
+            rg,
+            active.flatMap((_, i) => Array.from({ length: hidden }, (_, j) => add(hr[i][2 * hidden + j], rb(2, j)))),
+            ctx.origin,
+          );
+          pre = active.flatMap((_, i) =>
+            Array.from({ length: hidden }, (_, j) =>
+              combine([
+                [xw[i][2 * hidden + j], 1],
+                [wb(2, j), 1],
+                [gated[at(i, j)], 1],
+              ]),
+            ),
+          );
         } else {
           // h̃ = g(xW_h + (r ⊙ H)·R_hᵀ + Rb_h + Wb_h)
           const rh = ctx.builder.product(rg, hPrev, ctx.origin);
-          const rhR = project(ctx, active.map((_, i) => rh.slice(i * hidden, (i + 1) * hidden)), rT);
-          pre = active.flatMap((_, i) => Array.from({ length: hidden }, (_, j) => combine([[xw[i][2 * hidden + j], 1], [rhR[i][2 * hidden + j], 1], [wb(2, j), 1], [rb(2, j), 1]])));
+          const rhR = project(
+            ctx,
+            active.map((_, i) => rh.slice(i * hidden, (i + 1) * hidden)),
+            rT,
+          );
+          pre = active.flatMap((_, i) =>
+            Array.from({ length: hidden }, (_, j) =>
+              combine([
+                [xw[i][2 * hidden + j], 1],
+                [rhR[i][2 * hidden + j], 1],
+                [wb(2, j), 1],
+                [rb(2, j), 1],
+              ]),
+            ),
+          );
         }
         const cand = g(pre);
         // H = (1 − z) ⊙ h̃ + z ⊙ H_prev = h̃ + z ⊙ (H_prev − h̃)
-        const mix = ctx.builder.product(z, hPrev.map((v, e) => sub(v, cand[e])), ctx.origin);
+        const mix = ctx.builder.product(
+          z,
+          hPrev.map((v, e) => sub(v, cand[e])),
+          ctx.origin,
+        );
         next = cand.map((v, e) => add(v, mix[e]));
       } else {
         const cPrev = flatState(C);
-        const peephole = (k: number, state: Affine[]) => (peep ? ctx.builder.product(active.flatMap((_, i) => Array.from({ length: hidden }, (_, j) => p(k, j))), state, ctx.origin) : undefined);
+        const peephole = (k: number, state: Affine[]) =>
+          peep
+            ? ctx.builder.product(
+                active.flatMap((_, _i) => Array.from({ length: hidden }, (_, j) => p(k, j))),
+                state,
+                ctx.origin,
+              )
+            : undefined;
         const pi = peephole(0, cPrev);
         const pf = peephole(2, cPrev);
         const it = f(gate(0, (i, j) => (pi ? [pi[at(i, j)]] : [])));
@@ -177,7 +235,10 @@ function recurrent(ctx: OpContext, kind: Kind): SymTensor[] {
   const yDims = layout === 0 ? [seqLen, directions, batch, hidden] : [batch, seqLen, directions, hidden];
   const stateDims = layout === 0 ? [directions, batch, hidden] : [batch, directions, hidden];
   if (sizeOf(yDims) !== y.length) ctx.shapeError('inconsistent sizes');
-  const out: SymTensor[] = [{ dims: yDims, dtype: 'float', data: y }, { dims: stateDims, dtype: 'float', data: yh }];
+  const out: SymTensor[] = [
+    { dims: yDims, dtype: 'float', data: y },
+    { dims: stateDims, dtype: 'float', data: yh },
+  ];
   if (kind === 'LSTM') out.push({ dims: stateDims, dtype: 'float', data: yc });
   return out;
 }

@@ -37,7 +37,13 @@ function reshape(ctx: OpContext): SymTensor[] {
   const allowZero = ctx.int('allowzero', 0) === 1;
   const dims = target.map((d, i) => (d === 0 && !allowZero ? x.dims[i] : d));
   const known = dims.filter((d) => d !== -1).reduce((a, b) => a * b, 1);
-  return [withDims(ctx, x, dims.map((d) => (d === -1 ? x.data.length / known : d)))];
+  return [
+    withDims(
+      ctx,
+      x,
+      dims.map((d) => (d === -1 ? x.data.length / known : d)),
+    ),
+  ];
 }
 
 function flatten(ctx: OpContext): SymTensor[] {
@@ -54,7 +60,13 @@ const axesOf = (ctx: OpContext, inputIndex: number, rank: number): number[] | un
 function squeeze(ctx: OpContext): SymTensor[] {
   const x = ctx.input(0);
   const axes = axesOf(ctx, 1, x.dims.length) ?? x.dims.flatMap((d, i) => (d === 1 ? [i] : []));
-  return [withDims(ctx, x, x.dims.filter((_, i) => !axes.includes(i)))];
+  return [
+    withDims(
+      ctx,
+      x,
+      x.dims.filter((_, i) => !axes.includes(i)),
+    ),
+  ];
 }
 
 function unsqueeze(ctx: OpContext): SymTensor[] {
@@ -68,7 +80,10 @@ function unsqueeze(ctx: OpContext): SymTensor[] {
 
 function transpose(ctx: OpContext): SymTensor[] {
   const x = ctx.input(0);
-  const perm = ctx.ints('perm', x.dims.map((_, i) => x.dims.length - 1 - i));
+  const perm = ctx.ints(
+    'perm',
+    x.dims.map((_, i) => x.dims.length - 1 - i),
+  );
   const dims = perm.map((p) => x.dims[p]);
   const inStrides = strides(x.dims);
   const source = new Int32Array(x.data.length);
@@ -82,7 +97,8 @@ function concat(ctx: OpContext): SymTensor[] {
   const axis = normalizeAxis(ctx.int('axis', 0), rank);
   const outer = sizeOf(parts[0].dims.slice(0, axis));
   for (const p of parts) {
-    if (p.dims.length !== rank || p.dims.some((d, i) => i !== axis && d !== parts[0].dims[i])) ctx.shapeError(`cannot concatenate [${p.dims}] with [${parts[0].dims}] on axis ${axis}`);
+    if (p.dims.length !== rank || p.dims.some((d, i) => i !== axis && d !== parts[0].dims[i]))
+      ctx.shapeError(`cannot concatenate [${p.dims}] with [${parts[0].dims}] on axis ${axis}`);
   }
   const data: Affine[] = [];
   for (let o = 0; o < outer; o++) {
@@ -102,7 +118,7 @@ function slice(ctx: OpContext): SymTensor[] {
   const fromInputs = ctx.opset >= 10;
   const starts = fromInputs ? ctx.constInput(1, 'starts') : ctx.ints('starts', []);
   const ends = fromInputs ? ctx.constInput(2, 'ends') : ctx.ints('ends', []);
-  const axes = (fromInputs && ctx.optional(3) ? ctx.constInput(3, 'axes') : ctx.attr('axes') as number[] | undefined) ?? starts.map((_, i) => i);
+  const axes = (fromInputs && ctx.optional(3) ? ctx.constInput(3, 'axes') : (ctx.attr('axes') as number[] | undefined)) ?? starts.map((_, i) => i);
   const steps = fromInputs && ctx.optional(4) ? ctx.constInput(4, 'steps') : starts.map(() => 1);
   const begin = x.dims.map(() => 0);
   const step = x.dims.map(() => 1);
@@ -213,11 +229,17 @@ function gatherElements(ctx: OpContext): SymTensor[] {
   const n = x.dims[axis];
   const at = elementAt(x.dims, indices.dims, axis);
   if (indices.data.every(isConstant)) {
-    return [pick(x, indices.dims, indices.data.map((v, flat) => {
-      const k = v.bias < 0 ? v.bias + n : v.bias;
-      if (k < 0 || k >= n) ctx.shapeError(`index ${v.bias} out of range for an axis of ${n}`);
-      return at(flat, k);
-    }))];
+    return [
+      pick(
+        x,
+        indices.dims,
+        indices.data.map((v, flat) => {
+          const k = v.bias < 0 ? v.bias + n : v.bias;
+          if (k < 0 || k >= n) ctx.shapeError(`index ${v.bias} out of range for an axis of ${n}`);
+          return at(flat, k);
+        }),
+      ),
+    ];
   }
   const hot = oneHots(ctx, indices.data, n, true);
   return [{ dims: indices.dims, dtype: x.dtype, data: select(ctx, hot, (flat, k) => x.data[at(flat, k)]) }];
@@ -241,7 +263,13 @@ function scatterElements(ctx: OpContext): SymTensor[] {
       const k = v.bias < 0 ? v.bias + n : v.bias;
       if (k < 0 || k >= n) ctx.shapeError(`index ${v.bias} out of range for an axis of ${n}`);
       const t = at(u, k);
-      out[t] = reduction === 'add' ? combine([[out[t], 1], [updates.data[u], 1]]) : updates.data[u];
+      out[t] =
+        reduction === 'add'
+          ? combine([
+              [out[t], 1],
+              [updates.data[u], 1],
+            ])
+          : updates.data[u];
     });
     return [{ dims: x.dims, dtype: x.dtype, data: out }];
   }
@@ -250,9 +278,22 @@ function scatterElements(ctx: OpContext): SymTensor[] {
   const hits: [number, Affine][][] = x.data.map(() => []);
   indices.data.forEach((_, u) => hot[u].forEach((h, k) => hits[at(u, k)].push([u, h])));
   const hitSums = hits.map((hs) => combine(hs.map(([, h]) => [h, 1] as const)));
-  const keep = reduction === 'add' ? x.data : ctx.builder.product(x.data, hitSums, ctx.origin, { rescale: false }).map((p, e) => combine([[x.data[e], 1], [p, -1]]));
+  const keep =
+    reduction === 'add'
+      ? x.data
+      : ctx.builder.product(x.data, hitSums, ctx.origin, { rescale: false }).map((p, e) =>
+          combine([
+            [x.data[e], 1],
+            [p, -1],
+          ]),
+        );
   const pairs = hits.flatMap((hs, e) => hs.map(([u, h]) => [e, u, h] as const));
-  const written = ctx.builder.product(pairs.map(([, , h]) => h), pairs.map(([, u]) => updates.data[u]), ctx.origin, { rescale: false });
+  const written = ctx.builder.product(
+    pairs.map(([, , h]) => h),
+    pairs.map(([, u]) => updates.data[u]),
+    ctx.origin,
+    { rescale: false },
+  );
   const terms: [Affine, number][][] = keep.map((k) => [[k, 1]]);
   pairs.forEach(([e], i) => terms[e].push([written[i], 1]));
   return [{ dims: x.dims, dtype: x.dtype, data: terms.map((t) => combine(t)) }];
@@ -316,7 +357,9 @@ function split(ctx: OpContext): SymTensor[] {
 }
 
 const constTensor = (dims: number[], values: number[], dtype: SymTensor['dtype'] = 'int'): SymTensor => ({
-  dims, dtype, data: values.map((v) => constant(v)),
+  dims,
+  dtype,
+  data: values.map((v) => constant(v)),
 });
 
 export const shapeOps: Record<string, OpImpl> = {

@@ -19,7 +19,10 @@ export function spatialGeometry(ctx: OpContext, inDims: number[], kernelDims: nu
   const dilation = ctx.ints('dilations', ones);
   const autoPad = ctx.string('auto_pad', 'NOTSET');
   const ceilMode = ctx.int('ceil_mode', 0) === 1;
-  let pads = ctx.ints('pads', [...ones, ...ones].map(() => 0));
+  let pads = ctx.ints(
+    'pads',
+    [...ones, ...ones].map(() => 0),
+  );
   const span = kernelDims.map((k, i) => dilation[i] * (k - 1) + 1);
   if (autoPad === 'SAME_UPPER' || autoPad === 'SAME_LOWER') {
     const total = inDims.map((n, i) => Math.max(0, (Math.ceil(n / stride[i]) - 1) * stride[i] + span[i] - n));
