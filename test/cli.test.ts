@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { CORPUS, REPO_ROOT, TEST_DATA_DIR, tempDir } from './support/env.js';
@@ -8,7 +8,13 @@ import { unsupportedModel } from './support/op-check.js';
 
 /** Runs the real CLI as a user would: a separate process, its exit code and output. */
 function zkinfer(...args: string[]): { code: number; stdout: string; stderr: string } {
+  return zkinferIn(undefined, ...args);
+}
+
+/** zkinfer run from the directory `cwd` (relative paths in args are relative to it). */
+function zkinferIn(cwd: string | undefined, ...args: string[]): { code: number; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, [join(REPO_ROOT, 'bin/zkinfer.js'), ...args], {
+    cwd,
     encoding: 'utf8',
     env: { ...process.env, ZKINFER_DATA_DIR: TEST_DATA_DIR },
     // A command that does its work but never exits (a thread pool left running) fails, not hangs.
@@ -244,4 +250,10 @@ test('prove --compare reports each output against onnxruntime float', () => {
     assert.ok(line, r.stdout);
     assert.ok(Number(line[1]) <= info.accuracy.tolerance, line[0]);
   }
+});
+
+test('compile with a relative --out, as the README writes it (the witness calculator step ran in the build directory)', () => {
+  const r = zkinferIn(work, 'compile', join(model, 'network.onnx'), '--out', 'build/relative', '--calibrate', join(model, 'input.json'));
+  assert.equal(r.code, 0, r.stderr);
+  assert.ok(existsSync(join(work, 'build/relative/circuit/main_js/main.wasm')));
 });

@@ -117,3 +117,21 @@ test('an error response names the README anchor of its code', async () => {
   assert.match(bad.body.error.message, /^upload option scale/);
   assert.equal(bad.body.error.docs, 'README.md#error-input_invalid');
 });
+
+test('a dim sized past the tensor limit is a 413 at upload, not a build that runs the service out of memory', async () => {
+  // dim=batch=100000000 was accepted (202); calibrating allocated its samples and the process died
+  // with a heap OOM, and again on every restart while it rebuilt the model.
+  const batched = new OnnxBuilder().input('x', ['batch', 4]).initializer('k', [], [2]).node('Mul', ['x', 'k'], ['y']).output('y', ['batch', 4]).build();
+  const reply = await api.upload(batched, '?name=huge&dim=batch%3D100000000');
+  assert.equal(reply.status, 413, JSON.stringify(reply.body));
+  assert.equal(reply.body.error.code, 'TOO_LARGE');
+  assert.match(reply.body.error.message, /input x: dims \[100000000,4\] hold more than 1048576 elements/);
+  assert.equal((await api.request('GET', '/healthz')).status, 200);
+});
+
+test('an input value whose fixed-point form is not finite (1e308) is a 400 INPUT_OUT_OF_RANGE, not a 500', async () => {
+  const model = await api.ready(smallMlp(11), '?name=overflow');
+  const reply = await api.prove(model.id, { input: [[1e308, ...SMALL_INPUT.input[0].slice(1)]] });
+  assert.equal(reply.status, 400, JSON.stringify(reply.body));
+  assert.equal(reply.body.error.code, 'INPUT_OUT_OF_RANGE');
+});

@@ -61,9 +61,10 @@ export async function compileCircom(
   const timeoutMs = opts.timeoutMs ?? 30 * 60_000;
   const log = await run(process.execPath, args, buildDir, timeoutMs, opts.onProcess);
   const wat = join(buildDir, 'main_js', 'main.wat');
+  // Paths relative to the child's working directory, the build directory (a relative --out broke).
   await run(
     process.execPath,
-    [fileURLToPath(new URL('./wat2wasm.js', import.meta.url)), wat, join(buildDir, 'main_js', 'main.wasm')],
+    [fileURLToPath(new URL('./wat2wasm.js', import.meta.url)), join('main_js', 'main.wat'), join('main_js', 'main.wasm')],
     buildDir,
     timeoutMs,
     opts.onProcess,

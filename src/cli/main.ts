@@ -514,8 +514,11 @@ program
   .description('run the proof service (HTTP API; configured by environment variables, see README "Service")')
   .action(async () => {
     const [{ startService }, { configFromEnv }] = await Promise.all([import('../service/service.js'), import('../service/config.js')]);
+    // Listening before the start: a SIGTERM that lands while starting (or right after the ready
+    // line) stops the service cleanly instead of killing it with Node's default action.
+    const signalled = untilSignal();
     const service = await startService(configFromEnv());
-    await untilSignal();
+    await signalled;
     await service.close();
   });
 
@@ -537,8 +540,9 @@ program
     const [{ startProverNode }, { configFromEnv }] = await Promise.all([import('../cluster/prover.js'), import('../service/config.js')]);
     const { createLogger } = await import('../service/logger.js');
     const config = configFromEnv();
+    const signalled = untilSignal(); // before the start, as serve's
     const node = await startProverNode(config, createLogger({ level: config.logLevel, format: config.logFormat }).child({ node: config.nodeName }));
-    await untilSignal();
+    await signalled;
     await node.close();
   });
 

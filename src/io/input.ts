@@ -94,8 +94,9 @@ export function inputBoundViolation(inputs: readonly bigint[][], specs: readonly
 export function quantizeInputs(values: readonly number[][], scales: readonly number[], names: readonly string[]): bigint[][] {
   return values.map((row, i) =>
     row.map((v, k) => {
-      const q = toFixedPoint(v, scales[i]);
-      if (q >= INPUT_LIMIT || q <= -INPUT_LIMIT) {
+      // 1e308 · 2^scale is Infinity, which has no integer: out of range like any other overflow.
+      const q = Number.isFinite(v * 2 ** scales[i]) ? toFixedPoint(v, scales[i]) : undefined;
+      if (q === undefined || q >= INPUT_LIMIT || q <= -INPUT_LIMIT) {
         throw new ZkError('INPUT_OUT_OF_RANGE', `input "${names[i]}"[${k}] = ${v} overflows the fixed-point range`, { input: names[i], index: k });
       }
       return q;

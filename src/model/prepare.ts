@@ -1,6 +1,6 @@
 import { ZkError } from '../core/errors.js';
 import { parseInputs } from '../io/input.js';
-import { type OnnxGraph, sizeOf, type ValueInfo } from '../onnx/graph.js';
+import { boundedSize, type OnnxGraph, sizeOf, type ValueInfo } from '../onnx/graph.js';
 
 /**
  * What the user settles about a graph before it is quantized: the size of each symbolic dimension
@@ -35,12 +35,17 @@ export interface PreparedGraph {
  * Applies the settings to a loaded graph. Symbolic dims not named take their size from the first
  * calibration sample: an input's element count gives its one unknown dim (with several, the batch
  * ones, by name or else the leading ones, are 1); dims no sample decides are 1.
- * Errors: INPUT_INVALID for a setting that names no input or dim, or a fixed value of the wrong size.
+ * Errors: INPUT_INVALID for a setting that names no input or dim, or a fixed value of the wrong size;
+ * TOO_LARGE for an input or output sized past MAX_ELEMENTS.
  */
 export function prepareGraph(graph: OnnxGraph, settings: GraphSettings = {}, firstSample?: readonly number[][]): PreparedGraph {
   const dims = resolveDimSizes(graph, settings, firstSample);
   const sized = (v: ValueInfo): ValueInfo => (v.dimParams ? { ...v, dims: v.dims.map((d, i) => (v.dimParams![i] ? (dims[v.dimParams![i]] ?? d) : d)) } : v);
   const referenceInputs = graph.inputs.map(sized);
+  // A dim set by hand (or by a sample) sizes tensors the upload's checks never saw: bound them before
+  // calibration allocates samples of that size (dim batch=100000000 ran the service out of memory).
+  for (const inp of referenceInputs) boundedSize(inp.dims, `input ${inp.name}`);
+  for (const out of graph.outputs) boundedSize(sized(out).dims, `output ${out.name}`);
   const fix = settings.fix ?? {};
   for (const name of Object.keys(fix)) {
     if (!graph.inputs.some((i) => i.name === name))
