@@ -15,7 +15,7 @@ export interface InputSpec {
  * - the corpus form `{"input_data": [[...], ...]}`: one flat array per graph input;
  * - `{"input": nested}` for a one-input model, or `{"input": {name: nested, ...}}` by input name,
  *   where `nested` is the tensor as nested arrays of the input's shape (or already flat).
- * Every value must be a finite number; the error names the input and the offending position.
+ * Every value must be a finite number (a boolean is read as 1 or 0, for bool inputs); the error names the input and the offending position.
  * Nesting deeper than the input's rank is refused before it is walked (a hostile document nested
  * thousands deep must be a 400, not a stack overflow), and keys are only the document's own.
  */
