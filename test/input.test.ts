@@ -283,3 +283,42 @@ test('quantizeInputs rejects 1e30 with INPUT_OUT_OF_RANGE naming the input and i
   // Even an integer input at scale 0 overflows at 2^64.
   rejects(() => quantizeInputs([[1], [2 ** 64]], [8, 0], ['a', 'b']), ['INPUT_OUT_OF_RANGE'], 'b');
 });
+
+test('a document with both input and input_data, or an input name the model does not have, is refused', () => {
+  rejects(
+    () =>
+      parseInputs(
+        {
+          input: [
+            [
+              [1, 2, 3],
+              [4, 5, 6],
+            ],
+          ],
+          input_data: [[1, 2, 3, 4, 5, 6]],
+        },
+        ONE,
+      ),
+    ['INPUT_INVALID'],
+    'both "input" and "input_data"',
+  );
+  rejects(
+    () =>
+      parseInputs(
+        {
+          input: {
+            tokens: [
+              [1, 2],
+              [3, 4],
+            ],
+            mask: [1, 0, 1],
+            other: [[1]],
+          },
+        },
+        TWO,
+      ),
+    ['INPUT_INVALID'],
+    '"other"',
+    'tokens, mask',
+  );
+});

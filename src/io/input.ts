@@ -22,6 +22,8 @@ export interface InputSpec {
 export function parseInputs(doc: unknown, specs: readonly InputSpec[]): number[][] {
   if (typeof doc !== 'object' || doc === null) fail('the input must be a JSON object with "input" or "input_data"');
   const body = doc as Record<string, unknown>;
+  // Two inputs in one document would leave which one is proven to our order of checks.
+  if (Object.hasOwn(body, 'input_data') && Object.hasOwn(body, 'input')) fail('the document has both "input" and "input_data": give one');
   if (Object.hasOwn(body, 'input_data')) {
     const rows = body.input_data;
     if (!Array.isArray(rows) || rows.length !== specs.length) fail(`"input_data" must hold ${specs.length} array(s), one per graph input`);
@@ -32,6 +34,10 @@ export function parseInputs(doc: unknown, specs: readonly InputSpec[]): number[]
     if (specs.length === 1 && Array.isArray(input)) return [flatten(input, specs[0])];
     if (typeof input === 'object' && input !== null && !Array.isArray(input)) {
       const byName = input as Record<string, unknown>;
+      // A name the model does not have is a misspelling, not a value to drop silently.
+      const unknown = Object.keys(byName).filter((k) => !specs.some((s) => s.name === k));
+      if (unknown.length)
+        fail(`"input" names ${unknown.map((k) => `"${k}"`).join(', ')}, which the model does not have (inputs: ${specs.map((s) => s.name).join(', ')})`);
       return specs.map((s) => {
         if (!Object.hasOwn(byName, s.name)) fail(`"input" has no value for graph input "${s.name}"`);
         return flatten(byName[s.name], s);

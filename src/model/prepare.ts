@@ -136,15 +136,19 @@ export function parseDims(texts: readonly string[], flag: string): Record<string
 /**
  * Input documents (calibration or a mock input) against a graph and its settings: symbolic dims are
  * sized first (settings, else the first document), then every document is read strictly. In the
- * `input_data` form a document may also carry the rows of fixed inputs (the operator suite's files
+ * `input_data` form (or by name) a document may also carry the values of fixed inputs (the operator suite's files
  * do): those rows are dropped, the fixed value wins.
  */
 export function prepareWithDocs(graph: OnnxGraph, settings: GraphSettings, docs: readonly unknown[]): { prepared: PreparedGraph; samples: number[][][] } {
   const fixed = new Set(Object.keys(settings.fix ?? {}));
   const dropFixed = (doc: unknown): unknown => {
-    const rows = (doc as { input_data?: unknown } | null)?.input_data;
-    if (!fixed.size || !Array.isArray(rows) || rows.length !== graph.inputs.length) return doc;
-    return { ...(doc as object), input_data: rows.filter((_, i) => !fixed.has(graph.inputs[i].name)) };
+    if (!fixed.size) return doc;
+    const { input_data: rows, input } = (doc ?? {}) as { input_data?: unknown; input?: unknown };
+    if (Array.isArray(rows) && rows.length === graph.inputs.length)
+      return { ...(doc as object), input_data: rows.filter((_, i) => !fixed.has(graph.inputs[i].name)) };
+    if (typeof input === 'object' && input !== null && !Array.isArray(input))
+      return { ...(doc as object), input: Object.fromEntries(Object.entries(input).filter(([name]) => !fixed.has(name))) };
+    return doc;
   };
   const kept = graph.inputs.filter((i) => !fixed.has(i.name));
   const first = docs.length
