@@ -87,3 +87,28 @@ test('serve survives SIGKILL and SIGTERM without losing a model build or a proof
   fourth.proc.kill('SIGTERM');
   assert.equal(await fourth.exit, 0);
 });
+
+test('a build the process dies in twice is failed, not started at every restart; a clean stop does not count', async () => {
+  const dir = serviceDataDir();
+  try {
+    // A clean stop mid-build takes its start back: the next start builds the example as usual.
+    const first = await serve(dir);
+    const [example] = (await first.client.request('GET', '/v1/models')).body.models;
+    assert.equal(example.status, 'compiling');
+    first.proc.kill('SIGTERM');
+    assert.equal(await first.exit, 0);
+    // Two processes die while building it (SIGKILL stands in for an out-of-memory abort)...
+    for (let i = 0; i < 2; i++) await kill(await serve(dir));
+    // ...and the next does not start it a third time: the model fails, saying why, and the service runs.
+    const last = await serve(dir);
+    const failed = (await last.client.settle(example.id)).at(-1);
+    assert.equal(failed.status, 'failed');
+    assert.equal(failed.error.code, 'COMPILE_FAILED');
+    assert.match(failed.error.message, /ended the service's process 2 times/);
+    assert.equal((await last.client.request('GET', '/healthz')).status, 200);
+    last.proc.kill('SIGTERM');
+    assert.equal(await last.exit, 0);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -22,6 +22,9 @@ export interface BuildProgress {
   ptauPower?: number;
 }
 
+/** Builds of one model the process may die in before the model is failed rather than built again. */
+export const MAX_CRASHED_BUILDS = 2;
+
 export class ModelBuilder {
   private readonly builds = new Map<string, Promise<void>>();
   private readonly progress = new Map<string, BuildProgress>();
@@ -82,6 +85,22 @@ export class ModelBuilder {
 
   private async run(model: ModelRecord): Promise<void> {
     const { key, name } = model;
+    // Counted before the build, taken back when it ends without a result: what is left counts the
+    // builds the process died in. Past MAX_CRASHED_BUILDS the model fails instead of taking every
+    // restart down with it (a build that ran the service out of memory restarted it in a loop).
+    const crashed = this.models.buildStarted(key) - 1;
+    if (crashed >= MAX_CRASHED_BUILDS) {
+      const error = new ZkError(
+        'COMPILE_FAILED',
+        `the build of this model ended the service's process ${crashed} times (out of memory, or killed); it is not started again`,
+        { crashed },
+      );
+      this.models.settle(key, 'failed', errorBody(error));
+      this.artifacts.remove(key);
+      this.metrics.failures.inc({ kind: 'compile', reason: error.code });
+      this.log.error({ model: model.id, name, crashed }, 'model build not restarted: it ended the process each time');
+      return;
+    }
     const { port1, port2 } = new MessageChannel();
     const build = { controller: new AbortController(), pids: new Set<number>() };
     this.running.set(key, build);
@@ -122,7 +141,7 @@ export class ModelBuilder {
     try {
       result = (await this.pool.run(task, { transferList: [port2], signal: build.controller.signal })) as WorkerResult<CompileOutcome>;
     } catch (e) {
-      if (this.closing) return;
+      if (this.closing) return this.models.buildStopped(key);
       // A cancelled build (cancel()) has no result.
       if (!build.controller.signal.aborted)
         result = { ok: false, error: errorBody(new ZkError('WORKER_CRASHED', `the compile worker died: ${(e as Error).message}`)) };
@@ -131,7 +150,10 @@ export class ModelBuilder {
       this.running.delete(key);
       rmSync(task.buildDir, { recursive: true, force: true });
     }
-    if (!result) return this.afterCancel(model);
+    if (!result) {
+      this.models.buildStopped(key);
+      return this.afterCancel(model);
+    }
     if (result.ok) {
       this.metrics.compileDuration.observe({ stage: 'compile' }, result.value.compileSeconds);
       this.metrics.compileDuration.observe({ stage: 'setup' }, result.value.setupSeconds);

@@ -68,6 +68,9 @@ const MIGRATIONS = [
   // Uploads under an existing name are that name's next version.
   `ALTER TABLE models ADD COLUMN version INTEGER NOT NULL DEFAULT 1;
    CREATE INDEX models_name ON models (name, version);`,
+  // Builds started and not ended by a result or a clean stop: a build that takes the process down
+  // (out of memory) is not started again at every restart (src/jobs/compiles.ts).
+  `ALTER TABLE models ADD COLUMN build_starts INTEGER NOT NULL DEFAULT 0;`,
 ];
 
 /**

@@ -136,6 +136,18 @@ export class ModelStore {
     return (this.db.prepare('SELECT COUNT(*) AS n FROM models WHERE artifact_key = ?').get(key) as { n: number }).n;
   }
 
+  /** Counts a start of the build of `key` for its compiling models; returns how many starts it has had. */
+  buildStarted(key: string): number {
+    this.db.prepare("UPDATE models SET build_starts = build_starts + 1 WHERE artifact_key = ? AND status = 'compiling'").run(key);
+    const row = this.db.prepare("SELECT MAX(build_starts) AS n FROM models WHERE artifact_key = ? AND status = 'compiling'").get(key) as { n: number | null };
+    return row.n ?? 0;
+  }
+
+  /** Takes back a start that ended cleanly without a result (a graceful stop, a cancel). */
+  buildStopped(key: string): void {
+    this.db.prepare("UPDATE models SET build_starts = build_starts - 1 WHERE artifact_key = ? AND status = 'compiling' AND build_starts > 0").run(key);
+  }
+
   compiling(): ModelRecord[] {
     return (this.db.prepare("SELECT * FROM models WHERE status = 'compiling' ORDER BY created_at, rowid").all() as Row[]).map(toRecord);
   }
