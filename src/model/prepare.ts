@@ -49,7 +49,10 @@ export function prepareGraph(graph: OnnxGraph, settings: GraphSettings = {}, fir
   const fix = settings.fix ?? {};
   for (const name of Object.keys(fix)) {
     if (!graph.inputs.some((i) => i.name === name))
-      throw new ZkError('INPUT_INVALID', `--fix ${name}: the model has no input ${name} (inputs: ${graph.inputs.map((i) => i.name).join(', ')})`);
+      throw new ZkError('INPUT_INVALID', `fix ${name}: the model has no input ${name} (inputs: ${graph.inputs.map((i) => i.name).join(', ')})`, {
+        setting: 'fix',
+        name,
+      });
   }
   const initializers = new Map(graph.initializers);
   for (const inp of referenceInputs) {
@@ -58,7 +61,11 @@ export function prepareGraph(graph: OnnxGraph, settings: GraphSettings = {}, fir
     // A fixed parameter input of one element or a list: its declared shape may be symbolic.
     const declared = sizeOf(inp.dims);
     const shape = declared === values.length ? inp.dims : inp.dims.length <= 1 ? [values.length] : undefined;
-    if (!shape) throw new ZkError('INPUT_INVALID', `--fix ${inp.name}: ${values.length} values; its shape [${inp.dims}] needs ${declared}`);
+    if (!shape)
+      throw new ZkError('INPUT_INVALID', `fix ${inp.name}: ${values.length} values; its shape [${inp.dims}] needs ${declared}`, {
+        setting: 'fix',
+        name: inp.name,
+      });
     initializers.set(inp.name, { dims: shape, dtype: inp.dtype, data: Float64Array.from(values) });
   }
   const fixedRef = referenceInputs.map((inp) => (fix[inp.name] ? { ...inp, dims: [...initializers.get(inp.name)!.dims] } : inp));
@@ -79,8 +86,12 @@ function resolveDimSizes(graph: OnnxGraph, settings: GraphSettings, firstSample?
   const dims: Record<string, number> = {};
   for (const [name, size] of Object.entries(settings.dims ?? {})) {
     if (!names.has(name))
-      throw new ZkError('INPUT_INVALID', `--dim ${name}: the model has no symbolic dimension ${name}${names.size ? ` (it has ${[...names].join(', ')})` : ''}`);
-    if (!Number.isInteger(size) || size < 1) throw new ZkError('INPUT_INVALID', `--dim ${name}: ${size} is not a positive whole number`);
+      throw new ZkError('INPUT_INVALID', `dim ${name}: the model has no symbolic dimension ${name}${names.size ? ` (it has ${[...names].join(', ')})` : ''}`, {
+        setting: 'dim',
+        name,
+      });
+    if (!Number.isInteger(size) || size < 1)
+      throw new ZkError('INPUT_INVALID', `dim ${name}: ${size} is not a positive whole number`, { setting: 'dim', name });
     dims[name] = size;
   }
   // From the calibration sample: an input whose one unknown dim is fixed by its element count.
