@@ -12,7 +12,7 @@ import { test } from 'node:test';
 import { isZkError } from '../src/core/errors.js';
 import { quantizeModel } from '../src/model/compile.js';
 import { mockModel } from '../src/model/mock.js';
-import { prepareWithDocs } from '../src/model/prepare.js';
+import { parseDims, prepareWithDocs } from '../src/model/prepare.js';
 import { loadOnnx } from '../src/onnx/load.js';
 import { evaluate } from '../src/quantize/evaluate.js';
 import { quantizeGraph } from '../src/quantize/trace.js';
@@ -78,6 +78,12 @@ test('symbolic dims: named with --dim, or taken from the calibration input (a 4-
   assert.deepEqual(named.outputs[0].dims, fixedExport.outputs[0].dims);
   assert.deepEqual(fromInput.outputs[0].values, named.outputs[0].values);
   assert.throws(() => prepareWithDocs(graph, { dims: { nope: 2 } }, [doc('bert_tiny_block')]), /no symbolic dimension nope/);
+  // A size past a safe integer is the setting's fault, not the model's (it was ONNX_MALFORMED).
+  assert.throws(
+    () => prepareWithDocs(graph, { dims: { sequence: 1e308 } }, []),
+    (e) => isZkError(e) && e.code === 'INPUT_INVALID',
+  );
+  assert.throws(() => parseDims(['sequence=4', 'sequence=8'], 'dim'), /dim sequence: given twice/);
 });
 
 test('a causal mask of −inf or finfo.min before Softmax: a masked position drops out (exp = 0), no 150-bit range checks', async () => {

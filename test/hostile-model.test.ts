@@ -333,4 +333,21 @@ describe('sizes and names a model declares are bounded at load', () => {
       .build();
     assert.throws(() => quantizeGraph(loadOnnx(onnx), { scale: 8 }), isCode('TOO_LARGE'));
   });
+
+  test('a broadcast of two small inputs to a huge output ([n,1] + [1,n]) is refused before it is allocated', () => {
+    // 177 bytes of ONNX whose Add allocated n² forms: n = 11,000 ran the compile worker out of heap.
+    const n = 11_000;
+    for (const op of ['Add', 'Where'] as const) {
+      const b = new OnnxBuilder().input('a', [n, 1]).input('b', [1, n]);
+      const onnx = (op === 'Add' ? b.node('Add', ['a', 'b'], ['s']) : b.input('c', [1, 1], 'bool').node('Where', ['c', 'a', 'b'], ['s']))
+        .node('ReduceSum', ['s'], ['y'], { keepdims: 1 })
+        .output('y', [1, 1])
+        .build();
+      assert.throws(
+        () => quantizeGraph(loadOnnx(onnx), { scale: 8 }),
+        (e) => isCode('TOO_LARGE')(e) && /node .*\((Add|Where)\) output/.test((e as Error).message),
+        op,
+      );
+    }
+  });
 });

@@ -182,6 +182,10 @@ test('verify takes canonical encodings only and counts the public signals', asyn
     ['a signal with a leading zero', job.proof, signals((s) => `0${s}`)],
     ['a coordinate + q', coordinate((s) => String(BigInt(s) + Q)), job.publicSignals],
     ['a coordinate with a leading zero', coordinate((s) => `0${s}`), job.publicSignals],
+    // Not numbers at all: the range check ran BigInt on them after the pattern had failed (a 500).
+    ['a signal in exponent notation', job.proof, signals(() => '1e308')],
+    ['a signal that is not a number', job.proof, signals(() => 'abc')],
+    ['a coordinate with a fraction', coordinate(() => '1.5'), job.publicSignals],
   ];
   for (const [what, proof, publicSignals] of restated) {
     assert.match(refused(await verify(proof, publicSignals), `bare: ${what}`).message, /canonical|reduced/);

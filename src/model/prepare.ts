@@ -90,7 +90,7 @@ function resolveDimSizes(graph: OnnxGraph, settings: GraphSettings, firstSample?
         setting: 'dim',
         name,
       });
-    if (!Number.isInteger(size) || size < 1)
+    if (!Number.isSafeInteger(size) || size < 1)
       throw new ZkError('INPUT_INVALID', `dim ${name}: ${size} is not a positive whole number`, { setting: 'dim', name });
     dims[name] = size;
   }
@@ -135,13 +135,15 @@ export function parseSetting(text: string, flag: string): [string, number[]] {
 
 /** `name=size` settings (the CLI's repeated --dim, the API's comma-separated dim) as sizes by name; INPUT_INVALID otherwise. */
 export function parseDims(texts: readonly string[], flag: string): Record<string, number> {
-  return Object.fromEntries(
-    texts.map((d) => {
-      const [name, [size, ...rest]] = parseSetting(d, flag);
-      if (rest.length) throw new ZkError('INPUT_INVALID', `${flag} ${name}: one size`);
-      return [name, size];
-    }),
-  );
+  const dims: Record<string, number> = {};
+  for (const d of texts) {
+    const [name, [size, ...rest]] = parseSetting(d, flag);
+    if (rest.length) throw new ZkError('INPUT_INVALID', `${flag} ${name}: one size`);
+    // Two sizes for one dim would leave the choice to the order of the list.
+    if (Object.hasOwn(dims, name)) throw new ZkError('INPUT_INVALID', `${flag} ${name}: given twice`);
+    dims[name] = size;
+  }
+  return dims;
 }
 
 /**

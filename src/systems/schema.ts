@@ -10,7 +10,7 @@ const element = (modulus: bigint, what: string) =>
   z
     .string()
     .regex(/^(0|[1-9]\d{0,77})$/, `a canonical decimal ${what} (digits, no leading zeros)`)
-    .refine((s) => BigInt(s) < modulus, `not reduced: a ${what} must be below the field's modulus`);
+    .refine((s) => /^\d+$/.test(s) && BigInt(s) < modulus, `not reduced: a ${what} must be below the field's modulus`);
 
 /** A public signal, commitment or proof evaluation: an element of the scalar field r. */
 export const scalarElement = element(FIELD_PRIME, 'scalar field element');

@@ -2,6 +2,7 @@ import { type DType, dtypeOfElemType } from '../../onnx/graph.js';
 import { type Affine, add, combine, constant, isConstant, scale, shift, sub } from '../affine.js';
 import { broadcastDims, broadcastIndex, type SymTensor } from '../tensor.js';
 import type { OpContext, OpImpl } from './context.js';
+import { outputSize } from './shape.js';
 
 /** The dtype of a result over two operands: float over int over bool. */
 export const widerType = (a: DType, b: DType): DType => (a === 'float' || b === 'float' ? 'float' : a === 'int' || b === 'int' ? 'int' : 'bool');
@@ -10,6 +11,8 @@ export const widerType = (a: DType, b: DType): DType => (a === 'float' || b === 
 function binary(ctx: OpContext, a: SymTensor, b: SymTensor, f: (x: Affine[], y: Affine[]) => Affine[]): SymTensor {
   const dims = broadcastDims(a.dims, b.dims);
   if (!dims) ctx.shapeError(`shapes [${a.dims}] and [${b.dims}] do not broadcast`);
+  // Bounded before the index arrays are allocated: [n,1] + [1,n] is n² elements from two small inputs.
+  outputSize(ctx, dims);
   const ia = broadcastIndex(a.dims, dims);
   const ib = broadcastIndex(b.dims, dims);
   const xs = Array.from(ia, (i) => a.data[i]);
