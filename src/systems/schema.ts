@@ -9,8 +9,9 @@ import { BASE_FIELD_PRIME, FIELD_PRIME } from '../core/snarkjs.js';
 const element = (modulus: bigint, what: string) =>
   z
     .string()
-    .regex(/^(0|[1-9]\d{0,77})$/, `a canonical decimal ${what} (digits, no leading zeros)`)
-    .refine((s) => /^\d+$/.test(s) && BigInt(s) < modulus, `not reduced: a ${what} must be below the field's modulus`);
+    // abort: the range check runs BigInt, which throws on what the pattern refuses ("1e308", "abc").
+    .regex(/^(0|[1-9]\d{0,77})$/, { message: `a canonical decimal ${what} (digits, no leading zeros)`, abort: true })
+    .refine((s) => BigInt(s) < modulus, `not reduced: a ${what} must be below the field's modulus`);
 
 /** A public signal, commitment or proof evaluation: an element of the scalar field r. */
 export const scalarElement = element(FIELD_PRIME, 'scalar field element');
