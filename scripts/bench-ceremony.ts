@@ -16,6 +16,7 @@ import { setupModel } from '../src/model/setup.js';
 import { contributeZKey } from '../src/setup/ceremony.js';
 import { circuitPower } from '../src/setup/index.js';
 import { REPO_ROOT } from '../test/support/env.js';
+import { markdownTable } from './table.js';
 import { EXAMPLES, mlp } from './example-models.js';
 
 const dataDir = resolve(process.env.ZKINFER_DATA_DIR ?? './data');
@@ -69,5 +70,9 @@ await releaseCurve();
 mkdirSync(join(REPO_ROOT, 'bench'), { recursive: true });
 writeFileSync(join(REPO_ROOT, 'bench', 'ceremony.json'), `${JSON.stringify(rows, null, 2)}\n`);
 const header = ['model', 'ptau power', 'operator setup s', 'init s', 'contribute s', 'add (verify) s', 'beacon s', 'audit s'];
-console.log(`| ${header.join(' | ')} |\n|${header.map(() => '---').join('|')}|`);
-for (const r of rows) console.log(`| ${[r.model, r.ptauPower, r.operatorSetupS, r.initS, r.contributeS, r.addS, r.beaconS, r.auditS].join(' | ')} |`);
+console.log(
+  markdownTable(
+    header,
+    rows.map((r) => [r.model, r.ptauPower, r.operatorSetupS, r.initS, r.contributeS, r.addS, r.beaconS, r.auditS]),
+  ),
+);

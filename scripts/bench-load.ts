@@ -21,6 +21,7 @@ import { configWith, type ProverThreads } from '../src/service/config.js';
 import { startService } from '../src/service/service.js';
 import { ArtifactStore } from '../src/store/artifacts.js';
 import { REPO_ROOT } from '../test/support/env.js';
+import { markdownTable } from './table.js';
 
 const bounded = (name: string, fallback: number, max: number): number =>
   Math.max(1, Math.min(max, Math.floor(Number(process.env[name] ?? fallback)) || fallback));
@@ -186,12 +187,18 @@ const head = [
   'p95 ms',
 ];
 console.log(
-  [
-    `| ${head.join(' | ')} |`,
-    `|${head.map(() => '---').join('|')}|`,
-    ...rows.map(
-      (r) =>
-        `| ${[r.model, r.layout + (r.default ? ' (default)' : ''), r.bareProveMs, r.sequentialP50Ms, r.workerRunP50Ms, r.apiToBareRatio, r.throughputPerSecond, r.p50Ms, r.p95Ms].join(' | ')} |`,
-    ),
-  ].join('\n'),
+  markdownTable(
+    head,
+    rows.map((r) => [
+      r.model,
+      r.layout + (r.default ? ' (default)' : ''),
+      r.bareProveMs,
+      r.sequentialP50Ms,
+      r.workerRunP50Ms,
+      r.apiToBareRatio,
+      r.throughputPerSecond,
+      r.p50Ms,
+      r.p95Ms,
+    ]),
+  ),
 );

@@ -25,6 +25,7 @@ import { quantizeGraph } from '../src/quantize/trace.js';
 import { requiredPower } from '../src/setup/index.js';
 import { compileSolidity, MAX_CODE_BYTES } from '../test/support/evm.js';
 import { REPO_ROOT } from '../test/support/env.js';
+import { markdownTable } from './table.js';
 import { EXAMPLES, mlp } from './example-models.js';
 
 const dataDir = resolve(process.env.ZKINFER_DATA_DIR ?? './data');
@@ -117,4 +118,4 @@ const cell = (r: Record<string, unknown>) => [
   r.skipped ? 'not run' : r.proveMs,
   r.skipped ? '' : `${r.verifierBytes}${r.fitsEip170 ? '' : ' (> EIP-170)'}`,
 ];
-console.log([`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${cell(r).join(' | ')} |`)].join('\n'));
+console.log(markdownTable(head, rows.map(cell)));

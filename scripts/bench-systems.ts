@@ -23,6 +23,7 @@ import { ModelProver } from '../src/prove/prover.js';
 import { circuitPower, countPlonkGates, ensureDevPtau, loadVerificationKey } from '../src/setup/index.js';
 import { Chain, compileSolidity, MAX_CODE_BYTES, MAX_INITCODE_BYTES } from '../test/support/evm.js';
 import { REPO_ROOT } from '../test/support/env.js';
+import { markdownTable } from './table.js';
 import { mnistMlp } from './example-models.js';
 
 const dataDir = resolve(process.env.ZKINFER_DATA_DIR ?? './data');
@@ -159,5 +160,5 @@ const cells = (r: Row) =>
         r.deployTxGas,
         `${r.verifierBytes}${r.deployable ? '' : ' (over the EIP-170 limit)'}`,
       ];
-console.log([`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${cells(r).join(' | ')} |`)].join('\n'));
+console.log(markdownTable(head, rows.map(cells)));
 await releaseCurve();

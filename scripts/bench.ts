@@ -19,6 +19,7 @@ import { ModelProver } from '../src/prove/prover.js';
 import { loadVerificationKey } from '../src/setup/index.js';
 import { lenet5, mnistMlp } from './example-models.js';
 import { REPO_ROOT } from '../test/support/env.js';
+import { markdownTable } from './table.js';
 
 const dataDir = resolve(process.env.ZKINFER_DATA_DIR ?? './data');
 const workDir = join(dataDir, 'bench');
@@ -167,14 +168,25 @@ const head = [
   'peak RSS MB',
   'max abs error',
 ];
-const table = [
-  `| ${head.join(' | ')} |`,
-  `|${head.map(() => '---').join('|')}|`,
-  ...results.map(
-    (r) =>
-      `| ${[r.model, r.constraints, r.ptauPower, r.compileS, r.setupS, r.keysS, r.firstProofS, r.witnessMs, r.proveMs, r.verifyMs, r.snarkjsCliProveMs, r.zkeyMb, r.peakRssMb, r.maxAbsError.toExponential(2)].join(' | ')} |`,
-  ),
-].join('\n');
+const table = markdownTable(
+  head,
+  results.map((r) => [
+    r.model,
+    r.constraints,
+    r.ptauPower,
+    r.compileS,
+    r.setupS,
+    r.keysS,
+    r.firstProofS,
+    r.witnessMs,
+    r.proveMs,
+    r.verifyMs,
+    r.snarkjsCliProveMs,
+    r.zkeyMb,
+    r.peakRssMb,
+    r.maxAbsError.toExponential(2),
+  ]),
+);
 writeFileSync(join(REPO_ROOT, 'bench/results.md'), `${table}\n`);
 console.log(table);
 await releaseCurve();
