@@ -7,16 +7,24 @@ import { outputSize } from './shape.js';
 /** The dtype of a result over two operands: float over int over bool. */
 export const widerType = (a: DType, b: DType): DType => (a === 'float' || b === 'float' ? 'float' : a === 'int' || b === 'int' ? 'int' : 'bool');
 
-/** Broadcasts two tensors and combines element pairs, column by column so gadgets stay grouped. */
-function binary(ctx: OpContext, a: SymTensor, b: SymTensor, f: (x: Affine[], y: Affine[]) => Affine[]): SymTensor {
-  const dims = broadcastDims(a.dims, b.dims);
-  if (!dims) ctx.shapeError(`shapes [${a.dims}] and [${b.dims}] do not broadcast`);
-  // Bounded before the index arrays are allocated: [n,1] + [1,n] is n² elements from two small inputs.
+/**
+ * Broadcasts tensors to one shape (ONNX multidirectional broadcasting); their element lists, aligned.
+ * The output is bounded before the index arrays are allocated: [n,1] + [1,n] is n² elements from two
+ * small inputs.
+ */
+export function broadcast(ctx: OpContext, ...ts: SymTensor[]): { dims: number[]; data: Affine[][] } {
+  let dims = ts[0].dims;
+  for (const t of ts.slice(1)) dims = broadcastDims(dims, t.dims) ?? ctx.shapeError(`shapes ${ts.map((x) => `[${x.dims}]`).join(' and ')} do not broadcast`);
   outputSize(ctx, dims);
-  const ia = broadcastIndex(a.dims, dims);
-  const ib = broadcastIndex(b.dims, dims);
-  const xs = Array.from(ia, (i) => a.data[i]);
-  const ys = Array.from(ib, (i) => b.data[i]);
+  return { dims, data: ts.map((t) => Array.from(broadcastIndex(t.dims, dims), (i) => t.data[i])) };
+}
+
+/** Broadcasts two tensors and combines their element lists, column by column so gadgets stay grouped. */
+export function binary(ctx: OpContext, a: SymTensor, b: SymTensor, f: (x: Affine[], y: Affine[]) => Affine[]): SymTensor {
+  const {
+    dims,
+    data: [xs, ys],
+  } = broadcast(ctx, a, b);
   return { dims, dtype: widerType(a.dtype, b.dtype), data: f(xs, ys) };
 }
 

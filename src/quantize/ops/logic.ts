@@ -1,19 +1,10 @@
 import { sizeOf } from '../../onnx/graph.js';
 import { type Affine, add, combine, constant, isConstant, scale, sub } from '../affine.js';
-import { broadcastDims, broadcastIndex, normalizeAxis, type SymTensor } from '../tensor.js';
+import { normalizeAxis, type SymTensor } from '../tensor.js';
 import type { OpContext, OpImpl } from './context.js';
-import { widerType } from './elementwise.js';
+import { broadcast, widerType } from './elementwise.js';
 import { rowsOf } from './nonlinear.js';
 import { reduceWindows } from './pool.js';
-import { outputSize } from './shape.js';
-
-/** Broadcasts two (or three) tensors to one shape; the element lists, aligned. */
-export function broadcast(ctx: OpContext, ...ts: SymTensor[]): { dims: number[]; data: Affine[][] } {
-  let dims = ts[0].dims;
-  for (const t of ts.slice(1)) dims = broadcastDims(dims, t.dims) ?? ctx.shapeError(`shapes [${ts.map((x) => `[${x.dims}]`).join(', ')}] do not broadcast`);
-  outputSize(ctx, dims); // bounded before anything is allocated, as binary's
-  return { dims, data: ts.map((t) => Array.from(broadcastIndex(t.dims, dims), (i) => t.data[i])) };
-}
 
 const bool = (ctx: OpContext, dims: number[], data: Affine[]): SymTensor => ({ dims, dtype: 'bool', data: ctx.builder.markBoolean(data) });
 

@@ -3,8 +3,8 @@ import { sizeOf } from '../../onnx/graph.js';
 import { type Affine, combine, constant, isConstant, shift } from '../affine.js';
 import { broadcastIndex, normalizeAxis, type SymTensor } from '../tensor.js';
 import { OpContext, type OpImpl } from './context.js';
-import { cast, clip, elementwiseOps } from './elementwise.js';
-import { broadcast, logicOps } from './logic.js';
+import { binary, cast, clip, elementwiseOps } from './elementwise.js';
+import { logicOps } from './logic.js';
 import { rowsOf } from './nonlinear.js';
 import { normalizeRows } from './norm.js';
 
@@ -30,7 +30,7 @@ function mod(ctx: OpContext): SymTensor[] {
   const fmod = ctx.int('fmod', 0) === 1;
   const [a, b] = [ctx.input(0), ctx.input(1)];
   return [
-    binaryBroadcast(ctx, a, b, (xs, ys) => {
+    binary(ctx, a, b, (xs, ys) => {
       const out = xs.map((x, i) => {
         const y = ys[i];
         if (!isConstant(y)) ctx.fail('the divisor must be a constant');
@@ -57,15 +57,6 @@ function mod(ctx: OpContext): SymTensor[] {
       return out as Affine[];
     }),
   ];
-}
-
-/** Two tensors broadcast to one shape, combined element list by element list. */
-function binaryBroadcast(ctx: OpContext, a: SymTensor, b: SymTensor, f: (x: Affine[], y: Affine[]) => Affine[]): SymTensor {
-  const {
-    dims,
-    data: [xs, ys],
-  } = broadcast(ctx, a, b);
-  return { dims, dtype: a.dtype, data: f(xs, ys) };
 }
 
 /** Mean of n inputs (broadcast): their Sum times 1/n. */
