@@ -112,6 +112,11 @@ test('unsupported ops and malformed files fail with the node and op named', () =
   assert.match(bad.stderr, /ONNX_MALFORMED/);
   const missing = zkinfer('prove', join(work, 'nowhere'), '--input', file(), '--out', join(work, 'x.json'));
   assert.match(missing.stderr, /ARTIFACT_MISSING/);
+  // A file that is not there is the user's to fix, said in one line; it printed a stack trace.
+  const absent = zkinfer('compile', join(work, 'absent.onnx'), '--out', join(work, 'absent'));
+  assert.equal(absent.code, 1);
+  assert.match(absent.stderr, /^error \[INPUT_INVALID\]: cannot read the model file .*absent\.onnx: ENOENT/);
+  assert.doesNotMatch(absent.stderr, /\n\s+at /);
 });
 
 const file = (): string => join(model, 'input.json');

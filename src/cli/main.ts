@@ -550,7 +550,10 @@ try {
   await program.parseAsync();
 } catch (e) {
   if (isZkError(e)) console.error(`error [${e.code}]: ${e.message}\n  see ${e.docs}`);
-  else console.error(e);
+  // Anything else is a fault of ours or of the system (a file system error, say): its message is what a
+  // user can act on; the stack is for a bug report, on request.
+  else if (process.env.ZKINFER_DEBUG) console.error(e);
+  else console.error(`error: ${(e as Error)?.message ?? e}\n  (ZKINFER_DEBUG=1 prints the stack, for a bug report)`);
   process.exitCode = 1;
 } finally {
   // Only a command that used snarkjs has its curve's threads to stop (and snarkjs loaded already).

@@ -130,7 +130,21 @@ export function uploadedSource(parts: ReadonlyMap<string, Uint8Array>): External
   };
 }
 
-/** Reads a model file for the CLI, with its external data inlined from its own directory. */
+/**
+ * Reads a model file for the CLI, with its external data inlined from its own directory.
+ * @throws ZkError INPUT_INVALID when the file cannot be read (the system's error is its cause).
+ */
 export function readModelFile(file: string): Uint8Array {
-  return inlineExternalData(readFileSync(file), directorySource(dirname(file)));
+  let bytes: Uint8Array;
+  try {
+    bytes = readFileSync(file);
+  } catch (e) {
+    throw new ZkError(
+      'INPUT_INVALID',
+      `cannot read the model file ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+      { file },
+      { cause: e },
+    );
+  }
+  return inlineExternalData(bytes, directorySource(dirname(file)));
 }
