@@ -289,4 +289,8 @@ test('a document with both input and input_data, or an input name the model does
   rejects(() => parseInputs({ input: flat, input_data: [flat] }, ONE), ['INPUT_INVALID'], 'both "input" and "input_data"');
   const tokens = [1, 2, 3, 4]; // [2, 2], flat
   rejects(() => parseInputs({ input: { tokens, mask: [1, 0, 1], other: [1] } }, TWO), ['INPUT_INVALID'], '"other"', 'tokens, mask');
+  // A misspelled salt was dropped, and a random salt used in its place.
+  rejects(() => parseInputs({ input: flat, sallt: '7' }, ONE), ['INPUT_INVALID'], '"sallt"', 'input, input_data, salt');
+  // The corpus files' descriptive keys are part of the format.
+  assert.equal(parseInputs({ input_data: [flat], output_data: [[0]], input_shapes: [[6]] }, ONE)[0].length, 6);
 });

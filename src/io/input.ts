@@ -11,17 +11,31 @@ export interface InputSpec {
 }
 
 /**
+ * The keys an input document may have: the input in one of two forms, the commitments' salt (a proof
+ * request), and the descriptive keys of the corpus files (EZKL's format: read by nothing, kept so that
+ * those files are input documents as they are).
+ */
+const DOCUMENT_KEYS: ReadonlySet<string> = new Set(['input', 'input_data', 'salt', 'input_shapes', 'input_types', 'output_data', 'output_shapes', 'ops']);
+
+/**
  * Reads an input document into one flat row-major array per graph input. Two forms:
  * - the corpus form `{"input_data": [[...], ...]}`: one flat array per graph input;
  * - `{"input": nested}` for a one-input model, or `{"input": {name: nested, ...}}` by input name,
  *   where `nested` is the tensor as nested arrays of the input's shape (or already flat).
  * Every value must be a finite number (a boolean is read as 1 or 0, for bool inputs); the error names the input and the offending position.
  * Nesting deeper than the input's rank is refused before it is walked (a hostile document nested
- * thousands deep must be a 400, not a stack overflow), and keys are only the document's own.
+ * thousands deep must be a 400, not a stack overflow), and keys are only the document's own. Any
+ * key but those of DOCUMENT_KEYS is refused.
  */
 export function parseInputs(doc: unknown, specs: readonly InputSpec[]): number[][] {
   if (typeof doc !== 'object' || doc === null) fail('the input must be a JSON object with "input" or "input_data"');
   const body = doc as Record<string, unknown>;
+  // A misspelled key ("sallt") would otherwise be dropped and its default used without a word.
+  const unknown = Object.keys(body).filter((k) => !DOCUMENT_KEYS.has(k));
+  if (unknown.length)
+    fail(
+      `the document has ${unknown.map((k) => JSON.stringify(k)).join(', ')}, which is not a key of an input document (${[...DOCUMENT_KEYS].slice(0, 3).join(', ')})`,
+    );
   // Two inputs in one document would leave which one is proven to our order of checks.
   if (Object.hasOwn(body, 'input_data') && Object.hasOwn(body, 'input')) fail('the document has both "input" and "input_data": give one');
   if (Object.hasOwn(body, 'input_data')) {
