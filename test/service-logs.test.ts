@@ -125,12 +125,19 @@ test('JSON logs: status polls at debug, the insecure-ptau banner one readable li
   }
 });
 
-test('ZKINFER_LOG_FORMAT=pretty (the default on a terminal): human-readable lines', async () => {
+test('ZKINFER_LOG_FORMAT=pretty (the default on a terminal): human-readable lines, one per request', async () => {
   const service = await serve({ ZKINFER_LOG_FORMAT: 'pretty' });
+  const reply = await fetch(`${service.url}/v1/models/no-such-model`, { headers: { 'X-Request-Id': 'req-42', 'user-agent': 'ua-probe' } });
+  assert.equal(reply.status, 404);
   await service.stop();
-  const first = service.output().split('\n')[0];
-  assert.match(first, /^\[[\d:.]+\] INFO: zkinfer listening on http/);
-  assert.throws(() => JSON.parse(first));
+  const lines = service.output().split('\n');
+  assert.match(lines[0], /^\[[\d:.]+\] INFO: zkinfer listening on http/);
+  assert.throws(() => JSON.parse(lines[0]));
+  // A request is one line: method, URL, status, time and request id; not a dump of its headers.
+  const request = lines.filter((l) => l.includes('/v1/models/no-such-model'));
+  assert.equal(request.length, 1, service.output());
+  assert.match(request[0], /^\[[\d:.]+\] WARN: GET \/v1\/models\/no-such-model 404 \d+ ms \(request req-42\)$/);
+  assert.ok(!service.output().includes('ua-probe'), service.output());
 });
 
 test('a prover node names itself once per log line', async (t) => {
