@@ -31,6 +31,8 @@ let browser: Browser;
 let page: Page;
 let model: any;
 const logLines: string[] = [];
+/** Everything the pages asked for that the service does not serve (a new user sees each as a warning in its log). */
+const missing: string[] = [];
 
 before(async () => {
   dataDir = serviceDataDir();
@@ -41,6 +43,8 @@ before(async () => {
   model = await api.ready(tinyMlp(), '?name=tiny_mlp&visibility=input=hashed&clientProving=true');
   browser = await launchBrowser();
   page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+  // Chromium reports what its pages miss (the page's own requests and its own, like /favicon.ico) on the console.
+  page.on('console', (m) => void (m.type() === 'error' && /status of 404/.test(m.text()) && missing.push(`${page.url()}: ${m.text()}`)));
   mkdirSync(SHOTS, { recursive: true });
 });
 
@@ -118,11 +122,12 @@ test('the upload form sends the model with its options; the same name makes the 
   await form.locator('input[name=name]').fill('tiny_mlp');
   await form.locator('select[name=input]').selectOption('hashed');
   await form.locator('input[name=clientProving]').check();
+  await form.locator('select[name=system]').selectOption('plonk');
   await form.getByRole('button', { name: 'Upload' }).click();
   await form.getByText(/Uploaded tiny_mlp v2/).waitFor({ timeout: 30_000 });
   const { body } = await api.request('GET', '/v1/models?name=tiny_mlp');
   const v2 = body.models.find((m: any) => m.version === 2);
-  assert.deepEqual([v2.settings.visibility, v2.clientProving], [{ input: 'hashed', weights: 'fixed', output: 'public' }, true]);
+  assert.deepEqual([v2.settings.visibility, v2.clientProving, v2.settings.system], [{ input: 'hashed', weights: 'fixed', output: 'public' }, true, 'plonk']);
   await form.locator('select[name=weights]').selectOption('hashed');
   await form.getByRole('button', { name: 'Upload' }).click();
   await form.getByText(/INPUT_INVALID: clientProving/).waitFor({ timeout: 30_000 });
@@ -147,4 +152,5 @@ test('every page renders its key elements', async () => {
   await page.goto(`${service.url}/docs/`);
   await page.getByText('/v1/models/{id}/artifacts/{name}').first().waitFor({ timeout: 30_000 });
   await shot('docs');
+  assert.deepEqual(missing, [], 'every page asked only for what the service serves');
 });

@@ -10,6 +10,7 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import htm from 'htm';
 import uPlot from 'uplot';
 import { calldata, connect } from '../dist/src/client/index.js';
+import { PROOF_SYSTEMS } from '../dist/src/core/systems.js';
 
 const html = htm.bind(h);
 const zk = connect(location.origin);
@@ -149,6 +150,7 @@ function Upload() {
     <label>scale (fraction bits) <input name="scale" type="number" min="1" max="32" placeholder="8" /></label>
     <label>headroom bits <input name="headroom" type="number" min="0" max="32" placeholder="2" /></label>
     ${choice('input', ['public', 'private', 'hashed'])} ${choice('weights', ['fixed', 'public', 'private', 'hashed'])} ${choice('output', ['public', 'private', 'hashed'])}
+    ${choice('system', PROOF_SYSTEMS)}
     <label><input type="checkbox" name="clientProving" /> let clients prove on their own machines (publishes the circuit; with fixed weights it holds the weights)</label>
     <label>calibration (JSON input documents, optional) <textarea name="calibration"></textarea></label>
     <button type="submit">Upload</button>
