@@ -88,7 +88,8 @@ test('bad inputs get clear errors naming the problem', () => {
     [{ input_data: [[1, 2]] }, /SHAPE_MISMATCH.*has 2 values/],
     [{ input_data: [[1, 'x', 3]] }, /INPUT_INVALID.*not a finite number/],
     [{ input: [[1e30, 0, 0]] }, /INPUT_OUT_OF_RANGE/],
-    [{ input: [[1000, 1000, 1000]] }, /INPUT_OUT_OF_RANGE.*layer/],
+    // Said in the model's units too, not only in bits of fixed point.
+    [{ input: [[1000, 1000, 1000]] }, /INPUT_OUT_OF_RANGE.*value -?[\d.e+]+ .*layer \d+ .*the circuit checks -[\d.e+]+ to [\d.e+]+ there/],
     [{ nothing: true }, /INPUT_INVALID/],
   ];
   for (const [doc, pattern] of cases) {
