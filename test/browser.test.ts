@@ -75,6 +75,8 @@ test('the page proves tiny_mlp with a hashed input; the service verifies and rec
   await page.getByTestId('prove-button').click();
   await page.getByTestId('proved').waitFor({ timeout: 120_000 });
   assert.match(await page.getByTestId('commitments').innerText(), /"input":"\d+"/);
+  // The opening shows what the proof hides (here the input), for the user to keep.
+  assert.match(await page.getByTestId('opening').innerText(), new RegExp(`^Opening .*: input \\[${SECRET.join(',')}\\], salt \\d+$`));
   await shot('prove');
   await page.getByTestId('send-button').click();
   await page.getByTestId('sent').waitFor({ timeout: 30_000 });

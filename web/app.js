@@ -158,6 +158,13 @@ function Upload() {
   </form>`;
 }
 
+/** What an opening holds that the proof hides: the input and output values the model keeps out of its proofs. */
+function hiddenValues(model, opening) {
+  const { visibility } = model.view.settings;
+  const parts = [...(visibility.input === 'public' ? [] : opening.inputs), ...(visibility.output === 'public' ? [] : opening.outputs)];
+  return parts.map((p, k) => html`${k > 0 && ', '}${p.name} <code>${JSON.stringify(p.values)}</code>`);
+}
+
 function ModelPicker({ models, value, onChange, filter = () => true }) {
   const ready = (models ?? []).filter((m) => m.status === 'ready' && filter(m));
   return html`<label>model <select data-testid="model-select" value=${value} onChange=${(e) => onChange(e.target.value)}>
@@ -219,7 +226,7 @@ function Prove({ addJob }) {
       html`<p class="valid verdict" data-testid="proved">Proved in ${Math.round(state.ms)} ms (witness ${Math.round(state.bundle.timings.witnessMs)} ms, proof ${Math.round(state.bundle.timings.proveMs)} ms).</p>
       ${state.bundle.commitments && html`<p>Commitments: <code data-testid="commitments">${JSON.stringify(state.bundle.commitments)}</code></p>`}
       ${state.bundle.outputs.length > 0 && html`<p>Outputs: <code>${JSON.stringify(state.bundle.outputs.map((o) => o.values))}</code></p>`}
-      ${state.opening && html`<p class="warn">Opening (keep it; never shared): outputs <code>${JSON.stringify(state.opening.outputs.map((o) => o.values))}</code>, salt <code>${state.opening.salt ?? '—'}</code></p>`}
+      ${state.opening && html`<p class="warn" data-testid="opening">Opening (keep it; never shared): ${hiddenValues(state.model, state.opening)}, salt <code>${state.opening.salt ?? '—'}</code></p>`}
       <button data-testid="send-button" onClick=${send}>Send proof to the service</button>
       <button onClick=${() => download('proof.json', state.bundle)}>Download bundle</button>
       <button onClick=${async () => download('calldata.json', await calldata(state.bundle))}>Download calldata</button>
