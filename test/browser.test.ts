@@ -70,6 +70,8 @@ test('the page proves tiny_mlp with a hashed input; the service verifies and rec
   const sent: string[] = [];
   page.on('request', (r) => sent.push(`${r.method()} ${r.url()} ${r.postData() ?? ''}`));
   await page.goto(`${service.url}/#prove`);
+  // A new user's first visit lists only clientProving models (not the example): the page says why.
+  assert.match(await page.getByTestId('client-models').innerText(), /clientProving=true.*The service proves the others/);
   await page.getByTestId('model-select').selectOption(model.id);
   await page.getByTestId('input').fill(JSON.stringify({ input: [SECRET] }));
   await page.getByTestId('prove-button').click();

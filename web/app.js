@@ -215,6 +215,7 @@ function Prove({ addJob }) {
   return html`<div class="card" data-testid="prove">
     <h2>Prove in this browser</h2>
     <p>The input never leaves this page: the circuit and proving key are downloaded and the proof is made here. Sending the proof sends only the bundle (proof, public signals, commitments).</p>
+    <p data-testid="client-models">Listed: the ready models whose owner lets clients prove them (uploaded with <i>let clients prove</i>, <code>clientProving=true</code>: their circuit is published). The service proves the others: <code>POST /v1/models/{id}/proofs</code>.</p>
     <${ModelPicker} models=${models} value=${id} onChange=${pick} filter=${(m) => m.clientProving} />
     <label>input (JSON, as for POST /v1/models/{id}/proofs) <textarea data-testid="input" value=${input} onInput=${(e) => setInput(e.target.value)}></textarea></label>
     <label>salt (optional, decimal) <input data-testid="salt" value=${salt} onInput=${(e) => setSalt(e.target.value)} /></label>
