@@ -118,7 +118,7 @@ test('calldata and the consumer constructor arguments, in positional order', asy
 test("README's script (prove.mjs) proves locally, verifies, submits and exits by itself", async () => {
   // The script exactly as README "Prove on your own machine" shows it, pointed at this service.
   const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
-  const code = /A Node script, `prove\.mjs`[^]*?```js\n([^]*?)```/.exec(readme)![1];
+  const code = /A Node script, `prove\.mjs`[\s\S]*?```js\n([\s\S]*?)```/.exec(readme)![1];
   assert.match(code, /'http:\/\/localhost:8080'/);
   const model = await api.ready(tinyMlp(), '?name=tiny_mlp&visibility=input=hashed&clientProving=true');
   const dir = mkdtempSync(join(REPO_ROOT, '.test-cache', 'client-script-'));

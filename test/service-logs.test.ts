@@ -9,6 +9,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { stripVTControlCharacters } from 'node:util';
 import { NO_REDIS, startLoopbackRedis } from './support/cluster.js';
 import { REPO_ROOT } from './support/env.js';
 import { Client, smallMlp, serviceDataDir } from './support/service.js';
@@ -150,7 +151,7 @@ test('on a terminal, without ZKINFER_LOG_FORMAT: human-readable lines; JSON when
   const onTerminal = await start('serve', {}, /zkinfer listening on (http:\/\/[\d.:]+)/, true);
   await onTerminal.stop();
   // Without the colours pino-pretty adds on a terminal.
-  const text = onTerminal.output().replace(/\x1b\[[\d;]*m/g, '');
+  const text = stripVTControlCharacters(onTerminal.output());
   assert.match(text, /^\[[\d:.]+\] INFO: zkinfer listening on http/m);
   const piped = await serve({});
   await piped.stop();
