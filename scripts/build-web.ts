@@ -53,7 +53,7 @@ export async function buildWeb(outDir = WEB_DIR): Promise<Record<string, number>
   writeFileSync(
     join(outDir, 'docs', 'index.html'),
     `<!doctype html>
-<html lang="en"><head><meta charset="utf-8" /><title>zkinfer API</title><link rel="stylesheet" href="swagger-ui.css" /></head>
+<html lang="en"><head><meta charset="utf-8" /><title>zkinfer API</title><link rel="icon" href="data:," /><link rel="stylesheet" href="swagger-ui.css" /></head>
 <body><div id="swagger-ui"></div><script src="swagger-ui-bundle.js"></script><script src="init.js"></script></body></html>
 `,
   );

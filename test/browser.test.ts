@@ -31,6 +31,8 @@ let browser: Browser;
 let page: Page;
 let model: any;
 const logLines: string[] = [];
+/** Everything the pages asked for that the service does not serve (a new user sees each as a warning in its log). */
+const missing: string[] = [];
 
 before(async () => {
   dataDir = serviceDataDir();
@@ -41,6 +43,8 @@ before(async () => {
   model = await api.ready(tinyMlp(), '?name=tiny_mlp&visibility=input=hashed&clientProving=true');
   browser = await launchBrowser();
   page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+  // Chromium reports what its pages miss (the page's own requests and its own, like /favicon.ico) on the console.
+  page.on('console', (m) => void (m.type() === 'error' && /status of 404/.test(m.text()) && missing.push(`${page.url()}: ${m.text()}`)));
   mkdirSync(SHOTS, { recursive: true });
 });
 
@@ -66,11 +70,15 @@ test('the page proves tiny_mlp with a hashed input; the service verifies and rec
   const sent: string[] = [];
   page.on('request', (r) => sent.push(`${r.method()} ${r.url()} ${r.postData() ?? ''}`));
   await page.goto(`${service.url}/#prove`);
+  // A new user's first visit lists only clientProving models (not the example): the page says why.
+  assert.match(await page.getByTestId('client-models').innerText(), /clientProving=true.*The service proves the others/);
   await page.getByTestId('model-select').selectOption(model.id);
   await page.getByTestId('input').fill(JSON.stringify({ input: [SECRET] }));
   await page.getByTestId('prove-button').click();
   await page.getByTestId('proved').waitFor({ timeout: 120_000 });
   assert.match(await page.getByTestId('commitments').innerText(), /"input":"\d+"/);
+  // The opening shows what the proof hides (here the input), for the user to keep.
+  assert.match(await page.getByTestId('opening').innerText(), new RegExp(`^Opening .*: input \\[${SECRET.join(',')}\\], salt \\d+$`));
   await shot('prove');
   await page.getByTestId('send-button').click();
   await page.getByTestId('sent').waitFor({ timeout: 30_000 });
@@ -118,11 +126,12 @@ test('the upload form sends the model with its options; the same name makes the 
   await form.locator('input[name=name]').fill('tiny_mlp');
   await form.locator('select[name=input]').selectOption('hashed');
   await form.locator('input[name=clientProving]').check();
+  await form.locator('select[name=system]').selectOption('plonk');
   await form.getByRole('button', { name: 'Upload' }).click();
   await form.getByText(/Uploaded tiny_mlp v2/).waitFor({ timeout: 30_000 });
   const { body } = await api.request('GET', '/v1/models?name=tiny_mlp');
   const v2 = body.models.find((m: any) => m.version === 2);
-  assert.deepEqual([v2.settings.visibility, v2.clientProving], [{ input: 'hashed', weights: 'fixed', output: 'public' }, true]);
+  assert.deepEqual([v2.settings.visibility, v2.clientProving, v2.settings.system], [{ input: 'hashed', weights: 'fixed', output: 'public' }, true, 'plonk']);
   await form.locator('select[name=weights]').selectOption('hashed');
   await form.getByRole('button', { name: 'Upload' }).click();
   await form.getByText(/INPUT_INVALID: clientProving/).waitFor({ timeout: 30_000 });
@@ -147,4 +156,5 @@ test('every page renders its key elements', async () => {
   await page.goto(`${service.url}/docs/`);
   await page.getByText('/v1/models/{id}/artifacts/{name}').first().waitFor({ timeout: 30_000 });
   await shot('docs');
+  assert.deepEqual(missing, [], 'every page asked only for what the service serves');
 });

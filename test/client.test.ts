@@ -13,6 +13,7 @@ import { promisify } from 'node:util';
 import { calldata, connect, consumerConstructorArgs, inputCommitment, type RemoteModel, type ZkinferClient } from '../src/client/index.js';
 import { openDatabase } from '../src/store/db.js';
 import { verifyBundle } from '../src/verify/verify.js';
+import { tinyMlp } from '../scripts/example-models.js';
 import { REPO_ROOT } from './support/env.js';
 import { type Client, SMALL_INPUT, smallMlp, useTestService } from './support/service.js';
 
@@ -114,24 +115,22 @@ test('calldata and the consumer constructor arguments, in positional order', asy
   assert.equal(args[10], `0x${hashed.info.setup!.versionId}`, 'the model version id comes last');
 });
 
-test('a script that proves locally, verifies and closes exits by itself', async () => {
+test("README's script (prove.mjs) proves locally, verifies, submits and exits by itself", async () => {
+  // The script exactly as README "Prove on your own machine" shows it, pointed at this service.
+  const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
+  const code = /A Node script, `prove\.mjs`[\s\S]*?```js\n([\s\S]*?)```/.exec(readme)![1];
+  assert.match(code, /'http:\/\/localhost:8080'/);
+  const model = await api.ready(tinyMlp(), '?name=tiny_mlp&visibility=input=hashed&clientProving=true');
   const dir = mkdtempSync(join(REPO_ROOT, '.test-cache', 'client-script-'));
   const script = join(dir, 'prove.mjs');
-  writeFileSync(
-    script,
-    `import { connect } from 'zkinfer/client';
-const zk = connect(process.argv[2]);
-const model = await zk.getModel(process.argv[3]);
-const { bundle } = await zk.proveLocally(model, { input: [[0.25, -0.5, 0.75]] });
-const verdict = await zk.verify(model, bundle);
-const job = await zk.submit(model, bundle);
-console.log(JSON.stringify({ verdict, node: job.node }));
-await zk.close();
-`,
-  );
+  writeFileSync(script, code.replace("'http://localhost:8080'", JSON.stringify(served.service.url)));
   try {
-    const { stdout } = await promisify(execFile)(process.execPath, [script, served.service.url, hashed.id], { timeout: 60_000 });
-    assert.deepEqual(JSON.parse(stdout), { verdict: { valid: true }, node: 'client' });
+    const { stdout } = await promisify(execFile)(process.execPath, [script, model.id], { timeout: 60_000 });
+    const [verdict, submitted] = stdout.trim().split('\n');
+    assert.equal(verdict, '{ valid: true }');
+    const [, jobId] = /^(\S+) client salt \(keep it\): \d+$/.exec(submitted)!;
+    const { body: job } = await api.request('GET', `/v1/proofs/${jobId}`);
+    assert.deepEqual([job.status, job.node, job.bundle.inputs.length], ['done', 'client', 0]);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -7,8 +7,9 @@ import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { rmSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { stripVTControlCharacters } from 'node:util';
 import { NO_REDIS, startLoopbackRedis } from './support/cluster.js';
 import { REPO_ROOT } from './support/env.js';
 import { Client, smallMlp, serviceDataDir } from './support/service.js';
@@ -27,12 +28,17 @@ after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
 /** `zkinfer serve` on a free port; ready when its output names the URL it listens on. */
 const serve = (env: Record<string, string>) => start('serve', env, /zkinfer listening on (http:\/\/[\d.:]+)/);
 
-/** `zkinfer <command>`, its output captured; ready when the output matches `ready`. */
-async function start(command: 'serve' | 'prover', env: Record<string, string>, ready: RegExp): Promise<Serving> {
+/**
+ * `zkinfer <command>`, its output captured; ready when the output matches `ready`. With `terminal`,
+ * its stdout is a terminal: util-linux `script` runs it on a pseudo-terminal.
+ */
+async function start(command: 'serve' | 'prover', env: Record<string, string>, ready: RegExp, terminal = false): Promise<Serving> {
   const dataDir = serviceDataDir();
   dirs.push(dataDir);
-  const { REDIS_URL: _, ...inherited } = process.env;
-  const proc = spawn(process.execPath, [join(REPO_ROOT, 'dist/src/cli/main.js'), command], {
+  const { REDIS_URL: _, ZKINFER_LOG_FORMAT: __, ...inherited } = process.env;
+  const argv = [process.execPath, join(REPO_ROOT, 'dist/src/cli/main.js'), command];
+  const [file, args] = terminal ? ['script', ['-qec', argv.map((a) => `'${a}'`).join(' '), '/dev/null']] : [argv[0], argv.slice(1)];
+  const proc = spawn(file, args, {
     env: { ...inherited, PORT: '0', ZKINFER_HOST: '127.0.0.1', ZKINFER_DATA_DIR: dataDir, ZKINFER_EXAMPLE: '0', ZKINFER_POOL_SIZE: '1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -125,12 +131,31 @@ test('JSON logs: status polls at debug, the insecure-ptau banner one readable li
   }
 });
 
-test('ZKINFER_LOG_FORMAT=pretty (the default on a terminal): human-readable lines', async () => {
+test('ZKINFER_LOG_FORMAT=pretty (the default on a terminal): human-readable lines, one per request', async () => {
   const service = await serve({ ZKINFER_LOG_FORMAT: 'pretty' });
+  const reply = await fetch(`${service.url}/v1/models/no-such-model`, { headers: { 'X-Request-Id': 'req-42', 'user-agent': 'ua-probe' } });
+  assert.equal(reply.status, 404);
   await service.stop();
-  const first = service.output().split('\n')[0];
-  assert.match(first, /^\[[\d:.]+\] INFO: zkinfer listening on http/);
-  assert.throws(() => JSON.parse(first));
+  const lines = service.output().split('\n');
+  assert.match(lines[0], /^\[[\d:.]+\] INFO: zkinfer listening on http/);
+  assert.throws(() => JSON.parse(lines[0]));
+  // A request is one line: method, URL, status, time and request id; not a dump of its headers.
+  const request = lines.filter((l) => l.includes('/v1/models/no-such-model'));
+  assert.equal(request.length, 1, service.output());
+  assert.match(request[0], /^\[[\d:.]+\] WARN: GET \/v1\/models\/no-such-model 404 \d+ ms \(request req-42\)$/);
+  assert.ok(!service.output().includes('ua-probe'), service.output());
+});
+
+test('on a terminal, without ZKINFER_LOG_FORMAT: human-readable lines; JSON when piped', async (t) => {
+  if (!existsSync('/usr/bin/script')) return t.skip('needs util-linux script for a pseudo-terminal');
+  const onTerminal = await start('serve', {}, /zkinfer listening on (http:\/\/[\d.:]+)/, true);
+  await onTerminal.stop();
+  // Without the colours pino-pretty adds on a terminal.
+  const text = stripVTControlCharacters(onTerminal.output());
+  assert.match(text, /^\[[\d:.]+\] INFO: zkinfer listening on http/m);
+  const piped = await serve({});
+  await piped.stop();
+  assert.equal(JSON.parse(piped.output().split('\n')[0]).msg.startsWith('zkinfer listening on http'), true);
 });
 
 test('a prover node names itself once per log line', async (t) => {

@@ -8,6 +8,7 @@ import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
+import { type AddressInfo, createServer } from 'node:net';
 import { mkdirSync, readdirSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -192,4 +193,25 @@ test('a second server on the same data directory refuses to start and leaves the
   const third = await startNode('serve', env, 'zkinfer listening on ');
   third.proc.kill('SIGKILL');
   await third.exit;
+});
+
+test('a port another program holds is a one-line CONFLICT naming PORT, and the data directory is free again', async () => {
+  const busy = createServer();
+  await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
+  const port = String((busy.address() as AddressInfo).port);
+  const dataDir = serviceDataDir();
+  cleanup.push(() => rmSync(dataDir, { recursive: true, force: true }));
+  const env = { ZKINFER_DATA_DIR: dataDir, PORT: port, ZKINFER_HOST: '127.0.0.1', ZKINFER_EXAMPLE: '0', ZKINFER_POOL_SIZE: '1' };
+  try {
+    const refused = await serveOrExit(env);
+    assert.ok('stderr' in refused, 'the server started on a busy port');
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, new RegExp(`^error \\[CONFLICT\\]: port ${port} on 127\\.0\\.0\\.1 is in use by another program; .*PORT`));
+    assert.doesNotMatch(refused.stderr, /\n\s+at /, 'no stack trace');
+  } finally {
+    busy.close();
+  }
+  const started = await startNode('serve', { ...env, PORT: '0' }, 'zkinfer listening on ');
+  started.proc.kill('SIGKILL');
+  await started.exit;
 });

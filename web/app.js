@@ -10,6 +10,7 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import htm from 'htm';
 import uPlot from 'uplot';
 import { calldata, connect } from '../dist/src/client/index.js';
+import { PROOF_SYSTEMS } from '../dist/src/core/systems.js';
 
 const html = htm.bind(h);
 const zk = connect(location.origin);
@@ -149,11 +150,19 @@ function Upload() {
     <label>scale (fraction bits) <input name="scale" type="number" min="1" max="32" placeholder="8" /></label>
     <label>headroom bits <input name="headroom" type="number" min="0" max="32" placeholder="2" /></label>
     ${choice('input', ['public', 'private', 'hashed'])} ${choice('weights', ['fixed', 'public', 'private', 'hashed'])} ${choice('output', ['public', 'private', 'hashed'])}
+    ${choice('system', PROOF_SYSTEMS)}
     <label><input type="checkbox" name="clientProving" /> let clients prove on their own machines (publishes the circuit; with fixed weights it holds the weights)</label>
     <label>calibration (JSON input documents, optional) <textarea name="calibration"></textarea></label>
     <button type="submit">Upload</button>
     ${result}
   </form>`;
+}
+
+/** What an opening holds that the proof hides: the input and output values the model keeps out of its proofs. */
+function hiddenValues(model, opening) {
+  const { visibility } = model.view.settings;
+  const parts = [...(visibility.input === 'public' ? [] : opening.inputs), ...(visibility.output === 'public' ? [] : opening.outputs)];
+  return parts.map((p, k) => html`${k > 0 && ', '}${p.name} <code>${JSON.stringify(p.values)}</code>`);
 }
 
 function ModelPicker({ models, value, onChange, filter = () => true }) {
@@ -206,6 +215,7 @@ function Prove({ addJob }) {
   return html`<div class="card" data-testid="prove">
     <h2>Prove in this browser</h2>
     <p>The input never leaves this page: the circuit and proving key are downloaded and the proof is made here. Sending the proof sends only the bundle (proof, public signals, commitments).</p>
+    <p data-testid="client-models">Listed: the ready models whose owner lets clients prove them (uploaded with <i>let clients prove</i>, <code>clientProving=true</code>: their circuit is published). The service proves the others: <code>POST /v1/models/{id}/proofs</code>.</p>
     <${ModelPicker} models=${models} value=${id} onChange=${pick} filter=${(m) => m.clientProving} />
     <label>input (JSON, as for POST /v1/models/{id}/proofs) <textarea data-testid="input" value=${input} onInput=${(e) => setInput(e.target.value)}></textarea></label>
     <label>salt (optional, decimal) <input data-testid="salt" value=${salt} onInput=${(e) => setSalt(e.target.value)} /></label>
@@ -217,7 +227,7 @@ function Prove({ addJob }) {
       html`<p class="valid verdict" data-testid="proved">Proved in ${Math.round(state.ms)} ms (witness ${Math.round(state.bundle.timings.witnessMs)} ms, proof ${Math.round(state.bundle.timings.proveMs)} ms).</p>
       ${state.bundle.commitments && html`<p>Commitments: <code data-testid="commitments">${JSON.stringify(state.bundle.commitments)}</code></p>`}
       ${state.bundle.outputs.length > 0 && html`<p>Outputs: <code>${JSON.stringify(state.bundle.outputs.map((o) => o.values))}</code></p>`}
-      ${state.opening && html`<p class="warn">Opening (keep it; never shared): outputs <code>${JSON.stringify(state.opening.outputs.map((o) => o.values))}</code>, salt <code>${state.opening.salt ?? '—'}</code></p>`}
+      ${state.opening && html`<p class="warn" data-testid="opening">Opening (keep it; never shared): ${hiddenValues(state.model, state.opening)}, salt <code>${state.opening.salt ?? '—'}</code></p>`}
       <button data-testid="send-button" onClick=${send}>Send proof to the service</button>
       <button onClick=${() => download('proof.json', state.bundle)}>Download bundle</button>
       <button onClick=${async () => download('calldata.json', await calldata(state.bundle))}>Download calldata</button>

@@ -203,7 +203,6 @@ program
       dataDir: dataDir(),
       progress: ({ stage, fraction, step }) => bar.update(stage === 'ptau' ? 'development ptau' : `keys${step ? `: ${step}` : ''}`, fraction),
     }).finally(() => bar.stop());
-    if (opts.verifyPtau) console.log(`ptau verified: ${opts.ptau} (power ${info.setup!.ptauPower}, prepared for phase 2)`);
     console.log(
       `${info.setup!.system} keys written to ${dir} (ptau power ${info.setup!.ptauPower}${info.setup!.developmentPtau ? ', INSECURE development ptau' : ''})`,
     );

@@ -97,6 +97,7 @@ export async function resolvePtau(
     checkPtauFits(imported, needed);
     if (imported.ceremony)
       options.log?.(`ptau: ${options.ptau} is the published ${imported.ceremony.file} (blake2b matches); no point-by-point verification needed`);
+    if (options.verifyPtau) options.log?.(`ptau verified: ${options.ptau} (power ${imported.power}, prepared for phase 2)`);
     const record: PtauRecord = { ptauPower: imported.power, requiredPower: needed, developmentPtau: false, ptauFile: basename(options.ptau) };
     return { path: options.ptau, record: imported.ceremony ? { ...record, ceremonyFile: imported.ceremony.file } : record };
   }

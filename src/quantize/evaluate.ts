@@ -86,11 +86,26 @@ export function evaluate(graph: QuantizedGraph, inputs: readonly bigint[][], opt
   return { wires, outputs, peaks };
 }
 
+/**
+ * INPUT_OUT_OF_RANGE for a layer's range check. Where the checked value has a scale (the input of a
+ * shift, table or round gadget), the message gives it and the checked range in the model's own
+ * units, as the value would be in float, and then in fixed point.
+ */
 function outOfRange(g: GadgetGroup, index: number, x: bigint, bits: number, what = 'value'): never {
+  const where = `at layer ${index} (${g.op} node ${g.node})`;
+  const fixed = `it needs ${bitsFor(x)} signed bits, the circuit checks ${bits}`;
+  const hint = 'recompile with a calibration input that covers this range';
+  const details = { layer: index, node: g.node, op: g.op, bits, needed: bitsFor(x) };
+  if (what !== 'value' || !('inScale' in g))
+    throw new ZkError('INPUT_OUT_OF_RANGE', `${what} out of the circuit's calibrated range ${where}: ${fixed}; ${hint}`, details);
+  const float = (v: bigint) => +fromFixedPoint(v, g.inScale).toPrecision(6);
+  const limit = 1n << BigInt(Math.max(bits - 1, 0));
+  const [value, min, max] = [float(x), float(-limit), float(limit)];
   throw new ZkError(
     'INPUT_OUT_OF_RANGE',
-    `${what} out of the circuit's calibrated range at layer ${index} (${g.op} node ${g.node}): it needs ${bitsFor(x)} signed bits, the circuit checks ${bits}; recompile with a calibration input that covers this range`,
-    { layer: index, node: g.node, op: g.op, bits, needed: bitsFor(x) },
+    `value ${value} out of the circuit's calibrated range ${where}: the circuit checks ${min} to ${max} there ` +
+      `(in fixed point at scale ${g.inScale}: ${fixed}); ${hint}`,
+    { ...details, value, min, max },
   );
 }
 

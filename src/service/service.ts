@@ -9,6 +9,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { createApp } from '../api/app.js';
+import { ZkError } from '../core/errors.js';
 import { ModelBuilder } from '../jobs/compiles.js';
 import { createCompilePool, createProverPool } from '../jobs/pools.js';
 import { artifactSourceOf } from '../cluster/artifacts.js';
@@ -104,7 +105,7 @@ async function start(config: ServiceConfig, logger: Logger, stops: (() => Promis
 
   let ready = false;
   const app = createApp({ config, models, builder, queue, jobs, metrics, logger, isReady: () => ready });
-  const server = await listen(config.host === undefined ? app.listen(config.port) : app.listen(config.port, config.host));
+  const server = await listen(config.host === undefined ? app.listen(config.port) : app.listen(config.port, config.host), config);
   const { port } = server.address() as AddressInfo;
   const url = `http://${config.host ?? 'localhost'}:${port}`;
   ready = true;
@@ -137,9 +138,14 @@ async function start(config: ServiceConfig, logger: Logger, stops: (() => Promis
   };
 }
 
-function listen(server: Server): Promise<Server> {
+/** Resolves once `server` listens; a port another program holds (the default 8080 often is) is CONFLICT naming PORT. */
+function listen(server: Server, config: Pick<ServiceConfig, 'port' | 'host'>): Promise<Server> {
   return new Promise((resolve, reject) => {
     server.once('listening', () => resolve(server));
-    server.once('error', reject);
+    server.once('error', (e: NodeJS.ErrnoException) => {
+      if (e.code !== 'EADDRINUSE') return reject(e);
+      const where = `port ${config.port} on ${config.host ?? 'all interfaces'}`;
+      reject(new ZkError('CONFLICT', `${where} is in use by another program; stop it, or choose another port with PORT (0: any free one)`, {}, { cause: e }));
+    });
   });
 }
