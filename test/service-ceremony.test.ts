@@ -100,15 +100,33 @@ test('only the owner finalizes; then proofs verify and name the version; audit -
   const vkey = (await api.request('GET', `/v1/models/${model.id}/verification_key`)).body;
   assert.equal(await snarkjs.groth16.verify(vkey, job.publicSignals, job.proof), true);
 
-  const onnx = join(work, 'model.onnx');
-  writeFileSync(onnx, smallMlp());
-  const cli = await promisify(execFile)(
-    process.execPath,
-    [join(REPO_ROOT, 'bin/zkinfer.js'), 'audit', '--url', served.service.url, '--model', model.id, '--onnx', onnx, '--json'],
-    { env: { ...process.env, ZKINFER_DATA_DIR: work } },
-  );
-  const report = JSON.parse(cli.stdout);
-  assert.equal(report.ok, true, cli.stdout);
+  const report = await auditUrl(model.id);
+  assert.equal(report.ok, true, JSON.stringify(report));
   assert.deepEqual(report.contributors, ['alice', 'bob']);
   assert.match(report.trusted, /any one of 2 contributors \(alice, bob\)/);
 });
+
+test('audit --url of a PLONK model whose circuit is served (clientProving): its setup, run again, gives the served key', async () => {
+  const id = (await api.ready(smallMlp(), '?name=plonkish&system=plonk&clientProving=true')).id;
+  const report = await auditUrl(id);
+  assert.equal(report.ok, true, JSON.stringify(report));
+  const checks = Object.fromEntries(report.checks.map((c: { id: string; status: string; detail: string }) => [c.id, c]));
+  assert.equal(checks.zkey.status, 'pass', checks.zkey.detail);
+  assert.match(checks.zkey.detail, /plonk setup again from the r1cs and the ptau: the same zkey/);
+  assert.equal(checks.recompile.status, 'pass');
+  assert.equal(checks.phase2, undefined, 'PLONK has no phase 2');
+  assert.equal(report.trusted, 'whoever made the development ptau');
+});
+
+/** `zkinfer audit --url … --json` of model `id` (the real CLI, a separate process, with the ONNX file it was built from). */
+async function auditUrl(id: string): Promise<any> {
+  const onnx = join(work, 'model.onnx');
+  writeFileSync(onnx, smallMlp());
+  // A failed audit exits 1: its report is on stdout all the same.
+  const cli: { stdout: string } = await promisify(execFile)(
+    process.execPath,
+    [join(REPO_ROOT, 'bin/zkinfer.js'), 'audit', '--url', served.service.url, '--model', id, '--onnx', onnx, '--json'],
+    { env: { ...process.env, ZKINFER_DATA_DIR: work } },
+  ).catch((e: { stdout: string }) => e);
+  return JSON.parse(cli.stdout);
+}
