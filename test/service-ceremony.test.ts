@@ -63,6 +63,15 @@ test('an open ceremony: the upload returns the owner token once; proofs and immu
   assert.equal(finalize.status, 409, 'a beacon alone is public: no finalizing before a contribution');
 });
 
+test('ceremony=open with a system that has no phase 2 (PLONK, FFLONK) is a 400, not a Groth16 model', async () => {
+  for (const system of ['plonk', 'fflonk']) {
+    const { status, body } = await api.upload(smallMlp(), `?name=no-phase2&ceremony=open&system=${system}`);
+    assert.equal(status, 400, JSON.stringify(body));
+    assert.equal(body.error.code, 'INPUT_INVALID');
+    assert.match(body.error.message, new RegExp(`ceremony=open: ${system} keys come from the ptau alone`));
+  }
+});
+
 test('contributions: accepted when they extend the chain, refused with the reason otherwise', async () => {
   const initial = join(work, 'initial.zkey');
   writeFileSync(initial, Buffer.from(await (await fetch(`${served.service.url}/v1/models/${model.id}/ceremony/zkey`)).arrayBuffer()));
