@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { test } from 'node:test';
 import { snarkjs } from '../src/core/snarkjs.js';
+import { OPERATOR_WARNING } from '../src/model/trust.js';
 import { contributeZKey } from '../src/setup/ceremony.js';
 import { REPO_ROOT, tempDir } from './support/env.js';
 import { type Client, SMALL_INPUT, smallMlp, useTestService } from './support/service.js';
@@ -61,6 +62,13 @@ test('an open ceremony: the upload returns the owner token once; proofs and immu
   assert.equal(status.ptau.development, true);
   const finalize = await api.request('POST', `/v1/models/${model.id}/ceremony/finalize`, { ownerToken: model.ceremonyOwnerToken, beacon: BEACON });
   assert.equal(finalize.status, 409, 'a beacon alone is public: no finalizing before a contribution');
+});
+
+test('without a ceremony (the default), the model view says the operator alone made the key and could forge', async () => {
+  const view = await api.ready(smallMlp(), '?name=operator-only');
+  assert.equal(view.settings.ceremony, 'none');
+  assert.deepEqual(view.trust, { phase2: 'operator', trusted: 'the operator alone', warning: OPERATOR_WARNING });
+  assert.match(view.versionId, /^[0-9a-f]{64}$/);
 });
 
 test('ceremony=open with a system that has no phase 2 (PLONK, FFLONK) is a 400, not a Groth16 model', async () => {

@@ -18,7 +18,7 @@ import { addContribution, finalizeCeremony, initCeremony, readTranscript, verify
 import { compileModel } from '../src/model/compile.js';
 import { modelFiles, readModelInfo } from '../src/model/layout.js';
 import { recordSetup, setupModel } from '../src/model/setup.js';
-import { trustSummary } from '../src/model/trust.js';
+import { OPERATOR_WARNING, trustSummary } from '../src/model/trust.js';
 import { ModelProver } from '../src/prove/prover.js';
 import { contributeZKey } from '../src/setup/ceremony.js';
 import { devPtauPath, hashVerificationKey, loadVerificationKey, setupKeys, writeVerificationKey } from '../src/setup/index.js';
@@ -401,6 +401,7 @@ test("without a ceremony the key is the operator's alone, and every view says so
   cpSync(compiled.a, dir, { recursive: true });
   const info = await setupModel(dir, opts);
   assert.equal(info.setup!.phase2, 'operator');
+  assert.deepEqual(readModelInfo(dir).trust, { phase2: 'operator', trusted: 'the operator alone', warning: OPERATOR_WARNING }, 'model.json says so');
   const bundle = await (await ModelProver.load(dir)).prove(INPUT);
   assert.equal(bundle.trust?.phase2, 'operator');
   assert.match(bundle.trust!.warning!, /could forge/);
