@@ -403,6 +403,14 @@ test("without a ceremony the key is the operator's alone, and every view says so
   assert.equal(info.setup!.phase2, 'operator');
   assert.deepEqual(readModelInfo(dir).trust, { phase2: 'operator', trusted: 'the operator alone', warning: OPERATOR_WARNING }, 'model.json says so');
   const bundle = await (await ModelProver.load(dir)).prove(INPUT);
+  assert.equal(bundle.model.versionId, info.setup!.versionId);
+  assert.deepEqual(await verifyBundle(info, await loadVerificationKey(dir), bundle), { valid: true });
+  // The version id answers "which model version produced this output": a bundle naming another is not this model's proof.
+  const renamed = { ...bundle, model: { ...bundle.model, versionId: 'ab'.repeat(32) } };
+  assert.deepEqual(await verifyBundle(info, await loadVerificationKey(dir), renamed), {
+    valid: false,
+    reason: `the proof names model version abababababab…, this model's is ${info.setup!.versionId!.slice(0, 12)}…`,
+  });
   assert.equal(bundle.trust?.phase2, 'operator');
   assert.match(bundle.trust!.warning!, /could forge/);
   assert.equal(bundle.trust!.trusted, 'the operator alone');
