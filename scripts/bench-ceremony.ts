@@ -2,8 +2,10 @@
  * `npm run bench:ceremony`: what a phase-2 ceremony and the audit cost, per step, against the
  * operator-only setup: init (snarkjs newZKey), one contribution (zkey contribute, on the
  * contributor's machine), accepting it (chain check + zkey verify), the beacon, and `zkinfer audit`
- * (recompile + zkey verify + ptau hash + vkey export). Models whose Groth16 key needs a ptau above
- * BENCH_MAX_POWER (12 by default) are skipped. Writes bench/ceremony.json and prints a table.
+ * (recompile + zkey verify + ptau hash + vkey export); and for comparison a PLONK key's setup and
+ * audit (whose key check runs the setup again). Models whose Groth16 key needs a ptau above
+ * BENCH_MAX_POWER (12 by default) are skipped, and so is PLONK where its ptau would exceed it.
+ * Writes bench/ceremony.json and prints a table.
  */
 import { cpSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -62,17 +64,33 @@ for (const m of models) {
     const report = await auditModel(dir, opts);
     if (!report.ok) throw new Error(`${m.name}: the audit failed: ${JSON.stringify(report.checks)}`);
   });
-  rows.push({ model: m.name, ptauPower: power, operatorSetupS: setup, initS: init, contributeS: contribute, addS: add, beaconS: beacon, auditS: audit });
+  const plonk = (await circuitPower(modelFiles(compiled).r1cs, 'plonk')) <= maxPower ? await plonkCosts(compiled) : undefined;
+  rows.push({ model: m.name, ptauPower: power, operatorSetupS: setup, initS: init, contributeS: contribute, addS: add, beaconS: beacon, auditS: audit, plonk });
   console.error(JSON.stringify(rows.at(-1)));
 }
 await releaseCurve();
 
+/** A PLONK key's setup and its audit, in a copy of `compiled`. */
+async function plonkCosts(compiled: string): Promise<{ setupS: number; auditS: number }> {
+  const dir = join(compiled, '..', 'plonk');
+  cpSync(compiled, dir, { recursive: true });
+  const setupS = await timed(() => setupModel(dir, { ...opts, system: 'plonk' }));
+  const auditS = await timed(async () => {
+    const report = await auditModel(dir, opts);
+    if (!report.ok) throw new Error(`${dir}: the audit failed: ${JSON.stringify(report.checks)}`);
+  });
+  return { setupS, auditS };
+}
+
 mkdirSync(join(REPO_ROOT, 'bench'), { recursive: true });
 writeFileSync(join(REPO_ROOT, 'bench', 'ceremony.json'), `${JSON.stringify(rows, null, 2)}\n`);
-const header = ['model', 'ptau power', 'operator setup s', 'init s', 'contribute s', 'add (verify) s', 'beacon s', 'audit s'];
+const header = ['model', 'ptau power', 'operator setup s', 'init s', 'contribute s', 'add (verify) s', 'beacon s', 'audit s', 'plonk setup s', 'plonk audit s'];
 console.log(
   markdownTable(
     header,
-    rows.map((r) => [r.model, r.ptauPower, r.operatorSetupS, r.initS, r.contributeS, r.addS, r.beaconS, r.auditS]),
+    rows.map((r) => {
+      const plonk = r.plonk as { setupS: number; auditS: number } | undefined;
+      return [r.model, r.ptauPower, r.operatorSetupS, r.initS, r.contributeS, r.addS, r.beaconS, r.auditS, plonk?.setupS ?? '—', plonk?.auditS ?? '—'];
+    }),
   ),
 );

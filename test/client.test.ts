@@ -63,6 +63,10 @@ test('verify rejects a tampered bundle and a proof of another input commitment',
     ((await zk.verify(hashed, { ...bundle, model: { ...bundle.model, onnxSha256: 'ab'.repeat(32) } })) as { reason: string }).reason,
     /names ONNX model/,
   );
+  assert.match(
+    ((await zk.verify(hashed, { ...bundle, model: { ...bundle.model, versionId: 'ab'.repeat(32) } })) as { reason: string }).reason,
+    /names model version/,
+  );
   const other = await inputCommitment(hashed.info, [[0.5, 0.5, 0.5]], SALT);
   assert.deepEqual(await zk.verify(hashed, bundle, { inputCommitment: other }), { valid: false, reason: 'the proof does not commit to the expected input' });
 });

@@ -88,6 +88,8 @@ test("zkinfer verifier prints the consumer's constructor arguments in the constr
     ],
   );
   assert.equal(consumerConstructorArgs(p, '0x01').length, ctor.inputs.length);
+  // Whoever deploys it learns whose key the verifier holds: here the operator's alone.
+  assert.match(stdout, /trusted: the operator alone\n +WARNING: operator-only key/);
 });
 
 test('zkinfer deploy: a verifier and a consumer through JSON-RPC, signed with a key; the consumer takes the proof', async () => {
@@ -96,6 +98,7 @@ test('zkinfer deploy: a verifier and a consumer through JSON-RPC, signed with a 
   const verifier = /^verifier: (0x[0-9a-fA-F]{40})$/m.exec(stdout)![1];
   const consumer = /^consumer: (0x[0-9a-fA-F]{40})$/m.exec(stdout)![1];
   assert.match(stdout, new RegExp(`chain 31337, from ${privateKeyToAddress(key)}, model id ${consumerParameters(info).modelId}`));
+  assert.match(stdout, new RegExp(`model version id: ${info.setup!.versionId}\n +trusted: the operator alone\n +WARNING: operator-only key`));
   assert.ok(node.calls.includes('eth_sendRawTransaction'), 'signed locally');
   assert.equal(((await read(consumer, 'verifier')) as string).toLowerCase(), verifier.toLowerCase());
   assert.equal(await read(consumer, 'modelId'), consumerParameters(info).modelId);

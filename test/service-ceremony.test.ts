@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { test } from 'node:test';
 import { snarkjs } from '../src/core/snarkjs.js';
+import { OPERATOR_WARNING } from '../src/model/trust.js';
 import { contributeZKey } from '../src/setup/ceremony.js';
 import { REPO_ROOT, tempDir } from './support/env.js';
 import { type Client, SMALL_INPUT, smallMlp, useTestService } from './support/service.js';
@@ -63,6 +64,22 @@ test('an open ceremony: the upload returns the owner token once; proofs and immu
   assert.equal(finalize.status, 409, 'a beacon alone is public: no finalizing before a contribution');
 });
 
+test('without a ceremony (the default), the model view says the operator alone made the key and could forge', async () => {
+  const view = await api.ready(smallMlp(), '?name=operator-only');
+  assert.equal(view.settings.ceremony, 'none');
+  assert.deepEqual(view.trust, { phase2: 'operator', trusted: 'the operator alone', warning: OPERATOR_WARNING });
+  assert.match(view.versionId, /^[0-9a-f]{64}$/);
+});
+
+test('ceremony=open with a system that has no phase 2 (PLONK, FFLONK) is a 400, not a Groth16 model', async () => {
+  for (const system of ['plonk', 'fflonk']) {
+    const { status, body } = await api.upload(smallMlp(), `?name=no-phase2&ceremony=open&system=${system}`);
+    assert.equal(status, 400, JSON.stringify(body));
+    assert.equal(body.error.code, 'INPUT_INVALID');
+    assert.match(body.error.message, new RegExp(`ceremony=open: ${system} keys come from the ptau alone`));
+  }
+});
+
 test('contributions: accepted when they extend the chain, refused with the reason otherwise', async () => {
   const initial = join(work, 'initial.zkey');
   writeFileSync(initial, Buffer.from(await (await fetch(`${served.service.url}/v1/models/${model.id}/ceremony/zkey`)).arrayBuffer()));
@@ -100,15 +117,33 @@ test('only the owner finalizes; then proofs verify and name the version; audit -
   const vkey = (await api.request('GET', `/v1/models/${model.id}/verification_key`)).body;
   assert.equal(await snarkjs.groth16.verify(vkey, job.publicSignals, job.proof), true);
 
-  const onnx = join(work, 'model.onnx');
-  writeFileSync(onnx, smallMlp());
-  const cli = await promisify(execFile)(
-    process.execPath,
-    [join(REPO_ROOT, 'bin/zkinfer.js'), 'audit', '--url', served.service.url, '--model', model.id, '--onnx', onnx, '--json'],
-    { env: { ...process.env, ZKINFER_DATA_DIR: work } },
-  );
-  const report = JSON.parse(cli.stdout);
-  assert.equal(report.ok, true, cli.stdout);
+  const report = await auditUrl(model.id);
+  assert.equal(report.ok, true, JSON.stringify(report));
   assert.deepEqual(report.contributors, ['alice', 'bob']);
   assert.match(report.trusted, /any one of 2 contributors \(alice, bob\)/);
 });
+
+test('audit --url of a PLONK model whose circuit is served (clientProving): its setup, run again, gives the served key', async () => {
+  const id = (await api.ready(smallMlp(), '?name=plonkish&system=plonk&clientProving=true')).id;
+  const report = await auditUrl(id);
+  assert.equal(report.ok, true, JSON.stringify(report));
+  const checks = Object.fromEntries(report.checks.map((c: { id: string; status: string; detail: string }) => [c.id, c]));
+  assert.equal(checks.zkey.status, 'pass', checks.zkey.detail);
+  assert.match(checks.zkey.detail, /plonk setup again from the r1cs and the ptau: the same zkey/);
+  assert.equal(checks.recompile.status, 'pass');
+  assert.equal(checks.phase2, undefined, 'PLONK has no phase 2');
+  assert.equal(report.trusted, 'whoever made the development ptau');
+});
+
+/** `zkinfer audit --url … --json` of model `id` (the real CLI, a separate process, with the ONNX file it was built from). */
+async function auditUrl(id: string): Promise<any> {
+  const onnx = join(work, 'model.onnx');
+  writeFileSync(onnx, smallMlp());
+  // A failed audit exits 1: its report is on stdout all the same.
+  const cli: { stdout: string } = await promisify(execFile)(
+    process.execPath,
+    [join(REPO_ROOT, 'bin/zkinfer.js'), 'audit', '--url', served.service.url, '--model', id, '--onnx', onnx, '--json'],
+    { env: { ...process.env, ZKINFER_DATA_DIR: work } },
+  ).catch((e: { stdout: string }) => e);
+  return JSON.parse(cli.stdout);
+}

@@ -17,11 +17,12 @@ import { releaseCurve } from '../src/core/snarkjs.js';
 import { addContribution, finalizeCeremony, initCeremony, readTranscript, verifyCeremony } from '../src/model/ceremony.js';
 import { compileModel } from '../src/model/compile.js';
 import { modelFiles, readModelInfo } from '../src/model/layout.js';
-import { setupModel } from '../src/model/setup.js';
-import { trustSummary } from '../src/model/trust.js';
+import { recordSetup, setupModel } from '../src/model/setup.js';
+import { OPERATOR_WARNING, trustSummary } from '../src/model/trust.js';
 import { ModelProver } from '../src/prove/prover.js';
 import { contributeZKey } from '../src/setup/ceremony.js';
-import { devPtauPath, loadVerificationKey } from '../src/setup/index.js';
+import { devPtauPath, hashVerificationKey, loadVerificationKey, setupKeys, writeVerificationKey } from '../src/setup/index.js';
+import { writeDevPtau } from '../src/setup/dev-ptau.js';
 import { identifyPtau } from '../src/setup/ptau-id.js';
 import { verifyBundle } from '../src/verify/verify.js';
 import { mlp } from '../scripts/example-models.js';
@@ -316,6 +317,61 @@ describe('audit catches', () => {
   });
 });
 
+describe('audit of PLONK and FFLONK keys: their setup, run again from the r1cs and the ptau, gives the same zkey', () => {
+  const keyed = { plonk: join(work, 'plonk-a'), fflonk: join(work, 'fflonk-a'), other: join(work, 'plonk-b') };
+  const zkeyCheck = (r: AuditReport) => r.checks.find((c) => c.id === 'zkey')!;
+
+  /** `zkey` put in place of `dir`'s key the way a dishonest operator would: its verifying key, model.json's hash and version id to match. */
+  async function passOff(name: string, zkey: string): Promise<string> {
+    const dir = join(work, name);
+    cpSync(keyed.plonk, dir, { recursive: true });
+    copyFileSync(zkey, modelFiles(dir).zkey);
+    const vkeyHash = hashVerificationKey(await writeVerificationKey(modelFiles(dir).zkey, modelFiles(dir).vkey));
+    recordSetup(dir, { ...readModelInfo(dir).setup!, vkeyHash });
+    return dir;
+  }
+
+  before(async () => {
+    for (const [dir, from, system] of [
+      [keyed.plonk, compiled.a, 'plonk'],
+      [keyed.fflonk, compiled.a, 'fflonk'],
+      [keyed.other, compiled.b, 'plonk'],
+    ] as const) {
+      cpSync(from, dir, { recursive: true });
+      await setupModel(dir, { ...opts, system });
+    }
+  });
+
+  for (const system of ['plonk', 'fflonk'] as const) {
+    test(`${system}: the honest key passes`, async () => {
+      const report = await auditModel(keyed[system], opts);
+      assert.ok(report.ok, formatAudit(report));
+      assert.equal(zkeyCheck(report).status, 'pass', formatAudit(report));
+      assert.match(zkeyCheck(report).detail, new RegExp(`${system} setup again from the r1cs and the ptau: the same zkey`));
+    });
+  }
+
+  test('plonk: a key of another circuit, with its verifying key, hash and version id in place', async () => {
+    const dir = await passOff('plonk-swapped', modelFiles(keyed.other).zkey);
+    const report = await auditModel(dir, opts);
+    assert.equal(report.ok, false, formatAudit(report));
+    assert.equal(zkeyCheck(report).status, 'fail');
+    assert.match(zkeyCheck(report).detail, /not the plonk key of this r1cs over this ptau/);
+  });
+
+  test('plonk: a key over another ptau (its maker knows tau and could forge), passed off as over the recorded one', async () => {
+    const ptau = join(work, 'foreign.ptau');
+    await writeDevPtau(ptau, readModelInfo(keyed.plonk).setup!.ptauPower, { threads: 1 });
+    const out = join(work, 'foreign-keys');
+    const { zkeyPath } = await setupKeys({ system: 'plonk', r1csPath: modelFiles(keyed.plonk).r1cs, ptauPath: ptau, outDir: out, log: () => {} });
+    const dir = await passOff('plonk-foreign', zkeyPath);
+    const report = await auditModel(dir, opts);
+    assert.equal(report.ok, false, formatAudit(report));
+    assert.equal(zkeyCheck(report).status, 'fail');
+    assert.deepEqual([report.checks.find((c) => c.id === 'vkey')!.status, report.checks.find((c) => c.id === 'version')!.status], ['pass', 'pass']);
+  });
+});
+
 test('identifyPtau: the development ptau by its name, any other file unknown; its power from the header', async () => {
   const dev = devPtauPath(TEST_DATA_DIR, 8);
   assert.deepEqual({ ...(await identifyPtau(dev)), blake2b: undefined }, { name: 'dev-pot8.ptau', power: 8, source: 'development', blake2b: undefined });
@@ -345,7 +401,16 @@ test("without a ceremony the key is the operator's alone, and every view says so
   cpSync(compiled.a, dir, { recursive: true });
   const info = await setupModel(dir, opts);
   assert.equal(info.setup!.phase2, 'operator');
+  assert.deepEqual(readModelInfo(dir).trust, { phase2: 'operator', trusted: 'the operator alone', warning: OPERATOR_WARNING }, 'model.json says so');
   const bundle = await (await ModelProver.load(dir)).prove(INPUT);
+  assert.equal(bundle.model.versionId, info.setup!.versionId);
+  assert.deepEqual(await verifyBundle(info, await loadVerificationKey(dir), bundle), { valid: true });
+  // The version id answers "which model version produced this output": a bundle naming another is not this model's proof.
+  const renamed = { ...bundle, model: { ...bundle.model, versionId: 'ab'.repeat(32) } };
+  assert.deepEqual(await verifyBundle(info, await loadVerificationKey(dir), renamed), {
+    valid: false,
+    reason: `the proof names model version abababababab…, this model's is ${info.setup!.versionId!.slice(0, 12)}…`,
+  });
   assert.equal(bundle.trust?.phase2, 'operator');
   assert.match(bundle.trust!.warning!, /could forge/);
   assert.equal(bundle.trust!.trusted, 'the operator alone');

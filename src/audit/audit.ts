@@ -2,12 +2,12 @@
  * `zkinfer audit`: what anyone can check about a model's keys without trusting whoever made them.
  * From a model directory (or one downloaded from a service, see fetch.ts): the ONNX file is the one
  * model.json names; compiling it again with the recorded settings gives the same r1cs; the zkey is
- * that r1cs's key over the ptau (snarkjs zkey verify); which ptau it is; the phase-2 contributions
- * and beacon; the verifying key is the zkey's; the version id; and optionally that a Solidity
- * verifier embeds that key. Each check passes, fails, warns (sound but trusting someone) or is skipped
+ * that r1cs's key over the ptau (Groth16: snarkjs zkey verify; PLONK and FFLONK: their setup, run
+ * again, gives the same zkey); which ptau it is; the phase-2 contributions and beacon; the verifying
+ * key is the zkey's; the version id; and optionally that a Solidity verifier embeds that key. Each check passes, fails, warns (sound but trusting someone) or is skipped
  * with the reason.
  */
-import { sha256Hex } from '../core/hash.js';
+import { sha256File, sha256Hex } from '../core/hash.js';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,7 +20,7 @@ import { modelVersionId } from '../model/version.js';
 import { readPhase2Chain, verifyZKeyChain } from '../setup/ceremony.js';
 import { exportVerificationKey, hashVerificationKey } from '../setup/keys.js';
 import { identifyPtau } from '../setup/ptau-id.js';
-import { PROOF_SYSTEM } from '../systems/index.js';
+import { PROOF_SYSTEM, type ProofSystemModule } from '../systems/index.js';
 
 export type CheckStatus = 'pass' | 'fail' | 'warn' | 'skip';
 
@@ -127,8 +127,11 @@ export async function auditModel(dir: string, options: AuditOptions): Promise<Au
         add('phase2', 'warn', `operator-only key: ${listed}; whoever made it knows delta and could forge proofs`);
       }
     });
+  } else if (info.setup) {
+    const system = PROOF_SYSTEM[info.setup.system];
+    await attempt('zkey', () => checkSetupAgain(system, files.r1cs, locatePtau(dir, options), files.zkey, add));
   } else {
-    add('zkey', 'skip', `${info.setup?.system ?? 'no'} keys: zkey verify and phase 2 are Groth16's (PLONK and FFLONK keys come from the ptau alone)`);
+    add('zkey', 'skip', 'no keys: model.json records no setup');
   }
 
   let vkeyHash: string | undefined;
@@ -228,6 +231,36 @@ async function checkRecompile(
       again === r1cs
         ? `compiled again from the ONNX file and recorded settings: same r1cs, sha256 ${r1cs}`
         : `compiled again from the ONNX file: r1cs sha256 ${again.slice(0, 12)}…, the model's is ${r1cs.slice(0, 12)}… (another model or other settings)`,
+    );
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+}
+
+/**
+ * A key from the ptau alone (PLONK, FFLONK: `phase2: 'none'`) has no contributions for zkey verify to
+ * check, but snarkjs' plonk and fflonk setup draw no randomness: the same r1cs and ptau give a
+ * byte-identical zkey. So the system's own setup runs again here and the zkeys are compared; a key of
+ * another circuit, or over another ptau (whose maker knows tau), differs.
+ */
+async function checkSetupAgain(
+  system: ProofSystemModule,
+  r1cs: string,
+  ptau: string,
+  zkey: string,
+  add: (id: 'zkey', s: CheckStatus, d: string) => void,
+): Promise<void> {
+  const out = mkdtempSync(join(tmpdir(), 'zkinfer-audit-key-'));
+  try {
+    const again = join(out, 'circuit.zkey');
+    await system.setup({ r1cs, ptau, zkey: again, scratch: join(out, 'scratch.zkey') }, { log: () => {} });
+    const [expected, given] = await Promise.all([sha256File(again), sha256File(zkey)]);
+    add(
+      'zkey',
+      expected === given ? 'pass' : 'fail',
+      expected === given
+        ? `${system.name} setup again from the r1cs and the ptau: the same zkey, sha256 ${given}`
+        : `circuit.zkey (sha256 ${given.slice(0, 12)}…) is not the ${system.name} key of this r1cs over this ptau (${expected.slice(0, 12)}…): another circuit's key, or one over another ptau`,
     );
   } finally {
     rmSync(out, { recursive: true, force: true });

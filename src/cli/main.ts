@@ -414,6 +414,7 @@ program
     const args = consumerConstructorArgs(consumerParameters(readModelInfo(dir)), '$VERIFIER').map((a) => (Array.isArray(a) ? `"[${a}]"` : String(a)));
     console.log(`ZkInferConsumer constructor arguments ($VERIFIER: the verifier's address):\n${args.join(' ')}`);
     console.log(`or deploy both: zkinfer deploy ${dir} --rpc URL`);
+    await printTrust(dir);
   });
 
 program
@@ -428,6 +429,7 @@ program
     console.log(`verifier: ${d.verifier}`);
     console.log(`consumer: ${d.consumer}`);
     console.log(`chain ${d.chainId}, from ${d.from}, model id ${d.modelId}`);
+    await printTrust(dir);
   });
 
 program

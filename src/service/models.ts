@@ -19,12 +19,14 @@ import type { SnarkProof } from '../core/snarkjs.js';
 import { parseInputs } from '../io/input.js';
 import { DEFAULT_HEADROOM } from '../model/defaults.js';
 import type { CompileSettingsOf } from '../core/settings.js';
+import { DEFAULT_PROOF_SYSTEM } from '../core/systems.js';
 import { requireProvable } from '../model/ceremony.js';
 import { modelFiles, type ModelInfo } from '../model/layout.js';
 import { inlineExternalData, uploadedSource } from '../onnx/external.js';
 import { loadOnnx } from '../onnx/load.js';
 import { checkLoads, outputAccuracy, ReferenceSession } from '../reference/onnxruntime.js';
 import { requireSupported } from '../quantize/trace.js';
+import { PROOF_SYSTEM } from '../systems/index.js';
 import { quantizeForPlan } from '../quantize/input.js';
 import type { QuantizedGraph } from '../quantize/plan.js';
 import { planFromJson } from '../quantize/serialize.js';
@@ -115,6 +117,13 @@ export class ModelService {
    */
   async upload(u: Upload): Promise<ModelRecord> {
     if (u.onnx.length === 0) throw new ZkError('INPUT_INVALID', 'the model file is empty');
+    // A ceremony replaces Groth16's phase 2; keys of a system without one would silently become Groth16's.
+    if (u.ceremonyOwner && PROOF_SYSTEM[u.system ?? DEFAULT_PROOF_SYSTEM].phase2 === 'none') {
+      throw new ZkError(
+        'INPUT_INVALID',
+        `ceremony=open: ${u.system} keys come from the ptau alone and have no phase 2 to hold a ceremony for; use system=groth16`,
+      );
+    }
     // From here on the model is self-contained: nothing reads a path it names.
     const onnx = inlineExternalData(u.onnx, u.externalData && uploadedSource(u.externalData));
     const graph = loadOnnx(onnx);

@@ -39,7 +39,8 @@ export interface ProofSystemModule<P = unknown> {
   name: ProofSystem;
   /**
    * Whose secret the keys rest on once `setup` has run: 'operator' for a circuit-specific phase 2
-   * this machine contributed to (a ceremony can replace it), 'none' for keys from the ptau alone.
+   * this machine contributed to (a ceremony can replace it), 'none' for keys from the ptau alone,
+   * which `setup` must derive deterministically: `zkinfer audit` runs it again and compares the zkeys.
    */
   phase2: 'operator' | 'none';
   /** Whether `ptauPower` needs `plonkGates` (counting them reads every constraint of the r1cs). */

@@ -72,12 +72,19 @@ export interface Expectations {
  * (GET /v1/models/:id, with `system` and `vkeyHash` at its top level) as it is served.
  */
 export type VerifyingModel = Pick<ModelInfo, 'name' | 'onnxSha256' | 'inputs' | 'outputs' | 'publicSignals' | 'publicLayout' | 'commitments'> &
-  ({ setup?: { system: ProofSystem; vkeyHash: string } } | { system?: ProofSystem; vkeyHash?: string });
+  ({ setup?: ModelKeys } | { system?: ProofSystem; vkeyHash?: string; versionId?: string });
 
-/** The model's proof system and verifying key hash, from either form; undefined before setup. */
-function keysOf(model: VerifyingModel): { system: ProofSystem; vkeyHash: string } | undefined {
+interface ModelKeys {
+  system: ProofSystem;
+  vkeyHash: string;
+  /** The model version id (src/model/version.ts), where the model has one. */
+  versionId?: string;
+}
+
+/** The model's proof system, verifying key hash and version id, from either form; undefined before setup. */
+function keysOf(model: VerifyingModel): ModelKeys | undefined {
   if ('setup' in model && model.setup) return model.setup;
-  if ('system' in model && model.system && model.vkeyHash) return { system: model.system, vkeyHash: model.vkeyHash };
+  if ('system' in model && model.system && model.vkeyHash) return { system: model.system, vkeyHash: model.vkeyHash, versionId: model.versionId };
   return undefined;
 }
 
@@ -85,7 +92,7 @@ function keysOf(model: VerifyingModel): { system: ProofSystem; vkeyHash: string 
  * Checks a proof bundle against a model (model.json or the API's model view) and its verifying key: the proof (in the model's system) on the public signals;
  * that public inputs are in the range the circuit is sound for, public weights are the model's, and
  * the weights commitment is the model's; and that what the bundle shows decoded (inputs, outputs,
- * commitments) is exactly what the signals say, under the model's own name and its tensors' names
+ * commitments) is exactly what the signals say, under the model's own name, version id and its tensors' names
  * and dims (a bundle whose readable output or labels were edited is invalid even if its proof is good).
  */
 export async function verifyBundle(info: VerifyingModel, vkey: unknown, bundle: ProofBundle, expect: Expectations = {}): Promise<Verdict> {
@@ -93,6 +100,8 @@ export async function verifyBundle(info: VerifyingModel, vkey: unknown, bundle: 
   if (!keys) throw new ZkError('ARTIFACT_MISSING', `model ${info.name} has no keys`);
   if (bundle.model.vkeyHash !== keys.vkeyHash)
     return { valid: false, reason: `the proof names verifying key ${bundle.model.vkeyHash.slice(0, 12)}…, this model's is ${keys.vkeyHash.slice(0, 12)}…` };
+  if (bundle.model.versionId !== undefined && keys.versionId !== undefined && bundle.model.versionId !== keys.versionId)
+    return { valid: false, reason: `the proof names model version ${bundle.model.versionId.slice(0, 12)}…, this model's is ${keys.versionId.slice(0, 12)}…` };
   if (bundle.model.onnxSha256 !== undefined && bundle.model.onnxSha256 !== info.onnxSha256)
     return { valid: false, reason: `the proof names ONNX model ${bundle.model.onnxSha256.slice(0, 12)}…, this model's is ${info.onnxSha256.slice(0, 12)}…` };
   if (bundle.system !== keys.system) return { valid: false, reason: `the proof is ${bundle.system}, this model's keys are ${keys.system}` };
