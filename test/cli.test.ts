@@ -204,6 +204,10 @@ test('a three-party phase-2 ceremony and the audit, as README "Trust" walks thro
   assert.match(refused.stderr, /CONFLICT.*not finalized/);
   assert.match(ok(zkinfer('ceremony', 'finalize', m, '--beacon', 'ab'.repeat(32)), 'finalize'), /trusted: any one of 3 contributors \(alice, bob, carol\)/);
   assert.match(ok(zkinfer('ceremony', 'verify', m), 'verify'), /ceremony ok/);
+  // A second init replaced the finished ceremony's keys without a word, where setup asks for --force.
+  const reinit = zkinfer('ceremony', 'init', m);
+  assert.equal(reinit.code, 1);
+  assert.match(reinit.stderr, /CONFLICT.*already has groth16 keys.*run ceremony init with --force/);
   ok(zkinfer('prove', m, '--input', join(model, 'input.json'), '--out', join(work, 'ceremony-proof.json')), 'prove');
   assert.equal(ok(zkinfer('verify', m, join(work, 'ceremony-proof.json')), 'verify').trim(), 'valid');
   const audit = ok(zkinfer('audit', m), 'audit');

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { test } from 'node:test';
 import { snarkjs } from '../src/core/snarkjs.js';
-import { OPERATOR_WARNING } from '../src/model/trust.js';
+import { DEVELOPMENT_PTAU_WARNING, OPERATOR_WARNING } from '../src/model/trust.js';
 import { contributeZKey } from '../src/setup/ceremony.js';
 import { REPO_ROOT, tempDir } from './support/env.js';
 import { type Client, SMALL_INPUT, smallMlp, useTestService } from './support/service.js';
@@ -110,7 +110,8 @@ test('only the owner finalizes; then proofs verify and name the version; audit -
   assert.equal(done.body.transcript.finalized, true);
 
   const view = (await api.request('GET', `/v1/models/${model.id}`)).body;
-  assert.equal(view.trust.warning, undefined);
+  // Finalized, the ceremony is sound: only the development ptau under it (tests cannot download a public one) is warned of.
+  assert.equal(view.trust.warning, DEVELOPMENT_PTAU_WARNING);
   const { body: job } = await api.prove(model.id, SMALL_INPUT, '?wait=30');
   assert.equal(job.status, 'done', JSON.stringify(job.error));
   assert.equal(job.bundle.model.versionId, view.versionId);

@@ -18,7 +18,7 @@ import { addContribution, finalizeCeremony, initCeremony, readTranscript, verify
 import { compileModel } from '../src/model/compile.js';
 import { modelFiles, readModelInfo } from '../src/model/layout.js';
 import { recordSetup, setupModel } from '../src/model/setup.js';
-import { OPERATOR_WARNING, trustSummary } from '../src/model/trust.js';
+import { DEVELOPMENT_PTAU_WARNING, OPERATOR_WARNING, trustSummary } from '../src/model/trust.js';
 import { ModelProver } from '../src/prove/prover.js';
 import { contributeZKey } from '../src/setup/ceremony.js';
 import { devPtauPath, hashVerificationKey, loadVerificationKey, setupKeys, writeVerificationKey } from '../src/setup/index.js';
@@ -150,7 +150,8 @@ describe('a phase-2 ceremony with two outside contributors and a beacon', () => 
     assert.deepEqual(check.problems, []);
 
     const info = readModelInfo(dir);
-    assert.equal(trustSummary(info, ['alice', 'bob'])!.warning, undefined);
+    assert.equal(trustSummary(info, ['alice', 'bob'])!.warning, DEVELOPMENT_PTAU_WARNING, 'only the development ptau is warned of');
+    assert.equal(trustSummary({ ...info, setup: { ...info.setup!, developmentPtau: false } }, ['alice', 'bob'])!.warning, undefined);
     assert.match(trustSummary(info, ['alice', 'bob'])!.trusted, /any one of 2 contributors \(alice, bob\)/);
     const bundle = await (await ModelProver.load(dir)).prove(INPUT);
     assert.equal(bundle.model.versionId, info.setup!.versionId);

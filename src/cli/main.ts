@@ -53,6 +53,8 @@ const documents = (file: string): unknown[] => {
   return Array.isArray(doc) ? doc : [doc];
 };
 
+const FORCE_HELP = "replace the model's existing keys (invalidates its earlier proofs, deployed verifiers and the consumer's model id)";
+
 const collect = (v: string, all: string[] = []): string[] => [...all, v];
 
 /** A setting's flag, described by the schema (or `description`, where a command gives it another use); --dim and --fix repeat. */
@@ -179,18 +181,11 @@ program
   .option('--power <n>', 'power of the development ptau to generate')
   .option('--max-power <n>', `largest development ptau to generate (env ZKINFER_MAX_PTAU_POWER, default ${MAX_DEV_PTAU_POWER})`)
   .addOption(new Option('--system <system>', settingsSchema.shape.system.description).choices(PROOF_SYSTEMS).default('groth16'))
-  .option('--force', "replace the model's existing keys (invalidates its earlier proofs, deployed verifiers and the consumer's model id)")
+  .option('--force', FORCE_HELP)
   .description('generate proving and verifying keys')
   .action(async (dir: string, opts: { ptau?: string; verifyPtau?: boolean; power?: string; maxPower?: string; system: ProofSystem; force?: boolean }) => {
     const { setupModel } = await import('../model/setup.js');
-    const existing = readModelInfo(dir).setup;
-    if (existing && !opts.force) {
-      throw new ZkError(
-        'CONFLICT',
-        `${dir} already has ${existing.system} keys (model id 0x${existing.vkeyHash}). New keys would invalidate every proof made ` +
-          "with them, every verifier contract deployed for them and the consumer contract's model id; run setup with --force to replace them",
-      );
-    }
+    refuseReplacingKeys(dir, 'setup', opts.force);
     if (opts.verifyPtau && !opts.ptau) throw new ZkError('INPUT_INVALID', '--verify-ptau verifies the file given with --ptau');
     const bar = stageBar('setup', { perStage: true });
     const maxPower = opts.maxPower ?? process.env.ZKINFER_MAX_PTAU_POWER;
@@ -224,6 +219,20 @@ async function printTrust(dir: string): Promise<void> {
   if (trust.warning) console.log(`  WARNING: ${trust.warning}`);
 }
 
+/**
+ * New keys invalidate what the old ones made; `setup` and `ceremony init` replace them only when told to.
+ * @throws ZkError CONFLICT when DIR has keys and `force` is not set.
+ */
+function refuseReplacingKeys(dir: string, command: string, force: boolean | undefined): void {
+  const existing = readModelInfo(dir).setup;
+  if (!existing || force) return;
+  throw new ZkError(
+    'CONFLICT',
+    `${dir} already has ${existing.system} keys (model id 0x${existing.vkeyHash}). New keys would invalidate every proof made ` +
+      `with them, every verifier contract deployed for them and the consumer contract's model id; run ${command} with --force to replace them`,
+  );
+}
+
 const ceremony = program.command('ceremony').description('Groth16 phase-2 ceremony: keys no single party can forge proofs with (README "Trust")');
 
 ceremony
@@ -231,9 +240,11 @@ ceremony
   .argument('<dir>', 'compiled model directory')
   .option('--ptau <file>', 'existing powers-of-tau file (e.g. a public ceremony file)')
   .option('--power <n>', 'power of the development ptau to generate')
+  .option('--force', FORCE_HELP)
   .description('start a ceremony: the initial key (no contribution yet; proofs are refused until finalize)')
-  .action(async (dir: string, opts: { ptau?: string; power?: string }) => {
+  .action(async (dir: string, opts: { ptau?: string; power?: string; force?: boolean }) => {
     const { initCeremony } = await import('../model/ceremony.js');
+    refuseReplacingKeys(dir, 'ceremony init', opts.force);
     await initCeremony(dir, { ptau: opts.ptau, power: opts.power ? int(opts.power) : undefined, dataDir: dataDir() });
     console.log(`ceremony opened in ${dir}: contributors take ${join(dir, 'circuit.zkey')}, run zkinfer ceremony contribute, and send back their zkey`);
     await printTrust(dir);

@@ -19,6 +19,9 @@ export interface TrustSummary {
 export const OPERATOR_WARNING =
   'operator-only key: the operator made the only phase-2 contribution, knows its secret (delta) and could forge a proof of any output; run a ceremony (zkinfer ceremony) for keys nobody alone controls';
 
+export const DEVELOPMENT_PTAU_WARNING =
+  'development ptau: whoever made it knows its secret (tau) and could forge a proof of any output; set up over a public ceremony file (setup --ptau) for anything but development';
+
 /**
  * The trust a model's keys ask for. `contributors` are the ceremony's contribution names (from its
  * transcript) when known.
@@ -28,11 +31,13 @@ export function trustSummary(info: ModelInfo, contributors: string[] = []): Trus
   if (!phase2 || !info.setup) return undefined;
   const ptau = info.setup.developmentPtau ? 'the development ptau (its maker alone: development only)' : 'the ptau ceremony';
   if (phase2 === 'operator') return { phase2, trusted: 'the operator alone', warning: OPERATOR_WARNING };
-  if (phase2 === 'none') return { phase2, trusted: ptau };
+  // Past phase 2, a development ptau is what one machine knows the secret of: said as loudly as the operator's key.
+  const ptauWarning = info.setup.developmentPtau ? { warning: DEVELOPMENT_PTAU_WARNING } : {};
+  if (phase2 === 'none') return { phase2, trusted: ptau, ...ptauWarning };
   const ceremony = info.setup.ceremony ?? { contributions: 0, finalized: false };
   if (!ceremony.finalized) {
     return { phase2, trusted: 'nobody yet', warning: 'the phase-2 ceremony is not finalized: proofs are refused until its owner finalizes it with a beacon' };
   }
   const names = contributors.length ? ` (${contributors.join(', ')})` : '';
-  return { phase2, trusted: `any one of ${ceremony.contributions} contributors${names} and ${ptau}` };
+  return { phase2, trusted: `any one of ${ceremony.contributions} contributors${names} and ${ptau}`, ...ptauWarning };
 }
