@@ -52,7 +52,7 @@ test('an open ceremony: the upload returns the owner token once; proofs and immu
   const view = (await api.request('GET', `/v1/models/${model.id}`)).body;
   assert.equal(view.settings.ceremony, 'open');
   assert.equal(view.ceremonyOwnerToken, undefined);
-  assert.deepEqual(view.ceremony, { contributions: 0, finalized: false, transcript: `/v1/models/${model.id}/ceremony` });
+  assert.deepEqual(view.ceremony, { contributions: 0, names: [], finalized: false, transcript: `/v1/models/${model.id}/ceremony` });
   assert.match(view.trust.warning, /not finalized/);
   const proof = await api.prove(model.id, SMALL_INPUT);
   assert.equal(proof.status, 409, JSON.stringify(proof.body));
@@ -115,6 +115,9 @@ test('only the owner finalizes; then proofs verify and name the version; audit -
   const { body: job } = await api.prove(model.id, SMALL_INPUT, '?wait=30');
   assert.equal(job.status, 'done', JSON.stringify(job.error));
   assert.equal(job.bundle.model.versionId, view.versionId);
+  // The view and the bundle name the contributors, as the CLI does (they said "any one of 2 contributors").
+  assert.match(view.trust.trusted, /any one of 2 contributors \(alice, bob\)/);
+  assert.equal(job.bundle.trust.trusted, view.trust.trusted);
   const vkey = (await api.request('GET', `/v1/models/${model.id}/verification_key`)).body;
   assert.equal(await snarkjs.groth16.verify(vkey, job.publicSignals, job.proof), true);
 

@@ -150,9 +150,10 @@ describe('a phase-2 ceremony with two outside contributors and a beacon', () => 
     assert.deepEqual(check.problems, []);
 
     const info = readModelInfo(dir);
-    assert.equal(trustSummary(info, ['alice', 'bob'])!.warning, DEVELOPMENT_PTAU_WARNING, 'only the development ptau is warned of');
-    assert.equal(trustSummary({ ...info, setup: { ...info.setup!, developmentPtau: false } }, ['alice', 'bob'])!.warning, undefined);
-    assert.match(trustSummary(info, ['alice', 'bob'])!.trusted, /any one of 2 contributors \(alice, bob\)/);
+    assert.equal(trustSummary(info)!.warning, DEVELOPMENT_PTAU_WARNING, 'only the development ptau is warned of');
+    assert.equal(trustSummary({ ...info, setup: { ...info.setup!, developmentPtau: false } })!.warning, undefined);
+    // The names come from model.json, so the service's view and every bundle name them as the CLI does.
+    assert.match(trustSummary(info)!.trusted, /any one of 2 contributors \(alice, bob\)/);
     const bundle = await (await ModelProver.load(dir)).prove(INPUT);
     assert.equal(bundle.model.versionId, info.setup!.versionId);
     assert.deepEqual(await verifyBundle(info, await loadVerificationKey(dir), bundle), { valid: true });

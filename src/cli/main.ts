@@ -207,12 +207,9 @@ program
 
 /** Model version id and who must be trusted; an operator-only key is said to be one, loudly. */
 async function printTrust(dir: string): Promise<void> {
-  const [{ trustSummary }, { readTranscript }] = await Promise.all([import('../model/trust.js'), import('../model/ceremony.js')]);
+  const { trustSummary } = await import('../model/trust.js');
   const info = readModelInfo(dir);
-  const trust = trustSummary(
-    info,
-    readTranscript(dir)?.contributions.map((c) => c.name),
-  );
+  const trust = trustSummary(info);
   if (info.setup?.versionId) console.log(`  model version id: ${info.setup.versionId}`);
   if (!trust) return;
   console.log(`  trusted: ${trust.trusted}`);

@@ -222,7 +222,7 @@ async function commitHead(
     seconds: base.seconds,
     vkeyHash: hashVerificationKey(vkey),
     phase2: 'ceremony',
-    ceremony: { contributions: transcript.contributions.length, finalized: transcript.finalized },
+    ceremony: { contributions: transcript.contributions.length, names: transcript.contributions.map((c) => c.name), finalized: transcript.finalized },
   });
 }
 

@@ -137,8 +137,8 @@ export interface SetupInfo {
   seconds: number;
   /** Absent in model.json from before ceremonies: groth16 then means `operator`. */
   phase2?: Phase2;
-  /** With a ceremony: how many contributions the key has, and whether the beacon closed it. */
-  ceremony?: { contributions: number; finalized: boolean };
+  /** With a ceremony: how many contributions the key has (their names, as the transcript lists them), and whether the beacon closed it. */
+  ceremony?: { contributions: number; names?: string[]; finalized: boolean };
   /** The ptau file's name (for the audit to find it). */
   ptauFile?: string;
   /** See src/model/version.ts: which model version a proof comes from. */

@@ -22,11 +22,8 @@ export const OPERATOR_WARNING =
 export const DEVELOPMENT_PTAU_WARNING =
   'development ptau: whoever made it knows its secret (tau) and could forge a proof of any output; set up over a public ceremony file (setup --ptau) for anything but development';
 
-/**
- * The trust a model's keys ask for. `contributors` are the ceremony's contribution names (from its
- * transcript) when known.
- */
-export function trustSummary(info: ModelInfo, contributors: string[] = []): TrustSummary | undefined {
+/** The trust a model's keys ask for; a finalized ceremony's contributors by name (from model.json, as its transcript has them). */
+export function trustSummary(info: ModelInfo): TrustSummary | undefined {
   const phase2 = phase2Of(info);
   if (!phase2 || !info.setup) return undefined;
   const ptau = info.setup.developmentPtau ? 'the development ptau (its maker alone: development only)' : 'the ptau ceremony';
@@ -38,6 +35,6 @@ export function trustSummary(info: ModelInfo, contributors: string[] = []): Trus
   if (!ceremony.finalized) {
     return { phase2, trusted: 'nobody yet', warning: 'the phase-2 ceremony is not finalized: proofs are refused until its owner finalizes it with a beacon' };
   }
-  const names = contributors.length ? ` (${contributors.join(', ')})` : '';
+  const names = ceremony.names?.length ? ` (${ceremony.names.join(', ')})` : '';
   return { phase2, trusted: `any one of ${ceremony.contributions} contributors${names} and ${ptau}`, ...ptauWarning };
 }
