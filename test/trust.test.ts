@@ -252,6 +252,13 @@ describe('audit catches', () => {
     assert.equal(report.trusted, 'the operator alone');
   });
 
+  test('a model without keys: said so (it named "an older zkinfer" and printed a file error with its path)', async () => {
+    const report = await auditModel(compiled.a, opts);
+    assert.equal(report.ok, false);
+    assert.deepEqual([statuses(report).zkey, statuses(report).vkey, statuses(report).version], ['skip', 'skip', 'fail']);
+    assert.match(report.checks.find((c) => c.id === 'version')!.detail, /no keys yet/);
+  });
+
   test('a zkey of another circuit', async () => {
     const dir = variant('other-zkey', (d) => copyFileSync(modelFiles(keyed.b).zkey, modelFiles(d).zkey));
     const report = await auditModel(dir, opts);

@@ -135,16 +135,19 @@ export async function auditModel(dir: string, options: AuditOptions): Promise<Au
   }
 
   let vkeyHash: string | undefined;
-  await attempt('vkey', async () => {
-    vkeyHash = hashVerificationKey(await exportVerificationKey(files.zkey));
-    const stored = hashVerificationKey(JSON.parse(readFileSync(files.vkey, 'utf8')));
-    if (stored !== vkeyHash) add('vkey', 'fail', `verification_key.json (${stored.slice(0, 12)}…) is not the zkey's (${vkeyHash.slice(0, 12)}…)`);
-    else if (info.setup?.vkeyHash !== vkeyHash)
-      add('vkey', 'fail', `model.json names key ${info.setup?.vkeyHash?.slice(0, 12)}…, the zkey's is ${vkeyHash.slice(0, 12)}…`);
-    else add('vkey', 'pass', `verification_key.json is the zkey's: sha256 ${vkeyHash}`);
-  });
+  if (!info.setup) add('vkey', 'skip', 'no keys: model.json records no setup');
+  else
+    await attempt('vkey', async () => {
+      vkeyHash = hashVerificationKey(await exportVerificationKey(files.zkey));
+      const stored = hashVerificationKey(JSON.parse(readFileSync(files.vkey, 'utf8')));
+      if (stored !== vkeyHash) add('vkey', 'fail', `verification_key.json (${stored.slice(0, 12)}…) is not the zkey's (${vkeyHash.slice(0, 12)}…)`);
+      else if (info.setup?.vkeyHash !== vkeyHash)
+        add('vkey', 'fail', `model.json names key ${info.setup?.vkeyHash?.slice(0, 12)}…, the zkey's is ${vkeyHash.slice(0, 12)}…`);
+      else add('vkey', 'pass', `verification_key.json is the zkey's: sha256 ${vkeyHash}`);
+    });
 
-  if (!info.build || !info.setup?.versionId) add('version', 'fail', 'model.json has no build record or version id: compiled by an older zkinfer');
+  if (!info.setup) add('version', 'fail', 'the model has no keys yet (zkinfer setup or ceremony init), so no version id');
+  else if (!info.build || !info.setup.versionId) add('version', 'fail', 'model.json has no build record or version id: compiled by an older zkinfer');
   else if (vkeyHash) {
     const expected = modelVersionId(info.onnxSha256, info.build, vkeyHash);
     add(
