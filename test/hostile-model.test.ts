@@ -89,6 +89,21 @@ describe('strings from the model never become circom code', () => {
       (e) => isZkError(e) && e.code === 'COMPILE_FAILED' && /public signals/.test(e.message),
     );
   });
+
+  test('setup refuses a circuit with one non-linear constraint more than the plan counts; the count is exact with every commitment', async () => {
+    const dir = join(tempDir('inject'), 'm');
+    const visibility = parseVisibility('input=hashed,weights=private,output=hashed');
+    const info = await compileModel(gemmRelu('relu'), dir, { scale: 8, samples: samples([1, 3]), visibility });
+    assert.equal(info.constraints.nonLinear, info.constraints.layers, "the plan counts circom's non-linear constraints, Poseidon's included");
+    const files = modelFiles(dir);
+    // An unplanned product of private signals: no public signal more, one non-linear constraint more.
+    const code = mainCircom(dir).replace('\n}\n\ncomponent main', '\n    signal extra;\n    extra <== in0[0] * in0[1];\n}\n\ncomponent main');
+    await compileCircom(files.buildDir, code, { optimization: 1 });
+    await assert.rejects(
+      setupModel(dir, { dataDir: TEST_DATA_DIR, log: () => {} }),
+      (e) => isZkError(e) && e.code === 'COMPILE_FAILED' && /non-linear constraints/.test(e.message),
+    );
+  });
 });
 
 /** x[1,1] · W[1,1]: onnxruntime's output is x times whatever W's data is. */
