@@ -105,6 +105,10 @@ test('private data at rest: the database is 0600 in a 0700 directory, and retent
   assert.equal(mode(dataDir), 0o700);
   for (const f of ['zkinfer.db', 'zkinfer.db-wal']) assert.equal(mode(join(dataDir, f)), 0o600, f);
   assert.equal(mode(join(dataDir, 'artifacts')), 0o700);
+  // Each model's directory too (it holds the weights, private ones included), wherever it is copied.
+  const built = readdirSync(join(dataDir, 'artifacts')).filter((d) => !d.startsWith('.'));
+  assert.ok(built.length > 0);
+  for (const d of built) assert.equal(mode(join(dataDir, 'artifacts', d)), 0o700, d);
 
   const short = await startTestService({ retentionMs: 1000 });
   cleanup.push(async () => {
