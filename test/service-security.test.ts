@@ -5,7 +5,7 @@
  */
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BASE_FIELD_PRIME as Q, FIELD_PRIME as R, releaseCurve } from '../src/core/snarkjs.js';
 import { modelDirNamed, serviceDataDir, sleep, smallMlp, startTestService } from './support/service.js';
@@ -36,6 +36,14 @@ test('a model whose artifacts are missing shows as failed; the list and the othe
   assert.doesNotMatch(byName.broken.error.message, /\//, 'no path in the reason');
   assert.equal((await service.client.request('GET', `/v1/models/${broken.id}`)).body.status, 'failed');
   assert.equal((await service.client.prove(good.id, { input: [[0.25, -0.5, 0.75]] }, '?wait=30')).body.status, 'done');
+
+  // A file missing for a moment (a restore in progress): refused while it is gone, served once it is back.
+  const vkey = join(modelDirNamed(dataDir, 'good'), 'verification_key.json');
+  renameSync(vkey, `${vkey}.away`);
+  const missing = await service.client.request('GET', `/v1/models/${good.id}/verification_key`);
+  assert.equal(missing.body.error?.code, 'ARTIFACT_MISSING', JSON.stringify(missing.body));
+  renameSync(`${vkey}.away`, vkey);
+  assert.equal((await service.client.request('GET', `/v1/models/${good.id}/verification_key`)).status, 200, 'the failure was not kept');
 });
 
 /** One server with API keys for the tests below: alice and bob hold keys, anon has none. */
