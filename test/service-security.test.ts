@@ -177,6 +177,12 @@ test('hostile requests are each a clean 4xx: deep nesting, prototype keys, overf
   assert.match(refused(await alice.upload(smallMlp(), `?calibration=${shallow}`), 'an over-nested calibration').message, /nested deeper/);
 });
 
+/** A point [x, y, 1] of G1 or G2 (coordinates in Fq or Fq2) restated as Jacobian [x·4, y·8, 2]. */
+function jacobian([x, y]: any[]): any[] {
+  const times = (c: any, k: bigint): any => (Array.isArray(c) ? c.map((e) => times(e, k)) : String((BigInt(c) * k) % Q));
+  return [times(x, 4n), times(y, 8n), Array.isArray(x) ? ['2', '0'] : '2'];
+}
+
 test('verify takes canonical encodings only and counts the public signals', async () => {
   const { anon } = await keyedService();
   const model = await hashed();
@@ -198,6 +204,9 @@ test('verify takes canonical encodings only and counts the public signals', asyn
     ['a signal in exponent notation', job.proof, signals(() => '1e308')],
     ['a signal that is not a number', job.proof, signals(() => 'abc')],
     ['a coordinate with a fraction', coordinate(() => '1.5'), job.publicSignals],
+    // The same points in Jacobian coordinates with z = 2 (x·z², y·z³): snarkjs accepts any z.
+    ['a G1 point with z = 2', { ...job.proof, pi_a: jacobian(job.proof.pi_a) }, job.publicSignals],
+    ['a G2 point with z = 2', { ...job.proof, pi_b: jacobian(job.proof.pi_b) }, job.publicSignals],
   ];
   for (const [what, proof, publicSignals] of restated) {
     assert.match(refused(await verify(proof, publicSignals), `bare: ${what}`).message, /canonical|reduced/);
