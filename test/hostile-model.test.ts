@@ -220,7 +220,12 @@ describe('a proof binds everything it shows', () => {
       { ...honest, outputs: honest.outputs.map((o) => ({ ...o, name: 'approved' })) },
       { ...honest, outputs: honest.outputs.map((o) => ({ ...o, dims: [2, 1] })) },
       { ...honest, inputs: honest.inputs.map((o) => ({ ...o, name: 'other' })) },
+      // What it says of the model's version, trust and accuracy is the model's too.
+      { ...honest, model: { ...honest.model, versionId: '0'.repeat(64) } },
+      { ...honest, trust: { phase2: 'ceremony', trusted: 'any one of 100 contributors' } },
+      { ...honest, model: { ...honest.model, acceptedError: { maxAbsError: 0, tolerance: 1 } } },
     ];
+    assert.ok(honest.model.versionId && honest.trust?.warning, 'the honest bundle names its version and warns of its operator-only key');
     for (const edited of edits)
       assert.equal(
         (await verifyBundle(info, vkey, edited)).valid,
@@ -228,6 +233,10 @@ describe('a proof binds everything it shows', () => {
         JSON.stringify(edited.model) + JSON.stringify(edited.outputs.map((o) => [o.name, o.dims])),
       );
     assert.equal((await verifyBundle(info, { ...vkey, nPublic: vkey.nPublic + 1 }, honest)).valid, false, 'a key of another layout');
+    // A model compiled with --accept-error: its bundles say so, and one that hides it is invalid.
+    const accepted = { ...info, accuracy: { ...info.accuracy, accepted: true } };
+    assert.deepEqual(await verifyBundle(accepted, vkey, bundleFromSignals(accepted, 'groth16', honest.proof, honest.publicSignals)), { valid: true });
+    assert.equal((await verifyBundle(accepted, vkey, honest)).valid, false, 'a bundle that hides the accepted error');
   });
 });
 
