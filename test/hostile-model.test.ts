@@ -358,6 +358,21 @@ describe('sizes and names a model declares are bounded at load', () => {
     assert.throws(() => quantizeGraph(loadOnnx(onnx), { scale: 8 }), isCode('TOO_LARGE'));
   });
 
+  test('a MatMul of a small input by itself is refused while planning, before its products are built', () => {
+    // 114 bytes of ONNX: x[n, n] · x. At n = 256 (16.7 M products) the compile worker grew to 4.5 GB
+    // and ran out of memory; at n = 128 (2.1 M) it planned at 2.8 GB before the constraint limit refused it.
+    const square = (n: number) => new OnnxBuilder().input('x', [n, n]).node('MatMul', ['x', 'x'], ['y']).output('y', [n, n]).build();
+    assert.throws(
+      () => quantizeGraph(loadOnnx(square(128)), { scale: 8, maxConstraints: 1_000_000 }),
+      (e) => isCode('TOO_LARGE')(e) && /more than 1000000 constraints/.test((e as Error).message),
+    );
+    // Without a constraint limit (the CLI), the op's own work is bounded: 134 M product pairs.
+    assert.throws(
+      () => quantizeGraph(loadOnnx(square(512)), { scale: 8 }),
+      (e) => isCode('TOO_LARGE')(e) && /node .*\(MatMul\): it needs more terms or products than one op may have/.test((e as Error).message),
+    );
+  });
+
   test('a broadcast of two small inputs to a huge output ([n,1] + [1,n]) is refused before it is allocated', () => {
     // 177 bytes of ONNX whose Add allocated n² forms: n = 11,000 ran the compile worker out of heap.
     const n = 11_000;

@@ -169,7 +169,7 @@ export async function quantizeModel(onnx: Uint8Array, options: CompileOptions = 
   const reference = options.reference ?? onnxruntimeReference(onnx, prepared);
   progress('quantize', 0.05);
   const quantizeAt = async (scale: number) => {
-    const base = quantizeGraph(graph, { scale, visibility });
+    const base = quantizeGraph(graph, { scale, visibility, maxConstraints: options.limits?.constraints });
     const quantized = calibrate(
       base,
       samples.map((s) => toIntegers(base.inputs, s)),

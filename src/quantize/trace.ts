@@ -2,6 +2,7 @@ import { DEFAULT_VISIBILITY, type ModelVisibility } from '../commit/visibility.j
 import { isZkError, ZkError } from '../core/errors.js';
 import { boundedSize, type OnnxGraph, sizeOf } from '../onnx/graph.js';
 import { poolBeforeActivation } from '../onnx/rewrite.js';
+import { withWorkLimit } from './affine.js';
 import { PlanBuilder } from './plan-builder.js';
 import { OPS, OpContext, unhandledAttributes, WEIGHT_SLOTS } from './ops/index.js';
 import type { QuantizedGraph } from './plan.js';
@@ -16,6 +17,11 @@ export interface QuantizeOptions {
   skipMissingOutputs?: boolean;
   /** Terms in one op's output past which materialising its wide inputs is tried (default FOLD_BUDGET). */
   foldBudget?: number;
+  /**
+   * The most non-linear constraints the circuit may have (ZKINFER_MAX_CONSTRAINTS): the plan is
+   * refused (TOO_LARGE) as soon as its gadgets need more, before they are built.
+   */
+  maxConstraints?: number;
 }
 
 /**
@@ -40,6 +46,13 @@ export function weightInitializers(graph: OnnxGraph): string[] {
  * output the model is refused with TOO_LARGE instead of exhausting memory.
  */
 export const MAX_TERMS = 1 << 22;
+
+/**
+ * The work one run of an op may do (withWorkLimit in affine.ts: terms combined, product pairs
+ * gathered): four times what its output may hold, so the op is refused before what it gathers can
+ * exhaust memory, where MAX_TERMS alone is checked only once the op has built its output.
+ */
+export const MAX_OP_WORK = 4 * MAX_TERMS;
 
 /**
  * Terms in one op's output past which the tracer tries the op again on its inputs' wide forms
@@ -127,7 +140,7 @@ export function quantizeGraph(model: OnnxGraph, options: QuantizeOptions): Quant
   // copy with every node output exposed) keeps its nodes as they are, names and all.
   const graph = poolBeforeActivation(model);
   const visibility = options.visibility ?? DEFAULT_VISIBILITY;
-  const builder = new PlanBuilder(options.scale, visibility);
+  const builder = new PlanBuilder(options.scale, visibility, options.maxConstraints);
   const values = new Map<string, SymTensor>();
   for (const [name, t] of graph.initializers) values.set(name, fromConst(t));
   if (visibility.weights !== 'fixed') {
@@ -159,13 +172,20 @@ export function quantizeGraph(model: OnnxGraph, options: QuantizeOptions): Quant
     let outputs: SymTensor[];
     try {
       const before = builder.mark();
-      outputs = OPS[node.opType](ctx);
+      outputs = withWorkLimit(MAX_OP_WORK, () => OPS[node.opType](ctx));
       for (const o of outputs) if (o) boundedSize(o.dims, `node ${node.name} (${node.opType}) output`);
       const unhandled = unhandledAttributes(ctx);
       if (unhandled.length)
         ctx.fail(`attribute${unhandled.length > 1 ? 's' : ''} ${unhandled.map((a) => `${a}=${formatAttribute(node.attributes[a])}`).join(', ')} not supported`);
       if (termCount(outputs) > (options.foldBudget ?? FOLD_BUDGET))
-        outputs = materialiseWhereCheaper(builder, before, outputs, (ins) => OPS[node.opType](new OpContext(node, ins, builder, graph.opset)), inputs, node);
+        outputs = materialiseWhereCheaper(
+          builder,
+          before,
+          outputs,
+          (ins) => withWorkLimit(MAX_OP_WORK, () => OPS[node.opType](new OpContext(node, ins, builder, graph.opset))),
+          inputs,
+          node,
+        );
     } catch (e) {
       // An error from deep inside an op (a constant that is not finite…) names the node it came from.
       if (isZkError(e) && e.details?.node === undefined && !e.message.startsWith('node ')) {
