@@ -21,6 +21,7 @@ import { loadVerificationKey } from '../src/setup/index.js';
 import { verifyBundle } from '../src/verify/verify.js';
 import { compileModel } from '../src/model/compile.js';
 import { modelFiles } from '../src/model/layout.js';
+import { parseDims } from '../src/model/prepare.js';
 import { setupModel } from '../src/model/setup.js';
 import { readModelFile } from '../src/onnx/external.js';
 import { loadOnnx } from '../src/onnx/load.js';
@@ -345,6 +346,15 @@ describe('sizes and names a model declares are bounded at load', () => {
       /no outputs/,
     );
     expectLoad(new OnnxBuilder().input('__proto__', [1, 2]).node('Relu', ['__proto__'], ['y']).output('y', [1, 2]).build(), 'ONNX_UNSUPPORTED', /reserved/);
+    // Symbolic dims are sized by name too: a model's `__proto__` dim was "dimension [object Object]",
+    // and a `dim=__proto__=2` setting was dropped without a word.
+    expectLoad(new OnnxBuilder().input('x', ['__proto__', 2]).node('Relu', ['x'], ['y']).output('y', ['__proto__', 2]).build(), 'ONNX_UNSUPPORTED', /reserved/);
+    for (const name of ['__proto__', 'constructor'])
+      assert.throws(
+        () => parseDims([`${name}=2`], 'dim'),
+        (e) => isCode('INPUT_INVALID')(e) && /reserved/.test((e as Error).message),
+        name,
+      );
   });
 
   test('an intermediate tensor past the limit (ConstantOfShape [2^30]) is refused while tracing', () => {
