@@ -146,16 +146,18 @@ function modelLabels(info: VerifyingModel): ModelLabels {
 }
 
 /**
- * Why the bundle's labels are not the model's, or undefined: a version id or trust summary it shows
- * must be the model's (bundles from before they were written have none), and it shows the accepted
- * error exactly when the model accepted one. Edited, they would mislabel a valid proof.
+ * Why the bundle's labels are not the model's, or undefined: a version id it shows must be the
+ * model's, and a trust summary the model's phase-2 kind, with a warning where the model has one
+ * (bundles from before they were written have neither); it shows the accepted error exactly when
+ * the model accepted one. Edited, they would mislabel a valid proof.
  */
 function labelFault(bundle: ProofBundle, model: ModelLabels): string | undefined {
   const { versionId, acceptedError: accepted } = bundle.model;
   if (versionId !== undefined && model.versionId !== undefined && versionId !== model.versionId)
     return `the proof names model version ${versionId.slice(0, 12)}…, this model's is ${model.versionId.slice(0, 12)}…`;
+  // Who made the phase-2 key, and whether that is a warning; the wording may change between versions.
   const trust = bundle.trust;
-  if (trust && model.trust && (trust.phase2 !== model.trust.phase2 || trust.trusted !== model.trust.trusted || trust.warning !== model.trust.warning))
+  if (trust && model.trust && (trust.phase2 !== model.trust.phase2 || (trust.warning === undefined) !== (model.trust.warning === undefined)))
     return "the trust the bundle states is not this model's";
   if (accepted?.maxAbsError !== model.acceptedError?.maxAbsError || accepted?.tolerance !== model.acceptedError?.tolerance)
     return "the accepted quantization error the bundle states is not this model's";
