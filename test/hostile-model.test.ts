@@ -383,6 +383,25 @@ describe('sizes and names a model declares are bounded at load', () => {
     );
   });
 
+  test('an op whose folded inputs would cost more than its work limit runs on them materialised instead', () => {
+    // x → W1 → W2: folding W1's 64-term forms into W2 costs 64·64·64 = 262,144 terms; on 64 wires, 4,096.
+    const dense = (seed: number) => randomTensor(mulberry32(seed), [64, 64], 0.2);
+    const onnx = new OnnxBuilder()
+      .input('x', [1, 64])
+      .initializer('W1', [64, 64], dense(5))
+      .initializer('W2', [64, 64], dense(6))
+      .node('MatMul', ['x', 'W1'], ['h'])
+      .node('MatMul', ['h', 'W2'], ['y'])
+      .output('y', [1, 64])
+      .build();
+    assert.ok(!quantizeGraph(loadOnnx(onnx), { scale: 8 }).groups.some((g) => g.kind === 'linear'), 'within the limit it folds');
+    const plan = quantizeGraph(loadOnnx(onnx), { scale: 8, maxOpWork: 100_000 });
+    assert.ok(
+      plan.groups.some((g) => g.kind === 'linear'),
+      'the wide forms became wires',
+    );
+  });
+
   test('a broadcast of two small inputs to a huge output ([n,1] + [1,n]) is refused before it is allocated', () => {
     // 177 bytes of ONNX whose Add allocated n² forms: n = 11,000 ran the compile worker out of heap.
     const n = 11_000;

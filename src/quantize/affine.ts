@@ -42,9 +42,12 @@ export function withWorkLimit<T>(limit: number, run: () => T): T {
 export function spend(units: number): void {
   workLeft -= units;
   if (workLeft < 0) {
-    throw new ZkError('TOO_LARGE', 'it needs more terms or products than one op may have (the model is too large to compile)');
+    throw new ZkError('TOO_LARGE', 'it needs more terms or products than one op may have (the model is too large to compile)', { opWork: true });
   }
 }
+
+/** Whether `e` is spend's refusal (the op's work limit), as opposed to any other TOO_LARGE. */
+export const isWorkLimit = (e: unknown): boolean => e instanceof ZkError && e.code === 'TOO_LARGE' && e.details?.opWork === true;
 
 /** Σ coef_i · form_i + bias, accumulated into one map: the hot path of dense layers and convolutions. */
 export function combine(parts: ReadonlyArray<readonly [Affine, number]>, bias = 0): Affine {
