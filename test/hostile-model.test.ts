@@ -297,6 +297,20 @@ describe('resource bounds hold before the work', () => {
     );
   });
 
+  test("compile refuses before circom a circuit whose proof system needs a ptau above the cap (FFLONK's is 3 powers above)", async () => {
+    // 192 constraints: Groth16 needs power 8, FFLONK at least 11 (its gates count the linear
+    // constraints too, so the plan's count gives a lower bound). circom ran before, then setup refused.
+    const onnx = new OnnxBuilder().input('x', [1, 16]).node('Relu', ['x'], ['y']).output('y', [1, 16]).build();
+    const sample = [[Array.from({ length: 16 }, (_, i) => i / 16 - 0.5)]];
+    const dir = join(tempDir('cap-system'), 'm');
+    await assert.rejects(
+      compileModel(onnx, dir, { scale: 8, samples: sample, limits: { ptauPower: 8, system: 'fflonk' } }),
+      (e) => isCode('TOO_LARGE')(e) && /power 1\d/.test((e as Error).message),
+    );
+    assert.ok(!existsSync(modelFiles(dir).r1cs), 'circom never ran');
+    await compileModel(onnx, join(tempDir('cap-system'), 'm'), { scale: 8, samples: sample, limits: { ptauPower: 8, system: 'groth16' } });
+  });
+
   test('DELETE of a building model stops its build: its circom process ends and the next build starts at once', async () => {
     const big = readFileSync(join(REPO_ROOT, 'examples/mnist_mlp/network.onnx'));
     const { body } = await service.client.upload(big, '?scale=8&name=big');
