@@ -21,6 +21,7 @@ import { loadVerificationKey } from '../src/setup/index.js';
 import { verifyBundle } from '../src/verify/verify.js';
 import { compileModel } from '../src/model/compile.js';
 import { modelFiles } from '../src/model/layout.js';
+import { parseDims } from '../src/model/prepare.js';
 import { setupModel } from '../src/model/setup.js';
 import { readModelFile } from '../src/onnx/external.js';
 import { loadOnnx } from '../src/onnx/load.js';
@@ -87,6 +88,21 @@ describe('strings from the model never become circom code', () => {
     await assert.rejects(
       setupModel(dir, { dataDir: TEST_DATA_DIR, log: () => {} }),
       (e) => isZkError(e) && e.code === 'COMPILE_FAILED' && /public signals/.test(e.message),
+    );
+  });
+
+  test('setup refuses a circuit with one non-linear constraint more than the plan counts; the count is exact with every commitment', async () => {
+    const dir = join(tempDir('inject'), 'm');
+    const visibility = parseVisibility('input=hashed,weights=private,output=hashed');
+    const info = await compileModel(gemmRelu('relu'), dir, { scale: 8, samples: samples([1, 3]), visibility });
+    assert.equal(info.constraints.nonLinear, info.constraints.layers, "the plan counts circom's non-linear constraints, Poseidon's included");
+    const files = modelFiles(dir);
+    // An unplanned product of private signals: no public signal more, one non-linear constraint more.
+    const code = mainCircom(dir).replace('\n}\n\ncomponent main', '\n    signal extra;\n    extra <== in0[0] * in0[1];\n}\n\ncomponent main');
+    await compileCircom(files.buildDir, code, { optimization: 1 });
+    await assert.rejects(
+      setupModel(dir, { dataDir: TEST_DATA_DIR, log: () => {} }),
+      (e) => isZkError(e) && e.code === 'COMPILE_FAILED' && /non-linear constraints/.test(e.message),
     );
   });
 });
@@ -205,7 +221,12 @@ describe('a proof binds everything it shows', () => {
       { ...honest, outputs: honest.outputs.map((o) => ({ ...o, name: 'approved' })) },
       { ...honest, outputs: honest.outputs.map((o) => ({ ...o, dims: [2, 1] })) },
       { ...honest, inputs: honest.inputs.map((o) => ({ ...o, name: 'other' })) },
+      // What it says of the model's version, trust and accuracy is the model's too.
+      { ...honest, model: { ...honest.model, versionId: '0'.repeat(64) } },
+      { ...honest, trust: { phase2: 'ceremony', trusted: 'any one of 100 contributors' } },
+      { ...honest, model: { ...honest.model, acceptedError: { maxAbsError: 0, tolerance: 1 } } },
     ];
+    assert.ok(honest.model.versionId && honest.trust?.warning, 'the honest bundle names its version and warns of its operator-only key');
     for (const edited of edits)
       assert.equal(
         (await verifyBundle(info, vkey, edited)).valid,
@@ -213,6 +234,10 @@ describe('a proof binds everything it shows', () => {
         JSON.stringify(edited.model) + JSON.stringify(edited.outputs.map((o) => [o.name, o.dims])),
       );
     assert.equal((await verifyBundle(info, { ...vkey, nPublic: vkey.nPublic + 1 }, honest)).valid, false, 'a key of another layout');
+    // A model compiled with --accept-error: its bundles say so, and one that hides it is invalid.
+    const accepted = { ...info, accuracy: { ...info.accuracy, accepted: true } };
+    assert.deepEqual(await verifyBundle(accepted, vkey, bundleFromSignals(accepted, 'groth16', honest.proof, honest.publicSignals)), { valid: true });
+    assert.equal((await verifyBundle(accepted, vkey, honest)).valid, false, 'a bundle that hides the accepted error');
   });
 });
 
@@ -272,6 +297,20 @@ describe('resource bounds hold before the work', () => {
     );
   });
 
+  test("compile refuses before circom a circuit whose proof system needs a ptau above the cap (FFLONK's is 3 powers above)", async () => {
+    // 192 constraints: Groth16 needs power 8, FFLONK at least 11 (its gates count the linear
+    // constraints too, so the plan's count gives a lower bound). circom ran before, then setup refused.
+    const onnx = new OnnxBuilder().input('x', [1, 16]).node('Relu', ['x'], ['y']).output('y', [1, 16]).build();
+    const sample = [[Array.from({ length: 16 }, (_, i) => i / 16 - 0.5)]];
+    const dir = join(tempDir('cap-system'), 'm');
+    await assert.rejects(
+      compileModel(onnx, dir, { scale: 8, samples: sample, limits: { ptauPower: 8, system: 'fflonk' } }),
+      (e) => isCode('TOO_LARGE')(e) && /power 1\d/.test((e as Error).message),
+    );
+    assert.ok(!existsSync(modelFiles(dir).r1cs), 'circom never ran');
+    await compileModel(onnx, join(tempDir('cap-system'), 'm'), { scale: 8, samples: sample, limits: { ptauPower: 8, system: 'groth16' } });
+  });
+
   test('DELETE of a building model stops its build: its circom process ends and the next build starts at once', async () => {
     const big = readFileSync(join(REPO_ROOT, 'examples/mnist_mlp/network.onnx'));
     const { body } = await service.client.upload(big, '?scale=8&name=big');
@@ -321,6 +360,15 @@ describe('sizes and names a model declares are bounded at load', () => {
       /no outputs/,
     );
     expectLoad(new OnnxBuilder().input('__proto__', [1, 2]).node('Relu', ['__proto__'], ['y']).output('y', [1, 2]).build(), 'ONNX_UNSUPPORTED', /reserved/);
+    // Symbolic dims are sized by name too: a model's `__proto__` dim was "dimension [object Object]",
+    // and a `dim=__proto__=2` setting was dropped without a word.
+    expectLoad(new OnnxBuilder().input('x', ['__proto__', 2]).node('Relu', ['x'], ['y']).output('y', ['__proto__', 2]).build(), 'ONNX_UNSUPPORTED', /reserved/);
+    for (const name of ['__proto__', 'constructor'])
+      assert.throws(
+        () => parseDims([`${name}=2`], 'dim'),
+        (e) => isCode('INPUT_INVALID')(e) && /reserved/.test((e as Error).message),
+        name,
+      );
   });
 
   test('an intermediate tensor past the limit (ConstantOfShape [2^30]) is refused while tracing', () => {
@@ -332,6 +380,40 @@ describe('sizes and names a model declares are bounded at load', () => {
       .output('y', [1, 1])
       .build();
     assert.throws(() => quantizeGraph(loadOnnx(onnx), { scale: 8 }), isCode('TOO_LARGE'));
+  });
+
+  test('a MatMul of a small input by itself is refused while planning, before its products are built', () => {
+    // 114 bytes of ONNX: x[n, n] · x. At n = 256 (16.7 M products) the compile worker grew to 4.5 GB
+    // and ran out of memory; at n = 128 (2.1 M) it planned at 2.8 GB before the constraint limit refused it.
+    const square = (n: number) => new OnnxBuilder().input('x', [n, n]).node('MatMul', ['x', 'x'], ['y']).output('y', [n, n]).build();
+    assert.throws(
+      () => quantizeGraph(loadOnnx(square(128)), { scale: 8, maxConstraints: 1_000_000 }),
+      (e) => isCode('TOO_LARGE')(e) && /more than 1000000 constraints/.test((e as Error).message),
+    );
+    // Without a constraint limit (the CLI), the op's own work is bounded: 134 M product pairs.
+    assert.throws(
+      () => quantizeGraph(loadOnnx(square(512)), { scale: 8 }),
+      (e) => isCode('TOO_LARGE')(e) && /node .*\(MatMul\): it needs more terms or products than one op may have/.test((e as Error).message),
+    );
+  });
+
+  test('an op whose folded inputs would cost more than its work limit runs on them materialised instead', () => {
+    // x → W1 → W2: folding W1's 64-term forms into W2 costs 64·64·64 = 262,144 terms; on 64 wires, 4,096.
+    const dense = (seed: number) => randomTensor(mulberry32(seed), [64, 64], 0.2);
+    const onnx = new OnnxBuilder()
+      .input('x', [1, 64])
+      .initializer('W1', [64, 64], dense(5))
+      .initializer('W2', [64, 64], dense(6))
+      .node('MatMul', ['x', 'W1'], ['h'])
+      .node('MatMul', ['h', 'W2'], ['y'])
+      .output('y', [1, 64])
+      .build();
+    assert.ok(!quantizeGraph(loadOnnx(onnx), { scale: 8 }).groups.some((g) => g.kind === 'linear'), 'within the limit it folds');
+    const plan = quantizeGraph(loadOnnx(onnx), { scale: 8, maxOpWork: 100_000 });
+    assert.ok(
+      plan.groups.some((g) => g.kind === 'linear'),
+      'the wide forms became wires',
+    );
   });
 
   test('a broadcast of two small inputs to a huge output ([n,1] + [1,n]) is refused before it is allocated', () => {

@@ -7,7 +7,7 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
@@ -96,6 +96,8 @@ test('a shared directory apart from the API data directory gets the model on pub
   await shared.publish('k3', own, manifest);
   const dir = await new ArtifactCache(shared, join(root, 'cache-c')).ensure('k3', manifest);
   assert.deepEqual(readFileSync(join(dir, 'model.json')), readFileSync(join(own, 'model.json')));
+  // A model's files hold its weights: the published copy and the prover's are owner-only, as the API's.
+  for (const copy of [join(root, 'volume', 'k3'), dir]) assert.equal(statSync(copy).mode & 0o777, 0o700, copy);
 });
 
 test('S3: publish uploads each file once with its sha256; a prover downloads and checks them', async () => {

@@ -5,7 +5,7 @@
  */
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BASE_FIELD_PRIME as Q, FIELD_PRIME as R, releaseCurve } from '../src/core/snarkjs.js';
 import { modelDirNamed, serviceDataDir, sleep, smallMlp, startTestService } from './support/service.js';
@@ -36,6 +36,14 @@ test('a model whose artifacts are missing shows as failed; the list and the othe
   assert.doesNotMatch(byName.broken.error.message, /\//, 'no path in the reason');
   assert.equal((await service.client.request('GET', `/v1/models/${broken.id}`)).body.status, 'failed');
   assert.equal((await service.client.prove(good.id, { input: [[0.25, -0.5, 0.75]] }, '?wait=30')).body.status, 'done');
+
+  // A file missing for a moment (a restore in progress): refused while it is gone, served once it is back.
+  const vkey = join(modelDirNamed(dataDir, 'good'), 'verification_key.json');
+  renameSync(vkey, `${vkey}.away`);
+  const missing = await service.client.request('GET', `/v1/models/${good.id}/verification_key`);
+  assert.equal(missing.body.error?.code, 'ARTIFACT_MISSING', JSON.stringify(missing.body));
+  renameSync(`${vkey}.away`, vkey);
+  assert.equal((await service.client.request('GET', `/v1/models/${good.id}/verification_key`)).status, 200, 'the failure was not kept');
 });
 
 /** One server with API keys for the tests below: alice and bob hold keys, anon has none. */
@@ -105,6 +113,10 @@ test('private data at rest: the database is 0600 in a 0700 directory, and retent
   assert.equal(mode(dataDir), 0o700);
   for (const f of ['zkinfer.db', 'zkinfer.db-wal']) assert.equal(mode(join(dataDir, f)), 0o600, f);
   assert.equal(mode(join(dataDir, 'artifacts')), 0o700);
+  // Each model's directory too (it holds the weights, private ones included), wherever it is copied.
+  const built = readdirSync(join(dataDir, 'artifacts')).filter((d) => !d.startsWith('.'));
+  assert.ok(built.length > 0);
+  for (const d of built) assert.equal(mode(join(dataDir, 'artifacts', d)), 0o700, d);
 
   const short = await startTestService({ retentionMs: 1000 });
   cleanup.push(async () => {
@@ -165,6 +177,12 @@ test('hostile requests are each a clean 4xx: deep nesting, prototype keys, overf
   assert.match(refused(await alice.upload(smallMlp(), `?calibration=${shallow}`), 'an over-nested calibration').message, /nested deeper/);
 });
 
+/** A point [x, y, 1] of G1 or G2 (coordinates in Fq or Fq2) restated as Jacobian [x·4, y·8, 2]. */
+function jacobian([x, y]: any[]): any[] {
+  const times = (c: any, k: bigint): any => (Array.isArray(c) ? c.map((e) => times(e, k)) : String((BigInt(c) * k) % Q));
+  return [times(x, 4n), times(y, 8n), Array.isArray(x) ? ['2', '0'] : '2'];
+}
+
 test('verify takes canonical encodings only and counts the public signals', async () => {
   const { anon } = await keyedService();
   const model = await hashed();
@@ -186,6 +204,9 @@ test('verify takes canonical encodings only and counts the public signals', asyn
     ['a signal in exponent notation', job.proof, signals(() => '1e308')],
     ['a signal that is not a number', job.proof, signals(() => 'abc')],
     ['a coordinate with a fraction', coordinate(() => '1.5'), job.publicSignals],
+    // The same points in Jacobian coordinates with z = 2 (x·z², y·z³): snarkjs accepts any z.
+    ['a G1 point with z = 2', { ...job.proof, pi_a: jacobian(job.proof.pi_a) }, job.publicSignals],
+    ['a G2 point with z = 2', { ...job.proof, pi_b: jacobian(job.proof.pi_b) }, job.publicSignals],
   ];
   for (const [what, proof, publicSignals] of restated) {
     assert.match(refused(await verify(proof, publicSignals), `bare: ${what}`).message, /canonical|reduced/);

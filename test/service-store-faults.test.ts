@@ -92,6 +92,26 @@ test('a database locked by another process fails or delays proof jobs, never the
   }
 });
 
+test('a database locked by another process when a model build ends delays its record; the model is ready once the lock is gone', async () => {
+  const service = await startTestService();
+  cleanup.push(() => rmSync(service.config.dataDir, { recursive: true, force: true }));
+  const { client } = service;
+  try {
+    // The build of the small MLP takes a few seconds: it ends while the database is locked.
+    const locker = await databaseLocker(service.config.dataDir, 15_000);
+    const { status, body } = await client.upload(smallMlp(), '?name=locked-build');
+    assert.equal(status, 202, JSON.stringify(body));
+    await locker.lock();
+    await locker.released;
+    const last = (await client.settle(body.id, 60_000)).at(-1);
+    assert.equal(last.status, 'ready', JSON.stringify(last));
+    const proved = await client.prove(body.id, SMALL_INPUT, '?wait=30');
+    assert.equal(proved.body.status, 'done', JSON.stringify(proved.body.error));
+  } finally {
+    await service.close();
+  }
+});
+
 /** A 4 MB tmpfs as a data directory; undefined when this process may not mount (not root). */
 function smallDisk(): string | undefined {
   const dir = tempDir('full-disk');

@@ -28,7 +28,7 @@ export default function compile(task: CompileTask): Promise<WorkerResult<Compile
       settings: graph,
       acceptError,
       name: task.name,
-      limits: { constraints: task.maxConstraints, ptauPower: maxPtauPower },
+      limits: { constraints: task.maxConstraints, ptauPower: maxPtauPower, system },
       onProcess: (pid) => post({ pid }),
       progress: (stage, fraction) => stage !== 'done' && post({ stage, fraction: fraction * COMPILE_SHARE }),
     });

@@ -53,6 +53,8 @@ export class DirectorySource implements ArtifactSource {
     if (resolve(dir) === resolve(target)) return;
     if (existsSync(target) && JSON.stringify(await manifestOf(target).catch(() => undefined)) === JSON.stringify(manifest)) return;
     const tmp = join(this.root, '.publishing', `${key}.${randomUUID()}`);
+    // Owner-only, as the API's own copy (src/store/artifacts.ts): a model's files hold its weights.
+    await mkdir(tmp, { recursive: true, mode: 0o700 });
     for (const rel of Object.keys(manifest.files)) {
       await mkdir(dirname(join(tmp, rel)), { recursive: true });
       await copyFile(join(dir, rel), join(tmp, rel));
@@ -108,6 +110,7 @@ export class ArtifactCache {
   private async fetch(key: string, manifest: ArtifactManifest, dir: string): Promise<string> {
     const tmp = join(this.root, '.partial', `${key}.${randomUUID()}`);
     try {
+      mkdirSync(tmp, { recursive: true, mode: 0o700 });
       for (const [rel, { sha256 }] of Object.entries(manifest.files)) {
         const file = join(tmp, rel);
         mkdirSync(dirname(file), { recursive: true });

@@ -96,12 +96,13 @@ export function commit(tensors: readonly (readonly bigint[])[], specs: readonly 
 const PARTIAL_ROUNDS = [56, 57, 56, 60, 60, 63, 64, 63, 60, 66, 60, 65, 70, 60, 64, 68];
 
 /**
- * Non-linear constraints of PoseidonChain(n) after circom's --O2: each Poseidon of k inputs has 8 full
- * rounds of k + 1 S-boxes and its partial rounds, 3 constraints per S-box, less the first S-box of
- * the capacity element, which acts on a constant and folds.
+ * Non-linear constraints of PoseidonChain(n) as zkinfer compiles it (circom --O1, src/model/compile.ts):
+ * each Poseidon of k inputs has 8 full rounds of k + 1 S-boxes and its partial rounds, 3 constraints
+ * per S-box. That includes the first S-box of the capacity element, which acts on a constant: --O2
+ * folds its 3 constraints, --O1 keeps them (measured: 3 per Poseidon of the chain, on every model).
  */
 export function poseidonChainConstraints(n: number): number {
-  const poseidon = (k: number) => 3 * (8 * (k + 1) + PARTIAL_ROUNDS[k - 1]) - 3;
+  const poseidon = (k: number) => 3 * (8 * (k + 1) + PARTIAL_ROUNDS[k - 1]);
   let total = poseidon(Math.min(n, POSEIDON_WIDTH));
   for (let i = POSEIDON_WIDTH; i < n; i += POSEIDON_WIDTH - 1) total += poseidon(1 + Math.min(POSEIDON_WIDTH - 1, n - i));
   return total;

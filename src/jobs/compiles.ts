@@ -6,9 +6,10 @@ import { rmSync } from 'node:fs';
 import { MessageChannel } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import type { Piscina } from 'piscina';
-import { errorBody, ZkError } from '../core/errors.js';
+import { errorBody, isZkError, ZkError } from '../core/errors.js';
 import type { Metrics } from '../service/metrics.js';
 import type { ArtifactStore } from '../store/artifacts.js';
+import { retryWrite } from '../store/faults.js';
 import type { ModelRecord, ModelStore } from '../store/models.js';
 import type { CompileOutcome, CompileProgress, CompileTask, WorkerResult } from './tasks.js';
 
@@ -151,23 +152,36 @@ export class ModelBuilder {
       rmSync(task.buildDir, { recursive: true, force: true });
     }
     if (!result) {
-      this.models.buildStopped(key);
+      if (!(await this.recordEnd(model, () => this.models.buildStopped(key)))) return;
       return this.afterCancel(model);
     }
     if (result.ok) {
       this.metrics.compileDuration.observe({ stage: 'compile' }, result.value.compileSeconds);
       this.metrics.compileDuration.observe({ stage: 'setup' }, result.value.setupSeconds);
-      this.models.settle(key, 'ready');
+      if (!(await this.recordEnd(model, () => this.models.settle(key, 'ready')))) return;
       this.artifacts.dropUpload(key);
       this.log.info({ model: model.id, name, ...result.value }, 'model ready');
     } else {
       this.metrics.failures.inc({ kind: 'compile', reason: result.error.code });
-      this.models.settle(key, 'failed', result.error);
       this.artifacts.remove(key);
-      this.log.warn({ model: model.id, name, error: result.error }, 'model build failed');
+      const { error } = result;
+      if (!(await this.recordEnd(model, () => this.models.settle(key, 'failed', error)))) return;
+      this.log.warn({ model: model.id, name, error }, 'model build failed');
     }
     // Every model on this key was deleted while it built.
     if (this.models.usersOf(key) === 0) this.artifacts.remove(key);
+  }
+
+  /**
+   * Records a build's end, retried while the store cannot write (retryWrite): a locked database or a
+   * full disk delays the record, never the process. One that still fails leaves the model compiling
+   * with its upload kept, and the next start settles it (its artifacts are in place) or builds it again.
+   */
+  private async recordEnd(model: ModelRecord, write: () => void): Promise<boolean> {
+    const failed = await retryWrite(write, (e) => this.metrics.failures.inc({ kind: 'store', reason: isZkError(e) ? e.code : 'INTERNAL' }));
+    if (failed !== undefined)
+      this.log.error({ err: failed, model: model.id, name: model.name }, 'the end of a model build could not be recorded; the next start settles it');
+    return failed === undefined;
   }
 
   /** A cancelled build leaves nothing; an identical upload that joined it meanwhile builds again. */

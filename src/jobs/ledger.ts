@@ -6,7 +6,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { isZkError, ZkError } from '../core/errors.js';
-import { isStorageFault } from '../store/faults.js';
+import { retryWrite } from '../store/faults.js';
 import { observeOutcome, type Metrics } from '../service/metrics.js';
 import type { JobOutcome, JobRecord, JobStore, SubmittedInput } from '../store/jobs.js';
 
@@ -31,9 +31,6 @@ export interface ProofJobQueue {
 /** How clientOf (src/api/auth.ts) names a client that presented a configured API key. */
 export const KEYED_CLIENT = 'key:';
 export const isKeyless = (client: string): boolean => !client.startsWith(KEYED_CLIENT);
-
-/** How long a finished job's record is retried while the store cannot write. */
-export const RECORD_RETRY_MS = 30_000;
 
 export class JobLedger {
   private readonly finished = new EventEmitter().setMaxListeners(0);
@@ -72,25 +69,17 @@ export class JobLedger {
   }
 
   /**
-   * Records a job's end like `record`, retrying while the store cannot write (STORAGE_FAILED: a
-   * locked database, a full disk) for up to RECORD_RETRY_MS, with doubling pauses. Never rejects:
-   * an outcome that still cannot be written is dropped, the job stays unfinished in the store and
-   * the next start runs it again. True when the outcome was recorded.
+   * Records a job's end like `record`, retried while the store cannot write (retryWrite). Never
+   * rejects: an outcome that still cannot be written is dropped, the job stays unfinished in the
+   * store and the next start runs it again. True when the outcome was recorded.
    */
   async settle(job: Pick<JobRecord, 'id' | 'modelId'>, outcome: JobOutcome): Promise<boolean> {
-    for (let pause = 250, waited = 0; ; waited += pause, pause *= 2) {
-      try {
-        this.record(job, outcome);
-        return true;
-      } catch (e) {
-        this.metrics.failures.inc({ kind: 'store', reason: isZkError(e) ? e.code : 'INTERNAL' });
-        if (!isStorageFault(e) || waited >= RECORD_RETRY_MS) {
-          this.finished.emit(job.id);
-          return false;
-        }
-        await new Promise((resolve) => setTimeout(resolve, pause));
-      }
-    }
+    const failed = await retryWrite(
+      () => this.record(job, outcome),
+      (e) => this.metrics.failures.inc({ kind: 'store', reason: isZkError(e) ? e.code : 'INTERNAL' }),
+    );
+    if (failed !== undefined) this.finished.emit(job.id);
+    return failed === undefined;
   }
 
   waitFor(id: string, ms: number): Promise<void> {

@@ -14,6 +14,8 @@ import type { QuantizedGraph } from '../quantize/plan.js';
 import { planToJson } from '../quantize/serialize.js';
 import { quantizeGraph } from '../quantize/trace.js';
 import { checkPtauBudget, requiredPower } from '../setup/index.js';
+import { DEFAULT_PROOF_SYSTEM, type ProofSystem } from '../core/systems.js';
+import { PROOF_SYSTEM } from '../systems/index.js';
 import { canonicalJson } from '../setup/keys.js';
 import { accuracyError, firstDivergence, measureAccuracy, onnxruntimeReference, type Reference, toIntegers } from './accuracy.js';
 import { type GraphSettings, hasGraphSettings, prepareGraph, type PreparedGraph } from './prepare.js';
@@ -32,9 +34,9 @@ export interface CompileOptions {
   progress?: (stage: string, fraction: number) => void;
   /**
    * Refused (TOO_LARGE) from the plan's exact count, before circom runs: more constraints than
-   * `constraints`, or a Groth16 ptau above power `ptauPower` (see checkPtauBudget).
+   * `constraints`, or a ptau above power `ptauPower` for `system` (default Groth16; see checkPtauBudget).
    */
-  limits?: { constraints?: number; ptauPower?: number };
+  limits?: { constraints?: number; ptauPower?: number; system?: ProofSystem };
   /** Called with the pid of the circom process, so a cancelled build can stop it. */
   onProcess?: (pid: number) => void;
   /** Symbolic dim sizes and inputs fixed as constants (see prepare.ts). */
@@ -146,7 +148,14 @@ function checkBudget(source: CircuitSource, limits: NonNullable<CompileOptions['
     );
   }
   // The linear constraints circom keeps can still add a power at the edge: setup checks the r1cs again.
-  if (limits.ptauPower !== undefined) checkPtauBudget(requiredPower(constraints, publicSignalCount(source.publicLayout)), limits.ptauPower, constraints);
+  // PLONK's gates are the non-linear constraints, the linear ones and the public signals: before
+  // circom only the first and last are known, a lower bound that refuses no circuit that fits.
+  if (limits.ptauPower !== undefined) {
+    const nPublic = publicSignalCount(source.publicLayout);
+    const system = limits.system ?? DEFAULT_PROOF_SYSTEM;
+    const gates = PROOF_SYSTEM[system].countsPlonkGates ? constraints + nPublic : undefined;
+    checkPtauBudget(requiredPower(constraints, nPublic, system, gates), limits.ptauPower, constraints);
+  }
 }
 
 /**
@@ -169,7 +178,7 @@ export async function quantizeModel(onnx: Uint8Array, options: CompileOptions = 
   const reference = options.reference ?? onnxruntimeReference(onnx, prepared);
   progress('quantize', 0.05);
   const quantizeAt = async (scale: number) => {
-    const base = quantizeGraph(graph, { scale, visibility });
+    const base = quantizeGraph(graph, { scale, visibility, maxConstraints: options.limits?.constraints });
     const quantized = calibrate(
       base,
       samples.map((s) => toIntegers(base.inputs, s)),

@@ -161,16 +161,15 @@ export function requireArtifact(file: string, step: string): string {
 
 /**
  * Refuses (COMPILE_FAILED) a compiled circuit that is not the one model.json describes: its public
- * signals must be the layout's, outputs and inputs split as the layout splits them, and it must keep
- * at least the plan's count of non-linear constraints. Those are the two ways code that reached
- * main.circom without being planned (a model's name smuggled in as statements, say) could change
- * what a proof means: a public signal more publishes a value, a constraint fewer accepts more
- * witnesses. More constraints than planned cannot do either; circom --O1 (src/model/compile.ts)
- * leaves a few over constant-valued signals (commitment padding) that the plan counts as folded.
- * Model strings never reach main.circom as code in the first place (src/circuit/emit.ts). The
- * non-linear constraints are both A and B holding a variable: the plan counts exactly these; circom
- * keeps a linear constraint only where it cannot substitute it away. Resolves to the r1cs's sizes
- * (one pass over it), which setup sizes the ptau with.
+ * signals must be the layout's, outputs and inputs split as the layout splits them, and its
+ * non-linear constraints (A and B both holding a variable) exactly the plan's count. Those are the
+ * ways code that reached main.circom without being planned (a model's name smuggled in as
+ * statements, say) could change what a proof means: a public signal more publishes a value, a
+ * constraint fewer accepts more witnesses, one more restricts them. The plan counts every non-linear
+ * constraint circom --O1 keeps (src/circuit/emit.ts, poseidonChainConstraints), so any difference is
+ * code that was not planned. Model strings never reach main.circom as code in the first place
+ * (src/circuit/text.ts commentText). Linear constraints are not counted: circom keeps or substitutes
+ * them by its own rules. Resolves to the r1cs's sizes (one pass over it), which setup sizes the ptau with.
  */
 export async function checkCircuit(info: Pick<ModelInfo, 'publicLayout' | 'constraints'>, r1csPath: string): Promise<R1csSummary> {
   const r1cs = await readR1csSummary(r1csPath);
@@ -181,8 +180,8 @@ export async function checkCircuit(info: Pick<ModelInfo, 'publicLayout' | 'const
   let fault: string | undefined;
   if (r1cs.nPublic !== expected || r1cs.nPubOut !== outputs) {
     fault = `${r1cs.nPublic} public signals (${r1cs.nPubOut} outputs), the layout has ${expected} (${outputs} outputs)`;
-  } else if (r1cs.nonLinear < info.constraints.layers) {
-    fault = `${r1cs.nonLinear} non-linear constraints, fewer than the plan's ${info.constraints.layers}`;
+  } else if (r1cs.nonLinear !== info.constraints.layers) {
+    fault = `${r1cs.nonLinear} non-linear constraints, where the plan counts ${info.constraints.layers}`;
   }
   const { nConstraints, nPublic, nPubOut } = r1cs;
   if (fault)

@@ -1,6 +1,7 @@
 import { ZkError } from '../core/errors.js';
 import { parseInputs } from '../io/input.js';
 import { boundedSize, type OnnxGraph, sizeOf, type ValueInfo } from '../onnx/graph.js';
+import { RESERVED_NAMES } from '../onnx/load.js';
 
 /**
  * What the user settles about a graph before it is quantized: the size of each symbolic dimension
@@ -121,6 +122,8 @@ export function parseSetting(text: string, flag: string): [string, number[]] {
   const eq = text.indexOf('=');
   if (eq <= 0) throw new ZkError('INPUT_INVALID', `${flag} ${text}: write name=value`);
   const name = text.slice(0, eq);
+  // Settings are kept as objects keyed by these names: `__proto__` would vanish without a word.
+  if (RESERVED_NAMES.has(name)) throw new ZkError('INPUT_INVALID', `${flag} ${name}: this name is reserved in JavaScript objects`);
   let value: unknown;
   try {
     value = JSON.parse(text.slice(eq + 1));

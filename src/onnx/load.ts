@@ -11,7 +11,8 @@ const toNumber = (v: Long | null | undefined): number => (v == null ? 0 : typeof
 const T = onnx.TensorProto.DataType;
 
 /** Graph input and output names that would collide with a JavaScript object's own machinery. */
-const RESERVED_NAMES = new Set(['__proto__', 'constructor', 'prototype']);
+/** Names that JavaScript objects keyed by them would take for their own machinery: refused wherever a name keys an object. */
+export const RESERVED_NAMES: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
 
 function dtypeOf(elemType: number, where: string): DType {
   const dtype = dtypeOfElemType(elemType);
@@ -133,6 +134,16 @@ function valueInfo(v: onnxProto.onnx.IValueInfoProto): ValueInfo {
   const fixed = (d: (typeof shape)[number]) => d.dimValue != null && toNumber(d.dimValue) > 0;
   const dims = shape.map((d) => (fixed(d) ? toNumber(d.dimValue) : 1));
   const dimParams = shape.map((d, i) => (fixed(d) ? '' : d.dimParam || `${name}:${i}`));
+  // Dim sizes are keyed by these names (--dim, calibration documents).
+  const reserved = dimParams.find((p) => RESERVED_NAMES.has(p));
+  if (reserved)
+    throw new ZkError(
+      'ONNX_UNSUPPORTED',
+      `graph value ${name}: its symbolic dimension ${JSON.stringify(reserved)} has a name reserved in JavaScript objects; rename it`,
+      {
+        name,
+      },
+    );
   boundedSize(dims, `graph value ${name}`);
   const elemType = ORT_TYPES[tensorType.elemType ?? 0];
   return {

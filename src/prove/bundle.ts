@@ -53,7 +53,7 @@ export interface AcceptedError {
   tolerance: number;
 }
 
-const acceptedError = (info: ModelInfo): { acceptedError: AcceptedError } | object =>
+export const acceptedError = (info: Pick<ModelInfo, 'accuracy'>): { acceptedError: AcceptedError } | object =>
   info.accuracy.accepted ? { acceptedError: { maxAbsError: info.accuracy.maxAbsError, tolerance: info.accuracy.tolerance } } : {};
 
 /** The bundle to share: without the opening. */

@@ -33,15 +33,20 @@ export class PlanBuilder {
   /** Forms that are Σ hot_k·values[k] for a one-hot vector `hot` (a lookup in a constant table), by identity. */
   private readonly choices = new WeakMap<Affine, { hot: Affine[]; values: number[] }>();
 
+  /** Gadget output wires so far: each costs at least one non-linear constraint. */
+  private gadgetWires = 0;
+
+  /** `maxConstraints`: refuse (TOO_LARGE) once the gadgets need more, before they are built. */
   constructor(
     readonly scale: number,
     readonly visibility: ModelVisibility,
+    private readonly maxConstraints = Number.POSITIVE_INFINITY,
   ) {}
 
   addInput(name: string, dims: number[], dtype: DType, count: number): Affine[] {
     // Integers and booleans enter exactly; floats at the working scale.
     const inputScale = dtype === 'float' ? this.scale : 0;
-    const firstWire = this.newWires(count, inputScale);
+    const firstWire = this.newWires(count, inputScale, false);
     this.inputs.push({ name, dims, dtype, scale: inputScale, firstWire });
     if (dtype !== 'bool') return Array.from({ length: count }, (_, i) => wireForm(firstWire + i));
     // Booleans are checked to be 0 or 1 in the circuit (one constraint each); the model reads the checked wires.
@@ -65,7 +70,7 @@ export class PlanBuilder {
   addWeights(name: string, dims: number[], values: ArrayLike<number>): Affine[] {
     const quantized = Array.from(values, (v) => toBigInt(v * 2 ** this.scale));
     const bits = quantized.reduce((b, q) => Math.max(b, bitsFor(q)), 1);
-    const firstWire = this.newWires(quantized.length, this.scale);
+    const firstWire = this.newWires(quantized.length, this.scale, false);
     this.weights.push({ name, dims, scale: this.scale, bits, firstWire, values: quantized });
     return quantized.map((_, i) => wireForm(firstWire + i));
   }
@@ -145,20 +150,21 @@ export class PlanBuilder {
     );
     if (!wide.length) return [...xs];
     const outScale = this.groupScale(wide);
-    const firstWire = this.newWires(wide.length, outScale);
+    const firstWire = this.newWires(wide.length, outScale, false);
     this.groups.push({ kind: 'linear', ...origin, outScale, firstWire, inputs: wide.map((x) => this.quantizeForm(x, outScale, 0n)) });
     const wires = new Map(wide.map((x, k) => [x, wireForm(firstWire + k)]));
     return xs.map((x) => wires.get(x) ?? x);
   }
 
   /** How far the plan has grown: rollback(mark()) undoes everything after it (an op tried two ways). */
-  mark(): { wires: number; groups: number } {
-    return { wires: this.wireScales.length, groups: this.groups.length };
+  mark(): { wires: number; groups: number; gadgetWires: number } {
+    return { wires: this.wireScales.length, groups: this.groups.length, gadgetWires: this.gadgetWires };
   }
 
-  rollback(to: { wires: number; groups: number }): void {
+  rollback(to: { wires: number; groups: number; gadgetWires: number }): void {
     this.wireScales.length = to.wires;
     this.groups.length = to.groups;
+    this.gadgetWires = to.gadgetWires;
     for (const w of this.boolWires) if (w >= to.wires) this.boolWires.delete(w);
   }
 
@@ -478,7 +484,19 @@ export class PlanBuilder {
     return s;
   }
 
-  private newWires(count: number, wireScale: number): number {
+  /**
+   * `count` new wires at `wireScale`. A gadget's outputs (`gadget`, the default; not the graph's
+   * inputs, weights or materialised forms) count toward maxConstraints, one each at least, before
+   * anything is built for them.
+   */
+  private newWires(count: number, wireScale: number, gadget = true): number {
+    if (gadget && (this.gadgetWires += count) > this.maxConstraints) {
+      throw new ZkError(
+        'TOO_LARGE',
+        `the circuit would have more than ${this.maxConstraints} constraints (counted while planning, before compiling), the limit`,
+        { limit: this.maxConstraints },
+      );
+    }
     const first = this.wireScales.length;
     for (let i = 0; i < count; i++) this.wireScales.push(wireScale);
     return first;

@@ -2,6 +2,7 @@ import { DEFAULT_VISIBILITY, type ModelVisibility } from '../commit/visibility.j
 import { isZkError, ZkError } from '../core/errors.js';
 import { boundedSize, type OnnxGraph, sizeOf } from '../onnx/graph.js';
 import { poolBeforeActivation } from '../onnx/rewrite.js';
+import { isWorkLimit, withWorkLimit } from './affine.js';
 import { PlanBuilder } from './plan-builder.js';
 import { OPS, OpContext, unhandledAttributes, WEIGHT_SLOTS } from './ops/index.js';
 import type { QuantizedGraph } from './plan.js';
@@ -16,6 +17,13 @@ export interface QuantizeOptions {
   skipMissingOutputs?: boolean;
   /** Terms in one op's output past which materialising its wide inputs is tried (default FOLD_BUDGET). */
   foldBudget?: number;
+  /** The work one run of an op may do (default MAX_OP_WORK; see withWorkLimit in affine.ts). */
+  maxOpWork?: number;
+  /**
+   * The most non-linear constraints the circuit may have (ZKINFER_MAX_CONSTRAINTS): the plan is
+   * refused (TOO_LARGE) as soon as its gadgets need more, before they are built.
+   */
+  maxConstraints?: number;
 }
 
 /**
@@ -40,6 +48,13 @@ export function weightInitializers(graph: OnnxGraph): string[] {
  * output the model is refused with TOO_LARGE instead of exhausting memory.
  */
 export const MAX_TERMS = 1 << 22;
+
+/**
+ * The work one run of an op may do (withWorkLimit in affine.ts: terms combined, product pairs
+ * gathered): four times what its output may hold, so the op is refused before what it gathers can
+ * exhaust memory, where MAX_TERMS alone is checked only once the op has built its output.
+ */
+export const MAX_OP_WORK = 4 * MAX_TERMS;
 
 /**
  * Terms in one op's output past which the tracer tries the op again on its inputs' wide forms
@@ -76,6 +91,12 @@ export function requireSupported(graph: OnnxGraph): void {
   );
 }
 
+const hasWideInput = (inputs: readonly (SymTensor | undefined)[]): boolean => inputs.some((t) => t?.data.some((f) => f.terms.size > 1));
+
+/** The inputs with their wide forms made wires (PlanBuilder.materialise), the others as they are. */
+const materialiseInputs = (builder: PlanBuilder, inputs: readonly (SymTensor | undefined)[], origin: { name: string; opType: string }) =>
+  inputs.map((t) => (t?.data.some((f) => f.terms.size > 1) ? { ...t, data: builder.materialise(t.data, { node: origin.name, op: origin.opType }) } : t));
+
 /**
  * Folding a linear op over forms that are themselves wide multiplies terms: a form of k terms read
  * by f forms of the output costs k·f terms folded, and k + f once it is a wire (one linear
@@ -92,12 +113,10 @@ function materialiseWhereCheaper(
   origin: { name: string; opType: string },
 ): SymTensor[] {
   const foldedTerms = termCount(folded);
-  const wide = inputs.some((t) => t?.data.some((f) => f.terms.size > 1));
-  if (!wide) return folded;
+  if (!hasWideInput(inputs)) return folded;
   const foldedState = builder.mark();
   builder.rollback(before);
-  const at = { node: origin.name, op: origin.opType };
-  const materialised = inputs.map((t) => (t?.data.some((f) => f.terms.size > 1) ? { ...t, data: builder.materialise(t.data, at) } : t));
+  const materialised = materialiseInputs(builder, inputs, origin);
   // Each new wire costs its form's terms and itself, in its linear constraint.
   const replaced = new Set(inputs.flatMap((t, i) => t?.data.filter((f, k) => materialised[i]!.data[k] !== f) ?? []));
   const extra = [...replaced].reduce((s, f) => s + f.terms.size + 1, 0);
@@ -127,7 +146,7 @@ export function quantizeGraph(model: OnnxGraph, options: QuantizeOptions): Quant
   // copy with every node output exposed) keeps its nodes as they are, names and all.
   const graph = poolBeforeActivation(model);
   const visibility = options.visibility ?? DEFAULT_VISIBILITY;
-  const builder = new PlanBuilder(options.scale, visibility);
+  const builder = new PlanBuilder(options.scale, visibility, options.maxConstraints);
   const values = new Map<string, SymTensor>();
   for (const [name, t] of graph.initializers) values.set(name, fromConst(t));
   if (visibility.weights !== 'fixed') {
@@ -155,17 +174,30 @@ export function quantizeGraph(model: OnnxGraph, options: QuantizeOptions): Quant
       if (!v) throw new ZkError('ONNX_MALFORMED', `node ${node.name} (${node.opType}) reads ${name}, which no earlier node produces`);
       return v;
     });
-    const ctx = new OpContext(node, inputs, builder, graph.opset);
+    let ctx = new OpContext(node, inputs, builder, graph.opset);
     let outputs: SymTensor[];
+    const opWork = options.maxOpWork ?? MAX_OP_WORK;
+    const metered = (c: OpContext) => withWorkLimit(opWork, () => OPS[node.opType](c));
     try {
       const before = builder.mark();
-      outputs = OPS[node.opType](ctx);
+      let folded = true;
+      try {
+        outputs = metered(ctx);
+      } catch (e) {
+        // Folding wide inputs can be what costs the work: the op then runs on them materialised
+        // (metered too), as materialiseWhereCheaper would have chosen.
+        if (!isWorkLimit(e) || !hasWideInput(inputs)) throw e;
+        builder.rollback(before);
+        ctx = new OpContext(node, materialiseInputs(builder, inputs, node), builder, graph.opset);
+        outputs = metered(ctx);
+        folded = false;
+      }
       for (const o of outputs) if (o) boundedSize(o.dims, `node ${node.name} (${node.opType}) output`);
       const unhandled = unhandledAttributes(ctx);
       if (unhandled.length)
         ctx.fail(`attribute${unhandled.length > 1 ? 's' : ''} ${unhandled.map((a) => `${a}=${formatAttribute(node.attributes[a])}`).join(', ')} not supported`);
-      if (termCount(outputs) > (options.foldBudget ?? FOLD_BUDGET))
-        outputs = materialiseWhereCheaper(builder, before, outputs, (ins) => OPS[node.opType](new OpContext(node, ins, builder, graph.opset)), inputs, node);
+      if (folded && termCount(outputs) > (options.foldBudget ?? FOLD_BUDGET))
+        outputs = materialiseWhereCheaper(builder, before, outputs, (ins) => metered(new OpContext(node, ins, builder, graph.opset)), inputs, node);
     } catch (e) {
       // An error from deep inside an op (a constant that is not finite…) names the node it came from.
       if (isZkError(e) && e.details?.node === undefined && !e.message.startsWith('node ')) {

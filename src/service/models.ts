@@ -286,7 +286,10 @@ export class ModelService {
     if (!existsSync(file)) throw new ZkError('ARTIFACT_MISSING', `model ${m.record.id} has no ${name}`, { id: m.record.id, name });
     const id = `${m.record.key}/${name}`;
     let sha256 = this.hashes.get(id);
-    if (!sha256) this.hashes.set(id, (sha256 = sha256File(file)));
+    if (!sha256) {
+      this.hashes.set(id, (sha256 = sha256File(file)));
+      sha256.catch(() => this.hashes.delete(id));
+    }
     return { file, type: spec.type, sha256: await sha256 };
   }
 
@@ -307,7 +310,11 @@ export class ModelService {
 
   verificationKey(m: ReadyModel): Promise<Groth16VerificationKey> {
     let vkey = this.vkeys.get(m.record.key);
-    if (!vkey) this.vkeys.set(m.record.key, (vkey = loadVerificationKey(m.dir)));
+    if (!vkey) {
+      this.vkeys.set(m.record.key, (vkey = loadVerificationKey(m.dir)));
+      // A failure is not kept: a file missing for a moment is served once it is back.
+      vkey.catch(() => this.vkeys.delete(m.record.key));
+    }
     return vkey;
   }
 

@@ -27,11 +27,14 @@ export class ArtifactStore {
     return join(this.dataDir, 'artifacts', key);
   }
 
-  /** A fresh directory for one build of `key` (its parents made 0700 if new). */
+  /**
+   * A fresh directory for one build of `key`, made 0700 with its parents: it becomes the model's
+   * directory (renamed into place), so the model's files stay owner-only wherever it is copied.
+   */
   buildDir(key: string): string {
-    const building = join(this.dataDir, 'artifacts', '.building');
-    guarded(() => mkdirSync(building, { recursive: true, mode: 0o700 }));
-    return join(building, `${key}.${randomUUID()}`);
+    const dir = join(this.dataDir, 'artifacts', '.building', `${key}.${randomUUID()}`);
+    guarded(() => mkdirSync(dir, { recursive: true, mode: 0o700 }));
+    return dir;
   }
 
   /**

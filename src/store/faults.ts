@@ -36,3 +36,25 @@ export function guarded<T>(op: () => T): T {
 }
 
 export const isStorageFault = (e: unknown): boolean => e instanceof ZkError && e.code === 'STORAGE_FAILED';
+
+/** How long a job's or build's ending record is retried while the store cannot write. */
+export const RECORD_RETRY_MS = 30_000;
+
+/**
+ * Runs a store write, retried while the store cannot write (STORAGE_FAILED: a locked database, a
+ * full disk) for up to `retryMs`, with pauses doubling from 250 ms; `onError` sees every failure.
+ * Never rejects: resolves to undefined once written, or to the error that stopped it (any other
+ * error at once, a store fault that outlasted `retryMs`).
+ */
+export async function retryWrite(write: () => void, onError: (e: unknown) => void = () => {}, retryMs = RECORD_RETRY_MS): Promise<unknown> {
+  for (let pause = 250, waited = 0; ; waited += pause, pause *= 2) {
+    try {
+      write();
+      return undefined;
+    } catch (e) {
+      onError(e);
+      if (!isStorageFault(e) || waited >= retryMs) return e;
+      await new Promise((resolve) => setTimeout(resolve, pause));
+    }
+  }
+}

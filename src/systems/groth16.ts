@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { ZkError } from '../core/errors.js';
 import { snarkjs } from '../core/snarkjs.js';
 import { collectingLogger } from '../setup/snarkjs-logger.js';
-import { coordinate, g1 } from './schema.js';
+import { g1, g2 } from './schema.js';
 import { log2Ceil, type ProofSystemModule } from './system.js';
 
 /** Groth16's initial zkey (no phase-2 contribution yet: delta is the generator, known to all). */
@@ -47,7 +47,7 @@ export const groth16: ProofSystemModule<Groth16Proof> = {
   verify: (vkey, publicSignals, proof) => snarkjs.groth16.verify(vkey, publicSignals, proof),
   proofSchema: z.object({
     pi_a: g1,
-    pi_b: z.array(z.array(coordinate).length(2)).length(3),
+    pi_b: g2,
     pi_c: g1,
     protocol: z.literal('groth16'),
     curve: z.literal('bn128'),

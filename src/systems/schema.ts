@@ -17,8 +17,19 @@ const element = (modulus: bigint, what: string) =>
 export const scalarElement = element(FIELD_PRIME, 'scalar field element');
 /** A proof point's coordinate: an element of the base field q. */
 export const coordinate = element(BASE_FIELD_PRIME, 'base field coordinate');
-/** A G1 point as snarkjs writes it: projective [x, y, 1]. */
-export const g1 = z.array(coordinate).length(3);
+/**
+ * A G1 point as snarkjs writes it: [x, y, 1]. snarkjs reads [x, y, z] as Jacobian coordinates, so
+ * any other z restates the same point ([x·z², y·z³, z]): only z = 1 is canonical.
+ */
+export const g1 = z
+  .array(coordinate)
+  .length(3)
+  .refine((p) => p[2] === '1', 'a canonical affine point [x, y, 1] (z other than 1 restates a point)');
+/** A G2 point as snarkjs writes it: coordinates in Fq2, [[x0, x1], [y0, y1], [1, 0]]; canonical as g1. */
+export const g2 = z
+  .array(z.array(coordinate).length(2))
+  .length(3)
+  .refine((p) => p[2][0] === '1' && p[2][1] === '0', 'a canonical affine point [x, y, [1, 0]] (z other than 1 restates a point)');
 
 /** An object of `keys`, each with the same schema. */
 export const fields = <K extends string, S extends z.ZodTypeAny>(keys: readonly K[], schema: S) =>

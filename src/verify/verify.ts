@@ -6,7 +6,8 @@ import type { SnarkProof } from '../core/snarkjs.js';
 import { PROOF_SYSTEMS, type ProofSystem } from '../core/systems.js';
 import { inputBoundViolation } from '../io/input.js';
 import type { ModelInfo } from '../model/layout.js';
-import { type ProofBundle, type ProvenTensor, readPublic } from '../prove/bundle.js';
+import { type TrustSummary, trustSummary } from '../model/trust.js';
+import { acceptedError, type AcceptedError, type ProofBundle, type ProvenTensor, readPublic } from '../prove/bundle.js';
 import { PROOF_SYSTEM, type ProofSystemModule, scalarElement } from '../systems/index.js';
 
 export { scalarElement };
@@ -107,6 +108,8 @@ export async function verifyBundle(info: VerifyingModel, vkey: unknown, bundle: 
   if (bundle.system !== keys.system) return { valid: false, reason: `the proof is ${bundle.system}, this model's keys are ${keys.system}` };
   if (bundle.model.name !== info.name)
     return { valid: false, reason: `the proof names model ${JSON.stringify(bundle.model.name)}, this model is ${JSON.stringify(info.name)}` };
+  const labelled = labelFault(bundle, modelLabels(info));
+  if (labelled) return { valid: false, reason: labelled };
   const layout = publicSignalCount(info.publicLayout);
   const keyed = (vkey as { nPublic?: unknown }).nPublic;
   if (keyed !== layout || info.publicSignals !== layout)
@@ -131,6 +134,43 @@ export async function verifyBundle(info: VerifyingModel, vkey: unknown, bundle: 
     sameTensors('output', outputs.specs, bundle.outputs, outputs.values) ??
     sameTensors('input', inputs.specs, bundle.inputs, inputs.values) ?? { valid: true }
   );
+}
+
+/** What a model says of itself beyond its keys, as a bundle repeats it: its version, whom it trusts, the error it accepted. */
+interface ModelLabels {
+  versionId?: string;
+  trust?: TrustSummary;
+  acceptedError?: AcceptedError;
+}
+
+/** The labels of model.json (`setup` present) or of the API's model view, which states them at its top level. */
+function modelLabels(info: VerifyingModel): ModelLabels {
+  if ('setup' in info && info.setup) {
+    const m = info as ModelInfo;
+    return { versionId: m.setup?.versionId, trust: trustSummary(m), ...(m.accuracy ? acceptedError(m) : {}) };
+  }
+  const view = info as { versionId?: string; trust?: TrustSummary; quantization?: { accepted?: boolean; maxAbsError: number; tolerance: number } };
+  const q = view.quantization;
+  return { versionId: view.versionId, trust: view.trust, ...(q?.accepted ? { acceptedError: { maxAbsError: q.maxAbsError, tolerance: q.tolerance } } : {}) };
+}
+
+/**
+ * Why the bundle's labels are not the model's, or undefined: a version id it shows must be the
+ * model's, and a trust summary the model's phase-2 kind, with a warning where the model has one
+ * (bundles from before they were written have neither); it shows the accepted error exactly when
+ * the model accepted one. Edited, they would mislabel a valid proof.
+ */
+function labelFault(bundle: ProofBundle, model: ModelLabels): string | undefined {
+  const { versionId, acceptedError: accepted } = bundle.model;
+  if (versionId !== undefined && model.versionId !== undefined && versionId !== model.versionId)
+    return `the proof names model version ${versionId.slice(0, 12)}…, this model's is ${model.versionId.slice(0, 12)}…`;
+  // Who made the phase-2 key, and whether that is a warning; the wording may change between versions.
+  const trust = bundle.trust;
+  if (trust && model.trust && (trust.phase2 !== model.trust.phase2 || (trust.warning === undefined) !== (model.trust.warning === undefined)))
+    return "the trust the bundle states is not this model's";
+  if (accepted?.maxAbsError !== model.acceptedError?.maxAbsError || accepted?.tolerance !== model.acceptedError?.tolerance)
+    return "the accepted quantization error the bundle states is not this model's";
+  return undefined;
 }
 
 /** The tensors the signals carry (the public ones), with their specs. */

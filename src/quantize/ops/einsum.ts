@@ -1,5 +1,5 @@
 import { sizeOf } from '../../onnx/graph.js';
-import { type Affine, combine, constant, isConstant } from '../affine.js';
+import { type Affine, combine, constant, isConstant, spend } from '../affine.js';
 import { strides, type SymTensor } from '../tensor.js';
 import type { OpContext, OpImpl } from './context.js';
 
@@ -80,6 +80,7 @@ function einsum(ctx: OpContext): SymTensor[] {
         else live.push(v);
       }
       if (coef === 0) return;
+      spend(1);
       if (live.length === 0) linear[at].push([constant(1), coef]);
       else if (live.length === 1) linear[at].push([live[0], coef]);
       else if (live.length === 2) {

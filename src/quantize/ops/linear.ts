@@ -1,5 +1,5 @@
 import { sizeOf } from '../../onnx/graph.js';
-import { type Affine, combine, isConstant } from '../affine.js';
+import { type Affine, combine, isConstant, spend } from '../affine.js';
 import { broadcastDims, broadcastIndex, strides, type SymTensor } from '../tensor.js';
 import type { OpContext, OpImpl } from './context.js';
 import { spatialGeometry } from './window.js';
@@ -28,6 +28,7 @@ export function matmul(ctx: OpContext, a0: SymTensor, b0: SymTensor): SymTensor 
     for (let i = 0; i < m; i++) {
       for (let j = 0; j < n; j++) {
         const terms: [Affine, number][] = [];
+        if (!aConst && !bConst) spend(k);
         for (let t = 0; t < k; t++) {
           const x = at2(a, aBatch[p], i, t);
           const y = at2(b, bBatch[p], t, j);
@@ -121,6 +122,7 @@ function conv(ctx: OpContext): SymTensor[] {
           geo.window(pos, (inOffset, kernelOffset) => {
             const weight = w.data[f * wStrides[0] + c * wStrides[1] + kernelOffset];
             if (!kernelConst) {
+              spend(1);
               pairs[0].push(x.data[base + inOffset]);
               pairs[1].push(weight);
               taps++;
