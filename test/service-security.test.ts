@@ -92,6 +92,27 @@ test('with API keys, a job and its opening belong to the client that created it:
   await alice.job(queued[0].body.id);
 });
 
+test('with API keys, a model and its name belong to the client that uploaded it: others cannot delete it or add versions', async () => {
+  const { alice, bob } = await keyedService();
+  const model = await alice.ready(smallMlp(9), '?name=alices');
+  const job = (await alice.prove(model.id, { input: [[0.25, -0.5, 0.75]] })).body;
+  // Any key deleted any model, cancelling its owner's jobs; and a next version under the name made
+  // another client's model the name's latest.
+  const del = await bob.request('DELETE', `/v1/models/${model.id}`);
+  assert.equal(del.status, 403, JSON.stringify(del.body));
+  assert.equal(del.body.error.code, 'FORBIDDEN');
+  const hijack = await bob.upload(smallMlp(10), '?name=alices');
+  assert.equal(hijack.status, 403, JSON.stringify(hijack.body));
+  assert.match(hijack.body.error.message, /belongs to another client/);
+  assert.deepEqual(
+    (await bob.request('GET', '/v1/models?name=alices')).body.models.map((m: { version: number }) => m.version),
+    [1],
+  );
+  assert.notEqual((await alice.job(job.id)).status, 'cancelled', "the owner's job ran on");
+  assert.equal((await alice.ready(smallMlp(10), '?name=alices')).version, 2, 'the owner adds versions');
+  assert.equal((await alice.request('DELETE', `/v1/models/${model.id}`)).status, 204);
+});
+
 test('a keyless flood gets 429 beyond its share of the queue; keyed clients still get in', async () => {
   const { alice, anon } = await keyedService();
   const model = await hashed();

@@ -1,8 +1,9 @@
-import type { Express } from 'express';
+import type { Express, Request } from 'express';
+import { ZkError } from '../core/errors.js';
 import { z } from 'zod';
 import type { ModelRecord } from '../store/models.js';
 import type { ApiDeps } from './app.js';
-import { requireApiKey } from './auth.js';
+import { clientOf, requireApiKey } from './auth.js';
 import { receiveModel, uploadOf } from './upload.js';
 import { parseWith } from './validate.js';
 import { modelView } from './views.js';
@@ -12,6 +13,9 @@ const listQuery = z.strictObject({ name: z.string().max(64).optional() });
 
 export function modelRoutes(app: Express, d: ApiDeps): void {
   const auth = requireApiKey(d.config.apiKeys);
+  // With API keys, a model belongs to the client that uploaded it (as a job does); without, everyone is one client.
+  const clientOfRequest = clientOf(d.config.apiKeys);
+  const ownerOf = (req: Request): string | undefined => (d.config.apiKeys.length > 0 ? clientOfRequest(req) : undefined);
   const view = (m: ModelRecord) => {
     const { record, info } = d.models.inspect(m);
     return modelView(record, info, d.builder.progressOf(m.key));
@@ -22,7 +26,7 @@ export function modelRoutes(app: Express, d: ApiDeps): void {
     const { ceremony, ...upload } = uploadOf(req);
     // The owner's token is shown once, here; the service keeps only its digest.
     const owner = ceremony ? newOwnerToken() : undefined;
-    const model = await d.models.upload({ ...upload, ...(owner ? { ceremonyOwner: owner.digest } : {}) });
+    const model = await d.models.upload({ ...upload, ...(owner ? { ceremonyOwner: owner.digest } : {}), owner: ownerOf(req) });
     res
       .status(202)
       .location(`/v1/models/${model.id}`)
@@ -42,7 +46,9 @@ export function modelRoutes(app: Express, d: ApiDeps): void {
   /** Its unfinished proof jobs are cancelled; its finished proofs stay readable. */
   app.delete('/v1/models/:id', auth, async (req, res) => {
     // `auth` ahead of the handler widens the params' type; the route has exactly one :id.
-    const { id } = d.models.get(String(req.params.id));
+    const { id, owner } = d.models.get(String(req.params.id));
+    // The operator's models (no owner) stay deletable by any key holder, as before owners were kept.
+    if (owner && owner !== ownerOf(req)) throw new ZkError('FORBIDDEN', `model ${id} belongs to the client that uploaded it`, { id });
     await d.queue.cancelModel(id);
     d.models.remove(id);
     res.status(204).end();

@@ -281,6 +281,7 @@ export const openapi = {
           202: { description: 'accepted; status is compiling (or ready when identical artifacts exist)', content: json(ref('Model')) },
           400: error('not decodable ONNX, bad options or calibration'),
           401: error('API key missing or wrong'),
+          403: error('with API keys: the name belongs to another key (its versions come from one owner)'),
           413: error('over the model size limit'),
           422: error('an ONNX feature zkinfer does not compile'),
         },
@@ -295,7 +296,12 @@ export const openapi = {
       delete: {
         summary: 'Delete a model and its artifacts; cancels its unfinished proof jobs',
         security: bearer,
-        responses: { 204: { description: 'deleted' }, 401: error('API key missing or wrong'), 404: error('no such model') },
+        responses: {
+          204: { description: 'deleted' },
+          401: error('API key missing or wrong'),
+          403: error('with API keys: a model another key uploaded'),
+          404: error('no such model'),
+        },
       },
     },
     '/v1/models/{id}/verification_key': {

@@ -50,6 +50,8 @@ export interface Upload extends CompileSettingsOf {
   clientProving?: boolean;
   /** Open a phase-2 ceremony: sha256 (hex) of the owner's token (CompileSettings.ceremonyOwner). */
   ceremonyOwner?: string;
+  /** With API keys: the uploading client (ModelRecord.owner). */
+  owner?: string;
 }
 
 /**
@@ -154,6 +156,7 @@ export class ModelService {
     const name = u.name ?? (graph.name.replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 64) || 'model');
     const onnxSha256 = sha256Hex(onnx);
     const key = ArtifactStore.key(onnxSha256, name, settings);
+    this.models.requireNameOf(name, u.owner); // before anything is written
     if (!this.artifacts.readyInfo(key)) this.artifacts.saveUpload(key, onnx);
     const now = Date.now();
     const fields = {
@@ -164,6 +167,7 @@ export class ModelService {
       settings,
       status: 'compiling' as const,
       clientProving: u.clientProving ?? false,
+      ...(u.owner ? { owner: u.owner } : {}),
       createdAt: now,
       updatedAt: now,
     };

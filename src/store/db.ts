@@ -71,6 +71,8 @@ const MIGRATIONS = [
   // Builds started and not ended by a result or a clean stop: a build that takes the process down
   // (out of memory) is not started again at every restart (src/jobs/compiles.ts).
   `ALTER TABLE models ADD COLUMN build_starts INTEGER NOT NULL DEFAULT 0;`,
+  // With API keys, a model and its name belong to the client that uploaded it (NULL: the operator's, or from before).
+  `ALTER TABLE models ADD COLUMN owner TEXT;`,
 ];
 
 /**

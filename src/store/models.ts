@@ -1,6 +1,6 @@
 import type { GraphSettings } from '../model/prepare.js';
 import type { ModelVisibility } from '../commit/visibility.js';
-import type { ErrorBody } from '../core/errors.js';
+import { type ErrorBody, ZkError } from '../core/errors.js';
 import type { ProofSystem } from '../core/snarkjs.js';
 import type { Database } from './db.js';
 
@@ -46,6 +46,11 @@ export interface ModelRecord {
    * their own machines. With fixed weights those files hold the weights, so it is opt-in.
    */
   clientProving: boolean;
+  /**
+   * With API keys: the client that uploaded it (src/api/auth.ts clientOf), who alone may delete it
+   * or upload further versions of its name. Absent: registered by the operator (or before owners were kept).
+   */
+  owner?: string;
   createdAt: number;
   updatedAt: number;
 }
@@ -60,6 +65,7 @@ interface Row {
   status: ModelStatus;
   error: string | null;
   client_proving: number;
+  owner: string | null;
   created_at: number;
   updated_at: number;
 }
@@ -74,6 +80,7 @@ const toRecord = (r: Row): ModelRecord => ({
   status: r.status,
   ...(r.error ? { error: JSON.parse(r.error) } : {}),
   clientProving: r.client_proving === 1,
+  ...(r.owner ? { owner: r.owner } : {}),
   createdAt: r.created_at,
   updatedAt: r.updated_at,
 });
@@ -81,13 +88,24 @@ const toRecord = (r: Row): ModelRecord => ({
 export class ModelStore {
   constructor(private readonly db: Database) {}
 
-  /** Inserts the model as the next version of its name (in one transaction); returns that version. */
+  /**
+   * A name's versions come from one owner, so its latest version is never another client's model.
+   * @throws ZkError FORBIDDEN when `owner` is set and a version of `name` belongs to someone else
+   *   (another client, or the operator).
+   */
+  requireNameOf(name: string, owner: string | undefined): void {
+    if (owner && this.db.prepare('SELECT 1 FROM models WHERE name = ? AND owner IS NOT ? LIMIT 1').get(name, owner))
+      throw new ZkError('FORBIDDEN', `the name ${JSON.stringify(name)} belongs to another client: upload under another name`, { name });
+  }
+
+  /** Inserts the model as the next version of its name (in one transaction, checked as requireNameOf); returns that version. */
   insert(m: Omit<ModelRecord, 'version'>): number {
     return this.db.transaction(() => {
+      this.requireNameOf(m.name, m.owner);
       const { v } = this.db.prepare('SELECT coalesce(max(version), 0) + 1 AS v FROM models WHERE name = ?').get(m.name) as { v: number };
       this.db
         .prepare(
-          'INSERT INTO models (id, name, version, artifact_key, onnx_sha256, settings, status, error, client_proving, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+          'INSERT INTO models (id, name, version, artifact_key, onnx_sha256, settings, status, error, client_proving, owner, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
         )
         .run(
           m.id,
@@ -99,6 +117,7 @@ export class ModelStore {
           m.status,
           m.error ? JSON.stringify(m.error) : null,
           m.clientProving ? 1 : 0,
+          m.owner ?? null,
           m.createdAt,
           m.updatedAt,
         );
