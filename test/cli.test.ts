@@ -192,6 +192,10 @@ test('a three-party phase-2 ceremony and the audit, as README "Trust" walks thro
   };
   ok(zkinfer('compile', join(model, 'network.onnx'), '--out', m, '--calibrate', join(model, 'input.json')), 'compile');
   assert.match(ok(zkinfer('ceremony', 'init', m), 'init'), /WARNING: the phase-2 ceremony is not finalized/);
+  // The initial key (gamma = delta) lets anyone forge: no verifier of it, as no proof with it.
+  const early = zkinfer('verifier', m, '--out', join(work, 'early.sol'));
+  assert.equal(early.code, 1);
+  assert.match(early.stderr, /CONFLICT.*not finalized/);
   for (const name of ['alice', 'bob', 'carol']) {
     const out = join(work, `${name}.zkey`);
     const hash = /contribution hash: ([0-9a-f]{128})/.exec(

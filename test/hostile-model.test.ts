@@ -225,6 +225,10 @@ describe('a proof binds everything it shows', () => {
       { ...honest, model: { ...honest.model, versionId: '0'.repeat(64) } },
       { ...honest, trust: { phase2: 'ceremony', trusted: 'any one of 100 contributors' } },
       { ...honest, model: { ...honest.model, acceptedError: { maxAbsError: 0, tolerance: 1 } } },
+      // Removed, a label skipped its check (the model has them all).
+      { ...honest, model: { ...honest.model, versionId: undefined } },
+      { ...honest, model: { ...honest.model, onnxSha256: undefined } },
+      { ...honest, trust: undefined },
     ];
     assert.ok(honest.model.versionId && honest.trust?.warning, 'the honest bundle names its version and warns of its operator-only key');
     for (const edited of edits)

@@ -14,6 +14,7 @@ import { snarkjs } from '../src/core/snarkjs.js';
 import { DEVELOPMENT_PTAU_WARNING, OPERATOR_WARNING } from '../src/model/trust.js';
 import { contributeZKey } from '../src/setup/ceremony.js';
 import { REPO_ROOT, tempDir } from './support/env.js';
+import { forgeWithInitialKey } from './support/forge.js';
 import { type Client, SMALL_INPUT, smallMlp, useTestService } from './support/service.js';
 
 const KEY = 'ceremony-test-key';
@@ -62,6 +63,22 @@ test('an open ceremony: the upload returns the owner token once; proofs and immu
   assert.equal(status.ptau.development, true);
   const finalize = await api.request('POST', `/v1/models/${model.id}/ceremony/finalize`, { ownerToken: model.ceremonyOwnerToken, beacon: BEACON });
   assert.equal(finalize.status, 409, 'a beacon alone is public: no finalizing before a contribution');
+});
+
+test("an open ceremony's key verifies nothing: a forged proof of any output, the verifying key and the verifier are refused (409)", async () => {
+  // The initial key has gamma = delta, so A = alpha, B = beta, C = −IC(x) verifies for any signals:
+  // /v1/verify answered {"valid": true} and a forged client bundle became a done job.
+  const res = await fetch(`${served.service.url}/v1/models/${model.id}/ceremony/zkey`);
+  const zkey = join(work, 'initial.zkey');
+  writeFileSync(zkey, Buffer.from(await res.arrayBuffer()));
+  const vkey = await snarkjs.zKey.exportVerificationKey(zkey);
+  const signals = Array.from({ length: vkey.nPublic }, (_, i) => String(999_999 + i));
+  const forged = await forgeWithInitialKey(vkey, signals);
+  assert.equal(await snarkjs.groth16.verify(vkey, signals, forged), true, 'the forgery is real: snarkjs accepts it');
+  const verify = await api.request('POST', '/v1/verify', { model: model.id, proof: forged, publicSignals: signals });
+  assert.equal(verify.status, 409, JSON.stringify(verify.body));
+  assert.equal(verify.body.error.code, 'CONFLICT');
+  for (const path of ['verification_key', 'verifier.sol']) assert.equal((await api.request('GET', `/v1/models/${model.id}/${path}`)).status, 409, path);
 });
 
 test('without a ceremony (the default), the model view says the operator alone made the key and could forge', async () => {

@@ -211,6 +211,9 @@ test('verify takes canonical encodings only and counts the public signals', asyn
   assert.equal(job.status, 'done', JSON.stringify(job.error));
   const verify = (proof: unknown, publicSignals?: unknown) => anon.request('POST', '/v1/verify', { model: model.id, proof, publicSignals });
   assert.deepEqual((await verify(job.proof, job.publicSignals)).body, { valid: true });
+  // Signals beside a bundle were ignored ("valid" for a client that checked them): refused.
+  const tampered = [String(BigInt(job.publicSignals[0]) + 1n), ...job.publicSignals.slice(1)];
+  assert.match(refused(await verify(job.bundle, tampered), 'a bundle with other signals').message, /bundle carries its public signals/);
   assert.match(refused(await verify(job.proof, job.publicSignals.slice(1)), 'too few public signals').message, /public signals/);
   refused(await verify(job.proof, []), 'no public signals');
 

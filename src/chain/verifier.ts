@@ -9,6 +9,7 @@ import { ZkError } from '../core/errors.js';
 import { snarkjs } from '../core/snarkjs.js';
 import { PROOF_SYSTEMS, type ProofSystem } from '../core/systems.js';
 import { modelFiles, readModelInfo, requireArtifact } from '../model/layout.js';
+import { requireFinalKey } from '../model/trust.js';
 import { PROOF_SYSTEM } from '../systems/index.js';
 import { requireSetup, selectorOf, verifierSignature } from './abi.js';
 
@@ -39,6 +40,7 @@ export interface SolidityVerifier {
 export async function exportSolidityVerifier(dir: string): Promise<SolidityVerifier> {
   const info = readModelInfo(dir);
   const system = requireSetup(info, dir);
+  requireFinalKey(info);
   const source = await snarkjs.zKey.exportSolidityVerifier(requireArtifact(modelFiles(dir).zkey, 'setup'), verifierTemplates());
   const signature = verifierSignature(system, info.publicSignals);
   return { system, contractName: PROOF_SYSTEM[system].solidity.contract, source, signature, selector: selectorOf(signature) };

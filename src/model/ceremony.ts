@@ -38,15 +38,6 @@ export interface Transcript {
   finalized: boolean;
 }
 
-/** The key of an open ceremony may still be the initial one (delta = 1), with which anyone can forge: CONFLICT. */
-export function requireProvable(info: ModelInfo): void {
-  if (info.setup?.ceremony && !info.setup.ceremony.finalized) {
-    throw new ZkError('CONFLICT', `model ${info.name}: its phase-2 ceremony is not finalized; proofs are refused until the owner finalizes it`, {
-      ceremony: info.setup.ceremony,
-    });
-  }
-}
-
 const transcriptFile = (dir: string): string => join(modelFiles(dir).ceremonyDir, 'transcript.json');
 
 /** ceremony/transcript.json of a model directory; undefined when it has no ceremony. */

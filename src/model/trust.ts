@@ -2,6 +2,7 @@
  * Who a verifier must trust for a model's keys: whose honesty a proof's soundness rests on. No Node
  * modules here: proof bundles carry the summary, and the client library builds bundles in browsers.
  */
+import { ZkError } from '../core/errors.js';
 import { PROOF_SYSTEM } from '../systems/index.js';
 import type { ModelInfo, Phase2 } from './layout.js';
 
@@ -37,4 +38,22 @@ export function trustSummary(info: ModelInfo): TrustSummary | undefined {
   }
   const names = ceremony.names?.length ? ` (${ceremony.names.join(', ')})` : '';
   return { phase2, trusted: `any one of ${ceremony.contributions} contributors${names} and ${ptau}`, ...ptauWarning };
+}
+
+/**
+ * The key of an open ceremony may still be the initial one (gamma = delta = the G2 generator), with
+ * which anyone forges: A = alpha, B = beta, C = −IC(x) verifies for any public signals. So until the
+ * owner finalizes it, proving, verifying and exporting verifiers are all refused.
+ * Takes model.json (`setup.ceremony`) or the API's model view (`ceremony`).
+ * @throws ZkError CONFLICT while the model's phase-2 ceremony is not finalized.
+ */
+export function requireFinalKey(model: { name: string; setup?: { ceremony?: { finalized: boolean } }; ceremony?: { finalized: boolean } }): void {
+  const ceremony = model.setup?.ceremony ?? model.ceremony;
+  if (ceremony && !ceremony.finalized) {
+    throw new ZkError(
+      'CONFLICT',
+      `model ${model.name}: its phase-2 ceremony is not finalized, and its key may still be the initial one, with which anyone can forge a proof; proofs, verification and verifiers are refused until the owner finalizes it`,
+      { ceremony: { finalized: false } },
+    );
+  }
 }

@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { ZkError } from '../core/errors.js';
-import { requireProvable } from '../model/ceremony.js';
+import { requireFinalKey } from '../model/trust.js';
 import { modelFiles, readModelInfo, requireArtifact } from '../model/layout.js';
 import { planFromJson } from '../quantize/serialize.js';
 import { CircuitProver } from './engine.js';
@@ -15,7 +15,7 @@ export class ModelProver extends CircuitProver {
     const info = readModelInfo(dir);
     const files = modelFiles(dir);
     if (!info.setup) throw new ZkError('ARTIFACT_MISSING', `${dir} has no keys; run zkinfer setup first`, { dir });
-    requireProvable(info);
+    requireFinalKey(info);
     return ModelProver.fromArtifacts({
       info,
       plan: planFromJson(readFileSync(requireArtifact(files.plan, 'compile'), 'utf8')),

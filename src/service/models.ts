@@ -20,7 +20,7 @@ import { parseInputs } from '../io/input.js';
 import { DEFAULT_HEADROOM } from '../model/defaults.js';
 import type { CompileSettingsOf } from '../core/settings.js';
 import { DEFAULT_PROOF_SYSTEM } from '../core/systems.js';
-import { requireProvable } from '../model/ceremony.js';
+import { requireFinalKey } from '../model/trust.js';
 import { modelFiles, type ModelInfo } from '../model/layout.js';
 import { inlineExternalData, uploadedSource } from '../onnx/external.js';
 import { loadOnnx } from '../onnx/load.js';
@@ -242,7 +242,7 @@ export class ModelService {
    * That run's output comes back as the job's preview, with its accuracy against onnxruntime.
    */
   async checkInput(m: ReadyModel, doc: unknown): Promise<SubmittedInput> {
-    requireProvable(m.info);
+    requireFinalKey(m.info);
     const values = parseInputs(doc, m.info.inputs);
     const plan = this.plans.get(m.record.key, () => planFromJson(readFileSync(modelFiles(m.dir).plan, 'utf8')));
     const { outputs } = quantizeForPlan(plan, values);
@@ -276,7 +276,7 @@ export class ModelService {
    * artifact of a model whose owner did not opt in to client proving.
    */
   async artifact(m: ReadyModel, name: string): Promise<{ file: string; type: string; sha256: string }> {
-    requireProvable(m.info);
+    requireFinalKey(m.info);
     if (!Object.hasOwn(ARTIFACTS, name)) throw new ZkError('NOT_FOUND', `no artifact "${name}"; one of ${Object.keys(ARTIFACTS).join(', ')}`, { name });
     const spec = ARTIFACTS[name as ArtifactName];
     if (spec.proving && !m.record.clientProving) {
@@ -312,7 +312,9 @@ export class ModelService {
     for (const name of Object.keys(ARTIFACTS)) this.hashes.delete(`${key}/${name}`);
   }
 
+  /** The model's verifying key; CONFLICT while its ceremony is open (requireFinalKey). */
   verificationKey(m: ReadyModel): Promise<Groth16VerificationKey> {
+    requireFinalKey(m.info);
     let vkey = this.vkeys.get(m.record.key);
     if (!vkey) {
       this.vkeys.set(m.record.key, (vkey = loadVerificationKey(m.dir)));
@@ -328,7 +330,12 @@ export class ModelService {
    */
   async verify(m: ReadyModel, proof: unknown, publicSignals: unknown): Promise<Verdict> {
     const vkey = await this.verificationKey(m);
-    if (typeof proof === 'object' && proof !== null && 'format' in proof) return verifyBundle(m.info, vkey, parseProofBundle(proof));
+    if (typeof proof === 'object' && proof !== null && 'format' in proof) {
+      // A bundle carries its own signals: others beside it were ignored, so a client checking them was told "valid".
+      if (publicSignals !== undefined)
+        throw new ZkError('INPUT_INVALID', 'a proof bundle carries its public signals: send "publicSignals" only with a bare snarkjs proof');
+      return verifyBundle(m.info, vkey, parseProofBundle(proof));
+    }
     const count = m.info.publicSignals;
     const bare = z.object({ proof: snarkProofSchema, publicSignals: z.array(scalarElement).length(count, `model ${m.info.name} has ${count} public signals`) });
     const { proof: parsed, publicSignals: signals } = parseOrThrow(bare, { proof, publicSignals }, 'not a proof with public signals');

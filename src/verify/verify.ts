@@ -6,7 +6,7 @@ import type { SnarkProof } from '../core/snarkjs.js';
 import { PROOF_SYSTEMS, type ProofSystem } from '../core/systems.js';
 import { inputBoundViolation } from '../io/input.js';
 import type { ModelInfo } from '../model/layout.js';
-import { type TrustSummary, trustSummary } from '../model/trust.js';
+import { requireFinalKey, type TrustSummary, trustSummary } from '../model/trust.js';
 import { acceptedError, type AcceptedError, type ProofBundle, type ProvenTensor, readPublic } from '../prove/bundle.js';
 import { PROOF_SYSTEM, type ProofSystemModule, scalarElement } from '../systems/index.js';
 
@@ -73,13 +73,15 @@ export interface Expectations {
  * (GET /v1/models/:id, with `system` and `vkeyHash` at its top level) as it is served.
  */
 export type VerifyingModel = Pick<ModelInfo, 'name' | 'onnxSha256' | 'inputs' | 'outputs' | 'publicSignals' | 'publicLayout' | 'commitments'> &
-  ({ setup?: ModelKeys } | { system?: ProofSystem; vkeyHash?: string; versionId?: string });
+  ({ setup?: ModelKeys } | { system?: ProofSystem; vkeyHash?: string; versionId?: string; ceremony?: { finalized: boolean } });
 
 interface ModelKeys {
   system: ProofSystem;
   vkeyHash: string;
   /** The model version id (src/model/version.ts), where the model has one. */
   versionId?: string;
+  /** A phase-2 ceremony's state (requireFinalKey). */
+  ceremony?: { finalized: boolean };
 }
 
 /** The model's proof system, verifying key hash and version id, from either form; undefined before setup. */
@@ -99,12 +101,14 @@ function keysOf(model: VerifyingModel): ModelKeys | undefined {
 export async function verifyBundle(info: VerifyingModel, vkey: unknown, bundle: ProofBundle, expect: Expectations = {}): Promise<Verdict> {
   const keys = keysOf(info);
   if (!keys) throw new ZkError('ARTIFACT_MISSING', `model ${info.name} has no keys`);
+  requireFinalKey(info);
   if (bundle.model.vkeyHash !== keys.vkeyHash)
     return { valid: false, reason: `the proof names verifying key ${bundle.model.vkeyHash.slice(0, 12)}…, this model's is ${keys.vkeyHash.slice(0, 12)}…` };
-  if (bundle.model.versionId !== undefined && keys.versionId !== undefined && bundle.model.versionId !== keys.versionId)
-    return { valid: false, reason: `the proof names model version ${bundle.model.versionId.slice(0, 12)}…, this model's is ${keys.versionId.slice(0, 12)}…` };
-  if (bundle.model.onnxSha256 !== undefined && bundle.model.onnxSha256 !== info.onnxSha256)
-    return { valid: false, reason: `the proof names ONNX model ${bundle.model.onnxSha256.slice(0, 12)}…, this model's is ${info.onnxSha256.slice(0, 12)}…` };
+  if (bundle.model.onnxSha256 !== info.onnxSha256)
+    return {
+      valid: false,
+      reason: `the proof names ONNX model ${bundle.model.onnxSha256?.slice(0, 12) ?? '(none)'}…, this model's is ${info.onnxSha256.slice(0, 12)}…`,
+    };
   if (bundle.system !== keys.system) return { valid: false, reason: `the proof is ${bundle.system}, this model's keys are ${keys.system}` };
   if (bundle.model.name !== info.name)
     return { valid: false, reason: `the proof names model ${JSON.stringify(bundle.model.name)}, this model is ${JSON.stringify(info.name)}` };
@@ -155,18 +159,18 @@ function modelLabels(info: VerifyingModel): ModelLabels {
 }
 
 /**
- * Why the bundle's labels are not the model's, or undefined: a version id it shows must be the
- * model's, and a trust summary the model's phase-2 kind, with a warning where the model has one
- * (bundles from before they were written have neither); it shows the accepted error exactly when
- * the model accepted one. Edited, they would mislabel a valid proof.
+ * Why the bundle's labels are not the model's, or undefined: the version id must be the model's,
+ * and the trust summary the model's phase-2 kind, with a warning where the model has one; where the
+ * model has them, a bundle without them is invalid too (removing a label must not skip its check);
+ * it shows the accepted error exactly when the model accepted one. Edited, they would mislabel a valid proof.
  */
 function labelFault(bundle: ProofBundle, model: ModelLabels): string | undefined {
   const { versionId, acceptedError: accepted } = bundle.model;
-  if (versionId !== undefined && model.versionId !== undefined && versionId !== model.versionId)
-    return `the proof names model version ${versionId.slice(0, 12)}…, this model's is ${model.versionId.slice(0, 12)}…`;
+  if (model.versionId !== undefined && versionId !== model.versionId)
+    return `the proof names model version ${versionId?.slice(0, 12) ?? '(none)'}…, this model's is ${model.versionId.slice(0, 12)}…`;
   // Who made the phase-2 key, and whether that is a warning; the wording may change between versions.
   const trust = bundle.trust;
-  if (trust && model.trust && (trust.phase2 !== model.trust.phase2 || (trust.warning === undefined) !== (model.trust.warning === undefined)))
+  if (model.trust && (trust?.phase2 !== model.trust.phase2 || (trust.warning === undefined) !== (model.trust.warning === undefined)))
     return "the trust the bundle states is not this model's";
   if (accepted?.maxAbsError !== model.acceptedError?.maxAbsError || accepted?.tolerance !== model.acceptedError?.tolerance)
     return "the accepted quantization error the bundle states is not this model's";
