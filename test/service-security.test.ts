@@ -194,6 +194,16 @@ test('hostile requests are each a clean 4xx: deep nesting, prototype keys, overf
   form.append('model', new Blob([new Uint8Array(smallMlp())]), 'model.onnx');
   form.append('calibration', JSON.stringify({ input: deep }));
   assert.match(refused(await alice.request('POST', '/v1/models', form), 'a 4,000-deep calibration').message, /nested deeper/);
+  // Multipart bodies busboy cannot parse were 500 INTERNAL.
+  const cut = '--b\r\nContent-Disposition: form-data; name="model"; filename="m.onnx"\r\n\r\nxyz';
+  for (const [body, type] of [
+    ['zzz', 'multipart/form-data'],
+    [cut, 'multipart/form-data; boundary=b'],
+  ])
+    assert.match(
+      refused(await alice.request('POST', '/v1/models', body, type), `a malformed multipart body: ${body.slice(0, 8)}`).message,
+      /multipart body is malformed/,
+    );
   const shallow = encodeURIComponent(JSON.stringify({ input: [[[[[0.1, 0.2, 0.3]]]]] }));
   assert.match(refused(await alice.upload(smallMlp(), `?calibration=${shallow}`), 'an over-nested calibration').message, /nested deeper/);
 });

@@ -30,7 +30,15 @@ export function receiveModel(limits: { modelBytes: number; fieldBytes: number })
     { name: 'data', maxCount: DATA_PARTS },
   ]);
   return (req, res, next) => {
-    if (req.is('multipart/form-data')) return form(req, res, next);
+    // busboy's parse errors ("Boundary not found", "Unexpected end of form") reach us as plain Errors: the client's body, a 400.
+    if (req.is('multipart/form-data'))
+      return form(req, res, (err?: unknown) =>
+        next(
+          err instanceof Error && !(err instanceof multer.MulterError)
+            ? new ZkError('INPUT_INVALID', `the multipart body is malformed: ${err.message}`, undefined, { cause: err })
+            : err,
+        ),
+      );
     if (req.is('application/octet-stream')) return raw(req, res, next);
     next(new ZkError('INPUT_INVALID', 'send the model as application/octet-stream, or as multipart/form-data with a "model" file part'));
   };
