@@ -109,6 +109,12 @@ test('contributions: accepted when they extend the chain, refused with the reaso
   assert.match(fork.body.error.message, /contribution refused/);
   const garbage = await post(new Uint8Array([1, 2, 3, 4]));
   assert.equal(garbage.status, 400);
+  // A zkey whose contribution count points past its section was a 500 (a RangeError reading it).
+  const overlong = Buffer.from(await contribution('mallory'));
+  overlong.writeUInt32LE(0x7fffffff, sectionOffset(overlong, 10) + 64);
+  const malformed = await post(overlong);
+  assert.equal(malformed.status, 400, JSON.stringify(malformed.body));
+  assert.match(malformed.body.error.message, /not a valid Groth16 zkey/);
   assert.equal((await api.request('POST', `/v1/models/${model.id}/ceremony/contributions`)).status, 400, 'no body');
 
   const bob = await post(await contribution('bob'));
@@ -167,4 +173,14 @@ async function auditUrl(id: string): Promise<any> {
     { env: { ...process.env, ZKINFER_DATA_DIR: work } },
   ).catch((e: { stdout: string }) => e);
   return JSON.parse(cli.stdout);
+}
+
+/** Where section `type`'s data starts in a snarkjs binary file ("zkey", version, section count, then type u32 / size u64 / data). */
+function sectionOffset(file: Buffer, type: number): number {
+  for (let pos = 12, i = 0; i < file.readUInt32LE(8); i++) {
+    const size = Number(file.readBigUInt64LE(pos + 4));
+    if (file.readUInt32LE(pos) === type) return pos + 12;
+    pos += 12 + size;
+  }
+  throw new Error(`no section ${type}`);
 }

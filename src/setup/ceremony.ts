@@ -47,7 +47,14 @@ export function readPhase2Chain(file: string): Promise<Phase2Chain> {
   return withBinFile(file, 'zkey', 'INPUT_INVALID', async (bin) => {
     const header = uniqueSection(bin, 1, file, 'INPUT_INVALID');
     if (!header || (await bin.read(header.offset, 4)).readUInt32LE(0) !== 1) throw new ZkError('INPUT_INVALID', `${file} is not a Groth16 zkey`);
-    return { ...(await readMpc(bin, file)), delta: await readDelta(bin, file) };
+    try {
+      return { ...(await readMpc(bin, file)), delta: await readDelta(bin, file) };
+    } catch (e) {
+      // A length field pointing past its section: Buffer reads throw RangeError (it was a 500).
+      if (e instanceof RangeError)
+        throw new ZkError('INPUT_INVALID', `${file} is not a valid Groth16 zkey: a section is shorter than its lengths say`, undefined, { cause: e });
+      throw e;
+    }
   });
 }
 
