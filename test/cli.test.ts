@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -208,10 +209,14 @@ test('a three-party phase-2 ceremony and the audit, as README "Trust" walks thro
   assert.match(refused.stderr, /CONFLICT.*not finalized/);
   assert.match(ok(zkinfer('ceremony', 'finalize', m, '--beacon', 'ab'.repeat(32)), 'finalize'), /trusted: any one of 3 contributors \(alice, bob, carol\)/);
   assert.match(ok(zkinfer('ceremony', 'verify', m), 'verify'), /ceremony ok/);
-  // A second init replaced the finished ceremony's keys without a word, where setup asks for --force.
+  // A second init, or a compile into the directory, replaced the finished ceremony's keys (or left
+  // them without a model) without a word, where setup asks for --force.
   const reinit = zkinfer('ceremony', 'init', m);
   assert.equal(reinit.code, 1);
   assert.match(reinit.stderr, /CONFLICT.*already has groth16 keys.*run ceremony init with --force/);
+  const recompile = zkinfer('compile', join(model, 'network.onnx'), '--out', m, '--scale', '10');
+  assert.equal(recompile.code, 1);
+  assert.match(recompile.stderr, /CONFLICT.*run compile with --force/);
   ok(zkinfer('prove', m, '--input', join(model, 'input.json'), '--out', join(work, 'ceremony-proof.json')), 'prove');
   assert.equal(ok(zkinfer('verify', m, join(work, 'ceremony-proof.json')), 'verify').trim(), 'valid');
   const audit = ok(zkinfer('audit', m), 'audit');
@@ -272,4 +277,15 @@ test('compile with a relative --out, as the README writes it (the witness calcul
   const r = zkinferIn(work, 'compile', join(model, 'network.onnx'), '--out', 'build/relative', '--calibrate', join(model, 'input.json'));
   assert.equal(r.code, 0, r.stderr);
   assert.ok(existsSync(join(work, 'build/relative/circuit/main_js/main.wasm')));
+});
+
+test('output piped into a reader that has stopped (| head) ends the command quietly', async () => {
+  // calldata of the first test's proof: it writes, then goes on (snarkjs' curve is released after).
+  const child = spawn(process.execPath, [join(REPO_ROOT, 'bin/zkinfer.js'), 'calldata', dir, proof], { stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stdout.destroy(); // the reader is gone before the first write: EPIPE
+  let stderr = '';
+  child.stderr.on('data', (d) => (stderr += d));
+  const [code] = await once(child, 'exit');
+  assert.equal(stderr, '', 'no stack trace');
+  assert.equal(code, 0);
 });

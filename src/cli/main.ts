@@ -3,7 +3,7 @@
  * imports): loading everything (snarkjs, onnxruntime, the service's Express/BullMQ/S3 stack) cost a
  * cold `zkinfer prove` about 1.3 s of CPU before proving anything.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import { formatVisibility } from '../commit/visibility.js';
@@ -14,6 +14,12 @@ import { parseInputs } from '../io/input.js';
 import { modelFiles, readModelInfo } from '../model/layout.js';
 import { parseSetting } from '../model/prepare.js';
 import { stageBar } from './progress.js';
+
+// Output piped into `head` that has seen enough: stop quietly, as Unix tools do (it was an unhandled EPIPE and a stack).
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code !== 'EPIPE') throw e;
+  process.exit(0);
+});
 
 const dataDir = (): string => resolve(process.env.ZKINFER_DATA_DIR ?? './data');
 const readJson = (file: string): unknown => {
@@ -94,8 +100,11 @@ program
   .addOption(settingOption('dim'))
   .addOption(settingOption('fix'))
   .addOption(settingOption('accept_error'))
+  .option('--force', FORCE_HELP)
   .description('parse, quantize and compile a model to a circom circuit')
-  .action(async (model: string, opts: SettingOpts & { out: string; calibrate?: string }) => {
+  .action(async (model: string, opts: SettingOpts & { out: string; calibrate?: string; force?: boolean }) => {
+    // A new circuit leaves the directory's keys (a finished ceremony's, say) without a model: as setup, only when told.
+    refuseReplacingKeys(opts.out, 'compile', opts.force);
     const [{ compileModel }, { readModelFile }, { loadOnnx }, { prepareWithDocs }] = await Promise.all([
       import('../model/compile.js'),
       import('../onnx/external.js'),
@@ -217,11 +226,11 @@ async function printTrust(dir: string): Promise<void> {
 }
 
 /**
- * New keys invalidate what the old ones made; `setup` and `ceremony init` replace them only when told to.
+ * New keys (or a new circuit) invalidate what the old keys made; `setup`, `ceremony init` and `compile` replace them only when told to.
  * @throws ZkError CONFLICT when DIR has keys and `force` is not set.
  */
 function refuseReplacingKeys(dir: string, command: string, force: boolean | undefined): void {
-  const existing = readModelInfo(dir).setup;
+  const existing = existsSync(modelFiles(dir).info) ? readModelInfo(dir).setup : undefined;
   if (!existing || force) return;
   throw new ZkError(
     'CONFLICT',
