@@ -92,7 +92,7 @@ const models = {
     return { valid: true };
   },
   async receiveBundle(_m: ReadyModel, _doc: unknown, client: string) {
-    return { ...job('from-client', client), status: 'done' as const };
+    return { job: { ...job('from-client', client), status: 'done' as const }, created: true };
   },
   async solidityVerifier() {
     const e = new Error('disk full') as Error & { code: string };

@@ -91,6 +91,22 @@ test('the service verifies a client-made bundle and records it as a done job of 
   const refused = await api.request('POST', `/v1/models/${hashed.id}/proofs`, { bundle: tampered });
   assert.equal(refused.status, 400);
   assert.equal(refused.body.error.code, 'PROOF_INVALID');
+  // The same statement again (re-sent, or its proof re-randomized: as valid, and free to make) is the
+  // job already recorded, not a new row: 899 re-sent bundles had added 3.4 MB.
+  const count = () => {
+    const d = openDatabase(served.service.config.dataDir);
+    const { n } = d.prepare('SELECT count(*) AS n FROM jobs').get() as { n: number };
+    d.close();
+    return n;
+  };
+  const rows = count();
+  const again = await api.request('POST', `/v1/models/${hashed.id}/proofs`, { bundle });
+  assert.equal(again.status, 200, JSON.stringify(again.body));
+  assert.equal(again.body.id, job.id);
+  assert.equal(count(), rows);
+  // Timings are stored as sent: bounded (1e308 made runMs Infinity, shown as null).
+  const slow = await api.request('POST', `/v1/models/${hashed.id}/proofs`, { bundle: { ...bundle, timings: { witnessMs: 1e308, proveMs: 1 } } });
+  assert.equal(slow.status, 400, JSON.stringify(slow.body));
   const malformed = await api.request('POST', `/v1/models/${hashed.id}/proofs`, { bundle: { format: 'nope' } });
   assert.equal(malformed.status, 400);
   assert.equal(malformed.body.error.code, 'INPUT_INVALID');

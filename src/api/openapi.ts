@@ -466,7 +466,7 @@ export const openapi = {
           }),
         },
         responses: {
-          200: { description: 'finished within ?wait', content: json(ref('ProofJob')) },
+          200: { description: 'finished within ?wait; or, for a bundle, the job already recorded for its statement', content: json(ref('ProofJob')) },
           201: { description: 'a client-made bundle verified and recorded as a done job', content: json(ref('ProofJob')) },
           202: { description: 'queued', content: json(ref('ProofJob')) },
           400: error('input of the wrong shape, not finite numbers, or out of the circuit range; a bundle that does not verify (PROOF_INVALID)'),

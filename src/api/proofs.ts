@@ -41,8 +41,12 @@ export function proofRoutes(app: Express, d: ApiDeps): void {
     const { wait } = parseWith(waitQuery, req.query, 'query');
     const model = d.models.ready(req.params.id);
     if (typeof req.body === 'object' && req.body !== null && 'bundle' in req.body) {
-      const done = await d.models.receiveBundle(model, (req.body as { bundle: unknown }).bundle, clientOfRequest(req));
-      return void res.status(201).location(`/v1/proofs/${done.id}`).json(jobView(done));
+      const { job, created } = await d.models.receiveBundle(model, (req.body as { bundle: unknown }).bundle, clientOfRequest(req));
+      // 200 with the job already recorded for this statement (a bundle sent again adds nothing).
+      return void res
+        .status(created ? 201 : 200)
+        .location(`/v1/proofs/${job.id}`)
+        .json(jobView(job));
     }
     let job = await d.queue.submit(model.record.id, await d.models.checkInput(model, req.body), clientOfRequest(req));
     if (wait) {

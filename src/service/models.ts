@@ -347,7 +347,7 @@ export class ModelService {
    * model: PROOF_INVALID (400) with the verifier's reason otherwise. Only the shareable bundle is
    * kept: parsing drops anything else sent with it (an opening with private values included).
    */
-  async receiveBundle(m: ReadyModel, doc: unknown, client: string): Promise<JobRecord> {
+  async receiveBundle(m: ReadyModel, doc: unknown, client: string): Promise<{ job: JobRecord; created: boolean }> {
     const bundle = parseProofBundle(doc);
     const v = await verifyBundle(m.info, await this.verificationKey(m), bundle);
     if (!v.valid) throw new ZkError('PROOF_INVALID', `the bundle does not verify against model ${m.record.id}: ${v.reason}`, { reason: v.reason });
@@ -360,6 +360,7 @@ export class ModelService {
       node: 'client',
       result: bundle,
       timings: { queuedMs: 0, witnessMs, proveMs, runMs: witnessMs + proveMs },
+      statement: sha256Hex(Buffer.from(bundle.publicSignals.join(','))),
     });
   }
 

@@ -73,6 +73,9 @@ const MIGRATIONS = [
   `ALTER TABLE models ADD COLUMN build_starts INTEGER NOT NULL DEFAULT 0;`,
   // With API keys, a model and its name belong to the client that uploaded it (NULL: the operator's, or from before).
   `ALTER TABLE models ADD COLUMN owner TEXT;`,
+  // A client's proof is recorded once per statement: re-sent (or re-randomized) bundles add no rows.
+  `ALTER TABLE jobs ADD COLUMN statement TEXT;
+   CREATE UNIQUE INDEX jobs_statement ON jobs (model_id, client, statement) WHERE statement IS NOT NULL;`,
 ];
 
 /**

@@ -134,15 +134,25 @@ export class JobStore {
 
   /**
    * Records a proof made elsewhere (a client proving on its own machine) as a job that is already
-   * done: no input (the service never saw it), the verified bundle as its result.
+   * done: no input (the service never saw it), the verified bundle as its result. One job per model,
+   * client and `statement` (a digest of the public signals): a statement the client already recorded
+   * returns that job and `created: false`, so re-sending a bundle, or re-randomizing its Groth16 proof
+   * (cheap, and as valid), cannot grow the database.
    */
-  insertDone(j: Pick<JobRecord, 'id' | 'modelId' | 'createdAt' | 'client' | 'node'> & { result: ProofBundle; timings: JobTimings }): JobRecord {
-    this.db
+  insertDone(j: Pick<JobRecord, 'id' | 'modelId' | 'createdAt' | 'client' | 'node'> & { result: ProofBundle; timings: JobTimings; statement: string }): {
+    job: JobRecord;
+    created: boolean;
+  } {
+    const { changes } = this.db
       .prepare(
-        "INSERT INTO jobs (id, model_id, status, input, result, timings, created_at, started_at, finished_at, client, priority, attempts, node) VALUES (?, ?, 'done', '[]', ?, ?, ?, ?, ?, ?, 0, 0, ?)",
+        "INSERT INTO jobs (id, model_id, status, input, result, timings, created_at, started_at, finished_at, client, priority, attempts, node, statement) VALUES (?, ?, 'done', '[]', ?, ?, ?, ?, ?, ?, 0, 0, ?, ?) ON CONFLICT DO NOTHING",
       )
-      .run(j.id, j.modelId, JSON.stringify(j.result), JSON.stringify(j.timings), j.createdAt, j.createdAt, j.createdAt, j.client, j.node ?? null);
-    return this.get(j.id)!;
+      .run(j.id, j.modelId, JSON.stringify(j.result), JSON.stringify(j.timings), j.createdAt, j.createdAt, j.createdAt, j.client, j.node ?? null, j.statement);
+    if (changes) return { job: this.get(j.id)!, created: true };
+    const { id } = this.db.prepare('SELECT id FROM jobs WHERE model_id = ? AND client = ? AND statement = ?').get(j.modelId, j.client, j.statement) as {
+      id: string;
+    };
+    return { job: this.get(id)!, created: false };
   }
 
   get(id: string): JobRecord | undefined {

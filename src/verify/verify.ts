@@ -51,7 +51,11 @@ export const proofBundleSchema = z
     inputs: z.array(tensor),
     outputs: z.array(tensor),
     commitments: z.object({ input: decimal, weights: decimal, output: decimal }).partial().optional(),
-    timings: z.object({ witnessMs: z.number(), proveMs: z.number() }).partial().optional(),
+    // Milliseconds, at most a day: a client's bundle is stored with them (1e308 made runMs Infinity).
+    timings: z
+      .object({ witnessMs: z.number().nonnegative().max(86_400_000), proveMs: z.number().nonnegative().max(86_400_000) })
+      .partial()
+      .optional(),
   })
   .refine((b) => b.proof.protocol === b.system, { message: 'the proof is not of the system the bundle names', path: ['proof', 'protocol'] });
 
