@@ -355,6 +355,12 @@ describe('sizes and names a model declares are bounded at load', () => {
     };
     expectLoad(withDims([2 ** 40, 2 ** 40]), 'TOO_LARGE', /initializer W/);
     expectLoad(withDims([-1]), 'ONNX_MALFORMED', /dimension -1/);
+    // An input's negative dim was read as a symbolic one of size 1.
+    expectLoad(
+      retype(reluChain(1), (m) => (m.graph!.input![0].type!.tensorType!.shape!.dim![1].dimValue = -5)),
+      'ONNX_MALFORMED',
+      /dimension 1 is -5/,
+    );
   });
 
   test('a graph without outputs, or with an input named __proto__, is refused with a code', () => {
