@@ -190,6 +190,8 @@ test('hostile requests are each a clean 4xx: deep nesting, prototype keys, overf
     refused(await alice.upload(smallMlp(), `?visibility=${key}=hashed`), `visibility key ${key}`);
   }
   assert.match(refused(await alice.upload(smallMlp(), '?visibility=input=hashed,input=public'), 'duplicate visibility').message, /twice/);
+  // A repeated option was "expected number, received NaN".
+  assert.match(refused(await alice.upload(smallMlp(), '?scale=8&scale=10'), 'a repeated option').message, /upload option scale is given more than once/);
   const form = new FormData();
   form.append('model', new Blob([new Uint8Array(smallMlp())]), 'model.onnx');
   form.append('calibration', JSON.stringify({ input: deep }));

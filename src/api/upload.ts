@@ -50,7 +50,11 @@ export function uploadOf(req: Request): Upload & { ceremony: boolean } {
   const multipart = req.is('multipart/form-data');
   const onnx = multipart ? files.model?.[0]?.buffer : (req.body as Buffer);
   if (!onnx) throw new ZkError('INPUT_INVALID', 'the multipart upload has no "model" file part');
-  const o = parseWith(settingsSchema, multipart ? req.body : req.query, 'upload option');
+  const given = (multipart ? req.body : req.query) as Record<string, unknown>;
+  // A repeated option arrives as an array, which zod then reported as "expected number, received NaN".
+  const twice = Object.keys(given).filter((k) => Array.isArray(given[k]));
+  if (twice.length) throw new ZkError('INPUT_INVALID', `upload option ${twice.join(', ')} is given more than once: give each option once`, { options: twice });
+  const o = parseWith(settingsSchema, given, 'upload option');
   const calibration = files.calibration?.[0]?.buffer.toString('utf8') ?? o.calibration;
   const data = files.data ?? [];
   return {
