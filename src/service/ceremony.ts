@@ -4,7 +4,7 @@
  * per model), and finalizing with the owner's token. The cryptography is src/model/ceremony.ts's.
  */
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
-import { rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ZkError } from '../core/errors.js';
 import { addContribution, finalizeCeremony, locatePtau, readTranscript, type Transcript } from '../model/ceremony.js';
@@ -58,12 +58,15 @@ export class CeremonyService {
   contribute(m: ReadyModel, zkey: Buffer): Promise<Transcript> {
     const ceremony = requireCeremony(m);
     return this.serially(m.record.key, async () => {
-      const file = join(modelFiles(m.dir).ceremonyDir, `incoming-${randomUUID()}.zkey`);
+      // A directory of its own, so the file is named as the uploader knows it in any refusal ("contribution.zkey").
+      const dir = join(modelFiles(m.dir).ceremonyDir, `incoming-${randomUUID()}`);
+      const file = join(dir, 'contribution.zkey');
+      mkdirSync(dir, { mode: 0o700 });
       writeFileSync(file, zkey);
       try {
         return await addContribution(m.dir, file, { ...this.ptau, ptau: ceremony.ptau ?? this.ptau.ptau });
       } finally {
-        rmSync(file, { force: true });
+        rmSync(dir, { recursive: true, force: true });
       }
     });
   }
