@@ -44,7 +44,10 @@ before(async () => {
   browser = await launchBrowser();
   page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
   // Chromium reports what its pages miss (the page's own requests and its own, like /favicon.ico) on the console.
-  page.on('console', (m) => void (m.type() === 'error' && /status of 404/.test(m.text()) && missing.push(`${page.url()}: ${m.text()}`)));
+  // And what the content security policy blocked: the pages must work within it (snarkjs' wasm and workers included).
+  page.on('console', (m) => {
+    if (m.type() === 'error' && /status of 404|Content Security Policy/.test(m.text())) missing.push(`${page.url()}: ${m.text()}`);
+  });
   mkdirSync(SHOTS, { recursive: true });
 });
 
@@ -69,7 +72,13 @@ let proven: any; // the bundle the page proved
 test('the page proves tiny_mlp with a hashed input; the service verifies and records only the proof', async () => {
   const sent: string[] = [];
   page.on('request', (r) => sent.push(`${r.method()} ${r.url()} ${r.postData() ?? ''}`));
-  await page.goto(`${service.url}/#prove`);
+  const home = await page.goto(`${service.url}/#prove`);
+  // Served with a content security policy and nosniff (helmet), and compressed.
+  const headers = home!.headers();
+  assert.match(headers['content-security-policy'], /script-src 'self' 'wasm-unsafe-eval'/);
+  assert.equal(headers['x-content-type-options'], 'nosniff');
+  const bundle = await fetch(`${service.url}/app.js`, { headers: { 'accept-encoding': 'gzip' } });
+  assert.equal(bundle.headers.get('content-encoding'), 'gzip');
   // A new user's first visit lists only clientProving models (not the example): the page says why.
   assert.match(await page.getByTestId('client-models').innerText(), /clientProving=true.*The service proves the others/);
   await page.getByTestId('model-select').selectOption(model.id);
@@ -156,5 +165,5 @@ test('every page renders its key elements', async () => {
   await page.goto(`${service.url}/docs/`);
   await page.getByText('/v1/models/{id}/artifacts/{name}').first().waitFor({ timeout: 30_000 });
   await shot('docs');
-  assert.deepEqual(missing, [], 'every page asked only for what the service serves');
+  assert.deepEqual(missing, [], 'every page asked only for what the service serves, and nothing its policy blocks');
 });

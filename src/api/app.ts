@@ -3,7 +3,9 @@
  * on the app with their full paths, so the app's router is the complete list openapi.ts documents.
  */
 import { randomUUID } from 'node:crypto';
+import compression from 'compression';
 import express, { type Express } from 'express';
+import helmet from 'helmet';
 import type { Logger } from 'pino';
 import { pinoHttp } from 'pino-http';
 import type { ModelBuilder } from '../jobs/compiles.js';
@@ -31,12 +33,32 @@ export interface ApiDeps {
   isReady(): boolean;
 }
 
+/**
+ * helmet's headers (nosniff, frame-ancestors, referrer policy, …) with a content security policy the
+ * web app lives within: scripts only from the service, plus what snarkjs needs in the page —
+ * WebAssembly compilation ('wasm-unsafe-eval') and its curve's workers, which ffjavascript starts
+ * from blob: URLs. No upgrade-insecure-requests: the service is often plain HTTP on localhost.
+ */
+const SECURITY_HEADERS = {
+  contentSecurityPolicy: {
+    useDefaults: true,
+    directives: {
+      'script-src': ["'self'", "'wasm-unsafe-eval'"],
+      'worker-src': ["'self'", 'blob:'],
+      'upgrade-insecure-requests': null,
+    },
+  },
+};
+
 /** A client's X-Request-Id is kept when it looks like one; otherwise the request gets a UUID. */
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
 
 export function createApp(deps: ApiDeps): Express {
   const app = express();
   app.disable('x-powered-by');
+  app.use(helmet(SECURITY_HEADERS));
+  // The web app's bundles are megabytes of JavaScript; JSON views compress well too.
+  app.use(compression());
   app.use(
     pinoHttp({
       logger: deps.logger,
