@@ -359,7 +359,7 @@ describe('sizes and names a model declares are bounded at load', () => {
     expectLoad(
       retype(reluChain(1), (m) => (m.graph!.input![0].type!.tensorType!.shape!.dim![1].dimValue = -5)),
       'ONNX_MALFORMED',
-      /dimension 1 is -5/,
+      /graph value x: dimension -5 is not a size/,
     );
   });
 

@@ -10,7 +10,6 @@ const toNumber = (v: Long | null | undefined): number => (v == null ? 0 : typeof
 
 const T = onnx.TensorProto.DataType;
 
-/** Graph input and output names that would collide with a JavaScript object's own machinery. */
 /** Names that JavaScript objects keyed by them would take for their own machinery: refused wherever a name keys an object. */
 export const RESERVED_NAMES: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
 
@@ -131,10 +130,9 @@ function valueInfo(v: onnxProto.onnx.IValueInfoProto): ValueInfo {
   if (!tensorType) throw new ZkError('ONNX_UNSUPPORTED', `graph value ${name}: only tensor inputs and outputs are supported`);
   // A symbolic or unknown dimension is 1 (one example at a time) until the user names its size.
   const shape = tensorType.shape?.dim ?? [];
-  // ONNX dims are sizes: a negative one is a broken file, not a symbolic dim (it was read as one, of size 1).
-  const negative = shape.findIndex((d) => d.dimValue != null && toNumber(d.dimValue) < 0);
-  if (negative >= 0) throw new ZkError('ONNX_MALFORMED', `graph value ${name}: dimension ${negative} is ${toNumber(shape[negative].dimValue!)}`, { name });
-  const fixed = (d: (typeof shape)[number]) => d.dimValue != null && toNumber(d.dimValue) > 0;
+  // Any dim_value but protobuf's default 0 is a size, so boundedSize below refuses a negative one (it was
+  // read as a symbolic dim of size 1).
+  const fixed = (d: (typeof shape)[number]) => d.dimValue != null && toNumber(d.dimValue) !== 0;
   const dims = shape.map((d) => (fixed(d) ? toNumber(d.dimValue) : 1));
   const dimParams = shape.map((d, i) => (fixed(d) ? '' : d.dimParam || `${name}:${i}`));
   // Dim sizes are keyed by these names (--dim, calibration documents).
