@@ -53,7 +53,8 @@ export interface AcceptedError {
   tolerance: number;
 }
 
-export const acceptedError = (info: Pick<ModelInfo, 'accuracy'>): { acceptedError: AcceptedError } | object =>
+/** The error a model accepted (compiled with accept_error), from model.json's `accuracy` or the view's `quantization`. */
+export const acceptedError = (info: { accuracy: AcceptedError & { accepted?: boolean } }): { acceptedError: AcceptedError } | object =>
   info.accuracy.accepted ? { acceptedError: { maxAbsError: info.accuracy.maxAbsError, tolerance: info.accuracy.tolerance } } : {};
 
 /** The bundle to share: without the opening. */

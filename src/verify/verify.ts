@@ -77,21 +77,19 @@ export interface Expectations {
  * (GET /v1/models/:id, with `system` and `vkeyHash` at its top level) as it is served.
  */
 export type VerifyingModel = Pick<ModelInfo, 'name' | 'onnxSha256' | 'inputs' | 'outputs' | 'publicSignals' | 'publicLayout' | 'commitments'> &
-  ({ setup?: ModelKeys } | { system?: ProofSystem; vkeyHash?: string; versionId?: string; ceremony?: { finalized: boolean } });
+  ({ setup?: ModelKeys } | { system?: ProofSystem; vkeyHash?: string; ceremony?: { finalized: boolean } });
 
 interface ModelKeys {
   system: ProofSystem;
   vkeyHash: string;
-  /** The model version id (src/model/version.ts), where the model has one. */
-  versionId?: string;
   /** A phase-2 ceremony's state (requireFinalKey). */
   ceremony?: { finalized: boolean };
 }
 
-/** The model's proof system, verifying key hash and version id, from either form; undefined before setup. */
+/** The model's proof system and verifying key hash, from either form; undefined before setup. */
 function keysOf(model: VerifyingModel): ModelKeys | undefined {
   if ('setup' in model && model.setup) return model.setup;
-  if ('system' in model && model.system && model.vkeyHash) return { system: model.system, vkeyHash: model.vkeyHash, versionId: model.versionId };
+  if ('system' in model && model.system && model.vkeyHash) return { system: model.system, vkeyHash: model.vkeyHash };
   return undefined;
 }
 
@@ -158,8 +156,7 @@ function modelLabels(info: VerifyingModel): ModelLabels {
     return { versionId: m.setup?.versionId, trust: trustSummary(m), ...(m.accuracy ? acceptedError(m) : {}) };
   }
   const view = info as { versionId?: string; trust?: TrustSummary; quantization?: { accepted?: boolean; maxAbsError: number; tolerance: number } };
-  const q = view.quantization;
-  return { versionId: view.versionId, trust: view.trust, ...(q?.accepted ? { acceptedError: { maxAbsError: q.maxAbsError, tolerance: q.tolerance } } : {}) };
+  return { versionId: view.versionId, trust: view.trust, ...(view.quantization ? acceptedError({ accuracy: view.quantization }) : {}) };
 }
 
 /**
