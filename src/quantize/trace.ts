@@ -91,11 +91,13 @@ export function requireSupported(graph: OnnxGraph): void {
   );
 }
 
-const hasWideInput = (inputs: readonly (SymTensor | undefined)[]): boolean => inputs.some((t) => t?.data.some((f) => f.terms.size > 1));
+/** A tensor holding a form of more than one term: what folding multiplies and materialising makes a wire. */
+const isWide = (t: SymTensor | undefined): t is SymTensor => t?.data.some((f) => f.terms.size > 1) ?? false;
+const hasWideInput = (inputs: readonly (SymTensor | undefined)[]): boolean => inputs.some(isWide);
 
 /** The inputs with their wide forms made wires (PlanBuilder.materialise), the others as they are. */
 const materialiseInputs = (builder: PlanBuilder, inputs: readonly (SymTensor | undefined)[], origin: { name: string; opType: string }) =>
-  inputs.map((t) => (t?.data.some((f) => f.terms.size > 1) ? { ...t, data: builder.materialise(t.data, { node: origin.name, op: origin.opType }) } : t));
+  inputs.map((t) => (isWide(t) ? { ...t, data: builder.materialise(t.data, { node: origin.name, op: origin.opType }) } : t));
 
 /**
  * Folding a linear op over forms that are themselves wide multiplies terms: a form of k terms read
